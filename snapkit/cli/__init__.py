@@ -1,0 +1,1 @@
+"""The click command-line interface: one thin module per command."""

@@ -1,0 +1,166 @@
+"""What every command shares: global options, opening the repository, output and progress.
+
+Global options can be given before the command (``snapkit --repo R snap``) or after it
+(``snapkit snap --repo R``), and each has a ``SNAPKIT_*`` environment variable.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from snapkit.errors import RepositoryMissing
+from snapkit.store.repository import Repository, default_repo_path
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+VERBOSE = {"on": False}
+
+
+@dataclass
+class Settings:
+    repo: str | None = None
+    config: str | None = None
+    json: bool = False
+    quiet: bool = False
+    verbose: bool = False
+
+
+def _merge(ctx: click.Context, **kw: Any) -> Settings:
+    s = ctx.find_object(Settings) or Settings()
+    merged = Settings(
+        repo=kw.get("repo") or s.repo,
+        config=kw.get("config") or s.config,
+        json=bool(kw.get("json_out") or s.json),
+        quiet=bool(kw.get("quiet") or s.quiet),
+        verbose=bool(kw.get("verbose") or s.verbose),
+    )
+    VERBOSE["on"] = merged.verbose
+    return merged
+
+
+def global_options(f: F) -> F:
+    """Add --repo, --config, --json, -q, -v to a command (or the group)."""
+    options = [
+        click.option("--repo", "-r", metavar="PATH", envvar="SNAPKIT_REPO",
+                     help="Repository path [env SNAPKIT_REPO; default "
+                          "$XDG_DATA_HOME/snapkit/repo]."),
+        click.option("--config", "config", metavar="FILE", envvar="SNAPKIT_CONFIG",
+                     help="Config file [env SNAPKIT_CONFIG; default "
+                          "$XDG_CONFIG_HOME/snapkit/config.json]."),
+        click.option("--json", "json_out", is_flag=True, envvar="SNAPKIT_JSON",
+                     help="Machine-readable JSON output (JSON lines for streams)."),
+        click.option("-q", "--quiet", is_flag=True, envvar="SNAPKIT_QUIET",
+                     help="Print only errors and the essential result."),
+        click.option("-v", "--verbose", is_flag=True, envvar="SNAPKIT_VERBOSE",
+                     help="More detail; tracebacks on internal errors."),
+    ]
+    for opt in reversed(options):
+        f = opt(f)
+    return f
+
+
+def with_settings(f: F) -> F:
+    """Decorator: collapse the global options into a ``settings`` argument."""
+
+    @global_options
+    @functools.wraps(f)
+    def wrapper(*args: Any, **kw: Any) -> Any:
+        ctx = click.get_current_context()
+        settings = _merge(
+            ctx,
+            repo=kw.pop("repo", None),
+            config=kw.pop("config", None),
+            json_out=kw.pop("json_out", False),
+            quiet=kw.pop("quiet", False),
+            verbose=kw.pop("verbose", False),
+        )
+        return f(*args, settings=settings, **kw)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def repo_path(settings: Settings) -> Path:
+    if settings.repo:
+        return Path(os.path.abspath(os.path.expanduser(settings.repo)))
+    return default_repo_path()
+
+
+def open_repo(settings: Settings, create: bool = False) -> Repository:
+    path = repo_path(settings)
+    if create and (not path.exists() or (path.is_dir() and not any(path.iterdir()))):
+        repo = Repository.init(path)
+        notice(settings, f"created a new repository at {path}")
+        return repo
+    try:
+        return Repository.open(path)
+    except RepositoryMissing:
+        raise
+
+
+def notice(settings: Settings, message: str) -> None:
+    """A one-line notice on stderr (suppressed by -q)."""
+    if not settings.quiet:
+        click.echo(message, err=True)
+
+
+def emit_json(obj: Any) -> None:
+    click.echo(json.dumps(obj, sort_keys=False, default=str))
+
+
+def human_bytes(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(n) < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TiB"  # pragma: no cover
+
+
+def local_time(time_ns: int) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(time_ns / 1e9))
+
+
+class ProgressLine:
+    """A live status line on stderr, only when stderr is a terminal (and not -q/--json)."""
+
+    def __init__(self, settings: Settings, interval: float = 0.2) -> None:
+        self.enabled = (not settings.quiet and not settings.json
+                        and sys.stderr.isatty() and os.environ.get("TERM") != "dumb")
+        self.interval = interval
+        self._last = 0.0
+        self._shown = False
+
+    def update(self, text: str, force: bool = False) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if not force and now - self._last < self.interval:
+            return
+        self._last = now
+        width = max(20, _columns() - 1)
+        line = text if len(text) <= width else text[: width - 1] + "…"
+        sys.stderr.write("\r\x1b[2K" + line)
+        sys.stderr.flush()
+        self._shown = True
+
+    def clear(self) -> None:
+        if self._shown:
+            sys.stderr.write("\r\x1b[2K")
+            sys.stderr.flush()
+            self._shown = False
+
+
+def _columns() -> int:
+    try:
+        return os.get_terminal_size(sys.stderr.fileno()).columns
+    except OSError:
+        return 80

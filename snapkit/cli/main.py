@@ -1,0 +1,102 @@
+"""The ``snapkit`` command group and the error boundary.
+
+``main()`` turns every failure into one line on stderr and a documented exit code (see the
+README): SnapkitError subclasses carry their own code, click usage errors exit 2, Ctrl-C and
+SIGTERM exit 130, and anything unexpected exits 1 with a hint to rerun with ``-v`` for the
+traceback.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import traceback
+from types import FrameType
+from typing import Any
+
+import click
+
+from snapkit import __version__
+from snapkit.cli.common import VERBOSE, Settings, global_options
+from snapkit.cli.init_cmd import init
+from snapkit.cli.restore_cmd import restore
+from snapkit.cli.snap_cmd import snap
+from snapkit.cli.snapshots_cmd import snapshots
+from snapkit.errors import EXIT_FATAL, EXIT_INTERRUPTED, EXIT_USAGE, Interrupted, SnapkitError
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+ALIASES = {"list": "snapshots"}
+
+
+class _Group(click.Group):
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return super().get_command(ctx, ALIASES.get(cmd_name, cmd_name))
+
+
+@click.group(cls=_Group, context_settings=CONTEXT)
+@click.version_option(__version__, prog_name="snapkit")
+@global_options
+@click.pass_context
+def cli(ctx: click.Context, repo: str | None, config: str | None, json_out: bool, quiet: bool,
+        verbose: bool) -> None:
+    """Deduplicated, incremental snapshots of an OpenClaw installation or any directory.
+
+    \b
+    snapkit snap                     back up ~/.openclaw into ~/.local/share/snapkit/repo
+    snapkit snapshots                list snapshots
+    snapkit restore latest -t DIR    restore the newest snapshot below DIR
+    """
+    ctx.obj = Settings(repo=repo, config=config, json=json_out, quiet=quiet, verbose=verbose)
+    VERBOSE["on"] = verbose
+
+
+cli.add_command(init)
+cli.add_command(snap)
+cli.add_command(snapshots)
+cli.add_command(restore)
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise Interrupted("terminated (SIGTERM); the repository is unchanged since the last "
+                      "snapshot and still valid")
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Console entry point."""
+    if hasattr(signal, "SIGTERM"):
+        signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        cli.main(args=argv, prog_name="snapkit", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        click.echo("snapkit: interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(EXIT_USAGE if exc.exit_code == 2 else exc.exit_code)
+    except SnapkitError as exc:
+        if VERBOSE["on"]:
+            traceback.print_exc()
+        click.echo(f"snapkit: error: {exc.message}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("snapkit: interrupted; the repository is still valid", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except BrokenPipeError:
+        sys.exit(EXIT_FATAL)
+    except OSError as exc:
+        if VERBOSE["on"]:
+            traceback.print_exc()
+        where = f" ({exc.filename})" if exc.filename else ""
+        click.echo(f"snapkit: error: {exc.strerror or exc}{where}", err=True)
+        sys.exit(EXIT_FATAL)
+    except Exception as exc:  # the error boundary: never a bare traceback
+        if VERBOSE["on"]:
+            traceback.print_exc()
+        click.echo(f"snapkit: internal error: {type(exc).__name__}: {exc} (rerun with -v for "
+                   "the traceback and report it)", err=True)
+        sys.exit(EXIT_FATAL)
+    sys.exit(0)

@@ -1,0 +1,167 @@
+"""``snapkit snap``: take a snapshot."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import click
+
+from snapkit.cli.common import (
+    ProgressLine,
+    Settings,
+    emit_json,
+    human_bytes,
+    open_repo,
+    with_settings,
+)
+from snapkit.errors import EXIT_INCOMPLETE
+from snapkit.model import Snapshot
+from snapkit.selection import find_parent, resolve
+from snapkit.snapshot import Progress, SnapOptions, create_snapshot
+from snapkit.sources import plan_sources
+
+
+@click.command("snap")
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--tag", "tags", multiple=True, metavar="TAG", help="Tag the snapshot (repeatable).")
+@click.option("--host", metavar="NAME", help="Host name to record [default: this machine's].")
+@click.option("--parent", metavar="ID", help="Snapshot to compare against for unchanged files.")
+@click.option("--force", is_flag=True, help="Re-read every file, ignoring the parent.")
+@click.option("--mode", type=click.Choice(["full", "config-only"]), default="full",
+              show_default=True, help="What to take from an OpenClaw state dir.")
+@click.option("--symlinks", type=click.Choice(["skip", "record"]), default=None,
+              help="Skip symlinks (listed in the manifest) or record them as links; never "
+                   "followed either way [default: config, else skip].")
+@with_settings
+def snap(settings: Settings, paths: tuple[str, ...], tags: tuple[str, ...], host: str | None,
+         parent: str | None, force: bool, mode: str, symlinks: str | None) -> None:
+    """Snapshot PATHS (default: the OpenClaw state dir) into the repository.
+
+    \b
+    snapkit snap              back up ~/.openclaw (or $OPENCLAW_STATE_DIR)
+    snapkit snap .            back up the current directory
+    snapkit snap --json       JSON lines: progress events, then a summary
+    """
+    plan = plan_sources(paths, mode=mode, symlinks=symlinks)
+    repo = open_repo(settings, create=True)
+    hostname = host or _hostname()
+    with repo.lock(exclusive=False, operation="snap"):
+        snapshots = repo.snapshots()
+        parent_pair: tuple[str, Snapshot] | None
+        if parent:
+            parent_pair = resolve(parent, snapshots)
+        else:
+            parent_pair = None if force else find_parent(snapshots, plan.sources, hostname)
+        line = ProgressLine(settings)
+        last_json = [0.0]
+
+        def on_progress(p: Progress) -> None:
+            elapsed = max(time.monotonic() - p.started, 1e-6)
+            if settings.json:
+                now = time.monotonic()
+                if now - last_json[0] >= 1.0:
+                    last_json[0] = now
+                    emit_json({"event": "progress", "files": p.files, "dirs": p.dirs,
+                               "bytes": p.bytes_seen, "bytes_read": p.bytes_read,
+                               "elapsed_s": round(elapsed, 2), "current": p.current})
+                return
+            line.update(f"{p.files:,} files  {human_bytes(p.bytes_seen)}  "
+                        f"{human_bytes(p.bytes_read / elapsed)}/s  {p.current}")
+
+        opts = SnapOptions(
+            sources=plan.sources,
+            hostname=hostname,
+            tags=tags,
+            mode=mode,
+            force=force,
+            symlinks=plan.symlinks,
+            matchers=plan.matcher_for,
+        )
+        try:
+            snap_id, manifest = create_snapshot(repo, opts, parent_pair, on_progress)
+        finally:
+            line.clear()
+    _report(settings, snap_id, manifest, parent_pair[0] if parent_pair else None)
+    if any(s.reason == "unreadable" for s in manifest.skipped):
+        raise SystemExit(EXIT_INCOMPLETE)
+
+
+def _hostname() -> str:
+    import socket
+
+    return socket.gethostname()
+
+
+def summary_dict(snap_id: str, m: Snapshot) -> dict[str, Any]:
+    s = m.summary
+    reasons: dict[str, int] = {}
+    for k in m.skipped:
+        reasons[k.reason] = reasons.get(k.reason, 0) + 1
+    return {
+        "event": "summary",
+        "snapshot_id": snap_id,
+        "short_id": snap_id[:8],
+        "parent": m.parent,
+        "sources": list(m.sources),
+        "mode": m.mode,
+        "tags": list(m.tags),
+        "files_new": s.files_new,
+        "files_changed": s.files_changed,
+        "files_unmodified": s.files_unmodified,
+        "dirs": s.dirs,
+        "symlinks": s.symlinks,
+        "total_files": s.total_files,
+        "total_bytes": s.total_bytes,
+        "bytes_read": s.bytes_read,
+        "bytes_added_raw": s.bytes_added_raw,
+        "bytes_added_stored": s.bytes_added_stored,
+        "excluded_files": s.excluded_files,
+        "skipped": reasons,
+        "skipped_entries": [{"path": k.path, "reason": k.reason, "detail": k.detail}
+                            for k in m.skipped],
+        "warnings": list(m.warnings),
+        "duration_s": s.duration_s,
+        "complete": not any(k.reason == "unreadable" for k in m.skipped),
+    }
+
+
+def _report(settings: Settings, snap_id: str, m: Snapshot, parent: str | None) -> None:
+    if settings.json:
+        emit_json(summary_dict(snap_id, m))
+        return
+    s = m.summary
+    if settings.quiet:
+        click.echo(snap_id)
+        return
+    out = click.echo
+    out(f"Files:       {s.files_new:,} new, {s.files_changed:,} changed, "
+        f"{s.files_unmodified:,} unmodified")
+    out(f"Dirs:        {s.dirs:,}")
+    out(f"Read:        {human_bytes(s.bytes_read)} of {human_bytes(s.total_bytes)}")
+    out(f"Added:       {human_bytes(s.bytes_added_raw)} "
+        f"(stored {human_bytes(s.bytes_added_stored)})")
+    if s.excluded_files:
+        out(f"Excluded:    {s.excluded_files:,} files by rules")
+    reasons: dict[str, int] = {}
+    for k in m.skipped:
+        reasons[k.reason] = reasons.get(k.reason, 0) + 1
+    if reasons:
+        out("Skipped:     " + ", ".join(f"{n:,} {r}" for r, n in sorted(reasons.items())))
+        if settings.verbose:
+            for k in m.skipped:
+                detail = f" -> {k.detail}" if k.reason == "symlink" else (
+                    f": {k.detail}" if k.detail else "")
+                out(f"  {k.reason:<10} {k.path}{detail}")
+    for w in m.warnings:
+        out(f"Warning:     {w}")
+    for k in m.skipped:
+        if k.reason == "unreadable":
+            click.echo(f"snapkit: could not read {k.path}: {k.detail}", err=True)
+    vanished = reasons.get("vanished", 0)
+    if vanished:
+        click.echo(f"note: {vanished} file(s) vanished while the snapshot ran and were skipped",
+                   err=True)
+    out(f"Duration:    {s.duration_s:.1f} s")
+    out(f"Snapshot {snap_id[:8]} saved" + (f" (parent {parent[:8]})" if parent else "")
+        + f" — {snap_id}")

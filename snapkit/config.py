@@ -1,0 +1,735 @@
+"""The JSON config file: built-in defaults, lookup, merge and validation.
+
+This module owns everything about ``config.json``: where it is looked for (``--config``, then
+``$SNAPKIT_CONFIG``, then the per-user default path), the built-in defaults that are right for an
+OpenClaw installation, how a file overrides them (key by key; ``modes``, ``service`` and
+``compression`` merge per sub-key), and validation that rejects a bad file at load time with one
+line naming the key, the problem and the fix (:class:`~snapkit.errors.UsageError`, exit 2).
+It also decides which exclusion keys apply to a source (:func:`exclusion_keys`): the built-in
+defaults apply to OpenClaw sources only; any other directory gets only what the user wrote.
+
+The file format is documented key by key in ``docs/configuration.md``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+import os
+import re
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from snapkit.errors import UsageError
+from snapkit.rules import parse_size
+
+# --------------------------------------------------------------------------------------------
+# Defaults
+# --------------------------------------------------------------------------------------------
+
+#: Rebuildable or volatile files by extension (no dot). ``lock`` is deliberately absent: it would
+#: drop ``Cargo.lock``/``poetry.lock``/``uv.lock`` from workspace projects; OpenClaw's own lock
+#: files are matched by the narrower ``*.jsonl.lock``/``*.json.lock`` patterns below.
+DEFAULT_EXCLUDED_EXTENSIONS: tuple[str, ...] = ("log", "tmp", "pyc", "bak", "swp", "pid", "sock")
+
+#: Folder names excluded at any depth: only names that are never user data.
+DEFAULT_EXCLUDED_FOLDERS: tuple[str, ...] = (
+    "node_modules",
+    "__pycache__",
+    ".venv",
+    "venv",
+    ".pytest_cache",
+    ".mypy_cache",
+    ".ruff_cache",
+)
+
+#: File names excluded at any depth.
+DEFAULT_EXCLUDED_FILES: tuple[str, ...] = (".DS_Store", "Thumbs.db")
+
+#: Directories of the OpenClaw state-dir layout, anchored at the source root. They are generic
+#: words, so they are not folder names (which match at any depth) and they do not apply to a
+#: workspace root (see :func:`exclusion_keys`).
+STATE_DIR_EXCLUDES: tuple[str, ...] = (
+    "/logs/",
+    "/tmp/",
+    "/media/",
+    "/browser/",
+    "/delivery-queue/",
+    "/skills-backup/",
+    "/cron/runs/",
+)
+
+#: File globs (unanchored: any depth) for rotations, stuck-session spam, lock files and SQLite
+#: sidecars. The SQLite files themselves are captured through the online backup API.
+FILE_EXCLUDES: tuple[str, ...] = (
+    "openclaw.json.bak*",
+    "*.jsonl.bak-*",
+    "*.jsonl.lock",
+    "*.json.lock",
+    "*.sqlite-wal",
+    "*.sqlite-shm",
+    "*.sqlite-journal",
+    "*.sqlite3-wal",
+    "*.sqlite3-shm",
+    "*.sqlite3-journal",
+    "*.db-wal",
+    "*.db-shm",
+    "*.db-journal",
+)
+
+DEFAULT_EXCLUDE: tuple[str, ...] = STATE_DIR_EXCLUDES + FILE_EXCLUDES
+
+#: The ``config-only`` mode: configuration, secrets and small state that losing breaks the
+#: agent. Relative to the state dir. Files pulled in by ``$include`` are added by discovery.
+CONFIG_ONLY_PATTERNS: tuple[str, ...] = (
+    "/openclaw.json",
+    "/.env",
+    "/secrets.json",
+    "/credentials/**",
+    "/agents/*/agent/auth-profiles.json",
+    "/agents/*/agent/auth.json",
+    "/agents/*/agent/models.json",
+    "/cron/jobs.json",
+    "/devices/**",
+    "/identity/**",
+    "/exec-approvals.json",
+    "/skills/**",
+)
+
+#: Matches the command line (arguments joined by spaces) of a running OpenClaw gateway:
+#: ``node …/openclaw/dist/index.js gateway --port 18789``, ``openclaw gateway [run] [--opts]``,
+#: ``openclaw --profile work gateway``, or a process titled ``openclaw-gateway``; but not the
+#: short-lived ``openclaw gateway stop|start|status`` commands nor a path like
+#: ``~/.openclaw/logs/gateway.err.log``.
+DEFAULT_PROCESS_PATTERN = (
+    r"(?i)(?:^|[\s/\\])"
+    r"(?:openclaw(?:\.m?js|\.cmd|\.exe)?|openclaw[/\\]dist[/\\][\w.-]+\.m?js)"
+    r"(?:\s+--(?:profile|log-level|container)(?:=|\s+)\S+|\s+--[\w-]+(?:=\S+)?)*"
+    r"\s+gateway(?:\s+run)?(?:\s+-.*)?$"
+    r"|(?:^|[\s/\\])openclaw-gateway(?:\.exe)?(?:\s|$)"
+)
+
+SYMLINK_POLICIES = ("skip", "record")
+SQLITE_POLICIES = ("backup-api", "raw", "skip")
+SERVICE_POLICIES = ("auto", "always", "never")
+
+TOP_LEVEL_KEYS = (
+    "excluded_extensions",
+    "excluded_folders",
+    "excluded_files",
+    "exclude",
+    "max_file_size",
+    "symlinks",
+    "modes",
+    "sources",
+    "sqlite",
+    "service",
+    "compression",
+)
+SERVICE_KEYS = (
+    "policy",
+    "stop_command",
+    "start_command",
+    "status_command",
+    "process_pattern",
+    "stop_timeout",
+)
+COMPRESSION_KEYS = ("zstd_level", "gzip_level")
+MODE_KEYS = ("include",)
+
+_MODE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\Z")
+
+#: True on Windows, where the per-user config lives under %APPDATA%. A module attribute so
+#: tests can exercise both branches.
+_IS_WINDOWS = os.name == "nt"
+
+
+# --------------------------------------------------------------------------------------------
+# Records
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    """How to stop, start and recognise the OpenClaw gateway around a snapshot."""
+
+    policy: str
+    stop_command: tuple[str, ...]
+    start_command: tuple[str, ...]
+    status_command: tuple[str, ...]
+    process_pattern: str
+    stop_timeout: float
+
+
+@dataclass(frozen=True)
+class Config:
+    """The effective configuration: built-in defaults overridden by the user's file."""
+
+    excluded_extensions: tuple[str, ...]
+    excluded_folders: tuple[str, ...]
+    excluded_files: tuple[str, ...]
+    exclude: tuple[str, ...]
+    max_file_size: int | None
+    symlinks: str
+    modes: Mapping[str, tuple[str, ...] | None]  # mode name -> include patterns (None = all)
+    sources: tuple[str, ...]
+    sqlite: str
+    service: ServiceConfig
+    zstd_level: int
+    gzip_level: int
+    user_keys: frozenset[str]  # top-level keys the user's file set (the rest are defaults)
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    """A loaded config with where it came from."""
+
+    config: Config
+    path: Path | None  # the file that was read, or None for the built-in defaults
+    #: top-level key -> "default" or the file path; merged objects also get dotted sub-keys
+    #: ("service.policy", "compression.zstd_level", "modes.full").
+    origins: Mapping[str, str]
+
+
+DEFAULT_SERVICE = ServiceConfig(
+    policy="auto",
+    stop_command=("openclaw", "gateway", "stop"),
+    start_command=("openclaw", "gateway", "start"),
+    status_command=("openclaw", "gateway", "status"),
+    process_pattern=DEFAULT_PROCESS_PATTERN,
+    stop_timeout=30.0,
+)
+
+DEFAULT_CONFIG = Config(
+    excluded_extensions=DEFAULT_EXCLUDED_EXTENSIONS,
+    excluded_folders=DEFAULT_EXCLUDED_FOLDERS,
+    excluded_files=DEFAULT_EXCLUDED_FILES,
+    exclude=DEFAULT_EXCLUDE,
+    max_file_size=None,
+    symlinks="record",
+    modes=MappingProxyType({"config-only": CONFIG_ONLY_PATTERNS, "full": None}),
+    sources=(),
+    sqlite="backup-api",
+    service=DEFAULT_SERVICE,
+    zstd_level=3,
+    gzip_level=6,
+    user_keys=frozenset(),
+)
+
+
+# --------------------------------------------------------------------------------------------
+# Lookup
+# --------------------------------------------------------------------------------------------
+
+
+def _env(env: Mapping[str, str] | None) -> Mapping[str, str]:
+    return os.environ if env is None else env
+
+
+def _home(env: Mapping[str, str]) -> Path:
+    for name in ("HOME", "USERPROFILE"):
+        value = env.get(name, "").strip()
+        if value:
+            return Path(value)
+    return Path.home()
+
+
+def _expand_user(text: str, env: Mapping[str, str]) -> Path:
+    """Expand a leading ``~`` or ``~/`` with the home directory taken from ``env``."""
+    if text == "~":
+        return _home(env)
+    if text.startswith(("~/", "~\\")):
+        return _home(env) / text[2:]
+    return Path(text)
+
+
+def default_config_path(env: Mapping[str, str] | None = None) -> Path:
+    """The per-user config path: ``$XDG_CONFIG_HOME/snapkit/config.json``.
+
+    ``XDG_CONFIG_HOME`` is used when set to an absolute path (as the XDG spec requires);
+    otherwise ``%APPDATA%`` on Windows, else ``~/.config``.
+    """
+    env = _env(env)
+    xdg = env.get("XDG_CONFIG_HOME", "").strip()
+    if xdg and Path(xdg).is_absolute():
+        base = Path(xdg)
+    elif _IS_WINDOWS and env.get("APPDATA", "").strip():
+        base = Path(env["APPDATA"].strip())
+    else:
+        base = _home(env) / ".config"
+    return base / "snapkit" / "config.json"
+
+
+def config_search_path(
+    explicit: str | Path | None, env: Mapping[str, str] | None = None
+) -> list[tuple[str, Path]]:
+    """Where the config is looked for, in order; the first entry is the one that applies.
+
+    Labels are ``"--config"``, ``"$SNAPKIT_CONFIG"`` and ``"default"`` (what ``snapkit config
+    path`` prints).
+    """
+    env = _env(env)
+    found: list[tuple[str, Path]] = []
+    if explicit is not None and str(explicit).strip():
+        found.append(("--config", _expand_user(str(explicit).strip(), env)))
+    from_env = env.get("SNAPKIT_CONFIG", "").strip()
+    if from_env:
+        found.append(("$SNAPKIT_CONFIG", _expand_user(from_env, env)))
+    found.append(("default", default_config_path(env)))
+    return found
+
+
+def load_config(
+    explicit: str | Path | None = None, env: Mapping[str, str] | None = None
+) -> LoadedConfig:
+    """Load and validate the config that applies (see :func:`config_search_path`).
+
+    An explicitly named file (``--config`` or ``$SNAPKIT_CONFIG``) must exist; a missing default
+    file means the built-in defaults. Raises :class:`UsageError` for any problem.
+    """
+    env = _env(env)
+    label, path = config_search_path(explicit, env)[0]
+    if not path.exists():
+        if label == "default":
+            return LoadedConfig(DEFAULT_CONFIG, None, _origins_all_default())
+        how = "--config" if label == "--config" else "SNAPKIT_CONFIG"
+        raise UsageError(
+            f"{path}: config file not found (named by {how}); fix the path, "
+            f"or create it with `snapkit config init`"
+        )
+    if path.is_dir():
+        raise UsageError(f"{path}: is a directory, not a config file; name the config.json in it")
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise UsageError(
+            f"{path}: cannot read config file: {reason}; check its permissions"
+        ) from exc
+    return _load_document(raw, path, env)
+
+
+def _load_document(raw: bytes, path: Path, env: Mapping[str, str]) -> LoadedConfig:
+    where = str(path)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UsageError(
+            f"{where}: not UTF-8 text (bad byte at offset {exc.start}); save the file as UTF-8"
+        ) from exc
+    document = _parse_json(text, where)
+    if not isinstance(document, dict):
+        raise UsageError(
+            f'{where}: the top level must be a JSON object like {{"exclude": ["/logs/"]}}, '
+            f"not {_describe(document)}"
+        )
+    config, origins = _build(document, where, env)
+    return LoadedConfig(config, path, MappingProxyType(origins))
+
+
+def _parse_json(text: str, where: str) -> Any:
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for key, value in items:
+            if key in result:
+                raise UsageError(f'{where}: key "{key}" appears twice in one object; keep one')
+            result[key] = value
+        return result
+
+    def constant(name: str) -> Any:
+        raise UsageError(f"{where}: invalid JSON: {name} is not a JSON number; use a number")
+
+    try:
+        return json.loads(text, object_pairs_hook=pairs, parse_constant=constant)
+    except json.JSONDecodeError as exc:
+        raise UsageError(
+            f"{where}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg} "
+            f"(the config is strict JSON: no comments, no trailing commas)"
+        ) from exc
+
+
+# --------------------------------------------------------------------------------------------
+# Validation and merge
+# --------------------------------------------------------------------------------------------
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    if isinstance(value, str):
+        shown = value if len(value) <= 40 else value[:37] + "..."
+        return json.dumps(shown)
+    if isinstance(value, list):
+        return "a list"
+    return "an object"
+
+
+def _closest(key: str, valid: tuple[str, ...]) -> str | None:
+    """The valid key ``key`` most likely meant: a close spelling, else one containing it."""
+    close = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
+    if close:
+        return close[0]
+    if len(key) >= 3:
+        for name in valid:
+            if key in name:
+                return name
+    return None
+
+
+def _check_keys(obj: Mapping[str, Any], valid: tuple[str, ...], where: str, prefix: str) -> None:
+    for key in obj:
+        if key in valid:
+            continue
+        close = _closest(key, valid)
+        hint = f'did you mean "{prefix}{close}"?' if close else "valid keys: " + ", ".join(valid)
+        raise UsageError(f'{where}: unknown key "{prefix}{key}" ({hint})')
+
+
+class _Checker:
+    """Type checks that raise one-line errors naming the key path and the expected type."""
+
+    def __init__(self, where: str, env: Mapping[str, str]) -> None:
+        self.where = where
+        self.env = env
+
+    def fail(self, key: str, expected: str, value: Any) -> UsageError:
+        return UsageError(f'{self.where}: "{key}" must be {expected}, not {_describe(value)}')
+
+    def string_list(
+        self, key: str, value: Any, what: str, item_check: Callable[[str, str], str] | None = None
+    ) -> tuple[str, ...]:
+        if not isinstance(value, list):
+            raise self.fail(key, f"a list of {what}s", value)
+        items: list[str] = []
+        for index, item in enumerate(value):
+            item_key = f"{key}[{index}]"
+            if not isinstance(item, str) or not item.strip():
+                raise self.fail(item_key, f"a non-empty string ({what})", item)
+            items.append(item_check(item_key, item) if item_check else item)
+        return tuple(items)
+
+    def name(self, key: str, item: str) -> str:
+        if "/" in item or "\\" in item:
+            raise UsageError(
+                f'{self.where}: "{key}" must be a plain name, not a path ({json.dumps(item)}); '
+                f'use "exclude" for path patterns'
+            )
+        return item
+
+    def extension(self, key: str, item: str) -> str:
+        name = self.name(key, item).lstrip(".")
+        if not name:
+            raise self.fail(key, 'an extension such as "log"', item)
+        return name
+
+    def source(self, key: str, item: str) -> str:
+        path = _expand_user(item.strip(), self.env)
+        if not path.is_absolute():
+            raise UsageError(
+                f'{self.where}: "{key}" must be an absolute path or start with "~", '
+                f"not {json.dumps(item)}"
+            )
+        return str(path)
+
+    def choice(self, key: str, value: Any, choices: tuple[str, ...]) -> str:
+        if value not in choices or not isinstance(value, str):
+            raise self.fail(key, "one of " + ", ".join(f'"{c}"' for c in choices), value)
+        return value
+
+    def int_range(self, key: str, value: Any, low: int, high: int) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise self.fail(key, f"an integer from {low} to {high}", value)
+        return value
+
+    def command(self, key: str, value: Any) -> tuple[str, ...]:
+        if not isinstance(value, list) or not value:
+            raise self.fail(key, 'a non-empty list of strings like ["openclaw", "gateway"]', value)
+        return self.string_list(key, value, "command argument")
+
+    def max_file_size(self, value: Any) -> int | None:
+        expected = 'an integer number of bytes, a size like "500M", or null'
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise self.fail("max_file_size", expected, value)
+        try:
+            size = parse_size(value)
+        except ValueError as exc:
+            raise self.fail("max_file_size", expected, value) from exc
+        if size <= 0:
+            raise UsageError(
+                f'{self.where}: "max_file_size" must be greater than 0, not {_describe(value)}; '
+                f"use null for no limit"
+            )
+        return size
+
+    def process_pattern(self, value: Any) -> str:
+        key = "service.process_pattern"
+        if not isinstance(value, str) or not value:
+            raise self.fail(key, "a regular expression string", value)
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise UsageError(
+                f'{self.where}: "{key}" is not a valid regular expression ({exc}); fix or remove it'
+            ) from exc
+        return value
+
+    def timeout(self, value: Any) -> float:
+        key = "service.stop_timeout"
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+            or value <= 0
+        ):
+            raise self.fail(key, "a number of seconds greater than 0", value)
+        return float(value)
+
+    def obj(self, key: str, value: Any) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(key, "an object", value)
+        return value
+
+
+def _build(
+    document: dict[str, Any], where: str, env: Mapping[str, str]
+) -> tuple[Config, dict[str, str]]:
+    _check_keys(document, TOP_LEVEL_KEYS, where, "")
+    check = _Checker(where, env)
+    base = DEFAULT_CONFIG
+    origins = _origins_all_default()
+    changes: dict[str, Any] = {}
+
+    if "excluded_extensions" in document:
+        changes["excluded_extensions"] = check.string_list(
+            "excluded_extensions", document["excluded_extensions"], "extension", check.extension
+        )
+    if "excluded_folders" in document:
+        changes["excluded_folders"] = check.string_list(
+            "excluded_folders", document["excluded_folders"], "folder name", check.name
+        )
+    if "excluded_files" in document:
+        changes["excluded_files"] = check.string_list(
+            "excluded_files", document["excluded_files"], "file name", check.name
+        )
+    if "exclude" in document:
+        changes["exclude"] = check.string_list(
+            "exclude", document["exclude"], "gitignore-style pattern"
+        )
+    if "max_file_size" in document:
+        changes["max_file_size"] = check.max_file_size(document["max_file_size"])
+    if "symlinks" in document:
+        changes["symlinks"] = check.choice("symlinks", document["symlinks"], SYMLINK_POLICIES)
+    if "sources" in document:
+        changes["sources"] = check.string_list("sources", document["sources"], "path", check.source)
+    if "sqlite" in document:
+        changes["sqlite"] = check.choice("sqlite", document["sqlite"], SQLITE_POLICIES)
+    if "modes" in document:
+        changes["modes"] = _merge_modes(check, document["modes"], origins)
+    if "service" in document:
+        changes["service"] = _merge_service(check, document["service"], origins)
+    if "compression" in document:
+        compression = check.obj("compression", document["compression"])
+        _check_keys(compression, COMPRESSION_KEYS, where, "compression.")
+        if "zstd_level" in compression:
+            changes["zstd_level"] = check.int_range(
+                "compression.zstd_level", compression["zstd_level"], 1, 19
+            )
+        if "gzip_level" in compression:
+            changes["gzip_level"] = check.int_range(
+                "compression.gzip_level", compression["gzip_level"], 0, 9
+            )
+        for key in compression:
+            origins[f"compression.{key}"] = where
+
+    for key in document:
+        origins[key] = where
+    config = replace(base, **changes, user_keys=frozenset(document))
+    return config, origins
+
+
+def _merge_modes(
+    check: _Checker, value: Any, origins: dict[str, str]
+) -> Mapping[str, tuple[str, ...] | None]:
+    modes = dict(DEFAULT_CONFIG.modes)
+    for name, spec in check.obj("modes", value).items():
+        key = f"modes.{name}"
+        if not _MODE_NAME.match(name):
+            raise UsageError(
+                f'{check.where}: mode name {json.dumps(name)} must be letters, digits, ".", "_" '
+                f'or "-" (like "config-only"); rename it'
+            )
+        spec = check.obj(key, spec)
+        _check_keys(spec, MODE_KEYS, check.where, f"{key}.")
+        if "include" not in spec:
+            raise UsageError(
+                f'{check.where}: "{key}" needs an "include" list of patterns '
+                f'(or "include": null for everything)'
+            )
+        include = spec["include"]
+        modes[name] = (
+            None
+            if include is None
+            else check.string_list(f"{key}.include", include, "gitignore-style pattern")
+        )
+        origins[key] = check.where
+    return MappingProxyType(modes)
+
+
+def _merge_service(check: _Checker, value: Any, origins: dict[str, str]) -> ServiceConfig:
+    spec = check.obj("service", value)
+    _check_keys(spec, SERVICE_KEYS, check.where, "service.")
+    changes: dict[str, Any] = {}
+    if "policy" in spec:
+        changes["policy"] = check.choice("service.policy", spec["policy"], SERVICE_POLICIES)
+    for name in ("stop_command", "start_command", "status_command"):
+        if name in spec:
+            changes[name] = check.command(f"service.{name}", spec[name])
+    if "process_pattern" in spec:
+        changes["process_pattern"] = check.process_pattern(spec["process_pattern"])
+    if "stop_timeout" in spec:
+        changes["stop_timeout"] = check.timeout(spec["stop_timeout"])
+    for key in spec:
+        origins[f"service.{key}"] = check.where
+    return replace(DEFAULT_SERVICE, **changes)
+
+
+def _origins_all_default() -> dict[str, str]:
+    origins = dict.fromkeys(TOP_LEVEL_KEYS, "default")
+    for name in DEFAULT_CONFIG.modes:
+        origins[f"modes.{name}"] = "default"
+    for key in SERVICE_KEYS:
+        origins[f"service.{key}"] = "default"
+    for key in COMPRESSION_KEYS:
+        origins[f"compression.{key}"] = "default"
+    return origins
+
+
+# --------------------------------------------------------------------------------------------
+# Documents and writing
+# --------------------------------------------------------------------------------------------
+
+
+def config_document(config: Config) -> dict[str, Any]:
+    """A config as a JSON-able dict in the file's own shape (what ``config show`` prints)."""
+    service = config.service
+    return {
+        "excluded_extensions": list(config.excluded_extensions),
+        "excluded_folders": list(config.excluded_folders),
+        "excluded_files": list(config.excluded_files),
+        "exclude": list(config.exclude),
+        "max_file_size": config.max_file_size,
+        "symlinks": config.symlinks,
+        "modes": {
+            name: {"include": None if patterns is None else list(patterns)}
+            for name, patterns in config.modes.items()
+        },
+        "sources": list(config.sources),
+        "sqlite": config.sqlite,
+        "service": {
+            "policy": service.policy,
+            "stop_command": list(service.stop_command),
+            "start_command": list(service.start_command),
+            "status_command": list(service.status_command),
+            "process_pattern": service.process_pattern,
+            "stop_timeout": (
+                int(service.stop_timeout)
+                if service.stop_timeout.is_integer()
+                else service.stop_timeout
+            ),
+        },
+        "compression": {"zstd_level": config.zstd_level, "gzip_level": config.gzip_level},
+    }
+
+
+def defaults_document() -> dict[str, Any]:
+    """The full default config as a JSON-able dict (what ``snapkit config init`` writes)."""
+    return config_document(DEFAULT_CONFIG)
+
+
+def write_default_config(path: Path, force: bool) -> None:
+    """Write the defaults to ``path`` (mode 0600), creating parent directories.
+
+    Refuses with :class:`UsageError` when the file exists and ``force`` is false. The write is
+    atomic: a temporary file in the same directory is renamed into place.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise UsageError(f"{path}: is a directory; name the config file to write")
+    if path.exists() and not force:
+        raise UsageError(
+            f"{path}: already exists; edit it, or pass --force to replace it with the defaults"
+        )
+    text = json.dumps(defaults_document(), indent=2) + "\n"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, tmp_name = tempfile.mkstemp(prefix=".config-", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.chmod(tmp_name, 0o600)
+            if force:
+                os.replace(tmp_name, path)
+            else:
+                _link_no_clobber(Path(tmp_name), path)
+        finally:
+            if os.path.exists(tmp_name):
+                os.unlink(tmp_name)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise UsageError(
+            f"{path}: cannot write config file: {reason}; check the directory"
+        ) from exc
+
+
+def _link_no_clobber(tmp: Path, path: Path) -> None:
+    """Move ``tmp`` to ``path`` unless ``path`` appeared meanwhile."""
+    try:
+        os.link(tmp, path)
+    except FileExistsError as exc:
+        raise UsageError(
+            f"{path}: already exists; edit it, or pass --force to replace it with the defaults"
+        ) from exc
+    except OSError:
+        # No hard links on this filesystem: the exists() check above has to do.
+        os.replace(tmp, path)
+
+
+# --------------------------------------------------------------------------------------------
+# Where the defaults apply
+# --------------------------------------------------------------------------------------------
+
+
+def exclusion_keys(config: Config, openclaw: bool, *, workspace: bool = False) -> dict[str, Any]:
+    """Keyword values for the rule set of one source root.
+
+    For an OpenClaw source (``openclaw=True``) this is the effective config: defaults overridden
+    by the file. For any other directory only the keys the user's file set apply; the rest are
+    empty (``max_file_size`` None), so nobody's ``logs/`` or ``tmp/`` is dropped by surprise.
+
+    ``workspace=True`` marks an OpenClaw workspace root that is not the state dir: the default
+    state-dir layout patterns (``/logs/``, ``/media/`` …, :data:`STATE_DIR_EXCLUDES`) are dropped
+    there unless the user's file set ``exclude`` itself.
+    """
+    keys = ("excluded_extensions", "excluded_folders", "excluded_files", "exclude")
+    result: dict[str, Any] = {}
+    for key in keys:
+        applies = openclaw or key in config.user_keys
+        result[key] = tuple(getattr(config, key)) if applies else ()
+    applies = openclaw or "max_file_size" in config.user_keys
+    result["max_file_size"] = config.max_file_size if applies else None
+    if openclaw and workspace and "exclude" not in config.user_keys:
+        result["exclude"] = tuple(p for p in config.exclude if p not in STATE_DIR_EXCLUDES)
+    return result

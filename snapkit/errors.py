@@ -1,0 +1,58 @@
+"""Error types and the exit codes they map to.
+
+Every failure a user can cause or meet is a :class:`SnapkitError` carrying one clear line
+(what went wrong and how to fix it) and the documented exit code. The CLI prints the line
+and exits with the code; nothing else in the package prints errors.
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_FATAL = 1
+EXIT_USAGE = 2
+EXIT_INCOMPLETE = 3
+EXIT_NO_REPO = 10
+EXIT_LOCKED = 11
+EXIT_INTERRUPTED = 130
+
+
+class SnapkitError(Exception):
+    """A failure with a one-line message and an exit code."""
+
+    exit_code = EXIT_FATAL
+
+    def __init__(self, message: str, exit_code: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if exit_code is not None:
+            self.exit_code = exit_code
+
+
+class UsageError(SnapkitError):
+    """Bad arguments, a bad config file, an unknown snapshot id: nothing was written."""
+
+    exit_code = EXIT_USAGE
+
+
+class RepositoryMissing(SnapkitError):
+    """The repository path does not exist or is not a snapkit repository."""
+
+    exit_code = EXIT_NO_REPO
+
+
+class RepositoryLocked(SnapkitError):
+    """Another process holds a conflicting lock on the repository."""
+
+    exit_code = EXIT_LOCKED
+
+
+class IntegrityError(SnapkitError):
+    """Stored data does not match its id, or a store file is damaged."""
+
+    exit_code = EXIT_FATAL
+
+
+class Interrupted(SnapkitError):
+    """Ctrl-C or SIGTERM: the operation stopped; the repository is still valid."""
+
+    exit_code = EXIT_INTERRUPTED

@@ -1,0 +1,348 @@
+"""Value types of the repository format and the one place where they are encoded.
+
+Everything snapkit stores — tree objects, snapshot manifests, pack trailers and index files — is
+a frozen dataclass here with an explicit ``encode_*``/``decode_*`` pair in msgpack. The exact
+layout is specified in ``docs/format.md``; change both together and bump ``FORMAT_VERSION``.
+
+Ids are xxh3-128 digests of the plain bytes, 32 lowercase hex characters in Python and 16 raw
+bytes inside msgpack. Names of files are kept as raw bytes (``os.fsencode``) so that any name a
+filesystem allows survives the round trip.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgpack
+import xxhash
+
+from snapkit.errors import IntegrityError
+
+FORMAT_VERSION = 1
+
+KIND_DATA = 0
+KIND_TREE = 1
+BLOB_KINDS = {KIND_DATA: "data", KIND_TREE: "tree"}
+
+NODE_FILE = "file"
+NODE_DIR = "dir"
+NODE_SYMLINK = "symlink"
+NODE_TYPES = (NODE_FILE, NODE_DIR, NODE_SYMLINK)
+
+
+def content_id(data: bytes | bytearray | memoryview) -> str:
+    """The id of some plain bytes: xxh3-128, 32 lowercase hex characters."""
+    return xxhash.xxh3_128_hexdigest(data)
+
+
+def _idb(hex_id: str) -> bytes:
+    return bytes.fromhex(hex_id)
+
+
+def _idh(raw: bytes) -> str:
+    if not isinstance(raw, bytes) or len(raw) != 16:
+        raise IntegrityError(f"malformed id {raw!r} in stored object")
+    return raw.hex()
+
+
+def _pack(obj: Any) -> bytes:
+    return msgpack.packb(obj, use_bin_type=True)
+
+
+def _unpack(data: bytes, what: str) -> Any:
+    try:
+        return msgpack.unpackb(data, raw=False, strict_map_key=False)
+    except (ValueError, msgpack.UnpackException) as exc:
+        raise IntegrityError(f"{what} is not valid msgpack: {exc}") from exc
+
+
+# --------------------------------------------------------------------------- trees
+
+
+@dataclass(frozen=True)
+class Node:
+    """One directory entry inside a tree object."""
+
+    name: str  # file name as the OS gives it (surrogate-escaped str)
+    type: str  # "file" | "dir" | "symlink"
+    mode: int  # permission bits (stat.S_IMODE)
+    mtime_ns: int
+    ctime_ns: int = 0
+    size: int = 0
+    inode: int = 0
+    uid: int = 0
+    gid: int = 0
+    user: str = ""
+    group: str = ""
+    content: tuple[str, ...] = ()  # data blob ids, in order (files)
+    subtree: str | None = None  # tree id (directories)
+    target: str | None = None  # link target (symlinks)
+
+    @property
+    def name_bytes(self) -> bytes:
+        return os.fsencode(self.name)
+
+
+@dataclass(frozen=True)
+class Tree:
+    """The entries of one directory, sorted by the raw bytes of their names."""
+
+    nodes: tuple[Node, ...] = ()
+
+    def by_name(self) -> dict[str, Node]:
+        return {n.name: n for n in self.nodes}
+
+
+def _encode_node(n: Node) -> dict[str, Any]:
+    d: dict[str, Any] = {
+        "name": n.name_bytes,
+        "type": n.type,
+        "mode": n.mode,
+        "mtime": n.mtime_ns,
+        "ctime": n.ctime_ns,
+        "size": n.size,
+        "inode": n.inode,
+        "uid": n.uid,
+        "gid": n.gid,
+        "user": n.user,
+        "group": n.group,
+    }
+    if n.type == NODE_FILE:
+        d["content"] = [_idb(c) for c in n.content]
+    elif n.type == NODE_DIR:
+        d["subtree"] = _idb(n.subtree) if n.subtree else None
+    elif n.type == NODE_SYMLINK:
+        d["target"] = os.fsencode(n.target or "")
+    return d
+
+
+def _decode_node(d: Mapping[str, Any]) -> Node:
+    try:
+        ntype = d["type"]
+        if ntype not in NODE_TYPES:
+            raise IntegrityError(f"unknown node type {ntype!r} in tree object")
+        subtree = d.get("subtree")
+        target = d.get("target")
+        return Node(
+            name=os.fsdecode(d["name"]),
+            type=ntype,
+            mode=int(d["mode"]),
+            mtime_ns=int(d["mtime"]),
+            ctime_ns=int(d.get("ctime", 0)),
+            size=int(d.get("size", 0)),
+            inode=int(d.get("inode", 0)),
+            uid=int(d.get("uid", 0)),
+            gid=int(d.get("gid", 0)),
+            user=str(d.get("user", "")),
+            group=str(d.get("group", "")),
+            content=tuple(_idh(c) for c in d.get("content", ())),
+            subtree=_idh(subtree) if subtree else None,
+            target=os.fsdecode(target) if target is not None else None,
+        )
+    except (KeyError, TypeError) as exc:
+        raise IntegrityError(f"malformed node in tree object: {exc}") from exc
+
+
+def sort_nodes(nodes: Sequence[Node]) -> tuple[Node, ...]:
+    return tuple(sorted(nodes, key=lambda n: n.name_bytes))
+
+
+def encode_tree(tree: Tree) -> bytes:
+    return _pack({"v": FORMAT_VERSION, "nodes": [_encode_node(n) for n in tree.nodes]})
+
+
+def decode_tree(data: bytes) -> Tree:
+    obj = _unpack(data, "tree object")
+    if not isinstance(obj, dict) or not isinstance(obj.get("nodes"), list):
+        raise IntegrityError("tree object has no node list")
+    return Tree(tuple(_decode_node(n) for n in obj["nodes"]))
+
+
+# --------------------------------------------------------------------------- snapshots
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """An entry that is not in the snapshot, and why (not counting exclusion rules)."""
+
+    path: str
+    reason: str  # "symlink", "socket", "fifo", "device", "vanished", "unreadable", ...
+    detail: str = ""  # symlink target, error text, ...
+
+
+@dataclass(frozen=True)
+class Summary:
+    files_new: int = 0
+    files_changed: int = 0
+    files_unmodified: int = 0
+    dirs: int = 0
+    symlinks: int = 0
+    total_files: int = 0
+    total_bytes: int = 0
+    bytes_read: int = 0
+    blobs_added: int = 0
+    bytes_added_raw: int = 0
+    bytes_added_stored: int = 0
+    excluded_files: int = 0
+    duration_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A snapshot manifest: the commit point of one backup run."""
+
+    time_ns: int  # UTC, nanoseconds since the epoch
+    hostname: str
+    username: str
+    sources: tuple[str, ...]
+    tree: str  # root tree id
+    parent: str | None = None
+    tags: tuple[str, ...] = ()
+    mode: str = "full"
+    program_version: str = ""
+    summary: Summary = field(default_factory=Summary)
+    skipped: tuple[Skipped, ...] = ()
+    warnings: tuple[str, ...] = ()
+    rules: tuple[str, ...] = ()  # which rule set applied to each source
+    service: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _text(s: str) -> str:
+    """Make a possibly surrogate-escaped path string safe to store as UTF-8 text."""
+    return os.fsencode(s).decode("utf-8", "backslashreplace") if _has_surrogates(s) else s
+
+
+def _has_surrogates(s: str) -> bool:
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def encode_snapshot(s: Snapshot) -> bytes:
+    return _pack(
+        {
+            "v": FORMAT_VERSION,
+            "time": s.time_ns,
+            "hostname": s.hostname,
+            "username": s.username,
+            "sources": [_text(p) for p in s.sources],
+            "tree": _idb(s.tree),
+            "parent": s.parent,
+            "tags": list(s.tags),
+            "mode": s.mode,
+            "program_version": s.program_version,
+            "summary": {k: getattr(s.summary, k) for k in Summary.__dataclass_fields__},
+            "skipped": [[_text(k.path), k.reason, _text(k.detail)] for k in s.skipped],
+            "warnings": [_text(w) for w in s.warnings],
+            "rules": list(s.rules),
+            "service": dict(s.service),
+        }
+    )
+
+
+def decode_snapshot(data: bytes) -> Snapshot:
+    obj = _unpack(data, "snapshot manifest")
+    if not isinstance(obj, dict):
+        raise IntegrityError("snapshot manifest is not a map")
+    version = obj.get("v")
+    if version != FORMAT_VERSION:
+        raise IntegrityError(
+            f"snapshot manifest has format version {version}; this snapkit reads version "
+            f"{FORMAT_VERSION} — upgrade snapkit"
+        )
+    try:
+        fields = Summary.__dataclass_fields__
+        summary = Summary(**{k: v for k, v in obj.get("summary", {}).items() if k in fields})
+        return Snapshot(
+            time_ns=int(obj["time"]),
+            hostname=str(obj["hostname"]),
+            username=str(obj.get("username", "")),
+            sources=tuple(obj["sources"]),
+            tree=_idh(obj["tree"]),
+            parent=obj.get("parent"),
+            tags=tuple(obj.get("tags", ())),
+            mode=str(obj.get("mode", "full")),
+            program_version=str(obj.get("program_version", "")),
+            summary=summary,
+            skipped=tuple(Skipped(p, r, d) for p, r, d in obj.get("skipped", ())),
+            warnings=tuple(obj.get("warnings", ())),
+            rules=tuple(obj.get("rules", ())),
+            service=dict(obj.get("service", {})),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise IntegrityError(f"malformed snapshot manifest: {exc}") from exc
+
+
+# --------------------------------------------------------------------------- packs and index
+
+
+@dataclass(frozen=True)
+class BlobEntry:
+    """Where one stored blob lives: its pack, byte range, kind and plain length."""
+
+    id: str
+    kind: int
+    pack: str
+    offset: int
+    length: int
+    raw_length: int
+
+
+def encode_pack_trailer(entries: Sequence[BlobEntry]) -> bytes:
+    return _pack([[e.kind, _idb(e.id), e.offset, e.length, e.raw_length] for e in entries])
+
+
+def decode_pack_trailer(data: bytes, pack_id: str) -> list[BlobEntry]:
+    obj = _unpack(data, f"trailer of pack {pack_id}")
+    try:
+        return [
+            BlobEntry(_idh(i), int(k), pack_id, int(o), int(n), int(r)) for k, i, o, n, r in obj
+        ]
+    except (TypeError, ValueError) as exc:
+        raise IntegrityError(f"malformed trailer in pack {pack_id}: {exc}") from exc
+
+
+def encode_index(entries: Sequence[BlobEntry]) -> bytes:
+    packs: dict[str, list[list[Any]]] = {}
+    for e in entries:
+        packs.setdefault(e.pack, []).append([e.kind, _idb(e.id), e.offset, e.length, e.raw_length])
+    return _pack(
+        {
+            "v": FORMAT_VERSION,
+            "packs": [{"id": _idb(p), "blobs": blobs} for p, blobs in sorted(packs.items())],
+        }
+    )
+
+
+def decode_index(data: bytes, name: str) -> list[BlobEntry]:
+    obj = _unpack(data, f"index file {name}")
+    if not isinstance(obj, dict) or obj.get("v") != FORMAT_VERSION:
+        raise IntegrityError(f"index file {name} has an unknown format version")
+    out: list[BlobEntry] = []
+    try:
+        for p in obj["packs"]:
+            pack_id = _idh(p["id"])
+            for k, i, o, n, r in p["blobs"]:
+                out.append(BlobEntry(_idh(i), int(k), pack_id, int(o), int(n), int(r)))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise IntegrityError(f"malformed index file {name}: {exc}") from exc
+    return out
+
+
+# --------------------------------------------------------------------------- locks
+
+
+def encode_lock(info: Mapping[str, Any]) -> bytes:
+    return _pack(dict(info))
+
+
+def decode_lock(data: bytes) -> dict[str, Any]:
+    obj = _unpack(data, "lock file")
+    if not isinstance(obj, dict):
+        raise IntegrityError("lock file is not a map")
+    return obj

@@ -1,0 +1,355 @@
+"""Builds one snapshot: walk → capture → chunk → store, reusing the parent's unchanged files.
+
+Each source is stored under its absolute path: the root tree holds the path's components down
+to each source, with the metadata of the real directories above it. The parent snapshot is
+the files cache: a file whose type, size, mtime, ctime and inode match its node in the parent
+keeps that node's chunk list without being opened (see :func:`file_unchanged`). A directory
+whose entries are unchanged produces the same tree bytes, hence the same tree id.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import socket
+import stat
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+
+from snapkit import __version__
+from snapkit.capture import Unreadable, Vanished, capture_file
+from snapkit.chunker import Chunker
+from snapkit.errors import UsageError
+from snapkit.model import (
+    NODE_DIR,
+    NODE_FILE,
+    NODE_SYMLINK,
+    Node,
+    Skipped,
+    Snapshot,
+    Summary,
+    Tree,
+    sort_nodes,
+)
+from snapkit.store.repository import BlobSaver, Repository
+from snapkit.walk import Enter, Entry, Excluded, File, Leave, Link, Matcher, Skip, walk
+
+try:  # POSIX only
+    import grp
+    import pwd
+except ImportError:  # pragma: no cover - Windows
+    grp = None  # type: ignore[assignment]
+    pwd = None  # type: ignore[assignment]
+
+
+@dataclass
+class Progress:
+    """Live counters of a running snapshot, read by the progress display."""
+
+    files: int = 0
+    dirs: int = 0
+    bytes_seen: int = 0
+    bytes_read: int = 0
+    current: str = ""
+    started: float = field(default_factory=time.monotonic)
+
+
+@dataclass(frozen=True)
+class SnapOptions:
+    sources: tuple[str, ...]  # absolute paths
+    hostname: str = ""
+    tags: tuple[str, ...] = ()
+    mode: str = "full"
+    force: bool = False
+    symlinks: str = "skip"  # "skip" | "record"
+    workers: int = 2
+    matchers: Callable[[str], tuple[Matcher | None, str]] = field(
+        default=lambda _src: (None, "none")
+    )
+
+
+def file_unchanged(old: Node | None, st: os.stat_result) -> bool:
+    """True when a file's lstat says it is the same file, unmodified, as ``old``."""
+    return (
+        old is not None
+        and old.type == NODE_FILE
+        and stat.S_ISREG(st.st_mode)
+        and old.size == st.st_size
+        and old.mtime_ns == st.st_mtime_ns
+        and old.ctime_ns == st.st_ctime_ns
+        and old.inode == st.st_ino
+    )
+
+
+def split_path(path: str) -> tuple[str, ...]:
+    """The components of an absolute path; a Windows drive becomes the first one ("C:")."""
+    drive, rest = os.path.splitdrive(os.path.abspath(path))
+    parts = tuple(p for p in rest.replace("\\", "/").split("/") if p)
+    return ((drive,) if drive else ()) + parts
+
+
+def join_path(parts: Sequence[str]) -> str:
+    if parts and parts[0].endswith(":"):
+        return parts[0] + "\\" + "\\".join(parts[1:])
+    return "/" + "/".join(parts)
+
+
+_names: dict[tuple[str, int], str] = {}
+
+
+def _owner_name(kind: str, ident: int) -> str:
+    key = (kind, ident)
+    if key not in _names:
+        name = ""
+        try:
+            if kind == "u" and pwd is not None:
+                name = pwd.getpwuid(ident).pw_name
+            elif kind == "g" and grp is not None:
+                name = grp.getgrgid(ident).gr_name
+        except KeyError:
+            name = ""
+        _names[key] = name
+    return _names[key]
+
+
+def node_from_stat(name: str, ntype: str, st: os.stat_result, **extra: object) -> Node:
+    return Node(
+        name=name,
+        type=ntype,
+        mode=stat.S_IMODE(st.st_mode),
+        mtime_ns=st.st_mtime_ns,
+        ctime_ns=st.st_ctime_ns,
+        size=st.st_size if ntype == NODE_FILE else 0,
+        inode=st.st_ino,
+        uid=st.st_uid,
+        gid=st.st_gid,
+        user=_owner_name("u", st.st_uid),
+        group=_owner_name("g", st.st_gid),
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+@dataclass
+class _Frame:
+    nodes: list[Node]
+    parent: dict[str, Node]
+
+
+@dataclass
+class _Counts:
+    new: int = 0
+    changed: int = 0
+    unmodified: int = 0
+    dirs: int = 0
+    symlinks: int = 0
+    total_bytes: int = 0
+    bytes_read: int = 0
+    excluded: int = 0
+
+
+class _Builder:
+    def __init__(
+        self,
+        repo: Repository,
+        saver: BlobSaver,
+        opts: SnapOptions,
+        progress: Progress,
+        on_progress: Callable[[Progress], None] | None,
+    ) -> None:
+        self.repo = repo
+        self.saver = saver
+        self.opts = opts
+        self.chunker = Chunker(repo.config.chunker)
+        self.progress = progress
+        self.on_progress = on_progress
+        self.counts = _Counts()
+        self.skipped: list[Skipped] = []
+        self.warnings: list[str] = []
+        self.rules: list[str] = []
+
+    # --------------------------------------------------------------- parent lookup
+
+    def _children(self, node: Node | None) -> dict[str, Node]:
+        if node is None or node.type != NODE_DIR or not node.subtree:
+            return {}
+        if node.subtree not in self.repo.index:
+            return {}
+        return self.repo.load_tree(node.subtree).by_name()
+
+    # --------------------------------------------------------------- tree building
+
+    def build_root(self, sources: Sequence[str], parent_root: str | None) -> str:
+        paths = [split_path(s) for s in sources]
+        # A source inside another source is already covered by the outer one.
+        paths = [p for p in paths if not any(q != p and p[: len(q)] == q for q in paths)]
+        root_parent = {} if parent_root is None else self._children(
+            Node("", NODE_DIR, 0, 0, subtree=parent_root)
+        )
+        if () in paths:
+            old = Node("", NODE_DIR, 0, 0, subtree=parent_root) if parent_root else None
+            node = self._source(join_path(()), "", old)
+            assert node is not None and node.subtree
+            return node.subtree
+        return self._intermediate((), set(paths), root_parent)
+
+    def _intermediate(
+        self, prefix: tuple[str, ...], paths: set[tuple[str, ...]], parent: dict[str, Node]
+    ) -> str:
+        depth = len(prefix)
+        names = sorted({p[depth] for p in paths if p[:depth] == prefix and len(p) > depth})
+        nodes: list[Node] = []
+        for name in names:
+            here = (*prefix, name)
+            old = parent.get(name)
+            if here in paths:
+                node = self._source(join_path(here), name, old)
+                if node is not None:
+                    nodes.append(node)
+                continue
+            subtree = self._intermediate(here, paths, self._children(old))
+            st = os.stat(join_path(here))
+            nodes.append(node_from_stat(name, NODE_DIR, st, subtree=subtree))
+        return self.saver.save_tree(Tree(sort_nodes(nodes)))
+
+    def _source(self, path: str, name: str, old: Node | None) -> Node | None:
+        matcher, rule_name = self.opts.matchers(path)
+        self.rules.append(f"{path}: {rule_name}")
+        top = _Frame([], {name: old} if old is not None else {})
+        stack: list[_Frame] = [top]
+        for event in walk(path, matcher):
+            if isinstance(event, File):
+                self._file(event.entry, stack[-1], name if not event.entry.relpath else None)
+            elif isinstance(event, Enter):
+                frame = stack[-1]
+                key = event.entry.name if event.entry.relpath else name
+                stack.append(_Frame([], self._children(frame.parent.get(key))))
+                self.counts.dirs += 1
+                self.progress.dirs += 1
+            elif isinstance(event, Leave):
+                frame = stack.pop()
+                subtree = self.saver.save_tree(Tree(sort_nodes(frame.nodes)))
+                e = event.entry
+                node_name = e.name if e.relpath else name
+                stack[-1].nodes.append(node_from_stat(node_name, NODE_DIR, e.st, subtree=subtree))
+            elif isinstance(event, Link):
+                self._link(event.entry, stack[-1])
+            elif isinstance(event, Skip):
+                self.skipped.append(event.skipped)
+            elif isinstance(event, Excluded):
+                self.counts.excluded += event.files
+        return top.nodes[0] if top.nodes else None
+
+    def _link(self, e: Entry, frame: _Frame) -> None:
+        if self.opts.symlinks == "record":
+            frame.nodes.append(node_from_stat(e.name, NODE_SYMLINK, e.st, target=e.target))
+            self.counts.symlinks += 1
+        else:
+            self.skipped.append(Skipped(e.path, "symlink", e.target or ""))
+
+    def _file(self, e: Entry, frame: _Frame, root_name: str | None) -> None:
+        name = root_name if root_name is not None else e.name
+        old = frame.parent.get(name)
+        self.progress.current = e.path
+        self.progress.files += 1
+        self.progress.bytes_seen += e.st.st_size
+        if (
+            not self.opts.force
+            and file_unchanged(old, e.st)
+            and old is not None
+            and all(c in self.repo.index for c in old.content)
+        ):
+            frame.nodes.append(node_from_stat(name, NODE_FILE, e.st, content=old.content))
+            self.counts.unmodified += 1
+            self.counts.total_bytes += old.size
+            self._tick()
+            return
+        try:
+            cap = capture_file(e.path, self.chunker, self.saver.save_data, self._read)
+        except Vanished:
+            self.skipped.append(Skipped(e.path, "vanished", ""))
+            return
+        except Unreadable as exc:
+            self.skipped.append(Skipped(e.path, "unreadable", str(exc)))
+            return
+        if cap.changed_during_read:
+            self.warnings.append(f"{e.path}: changed during read; stored as last read")
+        node = node_from_stat(name, NODE_FILE, cap.st, content=cap.content)
+        frame.nodes.append(replace(node, size=cap.size))
+        if old is None or old.type != NODE_FILE:
+            self.counts.new += 1
+        else:
+            self.counts.changed += 1
+        self.counts.total_bytes += cap.size
+        self.counts.bytes_read += cap.bytes_read
+        self._tick()
+
+    def _read(self, n: int) -> None:
+        self.progress.bytes_read += n
+
+    def _tick(self) -> None:
+        if self.on_progress is not None:
+            self.on_progress(self.progress)
+
+
+def create_snapshot(
+    repo: Repository,
+    opts: SnapOptions,
+    parent: tuple[str, Snapshot] | None,
+    on_progress: Callable[[Progress], None] | None = None,
+) -> tuple[str, Snapshot]:
+    """Snapshot ``opts.sources`` into ``repo``; return (id, manifest). Commit point: manifest."""
+    for src in opts.sources:
+        if not os.path.lexists(src):
+            raise UsageError(f"source {src} does not exist; pass an existing path")
+    started = time.time_ns()
+    progress = Progress()
+    old_limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(old_limit, 20000))
+    try:
+        with repo.saver(opts.workers) as saver:
+            builder = _Builder(repo, saver, opts, progress, on_progress)
+            root = builder.build_root(opts.sources, parent[1].tree if parent else None)
+            saver.flush()
+            c = builder.counts
+            summary = Summary(
+                files_new=c.new,
+                files_changed=c.changed,
+                files_unmodified=c.unmodified,
+                dirs=c.dirs,
+                symlinks=c.symlinks,
+                total_files=c.new + c.changed + c.unmodified,
+                total_bytes=c.total_bytes,
+                bytes_read=c.bytes_read,
+                blobs_added=saver.blobs_added,
+                bytes_added_raw=saver.bytes_added_raw,
+                bytes_added_stored=saver.bytes_added_stored,
+                excluded_files=c.excluded,
+                duration_s=round((time.time_ns() - started) / 1e9, 3),
+            )
+    finally:
+        sys.setrecursionlimit(old_limit)
+    snap = Snapshot(
+        time_ns=started,
+        hostname=opts.hostname or socket.gethostname(),
+        username=_username(),
+        sources=tuple(sorted(opts.sources)),
+        tree=root,
+        parent=parent[0] if parent else None,
+        tags=opts.tags,
+        mode=opts.mode,
+        program_version=__version__,
+        summary=summary,
+        skipped=tuple(builder.skipped),
+        warnings=tuple(builder.warnings),
+        rules=tuple(builder.rules),
+    )
+    return repo.save_snapshot(snap), snap
+
+
+def _username() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return ""

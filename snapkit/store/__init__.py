@@ -1,0 +1,1 @@
+"""The content-addressed store: backends, codecs, packs, index, locks and the Repository."""

@@ -1,0 +1,192 @@
+"""The storage backend interface and the local-directory backend.
+
+A backend stores named files of a few kinds (``config``, ``packs``, ``index``, ``snapshots``,
+``locks``) and knows nothing about their content. Five operations — save, load, list, remove,
+size — are all the repository needs, so an object store can implement the same interface
+(see ``tests/store/test_backend_conformance.py``).
+
+The local backend writes every file atomically: a temp file in the same directory, fsync,
+rename, then fsync of the directory. Files are created ``0600`` and directories ``0700``
+because the store holds credentials.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Protocol
+
+KINDS = ("config", "packs", "index", "snapshots", "locks")
+FILE_MODE = 0o600
+DIR_MODE = 0o700
+TMP_PREFIX = ".tmp-"
+
+
+class NotFound(Exception):
+    """The named file does not exist in the backend."""
+
+
+class Backend(Protocol):
+    """What the repository needs from a place that stores files."""
+
+    location: str
+
+    def exists(self) -> bool:
+        """True when the repository's config file exists."""
+        ...
+
+    def create(self) -> None:
+        """Create the layout (idempotent)."""
+        ...
+
+    def save(self, kind: str, name: str, data: bytes) -> None:
+        """Store ``data`` atomically under (kind, name); replace an existing file."""
+        ...
+
+    def load(self, kind: str, name: str, offset: int = 0, length: int | None = None) -> bytes:
+        """Read a file, or ``length`` bytes of it from ``offset``; raise NotFound."""
+        ...
+
+    def size(self, kind: str, name: str) -> int:
+        """Size in bytes; raise NotFound."""
+        ...
+
+    def list(self, kind: str) -> Iterator[str]:
+        """Names of the files of one kind, in no particular order."""
+        ...
+
+    def remove(self, kind: str, name: str) -> None:
+        """Delete a file; a missing file is not an error."""
+        ...
+
+
+def _check(kind: str, name: str) -> None:
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind {kind!r}")
+    if not name or "/" in name or "\\" in name or name.startswith(".") or "\0" in name:
+        raise ValueError(f"invalid store file name {name!r}")
+
+
+def fsync_dir(path: Path) -> None:
+    """Flush a directory entry change to disk (no-op where directories can't be opened)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path: Path, data: bytes, mode: int = FILE_MODE) -> None:
+    """Write ``data`` to ``path`` via temp file + fsync + rename + directory fsync."""
+    tmp = path.parent / f"{TMP_PREFIX}{path.name}-{secrets.token_hex(4)}"
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    fd = os.open(tmp, flags, mode)
+    try:
+        view = memoryview(data)
+        while view:
+            n = os.write(fd, view)
+            view = view[n:]
+        os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        tmp.unlink(missing_ok=True)
+        raise
+    os.close(fd)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    fsync_dir(path.parent)
+
+
+class LocalBackend:
+    """A repository in a directory of the local filesystem."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.location = str(root)
+
+    def _path(self, kind: str, name: str) -> Path:
+        _check(kind, name)
+        if kind == "config":
+            return self.root / "config"
+        if kind == "packs":
+            return self.root / "packs" / name[:2] / name
+        return self.root / kind / name
+
+    def exists(self) -> bool:
+        return (self.root / "config").is_file()
+
+    def create(self) -> None:
+        old = os.umask(0o077)
+        try:
+            self.root.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+            for kind in KINDS[1:]:
+                (self.root / kind).mkdir(mode=DIR_MODE, exist_ok=True)
+        finally:
+            os.umask(old)
+        fsync_dir(self.root)
+
+    def save(self, kind: str, name: str, data: bytes) -> None:
+        path = self._path(kind, name)
+        if kind == "packs" and not path.parent.is_dir():
+            path.parent.mkdir(mode=DIR_MODE, exist_ok=True)
+            fsync_dir(path.parent.parent)
+        atomic_write(path, data)
+
+    def load(self, kind: str, name: str, offset: int = 0, length: int | None = None) -> bytes:
+        path = self._path(kind, name)
+        try:
+            with open(path, "rb") as f:
+                if offset:
+                    f.seek(offset)
+                return f.read() if length is None else f.read(length)
+        except FileNotFoundError as exc:
+            raise NotFound(f"{kind}/{name}") from exc
+
+    def size(self, kind: str, name: str) -> int:
+        try:
+            return self._path(kind, name).stat().st_size
+        except FileNotFoundError as exc:
+            raise NotFound(f"{kind}/{name}") from exc
+
+    def list(self, kind: str) -> Iterator[str]:
+        if kind == "config":
+            if self.exists():
+                yield "config"
+            return
+        base = self.root / kind
+        dirs = [base]
+        if kind == "packs":
+            try:
+                dirs = [Path(e.path) for e in os.scandir(base) if e.is_dir(follow_symlinks=False)]
+            except FileNotFoundError:
+                return
+        for d in dirs:
+            try:
+                with os.scandir(d) as it:
+                    for e in it:
+                        if not e.name.startswith(".") and e.is_file(follow_symlinks=False):
+                            yield e.name
+            except FileNotFoundError:
+                continue
+
+    def remove(self, kind: str, name: str) -> None:
+        path = self._path(kind, name)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return
+        except OSError as exc:  # pragma: no cover - platform specific
+            if exc.errno != errno.ENOENT:
+                raise
+        fsync_dir(path.parent)

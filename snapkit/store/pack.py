@@ -1,0 +1,80 @@
+"""Pack files: many stored blobs in one file, with a trailer that lists them.
+
+Layout (see docs/format.md)::
+
+    "SNAPKPK1"                       8-byte magic
+    blob, blob, ...                  codec byte + payload each
+    trailer                          msgpack [[kind, id16, offset, length, raw_length], ...]
+    trailer length                   uint32 little-endian
+    "SNAPKEND"                       8-byte magic
+
+The pack id is the xxh3-128 of the whole file, so a damaged pack is detectable, and the
+trailer alone is enough to rebuild the index.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from snapkit.errors import IntegrityError
+from snapkit.model import BlobEntry, content_id, decode_pack_trailer, encode_pack_trailer
+
+MAGIC = b"SNAPKPK1"
+END_MAGIC = b"SNAPKEND"
+FOOTER = struct.Struct("<I8s")
+
+
+class PackBuilder:
+    """Collects stored blobs in memory until the pack is big enough to write."""
+
+    def __init__(self) -> None:
+        self._parts: list[bytes] = [MAGIC]
+        self._size = len(MAGIC)
+        self._entries: list[tuple[int, str, int, int, int]] = []
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    @property
+    def count(self) -> int:
+        return len(self._entries)
+
+    def add(self, kind: int, blob_id: str, stored: bytes, raw_length: int) -> None:
+        self._entries.append((kind, blob_id, self._size, len(stored), raw_length))
+        self._parts.append(stored)
+        self._size += len(stored)
+
+    def finish(self) -> tuple[str, bytes, list[BlobEntry]]:
+        """Return (pack id, pack bytes, entries with the pack id filled in)."""
+        provisional = [BlobEntry(i, k, "", o, n, r) for k, i, o, n, r in self._entries]
+        trailer = encode_pack_trailer(provisional)
+        data = b"".join([*self._parts, trailer, FOOTER.pack(len(trailer), END_MAGIC)])
+        pack_id = content_id(data)
+        entries = [BlobEntry(i, k, pack_id, o, n, r) for k, i, o, n, r in self._entries]
+        return pack_id, data, entries
+
+
+def read_trailer(pack_id: str, tail: bytes) -> int:
+    """Given the last FOOTER.size bytes of a pack, return the trailer length."""
+    if len(tail) != FOOTER.size:
+        raise IntegrityError(f"pack {pack_id} is truncated")
+    length, magic = FOOTER.unpack(tail)
+    if magic != END_MAGIC:
+        raise IntegrityError(f"pack {pack_id} has no trailer (damaged or incomplete)")
+    return int(length)
+
+
+def parse_pack(pack_id: str, data: bytes) -> list[BlobEntry]:
+    """List the blobs of a whole pack held in memory, checking its framing."""
+    if not data.startswith(MAGIC):
+        raise IntegrityError(f"pack {pack_id} does not start with the pack magic")
+    length = read_trailer(pack_id, data[-FOOTER.size :])
+    start = len(data) - FOOTER.size - length
+    if start < len(MAGIC):
+        raise IntegrityError(f"pack {pack_id} has a trailer longer than the pack")
+    entries = decode_pack_trailer(data[start : start + length], pack_id)
+    for e in entries:
+        if e.offset < len(MAGIC) or e.offset + e.length > start:
+            raise IntegrityError(f"pack {pack_id} lists blob {e.id} outside its data area")
+    return entries

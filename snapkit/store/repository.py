@@ -1,0 +1,360 @@
+"""The Repository: config, index, blob loading, blob saving and snapshot manifests.
+
+Operations take the narrowest piece they need: a ``load_blob``/``load_tree`` callable for
+readers, a :class:`BlobSaver` for writers. Write order is packs → index → manifest; the
+manifest is the commit point, so an interrupted run leaves at most unreferenced packs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import threading
+import time
+from collections import OrderedDict
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import AbstractContextManager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from snapkit import __version__
+from snapkit.errors import IntegrityError, RepositoryMissing, UsageError
+from snapkit.model import (
+    FORMAT_VERSION,
+    KIND_DATA,
+    KIND_TREE,
+    BlobEntry,
+    Snapshot,
+    Tree,
+    content_id,
+    decode_snapshot,
+    decode_tree,
+    encode_snapshot,
+    encode_tree,
+)
+from snapkit.store import codec
+from snapkit.store.backend import Backend, LocalBackend, NotFound
+from snapkit.store.index import Index, write_index
+from snapkit.store.lock import repository_lock
+from snapkit.store.pack import PackBuilder
+
+REPO_MAGIC = "snapkit-repository"
+PACK_TARGET = 16 * 1024 * 1024
+INDEX_EVERY_PACKS = 8
+
+
+@dataclass(frozen=True)
+class ChunkerParams:
+    """FastCDC 2020 parameters; fixed per repository so chunks dedup across snapshots."""
+
+    algorithm: str = "fastcdc2020"
+    min_size: int = 64 * 1024
+    avg_size: int = 128 * 1024
+    max_size: int = 1024 * 1024
+    normalization: int = 1
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class RepoConfig:
+    id: str
+    version: int = FORMAT_VERSION
+    created: str = ""
+    hash: str = "xxh3-128"
+    chunker: ChunkerParams = ChunkerParams()
+    zstd_level: int = codec.DEFAULT_ZSTD_LEVEL
+    pack_size: int = PACK_TARGET
+
+    def to_json(self) -> bytes:
+        doc: dict[str, Any] = {"format": REPO_MAGIC, **asdict(self)}
+        return (json.dumps(doc, indent=2, sort_keys=True) + "\n").encode()
+
+    @classmethod
+    def from_json(cls, data: bytes, location: str) -> RepoConfig:
+        try:
+            doc = json.loads(data)
+        except ValueError as exc:
+            raise RepositoryMissing(
+                f"{location}/config is not a snapkit repository config ({exc})"
+            ) from exc
+        if not isinstance(doc, dict) or doc.get("format") != REPO_MAGIC:
+            raise RepositoryMissing(f"{location} is not a snapkit repository (config has no "
+                                    f"\"format\": \"{REPO_MAGIC}\")")
+        version = doc.get("version")
+        if version != FORMAT_VERSION:
+            raise RepositoryMissing(
+                f"repository {location} has format version {version}, this snapkit "
+                f"{__version__} reads version {FORMAT_VERSION}; use a matching snapkit release"
+            )
+        try:
+            return cls(
+                id=str(doc["id"]),
+                version=int(version),
+                created=str(doc.get("created", "")),
+                hash=str(doc.get("hash", "xxh3-128")),
+                chunker=ChunkerParams(**doc["chunker"]),
+                zstd_level=int(doc.get("zstd_level", codec.DEFAULT_ZSTD_LEVEL)),
+                pack_size=int(doc.get("pack_size", PACK_TARGET)),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise RepositoryMissing(f"{location}/config is damaged: {exc}") from exc
+
+
+def default_repo_path(env: dict[str, str] | None = None) -> Path:
+    """``$SNAPKIT_REPO``, else ``$XDG_DATA_HOME/snapkit/repo`` (``~/.local/share/...``)."""
+    env = dict(os.environ) if env is None else env
+    if env.get("SNAPKIT_REPO"):
+        return Path(env["SNAPKIT_REPO"]).expanduser()
+    if os.name == "nt" and env.get("LOCALAPPDATA"):
+        return Path(env["LOCALAPPDATA"]) / "snapkit" / "repo"
+    base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base).expanduser() / "snapkit" / "repo"
+
+
+class Repository:
+    """An opened repository."""
+
+    def __init__(self, backend: Backend, config: RepoConfig) -> None:
+        self.backend = backend
+        self.config = config
+        self.index = Index.load(backend)
+        self._tree_cache: OrderedDict[str, Tree] = OrderedDict()
+
+    # ------------------------------------------------------------------ open / init
+
+    @staticmethod
+    def init(path: Path, zstd_level: int = codec.DEFAULT_ZSTD_LEVEL) -> Repository:
+        backend = LocalBackend(path)
+        if backend.exists():
+            raise UsageError(f"a repository already exists at {path}; use it, or pick another "
+                             "path with --repo")
+        if path.exists() and (not path.is_dir() or any(path.iterdir())):
+            raise UsageError(f"{path} exists and is not an empty directory; choose a new path "
+                             "for the repository with --repo")
+        backend.create()
+        config = RepoConfig(
+            id=secrets.token_hex(16),
+            created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            zstd_level=zstd_level,
+        )
+        backend.save("config", "config", config.to_json())
+        return Repository(backend, config)
+
+    @staticmethod
+    def open(path: Path) -> Repository:
+        backend = LocalBackend(path)
+        if not path.exists():
+            raise RepositoryMissing(
+                f"no repository at {path}; create one with `snapkit init --repo {path}` "
+                "or point --repo / $SNAPKIT_REPO at an existing one"
+            )
+        try:
+            data = backend.load("config", "config")
+        except NotFound as exc:
+            raise RepositoryMissing(
+                f"{path} is not a snapkit repository (no config file); check --repo / "
+                "$SNAPKIT_REPO"
+            ) from exc
+        except OSError as exc:
+            raise RepositoryMissing(f"cannot read repository {path}: {exc.strerror}") from exc
+        return Repository(backend, RepoConfig.from_json(data, str(path)))
+
+    def lock(self, exclusive: bool, operation: str) -> AbstractContextManager[None]:
+        return repository_lock(self.backend, exclusive, operation)
+
+    # ------------------------------------------------------------------ reading
+
+    def load_blob(self, blob_id: str) -> bytes:
+        """The plain bytes of a blob, verified against its id."""
+        entry = self.index.get(blob_id)
+        if entry is None:
+            raise IntegrityError(f"blob {blob_id} is not in the index (repository damaged; "
+                                 "run `snapkit check`)")
+        try:
+            stored = self.backend.load("packs", entry.pack, entry.offset, entry.length)
+        except NotFound as exc:
+            raise IntegrityError(f"pack {entry.pack} holding blob {blob_id} is missing") from exc
+        if len(stored) != entry.length:
+            raise IntegrityError(f"pack {entry.pack} is truncated at blob {blob_id}")
+        plain = codec.decode(stored, entry.raw_length)
+        if content_id(plain) != blob_id:
+            raise IntegrityError(f"blob {blob_id} in pack {entry.pack} does not match its id "
+                                 "(data corrupted)")
+        return plain
+
+    def load_tree(self, tree_id: str) -> Tree:
+        tree = self._tree_cache.get(tree_id)
+        if tree is not None:
+            self._tree_cache.move_to_end(tree_id)
+            return tree
+        tree = decode_tree(self.load_blob(tree_id))
+        self._tree_cache[tree_id] = tree
+        if len(self._tree_cache) > 4096:
+            self._tree_cache.popitem(last=False)
+        return tree
+
+    # ------------------------------------------------------------------ snapshots
+
+    def save_snapshot(self, snap: Snapshot) -> str:
+        data = encode_snapshot(snap)
+        snap_id = content_id(data)
+        self.backend.save("snapshots", snap_id, data)
+        return snap_id
+
+    def load_snapshot(self, snap_id: str) -> Snapshot:
+        try:
+            data = self.backend.load("snapshots", snap_id)
+        except NotFound as exc:
+            raise UsageError(f"no snapshot {snap_id}; list them with `snapkit snapshots`") from exc
+        if content_id(data) != snap_id:
+            raise IntegrityError(f"snapshot manifest {snap_id} does not match its id "
+                                 "(file damaged)")
+        return decode_snapshot(data)
+
+    def snapshot_ids(self) -> list[str]:
+        return sorted(self.backend.list("snapshots"))
+
+    def snapshots(self) -> list[tuple[str, Snapshot]]:
+        """All snapshots, oldest first."""
+        out = [(sid, self.load_snapshot(sid)) for sid in self.snapshot_ids()]
+        out.sort(key=lambda p: (p[1].time_ns, p[0]))
+        return out
+
+    def remove_snapshot(self, snap_id: str) -> None:
+        self.backend.remove("snapshots", snap_id)
+
+    def saver(self, workers: int = 2) -> BlobSaver:
+        return BlobSaver(self, workers=workers)
+
+
+class BlobSaver:
+    """Deduplicates, compresses (in a small thread pool) and packs new blobs.
+
+    Memory is bounded by ``max_inflight`` chunks plus one pack buffer. ``close()`` writes the
+    last pack and an index file; until then nothing saved is visible to other processes.
+    """
+
+    def __init__(self, repo: Repository, workers: int = 2) -> None:
+        self._repo = repo
+        self._level = repo.config.zstd_level
+        self._pack_size = repo.config.pack_size
+        self._pool = ThreadPoolExecutor(max_workers=max(1, workers),
+                                        thread_name_prefix="snapkit-zstd")
+        self._slots = threading.BoundedSemaphore(max(1, workers) * 4)
+        self._lock = threading.Lock()
+        self._pending: set[str] = set()
+        self._pack = PackBuilder()
+        self._unindexed: list[BlobEntry] = []
+        self._packs_since_index = 0
+        self._error: BaseException | None = None
+        self._futures: set[Future[None]] = set()
+        self.blobs_added = 0
+        self.bytes_added_raw = 0
+        self.bytes_added_stored = 0
+
+    def known(self, blob_id: str) -> bool:
+        return blob_id in self._repo.index or blob_id in self._pending
+
+    def save(self, kind: int, data: bytes, blob_id: str | None = None) -> str:
+        """Store ``data`` unless a blob with the same id exists; return the id."""
+        if self._error is not None:
+            raise self._error
+        if blob_id is None:
+            blob_id = content_id(data)
+        with self._lock:
+            if self.known(blob_id):
+                return blob_id
+            self._pending.add(blob_id)
+        self._slots.acquire()
+        fut = self._pool.submit(self._compress_and_add, kind, blob_id, data)
+        with self._lock:
+            self._futures.add(fut)
+        fut.add_done_callback(self._done)
+        return blob_id
+
+    def save_tree(self, tree: Tree) -> str:
+        return self.save(KIND_TREE, encode_tree(tree))
+
+    def save_data(self, data: bytes, blob_id: str | None = None) -> str:
+        return self.save(KIND_DATA, data, blob_id)
+
+    def _done(self, fut: Future[None]) -> None:
+        with self._lock:
+            self._futures.discard(fut)
+        self._slots.release()
+        exc = fut.exception()
+        if exc is not None and self._error is None:
+            self._error = exc
+
+    def _compress_and_add(self, kind: int, blob_id: str, data: bytes) -> None:
+        stored = codec.encode(data, self._level)
+        with self._lock:
+            self._pack.add(kind, blob_id, stored, len(data))
+            self.blobs_added += 1
+            self.bytes_added_raw += len(data)
+            self.bytes_added_stored += len(stored)
+            if self._pack.size >= self._pack_size:
+                self._flush_pack_locked()
+
+    def _flush_pack_locked(self) -> None:
+        if self._pack.count == 0:
+            return
+        pack_id, data, entries = self._pack.finish()
+        self._pack = PackBuilder()
+        self._repo.backend.save("packs", pack_id, data)
+        self._unindexed.extend(entries)
+        self._packs_since_index += 1
+        if self._packs_since_index >= INDEX_EVERY_PACKS:
+            self._write_index_locked()
+
+    def _write_index_locked(self) -> None:
+        if not self._unindexed:
+            return
+        entries = self._unindexed
+        name = write_index(self._repo.backend, entries)
+        self._repo.index.add(entries)
+        self._repo.index.files.add(name)
+        for e in entries:
+            self._pending.discard(e.id)
+        self._unindexed = []
+        self._packs_since_index = 0
+
+    def _wait(self) -> None:
+        while True:
+            with self._lock:
+                futures = list(self._futures)
+            if not futures:
+                break
+            for f in futures:
+                f.exception()
+        if self._error is not None:
+            raise self._error
+
+    def flush(self) -> None:
+        """Write everything pending: the open pack, then an index file for the new packs."""
+        self._wait()
+        with self._lock:
+            self._flush_pack_locked()
+            self._write_index_locked()
+
+    def close(self) -> None:
+        try:
+            self.flush()
+        finally:
+            self._pool.shutdown(wait=True)
+
+    def abort(self) -> None:
+        """Stop without writing the open pack (interrupts); written packs stay unreferenced."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> BlobSaver:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+

@@ -1,0 +1,64 @@
+"""The one walk over a stored snapshot tree, shared by restore, export, ls and diff.
+
+``iter_tree`` yields ``(parts, node, leaving)`` in pre-order (a directory before its
+contents, entries sorted by name) and a second time with ``leaving=True`` after a
+directory's contents, so sinks can set directory metadata last. Every name is checked: a
+stored name that could escape its directory (``..``, a separator, NUL, empty) raises
+:class:`UnsafeName` — whatever a manifest holds, no consumer ever sees such a path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from snapkit.errors import IntegrityError
+from snapkit.model import NODE_DIR, Node, Tree
+
+TreeLoader = Callable[[str], Tree]
+Parts = tuple[str, ...]
+
+
+class UnsafeName(IntegrityError):
+    """A stored name that would escape its directory."""
+
+
+def check_name(name: str, parts: Parts) -> None:
+    if (
+        not name
+        or name in (".", "..")
+        or "/" in name
+        or "\\" in name
+        or "\0" in name
+        or (len(name) == 2 and name[1] == ":" and parts)  # a drive spec below the root
+    ):
+        shown = "/".join((*parts, repr(name)))
+        raise UnsafeName(f"snapshot holds an unsafe path name {shown}; refusing to use it "
+                         "(the repository may have been tampered with — run `snapkit check`)")
+
+
+def iter_tree(
+    load_tree: TreeLoader, tree_id: str, prefix: Parts = ()
+) -> Iterator[tuple[Parts, Node, bool]]:
+    """Pre-order walk with leave events for directories (see the module docstring)."""
+    for node in load_tree(tree_id).nodes:
+        check_name(node.name, prefix)
+        parts = (*prefix, node.name)
+        yield parts, node, False
+        if node.type == NODE_DIR:
+            if node.subtree:
+                yield from iter_tree(load_tree, node.subtree, parts)
+            yield parts, node, True
+
+
+def find_node(load_tree: TreeLoader, root: str, parts: Parts) -> Node | None:
+    """The node at ``parts`` below the root tree, or None."""
+    tree_id: str | None = root
+    node: Node | None = None
+    for name in parts:
+        if tree_id is None:
+            return None
+        node = load_tree(tree_id).by_name().get(name)
+        if node is None:
+            return None
+        tree_id = node.subtree if node.type == NODE_DIR else None
+    return node

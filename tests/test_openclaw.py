@@ -1,0 +1,343 @@
+"""Tests for snapkit.openclaw: discovery from each environment variable, JSON5 and $include."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from snapkit.errors import UsageError
+from snapkit.openclaw import Installation, discover, is_openclaw_root, openclaw_home
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    path = tmp_path / "home"
+    path.mkdir()
+    return path.resolve()
+
+
+def env_for(home: Path, **extra: str) -> dict[str, str]:
+    return {"HOME": str(home), **extra}
+
+
+def mkdirs(*paths: Path) -> None:
+    for path in paths:
+        path.mkdir(parents=True, exist_ok=True)
+
+
+# ------------------------------------------------------------------------------- state dir
+
+
+@pytest.mark.parametrize(
+    ("existing", "expected", "source"),
+    [
+        ([], ".openclaw", "default ~/.openclaw (missing)"),
+        ([".openclaw"], ".openclaw", "~/.openclaw (exists)"),
+        ([".openclaw", ".clawdbot"], ".openclaw", "~/.openclaw (exists)"),
+        ([".moltbot"], ".moltbot", "legacy ~/.moltbot"),
+        ([".moltbot", ".moldbot"], ".moldbot", "legacy ~/.moldbot"),
+        ([".moltbot", ".moldbot", ".clawdbot"], ".clawdbot", "legacy ~/.clawdbot"),
+    ],
+)
+def test_state_dir_default_and_legacy_order(
+    home: Path, existing: list[str], expected: str, source: str
+) -> None:
+    mkdirs(*(home / name for name in existing))
+    found = discover(env_for(home))
+    assert found.state_dir == home / expected
+    assert found.state_dir_source == source
+    assert found.exists == bool(existing)
+    assert found.config_path == home / expected / "openclaw.json"
+    assert found.oauth_dir == home / expected / "credentials"
+
+
+@pytest.mark.parametrize(
+    ("variables", "expected", "source"),
+    [
+        ({"OPENCLAW_STATE_DIR": "{tmp}/state"}, "{tmp}/state", "$OPENCLAW_STATE_DIR"),
+        ({"CLAWDBOT_STATE_DIR": "{tmp}/old"}, "{tmp}/old", "$CLAWDBOT_STATE_DIR (legacy)"),
+        (
+            {"OPENCLAW_STATE_DIR": "{tmp}/state", "CLAWDBOT_STATE_DIR": "{tmp}/old"},
+            "{tmp}/state",
+            "$OPENCLAW_STATE_DIR",
+        ),
+        ({"OPENCLAW_STATE_DIR": "~/custom"}, "{home}/custom", "$OPENCLAW_STATE_DIR"),
+        (
+            {"OPENCLAW_STATE_DIR": "~/custom", "OPENCLAW_HOME": "{tmp}/oc"},
+            "{tmp}/oc/custom",
+            "$OPENCLAW_STATE_DIR",
+        ),
+        # The state dir variable wins over a profile.
+        (
+            {"OPENCLAW_STATE_DIR": "{tmp}/state", "OPENCLAW_PROFILE": "work"},
+            "{tmp}/state",
+            "$OPENCLAW_STATE_DIR",
+        ),
+        ({"OPENCLAW_PROFILE": "work"}, "{home}/.openclaw-work", "$OPENCLAW_PROFILE=work"),
+        ({"OPENCLAW_PROFILE": "default"}, "{home}/.openclaw", "$OPENCLAW_PROFILE=default"),
+        ({"OPENCLAW_HOME": "{tmp}/oc"}, "{tmp}/oc/.openclaw", "default ~/.openclaw (missing)"),
+        ({"OPENCLAW_HOME": "~/oc"}, "{home}/oc/.openclaw", "default ~/.openclaw (missing)"),
+        (
+            {"OPENCLAW_HOME": "{tmp}/oc", "OPENCLAW_PROFILE": "p"},
+            "{tmp}/oc/.openclaw-p",
+            "$OPENCLAW_PROFILE=p",
+        ),
+    ],
+)
+def test_state_dir_from_environment(
+    tmp_path: Path, home: Path, variables: dict[str, str], expected: str, source: str
+) -> None:
+    tmp = tmp_path.resolve()
+
+    def fill(text: str) -> str:
+        return text.replace("{tmp}", str(tmp)).replace("{home}", str(home))
+
+    env = env_for(home, **{k: fill(v) for k, v in variables.items()})
+    found = discover(env)
+    assert found.state_dir == Path(fill(expected))
+    assert found.state_dir_source == source
+    assert found.config_path == Path(fill(expected)) / "openclaw.json"
+
+
+def test_profile_skips_the_legacy_rule(home: Path) -> None:
+    mkdirs(home / ".clawdbot", home / ".openclaw")
+    found = discover(env_for(home, OPENCLAW_PROFILE="work"))
+    assert found.state_dir == home / ".openclaw-work"
+    assert not found.exists
+
+
+def test_invalid_profile_is_a_usage_error(home: Path) -> None:
+    with pytest.raises(UsageError) as info:
+        discover(env_for(home, OPENCLAW_PROFILE="../etc"))
+    assert info.value.exit_code == 2
+    assert "OPENCLAW_PROFILE" in info.value.message
+
+
+def test_openclaw_home_defaults_to_home(home: Path) -> None:
+    assert openclaw_home(env_for(home)) == home
+    assert openclaw_home({"USERPROFILE": str(home)}) == home
+
+
+# ------------------------------------------------------------------------------- config, oauth
+
+
+def test_config_path_and_oauth_dir_from_environment(tmp_path: Path, home: Path) -> None:
+    config = tmp_path / "etc" / "oc.json"
+    oauth = tmp_path / "secrets" / "oauth"
+    found = discover(env_for(home, OPENCLAW_CONFIG_PATH=str(config), OPENCLAW_OAUTH_DIR=str(oauth)))
+    assert found.config_path == config.resolve()
+    assert found.oauth_dir == oauth.resolve()
+    found = discover(env_for(home, OPENCLAW_CONFIG_PATH="~/oc.json"))
+    assert found.config_path == home / "oc.json"
+
+
+def test_legacy_config_name_in_legacy_dir(home: Path) -> None:
+    legacy = home / ".clawdbot"
+    mkdirs(legacy)
+    (legacy / "clawdbot.json").write_text("{}")
+    found = discover(env_for(home))
+    assert found.config_path == legacy / "clawdbot.json"
+    assert found.config_include_patterns(found.state_dir) == ("/clawdbot.json",)
+
+
+# ------------------------------------------------------------------------------- workspaces
+
+
+def test_default_workspace(home: Path) -> None:
+    found = discover(env_for(home))
+    assert found.workspaces == (home / ".openclaw" / "workspace",)
+    assert found.warnings == ()
+
+
+def test_workspace_from_environment(tmp_path: Path, home: Path) -> None:
+    ws = tmp_path / "ws"
+    found = discover(env_for(home, OPENCLAW_WORKSPACE_DIR=str(ws)))
+    assert found.workspaces == (ws.resolve(),)
+    assert any("does not exist" in w for w in found.warnings)
+    mkdirs(ws)
+    assert discover(env_for(home, OPENCLAW_WORKSPACE_DIR=str(ws))).warnings == ()
+
+
+JSON5_CONFIG = """
+// OpenClaw config: JSON5 with comments, unquoted keys and trailing commas
+{
+  agents: {
+    defaults: {
+      workspace: "~/clawd", /* the main agent's workspace */
+      model: { primary: 'anthropic/claude', },
+    },
+  },
+}
+"""
+
+
+def test_workspace_from_json5_config(home: Path) -> None:
+    state = home / ".openclaw"
+    mkdirs(state, home / "clawd")
+    (state / "openclaw.json").write_text(JSON5_CONFIG)
+    found = discover(env_for(home))
+    assert found.workspaces == (home / "clawd",)
+    assert found.warnings == ()
+
+
+def test_config_workspace_expands_tilde_with_openclaw_home(tmp_path: Path, home: Path) -> None:
+    oc_home = (tmp_path / "oc").resolve()
+    state = oc_home / ".openclaw"
+    mkdirs(state)
+    (state / "openclaw.json").write_text(JSON5_CONFIG)
+    found = discover(env_for(home, OPENCLAW_HOME=str(oc_home)))
+    assert found.workspaces == (oc_home / "clawd",)
+
+
+def test_relative_config_workspace_is_relative_to_state_dir(home: Path) -> None:
+    state = home / ".openclaw"
+    mkdirs(state / "my-ws")
+    (state / "openclaw.json").write_text("{agents: {defaults: {workspace: 'my-ws'}}}")
+    assert discover(env_for(home)).workspaces == (state / "my-ws",)
+
+
+def test_env_and_config_workspaces_are_both_kept(tmp_path: Path, home: Path) -> None:
+    state = home / ".openclaw"
+    mkdirs(state, home / "clawd", tmp_path / "envws")
+    (state / "openclaw.json").write_text(JSON5_CONFIG)
+    found = discover(env_for(home, OPENCLAW_WORKSPACE_DIR=str(tmp_path / "envws")))
+    assert found.workspaces == ((tmp_path / "envws").resolve(), home / "clawd")
+
+
+def test_agent_workspaces(tmp_path: Path, home: Path) -> None:
+    state = home / ".openclaw"
+    mkdirs(state / "workspace", state / "workspace-coder", state / "workspace-ops")
+    (state / "workspace-stray.txt").write_text("not a dir")
+    mkdirs(tmp_path / "research")
+    (state / "openclaw.json").write_text(
+        "{agents: {list: [{id: 'main'}, {id: 'r', workspace: '%s'},]}}" % (tmp_path / "research")
+    )
+    found = discover(env_for(home))
+    assert found.workspaces == (
+        state / "workspace",
+        (tmp_path / "research").resolve(),
+        state / "workspace-coder",
+        state / "workspace-ops",
+    )
+
+
+def test_profile_workspace_default(home: Path) -> None:
+    mkdirs(home / ".openclaw-work", home / ".openclaw" / "workspace-work")
+    found = discover(env_for(home, OPENCLAW_PROFILE="work"))
+    assert found.workspaces == (
+        home / ".openclaw-work" / "workspace",
+        home / ".openclaw" / "workspace-work",
+    )
+
+
+# ------------------------------------------------------------------------------- $include
+
+
+def test_include_string_and_list_nested(home: Path) -> None:
+    state = home / ".openclaw"
+    mkdirs(state / "conf" / "agents", home / "from-include")
+    (state / "openclaw.json").write_text(
+        "{\n  $include: ['./conf/base.json5', 'conf/channels.json5'], // two files\n"
+        "  gateway: {port: 18789},\n}\n"
+    )
+    (state / "conf" / "base.json5").write_text("{agents: {$include: './agents/main.json5'}}")
+    (state / "conf" / "agents" / "main.json5").write_text(
+        "{defaults: {workspace: '~/from-include',},}"
+    )
+    (state / "conf" / "channels.json5").write_text("{channels: {}}")
+    found = discover(env_for(home))
+    assert found.included_configs == (
+        state / "conf" / "base.json5",
+        state / "conf" / "agents" / "main.json5",
+        state / "conf" / "channels.json5",
+    )
+    assert found.workspaces == (home / "from-include",)
+    assert found.warnings == ()
+    assert found.config_include_patterns(state) == (
+        "/openclaw.json",
+        "/conf/base.json5",
+        "/conf/agents/main.json5",
+        "/conf/channels.json5",
+    )
+
+
+def test_include_problems_are_warnings(home: Path) -> None:
+    state = home / ".openclaw"
+    mkdirs(state)
+    (state / "openclaw.json").write_text("{$include: ['missing.json5', 'loop.json5']}")
+    (state / "loop.json5").write_text("{$include: 'loop.json5'}")
+    found = discover(env_for(home))
+    assert state / "missing.json5" in found.included_configs
+    assert state / "loop.json5" in found.included_configs
+    assert any("no such file" in w for w in found.warnings)
+    assert any("circular" in w for w in found.warnings)
+
+
+def test_unparseable_config_is_a_warning(home: Path) -> None:
+    state = home / ".openclaw"
+    mkdirs(state)
+    (state / "openclaw.json").write_text("{agents: ")
+    found = discover(env_for(home))
+    assert found.workspaces == (state / "workspace",)
+    assert len(found.warnings) == 1
+    assert "cannot parse OpenClaw config" in found.warnings[0]
+    assert str(state / "openclaw.json") in found.warnings[0]
+
+
+# ------------------------------------------------------------------------------- sources
+
+
+def test_sources_per_mode(tmp_path: Path, home: Path) -> None:
+    state = home / ".openclaw"
+    outside_ws = tmp_path / "ws"
+    oauth = tmp_path / "oauth"
+    config = tmp_path / "etc" / "openclaw.json"
+    mkdirs(state / "workspace-coder", outside_ws, oauth, config.parent)
+    config.write_text("{}")
+    env = env_for(
+        home,
+        OPENCLAW_WORKSPACE_DIR=str(outside_ws),
+        OPENCLAW_OAUTH_DIR=str(oauth),
+        OPENCLAW_CONFIG_PATH=str(config),
+    )
+    found = discover(env)
+    r = Path.resolve
+    assert found.sources("config-only") == (state, r(config), r(oauth))
+    assert found.sources("full") == (state, r(config), r(oauth), r(outside_ws))
+    assert found.sources("lite") == found.sources("full")
+
+
+def test_sources_skip_missing_and_inside(home: Path) -> None:
+    state = home / ".openclaw"
+    mkdirs(state / "workspace")
+    found = discover(env_for(home))
+    assert found.sources("full") == (state,)
+    assert found.sources("config-only") == (state,)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="symlinks need privileges on Windows")
+def test_symlinked_workspace_becomes_its_own_source(tmp_path: Path, home: Path) -> None:
+    state = home / ".openclaw"
+    real = tmp_path / "data" / "workspace"
+    mkdirs(state, real)
+    (state / "workspace").symlink_to(real)
+    found = discover(env_for(home))
+    assert found.workspaces == (real.resolve(),)
+    assert found.sources("full") == (state, real.resolve())
+
+
+def test_is_openclaw_root(tmp_path: Path, home: Path) -> None:
+    state = home / ".openclaw"
+    mkdirs(state / "workspace", tmp_path / "copy", tmp_path / "projects")
+    (tmp_path / "copy" / "openclaw.json").write_text("{}")
+    found = discover(env_for(home))
+    assert isinstance(found, Installation)
+    assert is_openclaw_root(state, found)
+    assert is_openclaw_root(state / "workspace", found)
+    assert is_openclaw_root(tmp_path / "copy", found)
+    assert not is_openclaw_root(tmp_path / "projects", found)
+    assert found.kind_of(state) == "state"
+    assert found.kind_of(state / "workspace") == "workspace"
+    assert found.kind_of(tmp_path / "projects") is None
