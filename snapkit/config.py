@@ -32,10 +32,19 @@ from snapkit.rules import parse_size
 # Defaults
 # --------------------------------------------------------------------------------------------
 
-#: Rebuildable or volatile files by extension (no dot). ``lock`` is deliberately absent: it would
-#: drop ``Cargo.lock``/``poetry.lock``/``uv.lock`` from workspace projects; OpenClaw's own lock
-#: files are matched by the narrower ``*.jsonl.lock``/``*.json.lock`` patterns below.
-DEFAULT_EXCLUDED_EXTENSIONS: tuple[str, ...] = ("log", "tmp", "pyc", "bak", "swp", "pid", "sock")
+#: Rebuildable or volatile files by extension (no dot). ``lock`` drops OpenClaw's ephemeral
+#: session and store locks; the lockfiles of package managers, which a workspace project needs,
+#: are re-included by :data:`LOCKFILE_KEEP` in ``exclude``.
+DEFAULT_EXCLUDED_EXTENSIONS: tuple[str, ...] = (
+    "log", "tmp", "pyc", "bak", "swp", "lock", "pid", "sock",
+)
+
+#: Package-manager lockfiles: project data, not ephemeral locks (re-included after ``lock``).
+LOCKFILE_KEEP: tuple[str, ...] = (
+    "!Cargo.lock", "!poetry.lock", "!uv.lock", "!yarn.lock", "!flake.lock", "!Gemfile.lock",
+    "!Pipfile.lock", "!composer.lock", "!pdm.lock", "!bun.lock", "!mix.lock", "!Podfile.lock",
+    "!packages.lock", "!pubspec.lock", "!conda-lock.yml",
+)
 
 #: Folder names excluded at any depth: only names that are never user data.
 DEFAULT_EXCLUDED_FOLDERS: tuple[str, ...] = (
@@ -82,7 +91,7 @@ FILE_EXCLUDES: tuple[str, ...] = (
     "*.db-journal",
 )
 
-DEFAULT_EXCLUDE: tuple[str, ...] = STATE_DIR_EXCLUDES + FILE_EXCLUDES
+DEFAULT_EXCLUDE: tuple[str, ...] = STATE_DIR_EXCLUDES + FILE_EXCLUDES + LOCKFILE_KEEP
 
 #: The ``config-only`` mode: configuration, secrets and small state that losing breaks the
 #: agent. Relative to the state dir. Files pulled in by ``$include`` are added by discovery.
@@ -211,7 +220,7 @@ DEFAULT_CONFIG = Config(
     excluded_files=DEFAULT_EXCLUDED_FILES,
     exclude=DEFAULT_EXCLUDE,
     max_file_size=None,
-    symlinks="record",
+    symlinks="skip",
     modes=MappingProxyType({"config-only": CONFIG_ONLY_PATTERNS, "full": None}),
     sources=(),
     sqlite="backup-api",

@@ -186,7 +186,7 @@ class Summary:
     blobs_added: int = 0
     bytes_added_raw: int = 0
     bytes_added_stored: int = 0
-    excluded_files: int = 0
+    excluded_entries: int = 0
     duration_s: float = 0.0
 
 

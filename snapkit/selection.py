@@ -71,10 +71,13 @@ def _covers(source: str, path: str) -> bool:
     return p == src or p.startswith(src if src.endswith("/") else src + "/")
 
 
-def find_parent(snapshots: Sequence[Pair], sources: Sequence[str], host: str) -> Pair | None:
-    """The newest snapshot of the same sources (as a set) and host."""
+def find_parent(
+    snapshots: Sequence[Pair], sources: Sequence[str], host: str, mode: str | None = None
+) -> Pair | None:
+    """The newest snapshot of the same sources (as a set) and host, preferring ``mode``."""
     wanted = sorted(sources)
-    for sid, snap in reversed(snapshots):
-        if snap.hostname == host and sorted(snap.sources) == wanted:
+    same = [p for p in snapshots if p[1].hostname == host and sorted(p[1].sources) == wanted]
+    for sid, snap in reversed(same):
+        if mode is None or snap.mode == mode:
             return sid, snap
-    return None
+    return same[-1] if same else None

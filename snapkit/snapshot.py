@@ -65,6 +65,7 @@ class SnapOptions:
     force: bool = False
     symlinks: str = "skip"  # "skip" | "record"
     workers: int = 2
+    zstd_level: int | None = None  # None: the repository's level
     matchers: Callable[[str], tuple[Matcher | None, str]] = field(
         default=lambda _src: (None, "none")
     )
@@ -238,7 +239,7 @@ class _Builder:
             elif isinstance(event, Skip):
                 self.skipped.append(event.skipped)
             elif isinstance(event, Excluded):
-                self.counts.excluded += event.files
+                self.counts.excluded += 1
         return top.nodes[0] if top.nodes else None
 
     def _link(self, e: Entry, frame: _Frame) -> None:
@@ -308,7 +309,7 @@ def create_snapshot(
     old_limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(old_limit, 20000))
     try:
-        with repo.saver(opts.workers) as saver:
+        with repo.saver(opts.workers, opts.zstd_level) as saver:
             builder = _Builder(repo, saver, opts, progress, on_progress)
             root = builder.build_root(opts.sources, parent[1].tree if parent else None)
             saver.flush()
@@ -325,7 +326,7 @@ def create_snapshot(
                 blobs_added=saver.blobs_added,
                 bytes_added_raw=saver.bytes_added_raw,
                 bytes_added_stored=saver.bytes_added_stored,
-                excluded_files=c.excluded,
+                excluded_entries=c.excluded,
                 duration_s=round((time.time_ns() - started) / 1e9, 3),
             )
     finally:

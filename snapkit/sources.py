@@ -1,43 +1,126 @@
 """What a snapshot run takes: its source paths and the selection rules for each.
 
-With no paths, the OpenClaw installation is discovered (``snapkit.openclaw``) and its
-sources for the chosen mode are used; the error for a missing state dir names the path and
-how to pass another.
+With no paths, the OpenClaw installation is discovered (``snapkit.openclaw``) and its sources
+for the chosen mode are used, plus the config's extra ``sources``. Each source gets its rule
+set: the OpenClaw defaults (overridden by the user's config file) for OpenClaw sources — the
+state dir, its workspaces, or any directory holding an ``openclaw.json`` — and only the user's
+own rules for any other directory. The snapshot and the dry run both take their matchers
+from here, so they select the same files.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
+from snapkit.config import LoadedConfig, exclusion_keys
 from snapkit.errors import UsageError
-from snapkit.walk import Matcher
+from snapkit.openclaw import Installation, discover, is_openclaw_root
+from snapkit.rules import Matcher, RuleSet
+
+
+@dataclass(frozen=True)
+class SourceRules:
+    """The rule set of one source root, and how it was chosen."""
+
+    path: str
+    kind: str  # "openclaw state dir" | "openclaw workspace" | "openclaw config" | "directory"
+    rules: RuleSet
+    description: str  # e.g. "openclaw defaults + ~/.config/snapkit/config.json, mode full"
 
 
 @dataclass(frozen=True)
 class SourcePlan:
     sources: tuple[str, ...]
     symlinks: str
+    mode: str
+    per_source: Mapping[str, SourceRules]
+    installation: Installation | None
 
     def matcher_for(self, source: str) -> tuple[Matcher | None, str]:
-        return None, "none"
+        sr = self.per_source.get(source)
+        if sr is None:
+            return None, "no rules"
+        return Matcher(sr.rules), sr.description
 
 
-def plan_sources(paths: Sequence[str], mode: str, symlinks: str | None) -> SourcePlan:
+_KINDS = {"state": "openclaw state dir", "workspace": "openclaw workspace",
+          "config": "openclaw config"}
+
+
+def plan_sources(
+    paths: Sequence[str],
+    mode: str,
+    symlinks: str | None,
+    loaded: LoadedConfig,
+    excludes: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
+) -> SourcePlan:
+    """Resolve the sources of one run and the rules for each (raises UsageError)."""
+    config = loaded.config
+    if mode not in config.modes:
+        known = ", ".join(sorted(config.modes))
+        raise UsageError(f"unknown mode {mode!r}; the config defines: {known}")
+    inst = discover(env)
     if paths:
-        sources = tuple(os.path.abspath(os.path.expanduser(p)) for p in paths)
+        sources = [os.path.abspath(os.path.expanduser(p)) for p in paths]
         for src in sources:
             if not os.path.lexists(src):
                 raise UsageError(f"source {src} does not exist; pass an existing path")
     else:
-        from snapkit.openclaw import discover
-
-        inst = discover()
         if not inst.exists:
             raise UsageError(
                 f"OpenClaw state dir {inst.state_dir} not found; set OPENCLAW_STATE_DIR or "
                 "pass the paths to back up, e.g. `snapkit snap ~/projects`"
             )
-        sources = tuple(str(p) for p in inst.sources(mode))
-    return SourcePlan(tuple(dict.fromkeys(sources)), symlinks or "skip")
+        sources = [str(p) for p in inst.sources(mode)]
+        for extra in config.sources:
+            path = os.path.abspath(os.path.expanduser(extra))
+            if not os.path.lexists(path):
+                raise UsageError(f"config key \"sources\" names {path}, which does not exist; "
+                                 "fix or remove it in the config file")
+            sources.append(path)
+    sources = list(dict.fromkeys(sources))
+    origin = str(loaded.path) if loaded.path else ""
+    per_source = {src: _rules_for(src, inst, loaded, mode, tuple(excludes), origin)
+                  for src in sources}
+    return SourcePlan(tuple(sources), symlinks or config.symlinks, mode, per_source,
+                      inst if inst.exists else None)
+
+
+def _rules_for(src: str, inst: Installation, loaded: LoadedConfig, mode: str,
+               excludes: tuple[str, ...], origin: str) -> SourceRules:
+    config = loaded.config
+    path = Path(src)
+    kind = inst.kind_of(path)
+    if kind is None and os.path.isdir(src) and is_openclaw_root(path, inst):
+        kind = "state"
+    openclaw = kind is not None
+    keys = exclusion_keys(config, openclaw, workspace=kind == "workspace")
+    include = config.modes[mode]
+    if include is not None:
+        if kind == "config":
+            include = None  # a config file or credentials dir outside the state dir: whole
+        elif kind == "state":
+            include = (*include, *inst.config_include_patterns(path))
+    rules = RuleSet(
+        name="openclaw defaults" if openclaw else "user rules",
+        excluded_extensions=keys["excluded_extensions"],
+        excluded_folders=keys["excluded_folders"],
+        excluded_files=keys["excluded_files"],
+        exclude=(*keys["exclude"], *excludes),
+        max_file_size=keys["max_file_size"],
+        include=include,
+        mode=mode,
+    )
+    if openclaw:
+        desc = "openclaw defaults" + (f" + {origin}" if origin else "")
+    else:
+        has_rules = any(keys[k] for k in ("excluded_extensions", "excluded_folders",
+                                          "excluded_files", "exclude")) or excludes
+        desc = (f"user rules from {origin}" if origin and has_rules
+                else "user rules" if has_rules else "no exclusion rules (not an OpenClaw dir)")
+    desc += f", mode {mode}"
+    return SourceRules(src, _KINDS.get(kind or "", "directory"), rules, desc)

@@ -411,11 +411,12 @@ def test_defaults_keep_what_users_need() -> None:
         assert name in config.excluded_folders
     for pattern in ("*.sqlite-wal", "*.sqlite-shm", "*.sqlite-journal", "*.jsonl.bak-*"):
         assert pattern in config.exclude
-    assert not any(p in ("*-wal", "*-shm", "*.lock") for p in config.exclude)
+    assert not any(p in ("*-wal", "*-shm") for p in config.exclude)
+    assert "lock" in config.excluded_extensions and "!Cargo.lock" in config.exclude
     assert config.modes["config-only"] == CONFIG_ONLY_PATTERNS
     assert "/agents/*/agent/auth-profiles.json" in CONFIG_ONLY_PATTERNS
     assert config.modes["full"] is None
-    assert config.symlinks == "record"
+    assert config.symlinks == "skip"
     assert config.sqlite == "backup-api"
     assert config.max_file_size is None
 

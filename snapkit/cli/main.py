@@ -18,6 +18,7 @@ import click
 
 from snapkit import __version__
 from snapkit.cli.common import VERBOSE, Settings, global_options
+from snapkit.cli.config_cmd import config, where
 from snapkit.cli.init_cmd import init
 from snapkit.cli.restore_cmd import restore
 from snapkit.cli.snap_cmd import snap
@@ -56,6 +57,8 @@ cli.add_command(init)
 cli.add_command(snap)
 cli.add_command(snapshots)
 cli.add_command(restore)
+cli.add_command(config)
+cli.add_command(where)
 
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:

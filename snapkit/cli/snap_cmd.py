@@ -15,6 +15,9 @@ from snapkit.cli.common import (
     open_repo,
     with_settings,
 )
+from snapkit.cli.dryrun_view import render_dry_run
+from snapkit.config import load_config
+from snapkit.dryrun import dry_run as dry_run_report
 from snapkit.errors import EXIT_INCOMPLETE
 from snapkit.model import Snapshot
 from snapkit.selection import find_parent, resolve
@@ -33,17 +36,33 @@ from snapkit.sources import plan_sources
 @click.option("--symlinks", type=click.Choice(["skip", "record"]), default=None,
               help="Skip symlinks (listed in the manifest) or record them as links; never "
                    "followed either way [default: config, else skip].")
+@click.option("--exclude", "excludes", multiple=True, metavar="PATTERN",
+              help="Also leave out paths matching PATTERN (gitignore-style, relative to each "
+                   "source; repeatable).")
+@click.option("--dry-run", "-n", is_flag=True,
+              help="Report what would be taken and what each rule excludes; touch no "
+                   "repository.")
+@click.option("--list", "list_paths", is_flag=True, help="With --dry-run: print every path.")
 @with_settings
 def snap(settings: Settings, paths: tuple[str, ...], tags: tuple[str, ...], host: str | None,
-         parent: str | None, force: bool, mode: str, symlinks: str | None) -> None:
-    """Snapshot PATHS (default: the OpenClaw state dir) into the repository.
+         parent: str | None, force: bool, mode: str, symlinks: str | None,
+         excludes: tuple[str, ...], dry_run: bool, list_paths: bool) -> None:
+    """Snapshot PATHS (default: the OpenClaw installation) into the repository.
+
+    With no PATHS, the OpenClaw state dir is discovered ($OPENCLAW_STATE_DIR, else
+    ~/.openclaw, ...) with its workspaces; `snapkit where` shows what was found.
 
     \b
     snapkit snap              back up ~/.openclaw (or $OPENCLAW_STATE_DIR)
     snapkit snap .            back up the current directory
     snapkit snap --json       JSON lines: progress events, then a summary
     """
-    plan = plan_sources(paths, mode=mode, symlinks=symlinks)
+    loaded = load_config(settings.config)
+    plan = plan_sources(paths, mode, symlinks, loaded, excludes)
+    if dry_run:
+        report = dry_run_report(plan.sources, plan.matcher_for, plan.symlinks, list_paths)
+        render_dry_run(settings, report, list_paths)
+        return
     repo = open_repo(settings, create=True)
     hostname = host or _hostname()
     with repo.lock(exclusive=False, operation="snap"):
@@ -52,7 +71,7 @@ def snap(settings: Settings, paths: tuple[str, ...], tags: tuple[str, ...], host
         if parent:
             parent_pair = resolve(parent, snapshots)
         else:
-            parent_pair = None if force else find_parent(snapshots, plan.sources, hostname)
+            parent_pair = None if force else find_parent(snapshots, plan.sources, hostname, mode)
         line = ProgressLine(settings)
         last_json = [0.0]
 
@@ -77,6 +96,7 @@ def snap(settings: Settings, paths: tuple[str, ...], tags: tuple[str, ...], host
             force=force,
             symlinks=plan.symlinks,
             matchers=plan.matcher_for,
+            zstd_level=loaded.config.zstd_level,
         )
         try:
             snap_id, manifest = create_snapshot(repo, opts, parent_pair, on_progress)
@@ -116,7 +136,7 @@ def summary_dict(snap_id: str, m: Snapshot) -> dict[str, Any]:
         "bytes_read": s.bytes_read,
         "bytes_added_raw": s.bytes_added_raw,
         "bytes_added_stored": s.bytes_added_stored,
-        "excluded_files": s.excluded_files,
+        "excluded_entries": s.excluded_entries,
         "skipped": reasons,
         "skipped_entries": [{"path": k.path, "reason": k.reason, "detail": k.detail}
                             for k in m.skipped],
@@ -141,8 +161,9 @@ def _report(settings: Settings, snap_id: str, m: Snapshot, parent: str | None) -
     out(f"Read:        {human_bytes(s.bytes_read)} of {human_bytes(s.total_bytes)}")
     out(f"Added:       {human_bytes(s.bytes_added_raw)} "
         f"(stored {human_bytes(s.bytes_added_stored)})")
-    if s.excluded_files:
-        out(f"Excluded:    {s.excluded_files:,} files by rules")
+    if s.excluded_entries:
+        out(f"Excluded:    {s.excluded_entries:,} entries by rules (`snap --dry-run` details "
+            "them)")
     reasons: dict[str, int] = {}
     for k in m.skipped:
         reasons[k.reason] = reasons.get(k.reason, 0) + 1

@@ -225,8 +225,8 @@ class Repository:
     def remove_snapshot(self, snap_id: str) -> None:
         self.backend.remove("snapshots", snap_id)
 
-    def saver(self, workers: int = 2) -> BlobSaver:
-        return BlobSaver(self, workers=workers)
+    def saver(self, workers: int = 2, zstd_level: int | None = None) -> BlobSaver:
+        return BlobSaver(self, workers=workers, zstd_level=zstd_level)
 
 
 class BlobSaver:
@@ -236,9 +236,9 @@ class BlobSaver:
     last pack and an index file; until then nothing saved is visible to other processes.
     """
 
-    def __init__(self, repo: Repository, workers: int = 2) -> None:
+    def __init__(self, repo: Repository, workers: int = 2, zstd_level: int | None = None) -> None:
         self._repo = repo
-        self._level = repo.config.zstd_level
+        self._level = repo.config.zstd_level if zstd_level is None else zstd_level
         self._pack_size = repo.config.pack_size
         self._pool = ThreadPoolExecutor(max_workers=max(1, workers),
                                         thread_name_prefix="snapkit-zstd")
