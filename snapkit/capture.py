@@ -6,19 +6,39 @@ describes the bytes stored. A file that vanished (ENOENT/ENOTDIR, or replaced by
 that is not a regular file) raises :class:`Vanished`; other OS errors raise
 :class:`Unreadable`. A file whose size or mtime changes while it is read is read again, up to
 ``MAX_ATTEMPTS`` times, then stored as last read and flagged.
+
+SQLite databases are recognised by their 16-byte header, not their name. With the
+``backup-api`` policy they are copied through SQLite's online backup API from a read-only
+(``mode=ro``) connection into a private temp file, and that copy is stored: committed
+transactions that live only in the ``-wal`` are included, the writer is never blocked for
+long, and the source is never checkpointed or modified. A WAL database is copied in one step
+(one read transaction: consistent, and WAL readers do not block writers); a rollback-journal
+database in small steps so writers get in between, restarting when they do, until
+``SQLITE_DEADLINE_S``. A database that cannot be opened or copied in time falls back to a raw
+read with a warning.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
+import sqlite3
 import stat
+import tempfile
+import time
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from snapkit.chunker import Chunker
 
 MAX_ATTEMPTS = 3
+SQLITE_HEADER = b"SQLite format 3\x00"
+SQLITE_SIDECARS = ("-wal", "-shm", "-journal")
+SQLITE_POLICIES = ("backup-api", "raw", "skip")
+SQLITE_DEADLINE_S = 30.0
+SQLITE_STEP_PAGES = 1024
 _OPEN_FLAGS = (
     os.O_RDONLY
     | getattr(os, "O_NOFOLLOW", 0)
@@ -36,24 +56,44 @@ class Unreadable(Exception):
     """The file exists but cannot be read; the message is the OS error."""
 
 
+class SkippedByPolicy(Exception):
+    """The file is a SQLite database and the ``sqlite`` policy is ``skip``."""
+
+
 @dataclass(frozen=True)
 class Captured:
     content: tuple[str, ...]
-    size: int  # bytes stored (the last read)
-    st: os.stat_result
+    size: int  # bytes stored (the last read, or the database copy)
+    st: os.stat_result  # of the source file
     bytes_read: int
     changed_during_read: bool
+    method: str = "read"  # "read" | "sqlite-backup" | "sqlite-raw"
+    warning: str | None = None
+
+
+Save = Callable[[bytes], str]
+OnBytes = Callable[[int], None] | None
 
 
 def _same(a: os.stat_result, b: os.stat_result) -> bool:
     return a.st_size == b.st_size and a.st_mtime_ns == b.st_mtime_ns
 
 
+def _header(fd: int) -> bytes:
+    if hasattr(os, "pread"):
+        return os.pread(fd, len(SQLITE_HEADER), 0)
+    os.lseek(fd, 0, os.SEEK_SET)  # pragma: no cover - Windows
+    head = os.read(fd, len(SQLITE_HEADER))  # pragma: no cover
+    os.lseek(fd, 0, os.SEEK_SET)  # pragma: no cover
+    return head  # pragma: no cover
+
+
 def capture_file(
     path: str,
     chunker: Chunker,
-    save: Callable[[bytes], str],
-    on_bytes: Callable[[int], None] | None = None,
+    save: Save,
+    on_bytes: OnBytes = None,
+    sqlite: str = "backup-api",
 ) -> Captured:
     """Read ``path`` into the store; see the module docstring for the error contract."""
     try:
@@ -63,30 +103,109 @@ def capture_file(
             raise Vanished(path) from exc
         raise Unreadable(exc.strerror or str(exc)) from exc
     try:
-        with os.fdopen(fd, "rb", buffering=0, closefd=False) as f:
-            before = os.fstat(fd)
-            if not stat.S_ISREG(before.st_mode):
-                raise Vanished(path)
-            total = 0
-            for attempt in range(MAX_ATTEMPTS):
-                if attempt:
-                    f.seek(0)
-                content: list[str] = []
-                size = 0
-                for chunk in chunker.chunks(f, before.st_size):
-                    content.append(save(chunk))
-                    size += len(chunk)
-                    total += len(chunk)
-                    if on_bytes is not None:
-                        on_bytes(len(chunk))
-                after = os.fstat(fd)
-                if _same(before, after):
-                    return Captured(tuple(content), size, after, total, False)
-                before = after
-            return Captured(tuple(content), size, after, total, True)
+        before = os.fstat(fd)
+        if not stat.S_ISREG(before.st_mode):
+            raise Vanished(path)
+        warning = None
+        if before.st_size >= 512 and _header(fd) == SQLITE_HEADER:
+            if sqlite == "skip":
+                raise SkippedByPolicy(path)
+            if sqlite == "backup-api":
+                try:
+                    return _capture_sqlite(path, before, chunker, save, on_bytes)
+                except _SqliteFailed as exc:
+                    warning = (f"{path}: SQLite online backup failed ({exc}); stored a raw "
+                               "copy, which may be inconsistent")
+            captured = _read(fd, path, before, chunker, save, on_bytes)
+            return Captured(captured.content, captured.size, captured.st, captured.bytes_read,
+                            captured.changed_during_read, "sqlite-raw", warning)
+        return _read(fd, path, before, chunker, save, on_bytes)
     except OSError as exc:
         if exc.errno in (errno.ENOENT, errno.ENOTDIR):
             raise Vanished(path) from exc
         raise Unreadable(exc.strerror or str(exc)) from exc
     finally:
         os.close(fd)
+
+
+def _read(
+    fd: int, path: str, before: os.stat_result, chunker: Chunker, save: Save, on_bytes: OnBytes
+) -> Captured:
+    total = 0
+    with os.fdopen(fd, "rb", buffering=0, closefd=False) as f:
+        for attempt in range(MAX_ATTEMPTS):
+            if attempt:
+                f.seek(0)
+            content: list[str] = []
+            size = 0
+            for chunk in chunker.chunks(f, before.st_size):
+                content.append(save(chunk))
+                size += len(chunk)
+                total += len(chunk)
+                if on_bytes is not None:
+                    on_bytes(len(chunk))
+            after = os.fstat(fd)
+            if _same(before, after):
+                return Captured(tuple(content), size, after, total, False)
+            before = after
+    return Captured(tuple(content), size, after, total, True)
+
+
+class _SqliteFailed(Exception):
+    """The online backup could not produce a copy (the message says why)."""
+
+
+def _ro_uri(path: str) -> str:
+    return "file:" + urllib.parse.quote(os.path.abspath(path)) + "?mode=ro"
+
+
+def sqlite_copy(path: str, dest: str, deadline_s: float = SQLITE_DEADLINE_S) -> None:
+    """Copy the database at ``path`` to ``dest`` through the online backup API (read-only)."""
+    deadline = time.monotonic() + deadline_s
+
+    def progress(status: int, remaining: int, total: int) -> None:
+        if time.monotonic() > deadline:
+            raise _SqliteFailed(f"database stayed busy for {deadline_s:.0f} s")
+
+    try:
+        src = sqlite3.connect(_ro_uri(path), uri=True, timeout=min(5.0, deadline_s))
+    except sqlite3.Error as exc:
+        raise _SqliteFailed(f"cannot open: {exc}") from exc
+    try:
+        dst = sqlite3.connect(dest)
+        try:
+            mode = src.execute("PRAGMA journal_mode").fetchone()[0]
+            if str(mode).lower() == "wal":
+                src.backup(dst, pages=-1, progress=progress, sleep=0.01)
+            else:
+                src.backup(dst, pages=SQLITE_STEP_PAGES, progress=progress, sleep=0.005)
+            # The copy is a standalone database: no WAL, nothing left to checkpoint.
+            dst.execute("PRAGMA journal_mode=DELETE")
+        finally:
+            dst.close()
+    except sqlite3.Error as exc:
+        raise _SqliteFailed(str(exc)) from exc
+    finally:
+        src.close()
+
+
+def _capture_sqlite(
+    path: str, st: os.stat_result, chunker: Chunker, save: Save, on_bytes: OnBytes
+) -> Captured:
+    fd, tmp = tempfile.mkstemp(prefix="snapkit-sqlite-", suffix=".db")
+    os.close(fd)
+    try:
+        sqlite_copy(path, tmp)
+        content: list[str] = []
+        size = 0
+        with open(tmp, "rb") as f:
+            for chunk in chunker.chunks(f, os.fstat(f.fileno()).st_size):
+                content.append(save(chunk))
+                size += len(chunk)
+                if on_bytes is not None:
+                    on_bytes(len(chunk))
+        return Captured(tuple(content), size, st, size, False, "sqlite-backup")
+    finally:
+        for suffix in ("", *SQLITE_SIDECARS):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp + suffix)

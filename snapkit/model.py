@@ -208,6 +208,7 @@ class Snapshot:
     warnings: tuple[str, ...] = ()
     rules: tuple[str, ...] = ()  # which rule set applied to each source
     service: Mapping[str, Any] = field(default_factory=dict)
+    sqlite: tuple[str, ...] = ()  # databases captured through the online backup API
 
 
 def _text(s: str) -> str:
@@ -241,6 +242,7 @@ def encode_snapshot(s: Snapshot) -> bytes:
             "warnings": [_text(w) for w in s.warnings],
             "rules": list(s.rules),
             "service": dict(s.service),
+            "sqlite": [_text(p) for p in s.sqlite],
         }
     )
 
@@ -273,6 +275,7 @@ def decode_snapshot(data: bytes) -> Snapshot:
             warnings=tuple(obj.get("warnings", ())),
             rules=tuple(obj.get("rules", ())),
             service=dict(obj.get("service", {})),
+            sqlite=tuple(obj.get("sqlite", ())),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise IntegrityError(f"malformed snapshot manifest: {exc}") from exc

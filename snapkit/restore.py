@@ -277,11 +277,12 @@ class _Writer:
 
     def set_meta(self, parts: Parts, node: Node) -> None:
         dfd, name = self._where(parts)
-        if node.type != NODE_SYMLINK:
-            os.chmod(name, node.mode, dir_fd=dfd)
+        # Owner before mode: chown clears the setuid/setgid bits.
         if _is_root() and hasattr(os, "chown"):
             with contextlib.suppress(OSError):
                 os.chown(name, node.uid, node.gid, dir_fd=dfd, follow_symlinks=False)
+        if node.type != NODE_SYMLINK:
+            os.chmod(name, node.mode, dir_fd=dfd)
         if node.type != NODE_SYMLINK or os.utime in os.supports_follow_symlinks:
             os.utime(name, ns=(node.mtime_ns, node.mtime_ns), dir_fd=dfd, follow_symlinks=False)
 
@@ -291,11 +292,12 @@ def _is_root() -> bool:
 
 
 def _set_meta_fd(fd: int, node: Node) -> None:
-    if hasattr(os, "fchmod"):
-        os.fchmod(fd, node.mode)
+    # Owner before mode: chown clears the setuid/setgid bits.
     if _is_root():
         with contextlib.suppress(OSError):
             os.fchown(fd, node.uid, node.gid)
+    if hasattr(os, "fchmod"):
+        os.fchmod(fd, node.mode)
     os.utime(fd, ns=(node.mtime_ns, node.mtime_ns))
 
 

@@ -15,11 +15,17 @@ import socket
 import stat
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from snapkit import __version__
-from snapkit.capture import Unreadable, Vanished, capture_file
+from snapkit.capture import (
+    SQLITE_SIDECARS,
+    SkippedByPolicy,
+    Unreadable,
+    Vanished,
+    capture_file,
+)
 from snapkit.chunker import Chunker
 from snapkit.errors import UsageError
 from snapkit.model import (
@@ -66,6 +72,8 @@ class SnapOptions:
     symlinks: str = "skip"  # "skip" | "record"
     workers: int = 2
     zstd_level: int | None = None  # None: the repository's level
+    sqlite: str = "backup-api"  # "backup-api" | "raw" | "skip"
+    service: Mapping[str, object] = field(default_factory=dict)  # recorded in the manifest
     matchers: Callable[[str], tuple[Matcher | None, str]] = field(
         default=lambda _src: (None, "none")
     )
@@ -136,6 +144,8 @@ def node_from_stat(name: str, ntype: str, st: os.stat_result, **extra: object) -
 class _Frame:
     nodes: list[Node]
     parent: dict[str, Node]
+    names: frozenset[str] | None = None  # the directory's listing (None: a lone source file)
+    skip: set[str] = field(default_factory=set)  # sidecars of databases already captured
 
 
 @dataclass
@@ -169,6 +179,7 @@ class _Builder:
         self.skipped: list[Skipped] = []
         self.warnings: list[str] = []
         self.rules: list[str] = []
+        self.sqlite_captured: list[str] = []
 
     # --------------------------------------------------------------- parent lookup
 
@@ -225,7 +236,7 @@ class _Builder:
             elif isinstance(event, Enter):
                 frame = stack[-1]
                 key = event.entry.name if event.entry.relpath else name
-                stack.append(_Frame([], self._children(frame.parent.get(key))))
+                stack.append(_Frame([], self._children(frame.parent.get(key)), event.names))
                 self.counts.dirs += 1
                 self.progress.dirs += 1
             elif isinstance(event, Leave):
@@ -249,8 +260,15 @@ class _Builder:
         else:
             self.skipped.append(Skipped(e.path, "symlink", e.target or ""))
 
+    def _has_wal(self, e: Entry, frame: _Frame) -> bool:
+        if frame.names is not None:
+            return e.name + "-wal" in frame.names
+        return os.path.lexists(e.path + "-wal")
+
     def _file(self, e: Entry, frame: _Frame, root_name: str | None) -> None:
         name = root_name if root_name is not None else e.name
+        if name in frame.skip:
+            return
         old = frame.parent.get(name)
         self.progress.current = e.path
         self.progress.files += 1
@@ -260,6 +278,8 @@ class _Builder:
             and file_unchanged(old, e.st)
             and old is not None
             and all(c in self.repo.index for c in old.content)
+            # A WAL database's main file need not change when transactions commit.
+            and not self._has_wal(e, frame)
         ):
             frame.nodes.append(node_from_stat(name, NODE_FILE, e.st, content=old.content))
             self.counts.unmodified += 1
@@ -267,19 +287,31 @@ class _Builder:
             self._tick()
             return
         try:
-            cap = capture_file(e.path, self.chunker, self.saver.save_data, self._read)
+            cap = capture_file(e.path, self.chunker, self.saver.save_data, self._read,
+                               self.opts.sqlite)
         except Vanished:
             self.skipped.append(Skipped(e.path, "vanished", ""))
             return
         except Unreadable as exc:
             self.skipped.append(Skipped(e.path, "unreadable", str(exc)))
             return
+        except SkippedByPolicy:
+            self.skipped.append(Skipped(e.path, "sqlite", "skipped by the sqlite policy"))
+            frame.skip.update(name + s for s in SQLITE_SIDECARS)
+            return
         if cap.changed_during_read:
             self.warnings.append(f"{e.path}: changed during read; stored as last read")
+        if cap.warning:
+            self.warnings.append(cap.warning)
+        if cap.method == "sqlite-backup":
+            self.sqlite_captured.append(e.path)
+            frame.skip.update(name + s for s in SQLITE_SIDECARS)
         node = node_from_stat(name, NODE_FILE, cap.st, content=cap.content)
         frame.nodes.append(replace(node, size=cap.size))
         if old is None or old.type != NODE_FILE:
             self.counts.new += 1
+        elif old.content == cap.content:
+            self.counts.unmodified += 1  # re-read (a live database, --force), same bytes
         else:
             self.counts.changed += 1
         self.counts.total_bytes += cap.size
@@ -345,6 +377,8 @@ def create_snapshot(
         skipped=tuple(builder.skipped),
         warnings=tuple(builder.warnings),
         rules=tuple(builder.rules),
+        service=dict(opts.service),
+        sqlite=tuple(builder.sqlite_captured),
     )
     return repo.save_snapshot(snap), snap
 

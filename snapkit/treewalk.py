@@ -9,6 +9,7 @@ stored name that could escape its directory (``..``, a separator, NUL, empty) ra
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 
 from snapkit.errors import IntegrityError
@@ -22,14 +23,18 @@ class UnsafeName(IntegrityError):
     """A stored name that would escape its directory."""
 
 
+_WINDOWS = os.name == "nt"
+
+
 def check_name(name: str, parts: Parts) -> None:
     if (
         not name
         or name in (".", "..")
         or "/" in name
-        or "\\" in name
         or "\0" in name
-        or (len(name) == 2 and name[1] == ":" and parts)  # a drive spec below the root
+        # A backslash or a drive spec is an ordinary name on POSIX, a separator on Windows.
+        or (_WINDOWS and "\\" in name)
+        or (_WINDOWS and len(name) == 2 and name[1] == ":" and parts)
     ):
         shown = "/".join((*parts, repr(name)))
         raise UnsafeName(f"snapshot holds an unsafe path name {shown}; refusing to use it "

@@ -46,6 +46,7 @@ class Entry:
 @dataclass(frozen=True)
 class Enter:
     entry: Entry
+    names: frozenset[str] = frozenset()  # every name in the directory, selected or not
 
 
 @dataclass(frozen=True)
@@ -161,7 +162,7 @@ def _walk_dir(dir_entry: Entry, matcher: Matcher | None, measure: bool) -> Itera
         lines = _read_ignore(os.path.join(dir_entry.path, IGNORE_FILE))
         if lines is not None:
             matcher = matcher.child(dir_entry.relpath, lines)
-    yield Enter(dir_entry)
+    yield Enter(dir_entry, frozenset(c.name for c in children))
     for child in children:
         path = child.path
         rel = _join(dir_entry.relpath, child.name)

@@ -97,6 +97,7 @@ def snap(settings: Settings, paths: tuple[str, ...], tags: tuple[str, ...], host
             symlinks=plan.symlinks,
             matchers=plan.matcher_for,
             zstd_level=loaded.config.zstd_level,
+            sqlite=loaded.config.sqlite,
         )
         try:
             snap_id, manifest = create_snapshot(repo, opts, parent_pair, on_progress)
