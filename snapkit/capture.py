@@ -29,9 +29,11 @@ import tempfile
 import time
 import urllib.parse
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import BinaryIO
 
 from snapkit.chunker import Chunker
+from snapkit.model import file_hasher
 
 MAX_ATTEMPTS = 3
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -69,6 +71,7 @@ class Captured:
     changed_during_read: bool
     method: str = "read"  # "read" | "sqlite-backup" | "sqlite-raw"
     warning: str | None = None
+    hash: str = ""  # xxh3-128 of the content stored
 
 
 Save = Callable[[bytes], str]
@@ -117,8 +120,7 @@ def capture_file(
                     warning = (f"{path}: SQLite online backup failed ({exc}); stored a raw "
                                "copy, which may be inconsistent")
             captured = _read(fd, path, before, chunker, save, on_bytes)
-            return Captured(captured.content, captured.size, captured.st, captured.bytes_read,
-                            captured.changed_during_read, "sqlite-raw", warning)
+            return replace(captured, method="sqlite-raw", warning=warning)
         return _read(fd, path, before, chunker, save, on_bytes)
     except OSError as exc:
         if exc.errno in (errno.ENOENT, errno.ENOTDIR):
@@ -136,19 +138,29 @@ def _read(
         for attempt in range(MAX_ATTEMPTS):
             if attempt:
                 f.seek(0)
-            content: list[str] = []
-            size = 0
-            for chunk in chunker.chunks(f, before.st_size):
-                content.append(save(chunk))
-                size += len(chunk)
-                total += len(chunk)
-                if on_bytes is not None:
-                    on_bytes(len(chunk))
+            content, size, digest = _store_stream(f, before.st_size, chunker, save, on_bytes)
+            total += size
             after = os.fstat(fd)
             if _same(before, after):
-                return Captured(tuple(content), size, after, total, False)
+                return Captured(tuple(content), size, after, total, False, hash=digest)
             before = after
-    return Captured(tuple(content), size, after, total, True)
+    return Captured(tuple(content), size, after, total, True, hash=digest)
+
+
+def _store_stream(
+    f: BinaryIO, size_hint: int, chunker: Chunker, save: Save, on_bytes: OnBytes
+) -> tuple[list[str], int, str]:
+    """Chunk a stream into the store: (chunk ids, bytes, xxh3-128 of the whole)."""
+    content: list[str] = []
+    size = 0
+    hasher = file_hasher()
+    for chunk in chunker.chunks(f, size_hint):
+        content.append(save(chunk))
+        hasher.update(chunk)
+        size += len(chunk)
+        if on_bytes is not None:
+            on_bytes(len(chunk))
+    return content, size, hasher.hexdigest()
 
 
 class _SqliteFailed(Exception):
@@ -196,15 +208,11 @@ def _capture_sqlite(
     os.close(fd)
     try:
         sqlite_copy(path, tmp)
-        content: list[str] = []
-        size = 0
         with open(tmp, "rb") as f:
-            for chunk in chunker.chunks(f, os.fstat(f.fileno()).st_size):
-                content.append(save(chunk))
-                size += len(chunk)
-                if on_bytes is not None:
-                    on_bytes(len(chunk))
-        return Captured(tuple(content), size, st, size, False, "sqlite-backup")
+            content, size, digest = _store_stream(
+                f, os.fstat(f.fileno()).st_size, chunker, save, on_bytes
+            )
+        return Captured(tuple(content), size, st, size, False, "sqlite-backup", hash=digest)
     finally:
         for suffix in ("", *SQLITE_SIDECARS):
             with contextlib.suppress(FileNotFoundError):

@@ -38,6 +38,11 @@ def content_id(data: bytes | bytearray | memoryview) -> str:
     return xxhash.xxh3_128_hexdigest(data)
 
 
+def file_hasher() -> xxhash.xxh3_128:
+    """A streaming hasher for a whole file's content (``Node.hash``)."""
+    return xxhash.xxh3_128()
+
+
 def _idb(hex_id: str) -> bytes:
     return bytes.fromhex(hex_id)
 
@@ -78,6 +83,7 @@ class Node:
     user: str = ""
     group: str = ""
     content: tuple[str, ...] = ()  # data blob ids, in order (files)
+    hash: str | None = None  # files: xxh3-128 of the whole content
     subtree: str | None = None  # tree id (directories)
     target: str | None = None  # link target (symlinks)
 
@@ -112,6 +118,7 @@ def _encode_node(n: Node) -> dict[str, Any]:
     }
     if n.type == NODE_FILE:
         d["content"] = [_idb(c) for c in n.content]
+        d["hash"] = _idb(n.hash) if n.hash else None
     elif n.type == NODE_DIR:
         d["subtree"] = _idb(n.subtree) if n.subtree else None
     elif n.type == NODE_SYMLINK:
@@ -126,6 +133,7 @@ def _decode_node(d: Mapping[str, Any]) -> Node:
             raise IntegrityError(f"unknown node type {ntype!r} in tree object")
         subtree = d.get("subtree")
         target = d.get("target")
+        digest = d.get("hash")
         return Node(
             name=os.fsdecode(d["name"]),
             type=ntype,
@@ -139,6 +147,7 @@ def _decode_node(d: Mapping[str, Any]) -> Node:
             user=str(d.get("user", "")),
             group=str(d.get("group", "")),
             content=tuple(_idh(c) for c in d.get("content", ())),
+            hash=_idh(digest) if digest else None,
             subtree=_idh(subtree) if subtree else None,
             target=os.fsdecode(target) if target is not None else None,
         )

@@ -21,7 +21,16 @@ from dataclasses import dataclass, field
 
 from snapkit.chunker import Chunker
 from snapkit.errors import IntegrityError, SnapkitError, UsageError
-from snapkit.model import NODE_DIR, NODE_FILE, NODE_SYMLINK, Node, Snapshot, Tree, content_id
+from snapkit.model import (
+    NODE_DIR,
+    NODE_FILE,
+    NODE_SYMLINK,
+    Node,
+    Snapshot,
+    Tree,
+    content_id,
+    file_hasher,
+)
 from snapkit.rules import path_filter
 from snapkit.snapshot import split_path
 from snapkit.treewalk import Parts, iter_tree
@@ -254,14 +263,17 @@ class _Writer:
         fd = os.open(tmp, flags, 0o600, dir_fd=dfd) if dfd is not None else os.open(tmp, flags,
                                                                                      0o600)
         written = 0
+        hasher = file_hasher()
         try:
             with os.fdopen(fd, "wb", closefd=False) as f:
                 for chunk in chunks:
                     f.write(chunk)
+                    hasher.update(chunk)
                     written += len(chunk)
-            if written != node.size:
-                raise IntegrityError(f"{_original(parts)}: restored {written} bytes, the snapshot "
-                                     f"says {node.size} (repository damaged; run `snapkit check`)")
+            if written != node.size or (node.hash and hasher.hexdigest() != node.hash):
+                raise IntegrityError(f"{_original(parts)}: restored content does not match the "
+                                     "snapshot's size or checksum (repository damaged; run "
+                                     "`snapkit check`)")
             _set_meta_fd(fd, node)
         except BaseException:
             os.close(fd)

@@ -281,7 +281,9 @@ class _Builder:
             # A WAL database's main file need not change when transactions commit.
             and not self._has_wal(e, frame)
         ):
-            frame.nodes.append(node_from_stat(name, NODE_FILE, e.st, content=old.content))
+            frame.nodes.append(
+                node_from_stat(name, NODE_FILE, e.st, content=old.content, hash=old.hash)
+            )
             self.counts.unmodified += 1
             self.counts.total_bytes += old.size
             self._tick()
@@ -306,7 +308,7 @@ class _Builder:
         if cap.method == "sqlite-backup":
             self.sqlite_captured.append(e.path)
             frame.skip.update(name + s for s in SQLITE_SIDECARS)
-        node = node_from_stat(name, NODE_FILE, cap.st, content=cap.content)
+        node = node_from_stat(name, NODE_FILE, cap.st, content=cap.content, hash=cap.hash)
         frame.nodes.append(replace(node, size=cap.size))
         if old is None or old.type != NODE_FILE:
             self.counts.new += 1

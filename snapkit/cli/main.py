@@ -78,7 +78,10 @@ def main(argv: list[str] | None = None) -> Any:
         click.echo("snapkit: interrupted", err=True)
         sys.exit(EXIT_INTERRUPTED)
     except click.ClickException as exc:
-        exc.show()
+        message = " ".join(exc.format_message().split())
+        if isinstance(exc, click.UsageError) and exc.ctx is not None:
+            message += f" (see `{exc.ctx.command_path} --help`)"
+        click.echo(f"snapkit: error: {message}", err=True)
         sys.exit(EXIT_USAGE if exc.exit_code == 2 else exc.exit_code)
     except SnapkitError as exc:
         if VERBOSE["on"]:
