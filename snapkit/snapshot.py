@@ -92,6 +92,10 @@ def file_unchanged(old: Node | None, st: os.stat_result) -> bool:
     )
 
 
+def _same_meta(a: Node, b: Node) -> bool:
+    return (a.mode, a.mtime_ns, a.uid, a.gid) == (b.mode, b.mtime_ns, b.uid, b.gid)
+
+
 def split_path(path: str) -> tuple[str, ...]:
     """The components of an absolute path; a Windows drive becomes the first one ("C:")."""
     drive, rest = os.path.splitdrive(os.path.abspath(path))
@@ -312,8 +316,8 @@ class _Builder:
         frame.nodes.append(replace(node, size=cap.size))
         if old is None or old.type != NODE_FILE:
             self.counts.new += 1
-        elif old.content == cap.content:
-            self.counts.unmodified += 1  # re-read (a live database, --force), same bytes
+        elif old.content == cap.content and _same_meta(old, node):
+            self.counts.unmodified += 1  # re-read (a live database, --force), nothing differs
         else:
             self.counts.changed += 1
         self.counts.total_bytes += cap.size
