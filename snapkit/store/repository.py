@@ -50,9 +50,9 @@ class ChunkerParams:
     """FastCDC 2020 parameters; fixed per repository so chunks dedup across snapshots."""
 
     algorithm: str = "fastcdc2020"
-    min_size: int = 64 * 1024
-    avg_size: int = 128 * 1024
-    max_size: int = 1024 * 1024
+    min_size: int = 16 * 1024
+    avg_size: int = 32 * 1024
+    max_size: int = 128 * 1024
     normalization: int = 1
     seed: int = 0
 
