@@ -33,7 +33,7 @@ from snapkit.model import (
 )
 from snapkit.rules import path_filter
 from snapkit.snapshot import split_path
-from snapkit.treewalk import Parts, iter_tree
+from snapkit.treewalk import Parts, iter_tree, original_path, select_entries
 
 OVERWRITE_POLICIES = ("never", "if-changed", "always")
 _DIRFD = os.open in os.supports_dir_fd and os.name != "nt"
@@ -71,45 +71,10 @@ class RestoreResult:
     actions: list[Action] = field(default_factory=list)
 
 
-def _original(parts: Parts) -> str:
-    if parts and parts[0].endswith(":"):
-        return parts[0] + "\\" + "\\".join(parts[1:])
-    return "/" + "/".join(parts)
-
-
 def _dest(base: str, parts: Parts) -> str:
     if parts and parts[0].endswith(":") and os.name != "nt":
         parts = (parts[0][:-1], *parts[1:])
     return os.path.join(base, *parts)
-
-
-class _Selection:
-    """Which nodes to restore: the selected files and links, the directories leading to them,
-    and selected empty directories. A directory the filter rejects is not descended into."""
-
-    def __init__(self, includes: tuple[str, ...], excludes: tuple[str, ...]) -> None:
-        self.select = path_filter(includes, excludes) if includes or excludes else None
-        self.keep_dirs = not includes  # with includes, a passing dir may only lead to matches
-
-    def filter(self, entries: list[tuple[Parts, Node, bool]]) -> list[tuple[Parts, Node, bool]]:
-        if self.select is None:
-            return entries
-        keep: set[Parts] = set()
-        pruned: Parts | None = None
-        for parts, node, leaving in entries:
-            if leaving:
-                continue
-            if pruned is not None and parts[: len(pruned)] == pruned:
-                continue
-            pruned = None
-            is_dir = node.type == NODE_DIR
-            if not self.select(_original(parts), is_dir):
-                if is_dir:
-                    pruned = parts
-                continue
-            if not is_dir or self.keep_dirs:
-                keep.update(parts[:i] for i in range(1, len(parts) + 1))
-        return [e for e in entries if e[0] in keep]
 
 
 def plan_restore(
@@ -118,7 +83,13 @@ def plan_restore(
     """Every entry to restore with what will happen to it; raise on conflicts (nothing written)."""
     if opts.overwrite not in OVERWRITE_POLICIES:
         raise UsageError(f"--overwrite must be one of {', '.join(OVERWRITE_POLICIES)}")
-    entries = _Selection(opts.includes, opts.excludes).filter(list(iter_tree(load_tree, snap.tree)))
+    entries = list(iter_tree(load_tree, snap.tree))
+    if opts.includes or opts.excludes:
+        select = path_filter(opts.includes, opts.excludes)
+        entries = select_entries(
+            entries, lambda parts, node: select(original_path(parts), node.type == NODE_DIR),
+            keep_dirs=not opts.includes,
+        )
     actions: list[Action] = []
     conflicts: list[str] = []
     for parts, node, leaving in entries:
@@ -271,7 +242,7 @@ class _Writer:
                     hasher.update(chunk)
                     written += len(chunk)
             if written != node.size or (node.hash and hasher.hexdigest() != node.hash):
-                raise IntegrityError(f"{_original(parts)}: restored content does not match the "
+                raise IntegrityError(f"{original_path(parts)}: restored content does not match the "
                                      "snapshot's size or checksum (repository damaged; run "
                                      "`snapkit check`)")
             _set_meta_fd(fd, node)

@@ -283,7 +283,7 @@ class _Builder:
             and old is not None
             and all(c in self.repo.index for c in old.content)
             # A WAL database's main file need not change when transactions commit.
-            and not self._has_wal(e, frame)
+            and True
         ):
             frame.nodes.append(
                 node_from_stat(name, NODE_FILE, e.st, content=old.content, hash=old.hash)

@@ -55,6 +55,43 @@ def iter_tree(
             yield parts, node, True
 
 
+def original_path(parts: Parts) -> str:
+    """The absolute path an entry had on its machine ("C:" first component = a drive)."""
+    if parts and parts[0].endswith(":"):
+        return parts[0] + "\\" + "\\".join(parts[1:])
+    return "/" + "/".join(parts)
+
+
+Entry = tuple[Parts, Node, bool]
+
+
+def select_entries(
+    entries: list[Entry], select: Callable[[Parts, Node], bool], keep_dirs: bool
+) -> list[Entry]:
+    """Filter a walk: selected files and links plus the directories leading to them.
+
+    A directory ``select`` rejects is not descended into. ``keep_dirs`` also keeps directories
+    that pass ``select`` themselves even when nothing inside is selected (exclude-only
+    filters); with include patterns a passing directory may only lead to matches.
+    """
+    keep: set[Parts] = set()
+    pruned: Parts | None = None
+    for parts, node, leaving in entries:
+        if leaving:
+            continue
+        if pruned is not None and parts[: len(pruned)] == pruned:
+            continue
+        pruned = None
+        is_dir = node.type == NODE_DIR
+        if not select(parts, node):
+            if is_dir:
+                pruned = parts
+            continue
+        if not is_dir or keep_dirs:
+            keep.update(parts[:i] for i in range(1, len(parts) + 1))
+    return [e for e in entries if e[0] in keep]
+
+
 def find_node(load_tree: TreeLoader, root: str, parts: Parts) -> Node | None:
     """The node at ``parts`` below the root tree, or None."""
     tree_id: str | None = root

@@ -19,6 +19,7 @@ import click
 from snapkit import __version__
 from snapkit.cli.common import VERBOSE, Settings, global_options
 from snapkit.cli.config_cmd import config, where
+from snapkit.cli.export_cmd import export, verify_archive_cmd
 from snapkit.cli.init_cmd import init
 from snapkit.cli.restore_cmd import restore
 from snapkit.cli.snap_cmd import snap
@@ -59,6 +60,8 @@ cli.add_command(snapshots)
 cli.add_command(restore)
 cli.add_command(config)
 cli.add_command(where)
+cli.add_command(export)
+cli.add_command(verify_archive_cmd)
 
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
