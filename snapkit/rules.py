@@ -548,3 +548,18 @@ def path_filter(
         return matcher.excluded(rel, is_dir) is None
 
     return select
+
+
+def path_matches(pattern: str) -> Callable[[str, bool], bool]:
+    """A ``(absolute path, is_dir) -> bool`` test: does ``pattern`` name this very entry?
+
+    Gitignore semantics against the absolute path (leading ``/`` anchors at the filesystem
+    root, a pattern without ``/`` matches a name at any depth); unlike :func:`path_filter`, a
+    directory does not match merely because something below it could.
+    """
+    matcher = Matcher(RuleSet(name="find", exclude=(pattern,)))
+
+    def test(path: str, is_dir: bool) -> bool:
+        return matcher.excluded(path.replace("\\", "/").lstrip("/"), is_dir) is not None
+
+    return test

@@ -17,8 +17,10 @@ from typing import Any
 import click
 
 from snapkit import __version__
+from snapkit.cli.browse_cmd import cat, find_cmd, ls, show
 from snapkit.cli.common import VERBOSE, Settings, global_options
 from snapkit.cli.config_cmd import config, where
+from snapkit.cli.diff_cmd import diff
 from snapkit.cli.export_cmd import export, verify_archive_cmd
 from snapkit.cli.init_cmd import init
 from snapkit.cli.restore_cmd import restore
@@ -62,6 +64,11 @@ cli.add_command(config)
 cli.add_command(where)
 cli.add_command(export)
 cli.add_command(verify_archive_cmd)
+cli.add_command(diff)
+cli.add_command(show)
+cli.add_command(ls)
+cli.add_command(cat)
+cli.add_command(find_cmd)
 
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:

@@ -1,0 +1,110 @@
+"""Looking inside snapshots: resolve a path, list a directory, stream a file, find by glob.
+
+All of it walks stored trees through a ``load_tree`` callable (and ``load_blob`` for
+content); nothing is restored to disk. ``find`` caches what it found per (path, subtree id),
+so an unchanged directory shared by many snapshots is searched once.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+from snapkit.errors import UsageError
+from snapkit.model import NODE_DIR, Node, Snapshot, Tree
+from snapkit.snapshot import split_path
+from snapkit.treewalk import Parts, check_name, original_path
+
+TreeLoader = Callable[[str], Tree]
+
+
+def resolve_path(load_tree: TreeLoader, snap: Snapshot, path: str) -> tuple[Parts, Node]:
+    """The stored entry at ``path``: absolute, or relative to one of the snapshot's sources."""
+    candidates: list[Parts] = []
+    if path.startswith("/") or (len(path) > 1 and path[1] == ":"):
+        candidates.append(split_path(posixpath.normpath(path) if path.startswith("/") else path))
+    else:
+        rel = tuple(p for p in path.replace("\\", "/").split("/") if p not in ("", "."))
+        candidates.extend((*split_path(src), *rel) for src in snap.sources)
+    for parts in candidates:
+        node = _lookup(load_tree, snap.tree, parts)
+        if node is not None:
+            return parts, node
+    raise UsageError(f"{path} is not in the snapshot; list what is with `snapkit ls`")
+
+
+def _lookup(load_tree: TreeLoader, root: str, parts: Parts) -> Node | None:
+    if not parts:
+        return Node("", NODE_DIR, 0o755, 0, subtree=root)
+    tree_id: str | None = root
+    node: Node | None = None
+    for name in parts:
+        if tree_id is None:
+            return None
+        node = load_tree(tree_id).by_name().get(name)
+        if node is None:
+            return None
+        tree_id = node.subtree if node.type == NODE_DIR else None
+    return node
+
+
+def list_entries(
+    load_tree: TreeLoader, parts: Parts, node: Node, recursive: bool
+) -> Iterator[tuple[str, Node]]:
+    """(absolute path, node) of a directory's entries (or the entry itself if not a dir)."""
+    if node.type != NODE_DIR:
+        yield original_path(parts), node
+        return
+    if not node.subtree:
+        return
+    for child in load_tree(node.subtree).nodes:
+        check_name(child.name, parts)
+        child_parts = (*parts, child.name)
+        yield original_path(child_parts), child
+        if recursive and child.type == NODE_DIR:
+            yield from list_entries(load_tree, child_parts, child, True)
+
+
+@dataclass(frozen=True)
+class Found:
+    snapshot_id: str
+    snapshot: Snapshot
+    path: str
+    node: Node
+
+
+def find(
+    load_tree: TreeLoader,
+    snapshots: Sequence[tuple[str, Snapshot]],
+    select: Callable[[str, bool], bool],
+) -> Iterator[Found]:
+    """Entries whose absolute path ``select`` accepts, snapshot by snapshot (oldest first)."""
+    cache: dict[tuple[Parts, str], list[tuple[str, Node]]] = {}
+
+    def search(parts: Parts, tree_id: str) -> list[tuple[str, Node]]:
+        key = (parts, tree_id)
+        hit = cache.get(key)
+        if hit is not None:
+            return hit
+        found: list[tuple[str, Node]] = []
+        for child in load_tree(tree_id).nodes:
+            check_name(child.name, parts)
+            child_parts = (*parts, child.name)
+            path = original_path(child_parts)
+            is_dir = child.type == NODE_DIR
+            if select(path, is_dir):
+                found.append((path, child))
+            if is_dir and child.subtree:
+                found.extend(search(child_parts, child.subtree))
+        cache[key] = found
+        return found
+
+    for sid, snap in snapshots:
+        for path, node in search((), snap.tree):
+            yield Found(sid, snap, path, node)
+
+
+def read_content(load_blob: Callable[[str], bytes], node: Node) -> Iterator[bytes]:
+    for blob_id in node.content:
+        yield load_blob(blob_id)

@@ -1,0 +1,250 @@
+"""Comparison of two stored trees, and of a stored tree with the live filesystem.
+
+``diff_trees`` is a pure function over tree objects: it takes only a ``load_tree`` callable,
+and it skips every subtree whose id is equal on both sides, so comparing two snapshots of a
+big tree costs time proportional to what changed. Changes carry restic-style markers:
+
+``+`` added, ``-`` removed, ``M`` content modified, ``T`` type changed, ``U`` metadata only
+(mode, owner, mtime). A directory's own mtime is not reported (it moves with every change
+inside); its mode and owner are.
+
+``diff_live`` compares a snapshot with what is on disk now, taking entries from the same walk
+(and rules) that a snapshot would; metadata first, and with ``content=True`` the files whose
+metadata differs are hashed and reported only if their bytes really changed.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from snapkit.model import NODE_DIR, NODE_FILE, NODE_SYMLINK, Node, Tree, file_hasher
+from snapkit.treewalk import Parts, check_name, original_path
+from snapkit.walk import Enter, File, Link, Matcher, walk
+
+TreeLoader = Callable[[str], Tree]
+
+
+@dataclass(frozen=True)
+class Change:
+    marker: str  # "+", "-", "M", "T", "U"
+    path: str
+    old: Node | None
+    new: Node | None
+
+    @property
+    def is_dir(self) -> bool:
+        node = self.new or self.old
+        return node is not None and node.type == NODE_DIR
+
+
+@dataclass
+class DiffStats:
+    added: int = 0
+    removed: int = 0
+    modified: int = 0
+    type_changed: int = 0
+    metadata: int = 0
+    added_bytes: int = 0
+    removed_bytes: int = 0
+    modified_old_bytes: int = 0
+    modified_new_bytes: int = 0
+
+    def count(self, c: Change) -> None:
+        old = c.old.size if c.old and c.old.type == NODE_FILE else 0
+        new = c.new.size if c.new and c.new.type == NODE_FILE else 0
+        if c.marker == "+":
+            self.added += 1
+            self.added_bytes += new
+        elif c.marker == "-":
+            self.removed += 1
+            self.removed_bytes += old
+        elif c.marker in ("M", "T"):
+            if c.marker == "M":
+                self.modified += 1
+            else:
+                self.type_changed += 1
+            self.modified_old_bytes += old
+            self.modified_new_bytes += new
+        else:
+            self.metadata += 1
+
+
+def _meta_differs(a: Node, b: Node, with_mtime: bool) -> bool:
+    if (a.mode, a.uid, a.gid) != (b.mode, b.uid, b.gid):
+        return True
+    return with_mtime and a.mtime_ns != b.mtime_ns
+
+
+def _content_differs(a: Node, b: Node) -> bool:
+    if a.type == NODE_FILE:
+        if a.size != b.size:
+            return True
+        if a.hash and b.hash:
+            return a.hash != b.hash
+        return a.content != b.content
+    if a.type == NODE_SYMLINK:
+        return a.target != b.target
+    return False
+
+
+def _all(load_tree: TreeLoader, node: Node, parts: Parts, marker: str,
+         new_side: bool) -> Iterator[Change]:
+    """Every entry of an added or removed subtree, the directory first."""
+    path = original_path(parts)
+    yield Change(marker, path, None if new_side else node, node if new_side else None)
+    if node.type == NODE_DIR and node.subtree:
+        for child in load_tree(node.subtree).nodes:
+            check_name(child.name, parts)
+            yield from _all(load_tree, child, (*parts, child.name), marker, new_side)
+
+
+def diff_trees(
+    load_tree: TreeLoader, old_tree: str | None, new_tree: str | None, prefix: Parts = ()
+) -> Iterator[Change]:
+    """Changes from ``old_tree`` to ``new_tree`` in path order (see the module docstring)."""
+    if old_tree == new_tree:
+        return
+    old = {n.name: n for n in load_tree(old_tree).nodes} if old_tree else {}
+    new = {n.name: n for n in load_tree(new_tree).nodes} if new_tree else {}
+    for name in sorted(old.keys() | new.keys(), key=os.fsencode):
+        check_name(name, prefix)
+        parts = (*prefix, name)
+        a, b = old.get(name), new.get(name)
+        if a is None and b is not None:
+            yield from _all(load_tree, b, parts, "+", True)
+        elif b is None and a is not None:
+            yield from _all(load_tree, a, parts, "-", False)
+        elif a is not None and b is not None:
+            yield from _compare(load_tree, a, b, parts)
+
+
+def _compare(load_tree: TreeLoader, a: Node, b: Node, parts: Parts) -> Iterator[Change]:
+    path = original_path(parts)
+    if a.type != b.type:
+        yield Change("T", path, a, b)
+        if a.type == NODE_DIR and a.subtree:
+            yield from diff_trees(load_tree, a.subtree, None, parts)
+        if b.type == NODE_DIR and b.subtree:
+            yield from diff_trees(load_tree, None, b.subtree, parts)
+        return
+    if a.type == NODE_DIR:
+        if _meta_differs(a, b, with_mtime=False):
+            yield Change("U", path, a, b)
+        if a.subtree != b.subtree:
+            yield from diff_trees(load_tree, a.subtree, b.subtree, parts)
+        return
+    if _content_differs(a, b):
+        yield Change("M", path, a, b)
+    elif _meta_differs(a, b, with_mtime=True):
+        yield Change("U", path, a, b)
+
+
+# ------------------------------------------------------------------ against the live tree
+
+
+def hash_file(path: str) -> str | None:
+    """xxh3-128 of a file's content, or None if it cannot be read."""
+    hasher = file_hasher()
+    try:
+        with open(path, "rb") as f:
+            while block := f.read(1024 * 1024):
+                hasher.update(block)
+    except OSError:
+        return None
+    return hasher.hexdigest()
+
+
+def _live_node(path: str, kind: str, st: os.stat_result, target: str | None) -> Node:
+    return Node(
+        name=os.path.basename(path),
+        type=kind,
+        mode=stat.S_IMODE(st.st_mode),
+        mtime_ns=st.st_mtime_ns,
+        size=st.st_size if kind == NODE_FILE else 0,
+        uid=st.st_uid,
+        gid=st.st_gid,
+        target=target,
+    )
+
+
+def live_entries(
+    sources: tuple[str, ...],
+    matcher_for: Callable[[str], tuple[Matcher | None, str]],
+    symlinks: str,
+) -> dict[str, Node]:
+    """Path → node (metadata only) of what a snapshot would select now."""
+    out: dict[str, Node] = {}
+    for src in sources:
+        matcher, _ = matcher_for(src)
+        for event in walk(src, matcher):
+            if isinstance(event, File):
+                e = event.entry
+                out[e.path] = _live_node(e.path, NODE_FILE, e.st, None)
+            elif isinstance(event, Enter):
+                e = event.entry
+                out[e.path] = _live_node(e.path, NODE_DIR, e.st, None)
+            elif isinstance(event, Link) and symlinks == "record":
+                e = event.entry
+                out[e.path] = _live_node(e.path, NODE_SYMLINK, e.st, e.target)
+    return out
+
+
+def stored_entries(load_tree: TreeLoader, root: str, sources: tuple[str, ...],
+                   split: Callable[[str], Parts]) -> dict[str, Node]:
+    """Path → node of a snapshot's entries at and below its sources."""
+    out: dict[str, Node] = {}
+    for src in sources:
+        parts = split(src)
+        node = _find(load_tree, root, parts)
+        if node is not None:
+            out[original_path(parts)] = node
+            if node.type == NODE_DIR and node.subtree:
+                for change in _all(load_tree, node, parts, "+", True):
+                    if change.new is not None:
+                        out[change.path] = change.new
+    return out
+
+
+def _find(load_tree: TreeLoader, root: str, parts: Parts) -> Node | None:
+    tree_id: str | None = root
+    node: Node | None = None
+    for name in parts:
+        if tree_id is None:
+            return None
+        node = load_tree(tree_id).by_name().get(name)
+        if node is None:
+            return None
+        tree_id = node.subtree if node.type == NODE_DIR else None
+    return node
+
+
+def diff_live(stored: dict[str, Node], live: dict[str, Node], content: bool) -> Iterator[Change]:
+    """Changes from a snapshot (``stored``) to the live tree (``live``), in path order."""
+    for path in sorted(stored.keys() | live.keys(), key=os.fsencode):
+        a, b = stored.get(path), live.get(path)
+        if a is None and b is not None:
+            yield Change("+", path, None, b)
+        elif b is None and a is not None:
+            yield Change("-", path, a, None)
+        elif a is not None and b is not None:
+            if a.type != b.type:
+                yield Change("T", path, a, b)
+            elif a.type == NODE_DIR:
+                if _meta_differs(a, b, with_mtime=False):
+                    yield Change("U", path, a, b)
+            elif a.type == NODE_SYMLINK:
+                if a.target != b.target:
+                    yield Change("M", path, a, b)
+            elif a.size != b.size:
+                yield Change("M", path, a, b)
+            elif a.mtime_ns != b.mtime_ns or a.mode != b.mode:
+                if content and a.hash:
+                    if hash_file(path) != a.hash:
+                        yield Change("M", path, a, b)
+                    else:
+                        yield Change("U", path, a, b)
+                else:
+                    yield Change("M" if a.mtime_ns != b.mtime_ns else "U", path, a, b)
