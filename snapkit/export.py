@@ -178,7 +178,12 @@ class _ContentReader(io.RawIOBase):
 
 def _mtime_fields(ns: int) -> tuple[int, dict[str, str]]:
     sec, frac = divmod(ns, 1_000_000_000)
-    return sec, ({"mtime": f"{sec}.{frac:09d}".rstrip("0")} if frac else {})
+    if not frac:
+        return sec, {}
+    # PAX times are a signed decimal: before 1970, -1.5 s is "-1.5" (not floor "-2" + ".5").
+    whole, part = divmod(abs(ns), 1_000_000_000)
+    sign = "-" if ns < 0 else ""
+    return sec, {"mtime": f"{sign}{whole}.{part:09d}".rstrip("0")}
 
 
 def _tarinfo(name: str, node: Node) -> tarfile.TarInfo:

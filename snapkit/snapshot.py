@@ -281,9 +281,10 @@ class _Builder:
             not self.opts.force
             and file_unchanged(old, e.st)
             and old is not None
+            and old.hash is not None
             and all(c in self.repo.index for c in old.content)
             # A WAL database's main file need not change when transactions commit.
-            and True
+            and not self._has_wal(e, frame)
         ):
             frame.nodes.append(
                 node_from_stat(name, NODE_FILE, e.st, content=old.content, hash=old.hash)

@@ -54,7 +54,9 @@ def global_options(f: F) -> F:
         click.option("--repo", "-r", metavar="PATH", envvar="SNAPKIT_REPO",
                      help="Repository path [env SNAPKIT_REPO; default "
                           "$XDG_DATA_HOME/snapkit/repo]."),
-        click.option("--config", "config", metavar="FILE", envvar="SNAPKIT_CONFIG",
+        # No click envvar: $SNAPKIT_CONFIG is read by snapkit.config.config_search_path, so
+        # it is reported as "$SNAPKIT_CONFIG" (not "--config") by `config path` and errors.
+        click.option("--config", "config", metavar="FILE",
                      help="Config file [env SNAPKIT_CONFIG; default "
                           "$XDG_CONFIG_HOME/snapkit/config.json]."),
         click.option("--json", "json_out", is_flag=True, envvar="SNAPKIT_JSON",

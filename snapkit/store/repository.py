@@ -284,6 +284,8 @@ class BlobSaver:
         with self._lock:
             self._futures.discard(fut)
         self._slots.release()
+        if fut.cancelled():  # abort(): fut.exception() would raise CancelledError here
+            return
         exc = fut.exception()
         if exc is not None and self._error is None:
             self._error = exc
