@@ -12,7 +12,8 @@ SQLite databases are recognised by their 16-byte header, not their name. With th
 (``mode=ro``) connection into a private temp file, and that copy is stored: committed
 transactions that live only in the ``-wal`` are included, the writer is never blocked for
 long, and the source is never checkpointed or modified. A WAL database is copied in one step
-(one read transaction: consistent, and WAL readers do not block writers); a rollback-journal
+(one read transaction: consistent, and WAL readers do not block writers) — or, when it has
+no ``-wal`` at all (at rest), read plainly so that no empty sidecar is created; a rollback-journal
 database in small steps so writers get in between, restarting when they do, until
 ``SQLITE_DEADLINE_S``. A database that cannot be opened or copied in time falls back to a raw
 read with a warning.
@@ -69,7 +70,7 @@ class Captured:
     st: os.stat_result  # of the source file
     bytes_read: int
     changed_during_read: bool
-    method: str = "read"  # "read" | "sqlite-backup" | "sqlite-raw"
+    method: str = "read"  # "read" | "sqlite-backup" | "sqlite-at-rest" | "sqlite-raw"
     warning: str | None = None
     hash: str = ""  # xxh3-128 of the content stored
 
@@ -82,13 +83,41 @@ def _same(a: os.stat_result, b: os.stat_result) -> bool:
     return a.st_size == b.st_size and a.st_mtime_ns == b.st_mtime_ns
 
 
+_HEADER_BYTES = 20  # the magic, page size, and the write/read format versions (2 = WAL)
+
+
 def _header(fd: int) -> bytes:
     if hasattr(os, "pread"):
-        return os.pread(fd, len(SQLITE_HEADER), 0)
+        return os.pread(fd, _HEADER_BYTES, 0)
     os.lseek(fd, 0, os.SEEK_SET)  # pragma: no cover - Windows
-    head = os.read(fd, len(SQLITE_HEADER))  # pragma: no cover
+    head = os.read(fd, _HEADER_BYTES)  # pragma: no cover
     os.lseek(fd, 0, os.SEEK_SET)  # pragma: no cover
     return head  # pragma: no cover
+
+
+def _wal_mode(header: bytes) -> bool:
+    return len(header) >= _HEADER_BYTES and header[18] == 2 and header[19] == 2
+
+
+def _wal_exists(path: str) -> bool:
+    return os.path.lexists(path + "-wal")
+
+
+def is_sqlite(path: str) -> bool:
+    """True when ``path`` starts with the SQLite header (a cheap peek; False on any error)."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(len(SQLITE_HEADER)) == SQLITE_HEADER
+    except OSError:
+        return False
+
+
+def sidecar_base(name: str, names: frozenset[str] | set[str]) -> str | None:
+    """If ``name`` is a ``-wal``/``-shm``/``-journal`` beside a listed file, that file's name."""
+    for suffix in SQLITE_SIDECARS:
+        if name.endswith(suffix) and name[: -len(suffix)] in names:
+            return name[: -len(suffix)]
+    return None
 
 
 def capture_file(
@@ -110,9 +139,18 @@ def capture_file(
         if not stat.S_ISREG(before.st_mode):
             raise Vanished(path)
         warning = None
-        if before.st_size >= 512 and _header(fd) == SQLITE_HEADER:
+        header = _header(fd)
+        if before.st_size >= 512 and header[:16] == SQLITE_HEADER:
             if sqlite == "skip":
                 raise SkippedByPolicy(path)
+            if sqlite == "backup-api" and _wal_mode(header) and not _wal_exists(path):
+                # A WAL database at rest: every commit is in the main file, and a writer must
+                # create the -wal before it can commit. Opening it, even read-only, would
+                # leave empty -wal/-shm files behind; a plain read is consistent as long as
+                # no -wal appeared and the file did not move while it was read.
+                captured = _read(fd, path, before, chunker, save, on_bytes)
+                if not captured.changed_during_read and not _wal_exists(path):
+                    return replace(captured, method="sqlite-at-rest")
             if sqlite == "backup-api":
                 try:
                     return _capture_sqlite(path, before, chunker, save, on_bytes)

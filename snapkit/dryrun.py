@@ -8,10 +8,12 @@ Excluded directories are measured (lstat only) so each rule's cost shows in file
 from __future__ import annotations
 
 import heapq
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from snapkit.walk import Enter, Excluded, File, Link, Matcher, Skip, walk
+from snapkit.capture import is_sqlite, sidecar_base
+from snapkit.walk import Enter, Excluded, File, Leave, Link, Matcher, Skip, walk
 
 
 @dataclass
@@ -39,21 +41,42 @@ class DryRunReport:
         return sorted(self.by_rule.items(), key=lambda kv: (-kv[1].bytes, -kv[1].files, kv[0]))
 
 
+SIDECAR_RULE = "sqlite sidecar (the database is copied whole)"
+SKIP_RULE = "sqlite database (config \"sqlite\": \"skip\")"
+
+
 def dry_run(
     sources: tuple[str, ...],
     matcher_for: Callable[[str], tuple[Matcher | None, str]],
     symlinks: str,
     list_paths: bool = False,
     top: int = 10,
+    sqlite: str = "backup-api",
 ) -> DryRunReport:
     report = DryRunReport(symlinks_recorded=symlinks == "record")
     heap: list[tuple[int, str]] = []
     for src in sources:
         matcher, description = matcher_for(src)
         report.sources.append((src, description))
+        listings: list[frozenset[str]] = []
         for event in walk(src, matcher, measure_excluded=True):
             if isinstance(event, File):
                 e = event.entry
+                base = sidecar_base(e.name, listings[-1]) if listings else None
+                if (base is not None and sqlite != "raw"
+                        and is_sqlite(os.path.join(os.path.dirname(e.path), base))):
+                    # The snapshot stores the database's consistent copy, not its sidecars.
+                    count = report.by_rule.setdefault(SIDECAR_RULE, RuleCount())
+                    count.files += 1
+                    count.bytes += e.st.st_size
+                    count.entries += 1
+                    continue
+                if sqlite == "skip" and is_sqlite(e.path):
+                    count = report.by_rule.setdefault(SKIP_RULE, RuleCount())
+                    count.files += 1
+                    count.bytes += e.st.st_size
+                    count.entries += 1
+                    continue
                 report.files += 1
                 report.bytes += e.st.st_size
                 if len(heap) < top:
@@ -64,6 +87,9 @@ def dry_run(
                     report.paths.append(e.path)
             elif isinstance(event, Enter):
                 report.dirs += 1
+                listings.append(event.names)
+            elif isinstance(event, Leave):
+                listings.pop()
             elif isinstance(event, Link):
                 report.symlinks.append((event.entry.path, event.entry.target or ""))
                 if list_paths and symlinks == "record":

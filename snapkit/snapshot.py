@@ -310,7 +310,7 @@ class _Builder:
             self.warnings.append(f"{e.path}: changed during read; stored as last read")
         if cap.warning:
             self.warnings.append(cap.warning)
-        if cap.method == "sqlite-backup":
+        if cap.method in ("sqlite-backup", "sqlite-at-rest"):
             self.sqlite_captured.append(e.path)
             frame.skip.update(name + s for s in SQLITE_SIDECARS)
         node = node_from_stat(name, NODE_FILE, cap.st, content=cap.content, hash=cap.hash)

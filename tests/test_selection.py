@@ -909,11 +909,6 @@ def test_the_dry_runs_came_before_any_repository(taken: dict[str, Taken]) -> Non
     assert taken["config-only"].repo_existed_after_dry_run is True
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: the snapshot builder drops the -wal/-shm/-journal sidecars of a SQLite database it "
-    "captured through the backup API (snapshot._Builder._file, frame.skip), but the dry run "
-    "(snapkit.dryrun.dry_run) does not model that, so for a directory without the default "
-    "sidecar rules the dry run lists files the real run leaves out"))
 def test_dry_run_matches_the_snapshot_for_a_live_database_in_a_plain_dir(
     tmp_path: Path,
 ) -> None:

@@ -60,7 +60,7 @@ def show(settings: Settings, snapshot: str) -> None:
     out(f"  read:     {human_bytes(m.bytes_read)}   added: {human_bytes(m.bytes_added_raw)} "
         f"(stored {human_bytes(m.bytes_added_stored)})   duration: {m.duration_s:.1f} s")
     for db in s.sqlite:
-        out(f"  sqlite:   {db} (online backup copy)")
+        out(f"  sqlite:   {db} (consistent copy; sidecars not stored)")
     if s.service:
         svc = dict(s.service)
         out(f"  service:  policy {svc.get('policy', '?')}, {svc.get('decision', '')}; "

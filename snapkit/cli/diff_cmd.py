@@ -9,7 +9,7 @@ import click
 from snapkit.cli.common import Settings, emit_json, human_bytes, open_repo, with_settings
 from snapkit.config import load_config
 from snapkit.diff import Change, DiffStats, diff_live, diff_trees, live_entries, stored_entries
-from snapkit.model import NODE_DIR, NODE_FILE, Node
+from snapkit.model import NODE_DIR, NODE_FILE, Node, Snapshot
 from snapkit.rules import path_filter
 from snapkit.selection import resolve
 from snapkit.snapshot import split_path
@@ -49,7 +49,7 @@ def diff(settings: Settings, snapshot_a: str, snapshot_b: str | None, stat_only:
     else:
         loaded = load_config(settings.config)
         mode = snap_a.mode if snap_a.mode in loaded.config.modes else "full"
-        plan = plan_sources(list(snap_a.sources), mode, None, loaded)
+        plan = plan_sources(list(snap_a.sources), mode, _symlink_policy(snap_a), loaded)
         stored = stored_entries(repo.load_tree, snap_a.tree, snap_a.sources, split_path)
         live = live_entries(plan.sources, plan.matcher_for, plan.symlinks)
         changes = diff_live(stored, live, content)
@@ -82,11 +82,30 @@ def diff(settings: Settings, snapshot_a: str, snapshot_b: str | None, stat_only:
         )
 
 
+def _symlink_policy(snap: Snapshot) -> str | None:
+    """The symlink policy the snapshot was taken with, as far as its manifest tells."""
+    if snap.summary.symlinks:
+        return "record"
+    if any(k.reason == "symlink" for k in snap.skipped):
+        return "skip"
+    return None  # no links then: the config's policy
+
+
 def _filtered(changes: Iterable[Change], includes: tuple[str, ...],
               excludes: tuple[str, ...]) -> Iterator[Change]:
     test = path_filter(includes, excludes)
+    dirs: dict[str, bool] = {}
+
+    def dir_selected(path: str) -> bool:
+        if path not in dirs:
+            dirs[path] = test(path, True)
+        return dirs[path]
+
     for c in changes:
-        if test(c.path, c.is_dir):
+        # An excluded directory excludes everything below it, as in a walk (and restore).
+        norm = c.path.replace("\\", "/")
+        ancestors = (norm[:i] for i, ch in enumerate(norm) if ch == "/" and i > 0)
+        if test(c.path, c.is_dir) and all(dir_selected(a) for a in ancestors):
             yield c
 
 

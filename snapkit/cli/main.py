@@ -22,6 +22,7 @@ from snapkit.cli.common import VERBOSE, Settings, global_options
 from snapkit.cli.config_cmd import config, where
 from snapkit.cli.diff_cmd import diff
 from snapkit.cli.export_cmd import export, verify_archive_cmd
+from snapkit.cli.import_cmd import import_cmd
 from snapkit.cli.init_cmd import init
 from snapkit.cli.restore_cmd import restore
 from snapkit.cli.snap_cmd import snap
@@ -64,6 +65,7 @@ cli.add_command(config)
 cli.add_command(where)
 cli.add_command(export)
 cli.add_command(verify_archive_cmd)
+cli.add_command(import_cmd)
 cli.add_command(diff)
 cli.add_command(show)
 cli.add_command(ls)

@@ -60,7 +60,8 @@ def snap(settings: Settings, paths: tuple[str, ...], tags: tuple[str, ...], host
     loaded = load_config(settings.config)
     plan = plan_sources(paths, mode, symlinks, loaded, excludes)
     if dry_run:
-        report = dry_run_report(plan.sources, plan.matcher_for, plan.symlinks, list_paths)
+        report = dry_run_report(plan.sources, plan.matcher_for, plan.symlinks, list_paths,
+                                sqlite=loaded.config.sqlite)
         render_dry_run(settings, report, list_paths)
         return
     repo = open_repo(settings, create=True)
