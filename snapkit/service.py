@@ -497,9 +497,9 @@ def best_effort_note(d: Detection, platform: str = sys.platform) -> str:
     """What going on without a stop means for the files found locked."""
     locked = _locked(d, platform)
     if platform == "win32":
-        what = "held open and may not be readable"
+        what = "held open may not be readable"
     else:
-        what = "open for writing and may be captured inconsistently"
+        what = "open for writing may be captured inconsistently"
     parts: list[str] = []
     if locked:
         parts.append(f"{_plural(len(locked), 'file')} {what}: {shorten(locked)}")

@@ -338,8 +338,14 @@ def create_snapshot(
     opts: SnapOptions,
     parent: tuple[str, Snapshot] | None,
     on_progress: Callable[[Progress], None] | None = None,
+    commit: bool = True,
 ) -> tuple[str, Snapshot]:
-    """Snapshot ``opts.sources`` into ``repo``; return (id, manifest). Commit point: manifest."""
+    """Snapshot ``opts.sources`` into ``repo``; return (id, manifest). Commit point: manifest.
+
+    With ``commit=False`` everything but the manifest is written and the id is ``""``: the
+    caller adds what it learned afterwards (the gateway restart) and calls
+    ``repo.save_snapshot``.
+    """
     for src in opts.sources:
         if not os.path.lexists(src):
             raise UsageError(f"source {src} does not exist; pass an existing path")
@@ -387,7 +393,7 @@ def create_snapshot(
         service=dict(opts.service),
         sqlite=tuple(builder.sqlite_captured),
     )
-    return repo.save_snapshot(snap), snap
+    return (repo.save_snapshot(snap) if commit else ""), snap
 
 
 def _username() -> str:

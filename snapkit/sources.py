@@ -39,6 +39,11 @@ class SourcePlan:
     per_source: Mapping[str, SourceRules]
     installation: Installation | None
 
+    @property
+    def touches_openclaw(self) -> bool:
+        """Whether any source belongs to an OpenClaw installation (the gateway may hold it)."""
+        return any(sr.kind != "directory" for sr in self.per_source.values())
+
     def matcher_for(self, source: str) -> tuple[Matcher | None, str]:
         sr = self.per_source.get(source)
         if sr is None:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import sys
 import time
+from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import replace
 from typing import Any
 
 import click
@@ -21,6 +25,7 @@ from snapkit.dryrun import dry_run as dry_run_report
 from snapkit.errors import EXIT_INCOMPLETE
 from snapkit.model import Snapshot
 from snapkit.selection import find_parent, resolve
+from snapkit.service import gateway_lifecycle, selector
 from snapkit.snapshot import Progress, SnapOptions, create_snapshot
 from snapkit.sources import plan_sources
 
@@ -31,8 +36,9 @@ from snapkit.sources import plan_sources
 @click.option("--host", metavar="NAME", help="Host name to record [default: this machine's].")
 @click.option("--parent", metavar="ID", help="Snapshot to compare against for unchanged files.")
 @click.option("--force", is_flag=True, help="Re-read every file, ignoring the parent.")
-@click.option("--mode", type=click.Choice(["full", "config-only"]), default="full",
-              show_default=True, help="What to take from an OpenClaw state dir.")
+@click.option("--mode", default="full", show_default=True, metavar="MODE",
+              help="What to take from an OpenClaw state dir: full, config-only, or a mode "
+                   "defined in the config.")
 @click.option("--symlinks", type=click.Choice(["skip", "record"]), default=None,
               help="Skip symlinks (listed in the manifest) or record them as links; never "
                    "followed either way [default: config, else skip].")
@@ -43,10 +49,17 @@ from snapkit.sources import plan_sources
               help="Report what would be taken and what each rule excludes; touch no "
                    "repository.")
 @click.option("--list", "list_paths", is_flag=True, help="With --dry-run: print every path.")
+@click.option("--service-policy", type=click.Choice(["auto", "always", "never"]), default=None,
+              help="When to stop the OpenClaw gateway around the snapshot [default: config "
+                   "service.policy, else auto: only when files it holds open need it].")
+@click.option("--no-service-control", is_flag=True,
+              help="Never stop or start the gateway; go on best-effort with a warning.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask before stopping the gateway.")
 @with_settings
 def snap(settings: Settings, paths: tuple[str, ...], tags: tuple[str, ...], host: str | None,
          parent: str | None, force: bool, mode: str, symlinks: str | None,
-         excludes: tuple[str, ...], dry_run: bool, list_paths: bool) -> None:
+         excludes: tuple[str, ...], dry_run: bool, list_paths: bool,
+         service_policy: str | None, no_service_control: bool, yes: bool) -> None:
     """Snapshot PATHS (default: the OpenClaw installation) into the repository.
 
     With no PATHS, the OpenClaw state dir is discovered ($OPENCLAW_STATE_DIR, else
@@ -100,13 +113,44 @@ def snap(settings: Settings, paths: tuple[str, ...], tags: tuple[str, ...], host
             zstd_level=loaded.config.zstd_level,
             sqlite=loaded.config.sqlite,
         )
+        lifecycle = (
+            gateway_lifecycle(
+                plan.sources, loaded.config.service, policy=service_policy,
+                control=not no_service_control, confirm=_confirm(settings, yes),
+                warn=lambda message: _warn(settings, line, message),
+                selected=selector(plan.sources, plan.matcher_for),
+            )
+            if plan.touches_openclaw
+            else nullcontext(None)
+        )
         try:
-            snap_id, manifest = create_snapshot(repo, opts, parent_pair, on_progress)
+            with lifecycle as record:
+                _, manifest = create_snapshot(repo, opts, parent_pair, on_progress,
+                                              commit=False)
+                line.clear()
         finally:
             line.clear()
+        if record is not None:  # after the restart, so the manifest says how it went
+            manifest = replace(manifest, service=record.to_dict())
+        snap_id = repo.save_snapshot(manifest)
     _report(settings, snap_id, manifest, parent_pair[0] if parent_pair else None)
     if any(s.reason == "unreadable" for s in manifest.skipped):
         raise SystemExit(EXIT_INCOMPLETE)
+
+
+def _confirm(settings: Settings, yes: bool) -> Callable[[str], bool] | None:
+    """The terminal prompt before stopping the gateway, or None (--yes, or no terminal)."""
+    if yes or settings.json or not (sys.stdin.isatty() and sys.stderr.isatty()):
+        return None
+    return lambda question: click.confirm(question.removesuffix(" [y/N]"), default=False,
+                                          err=True)
+
+
+def _warn(settings: Settings, line: ProgressLine, message: str) -> None:
+    line.clear()
+    if settings.json:
+        emit_json({"event": "warning", "message": message})
+    click.echo(f"snapkit: warning: {message}", err=True)
 
 
 def _hostname() -> str:
