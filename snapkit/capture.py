@@ -120,6 +120,14 @@ def sidecar_base(name: str, names: frozenset[str] | set[str]) -> str | None:
     return None
 
 
+def is_unstored_sidecar(path: str, names: frozenset[str] | set[str], sqlite: str) -> bool:
+    """True for the ``-wal``/``-shm``/``-journal`` of a database a snapshot copies whole (so the
+    snapshot does not store the sidecar); ``names`` is the directory's listing."""
+    base = sidecar_base(os.path.basename(path), names)
+    return base is not None and sqlite != "raw" and is_sqlite(os.path.join(
+        os.path.dirname(path), base))
+
+
 def capture_file(
     path: str,
     chunker: Chunker,

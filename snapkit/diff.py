@@ -15,14 +15,17 @@ metadata differs are hashed and reported only if their bytes really changed.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from snapkit.capture import is_unstored_sidecar, sqlite_copy
 from snapkit.model import NODE_DIR, NODE_FILE, NODE_SYMLINK, Node, Tree, file_hasher
 from snapkit.treewalk import Parts, check_name, original_path
-from snapkit.walk import Enter, File, Link, Matcher, walk
+from snapkit.walk import Enter, File, Leave, Link, Matcher, walk
 
 TreeLoader = Callable[[str], Tree]
 
@@ -174,18 +177,25 @@ def live_entries(
     sources: tuple[str, ...],
     matcher_for: Callable[[str], tuple[Matcher | None, str]],
     symlinks: str,
+    sqlite: str = "backup-api",
 ) -> dict[str, Node]:
     """Path → node (metadata only) of what a snapshot would select now."""
     out: dict[str, Node] = {}
     for src in sources:
         matcher, _ = matcher_for(src)
+        listings: list[frozenset[str]] = []
         for event in walk(src, matcher):
             if isinstance(event, File):
                 e = event.entry
+                if listings and is_unstored_sidecar(e.path, listings[-1], sqlite):
+                    continue
                 out[e.path] = _live_node(e.path, NODE_FILE, e.st, None)
             elif isinstance(event, Enter):
                 e = event.entry
+                listings.append(event.names)
                 out[e.path] = _live_node(e.path, NODE_DIR, e.st, None)
+            elif isinstance(event, Leave):
+                listings.pop()
             elif isinstance(event, Link) and symlinks == "record":
                 e = event.entry
                 out[e.path] = _live_node(e.path, NODE_SYMLINK, e.st, e.target)
@@ -221,8 +231,46 @@ def _find(load_tree: TreeLoader, root: str, parts: Parts) -> Node | None:
     return node
 
 
-def diff_live(stored: dict[str, Node], live: dict[str, Node], content: bool) -> Iterator[Change]:
-    """Changes from a snapshot (``stored``) to the live tree (``live``), in path order."""
+def _database_changed(path: str, a: Node, b: Node, since_ns: int, content: bool) -> bool:
+    """Whether a database stored as a consistent copy changed on disk since the snapshot.
+
+    Its stored size and hash are the copy's, not the file's, so they are not compared with
+    the disk: the main file's mtime and the ``-wal`` written after the snapshot are the
+    signal, and ``content`` settles it by hashing a fresh consistent copy.
+    """
+    try:
+        wal_mtime = os.lstat(path + "-wal").st_mtime_ns
+    except OSError:
+        wal_mtime = 0
+    if a.mtime_ns == b.mtime_ns and wal_mtime <= since_ns:
+        return False
+    if not content or not a.hash:
+        return True
+    fd, tmp = tempfile.mkstemp(prefix="snapkit-diff-", suffix=".db")
+    os.close(fd)
+    try:
+        sqlite_copy(path, tmp)
+        return hash_file(tmp) != a.hash
+    except Exception:  # a copy that fails is a change we cannot rule out
+        return True
+    finally:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            with contextlib.suppress(OSError):
+                os.unlink(tmp + suffix)
+
+
+def diff_live(
+    stored: dict[str, Node],
+    live: dict[str, Node],
+    content: bool,
+    databases: frozenset[str] = frozenset(),
+    since_ns: int = 0,
+) -> Iterator[Change]:
+    """Changes from a snapshot (``stored``) to the live tree (``live``), in path order.
+
+    ``databases`` are the paths the snapshot stored as consistent SQLite copies and
+    ``since_ns`` its time (see :func:`_database_changed`).
+    """
     for path in sorted(stored.keys() | live.keys(), key=os.fsencode):
         a, b = stored.get(path), live.get(path)
         if a is None and b is not None:
@@ -237,6 +285,9 @@ def diff_live(stored: dict[str, Node], live: dict[str, Node], content: bool) -> 
                     yield Change("U", path, a, b)
             elif a.type == NODE_SYMLINK:
                 if a.target != b.target:
+                    yield Change("M", path, a, b)
+            elif path in databases:
+                if _database_changed(path, a, b, since_ns, content):
                     yield Change("M", path, a, b)
             elif a.size != b.size:
                 yield Change("M", path, a, b)

@@ -8,11 +8,10 @@ Excluded directories are measured (lstat only) so each rule's cost shows in file
 from __future__ import annotations
 
 import heapq
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from snapkit.capture import is_sqlite, sidecar_base
+from snapkit.capture import is_sqlite, is_unstored_sidecar
 from snapkit.walk import Enter, Excluded, File, Leave, Link, Matcher, Skip, walk
 
 
@@ -62,9 +61,7 @@ def dry_run(
         for event in walk(src, matcher, measure_excluded=True):
             if isinstance(event, File):
                 e = event.entry
-                base = sidecar_base(e.name, listings[-1]) if listings else None
-                if (base is not None and sqlite != "raw"
-                        and is_sqlite(os.path.join(os.path.dirname(e.path), base))):
+                if listings and is_unstored_sidecar(e.path, listings[-1], sqlite):
                     # The snapshot stores the database's consistent copy, not its sidecars.
                     count = report.by_rule.setdefault(SIDECAR_RULE, RuleCount())
                     count.files += 1

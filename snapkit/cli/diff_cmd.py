@@ -10,7 +10,7 @@ from snapkit.cli.common import Settings, emit_json, human_bytes, open_repo, with
 from snapkit.config import load_config
 from snapkit.diff import Change, DiffStats, diff_live, diff_trees, live_entries, stored_entries
 from snapkit.model import NODE_DIR, NODE_FILE, Node, Snapshot
-from snapkit.rules import path_filter
+from snapkit.rules import path_filter, path_matches
 from snapkit.selection import resolve
 from snapkit.snapshot import split_path
 from snapkit.sources import plan_sources
@@ -51,8 +51,9 @@ def diff(settings: Settings, snapshot_a: str, snapshot_b: str | None, stat_only:
         mode = snap_a.mode if snap_a.mode in loaded.config.modes else "full"
         plan = plan_sources(list(snap_a.sources), mode, _symlink_policy(snap_a), loaded)
         stored = stored_entries(repo.load_tree, snap_a.tree, snap_a.sources, split_path)
-        live = live_entries(plan.sources, plan.matcher_for, plan.symlinks)
-        changes = diff_live(stored, live, content)
+        live = live_entries(plan.sources, plan.matcher_for, plan.symlinks,
+                            loaded.config.sqlite)
+        changes = diff_live(stored, live, content, frozenset(snap_a.sqlite), snap_a.time_ns)
         right = "live"
     if includes or excludes:
         changes = _filtered(changes, includes, excludes)
@@ -101,12 +102,20 @@ def _filtered(changes: Iterable[Change], includes: tuple[str, ...],
             dirs[path] = test(path, True)
         return dirs[path]
 
+    # A directory passes path_filter when something below it could match; its own line is
+    # shown only when an include pattern names it or a directory above it.
+    names_dir = [path_matches(p) for p in includes]
     for c in changes:
         # An excluded directory excludes everything below it, as in a walk (and restore).
         norm = c.path.replace("\\", "/")
-        ancestors = (norm[:i] for i, ch in enumerate(norm) if ch == "/" and i > 0)
-        if test(c.path, c.is_dir) and all(dir_selected(a) for a in ancestors):
-            yield c
+        ancestors = [norm[:i] for i, ch in enumerate(norm) if ch == "/" and i > 0]
+        if not (test(c.path, c.is_dir) and all(dir_selected(a) for a in ancestors)):
+            continue
+        if c.is_dir and names_dir and not any(
+            t(p, True) for t in names_dir for p in (*ancestors, c.path)
+        ):
+            continue
+        yield c
 
 
 def _sizes(c: Change) -> str:
