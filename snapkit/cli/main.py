@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> Any:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.Abort:
-        click.echo("snapkit: interrupted", err=True)
+        click.echo("snapkit: interrupted; the repository is still valid", err=True)
         sys.exit(EXIT_INTERRUPTED)
     except click.ClickException as exc:
         message = " ".join(exc.format_message().split())

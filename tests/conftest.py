@@ -1,0 +1,22 @@
+"""Shared fixtures. The declarative tree helpers live in ``tests/helpers.py``."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # `import helpers` from any subdir
+
+from helpers import close_sockets, init_repo
+
+from snapkit.store.repository import Repository
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Iterator[Repository]:
+    """A new, empty repository at ``tmp_path / "repo"``."""
+    yield init_repo(tmp_path / "repo")
+    close_sockets()

@@ -1,0 +1,123 @@
+"""The blob index: index files, loading their union, and rebuilding it from packs alone."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import msgpack
+import pytest
+from helpers import init_repo
+
+from snapkit.errors import IntegrityError
+from snapkit.model import KIND_DATA, KIND_TREE, BlobEntry, Tree, content_id, encode_index
+from snapkit.store.backend import LocalBackend
+from snapkit.store.index import Index, write_index
+from snapkit.store.pack import parse_pack
+from snapkit.store.repository import Repository
+
+
+def entry(n: int, pack: int, kind: int = KIND_DATA) -> BlobEntry:
+    return BlobEntry(f"{n:032x}", kind, f"{pack:032x}", 8 + n, 10 + n, 20 + n)
+
+
+@pytest.fixture
+def backend(tmp_path: Path) -> LocalBackend:
+    b = LocalBackend(tmp_path / "repo")
+    b.create()
+    return b
+
+
+def test_write_and_load(backend: LocalBackend) -> None:
+    first = [entry(1, 1), entry(2, 1), entry(3, 2, KIND_TREE)]
+    second = [entry(4, 3)]
+    n1 = write_index(backend, first)
+    n2 = write_index(backend, second)
+    assert n1 == content_id(backend.load("index", n1))
+    index = Index.load(backend)
+    assert index.files == {n1, n2}
+    assert len(index) == 4
+    assert sorted(index, key=lambda e: e.id) == sorted(first + second, key=lambda e: e.id)
+    assert index.get(entry(3, 2).id) == entry(3, 2, KIND_TREE)
+    assert entry(1, 1).id in index
+    assert "f" * 32 not in index
+    assert index.get("f" * 32) is None
+    assert index.packs() == {f"{p:032x}" for p in (1, 2, 3)}
+
+
+def test_empty_repository_has_an_empty_index(backend: LocalBackend) -> None:
+    index = Index.load(backend)
+    assert len(index) == 0
+    assert index.files == set()
+
+
+def test_a_blob_in_two_packs_is_kept_once(backend: LocalBackend) -> None:
+    a = BlobEntry("a" * 32, KIND_DATA, "1" * 32, 8, 5, 4)
+    b = BlobEntry("a" * 32, KIND_DATA, "2" * 32, 8, 5, 4)
+    write_index(backend, [a])
+    write_index(backend, [b])
+    index = Index.load(backend)
+    assert len(index) == 1
+    assert index.get("a" * 32) in (a, b)
+
+
+def test_index_encoding_is_deterministic_and_grouped_by_pack() -> None:
+    entries = [entry(1, 2), entry(2, 1), entry(3, 2)]
+    data = encode_index(entries)
+    assert data == encode_index(list(entries))
+    obj = msgpack.unpackb(data)
+    assert obj["v"] == 1
+    assert [p["id"].hex() for p in obj["packs"]] == [f"{1:032x}", f"{2:032x}"]
+    assert [len(p["blobs"]) for p in obj["packs"]] == [1, 2]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"not msgpack \xc1",
+        msgpack.packb([1, 2, 3]),
+        msgpack.packb({"v": 2, "packs": []}),
+        msgpack.packb({"v": 1}),
+        msgpack.packb({"v": 1, "packs": [{"id": b"short", "blobs": []}]}),
+        msgpack.packb({"v": 1, "packs": [{"id": bytes(16), "blobs": [[0, bytes(16), 1]]}]}),
+    ],
+    ids=["garbage", "list", "version-2", "no-packs", "short-id", "short-blob-row"],
+)
+def test_damaged_index_file_is_refused(backend: LocalBackend, data: bytes) -> None:
+    backend.save("index", "e" * 32, data)
+    with pytest.raises(IntegrityError):
+        Index.load(backend)
+
+
+def test_index_can_be_rebuilt_from_packs_alone(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo", pack_size=256 * 1024)
+    with repo.saver() as saver:
+        for i in range(40):
+            saver.save_data(os.urandom(30_000) if i % 2 else bytes([i]) * 30_000)
+        saver.save_tree(Tree())
+    written = {e.id: e for e in Repository.open(tmp_path / "repo").index}
+    assert len(written) == 41
+    assert len({e.pack for e in written.values()}) > 2
+    for name in list(repo.backend.list("index")):
+        repo.backend.remove("index", name)
+    assert len(Repository.open(tmp_path / "repo").index) == 0
+    rebuilt: dict[str, BlobEntry] = {}
+    for pack in repo.backend.list("packs"):
+        assert content_id(repo.backend.load("packs", pack)) == pack
+        for e in parse_pack(pack, repo.backend.load("packs", pack)):
+            rebuilt[e.id] = e
+    assert rebuilt == written
+
+
+def test_saver_writes_an_index_every_few_packs(tmp_path: Path) -> None:
+    from snapkit.store.repository import INDEX_EVERY_PACKS
+
+    repo = init_repo(tmp_path / "repo", pack_size=64 * 1024)
+    with repo.saver() as saver:
+        for _ in range(INDEX_EVERY_PACKS * 2 + 3):
+            saver.save_data(os.urandom(70_000))
+    packs = list(repo.backend.list("packs"))
+    assert len(packs) == INDEX_EVERY_PACKS * 2 + 3
+    assert len(list(repo.backend.list("index"))) == 3
+    index = Repository.open(tmp_path / "repo").index
+    assert index.packs() == set(packs)

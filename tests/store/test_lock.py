@@ -1,0 +1,120 @@
+"""Repository locks: shared vs exclusive, cleanup, and stale-lock removal."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from helpers import Sleeper, dead_pid, plant_lock
+
+from snapkit.errors import EXIT_LOCKED, RepositoryLocked
+from snapkit.model import decode_lock
+from snapkit.store.backend import LocalBackend
+from snapkit.store.lock import STALE_AFTER_S, repository_lock
+
+
+@pytest.fixture
+def backend(tmp_path: Path) -> LocalBackend:
+    b = LocalBackend(tmp_path / "repo")
+    b.create()
+    return b
+
+
+@pytest.fixture
+def sleeper() -> Sleeper:
+    s = Sleeper()
+    yield s  # type: ignore[misc]
+    s.stop()
+
+
+def locks(b: LocalBackend) -> list[str]:
+    return sorted(b.list("locks"))
+
+
+def test_lock_file_exists_while_held_and_is_removed_after(backend: LocalBackend) -> None:
+    with repository_lock(backend, exclusive=False, operation="snap"):
+        names = locks(backend)
+        assert len(names) == 1
+        info = decode_lock(backend.load("locks", names[0]))
+        assert info["exclusive"] is False
+        assert info["operation"] == "snap"
+        assert isinstance(info["pid"], int)
+    assert locks(backend) == []
+
+
+def test_lock_is_removed_when_the_block_raises(backend: LocalBackend) -> None:
+    with pytest.raises(ZeroDivisionError), repository_lock(backend, True, "prune"):
+        1 / 0  # noqa: B018
+    assert locks(backend) == []
+
+
+def test_shared_locks_coexist(backend: LocalBackend) -> None:
+    with repository_lock(backend, False, "snap"), repository_lock(backend, False, "snap"):
+        assert len(locks(backend)) == 2
+    assert locks(backend) == []
+
+
+@pytest.mark.parametrize(("held", "wanted"), [(False, True), (True, False), (True, True)])
+def test_exclusive_conflicts(backend: LocalBackend, held: bool, wanted: bool) -> None:
+    with repository_lock(backend, held, "first"):
+        before = locks(backend)
+        with pytest.raises(RepositoryLocked) as err, repository_lock(backend, wanted, "second"):
+            pass  # pragma: no cover
+        assert locks(backend) == before  # the loser leaves no lock behind
+    assert err.value.exit_code == EXIT_LOCKED
+    assert "first" in err.value.message
+    assert locks(backend) == []
+
+
+def test_planted_live_exclusive_lock_conflicts(
+    backend: LocalBackend, sleeper: Sleeper
+) -> None:
+    name = plant_lock(backend.root, sleeper.pid, exclusive=True)
+    for exclusive in (False, True):
+        with pytest.raises(RepositoryLocked) as err, repository_lock(backend, exclusive, "snap"):
+            pass  # pragma: no cover
+        assert str(sleeper.pid) in err.value.message
+        assert name in err.value.message  # says which file to remove
+    assert locks(backend) == [name]
+
+
+def test_planted_live_shared_lock_allows_shared_only(
+    backend: LocalBackend, sleeper: Sleeper
+) -> None:
+    name = plant_lock(backend.root, sleeper.pid, exclusive=False, operation="snap")
+    with repository_lock(backend, False, "snap"):
+        pass
+    with pytest.raises(RepositoryLocked), repository_lock(backend, True, "prune"):
+        pass  # pragma: no cover
+    assert locks(backend) == [name]
+
+
+@pytest.mark.parametrize("exclusive", [False, True])
+def test_stale_lock_of_a_dead_process_is_removed(backend: LocalBackend, exclusive: bool) -> None:
+    plant_lock(backend.root, dead_pid(), exclusive=exclusive)
+    with repository_lock(backend, True, "prune"):
+        assert len(locks(backend)) == 1  # only ours
+    assert locks(backend) == []
+
+
+def test_old_lock_from_another_host_is_stale(backend: LocalBackend) -> None:
+    plant_lock(backend.root, 1, host="some-other-host",
+               started=time.time() - STALE_AFTER_S - 60)
+    with repository_lock(backend, True, "prune"):
+        pass
+    assert locks(backend) == []
+
+
+def test_recent_lock_from_another_host_is_respected(backend: LocalBackend) -> None:
+    # We cannot see the other host's processes, so even a "dead-looking" pid counts.
+    name = plant_lock(backend.root, dead_pid(), host="some-other-host")
+    with pytest.raises(RepositoryLocked), repository_lock(backend, False, "snap"):
+        pass  # pragma: no cover
+    assert locks(backend) == [name]
+
+
+def test_unreadable_lock_file_is_ignored(backend: LocalBackend) -> None:
+    backend.save("locks", "d" * 32, b"\xc1 not msgpack")
+    with repository_lock(backend, True, "prune"):
+        pass

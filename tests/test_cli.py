@@ -1,0 +1,477 @@
+"""The command line: in-process through click's CliRunner, and as real ``python -m snapkit``
+subprocesses. Exit codes, one-line errors, JSON output, env vars, repository auto-creation."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from helpers import (
+    IS_ROOT,
+    File,
+    Sleeper,
+    assert_trees_equal,
+    cli_env,
+    init_repo,
+    iter_store_files,
+    listing,
+    make_tree,
+    plant_lock,
+    restored,
+    run_snapkit,
+    take,
+)
+
+from snapkit import __version__
+from snapkit.cli import common
+from snapkit.cli.main import cli, main
+from snapkit.model import NODE_FILE, Node, Snapshot, Tree, content_id, encode_snapshot
+from snapkit.store.repository import Repository
+
+
+def _runner() -> CliRunner:
+    try:
+        return CliRunner(mix_stderr=False)  # type: ignore[call-arg]  # click < 8.2
+    except TypeError:
+        return CliRunner()
+
+
+@dataclass
+class Out:
+    code: int
+    stdout: str
+    stderr: str
+
+    def json_lines(self) -> list[Any]:
+        return [json.loads(line) for line in self.stdout.splitlines() if line.strip()]
+
+
+def invoke(args: Sequence[str], env: dict[str, str]) -> Out:
+    """Run the real entry point ``main()`` in-process, with click's isolation (so the error
+    boundary and exit codes are exercised exactly as the console script runs them)."""
+    runner = _runner()
+    overrides: dict[str, str | None] = {k: None for k in os.environ if k.startswith("SNAPKIT_")}
+    overrides.update(env)
+    old_term = signal.getsignal(signal.SIGTERM)
+    code = 0
+    try:
+        with runner.isolation(env=overrides) as streams:
+            try:
+                main(list(args))
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+            stdout = streams[0].getvalue().decode()
+            stderr = streams[1].getvalue().decode() if streams[1] is not None else ""
+    finally:
+        signal.signal(signal.SIGTERM, old_term)
+        common.VERBOSE["on"] = False
+    return Out(code, stdout, stderr)
+
+
+def run(args: Sequence[str], env: dict[str, str], cwd: Path | None = None) -> Out:
+    p = run_snapkit(args, env, cwd)
+    return Out(p.returncode, p.stdout, p.stderr)
+
+
+def assert_one_line_error(out: Out, code: int, *needles: str) -> None:
+    assert out.code == code, (out.code, out.stderr)
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1, out.stderr
+    assert lines[0].startswith("snapkit: error: "), lines[0]
+    assert "Traceback" not in out.stderr
+    for n in needles:
+        assert n in lines[0], (n, lines[0])
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    """An isolated environment with the repository in $SNAPKIT_REPO (not yet created)."""
+    return cli_env(tmp_path, SNAPKIT_REPO=str(tmp_path / "repo"))
+
+
+@pytest.fixture
+def src(tmp_path: Path) -> Path:
+    return make_tree(tmp_path / "src", {
+        "openclaw.json": File(b'{"gateway": {}}\n', mode=0o600, mtime_ns=1_700_000_000 * 10**9),
+        "agents/main/sessions/s1.jsonl": b'{"role": "user"}\n' * 500,
+        "workspace/notes.md": b"# notes\n",
+        "empty": b"",
+    })
+
+
+# --------------------------------------------------------------------------- in-process
+
+
+def test_round_trip_in_process(tmp_path: Path, env: dict[str, str], src: Path) -> None:
+    repo = str(tmp_path / "repo")
+    out = invoke(["init", "--repo", repo], env)
+    assert out.code == 0
+    assert "created repository" in out.stdout
+    out = invoke(["snap", str(src), "--tag", "first"], env)
+    assert out.code == 0, out.stderr
+    assert "Files:       4 new, 0 changed, 0 unmodified" in out.stdout
+    assert out.stderr == ""  # no progress line when stderr is not a terminal
+    out = invoke(["snap", str(src)], env)
+    assert "0 new, 0 changed, 4 unmodified" in out.stdout
+    assert "parent" in out.stdout
+    out = invoke(["snapshots", "--json"], env)
+    rows = out.json_lines()[0]
+    assert [r["tags"] for r in rows] == [["first"], []]
+    assert rows[1]["parent"] == rows[0]["id"]
+    out = invoke(["restore", rows[0]["short_id"], "--target", str(tmp_path / "t")], env)
+    assert out.code == 0, out.stderr
+    assert "restored 4 files" in out.stdout
+    assert_trees_equal(src, restored(tmp_path / "t", src))
+
+
+def test_click_runner_invoke(tmp_path: Path, src: Path) -> None:
+    """The click group itself, the way CliRunner is usually used."""
+    runner = _runner()
+    repo = str(tmp_path / "repo")
+    result = runner.invoke(cli, ["--repo", repo, "snap", str(src), "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout.splitlines()[-1])
+    assert summary["event"] == "summary"
+    result = runner.invoke(cli, ["list", "--repo", repo])  # alias, option after the command
+    assert result.exit_code == 0
+    assert summary["short_id"] in result.stdout
+    assert "1 snapshot(s)" in result.stdout
+    result = runner.invoke(cli, ["--version"])
+    assert result.exit_code == 0
+    assert __version__ in result.stdout
+
+
+def test_snap_json_lines(tmp_path: Path, env: dict[str, str], src: Path) -> None:
+    out = invoke(["snap", str(src), "--json", "--tag", "t1", "--tag", "t2", "--host", "h1"], env)
+    assert out.code == 0, out.stderr
+    events = out.json_lines()  # every line is JSON
+    assert events, out.stdout
+    assert all(e["event"] == "progress" for e in events[:-1])
+    summary = events[-1]
+    assert summary["event"] == "summary"
+    for key in ("snapshot_id", "files_new", "files_changed", "files_unmodified", "dirs",
+                "bytes_read", "bytes_added_raw", "bytes_added_stored", "skipped",
+                "duration_s"):
+        assert key in summary, key
+    assert summary["files_new"] == 4
+    assert summary["tags"] == ["t1", "t2"]
+    assert summary["sources"] == [str(src)]
+    assert len(summary["snapshot_id"]) == 32
+    assert Repository.open(tmp_path / "repo").snapshot_ids() == [summary["snapshot_id"]]
+    for e in events[:-1]:
+        assert {"files", "bytes", "current"} <= e.keys()
+
+
+def test_quiet_snap_prints_only_the_id(env: dict[str, str], src: Path) -> None:
+    out = invoke(["snap", "-q", str(src)], env)
+    assert out.code == 0
+    assert len(out.stdout.strip()) == 32
+    int(out.stdout.strip(), 16)
+
+
+def test_snapshot_filters(tmp_path: Path, env: dict[str, str], src: Path) -> None:
+    other = make_tree(tmp_path / "other", {"x": b"x"})
+    invoke(["snap", str(src), "--tag", "a", "--host", "alpha"], env)
+    invoke(["snap", str(other), "--tag", "b", "--host", "beta"], env)
+    invoke(["snap", str(src), "--tag", "a", "--tag", "b", "--host", "alpha"], env)
+
+    def ids(*args: str) -> list[list[str]]:
+        out = invoke(["snapshots", "--json", *args], env)
+        assert out.code == 0, out.stderr
+        return [r["tags"] for r in out.json_lines()[0]]
+
+    assert ids() == [["a"], ["b"], ["a", "b"]]
+    assert ids("--host", "alpha") == [["a"], ["a", "b"]]
+    assert ids("--tag", "b") == [["b"], ["a", "b"]]
+    assert ids("--tag", "a", "--tag", "b") == [["a", "b"]]
+    assert ids("--path", str(other)) == [["b"]]
+    assert ids("--path", str(src / "workspace")) == [["a"], ["a", "b"]]
+    assert ids("--host", "gamma") == []
+    out = invoke(["snapshots", "--host", "gamma"], env)
+    assert "no snapshots" in out.stdout
+
+
+def test_selection_by_prefix_latest_and_tag(
+    tmp_path: Path, env: dict[str, str], src: Path
+) -> None:
+    first = invoke(["snap", "-q", str(src), "--tag", "keep"], env).stdout.strip()
+    (src / "workspace" / "notes.md").write_bytes(b"changed\n")
+    second = invoke(["snap", "-q", str(src)], env).stdout.strip()
+    for selector, want in ((first, first), (first[:4], first), (first[:10].upper(), first),
+                           ("latest", second), ("keep", first), (second[:6], second)):
+        out = invoke(["restore", selector, "--dry-run", "--json", "-t", str(tmp_path / "t")],
+                     env)
+        assert out.code == 0, (selector, out.stderr)
+        assert out.json_lines()[-1]["snapshot_id"] == want, selector
+    assert not (tmp_path / "t").exists()
+
+
+def test_restore_dry_run_and_filters(tmp_path: Path, env: dict[str, str], src: Path) -> None:
+    invoke(["snap", str(src)], env)
+    target = tmp_path / "t"
+    out = invoke(["restore", "latest", "-t", str(target), "--dry-run"], env)
+    assert out.code == 0
+    assert "would restore 4 files" in out.stdout
+    assert str(restored(target, src / "openclaw.json")) in out.stdout
+    assert not target.exists()
+    out = invoke(["restore", "latest", "-t", str(target), "--json", "--dry-run"], env)
+    plan = out.json_lines()
+    assert {p["event"] for p in plan[:-1]} == {"plan"}
+    assert plan[-1]["dry_run"] is True
+    assert not target.exists()
+    out = invoke(["restore", "latest", "-t", str(target), "--include", "*.jsonl",
+                  "--include", "*.md", "--exclude", "workspace"], env)
+    assert out.code == 0, out.stderr
+    assert listing(restored(target, src)) == {"agents", "agents/main", "agents/main/sessions",
+                                              "agents/main/sessions/s1.jsonl"}
+
+
+def test_errors_through_the_entry_point(tmp_path: Path, env: dict[str, str]) -> None:
+    out = invoke(["snapshots", "--repo", str(tmp_path / "missing")], env)
+    assert_one_line_error(out, 10, str(tmp_path / "missing"), "snapkit init")
+    out = invoke(["restore", "latest"], env)
+    assert_one_line_error(out, 2, "--target")
+    out = invoke(["snap", "--no-such-option"], env)
+    assert_one_line_error(out, 2, "--no-such-option")
+
+
+def test_verbose_shows_the_traceback(tmp_path: Path, env: dict[str, str]) -> None:
+    out = invoke(["-v", "snapshots", "--repo", str(tmp_path / "missing")], env)
+    assert out.code == 10
+    assert "Traceback" in out.stderr
+    assert out.stderr.strip().splitlines()[-1].startswith("snapkit: error: ")
+
+
+def _colliding_prefix(repo: Repository, base: Snapshot) -> tuple[str, list[str]]:
+    """Save two manifests whose ids share their first 4 hex digits (birthday search)."""
+    seen: dict[str, Snapshot] = {}
+    for i in range(1, 100_000):
+        cand = replace(base, time_ns=base.time_ns + i)
+        sid = content_id(encode_snapshot(cand))
+        if sid[:4] in seen:
+            a = repo.save_snapshot(seen[sid[:4]])
+            b = repo.save_snapshot(cand)
+            return sid[:4], sorted([a, b])
+        seen[sid[:4]] = cand
+    raise AssertionError("no collision")  # pragma: no cover
+
+
+def test_ambiguous_short_and_unknown_prefixes(
+    tmp_path: Path, env: dict[str, str], src: Path
+) -> None:
+    repo = init_repo(tmp_path / "repo")
+    _, base = take(repo, src)
+    prefix, ids = _colliding_prefix(repo, base)
+    out = invoke(["restore", prefix, "-t", str(tmp_path / "t")], env)
+    assert_one_line_error(out, 2, "ambiguous", ids[0][:12], ids[1][:12])
+    out = invoke(["restore", ids[1], "-t", str(tmp_path / "t"), "--dry-run"], env)
+    assert out.code == 0
+    out = invoke(["restore", prefix[:3], "-t", str(tmp_path / "t")], env)
+    assert_one_line_error(out, 2, "too short")
+    out = invoke(["restore", "ffff0000ffff", "-t", str(tmp_path / "t")], env)
+    assert_one_line_error(out, 2, "no snapshot matches")
+    assert not (tmp_path / "t").exists()
+
+
+def test_hostile_snapshot_is_refused_with_one_line(tmp_path: Path, env: dict[str, str]) -> None:
+    repo = init_repo(tmp_path / "repo")
+    with repo.saver() as saver:
+        blob = saver.save_data(b"evil")
+        inner = saver.save_tree(Tree((Node("..", NODE_FILE, 0o644, 0, size=4, content=(blob,)),)))
+        from snapkit.model import NODE_DIR
+
+        root = saver.save_tree(Tree((Node("x", NODE_DIR, 0o755, 0, subtree=inner),)))
+    sid = repo.save_snapshot(Snapshot(time_ns=1, hostname="h", username="", sources=("/x",),
+                                      tree=root))
+    out = invoke(["restore", sid, "-t", str(tmp_path / "t")], env)
+    assert_one_line_error(out, 1, "unsafe path name")
+    assert not (tmp_path / "t").exists()
+
+
+@pytest.mark.skipif(IS_ROOT, reason="root reads files whatever their mode")
+def test_unreadable_file_exits_3(tmp_path: Path, env: dict[str, str]) -> None:  # pragma: no cover
+    src = make_tree(tmp_path / "src", {"ok": b"ok", "secret": File(b"s", mode=0o000)})
+    out = invoke(["snap", str(src), "--json"], env)
+    assert out.code == 3
+    summary = out.json_lines()[-1]
+    assert summary["complete"] is False
+    assert summary["skipped"] == {"unreadable": 1}
+    assert "secret" in out.stderr
+
+
+# --------------------------------------------------------------------------- subprocesses
+
+
+def test_round_trip_as_subprocesses(tmp_path: Path, src: Path) -> None:
+    env = cli_env(tmp_path)
+    repo = str(tmp_path / "repo")
+    out = run(["init", "--repo", repo, "--json"], env)
+    assert out.code == 0, out.stderr
+    assert out.json_lines()[0]["repository"] == repo
+    out = run(["snap", str(src), "--repo", repo, "--json"], env)
+    assert out.code == 0, out.stderr
+    assert out.stderr == ""
+    summary = out.json_lines()[-1]
+    assert summary["event"] == "summary"
+    assert summary["files_new"] == 4
+    out = run(["--repo", repo, "snap", str(src), "--json"], env)
+    again = out.json_lines()[-1]
+    assert (again["files_unmodified"], again["bytes_read"]) == (4, 0)
+    assert again["parent"] == summary["snapshot_id"]
+    out = run(["list", "--repo", repo, "--json"], env)
+    rows = out.json_lines()[0]
+    assert [r["id"] for r in rows] == [summary["snapshot_id"], again["snapshot_id"]]
+    out = run(["snapshots", "--repo", repo], env)
+    assert summary["short_id"] in out.stdout
+    assert "2 snapshot(s)" in out.stdout
+    out = run(["restore", summary["snapshot_id"][:8], "--repo", repo,
+               "--target", str(tmp_path / "t"), "--json"], env)
+    assert out.code == 0, out.stderr
+    assert out.json_lines()[-1]["files"] == 4
+    assert_trees_equal(src, restored(tmp_path / "t", src))
+
+
+def test_repository_from_env_and_auto_created_with_one_notice(
+    tmp_path: Path, src: Path
+) -> None:
+    env = cli_env(tmp_path, SNAPKIT_REPO=str(tmp_path / "from-env"))
+    out = run(["snap", str(src), "--json"], env)
+    assert out.code == 0, out.stderr
+    assert out.stderr.strip().splitlines() == [
+        f"created a new repository at {tmp_path / 'from-env'}"
+    ]
+    assert out.json_lines()[-1]["event"] == "summary"  # stdout stays pure JSON
+    assert (tmp_path / "from-env" / "config").is_file()
+    out = run(["snap", str(src)], env)
+    assert out.code == 0
+    assert out.stderr == ""  # no second notice, no progress line off a terminal
+    out = run(["snapshots", "--json"], env)
+    assert len(out.json_lines()[0]) == 2
+
+
+def test_default_repository_location(tmp_path: Path, src: Path) -> None:
+    env = cli_env(tmp_path)
+    out = run(["snap", "--json", str(src)], env)
+    assert out.code == 0, out.stderr
+    default = tmp_path / "xdg-data" / "snapkit" / "repo"
+    assert out.stderr == f"created a new repository at {default}\n"
+    assert Repository.open(default).snapshot_ids() == [out.json_lines()[-1]["snapshot_id"]]
+    env.pop("XDG_DATA_HOME")
+    out = run(["snap", "-q", str(src)], env)
+    assert out.code == 0, out.stderr
+    assert (tmp_path / "home" / ".local" / "share" / "snapkit" / "repo" / "config").is_file()
+
+
+def test_store_files_are_private(tmp_path: Path, src: Path) -> None:
+    env = cli_env(tmp_path, SNAPKIT_REPO=str(tmp_path / "repo"))
+    assert run(["snap", str(src)], env).code == 0
+    for f in iter_store_files(tmp_path / "repo"):
+        assert f.stat().st_mode & 0o777 == 0o600, f
+    for d, _, _ in os.walk(tmp_path / "repo"):
+        assert os.stat(d).st_mode & 0o777 == 0o700, d
+
+
+def _bad_config(repo: Path) -> None:
+    init_repo(repo)
+    doc = json.loads((repo / "config").read_text())
+    doc["version"] = 2
+    (repo / "config").write_text(json.dumps(doc))
+
+
+ERROR_CASES: list[tuple[str, list[str], int, list[str], Any]] = [
+    ("restore-without-target", ["restore", "latest"], 2, ["--target"], "repo"),
+    ("unknown-snapshot", ["restore", "deadbeef00", "-t", "{tmp}/t"], 2, ["deadbeef00"], "snap"),
+    ("no-snapshots-yet", ["restore", "latest", "-t", "{tmp}/t"], 2, ["no snapshots"], "repo"),
+    ("unknown-option", ["snap", "--bogus"], 2, ["--bogus", "--help"], None),
+    ("unknown-command", ["frobnicate"], 2, ["frobnicate"], None),
+    ("bad-choice", ["restore", "latest", "-t", "{tmp}/t", "--overwrite", "sometimes"], 2,
+     ["--overwrite"], "snap"),
+    ("in-place-without-overwrite", ["restore", "latest", "--in-place"], 2, ["--overwrite"],
+     "snap"),
+    ("missing-source", ["snap", "{tmp}/nope"], 2, ["{tmp}/nope"], None),
+    ("missing-openclaw-dir", ["snap"], 2, ["{tmp}/no-openclaw", "OPENCLAW_STATE_DIR"], None),
+    ("init-twice", ["init"], 2, ["already exists"], "repo"),
+    ("missing-repo", ["snapshots"], 10, ["{tmp}/repo", "snapkit init"], None),
+    ("missing-repo-restore", ["restore", "latest", "-t", "{tmp}/t"], 10, ["{tmp}/repo"], None),
+    ("not-a-repo", ["snap", "{tmp}/src"], 10, ["not a snapkit repository"], "junk"),
+    ("future-format", ["snapshots"], 10, ["format version 2"], "v2"),
+]
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "needles", "setup"),
+    [c[1:] for c in ERROR_CASES],
+    ids=[c[0] for c in ERROR_CASES],
+)
+def test_exit_codes_and_one_line_errors(
+    tmp_path: Path, src: Path, args: list[str], code: int, needles: list[str], setup: str | None
+) -> None:
+    repo = tmp_path / "repo"
+    if setup == "repo":
+        init_repo(repo)
+    elif setup == "snap":
+        take(init_repo(repo), src)
+    elif setup == "junk":
+        make_tree(repo, {"precious.txt": b"not a repository"})
+    elif setup == "v2":
+        _bad_config(repo)
+    env = cli_env(tmp_path, SNAPKIT_REPO=str(repo),
+                  OPENCLAW_STATE_DIR=str(tmp_path / "no-openclaw"))
+    fmt = {"tmp": str(tmp_path)}
+    out = run([a.format(**fmt) for a in args], env)
+    assert_one_line_error(out, code, *(n.format(**fmt) for n in needles))
+    assert out.stdout == ""
+    if setup == "junk":
+        assert listing(repo) == {"precious.txt"}
+    assert not (tmp_path / "t").exists()
+
+
+@pytest.fixture
+def sleeper() -> Iterator[Sleeper]:
+    s = Sleeper()
+    yield s
+    s.stop()
+
+
+def test_locked_repository_exits_11(tmp_path: Path, src: Path, sleeper: Sleeper) -> None:
+    repo = tmp_path / "repo"
+    init_repo(repo)
+    name = plant_lock(repo, sleeper.pid, exclusive=True, operation="prune")
+    env = cli_env(tmp_path, SNAPKIT_REPO=str(repo))
+    out = run(["snap", str(src)], env)
+    assert_one_line_error(out, 11, "locked", str(sleeper.pid), name)
+    assert sorted(os.listdir(repo / "locks")) == [name]  # ours removed, theirs kept
+    assert Repository.open(repo).snapshot_ids() == []
+    # Reading does not need a lock.
+    assert run(["snapshots"], env).code == 0
+
+
+def test_stale_lock_is_removed_by_the_next_snap(tmp_path: Path, src: Path) -> None:
+    from helpers import dead_pid
+
+    repo = tmp_path / "repo"
+    init_repo(repo)
+    plant_lock(repo, dead_pid(), exclusive=True, host=socket.gethostname())
+    env = cli_env(tmp_path, SNAPKIT_REPO=str(repo))
+    out = run(["snap", str(src)], env)
+    assert out.code == 0, out.stderr
+    assert os.listdir(repo / "locks") == []
+
+
+def test_version_and_help(tmp_path: Path) -> None:
+    env = cli_env(tmp_path)
+    out = run(["--version"], env)
+    assert out.code == 0
+    assert __version__ in out.stdout
+    out = run(["--help"], env)
+    assert out.code == 0
+    for cmd in ("init", "snap", "snapshots", "restore"):
+        assert cmd in out.stdout
