@@ -74,7 +74,7 @@ from snapkit.treewalk import Parts, UnsafeName, check_name
 LAYOUTS = ("snapkit", "openclaw", "tar")
 IMPORT_TAG = "imported"
 FOREIGN_ROOT = "imported"  # foreign tars go under /imported/<archive stem>
-MANIFEST_MAX = 1024 * 1024  # an openclaw manifest.json larger than this is an ordinary file
+MANIFEST_MAX = 1024 * 1024  # candidate openclaw manifest.json bytes held in memory, at most
 
 #: How each kind of hostile entry is handled (documented in docs/import-export.md).
 POLICY = {
@@ -285,6 +285,7 @@ class _State:
     bytes_read: int = 0
     complete: bool = True
     manifests: dict[Parts, tuple[Node, list[bytes]]] = field(default_factory=dict)
+    held: int = 0  # bytes of candidate manifests held in memory (at most MANIFEST_MAX)
 
 
 class _Collector:
@@ -382,7 +383,7 @@ class _Collector:
             if m.isdir():
                 self.root.node = self._node("", NODE_DIR, m)
             else:
-                self.warn(f"{shown}: empty name; entry dropped")
+                self.warn(f"{shown or repr(m.name)}: empty name; entry dropped")
             return
         name = parts[-1]
         if m.isreg():
@@ -406,7 +407,10 @@ class _Collector:
         f = tar.extractfile(m)
         if f is None:  # pragma: no cover - isreg() members always have a stream
             return
-        is_manifest = len(parts) == 2 and parts[1] == "manifest.json" and m.size <= MANIFEST_MAX
+        is_manifest = (len(parts) == 2 and parts[1] == "manifest.json"
+                       and self.st.held + m.size <= MANIFEST_MAX)
+        if is_manifest:
+            self.st.held += m.size
         hasher = file_hasher()
         content: list[str] = []
         kept: list[bytes] = []
@@ -745,6 +749,11 @@ def import_archive(repo: Repository, path: str, opts: ImportOptions) -> ImportRe
                         current = m.name
                         col.member(tar, m)
                         current = ""
+                # Read to the end so the compression's own check (gzip CRC, zstd checksum)
+                # covers everything imported; extractors stop at the tar end blocks.
+                drain = _Guarded(stream)
+                while drain.read(1024 * 1024):
+                    pass
             except _Damaged as exc:
                 col.st.complete = False
                 where = f" in {_show(current)}" if current else ""
