@@ -18,6 +18,7 @@ import click
 
 from snapkit import __version__
 from snapkit.cli.browse_cmd import cat, find_cmd, ls, show
+from snapkit.cli.check_cmd import check
 from snapkit.cli.common import VERBOSE, Settings, global_options
 from snapkit.cli.config_cmd import config, where
 from snapkit.cli.diff_cmd import diff
@@ -67,6 +68,7 @@ cli.add_command(export)
 cli.add_command(verify_archive_cmd)
 cli.add_command(import_cmd)
 cli.add_command(diff)
+cli.add_command(check)
 cli.add_command(show)
 cli.add_command(ls)
 cli.add_command(cat)

@@ -1,0 +1,41 @@
+"""``snapkit check``: verify the repository."""
+
+from __future__ import annotations
+
+import click
+
+from snapkit.check import check_repository
+from snapkit.cli.common import Settings, emit_json, human_bytes, open_repo, with_settings
+from snapkit.errors import EXIT_FATAL
+
+
+@click.command("check")
+@click.option("--read-data", is_flag=True,
+              help="Also read every pack and check every blob against its id (slow).")
+@with_settings
+def check(settings: Settings, read_data: bool) -> None:
+    """Verify the repository: index vs packs, every snapshot's trees and data references.
+
+    Exit 0 when no error was found, 1 otherwise.
+    """
+    repo = open_repo(settings)
+    with repo.lock(exclusive=False, operation="check"):
+        report = check_repository(repo, read_data)
+    if settings.json:
+        emit_json({"ok": report.ok, "packs": report.packs, "blobs": report.blobs,
+                   "snapshots": report.snapshots, "trees": report.trees, "files": report.files,
+                   "bytes_read": report.bytes_read, "errors": report.errors,
+                   "notes": report.notes})
+    else:
+        for e in report.errors:
+            click.echo(f"error: {e}")
+        if not settings.quiet:
+            for n in report.notes:
+                click.echo(f"note: {n}")
+            verdict = "no errors found" if report.ok else f"{len(report.errors)} error(s) found"
+            read = f", read {human_bytes(report.bytes_read)}" if read_data else ""
+            click.echo(f"checked {report.packs:,} packs, {report.blobs:,} blobs, "
+                       f"{report.snapshots:,} snapshots, {report.trees:,} trees{read}: "
+                       f"{verdict}")
+    if not report.ok:
+        raise SystemExit(EXIT_FATAL)
