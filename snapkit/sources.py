@@ -11,6 +11,7 @@ from here, so they select the same files.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,8 +63,13 @@ def plan_sources(
     loaded: LoadedConfig,
     excludes: Sequence[str] = (),
     env: Mapping[str, str] | None = None,
+    repository: str | None = None,
 ) -> SourcePlan:
-    """Resolve the sources of one run and the rules for each (raises UsageError)."""
+    """Resolve the sources of one run and the rules for each (raises UsageError).
+
+    A ``repository`` that lies inside a source is left out of it (a snapshot never stores
+    the repository it is written to).
+    """
     config = loaded.config
     if mode not in config.modes:
         known = ", ".join(sorted(config.modes))
@@ -89,10 +95,23 @@ def plan_sources(
             sources.append(path)
     sources = list(dict.fromkeys(sources))
     origin = str(loaded.path) if loaded.path else ""
-    per_source = {src: _rules_for(src, inst, loaded, mode, tuple(excludes), origin)
+    per_source = {src: _rules_for(src, inst, loaded, mode,
+                                  (*excludes, *_inside(repository, src)), origin)
                   for src in sources}
     return SourcePlan(tuple(sources), symlinks or config.symlinks, mode, per_source,
                       inst if inst.exists else None)
+
+
+def _inside(repository: str | None, source: str) -> tuple[str, ...]:
+    """An anchored pattern excluding ``repository`` when it lies below ``source``."""
+    if not repository:
+        return ()
+    repo = os.path.realpath(repository)
+    root = os.path.realpath(source)
+    if repo == root or not repo.startswith(root.rstrip(os.sep) + os.sep):
+        return ()
+    rel = os.path.relpath(repo, root).replace(os.sep, "/")
+    return ("/" + re.sub(r"([\\*?\[\]!#])", r"\\\1", rel) + "/",)
 
 
 def _rules_for(src: str, inst: Installation, loaded: LoadedConfig, mode: str,

@@ -17,6 +17,7 @@ from snapkit.cli.common import (
     emit_json,
     human_bytes,
     open_repo,
+    repo_path,
     with_settings,
 )
 from snapkit.cli.dryrun_view import render_dry_run
@@ -71,7 +72,8 @@ def snap(settings: Settings, paths: tuple[str, ...], tags: tuple[str, ...], host
     snapkit snap --json       JSON lines: progress events, then a summary
     """
     loaded = load_config(settings.config)
-    plan = plan_sources(paths, mode, symlinks, loaded, excludes)
+    plan = plan_sources(paths, mode, symlinks, loaded, excludes,
+                        repository=str(repo_path(settings)))
     if dry_run:
         report = dry_run_report(plan.sources, plan.matcher_for, plan.symlinks, list_paths,
                                 sqlite=loaded.config.sqlite)
