@@ -134,8 +134,14 @@ def capture_file(
     save: Save,
     on_bytes: OnBytes = None,
     sqlite: str = "backup-api",
+    expect: os.stat_result | None = None,
 ) -> Captured:
-    """Read ``path`` into the store; see the module docstring for the error contract."""
+    """Read ``path`` into the store; see the module docstring for the error contract.
+
+    ``expect`` is the walk's lstat of the file: a file opened that is not that very file (same
+    device and inode) — replaced, or reached through a parent directory swapped for a
+    symlink — is treated as vanished rather than stored under the listed name.
+    """
     try:
         fd = os.open(path, _OPEN_FLAGS)
     except OSError as exc:
@@ -144,7 +150,11 @@ def capture_file(
         raise Unreadable(exc.strerror or str(exc)) from exc
     try:
         before = os.fstat(fd)
-        if not stat.S_ISREG(before.st_mode):
+        if not stat.S_ISREG(before.st_mode) or (
+            expect is not None
+            and expect.st_ino
+            and (before.st_dev, before.st_ino) != (expect.st_dev, expect.st_ino)
+        ):
             raise Vanished(path)
         warning = None
         header = _header(fd)

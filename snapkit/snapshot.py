@@ -252,7 +252,12 @@ class _Builder:
             elif isinstance(event, Link):
                 self._link(event.entry, stack[-1])
             elif isinstance(event, Skip):
-                self.skipped.append(event.skipped)
+                skipped = event.skipped
+                # A sidecar of a database already captured (or skipped) goes when its writer
+                # closes; it was never to be stored, so it did not vanish from the snapshot.
+                if not (skipped.reason == "vanished"
+                        and os.path.basename(skipped.path) in stack[-1].skip):
+                    self.skipped.append(skipped)
             elif isinstance(event, Excluded):
                 self.counts.excluded += 1
         return top.nodes[0] if top.nodes else None
@@ -295,7 +300,7 @@ class _Builder:
             return
         try:
             cap = capture_file(e.path, self.chunker, self.saver.save_data, self._read,
-                               self.opts.sqlite)
+                               self.opts.sqlite, expect=e.st)
         except Vanished:
             self.skipped.append(Skipped(e.path, "vanished", ""))
             return

@@ -20,7 +20,7 @@ from typing import Protocol
 from snapkit.model import Skipped
 
 IGNORE_FILE = ".snapkitignore"
-_VANISHED = (errno.ENOENT, errno.ENOTDIR)
+_VANISHED = (errno.ENOENT, errno.ENOTDIR, errno.ELOOP)
 
 
 class Matcher(Protocol):
@@ -144,33 +144,79 @@ def walk(
     name = os.path.basename(root.rstrip(os.sep)) or root
     entry = Entry(root, "", name, kind, st)
     if kind == "dir":
-        yield from _walk_dir(entry, matcher, measure_excluded)
+        yield from _walk_dir(entry, matcher, measure_excluded, top=True)
     elif kind == "file":
         yield File(entry)
     else:
         yield Skip(Skipped(root, kind, ""))
 
 
-def _walk_dir(dir_entry: Entry, matcher: Matcher | None, measure: bool) -> Iterator[Event]:
-    try:
+_FD_WALK = os.name != "nt" and os.scandir in os.supports_fd and os.stat in os.supports_dir_fd
+_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+def _list(dir_entry: Entry, top: bool) -> list[tuple[str, os.stat_result | OSError]]:
+    """The directory's names, sorted, each with its lstat (or the error it gave).
+
+    On POSIX the directory is opened without following a symlink and checked to be the very
+    directory lstat saw (device and inode), and its entries are stat'ed relative to that
+    descriptor: a directory swapped for a symlink mid-walk is never walked through.
+    """
+    if not _FD_WALK:
         with os.scandir(dir_entry.path) as it:
-            children = sorted(it, key=lambda e: os.fsencode(e.name))
+            names = sorted((e.name for e in it), key=os.fsencode)
+        return [(n, _lstat(os.path.join(dir_entry.path, n))) for n in names]
+    flags = _DIR_FLAGS if top else _DIR_FLAGS | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(dir_entry.path, flags)
+    try:
+        st = os.fstat(fd)
+        if (st.st_dev, st.st_ino) != (dir_entry.st.st_dev, dir_entry.st.st_ino):
+            raise FileNotFoundError(errno.ENOENT, "replaced while the snapshot ran",
+                                    dir_entry.path)
+        with os.scandir(fd) as it:
+            names = sorted((e.name for e in it), key=os.fsencode)
+        out: list[tuple[str, os.stat_result | OSError]] = []
+        for name in names:
+            try:
+                out.append((name, os.stat(name, dir_fd=fd, follow_symlinks=False)))
+            except OSError as exc:
+                out.append((name, exc))
+        return out
+    finally:
+        os.close(fd)
+
+
+def _lstat(path: str) -> os.stat_result | OSError:
+    try:
+        return os.lstat(path)
+    except OSError as exc:
+        return exc
+
+
+def _walk_dir(
+    dir_entry: Entry, matcher: Matcher | None, measure: bool, top: bool = False
+) -> Iterator[Event]:
+    try:
+        children = _list(dir_entry, top)
     except OSError as exc:
         yield Skip(_error_skip(dir_entry.path, exc))
         return
-    if matcher is not None and any(c.name == IGNORE_FILE for c in children):
+    names = frozenset(name for name, _ in children)
+    if matcher is not None and IGNORE_FILE in names:
         lines = _read_ignore(os.path.join(dir_entry.path, IGNORE_FILE))
         if lines is not None:
             matcher = matcher.child(dir_entry.relpath, lines)
-    yield Enter(dir_entry, frozenset(c.name for c in children))
-    for child in children:
-        path = child.path
-        rel = _join(dir_entry.relpath, child.name)
-        try:
-            st = child.stat(follow_symlinks=False)
-        except OSError as exc:
-            yield Skip(_error_skip(path, exc))
+    yield Enter(dir_entry, names)
+    for name, st_or_error in children:
+        path = os.path.join(dir_entry.path, name)
+        rel = _join(dir_entry.relpath, name)
+        if isinstance(st_or_error, OSError):
+            # Gone before it could be looked at: not worth a note if a rule drops it anyway.
+            if not (matcher is not None and st_or_error.errno in _VANISHED
+                    and matcher.excluded(rel, False) and matcher.excluded(rel, True)):
+                yield Skip(_error_skip(path, st_or_error))
             continue
+        st = st_or_error
         kind = classify(st)
         if matcher is not None and kind in ("file", "dir"):
             rule = matcher.excluded(rel, kind == "dir", st.st_size if kind == "file" else None)
@@ -181,7 +227,7 @@ def _walk_dir(dir_entry: Entry, matcher: Matcher | None, measure: bool) -> Itera
                 else:
                     yield Excluded(path, rel, rule, False, 1, st.st_size)
                 continue
-        entry = Entry(path, rel, child.name, kind, st)
+        entry = Entry(path, rel, name, kind, st)
         if kind == "dir":
             yield from _walk_dir(entry, matcher, measure)
         elif kind == "file":
@@ -192,7 +238,7 @@ def _walk_dir(dir_entry: Entry, matcher: Matcher | None, measure: bool) -> Itera
                 if rule is not None:
                     yield Excluded(path, rel, rule, False, 0, 0)
                     continue
-            yield Link(Entry(path, rel, child.name, kind, st, read_link(path)))
+            yield Link(Entry(path, rel, name, kind, st, read_link(path)))
         else:
             yield Skip(Skipped(path, kind, ""))
     yield Leave(dir_entry)

@@ -43,8 +43,9 @@ MiB = 1024 * 1024
 
 
 class OpenSpy:
-    """Records every open (os.open, builtins.open) of a path below ``under``, and every
-    ``capture_file`` call: proof of which files a snapshot read."""
+    """Records every open (os.open, builtins.open) of a non-directory path below ``under``,
+    and every ``capture_file`` call: proof of which files a snapshot read. (Directories are
+    opened to be listed; that reads no file content.)"""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, *under: Path) -> None:
         self.prefixes = tuple(os.fsencode(os.path.abspath(u)) for u in under)
@@ -73,6 +74,8 @@ class OpenSpy:
         if isinstance(path, int) or dir_fd is not None:
             return
         p = os.fsencode(os.path.abspath(os.fspath(path)))
+        if os.path.isdir(p) and not os.path.islink(p):
+            return
         if any(p == pre or p.startswith(pre + b"/") for pre in self.prefixes):
             self.opened.append(os.fsdecode(p))
 
