@@ -79,13 +79,18 @@ class SnapOptions:
     )
 
 
-def file_unchanged(old: Node | None, st: os.stat_result) -> bool:
-    """True when a file's lstat says it is the same file, unmodified, as ``old``."""
+def file_unchanged(old: Node | None, st: os.stat_result, copied: bool = False) -> bool:
+    """True when a file's lstat says it is the same file, unmodified, as ``old``.
+
+    ``copied``: ``old`` holds a consistent copy of a database, whose size is the copy's, not
+    the file's; the file cannot change without its mtime and ctime moving, so size is not
+    compared.
+    """
     return (
         old is not None
         and old.type == NODE_FILE
         and stat.S_ISREG(st.st_mode)
-        and old.size == st.st_size
+        and (copied or old.size == st.st_size)
         and old.mtime_ns == st.st_mtime_ns
         and old.ctime_ns == st.st_ctime_ns
         and old.inode == st.st_ino
@@ -184,6 +189,8 @@ class _Builder:
         self.warnings: list[str] = []
         self.rules: list[str] = []
         self.sqlite_captured: list[str] = []
+        self.parent_time_ns = 0  # start of the parent snapshot (see _wal_quiet)
+        self.parent_sqlite: frozenset[str] = frozenset()  # databases the parent copied
 
     # --------------------------------------------------------------- parent lookup
 
@@ -269,10 +276,22 @@ class _Builder:
         else:
             self.skipped.append(Skipped(e.path, "symlink", e.target or ""))
 
-    def _has_wal(self, e: Entry, frame: _Frame) -> bool:
-        if frame.names is not None:
-            return e.name + "-wal" in frame.names
-        return os.path.lexists(e.path + "-wal")
+    def _wal_quiet(self, e: Entry, frame: _Frame) -> bool:
+        """False when a ``-wal`` beside the file may hold commits the parent does not have.
+
+        A WAL database's main file need not change when transactions commit; its ``-wal``
+        does. A ``-wal`` last written well before the parent snapshot started (2 s of slack
+        for coarse timestamps) holds nothing new, so the parent's copy is still current.
+        """
+        if frame.names is not None and e.name + "-wal" not in frame.names:
+            return True
+        try:
+            wal = os.lstat(e.path + "-wal")
+        except FileNotFoundError:
+            return True
+        except OSError:
+            return False
+        return wal.st_mtime_ns + 2_000_000_000 < self.parent_time_ns
 
     def _file(self, e: Entry, frame: _Frame, root_name: str | None) -> None:
         name = root_name if root_name is not None else e.name
@@ -284,16 +303,18 @@ class _Builder:
         self.progress.bytes_seen += e.st.st_size
         if (
             not self.opts.force
-            and file_unchanged(old, e.st)
+            and file_unchanged(old, e.st, copied=e.path in self.parent_sqlite)
             and old is not None
             and old.hash is not None
             and all(c in self.repo.index for c in old.content)
-            # A WAL database's main file need not change when transactions commit.
-            and not self._has_wal(e, frame)
+            and self._wal_quiet(e, frame)
         ):
             frame.nodes.append(
                 node_from_stat(name, NODE_FILE, e.st, content=old.content, hash=old.hash)
             )
+            if e.path in self.parent_sqlite:  # still the consistent copy; sidecars stay out
+                self.sqlite_captured.append(e.path)
+                frame.skip.update(name + s for s in SQLITE_SIDECARS)
             self.counts.unmodified += 1
             self.counts.total_bytes += old.size
             self._tick()
@@ -361,6 +382,8 @@ def create_snapshot(
     try:
         with repo.saver(opts.workers, opts.zstd_level) as saver:
             builder = _Builder(repo, saver, opts, progress, on_progress)
+            builder.parent_time_ns = parent[1].time_ns if parent else 0
+            builder.parent_sqlite = frozenset(parent[1].sqlite) if parent else frozenset()
             root = builder.build_root(opts.sources, parent[1].tree if parent else None)
             saver.flush()
             c = builder.counts

@@ -835,12 +835,17 @@ def test_incremental_run_reads_only_the_changed_files(
     assert first["files_new"] == first["total_files"]
     info = mutate(w.state)
     dry = dry_json([], env)
-    # A database with a live -wal is read again on purpose: its committed transactions need
-    # not touch the main file's mtime. mutate() closed memory/main.sqlite cleanly (no -wal).
-    live_wal = {rel for rel in relative(dry["paths"], w.state)
+    # A database with a -wal written since (or just before) the parent snapshot is read again
+    # on purpose: its committed transactions need not touch the main file's mtime. One whose
+    # -wal is older than the parent has nothing new. mutate() closed memory/main.sqlite
+    # cleanly (no -wal).
+    first_time = Repository.open(repo).load_snapshot(first["snapshot_id"]).time_ns
+    with_wal = {rel for rel in relative(dry["paths"], w.state)
                 if (w.state / f"{rel}-wal").exists()}
-    assert live_wal
-    assert "memory/main.sqlite" not in live_wal
+    assert with_wal
+    assert "memory/main.sqlite" not in with_wal
+    live_wal = {rel for rel in with_wal
+                if (w.state / f"{rel}-wal").stat().st_mtime_ns + 2_000_000_000 >= first_time}
 
     captured: list[str] = []
     real_capture = snapshot_module.capture_file
