@@ -138,9 +138,16 @@ def _check_snapshots(repo: Repository, report: CheckReport) -> None:
                     stack.append((node.subtree, path))
                 elif node.type == NODE_FILE:
                     report.files += 1
+                    total = 0
                     for blob in node.content:
                         e = repo.index.get(blob)
                         if e is None or e.kind != KIND_DATA:
                             report.errors.append(f"snapshot {sid[:8]}: {path}: data blob "
                                                  f"{blob} is missing")
                             break
+                        total += e.raw_length
+                    else:
+                        if total != node.size:
+                            report.errors.append(
+                                f"snapshot {sid[:8]}: {path}: its chunks hold {total} bytes, "
+                                f"the node says {node.size}")

@@ -309,9 +309,8 @@ class _Builder:
             and all(c in self.repo.index for c in old.content)
             and self._wal_quiet(e, frame)
         ):
-            frame.nodes.append(
-                node_from_stat(name, NODE_FILE, e.st, content=old.content, hash=old.hash)
-            )
+            node = node_from_stat(name, NODE_FILE, e.st, content=old.content, hash=old.hash)
+            frame.nodes.append(replace(node, size=old.size))  # a database copy's own size
             if e.path in self.parent_sqlite:  # still the consistent copy; sidecars stay out
                 self.sqlite_captured.append(e.path)
                 frame.skip.update(name + s for s in SQLITE_SIDECARS)

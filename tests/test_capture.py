@@ -614,3 +614,42 @@ def test_wal_database_at_rest_without_wal_leaves_no_sidecars(tmp_path: Path) -> 
     restore_to(tmp_path / "repo", snap_id, tmp_path / "restore")
     copy = restored(tmp_path / "restore", db)
     assert integrity(copy) == "ok" and rows(copy, "kv") == 100
+
+
+def test_a_quiet_database_keeps_the_parents_copy_with_the_copys_size(tmp_path: Path) -> None:
+    """Regression: a database whose -wal is older than the parent is not copied again; the
+    reused node keeps the copy's size (not the main file's), so it restores and checks."""
+    from snapkit.check import check_repository
+    from snapkit.snapshot import SnapOptions, create_snapshot
+
+    src = tmp_path / "src"
+    src.mkdir()
+    db = src / "quiet.sqlite"
+    make_wal_database(db, 200, wal_rows=50, seed=11)
+    old = time.time() - 3600
+    for p in (db, Path(f"{db}-wal")):
+        os.utime(p, (old, old))
+    repo = Repository.init(tmp_path / "repo")
+    first = create_snapshot(repo, SnapOptions(sources=(str(src),)), None)
+    calls: list[str] = []
+    real = capture_mod.capture_file
+
+    def spy(path: str, *a: Any, **kw: Any) -> Any:
+        calls.append(path)
+        return real(path, *a, **kw)
+
+    import snapkit.snapshot as snapshot_mod
+
+    snapshot_mod.capture_file = spy  # type: ignore[assignment]
+    try:
+        sid, snap = create_snapshot(repo, SnapOptions(sources=(str(src),)), first)
+    finally:
+        snapshot_mod.capture_file = real  # type: ignore[assignment]
+    assert calls == []  # nothing committed since: the parent's copy is reused unread
+    assert snap.sqlite == (str(db),)
+    assert check_repository(Repository.open(tmp_path / "repo")).ok
+    restore(repo, sid, tmp_path / "out")
+    copy = restored(tmp_path / "out", src) / "quiet.sqlite"
+    con = sqlite3.connect(copy)
+    assert con.execute("SELECT count(*) FROM memories").fetchone()[0] == 250
+    con.close()
