@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from snapkit.check import check_repository
 from snapkit.chunker import Chunker
 from snapkit.model import encode_lock
 from snapkit.restore import RestoreOptions, RestoreResult, restore_snapshot
@@ -359,7 +360,11 @@ def take(
         pair = find_parent(snaps, srcs, opts.hostname or socket.gethostname())
     elif isinstance(parent, str):
         pair = next(p for p in snaps if p[0] == parent)
-    return create_snapshot(repo, opts, pair)
+    result = create_snapshot(repo, opts, pair)
+    # As restic does: every snapshot a test takes leaves a repository that checks clean.
+    report = check_repository(repo)
+    assert report.ok, report.errors
+    return result
 
 
 def restore(
@@ -377,16 +382,9 @@ def restored(target: str | os.PathLike[str], source: str | os.PathLike[str]) -> 
 
 
 def verify_repository(repo_path: Path) -> None:
-    """A small `check`: every indexed blob loads and matches its id; every pack parses."""
-    from snapkit.store.pack import parse_pack
-
-    repo = Repository.open(repo_path)
-    for name in repo.backend.list("packs"):
-        parse_pack(name, repo.backend.load("packs", name))
-    for entry in list(repo.index):
-        repo.load_blob(entry.id)
-    for sid in repo.snapshot_ids():
-        repo.load_snapshot(sid)
+    """`snapkit check --read-data`: every pack, blob, tree and file size; every snapshot."""
+    report = check_repository(Repository.open(repo_path), read_data=True)
+    assert report.ok, report.errors
 
 
 def plant_lock(
