@@ -23,8 +23,10 @@ from snapkit.cli.common import VERBOSE, Settings, global_options
 from snapkit.cli.config_cmd import config, where
 from snapkit.cli.diff_cmd import diff
 from snapkit.cli.export_cmd import export, verify_archive_cmd
+from snapkit.cli.forget_cmd import forget
 from snapkit.cli.import_cmd import import_cmd
 from snapkit.cli.init_cmd import init
+from snapkit.cli.prune_cmd import prune
 from snapkit.cli.restore_cmd import restore
 from snapkit.cli.snap_cmd import snap
 from snapkit.cli.snapshots_cmd import snapshots
@@ -69,6 +71,8 @@ cli.add_command(verify_archive_cmd)
 cli.add_command(import_cmd)
 cli.add_command(diff)
 cli.add_command(check)
+cli.add_command(forget)
+cli.add_command(prune)
 cli.add_command(show)
 cli.add_command(ls)
 cli.add_command(cat)
