@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from snapkit.errors import UsageError
 from snapkit.model import NODE_DIR, Node, Snapshot, Tree
 from snapkit.snapshot import split_path
-from snapkit.treewalk import Parts, check_name, original_path
+from snapkit.treewalk import Parts, check_name, find_node, original_path
 
 TreeLoader = Callable[[str], Tree]
 
@@ -37,16 +37,7 @@ def resolve_path(load_tree: TreeLoader, snap: Snapshot, path: str) -> tuple[Part
 def _lookup(load_tree: TreeLoader, root: str, parts: Parts) -> Node | None:
     if not parts:
         return Node("", NODE_DIR, 0o755, 0, subtree=root)
-    tree_id: str | None = root
-    node: Node | None = None
-    for name in parts:
-        if tree_id is None:
-            return None
-        node = load_tree(tree_id).by_name().get(name)
-        if node is None:
-            return None
-        tree_id = node.subtree if node.type == NODE_DIR else None
-    return node
+    return find_node(load_tree, root, parts)
 
 
 def list_entries(

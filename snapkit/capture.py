@@ -231,7 +231,7 @@ def sqlite_copy(path: str, dest: str, deadline_s: float = SQLITE_DEADLINE_S) -> 
     """Copy the database at ``path`` to ``dest`` through the online backup API (read-only)."""
     deadline = time.monotonic() + deadline_s
 
-    def progress(status: int, remaining: int, total: int) -> None:
+    def progress(_status: int, _remaining: int, _total: int) -> None:
         if time.monotonic() > deadline:
             raise _SqliteFailed(f"database stayed busy for {deadline_s:.0f} s")
 

@@ -14,8 +14,6 @@ from pyfastcdc import FastCDC
 
 from snapkit.store.repository import ChunkerParams
 
-READ_SIZE = 1024 * 1024
-
 
 class Chunker:
     """Cuts byte streams into chunks with fixed FastCDC parameters."""
@@ -43,14 +41,6 @@ class Chunker:
             # The file grew since it was measured: chunk it as a stream after all.
             stream = _Prefixed(head, stream)  # type: ignore[assignment]
         for chunk in self._cdc.cut_stream(stream):
-            yield bytes(chunk.data)
-
-    def chunk_bytes(self, data: bytes) -> Iterator[bytes]:
-        if len(data) <= self.params.min_size:
-            if data:
-                yield data
-            return
-        for chunk in self._cdc.cut_buf(data):
             yield bytes(chunk.data)
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from snapkit.capture import is_unstored_sidecar, sqlite_copy
 from snapkit.model import NODE_DIR, NODE_FILE, NODE_SYMLINK, Node, Tree, file_hasher
-from snapkit.treewalk import Parts, check_name, original_path
+from snapkit.treewalk import Parts, check_name, find_node, original_path
 from snapkit.walk import Enter, File, Leave, Link, Matcher, walk
 
 TreeLoader = Callable[[str], Tree]
@@ -208,7 +208,7 @@ def stored_entries(load_tree: TreeLoader, root: str, sources: tuple[str, ...],
     out: dict[str, Node] = {}
     for src in sources:
         parts = split(src)
-        node = _find(load_tree, root, parts)
+        node = find_node(load_tree, root, parts)
         if node is not None:
             out[original_path(parts)] = node
             if node.type == NODE_DIR and node.subtree:
@@ -216,19 +216,6 @@ def stored_entries(load_tree: TreeLoader, root: str, sources: tuple[str, ...],
                     if change.new is not None:
                         out[change.path] = change.new
     return out
-
-
-def _find(load_tree: TreeLoader, root: str, parts: Parts) -> Node | None:
-    tree_id: str | None = root
-    node: Node | None = None
-    for name in parts:
-        if tree_id is None:
-            return None
-        node = load_tree(tree_id).by_name().get(name)
-        if node is None:
-            return None
-        tree_id = node.subtree if node.type == NODE_DIR else None
-    return node
 
 
 def _database_changed(path: str, a: Node, b: Node, since_ns: int, content: bool) -> bool:

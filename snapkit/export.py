@@ -19,7 +19,7 @@ import json
 import tarfile
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import IO, Any, BinaryIO
 
 import zstandard
@@ -277,8 +277,7 @@ def export_snapshot(
     on_file: Callable[[str, int], None] | None = None,
 ) -> ExportResult:
     """Stream the archive to ``out`` (not closed)."""
-    opts_format = normalize_format(opts.format)
-    opts = ExportOptions(**{**opts.__dict__, "format": opts_format})
+    opts = replace(opts, format=normalize_format(opts.format))
     plan = plan_export(load_tree, snap, opts)
     checksums = {name: node.hash or "" for name, node in plan if node.type == NODE_FILE}
     meta = json.dumps(metadata(snap_id, snap, opts, checksums), sort_keys=True,

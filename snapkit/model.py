@@ -25,7 +25,6 @@ FORMAT_VERSION = 1
 
 KIND_DATA = 0
 KIND_TREE = 1
-BLOB_KINDS = {KIND_DATA: "data", KIND_TREE: "tree"}
 
 NODE_FILE = "file"
 NODE_DIR = "dir"

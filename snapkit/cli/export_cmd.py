@@ -137,7 +137,8 @@ def verify_archive_cmd(settings: Settings, archive: str) -> None:
     result = verify_archive(archive)
     if settings.json:
         emit_json({"archive": archive, "snapshot": result.snapshot, "ok": result.ok,
-                   "checked": result.checked, "missing": result.missing,
+                   "checked": result.checked, "unchecked": result.unchecked,
+                   "missing": result.missing,
                    "extra": result.extra, "mismatched": result.mismatched})
     else:
         for name in result.mismatched:
@@ -148,7 +149,9 @@ def verify_archive_cmd(settings: Settings, archive: str) -> None:
             click.echo(f"EXTRA    {name}")
         if not settings.quiet:
             verdict = "OK" if result.ok else "FAILED"
+            unchecked = (f" ({result.unchecked:,} carried no checksum)"
+                         if result.unchecked else "")
             click.echo(f"{verdict}: {result.checked:,} files checked against snapshot "
-                       f"{(result.snapshot or '?')[:8]}")
+                       f"{(result.snapshot or '?')[:8]}{unchecked}")
     if not result.ok:
         raise SystemExit(EXIT_FATAL)
