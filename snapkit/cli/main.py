@@ -96,6 +96,10 @@ def main(argv: list[str] | None = None) -> Any:
         click.echo("snapkit: interrupted; the repository is still valid", err=True)
         sys.exit(EXIT_INTERRUPTED)
     except click.ClickException as exc:
+        ctx = getattr(exc, "ctx", None)
+        if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:  # bare `snapkit`
+            click.echo(ctx.get_help())
+            sys.exit(0)
         message = " ".join(exc.format_message().split())
         if isinstance(exc, click.UsageError) and exc.ctx is not None:
             message += f" (see `{exc.ctx.command_path} --help`)"
