@@ -29,11 +29,12 @@ reclaims them and merges the index files again — repacking is deterministic, s
 the same new packs and the same index file.
 
 Packs no index lists, and ``.tmp-*`` files, are removed only when older than
-:data:`UNINDEXED_GRACE_S`. The locks already keep ``prune`` and ``snap`` apart, so this guard
-should never matter; it is there because a lock can be wrongly judged stale or removed by
-hand, a ``snap`` on another machine may see the repository through a slow network filesystem,
-and deleting a pack a running ``snap`` is about to index is the one mistake prune could not
-take back.
+:data:`UNINDEXED_GRACE_S` (a pack's age comes from ``Backend.modified``: a file's mtime, an
+S3 object's ``LastModified``; only a local repository has temp files). The locks already keep
+``prune`` and ``snap`` apart, so this guard should never matter; it is there because a lock
+can be wrongly judged stale or removed by hand, a ``snap`` on another machine may see the
+repository through a slow network filesystem, and deleting a pack a running ``snap`` is about
+to index is the one mistake prune could not take back.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ from pathlib import Path
 from snapkit.errors import IntegrityError
 from snapkit.model import NODE_DIR, NODE_FILE, BlobEntry, content_id, decode_index
 from snapkit.store import codec
-from snapkit.store.backend import TMP_PREFIX, Backend, LocalBackend
+from snapkit.store.backend import TMP_PREFIX, Backend, LocalBackend, NotFound
 from snapkit.store.index import Index, write_index
 from snapkit.store.pack import PackBuilder
 from snapkit.store.repository import Repository
@@ -303,12 +304,17 @@ def _age(path: Path) -> float | None:
 
 
 def _pack_age(backend: Backend, pack: str) -> float | None:
-    root = _local_root(backend)
-    return None if root is None else _age(root / "packs" / pack[:2] / pack)
+    """Seconds since the pack was written (by the backend's clock); None when unknown."""
+    try:
+        written = backend.modified("packs", pack)
+    except (NotFound, OSError):
+        return None
+    return None if written is None else max(0.0, time.time() - written)
 
 
 def _temp_files(backend: Backend) -> list[StrayFile]:
-    """``.tmp-*`` files anywhere in a local repository's layout."""
+    """``.tmp-*`` files anywhere in a local repository's layout (an object store's writes are
+    atomic and leave none)."""
     root = _local_root(backend)
     if root is None:
         return []

@@ -11,6 +11,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # `import helpers` from any subdir
 
 from helpers import close_sockets, init_repo
+from s3server import S3Server, running
 
 from snapkit.store.repository import Repository
 
@@ -20,3 +21,11 @@ def repo(tmp_path: Path) -> Iterator[Repository]:
     """A new, empty repository at ``tmp_path / "repo"``."""
     yield init_repo(tmp_path / "repo")
     close_sockets()
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """A real S3 server: the one $SNAPKIT_TEST_S3_ENDPOINT names (CI starts it), else
+    `rclone serve s3` on loopback for this session; skipped when neither is available."""
+    with running(tmp_path_factory.mktemp("s3")) as server:
+        yield server

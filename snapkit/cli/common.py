@@ -18,8 +18,8 @@ from typing import Any, TypeVar
 
 import click
 
-from snapkit.errors import RepositoryMissing
-from snapkit.store.repository import Repository, default_repo_path
+from snapkit.store.location import is_remote
+from snapkit.store.repository import Repository, default_repo_path, is_vacant
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -51,9 +51,9 @@ def _merge(ctx: click.Context, **kw: Any) -> Settings:
 def global_options(f: F) -> F:
     """Add --repo, --config, --json, -q, -v to a command (or the group)."""
     options = [
-        click.option("--repo", "-r", metavar="PATH", envvar="SNAPKIT_REPO",
-                     help="Repository path [env SNAPKIT_REPO; default "
-                          "$XDG_DATA_HOME/snapkit/repo]."),
+        click.option("--repo", "-r", metavar="PATH|URL", envvar="SNAPKIT_REPO",
+                     help="Repository: a path, or s3:https://host/bucket/prefix "
+                          "[env SNAPKIT_REPO; default $XDG_DATA_HOME/snapkit/repo]."),
         # No click envvar: $SNAPKIT_CONFIG is read by snapkit.config.config_search_path, so
         # it is reported as "$SNAPKIT_CONFIG" (not "--config") by `config path` and errors.
         click.option("--config", "config", metavar="FILE",
@@ -91,22 +91,23 @@ def with_settings(f: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def repo_path(settings: Settings) -> Path:
+def repo_path(settings: Settings) -> Path | str:
+    """The repository location: an absolute local path, or an ``s3:`` URL kept as written."""
     if settings.repo:
+        if is_remote(settings.repo):
+            return settings.repo
         return Path(os.path.abspath(os.path.expanduser(settings.repo)))
     return default_repo_path()
 
 
 def open_repo(settings: Settings, create: bool = False) -> Repository:
-    path = repo_path(settings)
-    if create and (not path.exists() or (path.is_dir() and not any(path.iterdir()))):
-        repo = Repository.init(path)
-        notice(settings, f"created a new repository at {path}")
+    """Open the repository; with ``create``, make one first when nothing is there yet."""
+    location = repo_path(settings)
+    if create and is_vacant(location):
+        repo = Repository.init(location)
+        notice(settings, f"created a new repository at {repo.backend.location}")
         return repo
-    try:
-        return Repository.open(path)
-    except RepositoryMissing:
-        raise
+    return Repository.open(location)
 
 
 def notice(settings: Settings, message: str) -> None:

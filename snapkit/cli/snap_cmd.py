@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import click
@@ -72,8 +73,9 @@ def snap(settings: Settings, paths: tuple[str, ...], tags: tuple[str, ...], host
     snapkit snap --json       JSON lines: progress events, then a summary
     """
     loaded = load_config(settings.config)
+    location = repo_path(settings)
     plan = plan_sources(paths, mode, symlinks, loaded, excludes,
-                        repository=str(repo_path(settings)))
+                        repository=str(location) if isinstance(location, Path) else None)
     if dry_run:
         report = dry_run_report(plan.sources, plan.matcher_for, plan.symlinks, list_paths,
                                 sqlite=loaded.config.sqlite)

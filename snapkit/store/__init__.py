@@ -1,1 +1,2 @@
-"""The content-addressed store: backends, codecs, packs, index, locks and the Repository."""
+"""The content-addressed store: backends (local directory, S3) and locations, codecs, packs,
+index, locks and the Repository."""

@@ -1,9 +1,9 @@
 """The storage backend interface and the local-directory backend.
 
 A backend stores named files of a few kinds (``config``, ``packs``, ``index``, ``snapshots``,
-``locks``) and knows nothing about their content. Five operations — save, load, list, remove,
-size — are all the repository needs, so an object store can implement the same interface
-(see ``tests/store/test_backend_conformance.py``).
+``locks``) and knows nothing about their content. A few operations — save, load, list, remove,
+size, modified — are all the repository needs, so an object store implements the same
+interface (``snapkit/store/s3.py``; both run ``tests/store/test_backend_conformance.py``).
 
 The local backend writes every file atomically: a temp file in the same directory, fsync,
 rename, then fsync of the directory. Files are created ``0600`` and directories ``0700``
@@ -62,8 +62,14 @@ class Backend(Protocol):
         """Delete a file; a missing file is not an error."""
         ...
 
+    def modified(self, kind: str, name: str) -> float | None:
+        """When the file was written (seconds since the epoch), None if the backend cannot
+        tell; raise NotFound."""
+        ...
 
-def _check(kind: str, name: str) -> None:
+
+def check_name(kind: str, name: str) -> None:
+    """Refuse unknown kinds and names that could escape the layout or hide as temp files."""
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}")
     if not name or "/" in name or "\\" in name or name.startswith(".") or "\0" in name:
@@ -116,7 +122,7 @@ class LocalBackend:
         self.location = str(root)
 
     def _path(self, kind: str, name: str) -> Path:
-        _check(kind, name)
+        check_name(kind, name)
         if kind == "config":
             return self.root / "config"
         if kind == "packs":
@@ -156,6 +162,12 @@ class LocalBackend:
     def size(self, kind: str, name: str) -> int:
         try:
             return self._path(kind, name).stat().st_size
+        except FileNotFoundError as exc:
+            raise NotFound(f"{kind}/{name}") from exc
+
+    def modified(self, kind: str, name: str) -> float | None:
+        try:
+            return self._path(kind, name).lstat().st_mtime
         except FileNotFoundError as exc:
             raise NotFound(f"{kind}/{name}") from exc
 

@@ -35,8 +35,9 @@ from snapkit.model import (
     encode_tree,
 )
 from snapkit.store import codec
-from snapkit.store.backend import Backend, LocalBackend, NotFound
+from snapkit.store.backend import KINDS, Backend, LocalBackend, NotFound
 from snapkit.store.index import Index, write_index
+from snapkit.store.location import backend_for
 from snapkit.store.lock import repository_lock
 from snapkit.store.pack import PackBuilder
 
@@ -113,6 +114,16 @@ def default_repo_path(env: dict[str, str] | None = None) -> Path:
     return Path(base).expanduser() / "snapkit" / "repo"
 
 
+def is_vacant(location: str | Path | Backend) -> bool:
+    """True when nothing is stored at ``location`` yet, so a repository may be created there:
+    a missing or empty directory, or a bucket/prefix without repository files."""
+    backend = location if not isinstance(location, (str, Path)) else backend_for(location)
+    if isinstance(backend, LocalBackend):
+        root = backend.root
+        return not root.exists() or (root.is_dir() and not any(root.iterdir()))
+    return not any(next(iter(backend.list(kind)), None) is not None for kind in KINDS)
+
+
 class Repository:
     """An opened repository."""
 
@@ -125,14 +136,19 @@ class Repository:
     # ------------------------------------------------------------------ open / init
 
     @staticmethod
-    def init(path: Path, zstd_level: int = codec.DEFAULT_ZSTD_LEVEL) -> Repository:
-        backend = LocalBackend(path)
+    def init(location: str | Path, zstd_level: int = codec.DEFAULT_ZSTD_LEVEL) -> Repository:
+        """Create a repository at a local path or an ``s3:`` location (see ``location.py``)."""
+        backend = backend_for(location)
+        where = backend.location
         if backend.exists():
-            raise UsageError(f"a repository already exists at {path}; use it, or pick another "
+            raise UsageError(f"a repository already exists at {where}; use it, or pick another "
                              "path with --repo")
-        if path.exists() and (not path.is_dir() or any(path.iterdir())):
-            raise UsageError(f"{path} exists and is not an empty directory; choose a new path "
-                             "for the repository with --repo")
+        if not is_vacant(backend):
+            if isinstance(backend, LocalBackend):
+                raise UsageError(f"{where} exists and is not an empty directory; choose a new "
+                                 "path for the repository with --repo")
+            raise UsageError(f"{where} holds repository files but no config; choose another "
+                             "bucket or prefix with --repo")
         backend.create()
         config = RepoConfig(
             id=secrets.token_hex(16),
@@ -143,23 +159,26 @@ class Repository:
         return Repository(backend, config)
 
     @staticmethod
-    def open(path: Path) -> Repository:
-        backend = LocalBackend(path)
-        if not path.exists():
-            raise RepositoryMissing(
-                f"no repository at {path}; create one with `snapkit init --repo {path}` "
-                "or point --repo / $SNAPKIT_REPO at an existing one"
-            )
+    def open(location: str | Path) -> Repository:
+        """Open the repository at a local path or an ``s3:`` location."""
+        backend = backend_for(location)
+        where = backend.location
+        missing = (f"no repository at {where}; create one with `snapkit init --repo {where}` "
+                   "or point --repo / $SNAPKIT_REPO at an existing one")
+        if isinstance(backend, LocalBackend) and not backend.root.exists():
+            raise RepositoryMissing(missing)
         try:
             data = backend.load("config", "config")
         except NotFound as exc:
-            raise RepositoryMissing(
-                f"{path} is not a snapkit repository (no config file); check --repo / "
-                "$SNAPKIT_REPO"
-            ) from exc
+            if isinstance(backend, LocalBackend):
+                raise RepositoryMissing(
+                    f"{where} is not a snapkit repository (no config file); check --repo / "
+                    "$SNAPKIT_REPO"
+                ) from exc
+            raise RepositoryMissing(missing) from exc
         except OSError as exc:
-            raise RepositoryMissing(f"cannot read repository {path}: {exc.strerror}") from exc
-        return Repository(backend, RepoConfig.from_json(data, str(path)))
+            raise RepositoryMissing(f"cannot read repository {where}: {exc.strerror}") from exc
+        return Repository(backend, RepoConfig.from_json(data, where))
 
     def lock(self, exclusive: bool, operation: str) -> AbstractContextManager[None]:
         return repository_lock(self.backend, exclusive, operation)

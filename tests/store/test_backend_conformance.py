@@ -1,14 +1,16 @@
 """The storage backend conformance suite (after restic's ``internal/backend/test/suite.go``).
 
-``TestBackendConformance`` runs against every backend in ``BACKENDS``; an object-store
-backend joins by adding a factory there. ``TestLocalBackend`` covers what only a local
-directory has: temp files, POSIX modes, directory fsync.
+``TestBackendConformance`` runs against every backend in ``BACKENDS``: the local directory,
+and S3 (a real ``rclone serve s3`` on loopback, see ``tests/s3server.py``) both under a key
+prefix and at a bucket's root, each test in a new bucket. ``TestLocalBackend`` covers what only
+a local directory has: temp files, POSIX modes, directory fsync.
 """
 
 from __future__ import annotations
 
 import os
 import stat
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -17,10 +19,22 @@ import pytest
 from snapkit.store import backend as backend_mod
 from snapkit.store.backend import KINDS, TMP_PREFIX, Backend, LocalBackend, NotFound
 
-BackendFactory = Callable[[Path], Backend]
+BackendFactory = Callable[[pytest.FixtureRequest, Path], Backend]
+
+
+def _s3(prefix: str) -> BackendFactory:
+    def make(request: pytest.FixtureRequest, tmp: Path) -> Backend:
+        server = request.getfixturevalue("s3_server")
+        backend: Backend = server.backend(server.new_bucket(), prefix)
+        return backend
+
+    return make
+
 
 BACKENDS: dict[str, BackendFactory] = {
-    "local": lambda tmp: LocalBackend(tmp / "repo"),
+    "local": lambda _request, tmp: LocalBackend(tmp / "repo"),
+    "s3": _s3("some/prefix"),
+    "s3-bucket-root": _s3(""),
 }
 
 DATA_KINDS = [k for k in KINDS if k != "config"]
@@ -31,7 +45,7 @@ ID_C = "ff" + "3" * 30
 
 @pytest.fixture(params=sorted(BACKENDS))
 def be(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
-    b = BACKENDS[request.param](tmp_path)
+    b = BACKENDS[request.param](request, tmp_path)
     b.create()
     yield b
 
@@ -135,6 +149,29 @@ class TestBackendConformance:
     def test_location_names_the_store(self, be: Backend) -> None:
         assert isinstance(be.location, str)
         assert be.location
+
+    @pytest.mark.parametrize("kind", KINDS)
+    def test_modified_is_the_write_time(self, be: Backend, kind: str) -> None:
+        name = "config" if kind == "config" else ID_A
+        before = time.time()
+        be.save(kind, name, b"x")
+        written = be.modified(kind, name)
+        # None is allowed (the backend cannot tell); a time is the write's, within clock
+        # granularity (S3 LastModified has whole seconds).
+        assert written is None or before - 2 <= written <= time.time() + 2
+        be.remove(kind, name)
+        with pytest.raises(NotFound):
+            be.modified(kind, name)
+
+    def test_a_listing_does_not_hide_a_removal_or_a_new_size(self, be: Backend) -> None:
+        be.save("packs", ID_A, b"12345")
+        assert list(be.list("packs")) == [ID_A]
+        assert be.size("packs", ID_A) == 5
+        be.save("packs", ID_A, b"123")
+        assert be.size("packs", ID_A) == 3
+        be.remove("packs", ID_A)
+        with pytest.raises(NotFound):
+            be.size("packs", ID_A)
 
 
 class TestLocalBackend:

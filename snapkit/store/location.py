@@ -1,0 +1,99 @@
+"""Repository locations: a local path or an S3 URL, and the backend that serves each.
+
+``--repo`` / ``$SNAPKIT_REPO`` accept (see ``docs/s3.md``):
+
+- a local path (absolute, relative or ``~/...``): :class:`~snapkit.store.backend.LocalBackend`;
+- ``s3:https://host[:port]/bucket[/prefix]`` (restic's syntax; ``http://`` for a server on
+  loopback), or ``s3:host[:port]/bucket[/prefix]`` meaning https: an S3-compatible server
+  (MinIO, Ceph, R2, rclone…), addressed path-style;
+- ``s3://bucket[/prefix]``: AWS S3, or the endpoint in ``$AWS_ENDPOINT_URL_S3`` /
+  ``$AWS_ENDPOINT_URL`` when set (then path-style too).
+
+Parsing is pure and needs no boto3; the S3 backend itself is imported only when one is used.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from snapkit.errors import UsageError
+from snapkit.store.backend import Backend, LocalBackend
+
+S3_SCHEME = "s3:"
+_BUCKET = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,61}[A-Za-z0-9]")
+
+
+@dataclass(frozen=True)
+class S3Location:
+    """Where an S3 repository lives: endpoint (None: AWS's default), bucket and key prefix."""
+
+    bucket: str
+    prefix: str = ""  # no leading or trailing "/"; "" is the bucket's root
+    endpoint: str | None = None  # "https://host:port"; None means AWS S3
+    original: str = ""  # as the user wrote it (normalized), for messages
+
+    def __str__(self) -> str:
+        if self.original:
+            return self.original
+        path = f"{self.bucket}/{self.prefix}".rstrip("/")
+        return f"s3:{self.endpoint}/{path}" if self.endpoint else f"s3://{path}"
+
+
+def is_remote(location: str | Path) -> bool:
+    """True for a location that names an object store rather than a local path."""
+    return isinstance(location, str) and location.startswith(S3_SCHEME)
+
+
+def parse_s3(location: str, env: Mapping[str, str] | None = None) -> S3Location:
+    """Parse an ``s3:`` location; raise UsageError naming the expected syntax."""
+    env = os.environ if env is None else env
+    if not location.startswith(S3_SCHEME):
+        raise UsageError(f"{location!r} is not an S3 location (s3:https://host/bucket/prefix)")
+    rest = location[len(S3_SCHEME):]
+    if rest.startswith("//"):  # s3://bucket/prefix: AWS, or $AWS_ENDPOINT_URL
+        endpoint = env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL") or None
+        path = rest[2:]
+        shown_base = "s3://"
+    else:
+        if "://" not in rest:
+            rest = "https://" + rest
+        url = urlsplit(rest)
+        if url.scheme not in ("http", "https") or not url.netloc:
+            raise UsageError(f"cannot parse S3 location {location!r}; write "
+                             "s3:https://host[:port]/bucket[/prefix] or s3://bucket[/prefix]")
+        if url.query or url.fragment or "@" in url.netloc:
+            raise UsageError(f"S3 location {location!r} must not hold credentials, a query or "
+                             "a fragment; credentials come from AWS_ACCESS_KEY_ID / "
+                             "AWS_SECRET_ACCESS_KEY")
+        endpoint = f"{url.scheme}://{url.netloc}"
+        path = url.path
+        shown_base = f"s3:{endpoint}/"
+    parts = [p for p in path.split("/") if p]
+    if not parts:
+        raise UsageError(f"S3 location {location!r} names no bucket; write "
+                         "s3:https://host[:port]/bucket[/prefix] or s3://bucket[/prefix]")
+    bucket, prefix_parts = parts[0], parts[1:]
+    if not _BUCKET.fullmatch(bucket) or ".." in bucket:
+        raise UsageError(f"invalid S3 bucket name {bucket!r} in {location!r}: 3-63 letters, "
+                         "digits, dots and hyphens, starting and ending with a letter or digit")
+    if any(p in (".", "..") for p in prefix_parts):
+        raise UsageError(f"S3 location {location!r} has a '.' or '..' in its prefix")
+    prefix = "/".join(prefix_parts)
+    shown = shown_base + "/".join(parts)
+    return S3Location(bucket=bucket, prefix=prefix, endpoint=endpoint, original=shown)
+
+
+def backend_for(location: str | Path) -> Backend:
+    """The backend for a ``--repo`` value: S3 for ``s3:`` locations, else a local directory.
+
+    A local path is used as given (the CLI makes it absolute first)."""
+    if is_remote(location):
+        from snapkit.store.s3 import S3Backend  # only now: boto3 is an optional dependency
+
+        return S3Backend(parse_s3(str(location)))
+    return LocalBackend(Path(location))

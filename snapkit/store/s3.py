@@ -1,0 +1,290 @@
+"""The S3 backend: the repository layout on S3-compatible object storage, through boto3.
+
+Keys mirror the local layout below an optional prefix: ``<prefix>/config``,
+``<prefix>/packs/<xx>/<id>``, ``<prefix>/index/<id>``, ``<prefix>/snapshots/<id>``,
+``<prefix>/locks/<id>``. Every save is one ``PutObject``, which S3 applies atomically (readers
+see the old object or the whole new one, never a part), so there are no temp files; loads of a
+part use a ``Range`` request. Write order (packs → index → manifest) makes a crash safe here
+exactly as it does on disk. See ``docs/s3.md``.
+
+boto3 is imported when an S3 repository is opened, so snapkit runs without it; botocore
+failures become one-line :class:`~snapkit.errors.SnapkitError` messages: access denied,
+missing credentials and an unreachable endpoint exit 10 (the repository cannot be reached),
+anything else S3 reports exits 1.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from snapkit import __version__
+from snapkit.errors import RepositoryMissing, SnapkitError, UsageError
+from snapkit.store.backend import KINDS, NotFound, check_name
+from snapkit.store.location import S3Location
+
+DEFAULT_REGION = "us-east-1"
+BOTO3_MISSING = "the S3 backend needs boto3: pip install 'snapkit[s3]'"
+_DENIED = {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "403",
+           "InvalidToken", "ExpiredToken", "AllAccessDisabled", "AccountProblem"}
+_MISSING = {"NoSuchKey", "NoSuchBucket", "404", "NotFound"}
+
+
+def _boto3() -> Any:
+    try:
+        import boto3
+    except ImportError as exc:
+        raise UsageError(BOTO3_MISSING) from exc
+    return boto3
+
+
+_LOADER: list[Any] = []
+
+
+def _botocore_session() -> Any:
+    """A new botocore session sharing one model loader: the S3 service model is read and
+    parsed once per process, not once per backend (about 0.1 s each)."""
+    import botocore.session
+
+    session = botocore.session.Session()
+    if _LOADER:
+        session.register_component("data_loader", _LOADER[0])
+    else:
+        _LOADER.append(session.get_component("data_loader"))
+    return session
+
+
+def _code(exc: Any) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _status(exc: Any) -> int:
+    return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+
+
+def _reason(exc: Exception) -> str:
+    """The short cause of a connection failure ("[Errno 111] Connection refused")."""
+    text = str(getattr(exc, "kwargs", {}).get("error") or exc)
+    found = re.search(r"\[Errno -?\d+\][^'\")]*", text)
+    return (found.group(0) if found else text).strip()
+
+
+def _is_missing(exc: Any) -> bool:
+    return _code(exc) in _MISSING or _status(exc) == 404
+
+
+class S3Backend:
+    """A repository under a key prefix of an S3 bucket."""
+
+    def __init__(self, where: S3Location, *, access_key: str | None = None,
+                 secret_key: str | None = None) -> None:
+        boto3 = _boto3()
+        from botocore.config import Config
+
+        self.where = where
+        self.location = str(where)
+        self.bucket = where.bucket
+        # Credentials and region: boto3's usual chain (AWS_* variables, ~/.aws/config,
+        # instance roles) unless given here.
+        session = boto3.session.Session(botocore_session=_botocore_session(),
+                                        aws_access_key_id=access_key,
+                                        aws_secret_access_key=secret_key)
+        self.region: str = session.region_name or DEFAULT_REGION
+        options: dict[str, Any] = {
+            # Custom endpoints (MinIO, Ceph, rclone…) rarely have wildcard DNS for buckets.
+            "s3": {"addressing_style": "path" if where.endpoint else "auto"},
+            "connect_timeout": 10,
+            "read_timeout": 120,
+            "user_agent_extra": f"snapkit/{__version__}",
+        }
+        if "request_checksum_calculation" in Config.OPTION_DEFAULTS:
+            # boto3 >= 1.36 adds CRC32 trailers by default, which several S3-compatible
+            # servers refuse; every PUT carries Content-MD5 instead (save below).
+            options["request_checksum_calculation"] = "when_required"
+            options["response_checksum_validation"] = "when_required"
+        self._client = session.client("s3", endpoint_url=where.endpoint,
+                                      region_name=self.region, config=Config(**options))
+        # Sizes of packs seen in a listing: packs are content-addressed and never change,
+        # so prune and check need not HEAD each one.
+        self._pack_sizes: dict[str, tuple[int, float]] = {}
+
+    # ------------------------------------------------------------------ keys and errors
+
+    def _key(self, kind: str, name: str) -> str:
+        check_name(kind, name)
+        if kind == "config":
+            rel = "config"
+        elif kind == "packs":
+            rel = f"packs/{name[:2]}/{name}"
+        else:
+            rel = f"{kind}/{name}"
+        return f"{self.where.prefix}/{rel}" if self.where.prefix else rel
+
+    def _kind_prefix(self, kind: str) -> str:
+        return f"{self.where.prefix}/{kind}/" if self.where.prefix else f"{kind}/"
+
+    @contextmanager
+    def _errors(self, doing: str) -> Iterator[None]:
+        """Turn botocore failures into one-line errors (NotFound is the caller's business)."""
+        from botocore.exceptions import (
+            BotoCoreError,
+            ClientError,
+            HTTPClientError,
+            NoCredentialsError,
+            PartialCredentialsError,
+        )
+        from botocore.exceptions import ConnectionError as BotoConnectionError
+
+        try:
+            yield
+        except ClientError as exc:
+            code, status = _code(exc), _status(exc)
+            if code in _DENIED or status == 403:
+                raise RepositoryMissing(
+                    f"S3 access denied for bucket {self.bucket}: check AWS_ACCESS_KEY_ID/"
+                    f"AWS_SECRET_ACCESS_KEY ({code or status} {doing})"
+                ) from exc
+            message = exc.response.get("Error", {}).get("Message") or code or status
+            raise SnapkitError(f"S3 {doing} failed on {self.location}: {message}") from exc
+        except (NoCredentialsError, PartialCredentialsError) as exc:
+            raise RepositoryMissing(
+                f"no S3 credentials for {self.location}: set AWS_ACCESS_KEY_ID and "
+                "AWS_SECRET_ACCESS_KEY (or AWS_PROFILE)"
+            ) from exc
+        except (BotoConnectionError, HTTPClientError) as exc:
+            endpoint = self.where.endpoint or self._client.meta.endpoint_url
+            raise RepositoryMissing(f"cannot reach S3 endpoint {endpoint}: {_reason(exc)}; "
+                                    "check the URL in --repo and that the server is up") from exc
+        except BotoCoreError as exc:
+            raise SnapkitError(f"S3 {doing} failed on {self.location}: {exc}") from exc
+
+    # ------------------------------------------------------------------ the Backend interface
+
+    def exists(self) -> bool:
+        try:
+            self._head("config", "config")
+        except NotFound:
+            return False
+        return True
+
+    def create(self) -> None:
+        """Create the bucket when it does not exist (keys need no directories)."""
+        from botocore.exceptions import ClientError
+
+        with self._errors("checking the bucket"):
+            try:
+                self._client.head_bucket(Bucket=self.bucket)
+                return
+            except ClientError as exc:
+                if not _is_missing(exc):
+                    raise
+            kw: dict[str, Any] = {}
+            if self.where.endpoint is None and self.region != DEFAULT_REGION:
+                kw["CreateBucketConfiguration"] = {"LocationConstraint": self.region}
+            try:
+                self._client.create_bucket(Bucket=self.bucket, **kw)
+            except ClientError as exc:
+                if _code(exc) == "BucketAlreadyOwnedByYou":
+                    return
+                if _code(exc) != "BucketAlreadyExists":
+                    raise
+                # Created meanwhile by someone: fine if it is ours to use.
+                self._client.head_bucket(Bucket=self.bucket)
+
+    def save(self, kind: str, name: str, data: bytes) -> None:
+        key = self._key(kind, name)
+        md5 = base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode()
+        with self._errors(f"writing {key}"):
+            self._client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentMD5=md5,
+                                    ContentType="application/octet-stream")
+        if kind == "packs":
+            self._pack_sizes.pop(name, None)
+
+    def load(self, kind: str, name: str, offset: int = 0, length: int | None = None) -> bytes:
+        from botocore.exceptions import ClientError
+
+        key = self._key(kind, name)
+        if length == 0:
+            self.size(kind, name)  # NotFound when missing
+            return b""
+        kw: dict[str, Any] = {}
+        if offset or length is not None:
+            end = "" if length is None else str(offset + length - 1)
+            kw["Range"] = f"bytes={offset}-{end}"
+        with self._errors(f"reading {key}"):
+            try:
+                response = self._client.get_object(Bucket=self.bucket, Key=key, **kw)
+            except ClientError as exc:
+                if _is_missing(exc):
+                    raise NotFound(f"{kind}/{name}") from exc
+                if _code(exc) == "InvalidRange" or _status(exc) == 416:
+                    return b""  # the range starts at or past the end of the object
+                raise
+            data: bytes = response["Body"].read()
+            return data
+
+    def _head(self, kind: str, name: str) -> tuple[int, float]:
+        from botocore.exceptions import ClientError
+
+        key = self._key(kind, name)
+        with self._errors(f"reading {key}"):
+            try:
+                head = self._client.head_object(Bucket=self.bucket, Key=key)
+            except ClientError as exc:
+                if _is_missing(exc):
+                    raise NotFound(f"{kind}/{name}") from exc
+                raise
+        return int(head["ContentLength"]), float(head["LastModified"].timestamp())
+
+    def size(self, kind: str, name: str) -> int:
+        known = self._pack_sizes.get(name) if kind == "packs" else None
+        return (known or self._head(kind, name))[0]
+
+    def modified(self, kind: str, name: str) -> float | None:
+        known = self._pack_sizes.get(name) if kind == "packs" else None
+        return (known or self._head(kind, name))[1]
+
+    def list(self, kind: str) -> Iterator[str]:
+        from botocore.exceptions import ClientError
+
+        if kind not in KINDS:
+            raise ValueError(f"unknown kind {kind!r}")
+        if kind == "config":
+            if self.exists():
+                yield "config"
+            return
+        base = self._kind_prefix(kind)
+        depth = 2 if kind == "packs" else 1
+        paginator = self._client.get_paginator("list_objects_v2")
+        with self._errors(f"listing {base}"):
+            try:
+                for page in paginator.paginate(Bucket=self.bucket, Prefix=base):
+                    for obj in page.get("Contents", ()):
+                        parts = obj["Key"][len(base):].split("/")
+                        name = parts[-1]
+                        if len(parts) != depth or not name or name.startswith("."):
+                            continue
+                        if kind == "packs":
+                            self._pack_sizes[name] = (int(obj["Size"]),
+                                                      float(obj["LastModified"].timestamp()))
+                        yield name
+            except ClientError as exc:
+                if _code(exc) != "NoSuchBucket":
+                    raise
+
+    def remove(self, kind: str, name: str) -> None:
+        from botocore.exceptions import ClientError
+
+        key = self._key(kind, name)
+        if kind == "packs":
+            self._pack_sizes.pop(name, None)
+        with self._errors(f"removing {key}"):
+            try:
+                self._client.delete_object(Bucket=self.bucket, Key=key)
+            except ClientError as exc:
+                if not _is_missing(exc):
+                    raise
