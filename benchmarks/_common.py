@@ -1,4 +1,5 @@
-"""Helpers shared by the end-to-end benchmarks (``bench_snapshot``, ``bench_export``).
+"""Helpers shared by the benchmarks (the end-to-end ``bench_snapshot`` and ``bench_export``;
+``table`` also serves ``bench_params``).
 
 Every benchmark works in its own ``tempfile.mkdtemp(prefix="snapkit-bench-")`` directory and
 runs the real ``snapkit`` CLI in a subprocess with an environment of its own: no ``SNAPKIT_*``
@@ -13,6 +14,7 @@ sees it).
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -28,8 +30,60 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+from fixtures.openclaw_tree import FixtureInfo, generate
+
 MB = 1e6
 T = TypeVar("T")
+
+
+def parse_args(
+    prog: str,
+    doc: str | None,
+    argv: Sequence[str] | None,
+    *,
+    seed: int,
+    runs: int,
+    runs_help: str,
+    extra: Callable[[argparse.ArgumentParser], None] | None = None,
+) -> argparse.Namespace:
+    """The end-to-end benchmarks' options: ``--scale``, ``--seed``, ``--runs`` (then what
+    ``extra`` adds) and ``--keep``; the description is the first line of ``doc``."""
+    ap = argparse.ArgumentParser(prog=prog, description=doc.splitlines()[0] if doc else None)
+    ap.add_argument("--scale", type=float, default=1.0, help="fixture scale (1 = ~256 MB)")
+    ap.add_argument("--seed", type=int, default=seed, help="fixture seed")
+    ap.add_argument("--runs", type=int, default=runs, help=runs_help)
+    if extra is not None:
+        extra(ap)
+    ap.add_argument("--keep", action="store_true", help="keep the work dir")
+    return ap.parse_args(argv)
+
+
+def header(title: str, args: argparse.Namespace, runs: int, more: str = "") -> None:
+    """The report's title, the machine and the fixture parameters."""
+    print(f"# {title}\n")
+    print(f"machine: {machine()}")
+    print(f"fixture: fixtures.openclaw_tree seed={args.seed} scale={args.scale}; "
+          f"runs={runs}{more}")
+
+
+def generate_fixture(work: Path, args: argparse.Namespace) -> tuple[Path, FixtureInfo]:
+    """Generate the OpenClaw state dir at ``work/home/.openclaw``; print what it holds."""
+    root = work / "home" / ".openclaw"
+    t_gen, info = timed(lambda: generate(root, seed=args.seed, scale=args.scale))
+    print(f"generated {info.files:,} files, {mb(info.bytes)} in {secs(t_gen)}")
+    return root, info
+
+
+def report_problems(problems: Sequence[str], none: str, t_start: float) -> int:
+    """Print the problems section and the total time; the exit code (1 if any problem)."""
+    print("\n### Problems\n")
+    if problems:
+        for p in problems:
+            print(f"- {p}")
+    else:
+        print(none)
+    print(f"\ntotal {time.perf_counter() - t_start:.0f} s")
+    return 1 if problems else 0
 
 
 def snapkit_exe() -> str:

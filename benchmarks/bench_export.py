@@ -21,7 +21,6 @@ fresh ``/tmp/snapkit-bench-*`` directory (removed afterwards unless ``--keep``),
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import hashlib
 import io
@@ -41,10 +40,13 @@ from isal import igzip, igzip_threaded
 from benchmarks._common import (
     MB,
     clean_env,
+    generate_fixture,
+    header,
     last_json,
-    machine,
     mb,
     median,
+    parse_args,
+    report_problems,
     run,
     secs,
     snapkit_exe,
@@ -53,7 +55,6 @@ from benchmarks._common import (
     timed,
     workdir,
 )
-from fixtures.openclaw_tree import generate
 
 SEED = 0
 FORMATS = (("tar.gz", "tar.gz"), ("tar.zst", "tar.zst"), ("tar", "tar"))
@@ -91,25 +92,16 @@ def zstd3(data: bytes) -> bytes:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m benchmarks.bench_export",
-                                 description=__doc__.splitlines()[0] if __doc__ else None)
-    ap.add_argument("--scale", type=float, default=1.0, help="fixture scale (1 = ~256 MB)")
-    ap.add_argument("--seed", type=int, default=SEED, help="fixture seed")
-    ap.add_argument("--runs", type=int, default=5, help="repeats of each measurement")
-    ap.add_argument("--keep", action="store_true", help="keep the work dir")
-    args = ap.parse_args(argv)
+    args = parse_args("python -m benchmarks.bench_export", __doc__, argv, seed=SEED, runs=5,
+                      runs_help="repeats of each measurement")
     runs = max(1, args.runs)
     t_start = time.perf_counter()
     problems: list[str] = []
 
-    print("# snapkit export benchmark\n")
-    print(f"machine: {machine()}")
-    print(f"fixture: fixtures.openclaw_tree seed={args.seed} scale={args.scale}; runs={runs}")
+    header("snapkit export benchmark", args, runs)
 
     with workdir(args.keep) as work:
-        root = work / "home" / ".openclaw"
-        t_gen, info = timed(lambda: generate(root, seed=args.seed, scale=args.scale))
-        print(f"generated {info.files:,} files, {mb(info.bytes)} in {secs(t_gen)}")
+        root, _info = generate_fixture(work, args)
         env = clean_env(work)
         exe = snapkit_exe()
         repo = work / "repo"
@@ -251,14 +243,7 @@ def main(argv: list[str] | None = None) -> int:
                  f"{zlib6 / isal_thr:.1f}x / {zlib6 / results[2][1]:.1f}x"],
             ],
         )
-        print("\n### Problems\n")
-        if problems:
-            for p in problems:
-                print(f"- {p}")
-        else:
-            print("none")
-        print(f"\ntotal {time.perf_counter() - t_start:.0f} s")
-        return 1 if problems else 0
+        return report_problems(problems, "none", t_start)
 
 
 if __name__ == "__main__":

@@ -42,10 +42,9 @@ import platform
 import random
 import sqlite3
 import struct
-import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,6 +53,8 @@ import pyfastcdc
 import xxhash
 import zstandard
 from pyfastcdc import FastCDC
+
+from benchmarks._common import table
 
 KiB = 1024
 MiB = 1024 * 1024
@@ -565,26 +566,6 @@ def fmt_bytes(n: float) -> str:
     if n >= KiB:
         return f"{n / KiB:.1f} KiB"
     return f"{n:.0f} B"
-
-
-def table(title: str, headers: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
-    cells = [[str(h) for h in headers]] + [[str(c) for c in r] for r in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    print(f"\n### {title}\n")
-
-    def line(r: Sequence[str]) -> str:
-        parts = [c.ljust(widths[i]) if i == 0 else c.rjust(widths[i]) for i, c in enumerate(r)]
-        return "| " + " | ".join(parts) + " |"
-
-    print(line(cells[0]))
-    print(
-        "|"
-        + "|".join(("-" * (wd + 1) + ":") if i else ("-" * (wd + 2)) for i, wd in enumerate(widths))
-        + "|"
-    )
-    for r in cells[1:]:
-        print(line(r))
-    sys.stdout.flush()
 
 
 def timed(fn: Callable[[], object], min_time: float = 0.25, max_runs: int = 20) -> float:

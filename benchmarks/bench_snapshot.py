@@ -46,20 +46,22 @@ from typing import Any
 from benchmarks._common import (
     clean_env,
     du,
+    generate_fixture,
+    header,
     json_lines,
     last_json,
-    machine,
     mb,
     median,
+    parse_args,
+    report_problems,
     run,
     secs,
     snapkit_exe,
     spread,
     table,
-    timed,
     workdir,
 )
-from fixtures.openclaw_tree import generate, mutate
+from fixtures.openclaw_tree import mutate
 
 SEED = 0
 
@@ -181,26 +183,18 @@ def _ratio(a: float, b: float) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m benchmarks.bench_snapshot",
-                                 description=__doc__.splitlines()[0] if __doc__ else None)
-    ap.add_argument("--scale", type=float, default=1.0, help="fixture scale (1 = ~256 MB)")
-    ap.add_argument("--seed", type=int, default=SEED, help="fixture seed")
-    ap.add_argument("--runs", type=int, default=3, help="repeats of the repeatable steps")
-    ap.add_argument("--days", type=int, default=5, help="days of mutate + snap")
-    ap.add_argument("--keep", action="store_true", help="keep the work dir")
-    args = ap.parse_args(argv)
+    def days_option(ap: argparse.ArgumentParser) -> None:
+        ap.add_argument("--days", type=int, default=5, help="days of mutate + snap")
+
+    args = parse_args("python -m benchmarks.bench_snapshot", __doc__, argv, seed=SEED, runs=3,
+                      runs_help="repeats of the repeatable steps", extra=days_option)
     runs = max(1, args.runs)
     t_start = time.perf_counter()
 
-    print("# snapkit snapshot benchmark\n")
-    print(f"machine: {machine()}")
-    print(f"fixture: fixtures.openclaw_tree seed={args.seed} scale={args.scale}; "
-          f"runs={runs}, days={args.days}")
+    header("snapkit snapshot benchmark", args, runs, f", days={args.days}")
 
     with workdir(args.keep) as work:
-        root = work / "home" / ".openclaw"
-        t_gen, info = timed(lambda: generate(root, seed=args.seed, scale=args.scale))
-        print(f"generated {info.files:,} files, {mb(info.bytes)} in {secs(t_gen)}")
+        root, info = generate_fixture(work, args)
         b = Bench(work, root)
         tars = work / "tars"
         tars.mkdir()
@@ -431,14 +425,11 @@ def main(argv: list[str] | None = None) -> int:
               mb(days[-1]["snap"].s["total_bytes"])]],
         )
 
-        print("\n### Problems\n")
-        if b.problems:
-            for p in b.problems:
-                print(f"- {p}")
-        else:
-            print("none: every run read exactly the expected bytes; restore matches the source")
-        print(f"\ntotal {time.perf_counter() - t_start:.0f} s")
-        return 1 if b.problems else 0
+        return report_problems(
+            b.problems,
+            "none: every run read exactly the expected bytes; restore matches the source",
+            t_start,
+        )
 
 
 if __name__ == "__main__":

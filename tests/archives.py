@@ -4,71 +4,31 @@
 from __future__ import annotations
 
 import io
-import json
 import os
 import shutil
-import signal
 import subprocess
 import tarfile
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
-from click.testing import CliRunner
-
-from snapkit.cli import common
-from snapkit.cli.main import main
+from helpers import CliResult, invoke_main
 
 
-def _runner() -> CliRunner:
-    try:
-        return CliRunner(mix_stderr=False)  # type: ignore[call-arg]  # click < 8.2
-    except TypeError:
-        return CliRunner()
-
-
-@dataclass
-class Out:
-    code: int
-    stdout: bytes
-    stderr: str
+class Out(CliResult):
+    """A :class:`~helpers.CliResult` whose ``stdout`` stays bytes (``export -o -``); ``text``
+    is it decoded."""
 
     @property
-    def text(self) -> str:
-        return self.stdout.decode()
-
-    def json(self) -> Any:
-        lines = [ln for ln in self.text.splitlines() if ln.strip()]
-        assert len(lines) == 1, self.text
-        return json.loads(lines[0])
+    def stdout(self) -> bytes:  # type: ignore[override]
+        return self.stdout_bytes
 
 
 def invoke(args: Sequence[str], env: dict[str, str], cwd: Path | None = None) -> Out:
     """Run the real entry point ``main()`` in-process (error boundary and exit codes as the
     console script has them); stdout is kept as bytes (``export -o -``)."""
-    runner = _runner()
-    overrides: dict[str, str | None] = {k: None for k in os.environ if k.startswith("SNAPKIT_")}
-    overrides.update(env)
-    old_term = signal.getsignal(signal.SIGTERM)
-    old_cwd = os.getcwd()
-    code = 0
-    try:
-        if cwd is not None:
-            os.chdir(cwd)
-        with runner.isolation(env=overrides) as streams:
-            try:
-                main(list(args))
-            except SystemExit as exc:
-                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-            stdout = streams[0].getvalue()
-            stderr = streams[1].getvalue().decode() if streams[1] is not None else ""
-    finally:
-        os.chdir(old_cwd)
-        signal.signal(signal.SIGTERM, old_term)
-        common.VERBOSE["on"] = False
-    return Out(code, stdout, stderr)
+    r = invoke_main(args, env, cwd=cwd)
+    return Out(r.code, r.stdout_bytes, r.stderr)
 
 
 def ok(out: Out) -> Out:

@@ -20,6 +20,7 @@ directories deepest first, so a later child does not disturb a parent's mtime.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import random
 import signal
@@ -33,8 +34,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from click.testing import CliRunner
+
 from snapkit.check import check_repository
 from snapkit.chunker import Chunker
+from snapkit.cli import common
+from snapkit.cli.main import main
 from snapkit.model import encode_lock
 from snapkit.restore import RestoreOptions, RestoreResult, restore_snapshot
 from snapkit.selection import find_parent
@@ -434,6 +439,103 @@ class Sleeper:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)
         self.proc.wait()
+
+
+# --------------------------------------------------------------------------- in-process CLI
+
+# Variables that could point an in-process run at the user's home, config or OpenClaw install.
+ISOLATE_VARS: tuple[str, ...] = (
+    "HOME", "USERPROFILE", "APPDATA", "LOCALAPPDATA", "XDG_CONFIG_HOME", "XDG_DATA_HOME",
+    "OPENCLAW_STATE_DIR", "CLAWDBOT_STATE_DIR", "OPENCLAW_HOME", "OPENCLAW_PROFILE",
+    "OPENCLAW_CONFIG_PATH", "CLAWDBOT_CONFIG_PATH", "OPENCLAW_OAUTH_DIR", "OPENCLAW_WORKSPACE_DIR",
+)
+
+
+def cli_runner() -> CliRunner:
+    """A ``CliRunner`` that keeps stderr apart from stdout (the default from click 8.2)."""
+    try:
+        return CliRunner(mix_stderr=False)  # type: ignore[call-arg]  # click < 8.2
+    except TypeError:
+        return CliRunner()
+
+
+def env_for(base: Path, state: Path | None = None) -> dict[str, str]:
+    """HOME, XDG_*, SNAPKIT_REPO (and OPENCLAW_STATE_DIR) all below ``base``."""
+    return {
+        "HOME": str(base / "home"),
+        "XDG_CONFIG_HOME": str(base / "xdg-config"),
+        "XDG_DATA_HOME": str(base / "xdg-data"),
+        "SNAPKIT_REPO": str(base / "repo"),
+        "OPENCLAW_STATE_DIR": str(state if state is not None else base / "no-openclaw"),
+    }
+
+
+@dataclass
+class CliResult:
+    """What one in-process run of the CLI left: exit code, stdout as bytes, stderr decoded."""
+
+    code: int
+    stdout_bytes: bytes
+    stderr: str
+
+    @property
+    def text(self) -> str:
+        return self.stdout_bytes.decode()
+
+    @property
+    def stdout(self) -> str:
+        return self.text
+
+    @property
+    def lines(self) -> list[str]:
+        return self.text.splitlines()
+
+    def json_lines(self) -> list[Any]:
+        return [json.loads(line) for line in self.lines if line.strip()]
+
+    def json(self) -> Any:
+        """The one JSON line of the output."""
+        lines = [ln for ln in self.lines if ln.strip()]
+        assert len(lines) == 1, self.text
+        return json.loads(lines[0])
+
+
+def invoke_main(
+    args: Sequence[str],
+    env: Mapping[str, str] | None = None,
+    *,
+    isolate: Sequence[str] = (),
+    clear_prefixes: tuple[str, ...] = ("SNAPKIT_",),
+    cwd: Path | None = None,
+) -> CliResult:
+    """Run the real entry point ``main()`` in-process, with click's stream/env isolation (so
+    the error boundary and exit codes are exercised exactly as the console script runs them).
+
+    Every variable starting with one of ``clear_prefixes`` and every one named in ``isolate``
+    is unset, then ``env`` is applied; ``cwd`` is where the command runs. The SIGTERM handler
+    and ``--verbose`` are restored afterwards."""
+    overrides: dict[str, str | None] = {k: None for k in os.environ if k.startswith(clear_prefixes)}
+    overrides.update(dict.fromkeys(isolate))
+    overrides.update(env or {})
+    old_term = signal.getsignal(signal.SIGTERM)
+    old_cwd = os.getcwd() if cwd is not None else None
+    code = 0
+    try:
+        if cwd is not None:
+            os.chdir(cwd)
+        with cli_runner().isolation(env=overrides) as streams:
+            try:
+                main(list(args))
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+            stdout = streams[0].getvalue()
+            stderr = streams[1].getvalue().decode() if streams[1] is not None else ""
+    finally:
+        if old_cwd is not None:
+            os.chdir(old_cwd)
+        signal.signal(signal.SIGTERM, old_term)
+        common.VERBOSE["on"] = False
+    return CliResult(code, stdout, stderr)
 
 
 # --------------------------------------------------------------------------- subprocess CLI

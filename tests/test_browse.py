@@ -8,10 +8,8 @@ real ``python -m snapkit cat > file``), and ``find`` reports which snapshots hol
 
 from __future__ import annotations
 
-import json
 import os
 import random
-import signal
 import stat
 import subprocess
 import sys
@@ -21,14 +19,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
-from helpers import File, Symlink, cli_env, make_tree
+from helpers import (
+    ISOLATE_VARS,
+    CliResult,
+    File,
+    Symlink,
+    cli_env,
+    env_for,
+    invoke_main,
+    make_tree,
+)
 
 import snapkit.snapshot as snapshot_mod
 from snapkit.capture import Unreadable, Vanished
-from snapkit.cli import common
 from snapkit.cli.common import human_bytes, local_time
-from snapkit.cli.main import main
 from snapkit.snapshot import split_path
 from snapkit.store.repository import Repository
 
@@ -36,70 +40,22 @@ T0 = 1_700_000_000 * 10**9
 T1 = 1_710_000_000 * 10**9
 BIG = 5 * 1024 * 1024 + 123
 
-_ISOLATE = (
-    "HOME", "USERPROFILE", "APPDATA", "LOCALAPPDATA", "XDG_CONFIG_HOME", "XDG_DATA_HOME",
-    "OPENCLAW_STATE_DIR", "CLAWDBOT_STATE_DIR", "OPENCLAW_HOME", "OPENCLAW_PROFILE",
-    "OPENCLAW_CONFIG_PATH", "CLAWDBOT_CONFIG_PATH", "OPENCLAW_OAUTH_DIR", "OPENCLAW_WORKSPACE_DIR",
-)
-
 
 # --------------------------------------------------------------------------- helpers
 
 
-@dataclass
-class Out:
-    code: int
-    raw: bytes
-    stderr: str
+class Out(CliResult):
+    """A :class:`~helpers.CliResult` with the raw stdout bytes as ``raw`` (``cat``)."""
 
     @property
-    def stdout(self) -> str:
-        return self.raw.decode()
-
-    @property
-    def lines(self) -> list[str]:
-        return self.stdout.splitlines()
-
-    def json_lines(self) -> list[Any]:
-        return [json.loads(line) for line in self.lines if line.strip()]
-
-
-def _runner() -> CliRunner:
-    try:
-        return CliRunner(mix_stderr=False)  # type: ignore[call-arg]  # click < 8.2
-    except TypeError:
-        return CliRunner()
-
-
-def env_for(base: Path) -> dict[str, str]:
-    return {
-        "HOME": str(base / "home"),
-        "XDG_CONFIG_HOME": str(base / "xdg-config"),
-        "XDG_DATA_HOME": str(base / "xdg-data"),
-        "SNAPKIT_REPO": str(base / "repo"),
-        "OPENCLAW_STATE_DIR": str(base / "no-openclaw"),
-    }
+    def raw(self) -> bytes:
+        return self.stdout_bytes
 
 
 def invoke(args: Sequence[str], env: dict[str, str]) -> Out:
     """The console entry point ``main()`` in-process, with click's stream/env isolation."""
-    overrides: dict[str, str | None] = {k: None for k in os.environ if k.startswith("SNAPKIT_")}
-    overrides.update(dict.fromkeys(_ISOLATE))
-    overrides.update(env)
-    old_term = signal.getsignal(signal.SIGTERM)
-    code = 0
-    try:
-        with _runner().isolation(env=overrides) as streams:
-            try:
-                main(list(args))
-            except SystemExit as exc:
-                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-            raw = streams[0].getvalue()
-            stderr = streams[1].getvalue().decode() if streams[1] is not None else ""
-    finally:
-        signal.signal(signal.SIGTERM, old_term)
-        common.VERBOSE["on"] = False
-    return Out(code, raw, stderr)
+    r = invoke_main(args, env, isolate=ISOLATE_VARS)
+    return Out(r.code, r.stdout_bytes, r.stderr)
 
 
 def assert_one_line_error(out: Out, code: int, *needles: str) -> None:

@@ -5,22 +5,23 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 from helpers import (
     IS_ROOT,
+    CliResult,
     File,
     Sleeper,
     assert_trees_equal,
     cli_env,
+    cli_runner,
     init_repo,
+    invoke_main,
     iter_store_files,
     listing,
     make_tree,
@@ -31,54 +32,22 @@ from helpers import (
 )
 
 from snapkit import __version__
-from snapkit.cli import common
-from snapkit.cli.main import cli, main
+from snapkit.cli.main import cli
 from snapkit.model import NODE_FILE, Node, Snapshot, Tree, content_id, encode_snapshot
 from snapkit.store.repository import Repository
 
-
-def _runner() -> CliRunner:
-    try:
-        return CliRunner(mix_stderr=False)  # type: ignore[call-arg]  # click < 8.2
-    except TypeError:
-        return CliRunner()
-
-
-@dataclass
-class Out:
-    code: int
-    stdout: str
-    stderr: str
-
-    def json_lines(self) -> list[Any]:
-        return [json.loads(line) for line in self.stdout.splitlines() if line.strip()]
+Out = CliResult
 
 
 def invoke(args: Sequence[str], env: dict[str, str]) -> Out:
     """Run the real entry point ``main()`` in-process, with click's isolation (so the error
     boundary and exit codes are exercised exactly as the console script runs them)."""
-    runner = _runner()
-    overrides: dict[str, str | None] = {k: None for k in os.environ if k.startswith("SNAPKIT_")}
-    overrides.update(env)
-    old_term = signal.getsignal(signal.SIGTERM)
-    code = 0
-    try:
-        with runner.isolation(env=overrides) as streams:
-            try:
-                main(list(args))
-            except SystemExit as exc:
-                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-            stdout = streams[0].getvalue().decode()
-            stderr = streams[1].getvalue().decode() if streams[1] is not None else ""
-    finally:
-        signal.signal(signal.SIGTERM, old_term)
-        common.VERBOSE["on"] = False
-    return Out(code, stdout, stderr)
+    return invoke_main(args, env)
 
 
 def run(args: Sequence[str], env: dict[str, str], cwd: Path | None = None) -> Out:
     p = run_snapkit(args, env, cwd)
-    return Out(p.returncode, p.stdout, p.stderr)
+    return Out(p.returncode, p.stdout.encode(), p.stderr)
 
 
 def assert_one_line_error(out: Out, code: int, *needles: str) -> None:
@@ -134,7 +103,7 @@ def test_round_trip_in_process(tmp_path: Path, env: dict[str, str], src: Path) -
 
 def test_click_runner_invoke(tmp_path: Path, src: Path) -> None:
     """The click group itself, the way CliRunner is usually used."""
-    runner = _runner()
+    runner = cli_runner()
     repo = str(tmp_path / "repo")
     result = runner.invoke(cli, ["--repo", repo, "snap", str(src), "--json"])
     assert result.exit_code == 0, result.output

@@ -10,10 +10,8 @@ databases (same pages, same sizes), so no line needs to be normalised beyond the
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import signal
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,12 +19,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
-from helpers import Dir, File, Symlink, init_repo, make_tree, take
+from helpers import (
+    ISOLATE_VARS,
+    CliResult,
+    Dir,
+    File,
+    Symlink,
+    env_for,
+    init_repo,
+    invoke_main,
+    make_tree,
+    take,
+)
 
 from fixtures.openclaw_tree import MutationInfo, generate, make_wal_database, mutate
-from snapkit.cli import common
-from snapkit.cli.main import main
 from snapkit.diff import DiffStats, diff_trees
 from snapkit.model import NODE_DIR, Tree
 from snapkit.snapshot import split_path
@@ -38,64 +44,16 @@ SEED = 3
 SCALE = 0.02
 MARKERS = {"+", "-", "M", "T", "U"}
 
-_ISOLATE = (
-    "HOME", "USERPROFILE", "APPDATA", "LOCALAPPDATA", "XDG_CONFIG_HOME", "XDG_DATA_HOME",
-    "OPENCLAW_STATE_DIR", "CLAWDBOT_STATE_DIR", "OPENCLAW_HOME", "OPENCLAW_PROFILE",
-    "OPENCLAW_CONFIG_PATH", "CLAWDBOT_CONFIG_PATH", "OPENCLAW_OAUTH_DIR", "OPENCLAW_WORKSPACE_DIR",
-)
-
 
 # --------------------------------------------------------------------------- helpers
 
 
-@dataclass
-class Out:
-    code: int
-    stdout: str
-    stderr: str
-
-    def json_lines(self) -> list[Any]:
-        return [json.loads(line) for line in self.stdout.splitlines() if line.strip()]
-
-
-def _runner() -> CliRunner:
-    try:
-        return CliRunner(mix_stderr=False)  # type: ignore[call-arg]  # click < 8.2
-    except TypeError:
-        return CliRunner()
-
-
-def env_for(base: Path, state: Path | None = None) -> dict[str, str]:
-    """HOME, XDG_*, SNAPKIT_REPO (and OPENCLAW_STATE_DIR) all below ``base``."""
-    env = {
-        "HOME": str(base / "home"),
-        "XDG_CONFIG_HOME": str(base / "xdg-config"),
-        "XDG_DATA_HOME": str(base / "xdg-data"),
-        "SNAPKIT_REPO": str(base / "repo"),
-        "OPENCLAW_STATE_DIR": str(state if state is not None else base / "no-openclaw"),
-    }
-    return env
+Out = CliResult
 
 
 def invoke(args: Sequence[str], env: dict[str, str]) -> Out:
     """The console entry point ``main()`` in-process, with click's stream/env isolation."""
-    overrides: dict[str, str | None] = {k: None for k in os.environ if k.startswith("SNAPKIT_")}
-    overrides.update(dict.fromkeys(_ISOLATE))
-    overrides.update(env)
-    old_term = signal.getsignal(signal.SIGTERM)
-    code = 0
-    try:
-        with _runner().isolation(env=overrides) as streams:
-            try:
-                main(list(args))
-            except SystemExit as exc:
-                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-            stdout = streams[0].getvalue().decode()
-            stderr = streams[1].getvalue().decode() if streams[1] is not None else ""
-    finally:
-        signal.signal(signal.SIGTERM, old_term)
-        common.VERBOSE["on"] = False
-    return Out(code, stdout, stderr)
+    return invoke_main(args, env, isolate=ISOLATE_VARS)
 
 
 def snap_id(args: Sequence[str], env: dict[str, str]) -> str:

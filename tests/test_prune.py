@@ -26,14 +26,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from helpers import (
+    CliResult,
     Meta,
     Sleeper,
     assert_trees_equal,
     cli_env,
     describe,
     init_repo,
+    invoke_main,
     iter_store_files,
     make_tree,
     plant_lock,
@@ -45,8 +46,6 @@ from helpers import (
 )
 
 from snapkit.check import check_repository
-from snapkit.cli import common
-from snapkit.cli.main import main
 from snapkit.errors import IntegrityError
 from snapkit.prune import execute_prune, plan_prune
 from snapkit.store.backend import LocalBackend
@@ -108,31 +107,12 @@ def repo_path(built: Built, tmp_path: Path) -> Path:
 # --------------------------------------------------------------------------- helpers
 
 
-@dataclass
-class Out:
-    code: int
-    stdout: str
-    stderr: str
+Out = CliResult
 
 
 def snapkit(repo: Path, *args: str) -> Out:
     """The real entry point in-process (error boundary and exit codes included)."""
-    env: dict[str, str | None] = {k: None for k in os.environ if k.startswith("SNAPKIT_")}
-    env["SNAPKIT_REPO"] = str(repo)
-    old_term = signal.getsignal(signal.SIGTERM)
-    code = 0
-    try:
-        with CliRunner().isolation(env=env) as streams:
-            try:
-                main(list(args))
-            except SystemExit as exc:
-                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-            stdout = streams[0].getvalue().decode()
-            stderr = streams[1].getvalue().decode() if streams[1] is not None else ""
-    finally:
-        signal.signal(signal.SIGTERM, old_term)
-        common.VERBOSE["on"] = False
-    return Out(code, stdout, stderr)
+    return invoke_main(args, {"SNAPKIT_REPO": str(repo)})
 
 
 def disk_usage(repo: Path) -> int:

@@ -18,17 +18,17 @@ import sys
 import tarfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from helpers import (
+    CliResult,
     File,
     assert_trees_equal,
     cli_env,
     describe,
     init_repo,
+    invoke_main,
     make_tree,
     popen_snapkit,
     restore,
@@ -40,8 +40,6 @@ from helpers import (
 from s3server import S3Server, free_port
 
 from snapkit.check import check_repository
-from snapkit.cli import common
-from snapkit.cli.main import main
 from snapkit.model import encode_lock
 from snapkit.prune import execute_prune, plan_prune
 from snapkit.store.pack import PackBuilder
@@ -52,34 +50,12 @@ LAYOUT = re.compile(r"config|packs/([0-9a-f]{2})/\1[0-9a-f]{30}"
                     r"|(index|snapshots|locks)/[0-9a-f]{32}")
 
 
-@dataclass
-class Out:
-    code: int
-    stdout: str
-    stderr: str
+Out = CliResult
 
 
 def invoke(args: Sequence[str], env: dict[str, str]) -> Out:
     """The real entry point ``main()`` in-process, in click's isolation (as in test_cli)."""
-    runner = CliRunner()
-    overrides: dict[str, str | None] = {
-        k: None for k in os.environ if k.startswith(("SNAPKIT_", "AWS_"))
-    }
-    overrides.update(env)
-    old_term = signal.getsignal(signal.SIGTERM)
-    code = 0
-    try:
-        with runner.isolation(env=overrides) as streams:
-            try:
-                main(list(args))
-            except SystemExit as exc:
-                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-            stdout = streams[0].getvalue().decode()
-            stderr = streams[1].getvalue().decode() if streams[1] is not None else ""
-    finally:
-        signal.signal(signal.SIGTERM, old_term)
-        common.VERBOSE["on"] = False
-    return Out(code, stdout, stderr)
+    return invoke_main(args, env, clear_prefixes=("SNAPKIT_", "AWS_"))
 
 
 def assert_one_line_error(out: Out, code: int, *needles: str) -> None:
