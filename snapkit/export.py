@@ -29,7 +29,14 @@ from snapkit.errors import IntegrityError, UsageError
 from snapkit.model import NODE_DIR, NODE_FILE, NODE_SYMLINK, Node, Snapshot, Tree, file_hasher
 from snapkit.rules import Matcher, RuleSet, path_filter
 from snapkit.snapshot import split_path
-from snapkit.treewalk import Entry, Parts, iter_tree, original_path, select_entries
+from snapkit.treewalk import (
+    Entry,
+    Parts,
+    find_node,
+    iter_tree,
+    original_path,
+    select_entries,
+)
 
 FORMATS = ("tar.gz", "tar.zst", "tar")
 _ALIASES = {"tgz": "tar.gz", "tar.gz": "tar.gz", "tar.zst": "tar.zst", "tzst": "tar.zst",
@@ -111,13 +118,10 @@ def _mode_select(
 
 
 def _dir_names(load_tree: Callable[[str], Tree], root: str, parts: Parts) -> set[str]:
-    tree_id: str | None = root
-    for name in parts:
-        node = load_tree(tree_id).by_name().get(name) if tree_id else None
-        if node is None or node.type != NODE_DIR:
-            return set()
-        tree_id = node.subtree
-    return {n.name for n in load_tree(tree_id).nodes} if tree_id else set()
+    node = find_node(load_tree, root, parts) if parts else Node("", NODE_DIR, 0, 0, subtree=root)
+    if node is None or node.type != NODE_DIR or not node.subtree:
+        return set()
+    return {n.name for n in load_tree(node.subtree).nodes}
 
 
 def _namer(snap: Snapshot, paths: str) -> Callable[[Parts], str | None]:

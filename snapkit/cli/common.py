@@ -11,13 +11,15 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
+from snapkit.model import Skipped
 from snapkit.store.location import is_remote
 from snapkit.store.repository import Repository, default_repo_path, is_vacant
 
@@ -116,6 +118,11 @@ def notice(settings: Settings, message: str) -> None:
         click.echo(message, err=True)
 
 
+def count_reasons(skipped: Iterable[Skipped]) -> dict[str, int]:
+    """How many entries were skipped for each reason, by reason name."""
+    return dict(sorted(Counter(k.reason for k in skipped).items()))
+
+
 def emit_json(obj: Any) -> None:
     click.echo(json.dumps(obj, sort_keys=False, default=str))
 
@@ -154,6 +161,17 @@ class ProgressLine:
         sys.stderr.write("\r\x1b[2K" + line)
         sys.stderr.flush()
         self._shown = True
+
+    def file_counter(self) -> Callable[[str, int], None]:
+        """An ``on_file(path, size)`` callback that shows running file and byte totals."""
+        done = [0, 0]
+
+        def on_file(path: str, size: int) -> None:
+            done[0] += 1
+            done[1] += size
+            self.update(f"{done[0]:,} files  {human_bytes(done[1])}  {path}")
+
+        return on_file
 
     def clear(self) -> None:
         if self._shown:

@@ -82,12 +82,7 @@ def export(settings: Settings, snapshot: str, output: str | None, fmt: str | Non
                          excludes=excludes, paths=paths, gzip_level=loaded.config.gzip_level,
                          zstd_level=loaded.config.zstd_level)
     line = ProgressLine(settings)
-    done = [0, 0]
-
-    def on_file(name: str, n: int) -> None:
-        done[0] += 1
-        done[1] += n
-        line.update(f"{done[0]:,} files  {human_bytes(done[1])}  {name}")
+    on_file = line.file_counter()
 
     if output == "-":
         if sys.stdout.isatty():

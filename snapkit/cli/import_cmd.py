@@ -6,7 +6,14 @@ from typing import Any
 
 import click
 
-from snapkit.cli.common import Settings, emit_json, human_bytes, open_repo, with_settings
+from snapkit.cli.common import (
+    Settings,
+    count_reasons,
+    emit_json,
+    human_bytes,
+    open_repo,
+    with_settings,
+)
 from snapkit.errors import EXIT_INCOMPLETE
 from snapkit.importer import ImportOptions, ImportResult, import_archive, probe_archive
 
@@ -49,9 +56,7 @@ def import_cmd(settings: Settings, archive: str, tags: tuple[str, ...], host: st
 
 def result_dict(archive: str, r: ImportResult) -> dict[str, Any]:
     s = r.snapshot
-    reasons: dict[str, int] = {}
-    for k in s.skipped:
-        reasons[k.reason] = reasons.get(k.reason, 0) + 1
+    reasons = count_reasons(s.skipped)
     return {
         "event": "summary",
         "snapshot_id": r.snapshot_id,
@@ -106,9 +111,7 @@ def _report(settings: Settings, archive: str, r: ImportResult) -> None:
         out(f"Symlinks:    {r.symlinks:,}")
     out(f"Added:       {human_bytes(s.summary.bytes_added_raw)} "
         f"(stored {human_bytes(s.summary.bytes_added_stored)})")
-    reasons: dict[str, int] = {}
-    for k in s.skipped:
-        reasons[k.reason] = reasons.get(k.reason, 0) + 1
+    reasons = count_reasons(s.skipped)
     if reasons:
         out("Skipped:     " + ", ".join(f"{n:,} {k}" for k, n in sorted(reasons.items())))
     out(f"Warnings:    {len(s.warnings):,}" + (" (on stderr and in the snapshot)"

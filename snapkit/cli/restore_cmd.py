@@ -56,12 +56,7 @@ def restore(settings: Settings, snapshot: str, target: str | None, in_place: boo
                           overwrite=overwrite or "never", dry_run=dry_run,
                           includes=includes, excludes=excludes)
     line = ProgressLine(settings)
-    done = [0, 0]
-
-    def on_file(path: str, n: int) -> None:
-        done[0] += 1
-        done[1] += n
-        line.update(f"{done[0]:,} files  {human_bytes(done[1])}  {path}")
+    on_file = line.file_counter()
 
     try:
         result = restore_snapshot(repo.load_tree, repo.load_blob, snap, opts,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import sys
 import time
 from collections.abc import Callable
@@ -15,6 +16,7 @@ import click
 from snapkit.cli.common import (
     ProgressLine,
     Settings,
+    count_reasons,
     emit_json,
     human_bytes,
     open_repo,
@@ -82,7 +84,7 @@ def snap(settings: Settings, paths: tuple[str, ...], tags: tuple[str, ...], host
         render_dry_run(settings, report, list_paths)
         return
     repo = open_repo(settings, create=True)
-    hostname = host or _hostname()
+    hostname = host or socket.gethostname()
     with repo.lock(exclusive=False, operation="snap"):
         snapshots = repo.snapshots()
         parent_pair: tuple[str, Snapshot] | None
@@ -131,7 +133,6 @@ def snap(settings: Settings, paths: tuple[str, ...], tags: tuple[str, ...], host
             with lifecycle as record:
                 _, manifest = create_snapshot(repo, opts, parent_pair, on_progress,
                                               commit=False)
-                line.clear()
         finally:
             line.clear()
         if record is not None:  # after the restart, so the manifest says how it went
@@ -157,17 +158,9 @@ def _warn(settings: Settings, line: ProgressLine, message: str) -> None:
     click.echo(f"snapkit: warning: {message}", err=True)
 
 
-def _hostname() -> str:
-    import socket
-
-    return socket.gethostname()
-
-
 def summary_dict(snap_id: str, m: Snapshot) -> dict[str, Any]:
     s = m.summary
-    reasons: dict[str, int] = {}
-    for k in m.skipped:
-        reasons[k.reason] = reasons.get(k.reason, 0) + 1
+    reasons = count_reasons(m.skipped)
     return {
         "event": "summary",
         "snapshot_id": snap_id,
@@ -214,9 +207,7 @@ def _report(settings: Settings, snap_id: str, m: Snapshot, parent: str | None) -
     if s.excluded_entries:
         out(f"Excluded:    {s.excluded_entries:,} entries by rules (`snap --dry-run` details "
             "them)")
-    reasons: dict[str, int] = {}
-    for k in m.skipped:
-        reasons[k.reason] = reasons.get(k.reason, 0) + 1
+    reasons = count_reasons(m.skipped)
     if reasons:
         out("Skipped:     " + ", ".join(f"{n:,} {r}" for r, n in sorted(reasons.items())))
         if settings.verbose:
