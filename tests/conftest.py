@@ -11,6 +11,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # `import helpers` from any subdir
 
 from helpers import close_sockets, init_repo
+from openclaw_real import RealInstall, onboard
 from s3server import S3Server, running
 
 from snapkit.store.repository import Repository
@@ -29,3 +30,12 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
     `rclone serve s3` on loopback for this session; skipped when neither is available."""
     with running(tmp_path_factory.mktemp("s3")) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def real_openclaw(tmp_path_factory: pytest.TempPathFactory) -> RealInstall:
+    """One install made by the real ``openclaw onboard`` for the whole session, with a second
+    agent ``work`` whose workspace lies outside the state dir (``~/work-ws``). Tests must not
+    change it; a test that does (a gateway run writes caches) onboards its own."""
+    home = tmp_path_factory.mktemp("openclaw") / "home"
+    return onboard(home, agents=[("work", home / "work-ws")])
