@@ -62,7 +62,11 @@ DEFAULT_EXCLUDED_FILES: tuple[str, ...] = (".DS_Store", "Thumbs.db")
 
 #: Directories of the OpenClaw state-dir layout, anchored at the source root. They are generic
 #: words, so they are not folder names (which match at any depth) and they do not apply to a
-#: workspace root (see :func:`exclusion_keys`).
+#: workspace root (see :func:`exclusion_keys`). The first block is the older layout's volatile
+#: dirs; the second is what OpenClaw 2026.9's own backup leaves out as regenerable ("managed
+#: state": ``npm``, ``npm-runtime``, ``git``, ``dev``, ``tools``, ``tmp``; ``plugin-skills``)
+#: or volatile (``cache/control-ui-assets``, 51 MiB once the gateway has run;
+#: ``sandbox/skills-workspaces``) — ``dist/backup-shared-*.mjs``.
 STATE_DIR_EXCLUDES: tuple[str, ...] = (
     "/logs/",
     "/tmp/",
@@ -71,6 +75,16 @@ STATE_DIR_EXCLUDES: tuple[str, ...] = (
     "/delivery-queue/",
     "/skills-backup/",
     "/cron/runs/",
+    "/cache/control-ui-assets/",
+    "/npm/",
+    "/npm-runtime/",
+    "/git/",
+    "/dev/",
+    "/tools/",
+    "/plugin-skills/",
+    "/sandbox/skills-workspaces/",
+    "/agents/*/agent/**/tmp/",
+    "/agents/*/agent/**/.tmp/",
 )
 
 #: File globs (unanchored: any depth) for rotations, stuck-session spam, lock files and SQLite
@@ -89,17 +103,32 @@ FILE_EXCLUDES: tuple[str, ...] = (
     "*.db-wal",
     "*.db-shm",
     "*.db-journal",
+    # OpenClaw 2026.9's transient SQLite files (memory re-index and backup scratch copies).
+    "*.sqlite.generation-lock.sqlite*",
+    "*.sqlite.generation-writer.sqlite*",
+    "*.sqlite.reindex-lock.sqlite*",
+    "*.sqlite.backup-*",
+    "*.sqlite.memory-reindex-*",
+    "*.sqlite.tmp-*",
 )
 
 DEFAULT_EXCLUDE: tuple[str, ...] = STATE_DIR_EXCLUDES + FILE_EXCLUDES + LOCKFILE_KEEP
 
 #: The ``config-only`` mode: configuration, secrets and small state that losing breaks the
-#: agent. Relative to the state dir. Files pulled in by ``$include`` are added by discovery.
+#: agent. Relative to the state dir (patterns under ``/agents/*/agent/`` also apply, re-rooted,
+#: to an agent dir that lies elsewhere). Files pulled in by ``$include`` and the env files are
+#: added by discovery. Since 2026.8 OpenClaw keeps API keys and OAuth (``authProfiles.store``),
+#: cron jobs, device identity and exec approvals in ``state/openclaw.sqlite`` and per agent in
+#: ``openclaw-agent.sqlite``: both are copied through SQLite's online backup API. The JSON files
+#: are the older layout's (still found on upgraded installs, and read by OpenClaw's migration).
 CONFIG_ONLY_PATTERNS: tuple[str, ...] = (
     "/openclaw.json",
     "/.env",
     "/secrets.json",
+    "/config-journal-fingerprint.key",
+    "/state/openclaw.sqlite",
     "/credentials/**",
+    "/agents/*/agent/openclaw-agent.sqlite",
     "/agents/*/agent/auth-profiles.json",
     "/agents/*/agent/auth.json",
     "/agents/*/agent/models.json",

@@ -1,19 +1,40 @@
-"""OpenClaw discovery: where an installation keeps its state, config, credentials and workspaces.
+"""OpenClaw discovery: where an installation keeps its state, config, secrets, agents, workspaces.
 
-This module owns the resolution rules OpenClaw itself applies (``docs/configuration.md``,
-"OpenClaw discovery"): the state dir from ``OPENCLAW_STATE_DIR`` / ``CLAWDBOT_STATE_DIR``,
-``OPENCLAW_PROFILE``, ``OPENCLAW_HOME`` and the legacy ``~/.clawdbot``-style dirs; the config file
-(``OPENCLAW_CONFIG_PATH``, JSON5, following ``$include``); the OAuth dir; and the workspace(s)
-(``OPENCLAW_WORKSPACE_DIR``, ``agents.defaults.workspace``, ``agents.list[].workspace``,
-``<state>/workspace-<agentId>/``). It turns them into the source roots of a snapshot per mode.
+This module owns the resolution rules of OpenClaw 2026.9 (read from its ``dist/``: ``paths-*``,
+``home-dir-*``, ``agent-scope-config-*``, ``workspace-default-*``, ``dotenv-global-*``,
+``utils-*``; see ``docs/openclaw.md``) and turns them into the source roots of a snapshot:
 
-Discovery is a pure function of the environment mapping it is given plus filesystem reads: it
-never writes, never starts a process, and an unreadable or unparseable ``openclaw.json`` is a
-warning, not an error.
+* **home** (``~``): ``OPENCLAW_HOME`` (itself ``~``-expanded) else ``$HOME`` (``%USERPROFILE%``).
+* **state dir**: ``OPENCLAW_STATE_DIR`` (``~`` expanded, relative to the working directory),
+  else ``~/.openclaw`` if it exists, else the legacy ``~/.clawdbot`` if it exists, else
+  ``~/.openclaw``. ``OPENCLAW_PROFILE`` alone changes nothing: only ``openclaw --profile P``
+  does, by setting ``OPENCLAW_STATE_DIR=~/.openclaw-P`` for its own process (so set that
+  variable to back a profile up). There are no ``CLAWDBOT_*`` variables.
+* **config file**: ``OPENCLAW_CONFIG_PATH``, else the first existing of
+  ``$OPENCLAW_STATE_DIR/{openclaw,clawdbot}.json``, ``~/.openclaw/{openclaw,clawdbot}.json``,
+  ``~/.clawdbot/{openclaw,clawdbot}.json``, else ``<state>/openclaw.json``. JSON5, with
+  ``$include`` confined as :mod:`snapkit.openclaw_config` describes.
+* **env files**: ``<config dir>/.env`` (``OPENCLAW_STATE_DIR``, else the directory of
+  ``OPENCLAW_CONFIG_PATH``, else ``~/.openclaw``) and ``~/.config/openclaw/gateway.env`` (read
+  unless ``OPENCLAW_STATE_DIR`` moves the ``.env`` away from ``~/.openclaw``).
+* **agents**: ``agents.entries.<id>`` (2026.8+) wins over ``agents.list[]``; with neither, the
+  implicit agent ``main``. Each agent's workspace: its ``workspace``; else, for the default agent
+  (marked ``default: true``, or the only one), ``agents.defaults.workspace`` or the default
+  workspace (``OPENCLAW_WORKSPACE_DIR``, else ``<state>/workspace``); else
+  ``<agents.defaults.workspace>/<id>``; else ``<state>/workspace-<id>``. Each agent's dir: its
+  ``agentDir``, else ``<state>/agents/<id>/agent``; ``OPENCLAW_AGENT_DIR`` relocates the shared
+  main auth dir. Relative paths resolve against the working directory, as OpenClaw's
+  ``path.resolve`` does.
+* **OAuth dir**: ``OPENCLAW_OAUTH_DIR``, else ``<state>/credentials`` (legacy files only).
+
+Discovery reads the filesystem and the mapping it is given; it never writes and never starts a
+process. An unreadable or unparseable ``openclaw.json`` is a warning, not an error. Every path
+carries where it came from, for ``snapkit where``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Mapping
@@ -21,21 +42,35 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import json5
-
-from snapkit.errors import UsageError
+from snapkit.openclaw_config import ConfigReader, lookup
 
 CONFIG_FILENAME = "openclaw.json"
-#: Config names a legacy state dir may hold instead of ``openclaw.json`` (OpenClaw's paths.ts).
-LEGACY_CONFIG_FILENAMES = ("clawdbot.json", "moldbot.json", "moltbot.json")
+#: The config name a legacy state dir may hold instead of ``openclaw.json`` (paths.ts).
+LEGACY_CONFIG_FILENAMES = ("clawdbot.json",)
 STATE_DIRNAME = ".openclaw"
-LEGACY_STATE_DIRNAMES = (".clawdbot", ".moldbot", ".moltbot")
-INCLUDE_KEY = "$include"
-MAX_INCLUDE_DEPTH = 10  # as OpenClaw's includes.ts
+LEGACY_STATE_DIRNAMES = (".clawdbot",)
 CONFIG_ONLY_MODE = "config-only"
+DEFAULT_AGENT_ID = "main"
 
 _PROFILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}\Z")
+_AGENT_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}\Z", re.IGNORECASE)
 _GITIGNORE_SPECIAL = re.compile(r"([\\*?\[\]])")
+
+
+@dataclass(frozen=True)
+class Agent:
+    """One configured agent: its id, workspace and agent dir, with where each came from."""
+
+    id: str
+    workspace: Path
+    workspace_from: str
+    agent_dir: Path
+    agent_dir_from: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "workspace": str(self.workspace),
+                "workspace_from": self.workspace_from, "agent_dir": str(self.agent_dir),
+                "agent_dir_from": self.agent_dir_from}
 
 
 @dataclass(frozen=True)
@@ -43,14 +78,18 @@ class Installation:
     """One OpenClaw installation as discovered from the environment."""
 
     state_dir: Path
-    #: how the state dir was chosen: "$OPENCLAW_STATE_DIR", "$CLAWDBOT_STATE_DIR (legacy)",
-    #: "$OPENCLAW_PROFILE=work", "~/.openclaw (exists)", "legacy ~/.clawdbot",
-    #: "default ~/.openclaw (missing)"
+    #: how the state dir was chosen: "$OPENCLAW_STATE_DIR", "~/.openclaw (exists)",
+    #: "legacy ~/.clawdbot", "default ~/.openclaw (missing)"
     state_dir_source: str
     exists: bool  # the state dir is an existing directory
     config_path: Path
+    config_path_source: str
     oauth_dir: Path
+    agents: tuple[Agent, ...]
     workspaces: tuple[Path, ...]  # resolved, absolute; configured ones even if missing
+    #: agent dirs (and ``OPENCLAW_AGENT_DIR``): where per-agent databases and auth live
+    agent_dirs: tuple[Path, ...]
+    env_files: tuple[Path, ...]  # the dotenv files OpenClaw reads, existing or not
     included_configs: tuple[Path, ...]  # files pulled in by $include (transitively)
     warnings: tuple[str, ...]
 
@@ -62,13 +101,12 @@ class Installation:
         """Source roots of a snapshot in ``mode``.
 
         Always the state dir first; then, when they exist and live outside the roots already
-        listed, the config file, the OAuth dir and the included config files (all modes) and
-        the workspaces (every mode but ``config-only``). Extra roots are taken whole by nature
-        (config, credentials) or are workspaces; a mode's include patterns are relative to the
-        state dir.
+        listed, the config file, its includes, the env files, the OAuth dir and the agent dirs
+        (every mode), and the workspaces (every mode but ``config-only``).
         """
         roots: list[Path] = [self.state_dir]
-        extras: list[Path] = [self.config_path, self.oauth_dir, *self.included_configs]
+        extras: list[Path] = [self.config_path, *self.included_configs, *self.env_files,
+                              self.oauth_dir, *self.agent_dirs]
         if mode != CONFIG_ONLY_MODE:
             extras.extend(self.workspaces)
         for path in extras:
@@ -77,14 +115,14 @@ class Installation:
         return tuple(roots)
 
     def config_include_patterns(self, root: Path) -> tuple[str, ...]:
-        """Anchored patterns selecting the config files that lie inside ``root``.
+        """Anchored patterns selecting the config and env files that lie inside ``root``.
 
-        The default ``config-only`` patterns name ``/openclaw.json`` only; add these to a mode's
-        include list so that a legacy ``clawdbot.json`` or a ``$include``d file inside the state
-        dir is part of the selection too.
+        A mode's include list names ``/openclaw.json``; add these so that a legacy
+        ``clawdbot.json``, a ``$include``d file or an env file inside the state dir is part of
+        every mode too.
         """
         patterns: list[str] = []
-        for path in self.config_files():
+        for path in (*self.config_files(), *self.env_files):
             if path != root and _is_within(path, root):
                 rel = path.relative_to(root).as_posix()
                 escaped = _GITIGNORE_SPECIAL.sub(r"\\\1", rel)
@@ -94,13 +132,16 @@ class Installation:
         return tuple(dict.fromkeys(patterns))
 
     def kind_of(self, path: Path) -> str | None:
-        """What ``path`` is to this installation: "state", "workspace", "config", or None."""
+        """What ``path`` is to this installation: "state", "workspace", "agent", "config", or
+        None."""
         path = _absolute(path)
         if path == self.state_dir:
             return "state"
         if path in self.workspaces:
             return "workspace"
-        if path == self.oauth_dir or path in self.config_files():
+        if path in self.agent_dirs:
+            return "agent"
+        if path == self.oauth_dir or path in self.config_files() or path in self.env_files:
             return "config"
         return None
 
@@ -129,7 +170,7 @@ def _get(env: Mapping[str, str], name: str) -> str:
 def _system_home(env: Mapping[str, str]) -> Path:
     for name in ("HOME", "USERPROFILE"):
         value = _get(env, name)
-        if value:
+        if value and value not in ("undefined", "null"):
             return Path(value)
     return Path.home()
 
@@ -139,120 +180,31 @@ def openclaw_home(env: Mapping[str, str] | None = None) -> Path:
     ``$HOME`` (``%USERPROFILE%``), else the account's home."""
     env = os.environ if env is None else env
     explicit = _get(env, "OPENCLAW_HOME")
-    if explicit:
+    if explicit and explicit not in ("undefined", "null"):
         if explicit == "~" or explicit.startswith(("~/", "~\\")):
             return _absolute(_system_home(env) / explicit[2:])
         return _absolute(Path(explicit))
     return _absolute(_system_home(env))
 
 
-def _user_path(text: str, home: Path, relative_to: Path | None = None) -> Path:
-    """Expand a leading ``~`` with OpenClaw's home; resolve relative paths against
-    ``relative_to`` (default: the current directory, as OpenClaw's ``path.resolve``)."""
+def _user_path(text: str, home: Path) -> Path:
+    """OpenClaw's ``resolveUserPath``: a leading ``~`` is its home; anything else resolves
+    against the current directory (``path.resolve``)."""
     text = text.strip()
     if text == "~":
         return home
     if text.startswith(("~/", "~\\")):
         return _absolute(home / text[2:])
-    path = Path(text)
-    if not path.is_absolute() and relative_to is not None:
-        path = relative_to / path
-    return _absolute(path)
+    return _absolute(Path(text))
 
 
-# --------------------------------------------------------------------------------------------
-# openclaw.json and $include
-# --------------------------------------------------------------------------------------------
-
-
-class _ConfigReader:
-    """Reads ``openclaw.json`` with json5 and resolves ``$include`` the way OpenClaw does.
-
-    ``$include`` may appear in any object: a path or a list of paths relative to the including
-    file; included objects deep-merge (objects recursively, lists concatenate, sibling keys
-    win). Problems become warnings; whatever could be read is kept.
-    """
-
-    def __init__(self) -> None:
-        self.included: list[Path] = []
-        self.warnings: list[str] = []
-
-    def load(self, path: Path) -> Any:
-        return self._load_file(path, chain=(path,))
-
-    def _read(self, path: Path) -> Any:
-        try:
-            text = path.read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = getattr(exc, "strerror", None) or str(exc)
-            self.warnings.append(f"{path}: cannot read OpenClaw config: {reason}")
-            return None
-        try:
-            return json5.loads(text)
-        except ValueError as exc:
-            self.warnings.append(f"{path}: cannot parse OpenClaw config (JSON5): {exc}")
-            return None
-
-    def _load_file(self, path: Path, chain: tuple[Path, ...]) -> Any:
-        return self._process(self._read(path), path, chain)
-
-    def _process(self, value: Any, path: Path, chain: tuple[Path, ...]) -> Any:
-        if isinstance(value, list):
-            return [self._process(item, path, chain) for item in value]
-        if not isinstance(value, dict):
-            return value
-        rest = {k: self._process(v, path, chain) for k, v in value.items() if k != INCLUDE_KEY}
-        if INCLUDE_KEY not in value:
-            return rest
-        included = self._include(value[INCLUDE_KEY], path, chain)
-        if not rest:
-            return included
-        if not isinstance(included, dict):
-            return rest
-        return _deep_merge(included, rest)
-
-    def _include(self, spec: Any, path: Path, chain: tuple[Path, ...]) -> Any:
-        items = [spec] if isinstance(spec, str) else spec
-        if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
-            self.warnings.append(f"{path}: $include must be a path or a list of paths; ignored")
-            return {}
-        merged: Any = {}
-        for item in items:
-            target = _absolute(path.parent / item)
-            if target in chain:
-                self.warnings.append(f"{path}: $include {item!r} is circular; ignored")
-                continue
-            if len(chain) > MAX_INCLUDE_DEPTH:
-                self.warnings.append(
-                    f"{path}: $include {item!r} nests deeper than {MAX_INCLUDE_DEPTH}; ignored"
-                )
-                continue
-            if target not in self.included:
-                self.included.append(target)
-            if not target.is_file():
-                self.warnings.append(f"{path}: $include {item!r}: no such file {target}")
-                continue
-            merged = _deep_merge(merged, self._load_file(target, (*chain, target)))
-        return merged
-
-
-def _deep_merge(target: Any, source: Any) -> Any:
-    if isinstance(target, list) and isinstance(source, list):
-        return [*target, *source]
-    if isinstance(target, dict) and isinstance(source, dict):
-        result = dict(target)
-        for key, value in source.items():
-            result[key] = _deep_merge(result[key], value) if key in result else value
-        return result
-    return source
-
-
-def _lookup(document: Any, *keys: str) -> Any:
-    for key in keys:
-        if not isinstance(document, dict):
-            return None
-        document = document.get(key)
-    return document
+def _agent_id(raw: Any) -> str:
+    """OpenClaw's ``normalizeAgentId``: lower case, invalid characters to ``-``, else main."""
+    text = raw.strip() if isinstance(raw, str) else ""
+    if _AGENT_ID.match(text):
+        return text.lower()
+    cleaned = re.sub(r"[^a-z0-9_-]+", "-", text.lower()).strip("-")[:64]
+    return cleaned or DEFAULT_AGENT_ID
 
 
 # --------------------------------------------------------------------------------------------
@@ -260,124 +212,206 @@ def _lookup(document: Any, *keys: str) -> Any:
 # --------------------------------------------------------------------------------------------
 
 
-def _state_dir(env: Mapping[str, str], home: Path) -> tuple[Path, str, str | None]:
-    """(state dir, how it was chosen, profile or None)."""
-    for name, label in (
-        ("OPENCLAW_STATE_DIR", "$OPENCLAW_STATE_DIR"),
-        ("CLAWDBOT_STATE_DIR", "$CLAWDBOT_STATE_DIR (legacy)"),
-    ):
-        value = _get(env, name)
-        if value:
-            return _user_path(value, home), label, _profile(env)
-    profile = _profile(env)
-    if profile is not None:
-        suffix = "" if profile.lower() == "default" else f"-{profile}"
-        return _absolute(home / f"{STATE_DIRNAME}{suffix}"), f"$OPENCLAW_PROFILE={profile}", profile
+def _state_dir(env: Mapping[str, str], home: Path) -> tuple[Path, str]:
+    value = _get(env, "OPENCLAW_STATE_DIR")
+    if value:
+        return _user_path(value, home), "$OPENCLAW_STATE_DIR"
     new = home / STATE_DIRNAME
     if new.exists():
-        return _absolute(new), f"~/{STATE_DIRNAME} (exists)", None
+        return _absolute(new), f"~/{STATE_DIRNAME} (exists)"
     for name in LEGACY_STATE_DIRNAMES:
         legacy = home / name
         if legacy.exists():
-            return _absolute(legacy), f"legacy ~/{name}", None
-    return _absolute(new), f"default ~/{STATE_DIRNAME} (missing)", None
+            return _absolute(legacy), f"legacy ~/{name}"
+    return _absolute(new), f"default ~/{STATE_DIRNAME} (missing)"
 
 
-def _profile(env: Mapping[str, str]) -> str | None:
-    profile = _get(env, "OPENCLAW_PROFILE")
-    if not profile:
-        return None
-    if not _PROFILE_NAME.match(profile):
-        raise UsageError(
-            f"OPENCLAW_PROFILE={profile!r} is not a valid OpenClaw profile name "
-            f'(letters, digits, "_" and "-"); fix or unset OPENCLAW_PROFILE'
-        )
-    return profile
+def _config_path(env: Mapping[str, str], home: Path, state_dir: Path) -> tuple[Path, str]:
+    """OpenClaw's ``resolveConfigPathCandidate``."""
+    value = _get(env, "OPENCLAW_CONFIG_PATH")
+    if value:
+        return _user_path(value, home), "$OPENCLAW_CONFIG_PATH"
+    candidates: list[Path] = []
+    names = (CONFIG_FILENAME, *LEGACY_CONFIG_FILENAMES)
+    if _get(env, "OPENCLAW_STATE_DIR"):
+        candidates.extend(state_dir / name for name in names)
+    for directory in (STATE_DIRNAME, *LEGACY_STATE_DIRNAMES):
+        candidates.extend(home / directory / name for name in names)
+    for candidate in candidates:
+        if candidate.exists():
+            return _absolute(candidate), "first existing config"
+    return _absolute(state_dir / CONFIG_FILENAME), "default (missing)"
 
 
-def _config_path(env: Mapping[str, str], home: Path, state_dir: Path) -> Path:
-    for name in ("OPENCLAW_CONFIG_PATH", "CLAWDBOT_CONFIG_PATH"):
-        value = _get(env, name)
-        if value:
-            return _user_path(value, home)
-    canonical = state_dir / CONFIG_FILENAME
-    if not canonical.exists():
-        for name in LEGACY_CONFIG_FILENAMES:
-            if (state_dir / name).exists():
-                return _absolute(state_dir / name)
-    return _absolute(canonical)
+def _env_files(env: Mapping[str, str], home: Path, config_path: Path) -> tuple[Path, ...]:
+    """The dotenv files OpenClaw loads (``resolveGlobalDotEnvPaths``)."""
+    if _get(env, "OPENCLAW_STATE_DIR"):
+        config_dir = _user_path(env["OPENCLAW_STATE_DIR"], home)
+    elif _get(env, "OPENCLAW_CONFIG_PATH"):
+        config_dir = config_path.parent
+    else:
+        config_dir = home / STATE_DIRNAME
+    state_env = _absolute(config_dir / ".env")
+    files = [state_env]
+    if "OPENCLAW_STATE_DIR" not in env or state_env == _absolute(home / STATE_DIRNAME / ".env"):
+        files.append(_absolute(home / ".config" / "openclaw" / "gateway.env"))
+    return tuple(files)
+
+
+def _include_roots(env: Mapping[str, str], home: Path) -> tuple[Path, ...]:
+    roots: list[Path] = []
+    for entry in _get(env, "OPENCLAW_INCLUDE_ROOTS").split(os.pathsep):
+        if entry.strip():
+            text = entry.strip()
+            if text == "~" or text.startswith(("~/", "~\\")):
+                root = home / text[2:]
+            else:
+                root = Path(os.path.abspath(text))
+            roots.append(Path(os.path.normpath(root)))
+    return tuple(dict.fromkeys(roots))
+
+
+def _roster(document: Any, where: Path, warnings: list[str]) -> tuple[list[dict[str, Any]], str]:
+    """The configured agents (each with its ``id``) and the key they came from."""
+    agents = lookup(document, "agents")
+    if not isinstance(agents, dict):
+        return [], ""
+    entries = agents.get("entries")
+    if entries is not None:
+        if not isinstance(entries, dict):
+            warnings.append(f"{where}: agents.entries is not an object; ignored")
+            return [], "agents.entries"
+        return ([{**entry, "id": key} for key, entry in entries.items()
+                 if isinstance(entry, dict)], "agents.entries")
+    listed = agents.get("list")
+    if listed is not None:
+        if not isinstance(listed, list):
+            warnings.append(f"{where}: agents.list is not a list; ignored")
+            return [], "agents.list"
+        return [entry for entry in listed if isinstance(entry, dict)], "agents.list"
+    return [], ""
+
+
+def _text(value: Any) -> str | None:
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def _agents(document: Any, env: Mapping[str, str], home: Path, state_dir: Path,
+            where: Path, warnings: list[str]) -> list[Agent]:
+    """Every agent with its workspace and agent dir (``agent-scope-config``)."""
+    roster, key = _roster(document, where, warnings)
+    if not roster and not key:
+        roster, key = [{"id": DEFAULT_AGENT_ID}], ""
+    defaults_ws = _text(lookup(document, "agents", "defaults", "workspace"))
+    env_ws = _get(env, "OPENCLAW_WORKSPACE_DIR")
+    if env_ws:
+        default_ws, default_from = _absolute(Path(env_ws)), "$OPENCLAW_WORKSPACE_DIR"
+    else:
+        default_ws, default_from = state_dir / "workspace", "default <state>/workspace"
+    marked = [e for e in roster if e.get("default") is True]
+    ownership = lookup(document, "agents", "ownership")
+    if len(marked) == 1 and ownership != "explicit":
+        owner: str | None = _agent_id(marked[0].get("id"))
+    elif len(roster) == 1 or (key == "agents.list" and ownership is None and not marked):
+        # The sole agent; or, in a legacy list with none marked, the first one
+        # (legacy.roster: resolveLegacyFirstAgentWorkspacePin).
+        owner = _agent_id(roster[0].get("id"))
+    else:
+        owner = None
+    agents: list[Agent] = []
+    seen: set[str] = set()
+    for entry in roster:
+        agent_id = _agent_id(entry.get("id"))
+        if agent_id in seen:
+            continue
+        seen.add(agent_id)
+        label = f"{key}.{agent_id}" if key == "agents.entries" else f"{key}[{agent_id}]"
+        configured = _text(entry.get("workspace"))
+        if configured:
+            workspace, ws_from = _user_path(configured, home), f"{label}.workspace"
+        elif agent_id == owner:
+            if defaults_ws:
+                workspace, ws_from = _user_path(defaults_ws, home), "agents.defaults.workspace"
+            else:
+                workspace, ws_from = default_ws, default_from
+        elif defaults_ws:
+            workspace = _user_path(defaults_ws, home) / agent_id
+            ws_from = "agents.defaults.workspace/<id>"
+        else:
+            workspace = state_dir / f"workspace-{agent_id}"
+            ws_from = "default <state>/workspace-<id>"
+        agent_dir_text = _text(entry.get("agentDir"))
+        if agent_dir_text:
+            agent_dir, dir_from = _user_path(agent_dir_text, home), f"{label}.agentDir"
+        else:
+            agent_dir, dir_from = state_dir / "agents" / agent_id / "agent", "default"
+        agents.append(Agent(agent_id, _absolute(workspace), ws_from, _absolute(agent_dir),
+                            dir_from))
+    return agents
 
 
 def discover(env: Mapping[str, str] | None = None) -> Installation:
     """Find the OpenClaw installation the environment ``env`` (default ``os.environ``) selects.
 
-    Reads the filesystem only. Raises :class:`UsageError` only for an invalid
-    ``OPENCLAW_PROFILE``; everything else that is odd becomes a warning.
+    Reads the filesystem only and never raises: whatever is odd becomes a warning.
     """
     env = os.environ if env is None else env
     home = openclaw_home(env)
-    state_dir, source, profile = _state_dir(env, home)
-    config_path = _config_path(env, home, state_dir)
+    state_dir, source = _state_dir(env, home)
+    config_path, config_source = _config_path(env, home, state_dir)
     oauth = _get(env, "OPENCLAW_OAUTH_DIR")
     oauth_dir = _user_path(oauth, home) if oauth else _absolute(state_dir / "credentials")
 
-    reader = _ConfigReader()
+    reader = ConfigReader(config_path, _include_roots(env, home))
     document: Any = None
     if config_path.is_file():
-        document = reader.load(config_path)
+        document = reader.load()
     elif config_path.exists():
         reader.warnings.append(f"{config_path}: OpenClaw config is not a regular file")
     warnings = reader.warnings
-
+    profile = _get(env, "OPENCLAW_PROFILE")
+    if profile and profile.lower() != "default" and not _get(env, "OPENCLAW_STATE_DIR"):
+        suffix = f"-{profile}" if _PROFILE_NAME.match(profile) else "-NAME"
+        warnings.append(
+            f"OPENCLAW_PROFILE={profile} is set, but OpenClaw switches its state dir only with "
+            f"`openclaw --profile`; to back up that profile set OPENCLAW_STATE_DIR="
+            f"~/{STATE_DIRNAME}{suffix}"
+        )
+    agents = _agents(document, env, home, state_dir, config_path, warnings)
     workspaces: list[Path] = []
-
-    def add(path: Path, configured_by: str | None) -> None:
-        if path not in workspaces:
+    for agent in agents:
+        if agent.workspace not in workspaces:
+            workspaces.append(agent.workspace)
+            if not agent.workspace.exists() and not agent.workspace_from.startswith("default"):
+                warnings.append(f"workspace {agent.workspace} of agent {agent.id} (from "
+                                f"{agent.workspace_from}) does not exist")
+    # Not any agent's, but OpenClaw's to use: kept so that a backup never misses them.
+    loose = [Path(p) for p in (_get(env, "OPENCLAW_WORKSPACE_DIR"),) if p]
+    defaults_ws = _text(lookup(document, "agents", "defaults", "workspace"))
+    if defaults_ws:
+        loose.append(_user_path(defaults_ws, home))
+    with contextlib.suppress(OSError):
+        loose.extend(sorted(c for c in state_dir.glob("workspace-*") if c.is_dir()))
+    for path in loose:
+        path = _absolute(path)
+        if path.is_dir() and path not in workspaces:
             workspaces.append(path)
-        if configured_by and not path.exists():
-            warnings.append(f"workspace {path} (from {configured_by}) does not exist")
-
-    env_workspace = _get(env, "OPENCLAW_WORKSPACE_DIR")
-    config_workspace = _lookup(document, "agents", "defaults", "workspace")
-    if isinstance(config_workspace, str) and not config_workspace.strip():
-        config_workspace = None
-    if env_workspace:
-        add(_user_path(env_workspace, home), "$OPENCLAW_WORKSPACE_DIR")
-    if isinstance(config_workspace, str):
-        # Both are kept when both are set: which one the gateway uses for the default agent is
-        # OpenClaw's business; a backup must not miss it.
-        add(_user_path(config_workspace, home, state_dir), "agents.defaults.workspace")
-    elif config_workspace is not None:
-        warnings.append(f"{config_path}: agents.defaults.workspace is not a string; ignored")
-    if not env_workspace and not isinstance(config_workspace, str):
-        add(_absolute(state_dir / "workspace"), None)
-        if profile is not None and profile.lower() != "default":
-            # OpenClaw's own default for a profile's main agent.
-            profile_workspace = home / STATE_DIRNAME / f"workspace-{profile}"
-            if profile_workspace.is_dir():
-                add(_absolute(profile_workspace), None)
-
-    agents = _lookup(document, "agents", "list")
-    if isinstance(agents, list):
-        for entry in agents:
-            workspace = _lookup(entry, "workspace")
-            if isinstance(workspace, str) and workspace.strip():
-                add(_user_path(workspace, home, state_dir), "agents.list[].workspace")
-
-    try:
-        extra = sorted(child for child in state_dir.glob("workspace-*") if child.is_dir())
-    except OSError:
-        extra = []
-    for child in extra:
-        add(_absolute(child), None)
+    agent_dirs = list(dict.fromkeys(agent.agent_dir for agent in agents))
+    shared = _get(env, "OPENCLAW_AGENT_DIR")
+    if shared and _user_path(shared, home) not in agent_dirs:
+        agent_dirs.append(_user_path(shared, home))
 
     return Installation(
         state_dir=state_dir,
         state_dir_source=source,
         exists=state_dir.is_dir(),
         config_path=config_path,
+        config_path_source=config_source,
         oauth_dir=oauth_dir,
+        agents=tuple(agents),
         workspaces=tuple(workspaces),
+        agent_dirs=tuple(agent_dirs),
+        env_files=_env_files(env, home, config_path),
         included_configs=tuple(reader.included),
         warnings=tuple(warnings),
     )
@@ -385,7 +419,7 @@ def discover(env: Mapping[str, str] | None = None) -> Installation:
 
 def is_openclaw_root(path: Path, installation: Installation | None = None) -> bool:
     """True when ``path`` holds an ``openclaw.json`` (or a legacy config name) at its root, or is
-    a root the discovered installation names (state dir, workspace, config or OAuth dir).
+    a root the discovered installation names (state dir, workspace, agent, config or env file).
 
     ``installation`` defaults to :func:`discover` of the current environment.
     """

@@ -27,7 +27,8 @@ class SourceRules:
     """The rule set of one source root, and how it was chosen."""
 
     path: str
-    kind: str  # "openclaw state dir" | "openclaw workspace" | "openclaw config" | "directory"
+    kind: str  # "openclaw state dir" | "openclaw workspace" | "openclaw agent dir" |
+    #            "openclaw config" | "directory"
     rules: RuleSet
     description: str  # e.g. "openclaw defaults + ~/.config/snapkit/config.json, mode full"
 
@@ -53,7 +54,23 @@ class SourcePlan:
 
 
 _KINDS = {"state": "openclaw state dir", "workspace": "openclaw workspace",
-          "config": "openclaw config"}
+          "agent": "openclaw agent dir", "config": "openclaw config"}
+
+#: A mode's patterns for the agent dirs inside the state dir; re-rooted for one elsewhere.
+_AGENT_DIR_PREFIX = "/agents/*/agent/"
+
+
+def agent_dir_patterns(include: Sequence[str]) -> tuple[str, ...]:
+    """A mode's include patterns as they apply to an agent dir outside the state dir:
+    ``/agents/*/agent/openclaw-agent.sqlite`` becomes ``/openclaw-agent.sqlite``. A mode
+    naming nothing there selects nothing of it."""
+    out: list[str] = []
+    for pattern in include:
+        negated = pattern.startswith("!")
+        body = pattern[1:] if negated else pattern
+        if body.startswith(_AGENT_DIR_PREFIX):
+            out.append(("!" if negated else "") + "/" + body[len(_AGENT_DIR_PREFIX):])
+    return tuple(out)
 
 
 def plan_sources(
@@ -122,13 +139,15 @@ def _rules_for(src: str, inst: Installation, loaded: LoadedConfig, mode: str,
     if kind is None and os.path.isdir(src) and is_openclaw_root(path, inst):
         kind = "state"
     openclaw = kind is not None
-    keys = exclusion_keys(config, openclaw, workspace=kind == "workspace")
+    keys = exclusion_keys(config, openclaw, workspace=kind in ("workspace", "agent"))
     include = config.modes[mode]
     if include is not None:
         if kind == "config":
             include = None  # a config file or credentials dir outside the state dir: whole
         elif kind == "state":
             include = (*include, *inst.config_include_patterns(path))
+        elif kind == "agent":
+            include = agent_dir_patterns(include)
     rules = RuleSet(
         name="openclaw defaults" if openclaw else "user rules",
         excluded_extensions=keys["excluded_extensions"],

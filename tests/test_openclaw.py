@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
 import pytest
 
-from snapkit.errors import UsageError
 from snapkit.openclaw import Installation, discover, is_openclaw_root, openclaw_home
 
 
@@ -36,9 +36,9 @@ def mkdirs(*paths: Path) -> None:
         ([], ".openclaw", "default ~/.openclaw (missing)"),
         ([".openclaw"], ".openclaw", "~/.openclaw (exists)"),
         ([".openclaw", ".clawdbot"], ".openclaw", "~/.openclaw (exists)"),
-        ([".moltbot"], ".moltbot", "legacy ~/.moltbot"),
-        ([".moltbot", ".moldbot"], ".moldbot", "legacy ~/.moldbot"),
-        ([".moltbot", ".moldbot", ".clawdbot"], ".clawdbot", "legacy ~/.clawdbot"),
+        ([".clawdbot"], ".clawdbot", "legacy ~/.clawdbot"),
+        # 2026.9 knows one legacy name only (dist/paths-*.mjs LEGACY_STATE_DIRNAMES).
+        ([".moltbot", ".moldbot"], ".openclaw", "default ~/.openclaw (missing)"),
     ],
 )
 def test_state_dir_default_and_legacy_order(
@@ -48,7 +48,7 @@ def test_state_dir_default_and_legacy_order(
     found = discover(env_for(home))
     assert found.state_dir == home / expected
     assert found.state_dir_source == source
-    assert found.exists == bool(existing)
+    assert found.exists == (expected in existing)
     assert found.config_path == home / expected / "openclaw.json"
     assert found.oauth_dir == home / expected / "credentials"
 
@@ -57,33 +57,24 @@ def test_state_dir_default_and_legacy_order(
     ("variables", "expected", "source"),
     [
         ({"OPENCLAW_STATE_DIR": "{tmp}/state"}, "{tmp}/state", "$OPENCLAW_STATE_DIR"),
-        ({"CLAWDBOT_STATE_DIR": "{tmp}/old"}, "{tmp}/old", "$CLAWDBOT_STATE_DIR (legacy)"),
-        (
-            {"OPENCLAW_STATE_DIR": "{tmp}/state", "CLAWDBOT_STATE_DIR": "{tmp}/old"},
-            "{tmp}/state",
-            "$OPENCLAW_STATE_DIR",
-        ),
+        # No CLAWDBOT_* variables in 2026.9.
+        ({"CLAWDBOT_STATE_DIR": "{tmp}/old"}, "{home}/.openclaw",
+         "default ~/.openclaw (missing)"),
         ({"OPENCLAW_STATE_DIR": "~/custom"}, "{home}/custom", "$OPENCLAW_STATE_DIR"),
         (
             {"OPENCLAW_STATE_DIR": "~/custom", "OPENCLAW_HOME": "{tmp}/oc"},
             "{tmp}/oc/custom",
             "$OPENCLAW_STATE_DIR",
         ),
-        # The state dir variable wins over a profile.
         (
             {"OPENCLAW_STATE_DIR": "{tmp}/state", "OPENCLAW_PROFILE": "work"},
             "{tmp}/state",
             "$OPENCLAW_STATE_DIR",
         ),
-        ({"OPENCLAW_PROFILE": "work"}, "{home}/.openclaw-work", "$OPENCLAW_PROFILE=work"),
-        ({"OPENCLAW_PROFILE": "default"}, "{home}/.openclaw", "$OPENCLAW_PROFILE=default"),
+        # OPENCLAW_PROFILE alone does not move the state dir: only `openclaw --profile` does.
+        ({"OPENCLAW_PROFILE": "work"}, "{home}/.openclaw", "default ~/.openclaw (missing)"),
         ({"OPENCLAW_HOME": "{tmp}/oc"}, "{tmp}/oc/.openclaw", "default ~/.openclaw (missing)"),
         ({"OPENCLAW_HOME": "~/oc"}, "{home}/oc/.openclaw", "default ~/.openclaw (missing)"),
-        (
-            {"OPENCLAW_HOME": "{tmp}/oc", "OPENCLAW_PROFILE": "p"},
-            "{tmp}/oc/.openclaw-p",
-            "$OPENCLAW_PROFILE=p",
-        ),
     ],
 )
 def test_state_dir_from_environment(
@@ -101,18 +92,20 @@ def test_state_dir_from_environment(
     assert found.config_path == Path(fill(expected)) / "openclaw.json"
 
 
-def test_profile_skips_the_legacy_rule(home: Path) -> None:
-    mkdirs(home / ".clawdbot", home / ".openclaw")
+def test_relative_state_dir_resolves_against_the_working_directory(
+    tmp_path: Path, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    found = discover(env_for(home, OPENCLAW_STATE_DIR="rel-state"))
+    assert found.state_dir == tmp_path.resolve() / "rel-state"
+
+
+def test_profile_variable_alone_is_a_warning(home: Path) -> None:
+    mkdirs(home / ".openclaw", home / ".openclaw-work")
     found = discover(env_for(home, OPENCLAW_PROFILE="work"))
-    assert found.state_dir == home / ".openclaw-work"
-    assert not found.exists
-
-
-def test_invalid_profile_is_a_usage_error(home: Path) -> None:
-    with pytest.raises(UsageError) as info:
-        discover(env_for(home, OPENCLAW_PROFILE="../etc"))
-    assert info.value.exit_code == 2
-    assert "OPENCLAW_PROFILE" in info.value.message
+    assert found.state_dir == home / ".openclaw"
+    assert any("OPENCLAW_STATE_DIR=~/.openclaw-work" in w for w in found.warnings)
+    assert discover(env_for(home, OPENCLAW_PROFILE="default")).warnings == ()
 
 
 def test_openclaw_home_defaults_to_home(home: Path) -> None:
@@ -128,6 +121,7 @@ def test_config_path_and_oauth_dir_from_environment(tmp_path: Path, home: Path) 
     oauth = tmp_path / "secrets" / "oauth"
     found = discover(env_for(home, OPENCLAW_CONFIG_PATH=str(config), OPENCLAW_OAUTH_DIR=str(oauth)))
     assert found.config_path == config.resolve()
+    assert found.config_path_source == "$OPENCLAW_CONFIG_PATH"
     assert found.oauth_dir == oauth.resolve()
     found = discover(env_for(home, OPENCLAW_CONFIG_PATH="~/oc.json"))
     assert found.config_path == home / "oc.json"
@@ -140,6 +134,32 @@ def test_legacy_config_name_in_legacy_dir(home: Path) -> None:
     found = discover(env_for(home))
     assert found.config_path == legacy / "clawdbot.json"
     assert found.config_include_patterns(found.state_dir) == ("/clawdbot.json",)
+
+
+def test_config_candidates_fall_back_to_the_home_state_dir(tmp_path: Path, home: Path) -> None:
+    """With OPENCLAW_STATE_DIR holding no config, OpenClaw reads ~/.openclaw/openclaw.json
+    (resolveConfigPathCandidate)."""
+    mkdirs(home / ".openclaw", tmp_path / "state")
+    (home / ".openclaw" / "openclaw.json").write_text("{}")
+    found = discover(env_for(home, OPENCLAW_STATE_DIR=str(tmp_path / "state")))
+    assert found.state_dir == (tmp_path / "state").resolve()
+    assert found.config_path == home / ".openclaw" / "openclaw.json"
+    (tmp_path / "state" / "clawdbot.json").write_text("{}")
+    found = discover(env_for(home, OPENCLAW_STATE_DIR=str(tmp_path / "state")))
+    assert found.config_path == (tmp_path / "state" / "clawdbot.json").resolve()
+
+
+def test_env_files(tmp_path: Path, home: Path) -> None:
+    found = discover(env_for(home))
+    assert found.env_files == (home / ".openclaw" / ".env",
+                               home / ".config" / "openclaw" / "gateway.env")
+    # A state dir elsewhere has its own .env, and gateway.env is no longer read.
+    found = discover(env_for(home, OPENCLAW_STATE_DIR=str(tmp_path / "s")))
+    assert found.env_files == ((tmp_path / "s" / ".env").resolve(),)
+    # OPENCLAW_CONFIG_PATH alone moves the .env next to the config file.
+    found = discover(env_for(home, OPENCLAW_CONFIG_PATH=str(tmp_path / "etc" / "oc.json")))
+    assert found.env_files == ((tmp_path / "etc" / ".env").resolve(),
+                               home / ".config" / "openclaw" / "gateway.env")
 
 
 # ------------------------------------------------------------------------------- workspaces
@@ -191,11 +211,14 @@ def test_config_workspace_expands_tilde_with_openclaw_home(tmp_path: Path, home:
     assert found.workspaces == (oc_home / "clawd",)
 
 
-def test_relative_config_workspace_is_relative_to_state_dir(home: Path) -> None:
+def test_relative_config_workspace_resolves_against_the_working_directory(
+    tmp_path: Path, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     state = home / ".openclaw"
-    mkdirs(state / "my-ws")
+    mkdirs(state, tmp_path / "cwd" / "my-ws")
     (state / "openclaw.json").write_text("{agents: {defaults: {workspace: 'my-ws'}}}")
-    assert discover(env_for(home)).workspaces == (state / "my-ws",)
+    monkeypatch.chdir(tmp_path / "cwd")
+    assert discover(env_for(home)).workspaces == ((tmp_path / "cwd" / "my-ws").resolve(),)
 
 
 def test_env_and_config_workspaces_are_both_kept(tmp_path: Path, home: Path) -> None:
@@ -203,33 +226,77 @@ def test_env_and_config_workspaces_are_both_kept(tmp_path: Path, home: Path) -> 
     mkdirs(state, home / "clawd", tmp_path / "envws")
     (state / "openclaw.json").write_text(JSON5_CONFIG)
     found = discover(env_for(home, OPENCLAW_WORKSPACE_DIR=str(tmp_path / "envws")))
-    assert found.workspaces == ((tmp_path / "envws").resolve(), home / "clawd")
+    # The config's workspace is the main agent's; the variable's is kept too (OpenClaw uses it
+    # for an agent without one), so that a backup never misses it.
+    assert found.workspaces == (home / "clawd", (tmp_path / "envws").resolve())
+    assert [a.workspace_from for a in found.agents] == ["agents.defaults.workspace"]
 
 
-def test_agent_workspaces(tmp_path: Path, home: Path) -> None:
+def test_legacy_agent_list(tmp_path: Path, home: Path) -> None:
     state = home / ".openclaw"
     mkdirs(state / "workspace", state / "workspace-coder", state / "workspace-ops")
     (state / "workspace-stray.txt").write_text("not a dir")
     mkdirs(tmp_path / "research")
     (state / "openclaw.json").write_text(
-        "{agents: {list: [{id: 'main'}, {id: 'r', workspace: '%s'},]}}" % (tmp_path / "research")
+        "{agents: {list: [{id: 'main'}, {id: 'r', workspace: '%s'}, {id: 'Coder'}]}}"
+        % (tmp_path / "research")
     )
     found = discover(env_for(home))
+    # The first of a legacy list with no default marker gets the default workspace.
+    assert [(a.id, a.workspace) for a in found.agents] == [
+        ("main", state / "workspace"),
+        ("r", (tmp_path / "research").resolve()),
+        ("coder", state / "workspace-coder"),
+    ]
     assert found.workspaces == (
         state / "workspace",
         (tmp_path / "research").resolve(),
         state / "workspace-coder",
         state / "workspace-ops",
     )
+    assert found.agent_dirs == tuple(state / "agents" / i / "agent" for i in ("main", "r", "coder"))
 
 
-def test_profile_workspace_default(home: Path) -> None:
-    mkdirs(home / ".openclaw-work", home / ".openclaw" / "workspace-work")
-    found = discover(env_for(home, OPENCLAW_PROFILE="work"))
-    assert found.workspaces == (
-        home / ".openclaw-work" / "workspace",
-        home / ".openclaw" / "workspace-work",
-    )
+def test_agent_entries_win_over_list(tmp_path: Path, home: Path) -> None:
+    """2026.8+: ``agents.entries.<id>`` with ``workspace`` and ``agentDir`` (as written by
+    ``openclaw agents add``); ``agents.list`` is ignored when ``entries`` is there."""
+    state = home / ".openclaw"
+    mkdirs(state, tmp_path / "work-ws", tmp_path / "agent-dirs" / "work")
+    (state / "openclaw.json").write_text(json.dumps({"agents": {
+        "defaults": {"workspace": str(tmp_path / "base")},
+        "list": [{"id": "ignored", "workspace": str(tmp_path / "nope")}],
+        "entries": {
+            "main": {"name": "main"},
+            "work": {"workspace": str(tmp_path / "work-ws"),
+                     "agentDir": str(tmp_path / "agent-dirs" / "work")},
+            "ops": {},
+        },
+    }}))
+    found = discover(env_for(home, OPENCLAW_AGENT_DIR=str(tmp_path / "shared-agent")))
+    by_id = {a.id: a for a in found.agents}
+    assert list(by_id) == ["main", "work", "ops"]
+    # No sole agent and no default marker: each agent without a workspace gets
+    # <agents.defaults.workspace>/<id>.
+    assert by_id["main"].workspace == (tmp_path / "base" / "main").resolve()
+    assert by_id["work"].workspace == (tmp_path / "work-ws").resolve()
+    assert by_id["work"].workspace_from == "agents.entries.work.workspace"
+    assert by_id["work"].agent_dir == (tmp_path / "agent-dirs" / "work").resolve()
+    assert by_id["work"].agent_dir_from == "agents.entries.work.agentDir"
+    assert by_id["ops"].agent_dir == state / "agents" / "ops" / "agent"
+    assert (tmp_path / "shared-agent").resolve() in found.agent_dirs
+    assert found.kind_of(tmp_path / "agent-dirs" / "work") == "agent"
+    sources = found.sources("config-only")
+    assert (tmp_path / "agent-dirs" / "work").resolve() in sources
+    assert (tmp_path / "work-ws").resolve() not in sources
+    assert (tmp_path / "work-ws").resolve() in found.sources("full")
+
+
+def test_sole_agent_uses_the_default_workspace(home: Path) -> None:
+    state = home / ".openclaw"
+    mkdirs(state)
+    (state / "openclaw.json").write_text("{agents: {entries: {solo: {}}}}")
+    found = discover(env_for(home))
+    assert [(a.id, a.workspace) for a in found.agents] == [("solo", state / "workspace")]
 
 
 # ------------------------------------------------------------------------------- $include
@@ -260,7 +327,32 @@ def test_include_string_and_list_nested(home: Path) -> None:
         "/conf/base.json5",
         "/conf/agents/main.json5",
         "/conf/channels.json5",
+        "/.env",
     )
+
+
+def test_include_is_confined_to_the_config_dir(tmp_path: Path, home: Path) -> None:
+    """OpenClaw refuses an include outside the config's directory (and OPENCLAW_INCLUDE_ROOTS),
+    also through a symlink; snapkit warns and neither reads nor backs it up."""
+    state = home / ".openclaw"
+    outside = tmp_path / "shared"
+    mkdirs(state, outside, home / "ws-out", home / "ws-in")
+    (outside / "agents.json5").write_text("{defaults: {workspace: '~/ws-out'}}")
+    (state / "link.json5").symlink_to(outside / "agents.json5")
+    (state / "openclaw.json").write_text(
+        "{agents: {$include: '%s'}, gateway: {$include: './link.json5'}}"
+        % (outside / "agents.json5")
+    )
+    found = discover(env_for(home))
+    assert found.included_configs == ()
+    assert any("escapes the config directory" in w for w in found.warnings)
+    assert any("through a symlink" in w for w in found.warnings)
+    assert found.workspaces == (state / "workspace",)
+    # Listed in OPENCLAW_INCLUDE_ROOTS, the directory is allowed.
+    found = discover(env_for(home, OPENCLAW_INCLUDE_ROOTS=str(outside)))
+    assert (outside / "agents.json5").resolve() in {p.resolve() for p in found.included_configs}
+    assert found.workspaces == (home / "ws-out",)
+    assert (outside / "agents.json5").resolve() in found.sources("config-only")
 
 
 def test_include_problems_are_warnings(home: Path) -> None:

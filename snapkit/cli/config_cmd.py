@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 
@@ -68,18 +69,24 @@ def config_path(settings: Settings) -> None:
 @click.command("where")
 @with_settings
 def where(settings: Settings) -> None:
-    """Show the OpenClaw installation snapkit found, and the repository and config it uses."""
+    """Show the OpenClaw installation snapkit found (state dir, config, env files, each agent's
+    workspace and agent dir, and where each came from), and the repository and config it uses."""
     inst = discover()
     cfg = config_search_path(settings.config)[0][1]
     full = [str(p) for p in inst.sources("full")] if inst.exists else []
     config_only = [str(p) for p in inst.sources("config-only")] if inst.exists else []
+    agent_workspaces = {a.workspace for a in inst.agents}
     info = {
         "state_dir": str(inst.state_dir),
         "state_dir_source": inst.state_dir_source,
         "exists": inst.exists,
         "config_path": str(inst.config_path),
+        "config_path_source": inst.config_path_source,
+        "env_files": [str(p) for p in inst.env_files],
         "oauth_dir": str(inst.oauth_dir),
+        "agents": [a.to_dict() for a in inst.agents],
         "workspaces": [str(w) for w in inst.workspaces],
+        "agent_dirs": [str(d) for d in inst.agent_dirs],
         "included_configs": [str(p) for p in inst.included_configs],
         "sources_full": full,
         "sources_config_only": config_only,
@@ -90,19 +97,33 @@ def where(settings: Settings) -> None:
     if settings.json:
         emit_json(info)
         return
-    out = click.echo
-    out(f"OpenClaw state dir: {inst.state_dir} ({inst.state_dir_source})"
-        + ("" if inst.exists else " — not found"))
-    out(f"OpenClaw config:    {inst.config_path}")
-    out(f"OAuth dir:          {inst.oauth_dir}")
-    for w in inst.workspaces:
-        out(f"Workspace:          {w}" + ("" if w.exists() else " (missing)"))
+
+    def line(label: str, value: str, origin: str = "", path: Path | None = None) -> None:
+        missing = " (missing)" if path is not None and not path.exists() else ""
+        head = f"{label}:" if label else ""
+        click.echo(f"{head:<24}{value}{missing}" + (f"  [{origin}]" if origin else ""))
+
+    line("OpenClaw state dir", str(inst.state_dir), inst.state_dir_source, inst.state_dir)
+    line("OpenClaw config", str(inst.config_path), inst.config_path_source, inst.config_path)
     for inc in inst.included_configs:
-        out(f"Included config:    {inc}")
+        line("Included config", str(inc), "$include", inc)
+    for env_file in inst.env_files:
+        line("Env file", str(env_file), "", env_file)
+    line("OAuth dir (legacy)", str(inst.oauth_dir), "", inst.oauth_dir)
+    for agent in inst.agents:
+        line(f"Agent {agent.id}", f"workspace {agent.workspace}", agent.workspace_from,
+             agent.workspace)
+        line("", f"agent dir {agent.agent_dir}", agent.agent_dir_from, agent.agent_dir)
+    for ws in inst.workspaces:
+        if ws not in agent_workspaces:
+            line("Workspace", str(ws), "no agent's, kept", ws)
+    for agent_dir in inst.agent_dirs:
+        if agent_dir not in {a.agent_dir for a in inst.agents}:
+            line("Agent dir", str(agent_dir), "$OPENCLAW_AGENT_DIR", agent_dir)
     if inst.exists:
-        out("Sources (full):     " + ", ".join(full))
-        out("Sources (config-only): " + ", ".join(config_only))
+        line("Sources (full)", ", ".join(full))
+        line("Sources (config-only)", ", ".join(config_only))
     for warning in inst.warnings:
-        out(f"Warning: {warning}")
-    out(f"Repository:         {info['repository']}")
-    out(f"snapkit config:     {cfg}" + ("" if cfg.exists() else " (missing: built-in defaults)"))
+        click.echo(f"Warning: {warning}")
+    line("Repository", str(info["repository"]))
+    line("snapkit config", str(cfg), "" if cfg.exists() else "missing: built-in defaults")

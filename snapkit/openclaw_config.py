@@ -1,0 +1,154 @@
+"""Reading ``openclaw.json`` as OpenClaw 2026.9 does: JSON5, ``$include`` inside its boundary.
+
+OpenClaw's ``dist/includes-*.mjs`` (``IncludeProcessor``) defines the rules this module follows:
+
+* ``$include`` may appear in any object: a path or a list of paths; a relative path resolves
+  against the directory of the file that holds it. Included objects deep-merge (objects
+  recursively, lists concatenate, sibling keys win).
+* Every included file must lie inside the **boundary**: the directory of the top config file,
+  or one of the roots listed in ``OPENCLAW_INCLUDE_ROOTS`` (``os.pathsep``-separated, ``~``
+  expanded with OpenClaw's home). The check is made on the lexical path and again on its real
+  path (a symlink out of the boundary is refused too). OpenClaw refuses to load a config with an
+  escaping include; here it is a warning and the file is neither read nor backed up.
+* Includes nest at most 10 deep; a circular include is refused.
+
+Problems are warnings, never errors: discovery must keep going on a broken config.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import json5
+
+INCLUDE_KEY = "$include"
+MAX_INCLUDE_DEPTH = 10  # IncludeProcessor.checkDepth
+
+
+def _inside(root: Path, path: Path) -> bool:
+    return path == root or root in path.parents
+
+
+def _realpath(path: Path) -> Path:
+    try:
+        return Path(os.path.realpath(path))
+    except (OSError, ValueError):
+        return path
+
+
+class ConfigReader:
+    """Reads one ``openclaw.json`` and everything it ``$include``s (see the module docstring).
+
+    After :meth:`load`, ``included`` lists the included files (lexical absolute paths, in the
+    order met, missing ones too) and ``warnings`` what was odd.
+    """
+
+    def __init__(self, config_path: Path, include_roots: tuple[Path, ...] = ()) -> None:
+        self.config_path = config_path
+        roots = (Path(os.path.normpath(config_path.parent)), *include_roots)
+        self.roots = tuple(dict.fromkeys(roots))
+        self.real_roots = tuple(_realpath(root) for root in self.roots)
+        self.included: list[Path] = []
+        self.warnings: list[str] = []
+
+    def load(self) -> Any:
+        return self._load_file(self.config_path, chain=(self.config_path,))
+
+    def _read(self, path: Path) -> Any:
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc)
+            self.warnings.append(f"{path}: cannot read OpenClaw config: {reason}")
+            return None
+        try:
+            return json5.loads(text)
+        except ValueError as exc:
+            self.warnings.append(f"{path}: cannot parse OpenClaw config (JSON5): {exc}")
+            return None
+
+    def _load_file(self, path: Path, chain: tuple[Path, ...]) -> Any:
+        return self._process(self._read(path), path, chain)
+
+    def _process(self, value: Any, path: Path, chain: tuple[Path, ...]) -> Any:
+        if isinstance(value, list):
+            return [self._process(item, path, chain) for item in value]
+        if not isinstance(value, dict):
+            return value
+        rest = {k: self._process(v, path, chain) for k, v in value.items() if k != INCLUDE_KEY}
+        if INCLUDE_KEY not in value:
+            return rest
+        included = self._include(value[INCLUDE_KEY], path, chain)
+        if not rest:
+            return included
+        if not isinstance(included, dict):
+            return rest
+        return deep_merge(included, rest)
+
+    def _allowed(self, item: str, target: Path, path: Path) -> bool:
+        """Whether ``target`` lies inside the boundary, lexically and really (else a warning)."""
+        roots = ", ".join(str(root) for root in self.roots)
+        if not any(_inside(root, target) for root in self.roots):
+            self.warnings.append(
+                f"{path}: $include {item!r} escapes the config directory (allowed: {roots}); "
+                "OpenClaw refuses it, so it is not backed up — move the file or list its "
+                "directory in OPENCLAW_INCLUDE_ROOTS"
+            )
+            return False
+        if target.exists() and not any(_inside(r, _realpath(target)) for r in self.real_roots):
+            self.warnings.append(
+                f"{path}: $include {item!r} resolves outside the config directory through a "
+                f"symlink (allowed: {roots}); OpenClaw refuses it, so it is not backed up"
+            )
+            return False
+        return True
+
+    def _include(self, spec: Any, path: Path, chain: tuple[Path, ...]) -> Any:
+        items = [spec] if isinstance(spec, str) else spec
+        if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+            self.warnings.append(f"{path}: $include must be a path or a list of paths; ignored")
+            return {}
+        merged: Any = {}
+        for item in items:
+            # No "~" expansion: OpenClaw resolves the text against the including file's dir.
+            target = Path(os.path.normpath(path.parent / item))
+            if not self._allowed(item, target, path):
+                continue
+            if target in chain:
+                self.warnings.append(f"{path}: $include {item!r} is circular; ignored")
+                continue
+            if len(chain) > MAX_INCLUDE_DEPTH:
+                self.warnings.append(
+                    f"{path}: $include {item!r} nests deeper than {MAX_INCLUDE_DEPTH}; ignored"
+                )
+                continue
+            if target not in self.included:
+                self.included.append(target)
+            if not target.is_file():
+                self.warnings.append(f"{path}: $include {item!r}: no such file {target}")
+                continue
+            merged = deep_merge(merged, self._load_file(target, (*chain, target)))
+        return merged
+
+
+def deep_merge(target: Any, source: Any) -> Any:
+    """OpenClaw's include merge: objects recursively, lists concatenate, ``source`` wins."""
+    if isinstance(target, list) and isinstance(source, list):
+        return [*target, *source]
+    if isinstance(target, dict) and isinstance(source, dict):
+        result = dict(target)
+        for key, value in source.items():
+            result[key] = deep_merge(result[key], value) if key in result else value
+        return result
+    return source
+
+
+def lookup(document: Any, *keys: str) -> Any:
+    """``document[k1][k2]…``, or None where a level is missing or not an object."""
+    for key in keys:
+        if not isinstance(document, dict):
+            return None
+        document = document.get(key)
+    return document
