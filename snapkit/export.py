@@ -24,7 +24,7 @@ from typing import IO, Any, BinaryIO
 
 import zstandard
 
-from snapkit import __version__
+from snapkit import __version__, openclaw_archive
 from snapkit.errors import IntegrityError, UsageError
 from snapkit.model import NODE_DIR, NODE_FILE, NODE_SYMLINK, Node, Snapshot, Tree, file_hasher
 from snapkit.rules import Matcher, RuleSet, path_filter
@@ -39,6 +39,7 @@ from snapkit.treewalk import (
 )
 
 FORMATS = ("tar.gz", "tar.zst", "tar")
+LAYOUTS = ("snapkit", "openclaw")
 _ALIASES = {"tgz": "tar.gz", "tar.gz": "tar.gz", "tar.zst": "tar.zst", "tzst": "tar.zst",
             "tar": "tar"}
 META_KEY = "snapkit"
@@ -74,6 +75,7 @@ class ExportOptions:
     includes: tuple[str, ...] = ()
     excludes: tuple[str, ...] = ()
     paths: str = "absolute"  # "absolute" | "relative"
+    layout: str = "snapkit"  # "snapkit" | "openclaw" (OpenClaw's backup layout and manifest)
     gzip_level: int = 6
     zstd_level: int = 3
     threads: int = 2
@@ -211,7 +213,7 @@ def _tarinfo(name: str, node: Node) -> tarfile.TarInfo:
 
 def metadata(snap_id: str, snap: Snapshot, opts: ExportOptions,
              checksums: dict[str, str]) -> dict[str, Any]:
-    return {
+    meta = {
         META_KEY: {
             "format": 1,
             "program_version": __version__,
@@ -229,12 +231,15 @@ def metadata(snap_id: str, snap: Snapshot, opts: ExportOptions,
             "files": checksums,
         }
     }
+    if opts.layout == "openclaw":
+        meta[META_KEY]["layout"] = "openclaw"
+    return meta
 
 
-def plan_export(
+def _selected(
     load_tree: Callable[[str], Tree], snap: Snapshot, opts: ExportOptions
-) -> list[tuple[str, Node]]:
-    """The (entry name, node) pairs of an export, in archive order."""
+) -> list[tuple[Parts, Node]]:
+    """The stored (path, node) pairs an export holds, in archive order."""
     entries: list[Entry] = [e for e in iter_tree(load_tree, snap.tree) if not e[2]]
     if opts.mode_include is not None:
         entries = select_entries(
@@ -247,13 +252,33 @@ def plan_export(
             entries, lambda parts, node: test(original_path(parts), node.type == NODE_DIR),
             keep_dirs=not opts.includes,
         )
+    return [(parts, node) for parts, node, _ in entries]
+
+
+def plan_export(
+    load_tree: Callable[[str], Tree], snap: Snapshot, opts: ExportOptions
+) -> list[tuple[str, Node]]:
+    """The (entry name, node) pairs of an export in the default layout, in archive order."""
     name_of = _namer(snap, opts.paths)
     out: list[tuple[str, Node]] = []
-    for parts, node, _ in entries:
+    for parts, node in _selected(load_tree, snap, opts):
         name = name_of(parts)
         if name:
             out.append((name, node))
     return out
+
+
+def plan_openclaw(load_tree: Callable[[str], Tree], snap_id: str, snap: Snapshot,
+                  opts: ExportOptions) -> openclaw_archive.Layout:
+    """The export in OpenClaw's backup layout (see :mod:`snapkit.openclaw_archive`)."""
+    if opts.paths != "absolute":
+        raise UsageError("--paths relative does not apply to --layout openclaw (its names are "
+                         "always <root>/payload/posix/<absolute path>)")
+    return openclaw_archive.plan_layout(
+        snap_id, snap, _selected(load_tree, snap, opts),
+        lambda parts: find_node(load_tree, snap.tree, parts) if parts else None,
+        lambda parts: _dir_names(load_tree, snap.tree, parts),
+        opts.mode or snap.mode)
 
 
 def _compressor(out: BinaryIO, opts: ExportOptions) -> tuple[IO[bytes], Callable[[], None]]:
@@ -282,8 +307,13 @@ def export_snapshot(
 ) -> ExportResult:
     """Stream the archive to ``out`` (not closed)."""
     opts = replace(opts, format=normalize_format(opts.format))
-    plan = plan_export(load_tree, snap, opts)
+    if opts.layout not in LAYOUTS:
+        raise UsageError(f"unknown layout {opts.layout!r}; use {' or '.join(LAYOUTS)}")
+    layout = plan_openclaw(load_tree, snap_id, snap, opts) if opts.layout == "openclaw" else None
+    plan = layout.entries if layout is not None else plan_export(load_tree, snap, opts)
     checksums = {name: node.hash or "" for name, node in plan if node.type == NODE_FILE}
+    if layout is not None:  # the manifest is checked too
+        checksums[layout.manifest_name] = layout.manifest_node.hash or ""
     meta = json.dumps(metadata(snap_id, snap, opts, checksums), sort_keys=True,
                       separators=(",", ":"))
     stream, finish = _compressor(out, opts)
@@ -310,6 +340,10 @@ def export_snapshot(
                 else:
                     result.symlinks += 1
             result.names.append(info.name)
+        if layout is not None:  # last, as OpenClaw writes it
+            tar.addfile(_tarinfo(layout.manifest_name, layout.manifest_node),
+                        io.BytesIO(layout.manifest))
+            result.names.append(layout.manifest_name)
     finally:
         tar.close()
         finish()
@@ -336,6 +370,7 @@ def open_archive_stream(path: str) -> IO[bytes]:
 @dataclass
 class VerifyResult:
     snapshot: str | None
+    layout: str = "snapkit"  # "snapkit" | "openclaw"
     checked: int = 0
     unchecked: int = 0
     missing: list[str] = field(default_factory=list)
@@ -372,10 +407,9 @@ def verify_archive(path: str) -> VerifyResult:
             first = next(iterator, None)
             meta = read_metadata(tar)
             if meta is None:
-                raise UsageError(f"{path} carries no snapkit metadata; only archives made by "
-                                 "`snapkit export` can be verified")
+                raise UsageError(_unverifiable(path, first, iterator))
             expected: dict[str, str] = dict(meta.get("files", {}))
-            result = VerifyResult(str(meta.get("snapshot")))
+            result = VerifyResult(str(meta.get("snapshot")), str(meta.get("layout", "snapkit")))
             seen: set[str] = set()
             member = first
             while member is not None:
@@ -397,3 +431,26 @@ def verify_archive(path: str) -> VerifyResult:
                 member = next(iterator, None)
     result.missing = sorted(set(expected) - seen)
     return result
+
+
+def _unverifiable(path: str, first: tarfile.TarInfo | None,
+                  rest: Iterator[tarfile.TarInfo]) -> str:
+    """Why an archive without snapkit metadata cannot be verified; names an OpenClaw backup
+    (one top directory with ``manifest.json`` and ``payload/``) as such."""
+    tops: set[str] = set()
+    names: set[str] = set()
+    member = first
+    while member is not None and len(tops) < 2:
+        name = member.name.strip("/")
+        tops.add(name.split("/")[0])
+        names.add(name)
+        member = next(rest, None)
+    if len(tops) == 1:
+        (top,) = tops
+        manifest = f"{top}/{openclaw_archive.MANIFEST}"
+        if manifest in names and any(n.startswith(f"{top}/payload/") for n in names):
+            return (f"{path} is an `openclaw backup create` archive (root {top}), which carries "
+                    f"no snapkit checksums; check it with `openclaw backup verify {path}`, or "
+                    f"import it with `snapkit import {path}`")
+    return (f"{path} carries no snapkit metadata; only archives made by `snapkit export` can "
+            "be verified")

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import bz2
 import getpass
-import json
 import lzma
 import os
 import re
@@ -45,7 +44,6 @@ import tarfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 from typing import IO, Any
 
 import zstandard
@@ -67,6 +65,17 @@ from snapkit.model import (
     file_hasher,
     sort_nodes,
 )
+from snapkit.openclaw_archive import (
+    MANIFEST,
+    MANIFEST_MAX,
+    PAYLOAD,
+    declared_sources,
+    iso_ns,
+    manifest_doc,
+    relative_prefixes,
+    snapshot_mode,
+    source_parts,
+)
 from snapkit.snapshot import join_path
 from snapkit.store.repository import BlobSaver, Repository
 from snapkit.treewalk import Parts, UnsafeName, check_name
@@ -74,7 +83,6 @@ from snapkit.treewalk import Parts, UnsafeName, check_name
 LAYOUTS = ("snapkit", "openclaw", "tar")
 IMPORT_TAG = "imported"
 FOREIGN_ROOT = "imported"  # foreign tars go under /imported/<archive stem>
-MANIFEST_MAX = 1024 * 1024  # candidate openclaw manifest.json bytes held in memory, at most
 
 #: How each kind of hostile entry is handled (documented in docs/import-export.md).
 POLICY = {
@@ -94,7 +102,6 @@ POLICY = {
 _TAR_SUFFIXES = (".tar.gz", ".tar.zst", ".tar.bz2", ".tar.xz", ".tgz", ".tzst", ".tbz2",
                  ".txz", ".tar", ".gz", ".zst")
 _PAX_TIME = re.compile(r"\s*(-?)(\d+)(?:\.(\d*))?\s*")
-_DRIVE = re.compile(r"^([A-Za-z]):[\\/]")
 
 
 @dataclass(frozen=True)
@@ -234,17 +241,6 @@ def _archive_stem(path: str) -> str:
     except UnsafeName:
         return "archive"
     return name
-
-
-def _path_parts(path: str) -> Parts | None:
-    """An absolute path recorded in metadata ("/a/b" or "C:\\a\\b") as tree components."""
-    drive = _DRIVE.match(path)
-    if drive:
-        rest = path[3:].replace("\\", "/")
-        return (drive.group(1).upper() + ":", *(p for p in rest.split("/") if p))
-    if path.startswith("/"):
-        return tuple(p for p in path.split("/") if p)
-    return None
 
 
 # ------------------------------------------------------------------ the in-memory tree
@@ -407,7 +403,7 @@ class _Collector:
         f = tar.extractfile(m)
         if f is None:  # pragma: no cover - isreg() members always have a stream
             return
-        is_manifest = (len(parts) == 2 and parts[1] == "manifest.json"
+        is_manifest = (len(parts) == 2 and parts[1] == MANIFEST
                        and self.st.held + m.size <= MANIFEST_MAX)
         if is_manifest:
             self.st.held += m.size
@@ -483,89 +479,61 @@ class _Layout:
     prefixes: tuple[tuple[Parts, Parts], ...]  # archive prefix -> absolute prefix
     drop: frozenset[Parts] = frozenset()
     sources: tuple[str, ...] = ()  # recorded or declared sources (not yet checked)
+    exact: bool = False  # sources recorded by snapkit: taken as they are
+    relative: Parts | None = None  # openclaw payload/relative: no recorded base directory
 
 
 def _snapkit_layout(meta: Mapping[str, Any]) -> _Layout:
     sources = tuple(str(s) for s in meta.get("sources", ()) if isinstance(s, str))
-    parsed = [p for p in (_path_parts(s) for s in sources) if p is not None]
+    parsed = [p for p in (source_parts(s) for s in sources) if p is not None]
     prefixes: tuple[tuple[Parts, Parts], ...]
     if meta.get("paths") == "relative":
         prefixes = tuple(((p[-1] if p else "root",), p) for p in parsed)
     else:
         drives = sorted({p[0] for p in parsed if p and p[0].endswith(":")})
         prefixes = (*(((d[:-1],), (d,)) for d in drives), ((), ()))
-    return _Layout("snapkit", prefixes, sources=sources)
+    return _Layout("snapkit", prefixes, sources=sources, exact=True)
 
 
-def _openclaw_layout(root: _Dir) -> _Layout | None:
+def _openclaw_top(root: _Dir) -> tuple[str, _Dir] | None:
+    """The archive root and its ``payload/`` when ``root`` has OpenClaw's shape: one top
+    directory holding a ``manifest.json`` file and a ``payload/`` directory."""
     if len(root.children) != 1:
         return None
     (top, item), = root.children.items()
     if not isinstance(item, _Dir):
         return None
-    manifest = item.children.get("manifest.json")
-    payload = item.children.get("payload")
+    manifest = item.children.get(MANIFEST)
+    payload = item.children.get(PAYLOAD)
     if not isinstance(manifest, Node) or manifest.type != NODE_FILE:
         return None
     if not isinstance(payload, _Dir):
         return None
+    return top, payload
+
+
+def _openclaw_layout(top: str, payload: _Dir, doc: Mapping[str, Any], fallback: Parts
+                     ) -> _Layout | None:
     prefixes: list[tuple[Parts, Parts]] = []
     if isinstance(payload.children.get("posix"), _Dir):
-        prefixes.append(((top, "payload", "posix"), ()))
+        prefixes.append(((top, PAYLOAD, "posix"), ()))
     for windows in ("windows", "win32"):
         wdir = payload.children.get(windows)
         if isinstance(wdir, _Dir):
             for drive, sub in wdir.children.items():
                 if isinstance(sub, _Dir) and len(drive) == 1 and drive.isalpha():
-                    prefixes.append(((top, "payload", windows, drive), (drive.upper() + ":",)))
+                    prefixes.append(((top, PAYLOAD, windows, drive), (drive.upper() + ":",)))
+    relative: Parts | None = None
+    if isinstance(payload.children.get("relative"), _Dir):
+        # Exact where an asset records the absolute source of a relative archive path; the
+        # rest has no recorded base directory and goes below the fallback root.
+        prefixes += relative_prefixes(doc, top)
+        relative = (top, PAYLOAD, "relative")
+        prefixes.append((relative, fallback))
     if not prefixes:
         return None
-    return _Layout("openclaw", tuple(prefixes), drop=frozenset({(top, "manifest.json")}))
-
-
-def _manifest_doc(data: bytes) -> dict[str, Any]:
-    try:
-        doc = json.loads(data)
-    except ValueError:
-        return {}
-    return doc if isinstance(doc, dict) else {}
-
-
-def _declared_sources(doc: Mapping[str, Any]) -> list[str]:
-    """Source paths an openclaw ``manifest.json`` declares, in its known spellings."""
-    out: list[str] = []
-
-    def add(value: Any) -> None:
-        if isinstance(value, str):
-            out.append(value)
-        elif isinstance(value, Mapping):
-            for key in ("sourcePath", "path", "source"):
-                if isinstance(value.get(key), str):
-                    out.append(value[key])
-                    return
-
-    for key in ("assets", "sources", "entries"):
-        values = doc.get(key)
-        if isinstance(values, list):
-            for v in values:
-                add(v)
-    paths = doc.get("paths")
-    if isinstance(paths, Mapping):
-        add(paths.get("stateDir"))
-    add(doc.get("stateDir"))
-    return out
-
-
-def _iso_ns(text: Any) -> int | None:
-    if not isinstance(text, str):
-        return None
-    try:
-        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if dt.tzinfo is None:
-        return None
-    return int(dt.timestamp()) * 1_000_000_000 + dt.microsecond * 1000
+    return _Layout("openclaw", tuple(prefixes), drop=frozenset({(top, MANIFEST)}),
+                   relative=relative)
 
 
 # ------------------------------------------------------------------ mapping and building
@@ -582,13 +550,18 @@ class _Assembler:
         self.warnings = warnings
         self.root = _Dir()
         self.unmapped = 0
+        self.relative = 0  # entries below openclaw payload/relative with no recorded base
         self.keys = sorted(layout.prefixes, key=lambda kv: -len(kv[0]))
 
-    def map(self, parts: Parts) -> Parts | None:
+    def _match(self, parts: Parts) -> tuple[Parts, Parts] | None:
         for rel, absolute in self.keys:
             if parts[: len(rel)] == rel:
-                return absolute + parts[len(rel):]
+                return rel, absolute
         return None
+
+    def map(self, parts: Parts) -> Parts | None:
+        match = self._match(parts)
+        return None if match is None else match[1] + parts[len(match[0]):]
 
     def run(self, rel_root: _Dir) -> None:
         work: list[tuple[Parts, Item]] = [((), rel_root)]
@@ -598,10 +571,13 @@ class _Assembler:
                 continue
             container = any(len(k) > len(parts) and k[: len(parts)] == parts
                             for k, _ in self.keys)
-            mapped = None if container else self.map(parts)
+            match = None if container else self._match(parts)
+            mapped = None if match is None else match[1] + parts[len(match[0]):]
             if isinstance(item, _Dir) and (container or mapped == ()):
                 work.extend(((*parts, n), c) for n, c in item.children.items())
                 continue
+            if match is not None and match[0] == self.layout.relative:
+                self.relative += 1 + (item.count() if isinstance(item, _Dir) else 0)
             if mapped is None:
                 mapped = self.fallback + parts
                 self.unmapped += 1
@@ -770,6 +746,11 @@ def import_archive(repo: Repository, path: str, opts: ImportOptions) -> ImportRe
                     saver.save_data(chunk, blob_id)
             asm = _Assembler(saver, layout, fallback, col.st.warnings)
             asm.run(col.root)
+            if asm.relative:
+                col.warn(f"{asm.relative} entries below payload/relative have no recorded base "
+                         "directory (OpenClaw takes such a path relative to the working "
+                         "directory of `openclaw backup create`, which no archive records); "
+                         f"placed under {join_path(fallback)}")
             if layout.name == "openclaw" and asm.unmapped:
                 col.warn(f"{asm.unmapped} entries outside payload/ were placed under "
                          f"{join_path(fallback)}")
@@ -812,28 +793,33 @@ def import_archive(repo: Repository, path: str, opts: ImportOptions) -> ImportRe
 
 def _choose_layout(col: _Collector, meta: Mapping[str, Any] | None, fallback: Parts
                    ) -> tuple[_Layout, dict[str, Any]]:
+    found = _openclaw_top(col.root)
+    if found is not None and (meta is None or meta.get("layout") == "openclaw"):
+        top, payload = found
+        kept = col.st.manifests.get((top, MANIFEST))
+        doc = manifest_doc(b"".join(kept[1])) if kept else {}
+        layout = _openclaw_layout(top, payload, doc, fallback)
+        if layout is not None and meta is not None:  # a snapkit export in OpenClaw's layout
+            recorded = _snapkit_layout(meta)
+            return replace(layout, sources=recorded.sources, exact=True), doc
+        if layout is not None:
+            return replace(layout, sources=tuple(declared_sources(doc))), doc
     if meta is not None:
         return _snapkit_layout(meta), {}
-    layout = _openclaw_layout(col.root)
-    if layout is not None:
-        (top,) = col.root.children
-        kept = col.st.manifests.get((top, "manifest.json"))
-        doc = _manifest_doc(b"".join(kept[1])) if kept else {}
-        return replace(layout, sources=tuple(_declared_sources(doc))), doc
     return _Layout("tar", (((), fallback),)), {}
 
 
 def _sources(layout: _Layout, asm: _Assembler, fallback: Parts) -> tuple[str, ...]:
     if layout.name == "tar":
         return (join_path(fallback),)
-    if layout.name == "snapkit" and layout.sources:
+    if layout.exact and layout.sources:
         out = list(layout.sources)
     else:
-        declared = [p for p in (_path_parts(s) for s in layout.sources) if p is not None]
+        declared = [p for p in (source_parts(s) for s in layout.sources) if p is not None]
         present = [p for p in declared if _lookup(asm.root, p) is not None]
         tops = present or [p for p in _common_top(asm.root) if p[: len(fallback)] != fallback]
         out = [join_path(p) for p in _outermost(tops)]
-    if asm.unmapped and join_path(fallback) not in out:
+    if (asm.unmapped or asm.relative) and join_path(fallback) not in out:
         out.append(join_path(fallback))
     return tuple(sorted(out))
 
@@ -857,11 +843,11 @@ def _manifest(
     tags += list(opts.tags)
     time_ns = meta.get("time_ns")
     if not isinstance(time_ns, int):
-        time_ns = _iso_ns(doc.get("createdAt")) or started
+        time_ns = iso_ns(doc.get("createdAt")) or started
     hostname = opts.hostname or (str(meta["hostname"]) if meta.get("hostname") else "") \
         or socket.gethostname()
     username = str(meta["username"]) if meta.get("username") else _username()
-    mode = str(meta.get("mode") or "full")
+    mode = str(meta.get("mode") or (snapshot_mode(doc) if layout.name == "openclaw" else "full"))
     return Snapshot(
         time_ns=time_ns,
         hostname=hostname,

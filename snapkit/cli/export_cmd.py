@@ -51,16 +51,21 @@ _EXT = {"tar.gz": "tar.gz", "tar.zst": "tar.zst", "tar": "tar"}
               show_default=True,
               help="Entry names: the absolute path without its leading / (extract with "
                    "-C / to put files back), or rooted at each source directory's name.")
+@click.option("--layout", type=click.Choice(["snapkit", "openclaw"]), default="snapkit",
+              show_default=True,
+              help="openclaw: OpenClaw's backup layout (<root>/payload/posix/<path> plus its "
+                   "manifest.json), which `openclaw backup verify` and `restore` accept.")
 @click.option("--force", is_flag=True, help="Overwrite an existing output file.")
 @with_settings
 def export(settings: Settings, snapshot: str, output: str | None, fmt: str | None,
            mode: str | None, includes: tuple[str, ...], excludes: tuple[str, ...], paths: str,
-           force: bool) -> None:
+           layout: str, force: bool) -> None:
     """Write SNAPSHOT as a standard archive that plain `tar -xzf` restores anywhere.
 
     \b
     snapkit export latest                          # ./<host>-<time>-<id>.tar.gz
     snapkit export latest --mode config-only -o cfg.tar.gz
+    snapkit export latest --layout openclaw -o oc.tar.gz   # for openclaw backup restore
     tar -xzf <archive> -C /                        # put every file back in place
     """
     loaded = load_config(settings.config)
@@ -79,7 +84,8 @@ def export(settings: Settings, snapshot: str, output: str | None, fmt: str | Non
     repo = open_repo(settings)
     snap_id, snap = resolve(snapshot, repo.snapshots())
     opts = ExportOptions(format=fmt, mode_include=mode_include, mode=mode, includes=includes,
-                         excludes=excludes, paths=paths, gzip_level=loaded.config.gzip_level,
+                         excludes=excludes, paths=paths, layout=layout,
+                         gzip_level=loaded.config.gzip_level,
                          zstd_level=loaded.config.zstd_level)
     line = ProgressLine(settings)
     on_file = line.file_counter()
@@ -131,7 +137,8 @@ def verify_archive_cmd(settings: Settings, archive: str) -> None:
     """Check an exported archive's files against the checksums it carries."""
     result = verify_archive(archive)
     if settings.json:
-        emit_json({"archive": archive, "snapshot": result.snapshot, "ok": result.ok,
+        emit_json({"archive": archive, "snapshot": result.snapshot, "layout": result.layout,
+                   "ok": result.ok,
                    "checked": result.checked, "unchecked": result.unchecked,
                    "missing": result.missing,
                    "extra": result.extra, "mismatched": result.mismatched})
@@ -146,7 +153,8 @@ def verify_archive_cmd(settings: Settings, archive: str) -> None:
             verdict = "OK" if result.ok else "FAILED"
             unchecked = (f" ({result.unchecked:,} carried no checksum)"
                          if result.unchecked else "")
+            layout = " (OpenClaw layout)" if result.layout == "openclaw" else ""
             click.echo(f"{verdict}: {result.checked:,} files checked against snapshot "
-                       f"{(result.snapshot or '?')[:8]}{unchecked}")
+                       f"{(result.snapshot or '?')[:8]}{layout}{unchecked}")
     if not result.ok:
         raise SystemExit(EXIT_FATAL)

@@ -1,0 +1,415 @@
+"""The archive format of ``openclaw backup create`` (OpenClaw 2026.9), written and read.
+
+Every rule here comes from OpenClaw 2026.9.6's ``dist/`` (``backup-shared-*``,
+``backup-create-*``, ``backup-verify-*``, ``backup-verify-manifest-*``, ``backup-restore-*``):
+
+* one top directory, the *archive root* ``<YYYY-MM-DDTHH-MM-SS.mmm+HH-MM>-openclaw-backup``;
+  every entry lies below it; ``<root>/manifest.json`` is the one manifest (OpenClaw writes it
+  last); the files are ``<root>/payload/posix/<absolute path without its leading />``,
+  ``<root>/payload/windows/<DRIVE>/<rest>`` for ``<DRIVE>:\\<rest>``, and
+  ``<root>/payload/relative/<path>`` for a source path that is not absolute — a path OpenClaw
+  would have taken relative to the working directory of ``openclaw backup create``, which no
+  archive records (its own sources are all resolved to absolute paths first, so its archives
+  never hold one);
+* the manifest (``schemaVersion`` 1) names ``archiveRoot``, ``createdAt`` and ``assets``
+  (``kind``, ``sourcePath``, ``archivePath``), each asset's payload present; ``paths.stateDir``
+  must be absolute and normalised; at most one ``state`` asset, whose ``archivePath`` is exactly
+  its ``sourcePath`` encoded; ``<state>/state/openclaw.sqlite`` (and the agent databases it
+  registers) are opened, integrity-checked and their role checked, with no ``-wal``/``-shm``/
+  ``-journal`` beside them; a symbolic link must lie inside an asset and, when the manifest
+  lists ``externalSymbolicLinks``, that list must name exactly the links whose targets leave
+  the state asset; names are refused with ``.``/``..`` segments, backslashes, duplicates, or
+  two names equal after NFC normalisation and lower-casing (a "portable path collision").
+
+:func:`plan_layout` turns the selected entries of a snapshot into that layout, with the
+manifest OpenClaw's ``verify`` and ``restore`` accept; :func:`relative_prefixes` and
+:func:`snapshot_mode` read what an imported archive's manifest says.
+"""
+
+from __future__ import annotations
+
+import json
+import ntpath
+import posixpath
+import re
+import time
+import unicodedata
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from snapkit import __version__
+from snapkit.errors import UsageError
+from snapkit.model import NODE_DIR, NODE_FILE, NODE_SYMLINK, Node, Snapshot, file_hasher
+from snapkit.treewalk import Parts, UnsafeName, check_name
+
+MANIFEST = "manifest.json"
+PAYLOAD = "payload"
+SCHEMA_VERSION = 1
+ROOT_SUFFIX = "-openclaw-backup"
+MANIFEST_MAX = 1024 * 1024  # OpenClaw's verify refuses a bigger manifest
+CONFIG_ONLY = "config-only"
+
+_CONFIG_NAMES = ("openclaw.json", "clawdbot.json")
+#: A workspace's persona files (OpenClaw's agent workspace bootstrap).
+_PERSONA = frozenset({"AGENTS.md", "SOUL.md", "USER.md", "IDENTITY.md", "TOOLS.md",
+                      "HEARTBEAT.md", "BOOTSTRAP.md", "BOOT.md", "MEMORY.md"})
+_DRIVE = re.compile(r"^([A-Za-z]):[\\/]")
+
+
+# ------------------------------------------------------------------ names
+
+
+def archive_root(time_ns: int) -> str:
+    """OpenClaw's root directory name for a backup taken at ``time_ns`` (in UTC, so the same
+    snapshot always gives the same name)."""
+    ms = time_ns // 1_000_000
+    stamp = time.strftime("%Y-%m-%dT%H-%M-%S", time.gmtime(ms // 1000))
+    return f"{stamp}.{ms % 1000:03d}+00-00{ROOT_SUFFIX}"
+
+
+def created_at(time_ns: int) -> str:
+    """``createdAt`` as JavaScript's ``Date.toISOString`` writes it."""
+    ms = time_ns // 1_000_000
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + f".{ms % 1000:03d}Z"
+
+
+def payload_parts(parts: Parts) -> Parts:
+    """Stored path components → their place below ``<root>/payload``."""
+    if parts and len(parts[0]) == 2 and parts[0].endswith(":"):
+        return ("windows", parts[0][0].upper(), *parts[1:])
+    return ("posix", *parts)
+
+
+def source_parts(path: str) -> Parts | None:
+    """An absolute path recorded in metadata ("/a/b" or "C:\\a\\b") as tree components, or
+    None when it is relative or holds a component that could escape (``..``, NUL...)."""
+    drive = _DRIVE.match(path)
+    if drive:
+        rest = path[3:].replace("\\", "/")
+        parts: Parts = (drive.group(1).upper() + ":", *(p for p in rest.split("/") if p))
+    elif path.startswith("/"):
+        parts = tuple(p for p in path.split("/") if p)
+    else:
+        return None
+    try:
+        for i, p in enumerate(parts):
+            if i or not p.endswith(":"):
+                check_name(p, parts[:i])
+    except UnsafeName:
+        return None
+    return parts
+
+
+def _path_text(parts: Parts) -> str:
+    if parts and parts[0].endswith(":"):
+        return parts[0] + "\\" + "\\".join(parts[1:])
+    return "/" + "/".join(parts)
+
+
+# ------------------------------------------------------------------ writing
+
+
+@dataclass(frozen=True)
+class Asset:
+    kind: str  # state | config | credentials | workspace | agent | directory | file
+    source: str  # the original path
+    parts: Parts
+
+
+@dataclass(frozen=True)
+class Layout:
+    """An export in OpenClaw's layout: the entries in archive order, then the manifest."""
+
+    root: str
+    entries: list[tuple[str, Node]]
+    assets: tuple[Asset, ...]
+    manifest_name: str
+    manifest: bytes
+    manifest_node: Node
+
+
+NodeAt = Callable[[Parts], "Node | None"]
+NamesOf = Callable[[Parts], "set[str]"]
+
+
+def _openclaw_rules(snap: Snapshot, source: str) -> bool:
+    return any(r.startswith(f"{source}: openclaw defaults") for r in snap.rules)
+
+
+def classify(snap: Snapshot, node_at: NodeAt, names_of: NamesOf) -> list[Asset]:
+    """Each source of ``snap`` as an OpenClaw asset kind, from what the snapshot holds: the
+    first directory holding ``openclaw.json`` (or ``clawdbot.json``, or
+    ``state/openclaw.sqlite``) is the ``state``; a directory holding ``openclaw-agent.sqlite``
+    an ``agent`` dir; ``credentials`` (or one holding ``oauth.json``) the OAuth dir; one with
+    persona files (``AGENTS.md``, ``SOUL.md``...) or other OpenClaw-rules directories a
+    ``workspace``; an OpenClaw file source ``config``; anything else ``directory``/``file``."""
+    assets: list[Asset] = []
+    state_taken = False
+    for source in snap.sources:
+        parts = source_parts(source)
+        node = node_at(parts) if parts is not None else None
+        if parts is None or node is None:
+            continue
+        openclaw = _openclaw_rules(snap, source)
+        if node.type != NODE_DIR:
+            kind = "config" if openclaw else "file"
+        else:
+            names = names_of(parts)
+            if not state_taken and (names.intersection(_CONFIG_NAMES)
+                                    or "openclaw.sqlite" in names_of((*parts, "state"))):
+                kind, state_taken = "state", True
+            elif "openclaw-agent.sqlite" in names:
+                kind = "agent"
+            elif parts[-1:] == ("credentials",) or "oauth.json" in names:
+                kind = "credentials"
+            elif names & _PERSONA or openclaw:
+                kind = "workspace"
+            else:
+                kind = "directory"
+        assets.append(Asset(kind, source, parts))
+    assets.sort(key=lambda a: a.kind != "state")  # stable: the state first, then as recorded
+    return assets
+
+
+def _within(parts: Parts, root: Parts) -> bool:
+    return parts[: len(root)] == root
+
+
+def _check_portable(names: Sequence[str]) -> None:
+    """Refuse names OpenClaw's verify refuses (see the module docstring)."""
+    seen: dict[str, str] = {}
+    for name in names:
+        name = name.rstrip("/")
+        try:
+            name.encode("utf-8")
+        except UnicodeEncodeError:
+            raise UsageError(f"{name.encode('utf-8', 'replace').decode()}: not a UTF-8 name, "
+                             "which OpenClaw's archives cannot hold; leave it out with "
+                             "--exclude") from None
+        if "\\" in name:
+            raise UsageError(f"{name}: a backslash in a name, which `openclaw backup verify` "
+                             "refuses; leave it out with --exclude")
+        key = unicodedata.normalize("NFC", name).lower()
+        other = seen.setdefault(key, name)
+        if other != name:
+            raise UsageError(f"{other} and {name} differ only in case or Unicode normalisation; "
+                             "`openclaw backup verify` refuses such an archive (a portable path "
+                             "collision); leave one out with --exclude")
+
+
+def _external(entry: str, target: str, state: Asset, state_archive: str, win32: bool) -> bool:
+    """Whether OpenClaw counts a link as leaving the state asset (recordArchiveSymbolicLink)."""
+    if win32 and ntpath.isabs(target):
+        try:
+            rel, sep = ntpath.relpath(ntpath.normpath(target), state.source), "\\"
+        except ValueError:  # another drive
+            return True
+    elif not win32 and target.startswith("/"):
+        rel, sep = posixpath.relpath(posixpath.normpath(target), state.source), "/"
+    else:  # relative: resolved between archive paths
+        joined = posixpath.join(posixpath.dirname(entry),
+                                target.replace("\\", "/") if win32 else target)
+        rel, sep = posixpath.relpath(posixpath.normpath(joined), state_archive), "/"
+    return rel.startswith(("/", "\\")) or rel == ".." or rel.startswith(".." + sep)
+
+
+def plan_layout(snap_id: str, snap: Snapshot, selected: Sequence[tuple[Parts, Node]],
+                node_at: NodeAt, names_of: NamesOf, mode: str) -> Layout:
+    """The entries of ``selected`` (the export's stored paths and nodes, in archive order)
+    renamed into OpenClaw's layout, with synthetic directories for the root and the manifest.
+
+    Raises :class:`UsageError` for what OpenClaw's verify would refuse.
+    """
+    root = archive_root(snap.time_ns)
+    present = {parts for parts, _ in selected}
+    assets: list[Asset] = []
+    skipped: list[dict[str, Any]] = []
+    for asset in classify(snap, node_at, names_of):
+        if asset.parts not in present:
+            continue  # nothing of it is exported
+        cover = next((a for a in assets if _within(asset.parts, a.parts)), None)
+        if cover is not None:
+            skipped.append({"kind": asset.kind, "sourcePath": asset.source,
+                            "reason": "covered", "coveredBy": cover.source})
+            continue
+        assets.append(asset)
+
+    def name(parts: Parts) -> str:
+        return "/".join((root, PAYLOAD, *payload_parts(parts)))
+
+    owner = next((n for p, n in selected if assets and p == assets[0].parts), None)
+    synthetic = Node("", NODE_DIR, 0o700, snap.time_ns, uid=owner.uid if owner else 0,
+                     gid=owner.gid if owner else 0, user=owner.user if owner else "",
+                     group=owner.group if owner else "")
+    top = sorted({payload_parts(p)[0] for p in present})
+    entries: list[tuple[str, Node]] = [(root, synthetic), (f"{root}/{PAYLOAD}", synthetic)]
+    entries += [(f"{root}/{PAYLOAD}/{t}", synthetic) for t in top]
+    entries += [(name(parts), node) for parts, node in selected]
+    _check_portable([n for n, _ in entries])
+
+    state = next((a for a in assets if a.kind == "state"), None)
+    win32 = any(a.parts[:1] and a.parts[0].endswith(":") for a in assets)
+    links: list[dict[str, str]] = []
+    for entry, node in entries:
+        if node.type != NODE_SYMLINK:
+            continue
+        target = node.target or ""
+        if state is not None:
+            if _external(entry, target, state, name(state.parts), win32):
+                links.append({"entryPath": entry, "linkpath": target})
+            continue
+        # Without a state asset OpenClaw only accepts relative links that stay inside an asset.
+        joined = posixpath.normpath(posixpath.join(posixpath.dirname(entry), target))
+        if target.startswith("/") or "\\" in target or _DRIVE.match(target) or not any(
+                joined == name(a.parts) or joined.startswith(name(a.parts) + "/")
+                for a in assets):
+            raise UsageError(f"{entry}: a link to {target}, outside the exported sources; "
+                             "OpenClaw accepts such a link only in a backup of its state dir. "
+                             "Leave it out with --exclude")
+
+    doc = _manifest(snap_id, snap, root, assets, state, present, skipped, links, mode, win32,
+                    name)
+    data = (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode()
+    if len(data) > MANIFEST_MAX:
+        raise UsageError(f"the OpenClaw manifest would be {len(data):,} bytes; OpenClaw "
+                         f"refuses more than {MANIFEST_MAX:,}")
+    hasher = file_hasher()
+    hasher.update(data)
+    manifest_node = Node(MANIFEST, NODE_FILE, 0o644, snap.time_ns, size=len(data),
+                         uid=synthetic.uid, gid=synthetic.gid, user=synthetic.user,
+                         group=synthetic.group, hash=hasher.hexdigest())
+    return Layout(root, entries, tuple(assets), f"{root}/{MANIFEST}", data, manifest_node)
+
+
+def _manifest(snap_id: str, snap: Snapshot, root: str, assets: Sequence[Asset],
+              state: Asset | None, present: set[Parts], skipped: list[dict[str, Any]],
+              links: list[dict[str, str]], mode: str, win32: bool,
+              name: Callable[[Parts], str]) -> dict[str, Any]:
+    only_config = mode == CONFIG_ONLY
+    paths: dict[str, Any] = {}
+    workspaces = [a.source for a in assets if a.kind == "workspace"]
+    if state is not None:
+        paths["stateDir"] = state.source
+        inside = sorted(p for p in present if len(p) == len(state.parts) + 1
+                        and _within(p, state.parts))
+        config = next((p for n in _CONFIG_NAMES for p in inside if p[-1] == n), None)
+        if config is not None:
+            paths["configPath"] = _path_text(config)
+        if (*state.parts, "credentials") in present:
+            paths["oauthDir"] = _path_text((*state.parts, "credentials"))
+        workspaces += [_path_text(p) for p in inside
+                       if p[-1] == "workspace" or p[-1].startswith("workspace-")]
+    if "configPath" not in paths:
+        config_file = next((a.source for a in assets if a.kind == "config"), None)
+        if config_file is not None:
+            paths["configPath"] = config_file
+    if "oauthDir" not in paths:
+        oauth = next((a.source for a in assets if a.kind == "credentials"), None)
+        if oauth is not None:
+            paths["oauthDir"] = oauth
+    paths["workspaceDirs"] = sorted(workspaces)
+    for s in snap.skipped:
+        parts = source_parts(s.path)
+        if parts is not None and any(_within(parts, a.parts) for a in assets):
+            skipped.append({"kind": "entry", "sourcePath": s.path, "reason": s.reason})
+    doc: dict[str, Any] = {
+        "schemaVersion": SCHEMA_VERSION,
+        "createdAt": created_at(snap.time_ns),
+        "archiveRoot": root,
+    }
+    if win32:
+        doc["platform"] = "win32"
+    doc.update({
+        "options": {"includeWorkspace": bool(workspaces) and not only_config,
+                    "onlyConfig": only_config},
+        "paths": paths,
+        "assets": [{"kind": a.kind, "sourcePath": a.source, "archivePath": name(a.parts)}
+                   for a in assets],
+        "skipped": skipped,
+    })
+    if state is not None:  # the list needs a state boundary; without one OpenClaw checks links
+        doc["externalSymbolicLinks"] = links  # as relative paths inside the assets instead
+    doc["snapkit"] = {"version": __version__, "snapshot": snap_id, "snapshotMode": snap.mode,
+                      "mode": mode}
+    return doc
+
+
+# ------------------------------------------------------------------ reading
+
+
+def manifest_doc(data: bytes) -> dict[str, Any]:
+    try:
+        doc = json.loads(data)
+    except ValueError:
+        return {}
+    return doc if isinstance(doc, dict) else {}
+
+
+def declared_sources(doc: Mapping[str, Any]) -> list[str]:
+    """Source paths a ``manifest.json`` declares, in its known spellings."""
+    out: list[str] = []
+
+    def add(value: Any) -> None:
+        if isinstance(value, str):
+            out.append(value)
+        elif isinstance(value, Mapping):
+            for key in ("sourcePath", "path", "source"):
+                if isinstance(value.get(key), str):
+                    out.append(value[key])
+                    return
+
+    for key in ("assets", "sources", "entries"):
+        values = doc.get(key)
+        if isinstance(values, list):
+            for v in values:
+                add(v)
+    paths = doc.get("paths")
+    if isinstance(paths, Mapping):
+        add(paths.get("stateDir"))
+    add(doc.get("stateDir"))
+    return out
+
+
+def relative_prefixes(doc: Mapping[str, Any], top: str) -> list[tuple[Parts, Parts]]:
+    """``payload/relative/...`` prefixes a manifest maps exactly: an asset whose
+    ``archivePath`` lies there and whose ``sourcePath`` is absolute. Anything else below
+    ``payload/relative`` has no recorded base directory."""
+    out: list[tuple[Parts, Parts]] = []
+    assets = doc.get("assets")
+    for asset in assets if isinstance(assets, list) else ():
+        if not isinstance(asset, Mapping):
+            continue
+        archive, source = asset.get("archivePath"), asset.get("sourcePath")
+        if not isinstance(archive, str) or not isinstance(source, str):
+            continue
+        parts = tuple(p for p in archive.split("/") if p)
+        if (len(parts) < 4 or parts[:3] != (top, PAYLOAD, "relative")
+                or any(p in (".", "..") or "\0" in p for p in parts)):
+            continue
+        absolute = source_parts(source)
+        if absolute is not None:
+            out.append((parts, absolute))
+    return out
+
+
+def snapshot_mode(doc: Mapping[str, Any]) -> str:
+    """``config-only`` for an ``openclaw backup create --only-config`` archive, else full."""
+    options = doc.get("options")
+    if isinstance(options, Mapping) and options.get("onlyConfig") is True:
+        return CONFIG_ONLY
+    return "full"
+
+
+def iso_ns(text: Any) -> int | None:
+    """``createdAt`` as nanoseconds, or None."""
+    if not isinstance(text, str):
+        return None
+    try:
+        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if dt.tzinfo is None:
+        return None
+    return int(dt.timestamp()) * 1_000_000_000 + dt.microsecond * 1000
