@@ -1,7 +1,9 @@
 """What every command shares: global options, opening the repository, output and progress.
 
 Global options can be given before the command (``snapkit --repo R snap``) or after it
-(``snapkit snap --repo R``), and each has a ``SNAPKIT_*`` environment variable.
+(``snapkit snap --repo R``), and each has a ``SNAPKIT_*`` environment variable. The group and
+the command both declare them; an option given on the command line beats its variable wherever
+it stands (click's parameter source tells which), the one after the command winning a tie.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from click.core import ParameterSource
 
 from snapkit.model import Skipped
 from snapkit.store.location import is_remote
@@ -35,16 +38,51 @@ class Settings:
     json: bool = False
     quiet: bool = False
     verbose: bool = False
+    #: The settings given on the command line before the command (``snapkit --repo R cmd``):
+    #: they beat the command's own options that only came from an environment variable.
+    explicit: frozenset[str] = frozenset()
+
+
+#: Settings field -> the click parameter name of its global option.
+_PARAMS = {"repo": "repo", "config": "config", "json": "json_out", "quiet": "quiet",
+           "verbose": "verbose"}
+
+
+def _from_command_line(ctx: click.Context, param: str) -> bool:
+    return ctx.get_parameter_source(param) is ParameterSource.COMMANDLINE
+
+
+def group_settings(ctx: click.Context, **kw: Any) -> Settings:
+    """The global options as the ``snapkit`` group got them (before the command)."""
+    values = {field: kw.get(param) for field, param in _PARAMS.items()}
+    explicit = frozenset(f for f, p in _PARAMS.items() if _from_command_line(ctx, p))
+    settings = Settings(repo=values["repo"], config=values["config"],
+                        json=bool(values["json"]), quiet=bool(values["quiet"]),
+                        verbose=bool(values["verbose"]), explicit=explicit)
+    VERBOSE["on"] = settings.verbose
+    return settings
 
 
 def _merge(ctx: click.Context, **kw: Any) -> Settings:
+    """The command's global options merged with the group's: an option given on the command
+    line wins, after the command over before it; then the environment variable (which both
+    read), then the default. So ``SNAPKIT_REPO=A snapkit --repo B cmd`` uses B."""
     s = ctx.find_object(Settings) or Settings()
+    picked: dict[str, Any] = {}
+    for field, param in _PARAMS.items():
+        mine, theirs = kw.get(param), getattr(s, field)
+        if _from_command_line(ctx, param):
+            picked[field] = mine
+        elif field in s.explicit:
+            picked[field] = theirs
+        else:
+            picked[field] = mine or theirs
     merged = Settings(
-        repo=kw.get("repo") or s.repo,
-        config=kw.get("config") or s.config,
-        json=bool(kw.get("json_out") or s.json),
-        quiet=bool(kw.get("quiet") or s.quiet),
-        verbose=bool(kw.get("verbose") or s.verbose),
+        repo=picked["repo"],
+        config=picked["config"],
+        json=bool(picked["json"]),
+        quiet=bool(picked["quiet"]),
+        verbose=bool(picked["verbose"]),
     )
     VERBOSE["on"] = merged.verbose
     return merged

@@ -19,7 +19,7 @@ import click
 from snapkit import __version__
 from snapkit.cli.browse_cmd import cat, find_cmd, ls, show
 from snapkit.cli.check_cmd import check
-from snapkit.cli.common import VERBOSE, Settings, global_options
+from snapkit.cli.common import VERBOSE, global_options, group_settings
 from snapkit.cli.config_cmd import config, where
 from snapkit.cli.diff_cmd import diff
 from snapkit.cli.export_cmd import export, verify_archive_cmd
@@ -56,8 +56,8 @@ def cli(ctx: click.Context, repo: str | None, config: str | None, json_out: bool
     snapkit snapshots                list snapshots
     snapkit restore latest -t DIR    restore the newest snapshot below DIR
     """
-    ctx.obj = Settings(repo=repo, config=config, json=json_out, quiet=quiet, verbose=verbose)
-    VERBOSE["on"] = verbose
+    ctx.obj = group_settings(ctx, repo=repo, config=config, json_out=json_out, quiet=quiet,
+                             verbose=verbose)
 
 
 cli.add_command(init)
