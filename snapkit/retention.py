@@ -3,9 +3,12 @@
 The semantics are restic's (``internal/data/snapshot_policy.go``), so a policy written for
 restic means the same here:
 
-- Snapshots are first split into groups, by default by host and set of sources
-  (``group_by=("host", "paths")``): one machine's policy never drops another machine's
-  snapshots, and a backup of ``~/notes`` never counts against one of ``~/.openclaw``.
+- Snapshots are first split into groups, by default by host, set of sources and mode
+  (``group_by=("host", "paths", "mode")``): one machine's policy never drops another machine's
+  snapshots, a backup of ``~/notes`` never counts against one of ``~/.openclaw``, and a
+  ``config-only`` snapshot never takes the daily (or weekly…) place of a ``full`` one. restic
+  groups by host and paths; it has no modes. Any subset of ``host``, ``paths``, ``tags`` and
+  ``mode`` may be given; the empty one makes a single group.
 - Within a group, snapshots are visited newest first. ``--keep-last N`` keeps the N newest.
   ``--keep-daily N`` keeps the newest snapshot of each of the N most recent days *that have a
   snapshot* (days without one do not count); likewise hourly, weekly (ISO weeks), monthly and
@@ -31,8 +34,8 @@ from snapkit.model import Snapshot
 
 Pair = tuple[str, Snapshot]
 
-GROUP_FIELDS = ("host", "paths", "tags")
-DEFAULT_GROUP_BY = ("host", "paths")
+GROUP_FIELDS = ("host", "paths", "tags", "mode")
+DEFAULT_GROUP_BY = ("host", "paths", "mode")
 
 NS = 1_000_000_000
 _UNITS = {"h": 3600, "d": 86400, "w": 7 * 86400, "m": 30 * 86400, "y": 365 * 86400}
@@ -86,6 +89,7 @@ class Group:
     host: str | None = None
     sources: tuple[str, ...] | None = None
     tags: tuple[str, ...] | None = None
+    mode: str | None = None
 
     def describe(self) -> str:
         parts = []
@@ -95,6 +99,8 @@ class Group:
             parts.append("sources " + (", ".join(self.sources) or "-"))
         if self.tags is not None:
             parts.append("tags " + (", ".join(self.tags) or "-"))
+        if self.mode is not None:
+            parts.append(f"mode {self.mode}")
         return "; ".join(parts) or "all snapshots"
 
 
@@ -116,7 +122,17 @@ def group_of(snap: Snapshot, group_by: Sequence[str]) -> Group:
         host=snap.hostname if "host" in group_by else None,
         sources=tuple(sorted(snap.sources)) if "paths" in group_by else None,
         tags=tuple(sorted(snap.tags)) if "tags" in group_by else None,
+        mode=snap.mode if "mode" in group_by else None,
     )
+
+
+def check_group_by(group_by: Sequence[str]) -> tuple[str, ...]:
+    """The fields as given, each once; ValueError naming the ones that are not fields."""
+    unknown = [g for g in group_by if g not in GROUP_FIELDS]
+    if unknown:
+        raise ValueError(f"cannot group by {', '.join(unknown)} (use any of "
+                         f"{', '.join(GROUP_FIELDS)}, or none for one group)")
+    return tuple(dict.fromkeys(group_by))
 
 
 def _bucketers(tz: tzinfo | None) -> list[tuple[str, Callable[[int, int], str]]]:
@@ -180,9 +196,7 @@ def apply_policy(
     tz: tzinfo | None = None,
 ) -> list[Decision]:
     """One decision per snapshot, in input order. ``tz=None`` buckets by local time."""
-    unknown = [g for g in group_by if g not in GROUP_FIELDS]
-    if unknown:
-        raise ValueError(f"cannot group by {', '.join(unknown)} (use host, paths, tags)")
+    group_by = check_group_by(group_by)
     groups: dict[Group, list[Pair]] = {}
     for pair in snapshots:
         groups.setdefault(group_of(pair[1], group_by), []).append(pair)

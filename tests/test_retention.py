@@ -34,9 +34,9 @@ def ns(when: str) -> int:
 
 
 def snap(when: str, host: str = "laptop", sources: Sequence[str] = ("/home/me/.openclaw",),
-         tags: Sequence[str] = ()) -> tuple[str, Snapshot]:
+         tags: Sequence[str] = (), mode: str = "full") -> tuple[str, Snapshot]:
     return when, Snapshot(time_ns=ns(when), hostname=host, username="me",
-                          sources=tuple(sources), tree="0" * 32, tags=tuple(tags))
+                          sources=tuple(sources), tree="0" * 32, tags=tuple(tags), mode=mode)
 
 
 # Oldest first, as Repository.snapshots() returns them. ISO weeks: 09-28 W40, 10-05 W41,
@@ -184,8 +184,10 @@ def test_each_host_and_set_of_sources_is_its_own_group() -> None:
         "2026-11-20 08:00": ("last",),
     }
     groups = {d.snapshot_id: d.group for d in decisions}
-    assert groups["2026-11-18 09:00"] == Group("server", ("/home/me/.openclaw",), None)
-    assert groups["2026-11-19 09:00"].describe() == "host laptop; sources /home/me/notes"
+    # Grouped by mode too since issue 11 (the old default, host and paths, was the defect).
+    assert groups["2026-11-18 09:00"] == Group("server", ("/home/me/.openclaw",), None, "full")
+    assert groups["2026-11-19 09:00"].describe() == (
+        "host laptop; sources /home/me/notes; mode full")
 
 
 def test_group_by_can_be_narrowed_or_dropped() -> None:
@@ -197,6 +199,61 @@ def test_group_by_can_be_narrowed_or_dropped() -> None:
     assert set(kept(by_tags)) == {"2026-11-19 10:00", "2026-11-20 08:00"}
     with pytest.raises(ValueError, match="group by"):
         apply_policy(MULTI, KeepPolicy(last=1), NOW, group_by=("user",))
+
+
+# Issue 11, item 1: a full snapshot every morning and, on some days, a config-only one before
+# an update (the "pre-update" habit). Grouped by host and paths only, the config-only snapshot
+# was that day's "daily" and --keep-daily 7 removed the full snapshots of those days, with the
+# sessions, memory and workspaces only they held.
+HABIT = [
+    *(snap(f"2026-11-{day:02d} 08:00") for day in range(10, 21)),
+    snap("2026-11-14 12:00", mode="config-only", tags=("pre-update",)),
+    snap("2026-11-17 12:00", mode="config-only", tags=("pre-update",)),
+    snap("2026-11-20 12:00", mode="config-only", tags=("pre-update",)),
+]
+
+
+def test_config_only_snapshots_do_not_take_the_daily_place_of_full_ones() -> None:
+    decisions = apply_policy(HABIT, KeepPolicy(daily=7), NOW, tz=UTC)
+    assert kept(decisions) == {
+        **{f"2026-11-{day:02d} 08:00": (f"daily 2026-11-{day:02d}",) for day in range(14, 21)},
+        "2026-11-20 12:00": ("daily 2026-11-20",),
+        "2026-11-17 12:00": ("daily 2026-11-17",),
+        "2026-11-14 12:00": ("daily 2026-11-14",),
+    }
+    full = [d for d in decisions if d.snapshot.mode == "full"]
+    assert [d.snapshot_id for d in full if not d.keep] == [
+        f"2026-11-{day:02d} 08:00" for day in range(10, 14)]
+    groups = {d.group for d in decisions}
+    assert groups == {Group("laptop", ("/home/me/.openclaw",), None, "full"),
+                      Group("laptop", ("/home/me/.openclaw",), None, "config-only")}
+
+
+def test_without_mode_in_group_by_the_old_rule_applies() -> None:
+    # What --group-by host,paths still does on request: one daily per day, whatever the mode.
+    decisions = apply_policy(HABIT, KeepPolicy(daily=7), NOW, group_by=("host", "paths"),
+                             tz=UTC)
+    removed = {d.snapshot_id for d in decisions if not d.keep}
+    assert {"2026-11-14 08:00", "2026-11-17 08:00", "2026-11-20 08:00"} <= removed
+
+
+@pytest.mark.parametrize(("group_by", "groups"), [
+    (("host", "paths", "tags", "mode"), 2),
+    (("mode",), 2),
+    (("tags",), 2),
+    (("host", "paths"), 1),
+    ((), 1),
+])
+def test_any_subset_of_fields_groups(group_by: tuple[str, ...], groups: int) -> None:
+    decisions = apply_policy(HABIT, KeepPolicy(last=1), NOW, group_by=group_by, tz=UTC)
+    assert len({d.group for d in decisions}) == groups
+    assert sum(d.keep for d in decisions) == groups  # one "last" per group
+    assert all((d.group.mode is None) == ("mode" not in group_by) for d in decisions)
+
+
+def test_group_by_names_the_fields_it_accepts() -> None:
+    with pytest.raises(ValueError, match="host, paths, tags, mode"):
+        apply_policy(HABIT, KeepPolicy(last=1), NOW, group_by=("hostname",))
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -174,7 +175,15 @@ def human_bytes(n: float) -> str:
 
 
 def local_time(time_ns: int) -> str:
+    """A time for people: local, to the second, no zone (``2026-11-20 14:45:00``)."""
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(time_ns / 1e9))
+
+
+def json_time(time_ns: int) -> str:
+    """A time for ``--json``: RFC 3339 in local time with its UTC offset, to the second
+    (``2026-11-20T14:45:00+01:00``; ``+00:00`` in UTC). The exact time is in ``time_ns``."""
+    return datetime.fromtimestamp(time_ns // 1_000_000_000, UTC).astimezone().isoformat(
+        timespec="seconds")
 
 
 class ProgressLine:

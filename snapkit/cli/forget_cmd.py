@@ -8,14 +8,23 @@ from typing import Any, TypeVar
 
 import click
 
-from snapkit.cli.common import Settings, emit_json, local_time, open_repo, with_settings
+from snapkit.cli.common import (
+    Settings,
+    emit_json,
+    json_time,
+    local_time,
+    open_repo,
+    with_settings,
+)
 from snapkit.cli.prune_cmd import prune_and_report
 from snapkit.errors import UsageError
 from snapkit.retention import (
     GROUP_FIELDS,
     Decision,
+    Group,
     KeepPolicy,
     apply_policy,
+    check_group_by,
     parse_duration,
     remove_named,
 )
@@ -39,7 +48,7 @@ def _group_by(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple
     if bad:
         raise click.BadParameter(f"unknown field {bad[0]!r}; use a comma-separated list of "
                                  f"{', '.join(GROUP_FIELDS)}, or '' for one group")
-    return fields
+    return check_group_by(fields)
 
 
 def _count(name: str, what: str) -> Callable[[F], F]:
@@ -63,10 +72,13 @@ def _count(name: str, what: str) -> Callable[[F], F]:
 @click.option("--host", metavar="NAME", help="Only consider snapshots of this host.")
 @click.option("--tag", "tags", multiple=True, metavar="TAG",
               help="Only consider snapshots carrying TAG (repeatable: all of them).")
-@click.option("--group-by", default="host,paths", show_default=True, callback=_group_by,
+@click.option("--group-by", default="host,paths,mode", show_default=True, callback=_group_by,
               metavar="FIELDS", help="Apply the policy to each group of snapshots sharing "
-                                     "these fields (host, paths, tags).")
-@click.option("--dry-run", "-n", is_flag=True, help="Print the decisions; remove nothing.")
+                                     "these fields: any of host, paths, tags, mode ('' for one "
+                                     "group).")
+@click.option("--dry-run", "-n", is_flag=True,
+              help="Print the groups and, in each, what is kept (and why) and removed; "
+                   "remove nothing.")
 @click.option("--prune", "then_prune", is_flag=True,
               help="Then delete the data no remaining snapshot uses (see `snapkit prune`).")
 @with_settings
@@ -76,9 +88,10 @@ def forget(settings: Settings, selectors: tuple[str, ...], last: int, hourly: in
            group_by: tuple[str, ...], dry_run: bool, then_prune: bool) -> None:
     """Remove snapshots given by id, or those a keep policy does not keep.
 
-    Each group of snapshots (same host and sources, see --group-by) gets the policy on its
-    own, so one machine's policy never drops another's. Only the manifests are removed; the
-    data goes with --prune or a later `snapkit prune`.
+    Each group of snapshots (same host, sources and mode; see --group-by) gets the policy on
+    its own, so one machine's policy never drops another's and a config-only snapshot never
+    takes the place of a full one. Only the manifests are removed; the data goes with --prune
+    or a later `snapkit prune`.
 
     \b
     snapkit forget 3f2a                                  remove one snapshot
@@ -115,6 +128,8 @@ def forget(settings: Settings, selectors: tuple[str, ...], last: int, hourly: in
         emit_json({
             "dry_run": dry_run,
             "policy": None if selectors else policy.describe(),
+            "group_by": list(group_by),
+            "groups": [_group_json(group, items) for group, items in _groups(decisions).items()],
             "snapshots": [_decision_json(d) for d in decisions],
             "removed": [] if dry_run else removed,
             "prune": pruned,
@@ -134,13 +149,12 @@ def _render(settings: Settings, decisions: list[Decision], policy: KeepPolicy, n
     if not decisions:
         click.echo("no snapshots")
         return
-    groups: dict[Any, list[Decision]] = {}
-    for d in decisions:
-        groups.setdefault(d.group, []).append(d)
-    for group, items in groups.items():
-        click.echo(f"\n{group.describe()}")
+    for group, items in _groups(decisions).items():
+        gone = sum(not d.keep for d in items)
+        click.echo(f"\ngroup: {group.describe()} ({len(items) - gone} kept, "
+                   f"{'would remove' if dry_run else 'removed'} {gone})")
         rows = [("ID", "Time", "Tags", "Action", "Reasons")]
-        for d in sorted(items, key=lambda d: (d.snapshot.time_ns, d.snapshot_id)):
+        for d in items:
             action = "keep" if d.keep else ("would remove" if dry_run else "remove")
             rows.append((d.snapshot_id[:8], local_time(d.snapshot.time_ns),
                          ",".join(d.snapshot.tags), action, ", ".join(d.reasons)))
@@ -154,14 +168,37 @@ def _render(settings: Settings, decisions: list[Decision], policy: KeepPolicy, n
                + (" (dry run: nothing changed)" if dry_run else ""))
 
 
+def _groups(decisions: list[Decision]) -> dict[Group, list[Decision]]:
+    """The decisions by group (groups in order of first appearance), each oldest first."""
+    groups: dict[Group, list[Decision]] = {}
+    for d in decisions:
+        groups.setdefault(d.group, []).append(d)
+    return {g: sorted(items, key=lambda d: (d.snapshot.time_ns, d.snapshot_id))
+            for g, items in groups.items()}
+
+
+def _group_key_json(g: Group) -> dict[str, Any]:
+    return {"host": g.host, "sources": None if g.sources is None else list(g.sources),
+            "tags": None if g.tags is None else list(g.tags), "mode": g.mode}
+
+
+def _group_json(g: Group, items: list[Decision]) -> dict[str, Any]:
+    """One group: what it shares (None for a field not grouped by), what is kept and why,
+    what is removed; oldest first."""
+    return {
+        **_group_key_json(g),
+        "keep": [{"id": d.snapshot_id, "time": json_time(d.snapshot.time_ns),
+                  "reasons": list(d.reasons)} for d in items if d.keep],
+        "remove": [{"id": d.snapshot_id, "time": json_time(d.snapshot.time_ns),
+                    "reasons": list(d.reasons)} for d in items if not d.keep],
+    }
+
+
 def _decision_json(d: Decision) -> dict[str, Any]:
     s = d.snapshot
     return {
-        "id": d.snapshot_id, "short_id": d.snapshot_id[:8], "time": local_time(s.time_ns),
+        "id": d.snapshot_id, "short_id": d.snapshot_id[:8], "time": json_time(s.time_ns),
         "time_ns": s.time_ns, "host": s.hostname, "sources": list(s.sources),
-        "tags": list(s.tags), "action": "keep" if d.keep else "remove",
-        "reasons": list(d.reasons),
-        "group": {"host": d.group.host,
-                  "sources": None if d.group.sources is None else list(d.group.sources),
-                  "tags": None if d.group.tags is None else list(d.group.tags)},
+        "tags": list(s.tags), "mode": s.mode, "action": "keep" if d.keep else "remove",
+        "reasons": list(d.reasons), "group": _group_key_json(d.group),
     }
