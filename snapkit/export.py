@@ -1,4 +1,4 @@
-"""Export a snapshot as a standard tar archive (tar.gz, tar.zst or plain tar) and verify one.
+"""Export a snapshot as a standard tar archive (tar.gz, tar.zst or plain tar).
 
 The export walks the stored tree with ``treewalk`` — the same walk restore uses — and differs
 only in the sink: a PAX-format tar stream. Entries come sorted, each directory before its
@@ -8,8 +8,13 @@ name), so the same snapshot and options always give the same bytes.
 
 Snapshot metadata (id, sources, host, time, mode, snapkit version) and an xxh3-128 checksum
 per file go in the ``comment`` record of the PAX global header, which every extractor ignores
-without a warning; ``verify_archive`` checks an archive against it. Content streams from the
-store one chunk at a time, so memory does not grow with file or snapshot size.
+without a warning; :mod:`snapkit.archive_verify` checks an archive against it. Content streams
+from the store one chunk at a time, so memory does not grow with file or snapshot size.
+
+Two layouts: ``snapkit`` (entry names are the absolute paths without the leading ``/``, or
+rooted at each source's name) and ``openclaw`` — the layout and ``manifest.json`` of
+``openclaw backup create`` (:mod:`snapkit.openclaw_archive`), written last as OpenClaw does, so
+``openclaw backup verify`` and ``restore`` accept the archive.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import io
 import json
 import tarfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import IO, Any, BinaryIO
 
@@ -348,109 +353,3 @@ def export_snapshot(
         tar.close()
         finish()
     return result
-
-
-# ------------------------------------------------------------------ reading archives
-
-
-def open_archive_stream(path: str) -> IO[bytes]:
-    """A decompressed byte stream of a tar / tar.gz / tar.zst file (detected by magic)."""
-    f = open(path, "rb")  # noqa: SIM115 (returned to the caller)
-    head = f.read(4)
-    f.seek(0)
-    if head[:2] == b"\x1f\x8b":
-        from isal import igzip
-
-        return igzip.GzipFile(fileobj=f, mode="rb")  # type: ignore[no-untyped-call,return-value]
-    if head == b"\x28\xb5\x2f\xfd":
-        return zstandard.ZstdDecompressor().stream_reader(f, closefd=True)
-    return f
-
-
-@dataclass
-class VerifyResult:
-    snapshot: str | None
-    layout: str = "snapkit"  # "snapkit" | "openclaw"
-    checked: int = 0
-    unchecked: int = 0
-    missing: list[str] = field(default_factory=list)
-    extra: list[str] = field(default_factory=list)
-    mismatched: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return self.snapshot is not None and not (self.missing or self.extra or self.mismatched)
-
-
-def read_metadata(tar: tarfile.TarFile) -> dict[str, Any] | None:
-    raw = tar.pax_headers.get("comment")
-    if not raw:
-        return None
-    try:
-        doc = json.loads(raw)
-    except ValueError:
-        return None
-    meta = doc.get(META_KEY) if isinstance(doc, dict) else None
-    return meta if isinstance(meta, dict) else None
-
-
-def verify_archive(path: str) -> VerifyResult:
-    """Check every regular file of an exported archive against the checksums it carries."""
-    with open_archive_stream(path) as stream:
-        try:
-            tar = tarfile.open(fileobj=stream, mode="r|", encoding="utf-8",  # noqa: SIM115
-                               errors="surrogateescape")
-        except tarfile.TarError as exc:
-            raise UsageError(f"{path} is not a tar archive ({exc})") from exc
-        with tar:
-            iterator: Iterator[tarfile.TarInfo] = iter(tar)
-            first = next(iterator, None)
-            meta = read_metadata(tar)
-            if meta is None:
-                raise UsageError(_unverifiable(path, first, iterator))
-            expected: dict[str, str] = dict(meta.get("files", {}))
-            result = VerifyResult(str(meta.get("snapshot")), str(meta.get("layout", "snapkit")))
-            seen: set[str] = set()
-            member = first
-            while member is not None:
-                if member.isreg():
-                    seen.add(member.name)
-                    fobj = tar.extractfile(member)
-                    hasher = file_hasher()
-                    while fobj is not None and (block := fobj.read(1024 * 1024)):
-                        hasher.update(block)
-                    want = expected.get(member.name)
-                    if want is None:
-                        result.extra.append(member.name)
-                    elif not want:
-                        result.unchecked += 1  # written without a checksum (old snapshot)
-                    elif hasher.hexdigest() != want:
-                        result.mismatched.append(member.name)
-                    else:
-                        result.checked += 1
-                member = next(iterator, None)
-    result.missing = sorted(set(expected) - seen)
-    return result
-
-
-def _unverifiable(path: str, first: tarfile.TarInfo | None,
-                  rest: Iterator[tarfile.TarInfo]) -> str:
-    """Why an archive without snapkit metadata cannot be verified; names an OpenClaw backup
-    (one top directory with ``manifest.json`` and ``payload/``) as such."""
-    tops: set[str] = set()
-    names: set[str] = set()
-    member = first
-    while member is not None and len(tops) < 2:
-        name = member.name.strip("/")
-        tops.add(name.split("/")[0])
-        names.add(name)
-        member = next(rest, None)
-    if len(tops) == 1:
-        (top,) = tops
-        manifest = f"{top}/{openclaw_archive.MANIFEST}"
-        if manifest in names and any(n.startswith(f"{top}/payload/") for n in names):
-            return (f"{path} is an `openclaw backup create` archive (root {top}), which carries "
-                    f"no snapkit checksums; check it with `openclaw backup verify {path}`, or "
-                    f"import it with `snapkit import {path}`")
-    return (f"{path} carries no snapkit metadata; only archives made by `snapkit export` can "
-            "be verified")

@@ -49,9 +49,9 @@ from typing import IO, Any
 import zstandard
 
 from snapkit import __version__
+from snapkit.archive_verify import read_metadata
 from snapkit.chunker import Chunker
 from snapkit.errors import UsageError
-from snapkit.export import read_metadata
 from snapkit.model import (
     NODE_DIR,
     NODE_FILE,

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from snapkit.archive_verify import verify_archive
 from snapkit.cli.common import (
     ProgressLine,
     Settings,
@@ -26,7 +27,6 @@ from snapkit.export import (
     export_snapshot,
     format_from_filename,
     normalize_format,
-    verify_archive,
 )
 from snapkit.selection import resolve
 from snapkit.store.backend import fsync_dir
