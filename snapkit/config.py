@@ -176,6 +176,7 @@ SERVICE_KEYS = (
     "status_command",
     "process_pattern",
     "stop_timeout",
+    "start_timeout",
 )
 COMPRESSION_KEYS = ("zstd_level", "gzip_level")
 MODE_KEYS = ("include",)
@@ -202,6 +203,14 @@ class ServiceConfig:
     status_command: tuple[str, ...]
     process_pattern: str
     stop_timeout: float
+    start_timeout: float = 60.0
+    #: The sub-keys the user's config file sets to something other than the default (a file
+    #: written by ``snapkit config init`` repeats the defaults: they do not count).
+    user_keys: frozenset[str] = frozenset()
+
+    def user_set(self, key: str) -> bool:
+        """The user's config file sets ``key`` (a sub-key) to a value of their own."""
+        return key in self.user_keys
 
 
 @dataclass(frozen=True)
@@ -234,13 +243,18 @@ class LoadedConfig:
     origins: Mapping[str, str]
 
 
+#: OpenClaw 2026.9's own commands. ``gateway stop`` refuses off a terminal without ``--force``;
+#: ``gateway start`` has no such flag (``dist/register-service-commands-*.mjs``); ``gateway
+#: status --json`` says whether a service manager runs the gateway (see
+#: :mod:`snapkit.service.status`).
 DEFAULT_SERVICE = ServiceConfig(
     policy="auto",
-    stop_command=("openclaw", "gateway", "stop"),
+    stop_command=("openclaw", "gateway", "stop", "--force"),
     start_command=("openclaw", "gateway", "start"),
-    status_command=("openclaw", "gateway", "status"),
+    status_command=("openclaw", "gateway", "status", "--json"),
     process_pattern=DEFAULT_PROCESS_PATTERN,
     stop_timeout=30.0,
+    start_timeout=60.0,
 )
 
 DEFAULT_CONFIG = Config(
@@ -522,8 +536,7 @@ class _Checker:
             ) from exc
         return value
 
-    def timeout(self, value: Any) -> float:
-        key = "service.stop_timeout"
+    def timeout(self, value: Any, key: str = "service.stop_timeout") -> float:
         if (
             isinstance(value, bool)
             or not isinstance(value, int | float)
@@ -635,11 +648,13 @@ def _merge_service(check: _Checker, value: Any, origins: dict[str, str]) -> Serv
             changes[name] = check.command(f"service.{name}", spec[name])
     if "process_pattern" in spec:
         changes["process_pattern"] = check.process_pattern(spec["process_pattern"])
-    if "stop_timeout" in spec:
-        changes["stop_timeout"] = check.timeout(spec["stop_timeout"])
+    for name in ("stop_timeout", "start_timeout"):
+        if name in spec:
+            changes[name] = check.timeout(spec[name], f"service.{name}")
     for key in spec:
         origins[f"service.{key}"] = check.where
-    return replace(DEFAULT_SERVICE, **changes)
+    own = frozenset(k for k, v in changes.items() if v != getattr(DEFAULT_SERVICE, k))
+    return replace(DEFAULT_SERVICE, **changes, user_keys=own)
 
 
 def _origins_all_default() -> dict[str, str]:
@@ -656,6 +671,10 @@ def _origins_all_default() -> dict[str, str]:
 # --------------------------------------------------------------------------------------------
 # Documents and writing
 # --------------------------------------------------------------------------------------------
+
+
+def _seconds(value: float) -> int | float:
+    return int(value) if value.is_integer() else value
 
 
 def config_document(config: Config) -> dict[str, Any]:
@@ -680,11 +699,8 @@ def config_document(config: Config) -> dict[str, Any]:
             "start_command": list(service.start_command),
             "status_command": list(service.status_command),
             "process_pattern": service.process_pattern,
-            "stop_timeout": (
-                int(service.stop_timeout)
-                if service.stop_timeout.is_integer()
-                else service.stop_timeout
-            ),
+            "stop_timeout": _seconds(service.stop_timeout),
+            "start_timeout": _seconds(service.start_timeout),
         },
         "compression": {"zstd_level": config.zstd_level, "gzip_level": config.gzip_level},
     }

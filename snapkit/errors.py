@@ -11,6 +11,9 @@ EXIT_OK = 0
 EXIT_FATAL = 1
 EXIT_USAGE = 2
 EXIT_INCOMPLETE = 3
+#: The snapshot was written, but the OpenClaw gateway was stopped for it and could not be
+#: restarted: the user must start it (the message names the command).
+EXIT_GATEWAY_DOWN = 4
 EXIT_NO_REPO = 10
 EXIT_LOCKED = 11
 EXIT_INTERRUPTED = 130
@@ -50,6 +53,12 @@ class IntegrityError(SnapkitError):
     """Stored data does not match its id, or a store file is damaged."""
 
     exit_code = EXIT_FATAL
+
+
+class GatewayDown(SnapkitError):
+    """The snapshot was written, but the gateway stopped for it could not be restarted."""
+
+    exit_code = EXIT_GATEWAY_DOWN
 
 
 class Interrupted(SnapkitError):

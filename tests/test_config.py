@@ -176,9 +176,11 @@ def test_service_merges_per_sub_key(tmp_path: Path) -> None:
     service = loaded.config.service
     assert service.policy == "never"
     assert service.stop_timeout == 5.0
-    assert service.stop_command == ("openclaw", "gateway", "stop")
+    assert service.stop_command == ("openclaw", "gateway", "stop", "--force")
     assert service.start_command == ("openclaw", "gateway", "start")
-    assert service.status_command == ("openclaw", "gateway", "status")
+    assert service.status_command == ("openclaw", "gateway", "status", "--json")
+    assert service.start_timeout == 60.0
+    assert service.user_keys == frozenset({"policy", "stop_timeout"})
     assert service.process_pattern == DEFAULT_PROCESS_PATTERN
     assert loaded.origins["service"] == str(path)
     assert loaded.origins["service.policy"] == str(path)

@@ -1,11 +1,21 @@
-"""The service-aware lifecycle (``snapkit.service``) with real processes.
+"""The service-aware lifecycle (``snapkit.service``) with real processes and a fake service
+manager.
 
-A fake ``openclaw`` executable (``tests/service_fake/fake_openclaw.py``, installed as
-``<tmp>/bin/openclaw`` first on PATH) really starts and stops a background "gateway" process
-that holds a WAL-mode SQLite store and a session transcript open and keeps writing to both.
-Every call of the fake is logged, so the tests check that ``stop`` and ``start`` happen in the
-right order around the body — also when the body fails, on Ctrl-C and on SIGTERM — and never
-when the gateway was not running or the user declined. Nothing of psutil is mocked.
+The real ``openclaw@2026.9.6`` is driven in ``tests/test_service_real.py``; it can only run a
+foreground gateway here (no systemd, launchd or schtasks), so this module uses a fake
+``openclaw`` (``tests/service_fake/fake_openclaw.py``, installed as ``<tmp>/bin/openclaw`` first
+on PATH) whose ``gateway status --json`` reports a systemd-run gateway and whose ``gateway
+start`` really starts a background "gateway" process again. That process holds a WAL-mode SQLite
+store and a session transcript open and keeps writing to both. Every call of the fake is logged,
+so the tests check that ``stop`` and ``start`` happen in the right order around the body — also
+when the body fails, on Ctrl-C and on SIGTERM — that a start that fails or does not bring the
+gateway back is retried and then reported (exit 4 from the CLI), and that nothing is stopped
+when it could not be brought back. Nothing of psutil is mocked.
+
+The fake install is a canonical one (``$HOME/.openclaw``); the lifecycle is told the account's
+home is that ``$HOME`` (``account=``), as OpenClaw's identity rules compare the two and the test
+process's real account home must not be touched. The CLI tests configure the fake's stop/start
+commands in snapkit's config instead (a user's own commands bypass those rules).
 
 Each test gets its own gateway and matches it with a process pattern anchored at its own bin
 dir, so tests (or test sessions) running side by side never see each other's gateways; one test
@@ -15,7 +25,6 @@ checks that the default pattern matches the fake gateway too.
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import os
 import re
@@ -34,21 +43,18 @@ import psutil
 import pytest
 from helpers import cli_env, popen_snapkit, run_snapkit, wait_for
 
-from snapkit import service as svc
 from snapkit.config import DEFAULT_PROCESS_PATTERN, DEFAULT_SERVICE, ServiceConfig
-from snapkit.errors import Interrupted
+from snapkit.errors import EXIT_GATEWAY_DOWN, Interrupted
 from snapkit.rules import Matcher, RuleSet
 from snapkit.service import (
     PROMPT,
-    Decision,
-    Detection,
-    ServiceRecord,
+    RESTART_ATTEMPTS,
     decide,
     detect,
     gateway_lifecycle,
     selector,
-    status_says_running,
 )
+from snapkit.service import processes as procs
 
 FAKE_SOURCE = Path(__file__).resolve().parent / "service_fake" / "fake_openclaw.py"
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -59,12 +65,16 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 @dataclass
 class Fake:
-    """One fake OpenClaw installation: bin dir with ``openclaw``, state dir, run dir."""
+    """One fake OpenClaw installation: bin dir with ``openclaw``, HOME, state dir, run dir."""
 
     bin_dir: Path
     run_dir: Path
-    state: Path
+    home: Path
     service: ServiceConfig
+
+    @property
+    def state(self) -> Path:
+        return self.home / ".openclaw"
 
     @property
     def exe(self) -> Path:
@@ -78,19 +88,21 @@ class Fake:
     def db(self) -> str:
         return str(self.state / "memory" / "main.sqlite")
 
+    def lifecycle(self, **kw: Any) -> Any:
+        """``gateway_lifecycle`` over the state dir, with this install's account home."""
+        service = kw.pop("service", self.service)
+        return gateway_lifecycle([str(self.state)], service, account=str(self.home), **kw)
+
     def env(self, **extra: str) -> dict[str, str]:
-        env = dict(os.environ)
-        env.update(
-            PATH=f"{self.bin_dir}{os.pathsep}{env.get('PATH', '')}",
-            OPENCLAW_STATE_DIR=str(self.state),
-            FAKE_OPENCLAW_RUN=str(self.run_dir),
-        )
+        env = {k: v for k, v in os.environ.items() if not k.startswith("OPENCLAW_")}
+        env.update(PATH=f"{self.bin_dir}{os.pathsep}{env.get('PATH', '')}",
+                   HOME=str(self.home), FAKE_OPENCLAW_RUN=str(self.run_dir))
         env.update(extra)
         return env
 
     def openclaw(self, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([str(self.exe), *args], env=self.env(**extra), capture_output=True,
-                              text=True, timeout=30, check=False)
+                              text=True, timeout=30, check=False, stdin=subprocess.DEVNULL)
 
     def calls(self) -> list[str]:
         try:
@@ -141,7 +153,7 @@ class Fake:
             with contextlib.suppress(psutil.Error):
                 proc.kill()
         # Gone, or a zombie until init reaps it (which can take a while in a container).
-        wait_for(lambda: not any(svc._alive(proc.pid) for proc in victims), 5)
+        wait_for(lambda: not any(procs.alive(proc.pid) for proc in victims), 5)
 
 
 @pytest.fixture
@@ -151,7 +163,8 @@ def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Fake]:
     exe = bin_dir / "openclaw"
     exe.write_text(f"#!{sys.executable}\n" + FAKE_SOURCE.read_text())
     exe.chmod(exe.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-    state = tmp_path / "state"
+    home = tmp_path / "home"
+    state = home / ".openclaw"
     for sub in ("memory", "agents/main/sessions", "agents/main/agent", "workspace"):
         (state / sub).mkdir(parents=True)
     (state / "openclaw.json").write_text('{"gateway": {"port": 18789}}\n')
@@ -160,13 +173,14 @@ def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Fake]:
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     pattern = re.escape(str(exe)) + r"\s+gateway\s+run\b"
-    service = replace(DEFAULT_SERVICE, process_pattern=pattern, stop_timeout=10.0)
-    f = Fake(bin_dir=bin_dir, run_dir=run_dir, state=state, service=service)
+    service = replace(DEFAULT_SERVICE, process_pattern=pattern, stop_timeout=10.0,
+                      start_timeout=10.0)
+    f = Fake(bin_dir=bin_dir, run_dir=run_dir, home=home, service=service)
+    for name in [k for k in os.environ if k.startswith(("OPENCLAW_", "FAKE_"))]:
+        monkeypatch.delenv(name)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
-    monkeypatch.setenv("OPENCLAW_STATE_DIR", str(state))
+    monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("FAKE_OPENCLAW_RUN", str(run_dir))
-    monkeypatch.delenv("FAKE_OPENCLAW_FAIL", raising=False)
-    monkeypatch.delenv("FAKE_GATEWAY_TRANSCRIPT", raising=False)
     try:
         yield f
     finally:
@@ -203,138 +217,57 @@ class Holder:
         self.proc.wait()
 
 
-# --------------------------------------------------------------------------- decide()
-
-RUNNING = {"gateway_running": True, "gateway_pids": (4242,)}
-SITUATIONS: dict[str, Detection] = {
-    name: Detection(
-        gateway_running=bool(kw.get("gateway_running", False)),
-        gateway_pids=tuple(kw.get("gateway_pids", ())),
-        open_for_writing=tuple(kw.get("open_for_writing", ())),
-        live_databases=tuple(kw.get("live_databases", ())),
-        command_available=True,
-        status_output="",
-    )
-    for name, kw in {
-        "not-running": {},
-        "not-running-locked": {"open_for_writing": ("/s/notes.txt",)},
-        "idle": {**RUNNING},
-        "db-only": {**RUNNING, "live_databases": ("/s/memory/main.sqlite",)},
-        "writers": {**RUNNING, "open_for_writing": ("/s/a.jsonl", "/s/b.jsonl")},
-        "writers+db": {**RUNNING, "open_for_writing": ("/s/a.jsonl",),
-                       "live_databases": ("/s/memory/main.sqlite",)},
-    }.items()
-}
-
-# policy, situation, platform -> (stop, text in reason, text in warning or None)
-NEVER_WARN = {"writers": "a.jsonl", "writers+db": "a.jsonl"}
-TABLE: list[tuple[str, str, str, bool, str, str | None]] = []
-for _platform in ("linux", "darwin", "win32"):
-    win = _platform == "win32"
-    for _situation in SITUATIONS:
-        nr_warn = "notes.txt" if _situation == "not-running-locked" else None
-        if _situation.startswith("not-running"):
-            for _policy in ("auto", "always", "never"):
-                TABLE.append((_policy, _situation, _platform, False, "gateway not running",
-                              nr_warn))
-            continue
-        # auto
-        auto_stop = _situation in ("writers", "writers+db") or (win and _situation == "db-only")
-        auto_reason = {
-            "idle": "no files open for writing",
-            "db-only": "SQLite database held open" if win else "only live SQLite databases",
-            "writers": "2 files" + (" are held open" if win else " open for writing"),
-            "writers+db": "1 file" + (" is held open" if win else " open for writing"),
-        }[_situation]
-        TABLE.append(("auto", _situation, _platform, auto_stop, auto_reason, None))
-        TABLE.append(("always", _situation, _platform, True, "policy always", None))
-        never_warn = NEVER_WARN.get(_situation)
-        if win and _situation == "db-only":
-            never_warn = "main.sqlite"
-        TABLE.append(("never", _situation, _platform, False, "policy never", never_warn))
-
-
-@pytest.mark.parametrize(("policy", "situation", "platform", "stop", "reason", "warning"), TABLE,
-                         ids=[f"{p}-{s}-{pl}" for p, s, pl, *_ in TABLE])
-def test_decide_table(policy: str, situation: str, platform: str, stop: bool, reason: str,
-                      warning: str | None) -> None:
-    decision = decide(SITUATIONS[situation], policy, platform)
-    assert isinstance(decision, Decision)
-    assert decision.stop is stop
-    assert reason in decision.reason
-    if warning is None:
-        assert decision.warning is None
-    else:
-        assert decision.warning is not None and warning in decision.warning
-    if stop:
-        assert decision.warning is None
-
-
-def test_decide_rejects_unknown_policy() -> None:
-    with pytest.raises(ValueError, match="sometimes"):
-        decide(SITUATIONS["idle"], "sometimes", "linux")
-
-
-def test_decide_warning_shortens_long_lists() -> None:
-    many = tuple(f"/s/f{i}.jsonl" for i in range(8))
-    d = replace(SITUATIONS["writers"], open_for_writing=many)
-    decision = decide(d, "never", "linux")
-    assert decision.warning is not None
-    assert "8 files" in decision.warning
-    assert "/s/f4.jsonl and 3 more" in decision.warning
-    assert "/s/f5.jsonl" not in decision.warning
-
-
-@pytest.mark.parametrize(("text", "expected"), [
-    ("Gateway: running (pid 4242)", True),
-    ("Service: systemd (enabled)\nRuntime: running (pid 12, state active)", True),
-    ("Active: active (running) since Mon", True),
-    ("Gateway: not running", False),
-    ("Active: inactive (dead)", False),
-    ("Gateway service disabled", False),
-    ("Runtime: stopped", False),
-    ("Service: LaunchAgent (not loaded)", False),
-    ("Gateway service disabled.\nRuntime: running (pid 7, foreground)", True),
-    ("", None),
-    ("openclaw 2026.9.1", None),
-])
-def test_status_says_running(text: str, expected: bool | None) -> None:
-    assert status_says_running(text) is expected
-
-
-def test_records_to_dict_are_plain_data() -> None:
-    d = SITUATIONS["writers+db"]
-    as_dict = d.to_dict()
-    assert json.loads(json.dumps(as_dict)) == as_dict
-    assert as_dict["open_for_writing"] == ["/s/a.jsonl"]
-    record = ServiceRecord(policy="auto", detection=as_dict, decision="policy always",
-                           stopped=True, restarted=True, warnings=["w"])
-    out = record.to_dict()
-    assert json.loads(json.dumps(out)) == out
-    assert out["stopped"] is True and out["errors"] == [] and out["warnings"] == ["w"]
-
-
 # --------------------------------------------------------------------------- detect()
 
 
 def test_detect_live_gateway(fake: Fake) -> None:
     pid = fake.start_gateway()
     started = time.monotonic()
-    d = detect([str(fake.state)], fake.service)
+    d = detect([str(fake.state)], fake.service, account=str(fake.home))
     elapsed = time.monotonic() - started
     assert d.gateway_running
     assert d.gateway_pids == (pid,)
     assert d.open_for_writing == (fake.transcript,)  # not the db, not its -wal/-shm
     assert d.live_databases == (fake.db,)
-    assert d.command_available
-    assert d.status_output == ""  # the process was found: status not needed
-    assert elapsed < 2.0, f"detect() took {elapsed:.2f} s"
+    assert d.command_available and d.start_available
+    assert (d.status_kind, d.supervisor, d.port, d.identity_problem) == (
+        "json", "systemd", 18789, None)
+    assert d.status_output.startswith("service: systemd (loaded, runtime running, pid ")
+    assert fake.calls() == ["status"]
+    assert elapsed < 3.0, f"detect() took {elapsed:.2f} s"
 
     # The default pattern recognises the fake gateway (among whatever else runs here).
     default = detect([str(fake.state)], replace(fake.service,
                                                 process_pattern=DEFAULT_PROCESS_PATTERN))
     assert pid in default.gateway_pids
-    assert "status" not in fake.calls()
+
+
+def test_detect_scopes_gateways_to_the_install(fake: Fake, tmp_path: Path) -> None:
+    """Another install's gateway (matching the pattern, holding none of these files, not on
+    this install's port) is not this install's gateway when the status is JSON."""
+    fake.start_gateway()
+    other = tmp_path / "other-source"
+    other.mkdir()
+    d = detect([str(other)], fake.service, env={"HOME": str(fake.home)},
+               account=str(fake.home))
+    assert d.gateway_running  # the status names it: it is on this install's port
+    fake.openclaw("gateway", "stop", "--force")
+    assert fake.gateway_pid() is None
+    stray = subprocess.Popen([str(fake.exe), "gateway", "run", "--port", "1"],
+                             env=fake.env(HOME=str(tmp_path / "elsewhere"),
+                                          FAKE_OPENCLAW_RUN=str(tmp_path / "run2")))
+    try:
+        assert wait_for(lambda: (tmp_path / "run2" / "gateway.pid").exists(), 10)
+        d = detect([str(fake.state)], fake.service, account=str(fake.home))
+        assert not d.gateway_running and d.gateway_pids == ()
+        # A text status has only the pattern to go on.
+        text = detect([str(fake.state)], replace(
+            fake.service, status_command=(str(fake.exe), "gateway", "status")))
+        assert text.gateway_running and text.gateway_pids == (stray.pid,)
+        assert text.status_kind == "text" and text.supervisor is None
+    finally:
+        stray.kill()
+        stray.wait()
 
 
 def test_detect_not_running_asks_status(fake: Fake) -> None:
@@ -353,7 +286,8 @@ def test_detect_not_running_asks_status(fake: Fake) -> None:
         conn.close()
     assert not d.gateway_running
     assert d.gateway_pids == ()
-    assert "not running" in d.status_output
+    assert d.status_output == "service: systemd (loaded, runtime stopped); port 18789: free; " \
+                              "rpc: failed"
     assert fake.calls() == ["status"]
     assert d.open_for_writing == ()  # our own handles do not count
     assert d.live_databases == (str(db),)
@@ -363,7 +297,7 @@ def test_detect_without_status_command(fake: Fake, monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("PATH", os.environ["PATH"].split(os.pathsep, 1)[1])
     d = detect([str(fake.state)], fake.service)
     assert not d.gateway_running and not d.command_available
-    assert d.status_output == ""
+    assert (d.status_output, d.status_kind, d.supervisor) == ("", "none", None)
     assert fake.calls() == []
 
 
@@ -382,7 +316,8 @@ def test_detect_modes_and_selector(tmp_path: Path) -> None:
     outside.write_text("x\n")
     holder = Holder.start({**files, str(outside): "a"})
     try:
-        service = replace(DEFAULT_SERVICE, process_pattern=r"\Ano gateway here\Z")
+        service = replace(DEFAULT_SERVICE, process_pattern=r"\Ano gateway here\Z",
+                          status_command=(str(tmp_path / "no-such-status"),))
         d = detect([str(src)], service)
         assert d.open_for_writing == tuple(sorted(
             [str(src / "notes.txt"), str(src / "logs" / "gw.log"), str(src / "state.json")]))
@@ -395,10 +330,10 @@ def test_detect_modes_and_selector(tmp_path: Path) -> None:
         assert only.open_for_writing == (str(src / "notes.txt"), str(src / "state.json"))
 
         # psutil's open_files() (used off Linux) agrees with the /proc fast path.
-        roots = svc._Roots([str(src)])
-        skip = svc._own_pids()
-        assert sorted(svc._open_files_psutil(roots, skip)) == sorted(
-            svc._open_files(roots, skip))
+        roots = procs.Roots([str(src)])
+        skip = procs.own_pids()
+        assert sorted(procs.open_files_psutil(roots, skip)) == sorted(
+            procs.open_files(roots, skip))
 
         # Not running, but another process writes: no stop, and a warning naming the file.
         decision = decide(d, "auto", "linux")
@@ -420,12 +355,11 @@ def test_stop_and_start_around_the_body(fake: Fake) -> None:
         prompts.append(prompt)
         return True
 
-    with gateway_lifecycle([str(fake.state)], fake.service, confirm=confirm,
-                           warn=warnings) as record:
+    with fake.lifecycle(confirm=confirm, warn=warnings) as record:
         # The body sees the gateway stopped and the transcript released.
         assert fake.lifecycle_calls() == ["stop"]
         assert fake.gateway_pid() is None
-        assert not psutil.pid_exists(old_pid) or psutil.Process(old_pid).status() == "zombie"
+        assert not procs.alive(old_pid)
         inside = detect([str(fake.state)], fake.service)
         assert not inside.gateway_running
         assert inside.open_for_writing == ()
@@ -435,11 +369,14 @@ def test_stop_and_start_around_the_body(fake: Fake) -> None:
     assert warnings == []
     new_pid = fake.gateway_pid()
     assert new_pid is not None and new_pid != old_pid
-    assert record.restarted and record.errors == []
+    assert record.restarted and record.errors == [] and not record.gateway_down
+    assert record.restart_attempts == 1
     assert record.policy == "auto"
     assert record.decision == "1 file open for writing while the gateway runs"
     assert record.detection["open_for_writing"] == [fake.transcript]
     assert record.detection["gateway_pids"] == [old_pid]
+    assert record.detection["supervisor"] == "systemd"
+    assert record.start_command == ["openclaw", "gateway", "start"]
 
 
 @pytest.mark.parametrize("error", [RuntimeError("snapshot failed"), KeyboardInterrupt(),
@@ -447,9 +384,7 @@ def test_stop_and_start_around_the_body(fake: Fake) -> None:
                          ids=["error", "ctrl-c", "sigterm"])
 def test_start_runs_when_the_body_raises(fake: Fake, error: BaseException) -> None:
     fake.start_gateway()
-    with pytest.raises(type(error)) as caught, gateway_lifecycle(
-        [str(fake.state)], fake.service
-    ) as record:
+    with pytest.raises(type(error)) as caught, fake.lifecycle() as record:
         assert fake.gateway_pid() is None
         raise error
     assert caught.value is error
@@ -465,13 +400,11 @@ def test_start_runs_when_interrupted_during_stop(fake: Fake,
 
     def run(command: list[str], **kw: Any) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(command, **kw)
-        if command[-1] == "stop":
+        if command[2:3] == ["stop"]:
             raise error("terminated") if error is Interrupted else error()
         return result
 
-    with pytest.raises(error), gateway_lifecycle(
-        [str(fake.state)], fake.service, run=run
-    ):
+    with pytest.raises(error), fake.lifecycle(run=run):
         pytest.fail("the body must not run")
     assert fake.lifecycle_calls() == ["stop", "start"]
     assert fake.gateway_pid() is not None
@@ -479,15 +412,10 @@ def test_start_runs_when_interrupted_during_stop(fake: Fake,
 
 def test_signal_during_restart_is_delivered_after_it(fake: Fake) -> None:
     fake.start_gateway()
-
-    def run(command: list[str], **kw: Any) -> subprocess.CompletedProcess[str]:
-        if command[-1] == "start":
-            os.kill(os.getpid(), signal.SIGINT)  # a second Ctrl-C while restarting
-        return subprocess.run(command, **kw)
-
-    with pytest.raises(KeyboardInterrupt), gateway_lifecycle(
-        [str(fake.state)], fake.service, run=run
-    ) as record:
+    # A start command that sends snapkit (its parent) a second Ctrl-C while restarting.
+    service = replace(fake.service, start_command=(
+        "sh", "-c", f'kill -INT "$PPID"; exec "{fake.exe}" gateway start'))
+    with pytest.raises(KeyboardInterrupt), fake.lifecycle(service=service) as record:
         pass
     assert record.restarted
     assert fake.lifecycle_calls() == ["stop", "start"]
@@ -497,8 +425,7 @@ def test_signal_during_restart_is_delivered_after_it(fake: Fake) -> None:
 
 def test_not_running_no_stop_no_start(fake: Fake) -> None:
     warnings = Warnings()
-    with gateway_lifecycle([str(fake.state)], fake.service, policy="always",
-                           warn=warnings) as record:
+    with fake.lifecycle(policy="always", warn=warnings) as record:
         assert fake.gateway_pid() is None
     assert fake.lifecycle_calls() == []
     assert fake.gateway_pid() is None
@@ -516,7 +443,7 @@ def test_never_warns_and_completes(fake: Fake, how: str) -> None:
     if how == "no-control":
         kw["control"] = False
         kw["policy"] = "always"  # --no-service-control wins over any policy
-    with gateway_lifecycle([str(fake.state)], service, warn=warnings, **kw) as record:
+    with fake.lifecycle(service=service, warn=warnings, **kw) as record:
         assert fake.gateway_pid() == pid
     assert fake.lifecycle_calls() == []
     assert fake.gateway_pid() == pid
@@ -539,8 +466,7 @@ def test_declined_at_the_prompt(fake: Fake) -> None:
         prompts.append(prompt)
         return False
 
-    with gateway_lifecycle([str(fake.state)], fake.service, confirm=confirm,
-                           warn=warnings) as record:
+    with fake.lifecycle(confirm=confirm, warn=warnings) as record:
         assert fake.gateway_pid() == pid
     assert prompts == [PROMPT]
     assert fake.lifecycle_calls() == []
@@ -554,24 +480,57 @@ def test_openclaw_missing_from_path(fake: Fake, monkeypatch: pytest.MonkeyPatch)
     pid = fake.start_gateway()
     monkeypatch.setenv("PATH", os.environ["PATH"].split(os.pathsep, 1)[1])
     warnings = Warnings()
-    with gateway_lifecycle([str(fake.state)], fake.service, warn=warnings,
-                           confirm=lambda prompt: pytest.fail("no prompt without a command")
-                           ) as record:
+    with fake.lifecycle(warn=warnings,
+                        confirm=lambda prompt: pytest.fail("no prompt without a command")
+                        ) as record:
         assert fake.gateway_pid() == pid
     assert fake.calls() == []
     assert fake.gateway_pid() == pid
     assert record.detection["gateway_running"] and not record.detection["command_available"]
-    assert len(warnings) == 1
-    assert warnings[0].startswith("`openclaw` not found on PATH; continuing best-effort")
-    assert fake.transcript in warnings[0]
+    assert warnings == [
+        "not stopping the OpenClaw gateway (1 file open for writing while the gateway runs): "
+        "`openclaw` not found on PATH; taking the snapshot with it running: 1 file open for "
+        f"writing may be captured inconsistently: {fake.transcript}; 1 live SQLite database "
+        "copied through the online backup API"]
     assert not record.stopped
+
+
+@pytest.mark.parametrize("why", ["foreground", "identity", "external-supervisor"])
+def test_never_stops_what_it_cannot_bring_back(fake: Fake, monkeypatch: pytest.MonkeyPatch,
+                                               why: str) -> None:
+    """No service manager runs the gateway, or OpenClaw would refuse `gateway start` here:
+    the snapshot is taken with the gateway running, and one warning says why."""
+    if why == "foreground":
+        monkeypatch.setenv("FAKE_OPENCLAW_SUPERVISOR", "none")
+    elif why == "identity":
+        monkeypatch.setenv("OPENCLAW_STATE_DIR", str(fake.state))
+        monkeypatch.setenv("HOME", str(fake.home.parent))
+    else:
+        monkeypatch.setenv("OPENCLAW_SUPERVISOR_MODE", "external")
+    pid = fake.start_gateway()
+    warnings = Warnings()
+    with fake.lifecycle(policy="always", warn=warnings) as record:
+        assert fake.gateway_pid() == pid
+    assert fake.lifecycle_calls() == []
+    assert fake.gateway_pid() == pid
+    assert len(warnings) == 1 and record.warnings == warnings
+    assert warnings[0].startswith("not stopping the OpenClaw gateway (policy always): ")
+    expected = {
+        "foreground": "no service manager runs it",
+        "identity": f"OpenClaw refuses `openclaw gateway start` here: HOME ({fake.home.parent})",
+        "external-supervisor": "OPENCLAW_SUPERVISOR_MODE=external",
+    }[why]
+    assert expected in warnings[0]
+    assert record.decision.startswith("not stopped (policy always): ")
+    assert expected in record.decision
+    assert not record.stopped and not record.restarted
 
 
 def test_always_stops_for_a_live_database_alone(fake: Fake,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FAKE_GATEWAY_TRANSCRIPT", "0")
     fake.start_gateway(FAKE_GATEWAY_TRANSCRIPT="0")
-    with gateway_lifecycle([str(fake.state)], fake.service, policy="always") as record:
+    with fake.lifecycle(policy="always") as record:
         assert fake.gateway_pid() is None
         # The gateway checkpointed on shutdown: the WAL sidecar is gone.
         assert not os.path.exists(fake.db + "-wal")
@@ -587,7 +546,7 @@ def test_auto_leaves_a_live_database_alone(fake: Fake, monkeypatch: pytest.Monke
     monkeypatch.setenv("FAKE_GATEWAY_TRANSCRIPT", "0")
     pid = fake.start_gateway(FAKE_GATEWAY_TRANSCRIPT="0")
     warnings = Warnings()
-    with gateway_lifecycle([str(fake.state)], fake.service, warn=warnings) as record:
+    with fake.lifecycle(warn=warnings) as record:
         assert fake.gateway_pid() == pid
     assert fake.lifecycle_calls() == []
     assert record.detection["live_databases"] == [fake.db]
@@ -599,45 +558,79 @@ def test_auto_stops_for_a_live_database_on_windows(fake: Fake,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FAKE_GATEWAY_TRANSCRIPT", "0")
     fake.start_gateway(FAKE_GATEWAY_TRANSCRIPT="0")
-    with gateway_lifecycle([str(fake.state)], fake.service, platform="win32") as record:
+    with fake.lifecycle(platform="win32") as record:
         assert fake.gateway_pid() is None
     assert fake.lifecycle_calls() == ["stop", "start"]
     assert "cannot be read on Windows" in record.decision
 
 
-def test_failing_start_is_loud_but_keeps_the_original_error(
+def test_failing_start_is_retried_loud_and_keeps_the_original_error(
         fake: Fake, monkeypatch: pytest.MonkeyPatch) -> None:
     fake.start_gateway()
     monkeypatch.setenv("FAKE_OPENCLAW_FAIL", "start")
-    warnings = Warnings()
-    with pytest.raises(ValueError, match="snapshot broke"), gateway_lifecycle(
-        [str(fake.state)], fake.service, warn=warnings
+    warnings, alerts = Warnings(), Warnings()
+    started = time.monotonic()
+    with pytest.raises(ValueError, match="snapshot broke"), fake.lifecycle(
+        warn=warnings, alert=alerts
     ) as record:
         raise ValueError("snapshot broke")
-    assert fake.lifecycle_calls() == ["stop", "start"]
-    assert record.stopped and not record.restarted
-    assert len(record.errors) == 1
-    assert "could not restart the OpenClaw gateway" in record.errors[0]
-    assert "simulated failure" in record.errors[0]
-    assert warnings == record.errors
+    elapsed = time.monotonic() - started
+    assert fake.lifecycle_calls() == ["stop"] + ["start"] * RESTART_ATTEMPTS
+    assert record.stopped and not record.restarted and record.gateway_down
+    assert record.restart_attempts == RESTART_ATTEMPTS == 3
+    assert warnings == [] and alerts == record.errors
+    assert record.errors == [
+        "the OpenClaw gateway was stopped for the snapshot and could not be restarted: "
+        "`openclaw gateway start` exited with status 1: openclaw gateway start: simulated "
+        "failure (3 attempts); start it now with: openclaw gateway start"]
+    assert 4.0 <= elapsed < 15.0  # backoff of 1 s and 3 s between the attempts
 
 
-def test_failing_start_after_success_is_recorded(fake: Fake,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_start_that_does_not_bring_the_gateway_back(fake: Fake,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The start command succeeds but no gateway appears: that is a failed restart too."""
     fake.start_gateway()
-    monkeypatch.setenv("FAKE_OPENCLAW_FAIL", "start")
-    warnings = Warnings()
-    with gateway_lifecycle([str(fake.state)], fake.service, warn=warnings) as record:
+    monkeypatch.setenv("FAKE_OPENCLAW_START", "noop")
+    service = replace(fake.service, start_timeout=1.0)
+    alerts = Warnings()
+    with fake.lifecycle(service=service, alert=alerts) as record:
         pass
-    assert record.stopped and not record.restarted
-    assert len(record.errors) == 1 and warnings == record.errors
+    assert fake.lifecycle_calls() == ["stop"] + ["start"] * RESTART_ATTEMPTS
+    assert record.gateway_down and fake.gateway_pid() is None
+    assert len(alerts) == 1
+    assert ("`openclaw gateway start` exited with status 0, but the gateway was not running "
+            "1 s after it was started (3 attempts)") in alerts[0]
+
+
+def test_start_that_fails_once_is_retried(fake: Fake, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake.start_gateway()
+    monkeypatch.setenv("FAKE_OPENCLAW_FAIL_ONCE", "start")
+    alerts = Warnings()
+    with fake.lifecycle(alert=alerts) as record:
+        pass
+    assert fake.lifecycle_calls() == ["stop", "start", "start"]
+    assert record.restarted and record.restart_attempts == 2 and not record.gateway_down
+    assert alerts == [] and record.errors == []
+    assert fake.gateway_pid() is not None
+
+
+def test_start_command_left_in_the_foreground(fake: Fake) -> None:
+    """A start command that is the gateway itself (never returns): once the gateway is up at
+    the end of start_timeout, it is left running."""
+    fake.start_gateway()
+    service = replace(fake.service, start_timeout=2.0,
+                      start_command=(str(fake.exe), "gateway", "run", "--port", "18789"))
+    with fake.lifecycle(service=service) as record:
+        pass
+    assert record.restarted and record.restart_attempts == 1
+    assert fake.gateway_pid() is not None
 
 
 def test_failing_stop_goes_on_best_effort(fake: Fake, monkeypatch: pytest.MonkeyPatch) -> None:
     pid = fake.start_gateway()
     monkeypatch.setenv("FAKE_OPENCLAW_FAIL", "stop")
     warnings = Warnings()
-    with gateway_lifecycle([str(fake.state)], fake.service, warn=warnings) as record:
+    with fake.lifecycle(warn=warnings) as record:
         assert fake.gateway_pid() == pid
     assert fake.lifecycle_calls() == ["stop"]  # never started: it was never stopped
     assert not record.stopped and not record.restarted
@@ -646,32 +639,34 @@ def test_failing_stop_goes_on_best_effort(fake: Fake, monkeypatch: pytest.Monkey
     assert fake.transcript in warnings[0]
 
 
+def test_stop_without_force_is_refused(fake: Fake) -> None:
+    """OpenClaw's `gateway stop` refuses off a terminal without --force (the fake does too):
+    the default stop command passes it."""
+    pid = fake.start_gateway()
+    assert DEFAULT_SERVICE.stop_command == ("openclaw", "gateway", "stop", "--force")
+    service = replace(fake.service, stop_command=("openclaw", "gateway", "stop"))
+    warnings = Warnings()
+    with fake.lifecycle(service=service, warn=warnings) as record:
+        assert fake.gateway_pid() == pid
+    assert "re-run with --force" in warnings[0] and not record.stopped
+
+
 # --------------------------------------------------------------------------- the CLI
 
 
-@functools.cache
-def _cli_has_service_options() -> bool:
-    result = subprocess.run([sys.executable, "-m", "snapkit", "snap", "--help"],
-                            capture_output=True, text=True, timeout=60, check=False,
-                            cwd=REPO_ROOT, env=cli_env(Path("/nonexistent-snapkit-test")))
-    return "--no-service-control" in result.stdout
-
-
-cli_wired = pytest.mark.skipif(not _cli_has_service_options(), reason="CLI wiring pending")
-
-
-def _cli_env(tmp_path: Path, fake: Fake) -> dict[str, str]:
-    env = cli_env(
-        tmp_path,
-        OPENCLAW_STATE_DIR=str(fake.state),
-        FAKE_OPENCLAW_RUN=str(fake.run_dir),
-        SNAPKIT_REPO=str(tmp_path / "repo"),
-    )
+def _cli_env(tmp_path: Path, fake: Fake, **service: Any) -> dict[str, str]:
+    """The CLI's environment: the fake's HOME and PATH, and a config naming the fake's own
+    stop/start commands (a user's own commands, so OpenClaw's identity rules do not apply)."""
+    env = cli_env(tmp_path, FAKE_OPENCLAW_RUN=str(fake.run_dir),
+                  SNAPKIT_REPO=str(tmp_path / "repo"))
+    env["HOME"] = str(fake.home)
     env["PATH"] = f"{fake.bin_dir}{os.pathsep}{env.get('PATH', '')}"
     config = tmp_path / "xdg-config" / "snapkit" / "config.json"
-    config.parent.mkdir(parents=True)
-    config.write_text(json.dumps({"service": {"process_pattern": fake.service.process_pattern,
-                                              "stop_timeout": 10}}))
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(json.dumps({"service": {
+        "process_pattern": fake.service.process_pattern, "stop_timeout": 10,
+        "stop_command": [str(fake.exe), "gateway", "stop", "--force"],
+        "start_command": [str(fake.exe), "gateway", "start"], **service}}))
     return env
 
 
@@ -681,7 +676,6 @@ def _service_map(tmp_path: Path) -> dict[str, Any]:
     return dict(Repository.open(tmp_path / "repo").snapshots()[-1][1].service)
 
 
-@cli_wired
 def test_cli_snap_stops_and_restarts(tmp_path: Path, fake: Fake) -> None:
     old_pid = fake.start_gateway()
     result = run_snapkit(["snap", "--yes"], _cli_env(tmp_path, fake), cwd=REPO_ROOT)
@@ -690,12 +684,13 @@ def test_cli_snap_stops_and_restarts(tmp_path: Path, fake: Fake) -> None:
     new_pid = fake.gateway_pid()
     assert new_pid is not None and new_pid != old_pid
     service = _service_map(tmp_path)
-    assert service["stopped"] is True  # ("restarted" is only known after the manifest)
+    assert service["stopped"] is True and service["restarted"] is True
+    assert service["gateway_down"] is False and service["restart_attempts"] == 1
     assert service["detection"]["open_for_writing"] == [fake.transcript]
     assert service["errors"] == []
+    assert "Gateway:     stopped for the snapshot, running again" in result.stdout
 
 
-@cli_wired
 @pytest.mark.parametrize("flags", [["--no-service-control"], ["--service-policy", "never"]],
                          ids=["no-service-control", "policy-never"])
 def test_cli_snap_without_service_control(tmp_path: Path, fake: Fake, flags: list[str]) -> None:
@@ -710,7 +705,6 @@ def test_cli_snap_without_service_control(tmp_path: Path, fake: Fake, flags: lis
     assert any(fake.transcript in w for w in service["warnings"])
 
 
-@cli_wired
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_cli_signal_restarts_the_gateway(tmp_path: Path, fake: Fake, signum: int) -> None:
     data = fake.state / "workspace" / "data"
@@ -732,3 +726,37 @@ def test_cli_signal_restarts_the_gateway(tmp_path: Path, fake: Fake, signum: int
     assert proc.returncode == 130, err
     assert fake.lifecycle_calls() == ["stop", "start"]
     assert wait_for(lambda: fake.gateway_pid() is not None, 10)
+
+
+@pytest.mark.parametrize("json_out", [False, True], ids=["text", "json"])
+def test_cli_gateway_left_down_exits_4(tmp_path: Path, fake: Fake, json_out: bool) -> None:
+    fake.start_gateway()
+    env = _cli_env(tmp_path, fake)
+    env["FAKE_OPENCLAW_FAIL"] = "start"
+    args = ["--json"] if json_out else []
+    result = run_snapkit([*args, "snap", "--yes", "--service-policy", "always"], env,
+                         cwd=REPO_ROOT)
+    assert result.returncode == EXIT_GATEWAY_DOWN == 4, result.stderr
+    assert fake.lifecycle_calls() == ["stop"] + ["start"] * RESTART_ATTEMPTS
+    assert fake.gateway_pid() is None
+    start = f"{fake.exe} gateway start"
+    lines = result.stderr.splitlines()
+    # The last line: the snapshot is saved, the gateway is down, and the command to run.
+    assert lines[-1].startswith("snapkit: error: snapshot ")
+    assert lines[-1].endswith("was saved, but the OpenClaw gateway was stopped for it and is "
+                              f"NOT running: start it now with: {start}")
+    assert any(line.startswith("snapkit: error: the OpenClaw gateway was stopped for the "
+                               "snapshot and could not be restarted") for line in lines)
+    service = _service_map(tmp_path)
+    assert service["gateway_down"] is True and service["restart_attempts"] == 3
+    assert service["start_command"] == [str(fake.exe), "gateway", "start"]
+    if json_out:
+        events = [json.loads(line) for line in result.stdout.splitlines()]
+        errors = [e for e in events if e["event"] == "error"]
+        assert len(errors) == 1 and start in errors[0]["message"]
+        summary = events[-1]
+        assert summary["event"] == "summary"
+        assert summary["gateway_down"] is True and summary["exit_code"] == 4
+        assert summary["service"]["errors"] == service["errors"]
+    else:
+        assert "Gateway:     stopped for the snapshot, NOT running again" in result.stdout

@@ -26,10 +26,10 @@ from snapkit.cli.common import (
 from snapkit.cli.dryrun_view import render_dry_run
 from snapkit.config import load_config
 from snapkit.dryrun import dry_run as dry_run_report
-from snapkit.errors import EXIT_INCOMPLETE
+from snapkit.errors import EXIT_GATEWAY_DOWN, EXIT_INCOMPLETE, GatewayDown
 from snapkit.model import Snapshot
 from snapkit.selection import find_parent, resolve
-from snapkit.service import gateway_lifecycle, selector
+from snapkit.service import ServiceRecord, command_text, gateway_lifecycle, selector
 from snapkit.snapshot import Progress, SnapOptions, create_snapshot
 from snapkit.sources import plan_sources
 
@@ -124,6 +124,7 @@ def snap(settings: Settings, paths: tuple[str, ...], tags: tuple[str, ...], host
                 plan.sources, loaded.config.service, policy=service_policy,
                 control=not no_service_control, confirm=_confirm(settings, yes),
                 warn=lambda message: _warn(settings, line, message),
+                alert=lambda message: _alert(settings, line, message),
                 selected=selector(plan.sources, plan.matcher_for),
             )
             if plan.touches_openclaw
@@ -139,8 +140,15 @@ def snap(settings: Settings, paths: tuple[str, ...], tags: tuple[str, ...], host
             manifest = replace(manifest, service=record.to_dict())
         snap_id = repo.save_snapshot(manifest)
     _report(settings, snap_id, manifest, parent_pair[0] if parent_pair else None)
+    if record is not None and record.gateway_down:
+        raise GatewayDown(_gateway_down_message(snap_id, record))
     if any(s.reason == "unreadable" for s in manifest.skipped):
         raise SystemExit(EXIT_INCOMPLETE)
+
+
+def _gateway_down_message(snap_id: str, record: ServiceRecord) -> str:
+    return (f"snapshot {snap_id[:8]} was saved, but the OpenClaw gateway was stopped for it and "
+            f"is NOT running: start it now with: {command_text(record.start_command)}")
 
 
 def _confirm(settings: Settings, yes: bool) -> Callable[[str], bool] | None:
@@ -156,6 +164,13 @@ def _warn(settings: Settings, line: ProgressLine, message: str) -> None:
     if settings.json:
         emit_json({"event": "warning", "message": message})
     click.echo(f"snapkit: warning: {message}", err=True)
+
+
+def _alert(settings: Settings, line: ProgressLine, message: str) -> None:
+    line.clear()
+    if settings.json:
+        emit_json({"event": "error", "message": message})
+    click.echo(f"snapkit: error: {message}", err=True)
 
 
 def summary_dict(snap_id: str, m: Snapshot) -> dict[str, Any]:
@@ -186,7 +201,19 @@ def summary_dict(snap_id: str, m: Snapshot) -> dict[str, Any]:
         "warnings": list(m.warnings),
         "duration_s": s.duration_s,
         "complete": not any(k.reason == "unreadable" for k in m.skipped),
+        "service": dict(m.service),
+        "gateway_down": bool(m.service.get("gateway_down", False)),
+        "exit_code": _exit_code(m),
     }
+
+
+def _exit_code(m: Snapshot) -> int:
+    """The exit status of ``snap`` for this manifest: 4, 3 or 0 (see the README)."""
+    if m.service.get("gateway_down"):
+        return EXIT_GATEWAY_DOWN
+    if any(k.reason == "unreadable" for k in m.skipped):
+        return EXIT_INCOMPLETE
+    return 0
 
 
 def _report(settings: Settings, snap_id: str, m: Snapshot, parent: str | None) -> None:
@@ -215,6 +242,10 @@ def _report(settings: Settings, snap_id: str, m: Snapshot, parent: str | None) -
                 detail = f" -> {k.detail}" if k.reason == "symlink" else (
                     f": {k.detail}" if k.detail else "")
                 out(f"  {k.reason:<10} {k.path}{detail}")
+    service = m.service
+    if service.get("stopped"):
+        out("Gateway:     stopped for the snapshot, "
+            + ("NOT running again" if service.get("gateway_down") else "running again"))
     for w in m.warnings:
         out(f"Warning:     {w}")
     for k in m.skipped:

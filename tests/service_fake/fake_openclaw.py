@@ -1,19 +1,36 @@
-"""A fake ``openclaw`` CLI for the service tests: ``openclaw gateway start|stop|status|run``.
+"""A fake ``openclaw`` CLI and service manager: ``openclaw gateway start|stop|status|run``.
+
+The real ``openclaw@2026.9.6`` runs in the tests too (``tests/test_service_real.py``), but only
+as a foreground gateway: the test machines have no service manager (no systemd user instance,
+no launchd, no schtasks), so ``openclaw gateway start`` there can never bring a gateway back.
+This fake stands in for what cannot be reached here — a gateway that a service manager runs
+and that ``gateway start`` restarts — and for failures that cannot be provoked on demand.
 
 The tests copy this file to ``<tmp>/bin/openclaw`` with a shebang naming the test interpreter
-and put that directory first on PATH. ``gateway start`` launches ``openclaw gateway run --port
-18789`` in the background (its command line matches snapkit's default gateway pattern), waits
-until it is ready and returns; ``gateway run`` is the gateway: it opens a WAL-mode SQLite store
-(``memory/main.sqlite``) and, unless ``FAKE_GATEWAY_TRANSCRIPT=0``, a session transcript
-(``agents/main/sessions/s-1.jsonl``) under ``$OPENCLAW_STATE_DIR`` and writes to both until
-SIGTERM, then checkpoints and closes like OpenClaw does. ``gateway stop`` sends SIGTERM and waits
-for the exit; ``gateway status`` prints ``Gateway: running (pid N)`` or ``Gateway: not running``.
+and put that directory first on PATH. As the real CLI, it finds the state dir at
+``$OPENCLAW_STATE_DIR``, else ``$HOME/.openclaw``.
+
+* ``gateway start`` launches ``openclaw gateway run --port 18789`` in the background (its
+  command line matches snapkit's default gateway pattern), waits until it is ready and returns.
+* ``gateway run`` is the gateway: it opens a WAL-mode SQLite store (``memory/main.sqlite``)
+  and, unless ``FAKE_GATEWAY_TRANSCRIPT=0``, a session transcript
+  (``agents/main/sessions/s-1.jsonl``) under the state dir and writes to both until SIGTERM,
+  then checkpoints and closes like OpenClaw does.
+* ``gateway stop`` refuses off a terminal without ``--force`` (as the real one does), else
+  sends SIGTERM and waits for the exit.
+* ``gateway status`` prints ``Gateway: running (pid N)`` or ``Gateway: not running``;
+  ``gateway status --json`` prints the fields of the real ``--json`` output snapkit reads:
+  ``service`` (label ``systemd``, ``loaded``, ``runtime.status``/``pid``), ``port``
+  (``status``, ``listeners``) and ``rpc.ok``. With ``FAKE_OPENCLAW_SUPERVISOR=none`` it reports
+  what the real CLI reports without a service manager (``service-manager-unavailable``).
 
 Every call is appended to ``$FAKE_OPENCLAW_RUN/calls.log`` (one subcommand a line, and
 ``stop-done`` when a stop has completed) so tests can check the order of stop and start; the
-pidfile lives in the same directory. Subcommands named
-in ``FAKE_OPENCLAW_FAIL`` (comma-separated) fail with exit status 1 after being logged;
-``FAKE_OPENCLAW_STOP_DELAY`` (seconds) slows ``stop`` down before it signals the gateway.
+pidfile lives in the same directory. Subcommands named in ``FAKE_OPENCLAW_FAIL``
+(comma-separated) fail with exit status 1 after being logged; those in
+``FAKE_OPENCLAW_FAIL_ONCE`` fail the first time only. ``FAKE_OPENCLAW_START=noop`` makes
+``start`` succeed without starting anything. ``FAKE_OPENCLAW_STOP_DELAY`` (seconds) slows
+``stop`` down before it signals the gateway.
 """
 
 from __future__ import annotations
@@ -28,12 +45,23 @@ import time
 from pathlib import Path
 
 LIFETIME = 120.0  # a gateway nobody stopped exits by itself after this long
+PORT = 18789
+NON_INTERACTIVE_STOP = (
+    "This stops the operator's running gateway service. Use an isolated dev gateway (openclaw "
+    "gateway run --dev, or --profile <name> with a free port) for testing, or re-run with "
+    "--force if you really mean it."
+)
 
 
 def run_dir() -> Path:
     path = Path(os.environ["FAKE_OPENCLAW_RUN"])
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def state_dir() -> Path:
+    override = os.environ.get("OPENCLAW_STATE_DIR", "").strip()
+    return Path(override) if override else Path(os.environ["HOME"]) / ".openclaw"
 
 
 def log(entry: str) -> None:
@@ -71,7 +99,7 @@ def running_pid() -> int | None:
 
 
 def gateway_run() -> int:
-    state = Path(os.environ["OPENCLAW_STATE_DIR"])
+    state = state_dir()
     (state / "memory").mkdir(parents=True, exist_ok=True)
     db = sqlite3.connect(state / "memory" / "main.sqlite", isolation_level=None)
     db.execute("PRAGMA journal_mode=WAL")
@@ -115,13 +143,16 @@ def gateway_run() -> int:
 
 
 def gateway_start() -> int:
+    if os.environ.get("FAKE_OPENCLAW_START") == "noop":
+        print("Gateway service started.")
+        return 0
     pid = running_pid()
     if pid is not None:
         print(f"Gateway already running (pid {pid})")
         return 0
     with open(run_dir() / "gateway.err", "ab") as err:
         proc = subprocess.Popen(
-            [sys.executable, os.path.abspath(__file__), "gateway", "run", "--port", "18789"],
+            [sys.executable, os.path.abspath(__file__), "gateway", "run", "--port", str(PORT)],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
             start_new_session=True,
         )
@@ -137,7 +168,10 @@ def gateway_start() -> int:
     return 1
 
 
-def gateway_stop() -> int:
+def gateway_stop(args: list[str]) -> int:
+    if "--force" not in args and not (sys.stdin.isatty() and sys.stdout.isatty()):
+        print(NON_INTERACTIVE_STOP, file=sys.stderr)
+        return 1
     delay = float(os.environ.get("FAKE_OPENCLAW_STOP_DELAY", "0") or 0)
     if delay:
         time.sleep(delay)
@@ -157,30 +191,75 @@ def gateway_stop() -> int:
     return 0
 
 
-def gateway_status() -> int:
+def status_json(pid: int | None) -> dict[str, object]:
+    managed = os.environ.get("FAKE_OPENCLAW_SUPERVISOR", "systemd") != "none"
+    if managed:
+        service: dict[str, object] = {
+            "label": "systemd", "loaded": True, "loadedText": "enabled",
+            "runtime": ({"status": "running", "state": "active", "subState": "running",
+                         "pid": pid} if pid else {"status": "stopped", "state": "inactive"}),
+        }
+    else:
+        service = {
+            "label": "no supported service manager detected", "loaded": False,
+            "inspectionReason": "service-manager-unavailable",
+            "runtime": {"status": "unknown", "inspectionReason": "service-manager-unavailable"},
+        }
+    listeners = []
+    if pid:
+        command = f"{os.path.abspath(__file__)} gateway run --port {PORT}"
+        listeners.append({"pid": pid, "command": "python3", "commandLine": command,
+                          "address": f"127.0.0.1:{PORT}"})
+    return {
+        "service": service,
+        "gateway": {"bindMode": "loopback", "bindHost": "127.0.0.1", "port": PORT},
+        "hostDesktop": {"enabled": False, "state": "disabled"},
+        "port": {"port": PORT, "status": "busy" if pid else "free", "listeners": listeners},
+        "rpc": {"ok": bool(pid), "url": f"ws://127.0.0.1:{PORT}"},
+    }
+
+
+def gateway_status(args: list[str]) -> int:
     pid = running_pid()
+    if "--json" in args:
+        print(json.dumps(status_json(pid), indent=2))
+        return 0
     if pid is None:
-        print("Service: fake (installed)\nGateway: not running")
+        print("Service: fake (installed)\nHost desktop: disabled\nGateway: not running")
         return 3
-    print(f"Service: fake (installed)\nGateway: running (pid {pid})")
+    print(f"Service: fake (installed)\nHost desktop: disabled\nGateway: running (pid {pid})")
     return 0
 
 
-COMMANDS = {"run": gateway_run, "start": gateway_start, "stop": gateway_stop,
-            "status": gateway_status}
+def fails(command: str) -> bool:
+    failing = {c.strip() for c in os.environ.get("FAKE_OPENCLAW_FAIL", "").split(",")}
+    if command in failing:
+        return True
+    once = {c.strip() for c in os.environ.get("FAKE_OPENCLAW_FAIL_ONCE", "").split(",")}
+    marker = run_dir() / f"failed-once-{command}"
+    if command in once and not marker.exists():
+        marker.write_text("1")
+        return True
+    return False
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) < 2 or argv[0] not in ("gateway", "daemon") or argv[1] not in COMMANDS:
+    commands = ("run", "start", "stop", "status")
+    if len(argv) < 2 or argv[0] not in ("gateway", "daemon") or argv[1] not in commands:
         print("usage: openclaw gateway start|stop|status|run", file=sys.stderr)
         return 2
-    command = argv[1]
+    command, args = argv[1], argv[2:]
     log(command)
-    failing = {c.strip() for c in os.environ.get("FAKE_OPENCLAW_FAIL", "").split(",")}
-    if command in failing:
+    if fails(command):
         print(f"openclaw gateway {command}: simulated failure", file=sys.stderr)
         return 1
-    return COMMANDS[command]()
+    if command == "run":
+        return gateway_run()
+    if command == "start":
+        return gateway_start()
+    if command == "stop":
+        return gateway_stop(args)
+    return gateway_status(args)
 
 
 if __name__ == "__main__":
