@@ -1,25 +1,70 @@
-"""Pure functions that pick snapshots: by id prefix, ``latest`` or tag; filters; the parent.
+"""Pure functions that pick snapshots: by id prefix, ``latest`` or tag, each optionally with
+``~N``; filters; the parent.
 
 They take the list of ``(id, Snapshot)`` pairs (oldest first) and never touch storage.
+
+``SELECTOR~N`` is the Nth snapshot before the one SELECTOR names *in its group*: same host, set
+of sources and mode, the groups ``forget`` applies its policy to by default. So ``latest~1`` of
+a full snapshot is the full snapshot before it, never a ``config-only`` one taken in between.
+``~`` alone means ``~1`` and steps add up (``latest~1~2`` is ``latest~3``), as in git. A tag
+that itself holds a ``~`` is still selected by its name.
 """
 
 from __future__ import annotations
 
+import re
 import string
 from collections.abc import Sequence
 
 from snapkit.errors import UsageError
 from snapkit.model import Snapshot
+from snapkit.retention import DEFAULT_GROUP_BY, group_of
 
 Pair = tuple[str, Snapshot]
 MIN_PREFIX = 4
+_STEPS = re.compile(r"(?:~[0-9]*)+")  # "~", "~2", "~1~3"
 
 
 def resolve(selector: str, snapshots: Sequence[Pair]) -> Pair:
-    """Select one snapshot by full id, unique prefix (4+ hex), ``latest`` or a tag."""
+    """Select one snapshot by full id, unique prefix (4+ hex), ``latest`` or a tag, with an
+    optional ``~N`` (the Nth snapshot before it in its group)."""
     sel = selector.strip()
     if not snapshots:
         raise UsageError("the repository has no snapshots yet; create one with `snapkit snap`")
+    # Where the steps may start; the longest base that names a snapshot wins (a tag may hold
+    # a "~"), and a selector that is a tag as a whole is that tag.
+    splits = [m.start() for m in re.finditer("~", sel) if m.start() > 0
+              and _STEPS.fullmatch(sel, m.start())]
+    if not splits or any(sel in p[1].tags for p in snapshots):
+        return _resolve_one(sel, snapshots)
+    error: UsageError | None = None
+    for at in splits[::-1]:
+        try:
+            base = _resolve_one(sel[:at], snapshots)
+        except UsageError as exc:
+            error = exc
+            continue
+        back = sum(int(n) if n else 1 for n in sel[at:].split("~")[1:])
+        return nth_before(base, back, snapshots, sel)
+    assert error is not None
+    raise error
+
+
+def nth_before(base: Pair, n: int, snapshots: Sequence[Pair], shown: str = "") -> Pair:
+    """The ``n``-th snapshot before ``base`` among those of its group (``n`` = 0: ``base``)."""
+    group = group_of(base[1], DEFAULT_GROUP_BY)
+    same = [p for p in snapshots if group_of(p[1], DEFAULT_GROUP_BY) == group]
+    index = next(i for i, p in enumerate(same) if p[0] == base[0])
+    if n > index:
+        earlier = (f"has only {index} earlier snapshot{'s' if index != 1 else ''}" if index
+                   else "has no earlier snapshot")
+        raise UsageError(f"{shown or base[0][:8] + f'~{n}'}: snapshot {base[0][:8]} {earlier} "
+                         f"in its group ({group.describe()}); list them with `snapkit "
+                         "snapshots`")
+    return same[index - n]
+
+
+def _resolve_one(sel: str, snapshots: Sequence[Pair]) -> Pair:
     if sel == "latest":
         return snapshots[-1]
     if sel.startswith("latest:") or sel.startswith("tag:"):

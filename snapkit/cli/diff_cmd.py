@@ -36,7 +36,9 @@ def diff(settings: Settings, snapshot_a: str, snapshot_b: str | None, stat_only:
 
     \b
     Markers: + added, - removed, M modified, T type changed, U metadata only.
-    snapkit diff latest~ latest        (ids, prefixes, tags or `latest`)
+    snapkit diff latest~1 latest       the latest snapshot and the one before it (same
+                                       host, sources and mode); any id, prefix or tag
+                                       works, with an optional ~N
     snapkit diff latest                what changed on disk since the latest snapshot
     """
     repo = open_repo(settings)
