@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from snapkit.errors import UsageError
 from snapkit.model import NODE_DIR, Node, Snapshot, Tree
 from snapkit.snapshot import split_path
-from snapkit.treewalk import Parts, check_name, find_node, original_path
+from snapkit.treewalk import Parts, check_name, find_node, iter_tree, original_path
 
 TreeLoader = Callable[[str], Tree]
 
@@ -49,12 +49,14 @@ def list_entries(
         return
     if not node.subtree:
         return
-    for child in load_tree(node.subtree).nodes:
-        check_name(child.name, parts)
-        child_parts = (*parts, child.name)
-        yield original_path(child_parts), child
-        if recursive and child.type == NODE_DIR:
-            yield from list_entries(load_tree, child_parts, child, True)
+    if not recursive:
+        for child in load_tree(node.subtree).nodes:
+            check_name(child.name, parts)
+            yield original_path((*parts, child.name)), child
+        return
+    for child_parts, child, leaving in iter_tree(load_tree, node.subtree, parts):
+        if not leaving:
+            yield original_path(child_parts), child
 
 
 @dataclass(frozen=True)
@@ -74,22 +76,46 @@ def find(
     cache: dict[tuple[Parts, str], list[tuple[str, Node]]] = {}
 
     def search(parts: Parts, tree_id: str) -> list[tuple[str, Node]]:
-        key = (parts, tree_id)
-        hit = cache.get(key)
-        if hit is not None:
-            return hit
-        found: list[tuple[str, Node]] = []
-        for child in load_tree(tree_id).nodes:
-            check_name(child.name, parts)
-            child_parts = (*parts, child.name)
-            path = original_path(child_parts)
-            is_dir = child.type == NODE_DIR
-            if select(path, is_dir):
-                found.append((path, child))
-            if is_dir and child.subtree:
-                found.extend(search(child_parts, child.subtree))
-        cache[key] = found
-        return found
+        """Matches below one tree, in walk order; iterative, and each (place, subtree) pair is
+        searched once across snapshots."""
+        results: dict[tuple[Parts, str], list[tuple[str, Node]]] = {}
+        # (parts, tree id, child index to go on at, resuming after that child's subtree?,
+        #  matches so far)
+        stack: list[tuple[Parts, str, int, bool, list[tuple[str, Node]]]] = [
+            (parts, tree_id, 0, False, [])
+        ]
+        while stack:
+            here, tid, start, resumed, found = stack.pop()
+            key = (here, tid)
+            hit = cache.get(key)
+            if hit is not None and not resumed:
+                results[key] = hit
+                continue
+            nodes = load_tree(tid).nodes
+            for i in range(start, len(nodes)):
+                child = nodes[i]
+                child_parts = (*here, child.name)
+                is_dir = child.type == NODE_DIR
+                if not (resumed and i == start):
+                    check_name(child.name, here)
+                    path = original_path(child_parts)
+                    if select(path, is_dir):
+                        found.append((path, child))
+                if is_dir and child.subtree:
+                    sub = (child_parts, child.subtree)
+                    below = results.pop(sub, None)
+                    if below is None:
+                        below = cache.get(sub)
+                    if below is None:
+                        # Go on at this child once its subtree has been searched.
+                        stack.append((here, tid, i, True, found))
+                        stack.append((child_parts, child.subtree, 0, False, []))
+                        break
+                    found.extend(below)
+            else:
+                cache[key] = found
+                results[key] = found
+        return results[(parts, tree_id)]
 
     for sid, snap in snapshots:
         for path, node in search((), snap.tree):

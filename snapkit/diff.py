@@ -21,6 +21,7 @@ import stat
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Literal
 
 from snapkit.capture import is_unstored_sidecar, sqlite_copy
 from snapkit.model import NODE_DIR, NODE_FILE, NODE_SYMLINK, Node, Tree, file_hasher
@@ -95,54 +96,86 @@ def _content_differs(a: Node, b: Node) -> bool:
 
 def _all(load_tree: TreeLoader, node: Node, parts: Parts, marker: str,
          new_side: bool) -> Iterator[Change]:
-    """Every entry of an added or removed subtree, the directory first."""
-    path = original_path(parts)
-    yield Change(marker, path, None if new_side else node, node if new_side else None)
-    if node.type == NODE_DIR and node.subtree:
-        for child in load_tree(node.subtree).nodes:
-            check_name(child.name, parts)
-            yield from _all(load_tree, child, (*parts, child.name), marker, new_side)
+    """Every entry of an added or removed subtree, the directory first (iterative)."""
+    stack: list[tuple[Node, Parts]] = [(node, parts)]
+    while stack:
+        node, parts = stack.pop()
+        yield Change(marker, original_path(parts), None if new_side else node,
+                     node if new_side else None)
+        if node.type == NODE_DIR and node.subtree:
+            children = load_tree(node.subtree).nodes
+            for child in children:
+                check_name(child.name, parts)
+            stack.extend((child, (*parts, child.name)) for child in reversed(children))
+
+
+#: A unit of pending diff work: a change ready to yield, a whole subtree added or removed
+#: (``marker``, its node, its parts, new side?), or two trees to compare.
+_Work = (tuple[Literal["change"], Change]
+         | tuple[Literal["all"], str, Node, Parts, bool]
+         | tuple[Literal["trees"], str | None, str | None, Parts])
 
 
 def diff_trees(
     load_tree: TreeLoader, old_tree: str | None, new_tree: str | None, prefix: Parts = ()
 ) -> Iterator[Change]:
-    """Changes from ``old_tree`` to ``new_tree`` in path order (see the module docstring)."""
-    if old_tree == new_tree:
-        return
-    old = {n.name: n for n in load_tree(old_tree).nodes} if old_tree else {}
-    new = {n.name: n for n in load_tree(new_tree).nodes} if new_tree else {}
+    """Changes from ``old_tree`` to ``new_tree`` in path order (see the module docstring).
+
+    Iterative — a stack of pending work, expanded lazily — so trees of any depth diff in
+    constant Python stack and an added subtree streams instead of being listed first.
+    """
+    stack: list[_Work] = [("trees", old_tree, new_tree, prefix)]
+    while stack:
+        item = stack.pop()
+        if item[0] == "change":
+            yield item[1]
+        elif item[0] == "all":
+            yield from _all(load_tree, item[2], item[3], item[1], item[4])
+        elif item[1] != item[2]:
+            stack.extend(reversed(_expand(load_tree, item[1], item[2], item[3])))
+
+
+def _expand(load_tree: TreeLoader, old_id: str | None, new_id: str | None,
+            parts_above: Parts) -> list[_Work]:
+    """The work one pair of trees gives, in path order."""
+    old = {n.name: n for n in load_tree(old_id).nodes} if old_id else {}
+    new = {n.name: n for n in load_tree(new_id).nodes} if new_id else {}
+    work: list[_Work] = []
     for name in sorted(old.keys() | new.keys(), key=os.fsencode):
-        check_name(name, prefix)
-        parts = (*prefix, name)
+        check_name(name, parts_above)
+        parts = (*parts_above, name)
         a, b = old.get(name), new.get(name)
         if a is None and b is not None:
-            yield from _all(load_tree, b, parts, "+", True)
+            work.append(("all", "+", b, parts, True))
         elif b is None and a is not None:
-            yield from _all(load_tree, a, parts, "-", False)
+            work.append(("all", "-", a, parts, False))
         elif a is not None and b is not None:
-            yield from _compare(load_tree, a, b, parts)
+            work.extend(_compare(a, b, parts))
+    return work
 
 
-def _compare(load_tree: TreeLoader, a: Node, b: Node, parts: Parts) -> Iterator[Change]:
+def _compare(a: Node, b: Node, parts: Parts) -> list[_Work]:
+    """The work one entry present on both sides gives."""
     path = original_path(parts)
     if a.type != b.type:
-        yield Change("T", path, a, b)
+        out: list[_Work] = [("change", Change("T", path, a, b))]
         if a.type == NODE_DIR and a.subtree:
-            yield from diff_trees(load_tree, a.subtree, None, parts)
+            out.append(("trees", a.subtree, None, parts))
         if b.type == NODE_DIR and b.subtree:
-            yield from diff_trees(load_tree, None, b.subtree, parts)
-        return
+            out.append(("trees", None, b.subtree, parts))
+        return out
     if a.type == NODE_DIR:
+        out = []
         if _meta_differs(a, b, with_mtime=False):
-            yield Change("U", path, a, b)
+            out.append(("change", Change("U", path, a, b)))
         if a.subtree != b.subtree:
-            yield from diff_trees(load_tree, a.subtree, b.subtree, parts)
-        return
+            out.append(("trees", a.subtree, b.subtree, parts))
+        return out
     if _content_differs(a, b):
-        yield Change("M", path, a, b)
-    elif _meta_differs(a, b, with_mtime=True):
-        yield Change("U", path, a, b)
+        return [("change", Change("M", path, a, b))]
+    if _meta_differs(a, b, with_mtime=True):
+        return [("change", Change("U", path, a, b))]
+    return []
 
 
 # ------------------------------------------------------------------ against the live tree

@@ -68,6 +68,8 @@ class RestoreResult:
     symlinks: int = 0
     bytes: int = 0
     identical: int = 0
+    #: partial files that an interrupted earlier restore had left in the target, removed
+    leftovers_removed: int = 0
     actions: list[Action] = field(default_factory=list)
 
 
@@ -75,6 +77,14 @@ def _dest(base: str, parts: Parts) -> str:
     if parts and parts[0].endswith(":") and os.name != "nt":
         parts = (parts[0][:-1], *parts[1:])
     return os.path.join(base, *parts)
+
+
+def _follow_parts(snap: Snapshot, opts: RestoreOptions) -> int:
+    """Leading path components that may be symlinks: with ``--in-place`` the directories
+    above each source are the system's own."""
+    if not opts.in_place:
+        return 0
+    return min((len(split_path(s)) - 1 for s in snap.sources), default=0)
 
 
 def plan_restore(
@@ -92,14 +102,25 @@ def plan_restore(
         )
     actions: list[Action] = []
     conflicts: list[str] = []
-    for parts, node, leaving in entries:
-        if leaving:
-            continue
-        dest = _dest(opts.target, parts)
-        action, problem = _compare(dest, node, opts.overwrite, chunker)
-        if problem:
-            conflicts.append(f"{dest} ({problem})")
-        actions.append(Action(parts, node, action, dest))
+    created: set[Parts] = set()  # directories this restore creates: nothing below exists yet
+    prober = _DirFds(opts.target, _follow_parts(snap, opts)) if _DIRFD else None
+    try:
+        for parts, node, leaving in entries:
+            if leaving:
+                continue
+            dest = _dest(opts.target, parts)
+            if parts[:-1] in created or (prober is not None and not prober.exists):
+                action, problem = "create", ""
+            else:
+                action, problem = _compare(prober, parts, dest, node, opts.overwrite, chunker)
+            if action == "create" and node.type == NODE_DIR:
+                created.add(parts)
+            if problem:
+                conflicts.append(f"{dest} ({problem})")
+            actions.append(Action(parts, node, action, dest))
+    finally:
+        if prober is not None:
+            prober.close()
     if conflicts:
         more = f" and {len(conflicts) - 1} more" if len(conflicts) > 1 else ""
         raise SnapkitError(
@@ -110,27 +131,35 @@ def plan_restore(
     return actions
 
 
-def _compare(dest: str, node: Node, policy: str, chunker: Chunker) -> tuple[str, str]:
-    """(action, conflict or "") for one destination path."""
+def _compare(prober: _DirFds | None, parts: Parts, dest: str, node: Node, policy: str,
+             chunker: Chunker) -> tuple[str, str]:
+    """(action, conflict or "") for one destination, looked at through directory
+    descriptors (no path length limit, no symlink followed) where the platform has them."""
     try:
-        st = os.lstat(dest)
+        if prober is not None:
+            dfd, name = prober.parent_of(parts), parts[-1]
+            st = os.lstat(name, dir_fd=dfd)
+        else:
+            dfd, name = None, dest
+            st = os.lstat(dest)
     except FileNotFoundError:
         return "create", ""
-    except NotADirectoryError:
+    except (NotADirectoryError, _SymlinkInTheWay):
         return ("overwrite", "") if policy == "always" else ("create", "a parent is not a dir")
     if stat.S_ISDIR(st.st_mode) and node.type == NODE_DIR:
         return "identical", ""
     if (
         stat.S_ISLNK(st.st_mode)
         and node.type == NODE_SYMLINK
-        and os.readlink(dest) == node.target
+        and (os.readlink(name, dir_fd=dfd) if dfd is not None else os.readlink(name))
+        == node.target
     ):
         return "identical", ""
     if (
         stat.S_ISREG(st.st_mode)
         and node.type == NODE_FILE
         and st.st_size == node.size
-        and _same_content(dest, node, chunker)
+        and _same_content(dfd, name, node, chunker)
     ):
         return ("overwrite" if policy == "always" else "identical"), ""
     if policy == "never":
@@ -140,9 +169,10 @@ def _compare(dest: str, node: Node, policy: str, chunker: Chunker) -> tuple[str,
     return "overwrite", ""
 
 
-def _same_content(path: str, node: Node, chunker: Chunker) -> bool:
+def _same_content(dfd: int | None, name: str, node: Node, chunker: Chunker) -> bool:
     try:
-        fd = os.open(path, os.O_RDONLY | _NOFOLLOW | _BINARY)
+        flags = os.O_RDONLY | _NOFOLLOW | _BINARY
+        fd = os.open(name, flags, dir_fd=dfd) if dfd is not None else os.open(name, flags)
     except OSError:
         return False
     with os.fdopen(fd, "rb") as f:
@@ -150,42 +180,141 @@ def _same_content(path: str, node: Node, chunker: Chunker) -> bool:
     return tuple(ids) == node.content
 
 
-class _Writer:
-    """Creates entries below a base directory without ever following a symlink in it."""
+#: Open directory descriptors the writer keeps: the deepest ones, plus one every
+#: :data:`_FD_EVERY` levels to reopen the others from (a restore of any depth stays far below
+#: the usual 1,024-descriptor limit).
+_FD_KEEP = 64
+_FD_EVERY = 64
+#: Partial files an interrupted restore leaves are named ``<prefix><pid>-<hex>``; a later
+#: restore into the same directory removes those whose process is gone.
+TEMP_PREFIX = ".snapkit-restore-"
 
-    def __init__(self, base: str, follow_parts: int) -> None:
+
+class _SymlinkInTheWay(SnapkitError):
+    """A directory of the target is a symlink (or not a directory): never followed."""
+
+
+class _DirFds:
+    """Open descriptors of the directories below a base, opened without following a symlink.
+
+    Keeps the deepest :data:`_FD_KEEP` open plus one every :data:`_FD_EVERY` levels, reopening
+    the others on demand (each checked to be the directory first opened), so any depth stays
+    within a few hundred descriptors and no path is ever longer than one name.
+    """
+
+    def __init__(self, base: str, follow_parts: int, create: bool = False) -> None:
         self.base = base
         self.follow_parts = follow_parts  # leading components that may be symlinks (in-place)
-        self.stack: list[tuple[Parts, int]] = []
-        if _DIRFD:
+        # (parts, fd or -1 when closed to save descriptors, (st_dev, st_ino))
+        self.stack: list[tuple[Parts, int, tuple[int, int]]] = []
+        self.exists = True
+        if create:
             os.makedirs(base, mode=0o700, exist_ok=True)
-            self.stack.append(((), os.open(base, os.O_RDONLY | _DIRECTORY | _CLOEXEC)))
+        try:
+            fd = os.open(base, os.O_RDONLY | _DIRECTORY | _CLOEXEC)
+        except (FileNotFoundError, NotADirectoryError):
+            self.exists = False
+            return
+        st = os.fstat(fd)
+        self.stack.append(((), fd, (st.st_dev, st.st_ino)))
 
     def close(self) -> None:
         while self.stack:
-            os.close(self.stack.pop()[1])
+            fd = self.stack.pop()[1]
+            if fd >= 0:
+                os.close(fd)
+
+    def _open_child(self, parent: int, parts: Parts, i: int) -> int:
+        flags = os.O_RDONLY | _DIRECTORY | _CLOEXEC
+        if i >= self.follow_parts:
+            flags |= _NOFOLLOW
+        try:
+            return os.open(parts[i], flags, dir_fd=parent)
+        except OSError as exc:
+            if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+                raise _SymlinkInTheWay(
+                    f"{_dest(self.base, parts[: i + 1])} is a symlink or not a directory; "
+                    "refusing to follow it (remove it, or restore elsewhere)"
+                ) from exc
+            raise
+
+    def _reopen(self, level: int) -> int:
+        """The descriptor of stack level ``level``, reopened from the nearest open one above
+        it if it was closed; each reopened directory must be the one first opened."""
+        start = max(i for i in range(level + 1) if self.stack[i][1] >= 0)
+        fd = self.stack[start][1]
+        for i in range(start + 1, level + 1):
+            parts, _, ident = self.stack[i]
+            new = self._open_child(fd, parts, i - 1)
+            st = os.fstat(new)
+            if (st.st_dev, st.st_ino) != ident:
+                os.close(new)
+                raise SnapkitError(f"{_dest(self.base, parts)} was replaced while the restore "
+                                   "ran; restore again")
+            self.stack[i] = (parts, new, ident)
+            fd = new
+        return fd
+
+    def dirfd(self, parts: Parts) -> int:
+        """An fd for the existing directory ``parts``."""
+        while self.stack and self.stack[-1][0] != parts[: len(self.stack[-1][0])]:
+            fd = self.stack.pop()[1]
+            if fd >= 0:
+                os.close(fd)
+        fd = self._reopen(len(self.stack) - 1)
+        for i in range(len(self.stack) - 1, len(parts)):
+            fd = self._open_child(fd, parts, i)
+            st = os.fstat(fd)
+            self.stack.append((parts[: i + 1], fd, (st.st_dev, st.st_ino)))
+            self._trim()
+        return fd
+
+    def parent_of(self, parts: Parts) -> int:
+        return self.dirfd(parts[:-1])
+
+    def _trim(self) -> None:
+        """Close a descriptor that fell out of the window of kept ones."""
+        level = len(self.stack) - 1 - _FD_KEEP
+        if level > 0 and level % _FD_EVERY:
+            parts, fd, ident = self.stack[level]
+            if fd >= 0:
+                os.close(fd)
+                self.stack[level] = (parts, -1, ident)
+
+
+class _Writer(_DirFds):
+    """Creates entries below a base directory without ever following a symlink in it, and
+    removes the partial files an interrupted restore left in the directories it writes to."""
+
+    def __init__(self, base: str, follow_parts: int) -> None:
+        self.leftovers = 0  # partial files of interrupted restores removed
+        self._swept: set[Parts] = set()
+        if _DIRFD:
+            super().__init__(base, follow_parts, create=True)
+        else:
+            self.base, self.follow_parts, self.stack, self.exists = base, follow_parts, [], True
 
     def _dirfd(self, parts: Parts) -> int:
-        """An fd for the directory ``parts`` (which must exist, created by ``mkdir``)."""
-        while self.stack and self.stack[-1][0] != parts[: len(self.stack[-1][0])]:
-            os.close(self.stack.pop()[1])
-        have = self.stack[-1][0]
-        for i in range(len(have), len(parts)):
-            parent = self.stack[-1][1]
-            flags = os.O_RDONLY | _DIRECTORY | _CLOEXEC
-            if i >= self.follow_parts:
-                flags |= _NOFOLLOW
-            try:
-                fd = os.open(parts[i], flags, dir_fd=parent)
-            except OSError as exc:
-                if exc.errno in (errno.ELOOP, errno.ENOTDIR):
-                    raise SnapkitError(
-                        f"{_dest(self.base, parts[: i + 1])} is a symlink or not a directory; "
-                        "refusing to follow it (remove it, or restore elsewhere)"
-                    ) from exc
-                raise
-            self.stack.append((parts[: i + 1], fd))
-        return self.stack[-1][1]
+        fd = self.dirfd(parts)
+        if parts not in self._swept:
+            self._swept.add(parts)
+            self._sweep(fd)
+        return fd
+
+    def _sweep(self, fd: int) -> None:
+        """Remove partial files that an interrupted restore left in this directory."""
+        try:
+            names = [n for n in os.listdir(fd) if n.startswith(TEMP_PREFIX)]
+        except OSError:
+            return
+        for name in names:
+            pid = name[len(TEMP_PREFIX):].split("-", 1)[0]
+            if pid.isdigit() and int(pid) != os.getpid() and _pid_alive(int(pid)):
+                continue  # another restore at work right now
+            with contextlib.suppress(OSError):
+                if stat.S_ISREG(os.lstat(name, dir_fd=fd).st_mode):
+                    os.unlink(name, dir_fd=fd)
+                    self.leftovers += 1
 
     def _where(self, parts: Parts) -> tuple[int | None, str]:
         if _DIRFD:
@@ -214,6 +343,7 @@ class _Writer:
         dfd, name = self._where(parts)
         try:
             os.mkdir(name, 0o700, dir_fd=dfd) if dfd is not None else os.mkdir(name, 0o700)
+            self._swept.add(parts)  # new and empty: nothing to clean up in it
         except FileExistsError:
             st = os.lstat(name, dir_fd=dfd) if dfd is not None else os.lstat(name)
             if not stat.S_ISDIR(st.st_mode):
@@ -227,7 +357,7 @@ class _Writer:
 
     def write_file(self, parts: Parts, chunks: Iterator[bytes], node: Node) -> int:
         dfd, name = self._where(parts)
-        tmp = f".snapkit-restore-{secrets.token_hex(6)}"
+        tmp = f"{TEMP_PREFIX}{os.getpid()}-{secrets.token_hex(6)}"
         if dfd is None:
             tmp = os.path.join(os.path.dirname(name), tmp)
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC | _BINARY
@@ -270,6 +400,16 @@ class _Writer:
             os.utime(name, ns=(node.mtime_ns, node.mtime_ns), dir_fd=dfd, follow_symlinks=False)
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, another user's
+    return True
+
+
 def _is_root() -> bool:
     return hasattr(os, "geteuid") and os.geteuid() == 0
 
@@ -299,11 +439,7 @@ def restore_snapshot(
         for a in actions:
             _count(result, a, a.node.size)
         return result
-    follow = 0
-    if opts.in_place:
-        # Directories above each source are the system's own; they may be symlinks.
-        follow = min((len(split_path(s)) - 1 for s in snap.sources), default=0)
-    writer = _Writer(opts.target, follow)
+    writer = _Writer(opts.target, _follow_parts(snap, opts))
     dirs: list[Action] = []
     try:
         for a in actions:
@@ -329,6 +465,7 @@ def restore_snapshot(
         for a in reversed(dirs):  # deepest first, so setting an mtime is not undone by a child
             writer.set_meta(a.parts, a.node)
     finally:
+        result.leftovers_removed = writer.leftovers
         writer.close()
     return result
 

@@ -44,15 +44,30 @@ def check_name(name: str, parts: Parts) -> None:
 def iter_tree(
     load_tree: TreeLoader, tree_id: str, prefix: Parts = ()
 ) -> Iterator[tuple[Parts, Node, bool]]:
-    """Pre-order walk with leave events for directories (see the module docstring)."""
-    for node in load_tree(tree_id).nodes:
-        check_name(node.name, prefix)
-        parts = (*prefix, node.name)
+    """Pre-order walk with leave events for directories (see the module docstring).
+
+    Iterative — an explicit stack of open directory listings — so a tree of any depth walks
+    in constant Python stack.
+    """
+    stack: list[tuple[Parts, Node | None, Iterator[Node]]] = [
+        (prefix, None, iter(load_tree(tree_id).nodes))
+    ]
+    while stack:
+        parts_above, dir_node, children = stack[-1]
+        node = next(children, None)
+        if node is None:
+            stack.pop()
+            if dir_node is not None:
+                yield parts_above, dir_node, True
+            continue
+        check_name(node.name, parts_above)
+        parts = (*parts_above, node.name)
         yield parts, node, False
         if node.type == NODE_DIR:
             if node.subtree:
-                yield from iter_tree(load_tree, node.subtree, parts)
-            yield parts, node, True
+                stack.append((parts, node, iter(load_tree(node.subtree).nodes)))
+            else:
+                yield parts, node, True
 
 
 def original_path(parts: Parts) -> str:

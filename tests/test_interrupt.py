@@ -21,6 +21,7 @@ import pytest
 from helpers import (
     assert_trees_equal,
     cli_env,
+    dead_pid,
     describe,
     init_repo,
     make_tree,
@@ -188,3 +189,53 @@ def test_sigint_and_sigterm_exit_130_and_leave_no_lock(
     target = tmp_path / "t"
     restore(Repository.open(repo_path), out.stdout.strip(), target)
     assert_trees_equal(big, restored(target, big))
+
+
+def test_killed_restore_leaves_partial_files_the_next_restore_removes(
+    tmp_path: Path, big: Path
+) -> None:
+    """A restore killed mid-file leaves ``.snapkit-restore-<pid>-<hex>`` partial files; the
+    next restore into the same target removes them (their process is gone) and says so."""
+    env = cli_env(tmp_path, SNAPKIT_REPO=str(tmp_path / "repo"))
+    assert run_snapkit(["snap", "-q", str(big)], env).returncode == 0
+    target = tmp_path / "target"
+    blobs = restored(target, big / "blobs")
+
+    def partial() -> list[Path]:
+        return list(blobs.glob(".snapkit-restore-*")) if blobs.is_dir() else []
+
+    p = popen_snapkit(["restore", "latest", "--target", str(target)], env)
+    try:
+        assert wait_for(lambda: p.poll() is not None or bool(partial()), timeout=60,
+                        interval=0.0005)
+        p.send_signal(signal.SIGKILL)
+    finally:
+        p.communicate(timeout=60)
+    left = partial()
+    if not left:
+        pytest.skip("the restore finished before it could be killed mid-file")
+    assert all(name.name.split("-")[2].isdigit() for name in left)  # prefix-<pid>-<hex>
+    result = run_snapkit(["restore", "latest", "--target", str(target), "--overwrite",
+                          "if-changed"], env)
+    assert result.returncode == 0, result.stderr
+    assert "an interrupted restore had left in the target" in result.stderr
+    assert partial() == []
+    assert_trees_equal(describe(big), restored(target, big))
+
+
+def test_partial_files_of_a_live_restore_are_left_alone(tmp_path: Path) -> None:
+    """Only a dead process's partial files are removed: a name carrying a live pid (another
+    restore writing into the same directory right now) is kept."""
+    src = make_tree(tmp_path / "src", {"a.txt": b"a\n"})
+    env = cli_env(tmp_path, SNAPKIT_REPO=str(tmp_path / "repo"))
+    assert run_snapkit(["snap", "-q", str(src)], env).returncode == 0
+    where = restored(tmp_path / "t", src)
+    where.mkdir(parents=True)
+    live = where / f".snapkit-restore-{os.getppid()}-aaaaaaaaaaaa"
+    dead = where / f".snapkit-restore-{dead_pid()}-bbbbbbbbbbbb"
+    live.write_bytes(b"x")
+    dead.write_bytes(b"y")
+    result = run_snapkit(["restore", "latest", "--target", str(tmp_path / "t")], env)
+    assert result.returncode == 0, result.stderr
+    assert live.exists() and not dead.exists()
+    assert "removed 1 partial file an interrupted restore" in result.stderr

@@ -12,6 +12,7 @@ from snapkit.cli.common import (
     Settings,
     emit_json,
     human_bytes,
+    notice,
     open_repo,
     with_settings,
 )
@@ -71,8 +72,13 @@ def restore(settings: Settings, snapshot: str, target: str | None, in_place: boo
         emit_json({"event": "summary", "snapshot_id": snap_id, "target": opts.target,
                    "dry_run": dry_run, "files": result.files, "dirs": result.dirs,
                    "symlinks": result.symlinks, "bytes": result.bytes,
-                   "identical": result.identical})
+                   "identical": result.identical,
+                   "leftovers_removed": result.leftovers_removed})
         return
+    if result.leftovers_removed:
+        n = result.leftovers_removed
+        notice(settings, f"removed {n:,} partial file{'' if n == 1 else 's'} an interrupted "
+                         "restore had left in the target")
     if dry_run and not settings.quiet:
         for a in result.actions:
             if a.node.type != "dir":
