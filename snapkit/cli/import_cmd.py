@@ -102,9 +102,11 @@ def _report(settings: Settings, archive: str, r: ImportResult) -> None:
     out = click.echo
     what = _LAYOUT_TEXT.get(r.layout, r.layout)
     if r.origin_snapshot:
+        what = "snapkit export" + (" in OpenClaw's layout" if r.layout == "openclaw" else "")
         what += f" of snapshot {r.origin_snapshot[:8]}"
     out(f"Imported:    {archive} ({what}, compression {r.compression})")
     out(f"Sources:     {', '.join(s.sources)}")
+    out(f"Mode:        {s.mode}")
     out(f"Files:       {r.files:,} ({human_bytes(r.bytes)})")
     out(f"Dirs:        {r.dirs:,}")
     if r.symlinks:
