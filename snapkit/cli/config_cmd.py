@@ -15,6 +15,7 @@ from snapkit.config import (
     write_default_config,
 )
 from snapkit.openclaw import discover
+from snapkit.store.location import redact
 
 
 @click.group("config")
@@ -91,7 +92,7 @@ def where(settings: Settings) -> None:
         "sources_full": full,
         "sources_config_only": config_only,
         "warnings": list(inst.warnings),
-        "repository": str(repo_path(settings)),
+        "repository": redact(str(repo_path(settings))),
         "snapkit_config": str(cfg),
     }
     if settings.json:

@@ -3,7 +3,8 @@
 ``main()`` turns every failure into one line on stderr and a documented exit code (see the
 README): SnapkitError subclasses carry their own code, click usage errors exit 2, Ctrl-C and
 SIGTERM exit 130, and anything unexpected exits 1 with a hint to rerun with ``-v`` for the
-traceback.
+traceback. Every line it prints, and the traceback, goes through
+:func:`~snapkit.store.location.redact`: a secret in a repository URL is never shown.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from snapkit.cli.restore_cmd import restore
 from snapkit.cli.snap_cmd import snap
 from snapkit.cli.snapshots_cmd import snapshots
 from snapkit.errors import EXIT_FATAL, EXIT_INTERRUPTED, EXIT_USAGE, Interrupted, SnapkitError
+from snapkit.store.location import redact
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -84,6 +86,16 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
                       "snapshot and still valid")
 
 
+def _error(message: str) -> None:
+    """One line on stderr, with any secret in a URL replaced by ``***``."""
+    click.echo(redact(message), err=True)
+
+
+def _traceback() -> None:
+    """The current exception's traceback (for ``-v``), secrets in URLs redacted."""
+    click.echo(redact(traceback.format_exc()), err=True, nl=False)
+
+
 def main(argv: list[str] | None = None) -> Any:
     """Console entry point."""
     if hasattr(signal, "SIGTERM"):
@@ -93,7 +105,7 @@ def main(argv: list[str] | None = None) -> Any:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.Abort:
-        click.echo("snapkit: interrupted; the repository is still valid", err=True)
+        _error("snapkit: interrupted; the repository is still valid")
         sys.exit(EXIT_INTERRUPTED)
     except click.ClickException as exc:
         ctx = getattr(exc, "ctx", None)
@@ -103,28 +115,28 @@ def main(argv: list[str] | None = None) -> Any:
         message = " ".join(exc.format_message().split())
         if isinstance(exc, click.UsageError) and exc.ctx is not None:
             message += f" (see `{exc.ctx.command_path} --help`)"
-        click.echo(f"snapkit: error: {message}", err=True)
+        _error(f"snapkit: error: {message}")
         sys.exit(EXIT_USAGE if exc.exit_code == 2 else exc.exit_code)
     except SnapkitError as exc:
         if VERBOSE["on"]:
-            traceback.print_exc()
-        click.echo(f"snapkit: error: {exc.message}", err=True)
+            _traceback()
+        _error(f"snapkit: error: {exc.message}")
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        click.echo("snapkit: interrupted; the repository is still valid", err=True)
+        _error("snapkit: interrupted; the repository is still valid")
         sys.exit(EXIT_INTERRUPTED)
     except BrokenPipeError:
         sys.exit(EXIT_FATAL)
     except OSError as exc:
         if VERBOSE["on"]:
-            traceback.print_exc()
+            _traceback()
         where = f" ({exc.filename})" if exc.filename else ""
-        click.echo(f"snapkit: error: {exc.strerror or exc}{where}", err=True)
+        _error(f"snapkit: error: {exc.strerror or exc}{where}")
         sys.exit(EXIT_FATAL)
     except Exception as exc:  # the error boundary: never a bare traceback
         if VERBOSE["on"]:
-            traceback.print_exc()
-        click.echo(f"snapkit: internal error: {type(exc).__name__}: {exc} (rerun with -v for "
-                   "the traceback and report it)", err=True)
+            _traceback()
+        _error(f"snapkit: internal error: {type(exc).__name__}: {exc} (rerun with -v for the "
+               "traceback and report it)")
         sys.exit(EXIT_FATAL)
     sys.exit(0)

@@ -10,6 +10,10 @@
   ``$AWS_ENDPOINT_URL`` when set (then path-style too).
 
 Parsing is pure and needs no boto3; the S3 backend itself is imported only when one is used.
+
+A location must not carry credentials (``s3:https://KEY:SECRET@host/bucket``) or a query
+(a presigned ``?X-Amz-Signature=…``): they are refused, and :func:`redact` replaces them by
+``***`` in every message that shows a location or URL, so no secret is ever printed.
 """
 
 from __future__ import annotations
@@ -27,6 +31,29 @@ from snapkit.store.backend import Backend, LocalBackend
 S3_SCHEME = "s3:"
 _BUCKET = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,61}[A-Za-z0-9]")
 
+#: A URL-like token in a message: an ``s3:`` location or an http(s) URL, up to a space or quote.
+_URL_TOKEN = re.compile(r"(?<![\w.+-])(?:s3:|https?://)[^\s'\"<>]+")
+#: Its scheme part and the user info before an ``@`` (``KEY:SECRET@``) in the authority.
+_USERINFO = re.compile(r"(s3://|s3:https?://|s3:|https?://)([^/?#\s]*)@")
+#: ``name=value`` in a query.
+_QUERY_VALUE = re.compile(r"([?&][^=&#]*)=[^&#]*")
+
+
+def redact(text: str) -> str:
+    """``text`` with the secrets of every URL in it replaced by ``***``: user info
+    (``s3:https://***@host/bucket``) and the value of every query parameter
+    (``?X-Amz-Signature=***``). Host, bucket and prefix stay, so the message still says
+    which repository is meant. Text without such URLs is returned unchanged."""
+
+    def one(match: re.Match[str]) -> str:
+        token = _USERINFO.sub(r"\1***@", match.group(0), count=1)
+        if "?" in token:
+            head, _, query = token.partition("?")
+            token = head + _QUERY_VALUE.sub(r"\1=***", "?" + query)
+        return token
+
+    return _URL_TOKEN.sub(one, text)
+
 
 @dataclass(frozen=True)
 class S3Location:
@@ -41,7 +68,7 @@ class S3Location:
         if self.original:
             return self.original
         path = f"{self.bucket}/{self.prefix}".rstrip("/")
-        return f"s3:{self.endpoint}/{path}" if self.endpoint else f"s3://{path}"
+        return redact(f"s3:{self.endpoint}/{path}") if self.endpoint else f"s3://{path}"
 
 
 def is_remote(location: str | Path) -> bool:
@@ -52,37 +79,41 @@ def is_remote(location: str | Path) -> bool:
 def parse_s3(location: str, env: Mapping[str, str] | None = None) -> S3Location:
     """Parse an ``s3:`` location; raise UsageError naming the expected syntax."""
     env = os.environ if env is None else env
+    shown_loc = redact(location)
     if not location.startswith(S3_SCHEME):
-        raise UsageError(f"{location!r} is not an S3 location (s3:https://host/bucket/prefix)")
+        raise UsageError(f"{shown_loc!r} is not an S3 location (s3:https://host/bucket/prefix)")
+    secrets = UsageError(f"S3 location {shown_loc!r} must not hold credentials, a query or a "
+                         "fragment; credentials come from AWS_ACCESS_KEY_ID / "
+                         "AWS_SECRET_ACCESS_KEY")
     rest = location[len(S3_SCHEME):]
     if rest.startswith("//"):  # s3://bucket/prefix: AWS, or $AWS_ENDPOINT_URL
         endpoint = env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL") or None
         path = rest[2:]
+        if "@" in path.split("/", 1)[0] or "?" in path or "#" in path:
+            raise secrets
         shown_base = "s3://"
     else:
         if "://" not in rest:
             rest = "https://" + rest
         url = urlsplit(rest)
         if url.scheme not in ("http", "https") or not url.netloc:
-            raise UsageError(f"cannot parse S3 location {location!r}; write "
+            raise UsageError(f"cannot parse S3 location {shown_loc!r}; write "
                              "s3:https://host[:port]/bucket[/prefix] or s3://bucket[/prefix]")
-        if url.query or url.fragment or "@" in url.netloc:
-            raise UsageError(f"S3 location {location!r} must not hold credentials, a query or "
-                             "a fragment; credentials come from AWS_ACCESS_KEY_ID / "
-                             "AWS_SECRET_ACCESS_KEY")
+        if url.query or url.fragment or "@" in url.netloc or "?" in rest or "#" in rest:
+            raise secrets
         endpoint = f"{url.scheme}://{url.netloc}"
         path = url.path
         shown_base = f"s3:{endpoint}/"
     parts = [p for p in path.split("/") if p]
     if not parts:
-        raise UsageError(f"S3 location {location!r} names no bucket; write "
+        raise UsageError(f"S3 location {shown_loc!r} names no bucket; write "
                          "s3:https://host[:port]/bucket[/prefix] or s3://bucket[/prefix]")
     bucket, prefix_parts = parts[0], parts[1:]
     if not _BUCKET.fullmatch(bucket) or ".." in bucket:
-        raise UsageError(f"invalid S3 bucket name {bucket!r} in {location!r}: 3-63 letters, "
+        raise UsageError(f"invalid S3 bucket name {bucket!r} in {shown_loc!r}: 3-63 letters, "
                          "digits, dots and hyphens, starting and ending with a letter or digit")
     if any(p in (".", "..") for p in prefix_parts):
-        raise UsageError(f"S3 location {location!r} has a '.' or '..' in its prefix")
+        raise UsageError(f"S3 location {shown_loc!r} has a '.' or '..' in its prefix")
     prefix = "/".join(prefix_parts)
     shown = shown_base + "/".join(parts)
     return S3Location(bucket=bucket, prefix=prefix, endpoint=endpoint, original=shown)

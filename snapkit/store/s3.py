@@ -25,7 +25,7 @@ from typing import Any
 from snapkit import __version__
 from snapkit.errors import RepositoryMissing, SnapkitError, UsageError
 from snapkit.store.backend import KINDS, NotFound, check_name
-from snapkit.store.location import S3Location
+from snapkit.store.location import S3Location, redact
 
 DEFAULT_REGION = "us-east-1"
 BOTO3_MISSING = "the S3 backend needs boto3: pip install 'snapkit[s3]'"
@@ -149,7 +149,8 @@ class S3Backend:
                     f"AWS_SECRET_ACCESS_KEY ({code or status} {doing})"
                 ) from exc
             message = exc.response.get("Error", {}).get("Message") or code or status
-            raise SnapkitError(f"S3 {doing} failed on {self.location}: {message}") from exc
+            raise SnapkitError(redact(f"S3 {doing} failed on {self.location}: {message}")
+                               ) from exc
         except (NoCredentialsError, PartialCredentialsError) as exc:
             raise RepositoryMissing(
                 f"no S3 credentials for {self.location}: set AWS_ACCESS_KEY_ID and "
@@ -157,10 +158,11 @@ class S3Backend:
             ) from exc
         except (BotoConnectionError, HTTPClientError) as exc:
             endpoint = self.where.endpoint or self._client.meta.endpoint_url
-            raise RepositoryMissing(f"cannot reach S3 endpoint {endpoint}: {_reason(exc)}; "
-                                    "check the URL in --repo and that the server is up") from exc
+            raise RepositoryMissing(redact(
+                f"cannot reach S3 endpoint {endpoint}: {_reason(exc)}; check the URL in --repo "
+                "and that the server is up")) from exc
         except BotoCoreError as exc:
-            raise SnapkitError(f"S3 {doing} failed on {self.location}: {exc}") from exc
+            raise SnapkitError(redact(f"S3 {doing} failed on {self.location}: {exc}")) from exc
 
     # ------------------------------------------------------------------ the Backend interface
 
