@@ -13,7 +13,8 @@ from snapkit.cli.common import (
     emit_json,
     human_bytes,
     local_time,
-    open_repo,
+    no_lock_option,
+    open_repo_reading,
     with_settings,
 )
 from snapkit.errors import UsageError
@@ -24,10 +25,11 @@ from snapkit.selection import resolve
 
 @click.command("show")
 @click.argument("snapshot")
+@no_lock_option
 @with_settings
-def show(settings: Settings, snapshot: str) -> None:
+def show(settings: Settings, snapshot: str, no_lock: bool) -> None:
     """Print a snapshot's manifest: sources, host, counts, service actions, skipped entries."""
-    repo = open_repo(settings)
+    repo = open_repo_reading(settings, no_lock, "show")
     sid, s = resolve(snapshot, repo.snapshots())
     doc = {
         "id": sid, "time": local_time(s.time_ns), "time_ns": s.time_ns, "host": s.hostname,
@@ -85,14 +87,15 @@ def _mode_string(node: Node) -> str:
 @click.argument("path", required=False)
 @click.option("-l", "--long", "long_form", is_flag=True, help="Mode, owner, size and mtime.")
 @click.option("-R", "--recursive", is_flag=True, help="List subdirectories too.")
+@no_lock_option
 @with_settings
 def ls(settings: Settings, snapshot: str, path: str | None, long_form: bool,
-       recursive: bool) -> None:
+       recursive: bool, no_lock: bool) -> None:
     """List the entries of SNAPSHOT at PATH (default: each source).
 
     PATH is absolute, or relative to a source of the snapshot.
     """
-    repo = open_repo(settings)
+    repo = open_repo_reading(settings, no_lock, "ls")
     _, snap = resolve(snapshot, repo.snapshots())
     targets = [path] if path else list(snap.sources)
     for target in targets:
@@ -116,10 +119,11 @@ def ls(settings: Settings, snapshot: str, path: str | None, long_form: bool,
 @click.command("cat")
 @click.argument("snapshot")
 @click.argument("path")
+@no_lock_option
 @with_settings
-def cat(settings: Settings, snapshot: str, path: str) -> None:
+def cat(settings: Settings, snapshot: str, path: str, no_lock: bool) -> None:
     """Write the content of one file of SNAPSHOT to stdout."""
-    repo = open_repo(settings)
+    repo = open_repo_reading(settings, no_lock, "cat")
     _, snap = resolve(snapshot, repo.snapshots())
     _, node = resolve_path(repo.load_tree, snap, path)
     if node.type != NODE_FILE:
@@ -134,11 +138,13 @@ def cat(settings: Settings, snapshot: str, path: str) -> None:
 @click.argument("pattern")
 @click.option("--snapshot", "-s", "snapshot_sel", metavar="ID",
               help="Search only this snapshot [default: all].")
+@no_lock_option
 @with_settings
-def find_cmd(settings: Settings, pattern: str, snapshot_sel: str | None) -> None:
+def find_cmd(settings: Settings, pattern: str, snapshot_sel: str | None,
+             no_lock: bool) -> None:
     """Which snapshots hold paths matching PATTERN (gitignore-style glob: `*.json`,
     `/home/me/.openclaw/credentials/**`), with size and mtime."""
-    repo = open_repo(settings)
+    repo = open_repo_reading(settings, no_lock, "find")
     pairs = repo.snapshots()
     if snapshot_sel:
         pairs = [resolve(snapshot_sel, pairs)]

@@ -5,22 +5,29 @@ from __future__ import annotations
 import click
 
 from snapkit.check import check_repository
-from snapkit.cli.common import Settings, emit_json, human_bytes, open_repo, with_settings
+from snapkit.cli.common import (
+    Settings,
+    emit_json,
+    human_bytes,
+    no_lock_option,
+    open_repo_reading,
+    with_settings,
+)
 from snapkit.errors import EXIT_FATAL
 
 
 @click.command("check")
 @click.option("--read-data", is_flag=True,
               help="Also read every pack and check every blob against its id (slow).")
+@no_lock_option
 @with_settings
-def check(settings: Settings, read_data: bool) -> None:
+def check(settings: Settings, read_data: bool, no_lock: bool) -> None:
     """Verify the repository: index vs packs, every snapshot's trees and data references.
 
     Exit 0 when no error was found, 1 otherwise.
     """
-    repo = open_repo(settings)
-    with repo.lock(exclusive=False, operation="check"):
-        report = check_repository(repo, read_data)
+    repo = open_repo_reading(settings, no_lock, "check")
+    report = check_repository(repo, read_data)
     if settings.json:
         emit_json({"ok": report.ok, "packs": report.packs, "blobs": report.blobs,
                    "snapshots": report.snapshots, "trees": report.trees, "files": report.files,

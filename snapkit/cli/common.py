@@ -8,13 +8,15 @@ it stands (click's parameter source tells which), the one after the command winn
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import functools
 import json
 import os
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -232,3 +234,52 @@ def _columns() -> int:
         return os.get_terminal_size(sys.stderr.fileno()).columns
     except OSError:
         return 80
+
+
+def no_lock_option(f: F) -> F:
+    """``--no-lock`` (``SNAPKIT_NO_LOCK``) for the commands that only read the repository."""
+    return click.option(
+        "--no-lock", is_flag=True, envvar="SNAPKIT_NO_LOCK",
+        help="Read without taking the shared lock (for read-only media; a concurrent prune "
+             "may then delete what is being read) [env SNAPKIT_NO_LOCK].")(f)
+
+
+#: errno values that mean "this repository cannot be written here".
+_READ_ONLY_ERRNOS = (errno.EROFS, errno.EACCES, errno.EPERM)
+
+
+@contextlib.contextmanager
+def read_lock(repo: Repository, no_lock: bool, operation: str) -> Iterator[None]:
+    """Hold a shared lock while a command reads, so ``prune`` cannot delete what it reads.
+
+    With ``no_lock`` nothing is taken. Where the lock cannot be written (a read-only mount,
+    no write permission) the command goes on without one after a one-line warning.
+    """
+    if no_lock:
+        yield
+        return
+    try:
+        lock = repo.lock(exclusive=False, operation=operation)
+        lock.__enter__()
+    except OSError as exc:
+        if exc.errno not in _READ_ONLY_ERRNOS:
+            raise
+        click.echo(f"snapkit: warning: cannot lock the repository ({exc.strerror or exc}); "
+                   "reading without a lock — pass --no-lock to skip trying", err=True)
+        yield
+        return
+    try:
+        yield
+    except BaseException as exc:
+        if not lock.__exit__(type(exc), exc, exc.__traceback__):
+            raise
+    else:
+        lock.__exit__(None, None, None)
+
+
+def open_repo_reading(settings: Settings, no_lock: bool, operation: str) -> Repository:
+    """Open the repository for a command that only reads it, holding a shared lock
+    (:func:`read_lock`) until the command ends."""
+    repo = open_repo(settings)
+    click.get_current_context().with_resource(read_lock(repo, no_lock, operation))
+    return repo

@@ -6,7 +6,14 @@ from collections.abc import Iterable, Iterator
 
 import click
 
-from snapkit.cli.common import Settings, emit_json, human_bytes, open_repo, with_settings
+from snapkit.cli.common import (
+    Settings,
+    emit_json,
+    human_bytes,
+    no_lock_option,
+    open_repo_reading,
+    with_settings,
+)
 from snapkit.config import load_config
 from snapkit.diff import Change, DiffStats, diff_live, diff_trees, live_entries, stored_entries
 from snapkit.model import NODE_DIR, NODE_FILE, Node, Snapshot
@@ -28,10 +35,11 @@ from snapkit.sources import plan_sources
 @click.option("--content", is_flag=True,
               help="Against the live tree: hash files whose metadata differs and report only "
                    "real content changes.")
+@no_lock_option
 @with_settings
 def diff(settings: Settings, snapshot_a: str, snapshot_b: str | None, stat_only: bool,
          name_only: bool, includes: tuple[str, ...], excludes: tuple[str, ...],
-         content: bool) -> None:
+         content: bool, no_lock: bool) -> None:
     """Compare two snapshots, or (with one) a snapshot with the files on disk now.
 
     \b
@@ -41,7 +49,7 @@ def diff(settings: Settings, snapshot_a: str, snapshot_b: str | None, stat_only:
                                        works, with an optional ~N
     snapkit diff latest                what changed on disk since the latest snapshot
     """
-    repo = open_repo(settings)
+    repo = open_repo_reading(settings, no_lock, "diff")
     snapshots = repo.snapshots()
     id_a, snap_a = resolve(snapshot_a, snapshots)
     if snapshot_b is not None:

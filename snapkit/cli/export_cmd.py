@@ -16,8 +16,9 @@ from snapkit.cli.common import (
     Settings,
     emit_json,
     human_bytes,
+    no_lock_option,
     notice,
-    open_repo,
+    open_repo_reading,
     with_settings,
 )
 from snapkit.config import load_config
@@ -56,10 +57,11 @@ _EXT = {"tar.gz": "tar.gz", "tar.zst": "tar.zst", "tar": "tar"}
               help="openclaw: OpenClaw's backup layout (<root>/payload/posix/<path> plus its "
                    "manifest.json), which `openclaw backup verify` and `restore` accept.")
 @click.option("--force", is_flag=True, help="Overwrite an existing output file.")
+@no_lock_option
 @with_settings
 def export(settings: Settings, snapshot: str, output: str | None, fmt: str | None,
            mode: str | None, includes: tuple[str, ...], excludes: tuple[str, ...], paths: str,
-           layout: str, force: bool) -> None:
+           layout: str, force: bool, no_lock: bool) -> None:
     """Write SNAPSHOT as a standard archive that plain `tar -xzf` restores anywhere.
 
     \b
@@ -81,7 +83,7 @@ def export(settings: Settings, snapshot: str, output: str | None, fmt: str | Non
             known = ", ".join(sorted(loaded.config.modes))
             raise UsageError(f"unknown mode {mode!r}; the config defines: {known}")
         mode_include = loaded.config.modes[mode]
-    repo = open_repo(settings)
+    repo = open_repo_reading(settings, no_lock, "export")
     snap_id, snap = resolve(snapshot, repo.snapshots())
     opts = ExportOptions(format=fmt, mode_include=mode_include, mode=mode, includes=includes,
                          excludes=excludes, paths=paths, layout=layout,

@@ -12,8 +12,9 @@ from snapkit.cli.common import (
     Settings,
     emit_json,
     human_bytes,
+    no_lock_option,
     notice,
-    open_repo,
+    open_repo_reading,
     with_settings,
 )
 from snapkit.errors import UsageError
@@ -34,10 +35,11 @@ from snapkit.selection import resolve
 @click.option("--exclude", "excludes", multiple=True, metavar="GLOB",
               help="Leave out paths matching GLOB (repeatable).")
 @click.option("--dry-run", "-n", is_flag=True, help="List what would be written; write nothing.")
+@no_lock_option
 @with_settings
 def restore(settings: Settings, snapshot: str, target: str | None, in_place: bool,
             overwrite: str | None, includes: tuple[str, ...], excludes: tuple[str, ...],
-            dry_run: bool) -> None:
+            dry_run: bool, no_lock: bool) -> None:
     """Restore SNAPSHOT (id, unique prefix, `latest` or a tag) into --target.
 
     Files land under their original absolute path below the target:
@@ -51,7 +53,7 @@ def restore(settings: Settings, snapshot: str, target: str | None, in_place: boo
         target = os.path.abspath(os.sep)
     elif not target:
         raise UsageError("say where to restore: --target DIR (or --in-place with --overwrite)")
-    repo = open_repo(settings)
+    repo = open_repo_reading(settings, no_lock, "restore")
     snap_id, snap = resolve(snapshot, repo.snapshots())
     opts = RestoreOptions(target=os.path.abspath(os.path.expanduser(target)), in_place=in_place,
                           overwrite=overwrite or "never", dry_run=dry_run,

@@ -1,10 +1,17 @@
-"""Repository locks: shared for adding snapshots, exclusive for removing data.
+"""Repository locks: shared for adding snapshots and for reading, exclusive for removing data.
 
-A lock is a small file under ``locks/`` naming host, pid, time and whether it is exclusive.
-Adding data never conflicts with adding data (content addressing makes concurrent writers
-safe), so ``snap`` takes a shared lock; ``prune`` takes an exclusive one. A lock whose
-process is gone (same host, pid not alive) or that is older than a day without refresh is
-stale and removed.
+A lock is a small file under ``locks/`` naming host, pid (and the process's start time),
+when it was taken, when it was last refreshed, and whether it is exclusive. Adding data never
+conflicts with adding data (content addressing makes concurrent writers safe), so ``snap``,
+``import`` and every reader (``restore``, ``export``, ``diff``, ``ls``, ``cat``, ``find``,
+``show``, ``check``) take a shared lock; ``forget`` and ``prune`` take an exclusive one, so
+they never delete a pack a reader is reading.
+
+While held, a lock is refreshed every :data:`REFRESH_S` seconds by a background thread (as
+restic does). Stale, and removed by the next locker, is only a lock whose holder is certainly
+gone: on this host, a pid that no longer runs (or now runs another process — its start time
+differs); on another host, where processes cannot be seen, a lock not refreshed for
+:data:`STALE_AFTER_S`. A live holder on this host is never stale, however old its lock.
 """
 
 from __future__ import annotations
@@ -12,9 +19,11 @@ from __future__ import annotations
 import os
 import secrets
 import socket
+import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from typing import Any
 
 import psutil
 
@@ -22,36 +31,83 @@ from snapkit.errors import IntegrityError, RepositoryLocked
 from snapkit.model import decode_lock, encode_lock
 from snapkit.store.backend import Backend, NotFound
 
-STALE_AFTER_S = 24 * 3600
+#: How often a held lock is rewritten with a new ``refreshed`` time.
+REFRESH_S = 300.0
+#: A lock of another host not refreshed for this long is stale (six missed refreshes).
+STALE_AFTER_S = 1800.0
 
 
-def _is_stale(info: dict[str, object]) -> bool:
+def _start_time(pid: int) -> float | None:
+    try:
+        return float(psutil.Process(pid).create_time())
+    except psutil.Error:
+        return None
+
+
+def _is_stale(info: dict[str, object], now: float | None = None) -> bool:
+    now = time.time() if now is None else now
     if info.get("host") == socket.gethostname():
         pid = info.get("pid")
-        if isinstance(pid, int) and not psutil.pid_exists(pid):
-            return True
-    started = info.get("time")
-    return isinstance(started, (int, float)) and time.time() - started > STALE_AFTER_S
+        if isinstance(pid, int):
+            if not psutil.pid_exists(pid):
+                return True
+            recorded = info.get("pid_start")
+            actual = _start_time(pid)
+            # The pid was reused by another process since the lock was taken.
+            return (isinstance(recorded, (int, float)) and actual is not None
+                    and abs(actual - recorded) > 1.0)
+    last = info.get("refreshed", info.get("time"))
+    return isinstance(last, (int, float)) and now - last > STALE_AFTER_S
+
+
+class _Refresher:
+    """Rewrites a held lock every :data:`REFRESH_S` seconds until stopped."""
+
+    def __init__(self, backend: Backend, name: str, info: dict[str, Any]) -> None:
+        self.backend, self.name, self.info = backend, name, info
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="snapkit-lock-refresh",
+                                       daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self.stopped.wait(REFRESH_S):
+            self.info["refreshed"] = time.time()
+            # A failed refresh is retried at the next tick; the lock stays valid for
+            # STALE_AFTER_S since the last good one.
+            with suppress(Exception):
+                self.backend.save("locks", self.name, encode_lock(self.info))
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.thread.join(timeout=30)
 
 
 @contextmanager
 def repository_lock(backend: Backend, exclusive: bool, operation: str) -> Iterator[None]:
     """Hold a lock on the repository for the duration of the block."""
     name = f"{secrets.token_hex(16)}"
-    info = {
+    now = time.time()
+    info: dict[str, Any] = {
         "host": socket.gethostname(),
         "pid": os.getpid(),
-        "time": time.time(),
+        "pid_start": _start_time(os.getpid()),
+        "time": now,
+        "refreshed": now,
         "exclusive": exclusive,
         "operation": operation,
     }
     _check_conflicts(backend, exclusive, ignore=None)
     backend.save("locks", name, encode_lock(info))
+    refresher: _Refresher | None = None
     try:
         # Re-check after writing ours: two processes racing both see each other's lock.
         _check_conflicts(backend, exclusive, ignore=name)
+        refresher = _Refresher(backend, name, info)
         yield
     finally:
+        if refresher is not None:
+            refresher.stop()
         backend.remove("locks", name)
 
 

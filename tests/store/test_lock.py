@@ -6,11 +6,12 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import Sleeper, dead_pid, plant_lock
+from helpers import Sleeper, dead_pid, plant_lock, wait_for
 
 from snapkit.errors import EXIT_LOCKED, RepositoryLocked
-from snapkit.model import decode_lock
+from snapkit.model import decode_lock, encode_lock
 from snapkit.store.backend import LocalBackend
+from snapkit.store import lock as lock_module
 from snapkit.store.lock import STALE_AFTER_S, repository_lock
 
 
@@ -118,3 +119,49 @@ def test_unreadable_lock_file_is_ignored(backend: LocalBackend) -> None:
     backend.save("locks", "d" * 32, b"\xc1 not msgpack")
     with repository_lock(backend, True, "prune"):
         pass
+
+
+def test_a_live_holder_is_never_stale_however_old(backend: LocalBackend, sleeper: Sleeper) -> None:
+    """A lock taken two days ago by a process that still runs on this host is respected (it
+    used to be removed after 24 h, under a long-running restore's feet)."""
+    name = plant_lock(backend.root, sleeper.pid, started=time.time() - 2 * 86400)
+    with pytest.raises(RepositoryLocked), repository_lock(backend, True, "prune"):
+        pass  # pragma: no cover
+    assert locks(backend) == [name]
+
+
+def test_a_reused_pid_is_stale(backend: LocalBackend, sleeper: Sleeper) -> None:
+    """The pid runs, but it is another process than the one that took the lock (its start
+    time differs): the lock is stale."""
+    name = plant_lock(backend.root, sleeper.pid)
+    info = decode_lock(backend.load("locks", name))
+    info["pid_start"] = 12345.0  # long before the sleeper started
+    backend.save("locks", name, encode_lock(info))
+    with repository_lock(backend, True, "prune"):
+        assert len(locks(backend)) == 1  # only ours
+    assert locks(backend) == []
+
+
+def test_another_hosts_lock_lives_as_long_as_it_is_refreshed(backend: LocalBackend) -> None:
+    name = plant_lock(backend.root, 1, host="some-other-host", started=time.time() - 86400)
+    info = decode_lock(backend.load("locks", name))
+    info["refreshed"] = time.time() - 60
+    backend.save("locks", name, encode_lock(info))
+    with pytest.raises(RepositoryLocked), repository_lock(backend, True, "prune"):
+        pass  # pragma: no cover
+    info["refreshed"] = time.time() - STALE_AFTER_S - 60
+    backend.save("locks", name, encode_lock(info))
+    with repository_lock(backend, True, "prune"):
+        pass
+    assert locks(backend) == []
+
+
+def test_a_held_lock_is_refreshed(backend: LocalBackend, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(lock_module, "REFRESH_S", 0.05)
+    with repository_lock(backend, False, "restore"):
+        (name,) = locks(backend)
+        first = decode_lock(backend.load("locks", name))
+        assert first["pid_start"] is not None
+        assert wait_for(lambda: decode_lock(backend.load("locks", name))["refreshed"]
+                        > first["refreshed"], timeout=5)
+    assert locks(backend) == []
