@@ -18,6 +18,7 @@ install's environment, as its user would run it.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import sqlite3
@@ -91,6 +92,21 @@ def members(archive: Path) -> tuple[str, dict[str, tarfile.TarInfo], dict[str, b
     return root, infos, data, manifest
 
 
+def damage_member(archive: Path, out: Path, suffix: str) -> Path:
+    """A copy of ``archive`` with 64 bytes of the third page of the member ending in
+    ``suffix`` overwritten."""
+    with tarfile.open(archive) as src, tarfile.open(out, "w:gz",
+                                                   format=tarfile.PAX_FORMAT) as dst:
+        for m in src:
+            f = src.extractfile(m) if m.isreg() else None
+            if f is not None and m.name.endswith(suffix):
+                data = bytearray(f.read())
+                data[8192:8256] = b"\xff" * 64
+                f = io.BytesIO(bytes(data))
+            dst.addfile(m, f)
+    return out
+
+
 def is_sqlite(data: bytes) -> bool:
     return data[:16] == b"SQLite format 3\x00"
 
@@ -133,6 +149,8 @@ def test_openclaw_backup_imports_and_restores_byte_exact(
     assert info["sources"] == ([state, work] if not flags else [state])
     listed = json.loads(snapkit(["snapshots", "--json"], env).stdout)
     assert [s["mode"] for s in listed] == [mode]
+    refused = snapkit(["verify-archive", str(archive)], env, ok=(2,))
+    assert "is an `openclaw backup create` archive" in refused.stderr
 
     target = tmp_path / "r"
     snapkit(["restore", "latest", "--target", str(target)], env)
@@ -253,6 +271,12 @@ def test_export_openclaw_layout_passes_openclaw_verify_and_restore(
         {"entryPath": f"{root}{PAYLOAD}{str(work / name).lstrip('/')}", "linkpath": target}
         for name, target in (("notes", "AGENTS.md"), ("python", "/usr/bin/python3"))]
     assert manifest["snapkit"]["snapshot"] == full["snap"]["snapshot_id"]
+    # ... and that verdict covered the database: the same archive with one page of
+    # state/openclaw.sqlite damaged fails OpenClaw's integrity check.
+    damaged = damage_member(archive, tmp_path / "damaged.tar.gz", "state/openclaw.sqlite")
+    refused = install.run("backup", "verify", str(damaged), check=False)
+    assert refused.returncode != 0
+    assert "SQLite snapshot failed verification" in refused.stdout + refused.stderr
 
     staged = tmp_path / "staged"
     result = json.loads(install.run("backup", "restore", str(archive), "--target", str(staged),
