@@ -21,9 +21,10 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -82,6 +83,14 @@ class RealInstall:
     path: str  # PATH for subprocesses: node 24 and openclaw first
     port: int
     extra_env: dict[str, str] = field(default_factory=dict)
+    #: (uid, gid) of the account that owns the install and runs openclaw; None: this process's
+    user: tuple[int, int] | None = None
+
+    def as_user(self) -> dict[str, Any]:
+        """``subprocess`` keyword arguments that run a command as the install's account."""
+        if self.user is None:
+            return {}
+        return {"user": self.user[0], "group": self.user[1], "extra_groups": []}
 
     @property
     def state_dir(self) -> Path:
@@ -108,7 +117,7 @@ class RealInstall:
         result = subprocess.run(
             ["openclaw", *args], env=dict(env) if env is not None else self.env(),
             cwd=cwd or self.home, capture_output=True, text=True, timeout=timeout,
-            stdin=subprocess.DEVNULL, check=False,
+            stdin=subprocess.DEVNULL, check=False, **self.as_user(),
         )
         if check and result.returncode != 0:
             raise AssertionError(
@@ -118,13 +127,16 @@ class RealInstall:
         return result
 
 
-def onboard(home: Path, *, agents: Sequence[tuple[str, Path]] = ()) -> RealInstall:
+def onboard(home: Path, *, agents: Sequence[tuple[str, Path]] = (),
+            user: tuple[int, int] | None = None, prefix: str | None = None) -> RealInstall:
     """A state dir created by the real ``openclaw onboard --non-interactive`` in ``home``, plus
-    one ``openclaw agents add NAME --workspace DIR`` per entry of ``agents``."""
-    prefix = require_openclaw()
+    one ``openclaw agents add NAME --workspace DIR`` per entry of ``agents``. ``user`` (uid,
+    gid) runs openclaw as that account (``home`` is then its home), with ``prefix`` the PATH
+    prefix that account can run node and openclaw from."""
+    prefix = prefix or require_openclaw()
     home.mkdir(parents=True, exist_ok=True)
     install = RealInstall(home=home, path=f"{prefix}{os.pathsep}{os.environ.get('PATH', '')}",
-                          port=free_port())
+                          port=free_port(), user=user)
     install.run(
         "onboard", "--non-interactive", "--accept-risk", "--mode", "local",
         "--auth-choice", "deepseek-api-key", "--deepseek-api-key", API_KEY,
@@ -175,26 +187,34 @@ class Gateway:
         return False
 
 
-@contextmanager
-def gateway(install: RealInstall, *, timeout: float = 90) -> Iterator[Gateway]:
-    """Run the real gateway in the foreground (its own session) until the block ends."""
+def start_gateway(install: RealInstall, *, timeout: float = 90) -> Gateway:
+    """Start the real gateway in the foreground (its own session) and wait until it listens."""
     log = install.home / "gateway-run.log"
     with open(log, "ab") as out:
         proc = subprocess.Popen(
             ["openclaw", "gateway", "run", "--port", str(install.port)], env=install.env(),
             cwd=install.home, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True,
+            start_new_session=True, **install.as_user(),
         )
     gw = Gateway(install, proc, log)
+    if not gw.wait_running(timeout):
+        stop_all(install)
+        kill_group(proc)
+        raise AssertionError(f"the gateway did not start in {timeout:g} s:\n"
+                             + log.read_text(errors="replace")[-3000:])
+    return gw
+
+
+@contextmanager
+def gateway(install: RealInstall, *, timeout: float = 90) -> Iterator[Gateway]:
+    """Run the real gateway in the foreground (its own session) until the block ends."""
+    gw = start_gateway(install, timeout=timeout)
     try:
-        if not gw.wait_running(timeout):
-            raise AssertionError(f"the gateway did not start in {timeout:g} s:\n"
-                                 + log.read_text(errors="replace")[-3000:])
         yield gw
     finally:
         stop_all(install)
-        kill_group(proc)
-        proc.wait(timeout=30)
+        kill_group(gw.proc)
+        gw.proc.wait(timeout=30)
 
 
 def stop_all(install: RealInstall) -> None:
@@ -216,7 +236,5 @@ def stop_all(install: RealInstall) -> None:
 
 
 def kill_group(proc: subprocess.Popen[bytes]) -> None:
-    try:
+    with suppress(OSError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except OSError:
-        pass
