@@ -7,6 +7,10 @@ OpenClaw installation, how a file overrides them (key by key; ``modes``, ``servi
 line naming the key, the problem and the fix (:class:`~snapkit.errors.UsageError`, exit 2).
 It also decides which exclusion keys apply to a source (:func:`exclusion_keys`): the built-in
 defaults apply to OpenClaw sources only; any other directory gets only what the user wrote.
+A file's top-level exclusion keys apply to every source; its ``openclaw`` object holds the
+exclusion lists for OpenClaw sources only (replacing the built-in defaults, and winning over
+the top-level keys there). ``snapkit config init`` writes the defaults under ``openclaw``, so
+the file it writes selects exactly what no file selects, for every kind of source.
 
 The file format is documented key by key in ``docs/configuration.md``.
 """
@@ -162,6 +166,7 @@ TOP_LEVEL_KEYS = (
     "excluded_files",
     "exclude",
     "max_file_size",
+    "openclaw",
     "symlinks",
     "modes",
     "sources",
@@ -179,6 +184,9 @@ SERVICE_KEYS = (
     "start_timeout",
 )
 COMPRESSION_KEYS = ("zstd_level", "gzip_level")
+#: The exclusion lists: top-level keys (every source) and the keys of ``openclaw`` (OpenClaw
+#: sources only).
+EXCLUSION_LISTS = ("excluded_extensions", "excluded_folders", "excluded_files", "exclude")
 MODE_KEYS = ("include",)
 
 _MODE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\Z")
@@ -214,8 +222,22 @@ class ServiceConfig:
 
 
 @dataclass(frozen=True)
+class OpenClawRules:
+    """The exclusion lists for OpenClaw sources: the built-in defaults, each replaced by the
+    file's ``openclaw.<key>`` when it sets one."""
+
+    excluded_extensions: tuple[str, ...] = DEFAULT_EXCLUDED_EXTENSIONS
+    excluded_folders: tuple[str, ...] = DEFAULT_EXCLUDED_FOLDERS
+    excluded_files: tuple[str, ...] = DEFAULT_EXCLUDED_FILES
+    exclude: tuple[str, ...] = DEFAULT_EXCLUDE
+
+
+@dataclass(frozen=True)
 class Config:
-    """The effective configuration: built-in defaults overridden by the user's file."""
+    """The effective configuration: built-in defaults overridden by the user's file.
+
+    The four exclusion lists at the top are the file's top-level keys, or the built-in
+    defaults where it sets none; :func:`exclusion_keys` decides what applies to a source."""
 
     excluded_extensions: tuple[str, ...]
     excluded_folders: tuple[str, ...]
@@ -229,7 +251,10 @@ class Config:
     service: ServiceConfig
     zstd_level: int
     gzip_level: int
-    user_keys: frozenset[str]  # top-level keys the user's file set (the rest are defaults)
+    #: Top-level keys the user's file set (the rest are defaults), and ``openclaw.<key>`` for
+    #: each key its ``openclaw`` object sets.
+    user_keys: frozenset[str]
+    openclaw: OpenClawRules = OpenClawRules()
 
 
 @dataclass(frozen=True)
@@ -577,6 +602,16 @@ def _build(
         changes["exclude"] = check.string_list(
             "exclude", document["exclude"], "gitignore-style pattern"
         )
+    section: dict[str, Any] = {}
+    if "openclaw" in document:
+        section = check.obj("openclaw", document["openclaw"])
+        _check_keys(section, EXCLUSION_LISTS, where, "openclaw.")
+        changes["openclaw"] = replace(OpenClawRules(), **{
+            key: _exclusion_list(check, f"openclaw.{key}", key, value)
+            for key, value in section.items()
+        })
+        for key in section:
+            origins[f"openclaw.{key}"] = where
     if "max_file_size" in document:
         changes["max_file_size"] = check.max_file_size(document["max_file_size"])
     if "symlinks" in document:
@@ -605,8 +640,20 @@ def _build(
 
     for key in document:
         origins[key] = where
-    config = replace(base, **changes, user_keys=frozenset(document))
+    user_keys = frozenset(document) | {f"openclaw.{key}" for key in section}
+    config = replace(base, **changes, user_keys=user_keys)
     return config, origins
+
+
+def _exclusion_list(check: _Checker, key: str, kind: str, value: Any) -> tuple[str, ...]:
+    """One of :data:`EXCLUSION_LISTS` (``kind``), validated; ``key`` names it in errors."""
+    if kind == "excluded_extensions":
+        return check.string_list(key, value, "extension", check.extension)
+    if kind == "excluded_folders":
+        return check.string_list(key, value, "folder name", check.name)
+    if kind == "excluded_files":
+        return check.string_list(key, value, "file name", check.name)
+    return check.string_list(key, value, "gitignore-style pattern")
 
 
 def _merge_modes(
@@ -665,6 +712,8 @@ def _origins_all_default() -> dict[str, str]:
         origins[f"service.{key}"] = "default"
     for key in COMPRESSION_KEYS:
         origins[f"compression.{key}"] = "default"
+    for key in EXCLUSION_LISTS:
+        origins[f"openclaw.{key}"] = "default"
     return origins
 
 
@@ -686,6 +735,7 @@ def config_document(config: Config) -> dict[str, Any]:
         "excluded_files": list(config.excluded_files),
         "exclude": list(config.exclude),
         "max_file_size": config.max_file_size,
+        "openclaw": {key: list(getattr(config.openclaw, key)) for key in EXCLUSION_LISTS},
         "symlinks": config.symlinks,
         "modes": {
             name: {"include": None if patterns is None else list(patterns)}
@@ -707,8 +757,29 @@ def config_document(config: Config) -> dict[str, Any]:
 
 
 def defaults_document() -> dict[str, Any]:
-    """The full default config as a JSON-able dict (what ``snapkit config init`` writes)."""
-    return config_document(DEFAULT_CONFIG)
+    """The default config as a JSON-able dict: what ``snapkit config init`` writes.
+
+    The exclusion defaults are OpenClaw's, so they go under ``openclaw`` (OpenClaw sources
+    only), not at the top level, where they would apply to every directory: loaded back, the
+    file selects exactly what no file selects, for every kind of source."""
+    document = config_document(DEFAULT_CONFIG)
+    for key in EXCLUSION_LISTS:
+        del document[key]
+    return document
+
+
+def applies_to(config: Config, key: str) -> str:
+    """Which sources one of :data:`EXCLUSION_LISTS` applies to, for ``config show``."""
+    top = key in config.user_keys
+    section = f"openclaw.{key}" in config.user_keys
+    if top and section:
+        return f'other directories (OpenClaw sources use "openclaw.{key}")'
+    if top:
+        return "every source"
+    if section:
+        return (f'nothing (OpenClaw sources use "openclaw.{key}", other directories get '
+                f"no {key})")
+    return f"OpenClaw sources only (other directories get no {key})"
 
 
 def write_default_config(path: Path, force: bool) -> None:
@@ -726,7 +797,7 @@ def write_default_config(path: Path, force: bool) -> None:
         )
     text = json.dumps(defaults_document(), indent=2) + "\n"
     try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        _make_private_dirs(path.parent)
         fd, tmp_name = tempfile.mkstemp(prefix=".config-", suffix=".tmp", dir=path.parent)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -746,6 +817,21 @@ def write_default_config(path: Path, force: bool) -> None:
         raise UsageError(
             f"{path}: cannot write config file: {reason}; check the directory"
         ) from exc
+
+
+def _make_private_dirs(directory: Path) -> None:
+    """Create ``directory`` and its missing parents, each ``0700`` whatever the umask (the
+    config may name credentials' paths); existing directories are left as they are."""
+    missing: list[Path] = []
+    while not directory.exists() and directory != directory.parent:
+        missing.append(directory)
+        directory = directory.parent
+    for made in reversed(missing):
+        try:
+            made.mkdir(mode=0o700)
+        except FileExistsError:
+            continue
+        os.chmod(made, 0o700)
 
 
 def _link_no_clobber(tmp: Path, path: Path) -> None:
@@ -769,21 +855,26 @@ def _link_no_clobber(tmp: Path, path: Path) -> None:
 def exclusion_keys(config: Config, openclaw: bool, *, workspace: bool = False) -> dict[str, Any]:
     """Keyword values for the rule set of one source root.
 
-    For an OpenClaw source (``openclaw=True``) this is the effective config: defaults overridden
-    by the file. For any other directory only the keys the user's file set apply; the rest are
-    empty (``max_file_size`` None), so nobody's ``logs/`` or ``tmp/`` is dropped by surprise.
+    For an OpenClaw source (``openclaw=True``) each list is the file's ``openclaw.<key>``, else
+    its top-level key, else the built-in default. For any other directory only the top-level
+    keys the user's file set apply; the rest are empty (``max_file_size`` None), so nobody's
+    ``logs/`` or ``tmp/`` is dropped by surprise.
 
     ``workspace=True`` marks an OpenClaw workspace root that is not the state dir: the default
     state-dir layout patterns (``/logs/``, ``/media/`` …, :data:`STATE_DIR_EXCLUDES`) are dropped
-    there unless the user's file set ``exclude`` itself.
+    there from the built-in or ``openclaw.exclude`` list, but not from a top-level ``exclude``,
+    which applies as written.
     """
-    keys = ("excluded_extensions", "excluded_folders", "excluded_files", "exclude")
     result: dict[str, Any] = {}
-    for key in keys:
-        applies = openclaw or key in config.user_keys
-        result[key] = tuple(getattr(config, key)) if applies else ()
-    applies = openclaw or "max_file_size" in config.user_keys
+    users = config.user_keys
+    for key in EXCLUSION_LISTS:
+        if openclaw:
+            rules = config.openclaw if f"openclaw.{key}" in users or key not in users else config
+            result[key] = tuple(getattr(rules, key))
+        else:
+            result[key] = tuple(getattr(config, key)) if key in users else ()
+    applies = openclaw or "max_file_size" in users
     result["max_file_size"] = config.max_file_size if applies else None
-    if openclaw and workspace and "exclude" not in config.user_keys:
-        result["exclude"] = tuple(p for p in config.exclude if p not in STATE_DIR_EXCLUDES)
+    if openclaw and workspace and ("openclaw.exclude" in users or "exclude" not in users):
+        result["exclude"] = tuple(p for p in result["exclude"] if p not in STATE_DIR_EXCLUDES)
     return result

@@ -738,7 +738,7 @@ def test_config_show_names_the_origin_of_each_value(tmp_path: Path) -> None:
     doc = run_ok(["config", "show", "--json"], env).json()
     assert doc["path"] == str(path)
     assert doc["config"]["exclude"] == ["/x/"]
-    assert doc["config"]["excluded_folders"] == defaults_document()["excluded_folders"]
+    assert doc["config"]["excluded_folders"] == defaults_document()["openclaw"]["excluded_folders"]
     assert doc["origins"]["exclude"] == str(path)
     assert doc["origins"]["service.policy"] == str(path)
     assert doc["origins"]["service.stop_command"] == "default"

@@ -9,6 +9,8 @@ import click
 
 from snapkit.cli.common import Settings, emit_json, notice, repo_path, with_settings
 from snapkit.config import (
+    EXCLUSION_LISTS,
+    applies_to,
     config_document,
     config_search_path,
     load_config,
@@ -49,7 +51,12 @@ def config_show(settings: Settings) -> None:
     click.echo(f"# config file: {loaded.path or 'none (built-in defaults)'}")
     for key, value in doc.items():
         origin = loaded.origins.get(key, "default")
-        click.echo(f"# {key}: from {origin}")
+        applies = ""
+        if key in EXCLUSION_LISTS:
+            applies = f"; applies to: {applies_to(loaded.config, key)}"
+        elif key == "openclaw":
+            applies = "; applies to: OpenClaw sources only"
+        click.echo(f"# {key}: from {origin}{applies}")
         click.echo(f"{json.dumps(key)}: {json.dumps(value, indent=2)}")
 
 
