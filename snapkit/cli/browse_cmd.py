@@ -12,6 +12,7 @@ from snapkit.cli.common import (
     Settings,
     emit_json,
     human_bytes,
+    json_time,
     local_time,
     no_lock_option,
     open_repo_reading,
@@ -32,7 +33,7 @@ def show(settings: Settings, snapshot: str, no_lock: bool) -> None:
     repo = open_repo_reading(settings, no_lock, "show")
     sid, s = resolve(snapshot, repo.snapshots())
     doc = {
-        "id": sid, "time": local_time(s.time_ns), "time_ns": s.time_ns, "host": s.hostname,
+        "id": sid, "time": json_time(s.time_ns), "time_ns": s.time_ns, "host": s.hostname,
         "username": s.username, "sources": list(s.sources), "mode": s.mode,
         "tags": list(s.tags), "parent": s.parent, "program_version": s.program_version,
         "tree": s.tree, "summary": s.summary.__dict__, "rules": list(s.rules),
@@ -45,7 +46,7 @@ def show(settings: Settings, snapshot: str, no_lock: bool) -> None:
         return
     out = click.echo
     out(f"snapshot {sid}")
-    out(f"  time:     {doc['time']}")
+    out(f"  time:     {local_time(s.time_ns)}")
     out(f"  host:     {s.hostname} (user {s.username or '?'})")
     out(f"  mode:     {s.mode}")
     out(f"  tags:     {', '.join(s.tags) or '-'}")
@@ -153,7 +154,7 @@ def find_cmd(settings: Settings, pattern: str, snapshot_sel: str | None,
     for f in find(repo.load_tree, pairs, select):
         hits += 1
         if settings.json:
-            emit_json({"snapshot": f.snapshot_id, "time": local_time(f.snapshot.time_ns),
+            emit_json({"snapshot": f.snapshot_id, "time": json_time(f.snapshot.time_ns),
                        "path": f.path, "type": f.node.type, "size": f.node.size,
                        "mtime_ns": f.node.mtime_ns})
         else:

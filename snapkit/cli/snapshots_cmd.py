@@ -8,6 +8,7 @@ from snapkit.cli.common import (
     Settings,
     emit_json,
     human_bytes,
+    json_time,
     local_time,
     open_repo,
     with_settings,
@@ -29,7 +30,7 @@ def snapshots(settings: Settings, host: str | None, tags: tuple[str, ...],
         rows = []
         for sid, s in pairs:
             rows.append({
-                "id": sid, "short_id": sid[:8], "time": local_time(s.time_ns),
+                "id": sid, "short_id": sid[:8], "time": json_time(s.time_ns),
                 "time_ns": s.time_ns, "host": s.hostname, "username": s.username,
                 "sources": list(s.sources), "tags": list(s.tags), "mode": s.mode,
                 "parent": s.parent, "files": s.summary.total_files,
