@@ -183,6 +183,10 @@ def test_status_json_reads_the_foreground_gateway(temp_home: Live,
                    process_pattern=r"\Anothing matches this\Z")
     d = detect([str(install.state_dir)], text, run=run, env=install.env())
     assert d.status_kind == "text" and d.gateway_running
+    # Without a status command, the process title `openclaw-gateway` finds it.
+    untold = replace(DEFAULT_SERVICE, status_command=("no-such-status-command",))
+    d = detect([str(install.state_dir)], untold, run=run, env=install.env())
+    assert d.status_kind == "none" and d.gateway_running and set(pids) <= set(d.gateway_pids)
 
 
 @pytest.mark.parametrize("policy", ["auto", "always", "never"])
