@@ -55,6 +55,23 @@ class IntegrityError(SnapkitError):
     exit_code = EXIT_FATAL
 
 
+class RepositoryFull(SnapkitError):
+    """The repository's disk is full (or its quota used up): a write did not fit."""
+
+    exit_code = EXIT_FATAL
+
+    def __init__(self, location: str, what: str, needed: int, free: int | None) -> None:
+        def mib(n: int) -> str:
+            return f"{n / 2**20:.1f} MiB"
+
+        free_text = f", {mib(free)} free" if free is not None else ""
+        super().__init__(
+            f"no space left on the disk of the repository {location} while writing {what} "
+            f"({mib(needed)} needed{free_text}); free space there or use another --repo — "
+            "every earlier snapshot is intact"
+        )
+
+
 class GatewayDown(SnapkitError):
     """The snapshot was written, but the gateway stopped for it could not be restarted."""
 

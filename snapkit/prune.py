@@ -28,13 +28,14 @@ new index) or packs are on disk without an index entry: both harmless, and the n
 reclaims them and merges the index files again — repacking is deterministic, so it rewrites
 the same new packs and the same index file.
 
-Packs no index lists, and ``.tmp-*`` files, are removed only when older than
-:data:`UNINDEXED_GRACE_S` (a pack's age comes from ``Backend.modified``: a file's mtime, an
-S3 object's ``LastModified``; only a local repository has temp files). The locks already keep
-``prune`` and ``snap`` apart, so this guard should never matter; it is there because a lock
-can be wrongly judged stale or removed by hand, a ``snap`` on another machine may see the
-repository through a slow network filesystem, and deleting a pack a running ``snap`` is about
-to index is the one mistake prune could not take back.
+Packs no index lists, and ``.tmp-*`` files, are orphans of an interrupted or failed write
+(a kill, a full disk) — unless a writer still at work is about to index them. Every writer
+holds a lock while it writes (and a live holder's lock is never judged stale), so when no
+other process holds a lock on the repository — always the case under prune's exclusive lock
+— they are removed whatever their age: a full disk is not made worse by a pack nobody can
+use. Where other locks exist (``prune --dry-run`` beside a running ``snap``), they are kept
+until older than :data:`UNINDEXED_GRACE_S` (a pack's age comes from ``Backend.modified``: a
+file's mtime, an S3 object's ``LastModified``; only a local repository has temp files).
 """
 
 from __future__ import annotations
@@ -50,10 +51,12 @@ from snapkit.model import NODE_DIR, NODE_FILE, BlobEntry, content_id, decode_ind
 from snapkit.store import codec
 from snapkit.store.backend import TMP_PREFIX, Backend, LocalBackend, NotFound
 from snapkit.store.index import Index, write_index
+from snapkit.store.lock import other_holders
 from snapkit.store.pack import PackBuilder
 from snapkit.store.repository import Repository
 
-#: Packs no index lists and temp files younger than this are never removed.
+#: While another process holds a lock, packs no index lists and temp files younger than this
+#: are kept (they may be that process's).
 UNINDEXED_GRACE_S = 3600.0
 #: A pack is repacked once this fraction of its bytes is unused.
 REPACK_UNUSED_FRACTION = 0.2
@@ -217,11 +220,14 @@ def plan_prune(
 
     unindexed: list[StrayFile] = []
     recent: list[StrayFile] = []
+    # No other lock: no writer is at work that could still index a stray pack.
+    grace = grace_s if other_holders(backend) else 0.0
     for pack in sorted(on_disk - set(listed)):
         stray = StrayFile(pack, backend.size("packs", pack), _pack_age(backend, pack))
-        old = stray.age_s is not None and stray.age_s >= grace_s
+        old = grace == 0.0 or (stray.age_s is not None and stray.age_s >= grace)
         (unindexed if old else recent).append(stray)
-    temps = [t for t in _temp_files(backend) if t.age_s is not None and t.age_s >= grace_s]
+    temps = [t for t in _temp_files(backend)
+             if grace == 0.0 or (t.age_s is not None and t.age_s >= grace)]
     return PrunePlan(
         snapshots=len(snapshot_ids),
         used_blobs=frozenset(used),
@@ -234,7 +240,7 @@ def plan_prune(
         unindexed=tuple(unindexed),
         unindexed_recent=tuple(recent),
         temp_files=tuple(temps),
-        grace_s=grace_s,
+        grace_s=grace,
     )
 
 

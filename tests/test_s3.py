@@ -338,6 +338,11 @@ def test_prune_ages_stray_packs_by_the_object_time(
     stray, data, _ = builder.finish()
     repo.backend.save("packs", stray, data)  # as left by a killed snap: no index lists it
 
+    # While another process (a snap on some host) holds a lock, a fresh stray pack may be
+    # its own: kept, aged by the object's LastModified.
+    info = {"host": "another-host", "pid": 4242, "time": time.time(),
+            "refreshed": time.time(), "exclusive": False, "operation": "snap"}
+    repo.backend.save("locks", "c" * 32, encode_lock(info))
     plan = plan_prune(repo)
     assert [f.name for f in plan.unindexed_recent] == [stray]
     age = plan.unindexed_recent[0].age_s
@@ -345,6 +350,10 @@ def test_prune_ages_stray_packs_by_the_object_time(
     assert plan.unindexed == ()
 
     plan = plan_prune(repo, grace_s=0)
+    assert [f.name for f in plan.unindexed] == [stray]
+    # With no other lock, an orphan goes whatever its age.
+    repo.backend.remove("locks", "c" * 32)
+    plan = plan_prune(repo)
     assert [f.name for f in plan.unindexed] == [stray]
     execute_prune(repo, plan)
     assert not [k for k in s3_server.keys(bucket) if k.endswith(stray)]

@@ -87,11 +87,13 @@ def _render_plan(plan: PrunePlan, dry_run: bool) -> None:
         click.echo(f"index:   {plan.relisted:,} blob(s) listed twice (an interrupted prune); "
                    "the index files are merged")
     if plan.unindexed:
+        why = (f"older than {grace}" if plan.grace_s else "no other process holds a lock")
         click.echo(f"delete:  {packs(plan.unindexed)} no index lists (left by an "
-                   f"interrupted run, older than {grace})")
+                   f"interrupted or failed run; {why})")
     if plan.unindexed_recent:
         click.echo(f"keep:    {packs(plan.unindexed_recent)} no index lists, newer than "
-                   f"{grace} (may belong to a running snap; removed by a later prune)")
+                   f"{grace} while another process holds a lock (may be its own; removed by a "
+                   "later prune)")
     if plan.temp_files:
         click.echo(f"delete:  {len(plan.temp_files):,} temp file(s) of interrupted writes, "
                    f"{human_bytes(sum(t.size for t in plan.temp_files))}")

@@ -12,17 +12,23 @@ because the store holds credentials.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import secrets
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
+
+from snapkit.errors import RepositoryFull
 
 KINDS = ("config", "packs", "index", "snapshots", "locks")
 FILE_MODE = 0o600
 DIR_MODE = 0o700
 TMP_PREFIX = ".tmp-"
+#: errno values of a write that does not fit: the disk is full, or the quota used up.
+_FULL = (errno.ENOSPC, errno.EDQUOT)
 
 
 class NotFound(Exception):
@@ -144,10 +150,18 @@ class LocalBackend:
 
     def save(self, kind: str, name: str, data: bytes) -> None:
         path = self._path(kind, name)
-        if kind == "packs" and not path.parent.is_dir():
-            path.parent.mkdir(mode=DIR_MODE, exist_ok=True)
-            fsync_dir(path.parent.parent)
-        atomic_write(path, data)
+        try:
+            if kind == "packs" and not path.parent.is_dir():
+                path.parent.mkdir(mode=DIR_MODE, exist_ok=True)
+                fsync_dir(path.parent.parent)
+            atomic_write(path, data)
+        except OSError as exc:
+            if exc.errno in _FULL:
+                free = None
+                with contextlib.suppress(OSError):
+                    free = shutil.disk_usage(self.root).free
+                raise RepositoryFull(self.location, f"{kind}/{name}", len(data), free) from exc
+            raise
 
     def load(self, kind: str, name: str, offset: int = 0, length: int | None = None) -> bytes:
         path = self._path(kind, name)

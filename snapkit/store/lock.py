@@ -130,3 +130,19 @@ def _check_conflicts(backend: Backend, exclusive: bool, ignore: str | None) -> N
                 f"(pid {info.get('pid')} on {info.get('host')}); wait for it to finish, or "
                 f"remove {backend.location}/locks/{other} if that process is gone"
             )
+
+
+def other_holders(backend: Backend) -> list[dict[str, Any]]:
+    """The locks of the repository that this process does not hold and that are not stale:
+    what may be writing (or reading) besides us right now."""
+    here = (socket.gethostname(), os.getpid())
+    found: list[dict[str, Any]] = []
+    for name in list(backend.list("locks")):
+        try:
+            info = decode_lock(backend.load("locks", name))
+        except (NotFound, IntegrityError):
+            continue
+        if (info.get("host"), info.get("pid")) == here or _is_stale(info):
+            continue
+        found.append(info)
+    return found

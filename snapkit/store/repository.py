@@ -7,6 +7,7 @@ manifest is the commit point, so an interrupted run leaves at most unreferenced 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -363,12 +364,27 @@ class BlobSaver:
     def close(self) -> None:
         try:
             self.flush()
-        finally:
-            self._pool.shutdown(wait=True)
+        except BaseException:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._discard_unindexed()
+            raise
+        self._pool.shutdown(wait=True)
 
     def abort(self) -> None:
-        """Stop without writing the open pack (interrupts); written packs stay unreferenced."""
+        """Stop without writing the open pack (errors, interrupts). Packs already written but
+        not yet listed by an index file are removed: nothing could ever use them, and on a
+        full disk they are the space the next run needs. Indexed packs stay (unreferenced
+        until ``prune``)."""
         self._pool.shutdown(wait=True, cancel_futures=True)
+        self._discard_unindexed()
+
+    def _discard_unindexed(self) -> None:
+        with self._lock:
+            packs = sorted({e.pack for e in self._unindexed})
+            self._unindexed = []
+        for pack in packs:
+            with contextlib.suppress(Exception):
+                self._repo.backend.remove("packs", pack)
 
     def __enter__(self) -> BlobSaver:
         return self
