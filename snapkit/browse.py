@@ -2,21 +2,26 @@
 
 All of it walks stored trees through a ``load_tree`` callable (and ``load_blob`` for
 content); nothing is restored to disk. ``find`` caches what it found per (path, subtree id),
-so an unchanged directory shared by many snapshots is searched once.
+so an unchanged directory shared by many snapshots is searched once. A path is absolute, or
+relative to one of the snapshot's sources; :func:`source_patterns` gives the patterns of
+``restore --include/--exclude`` the same rule.
 """
 
 from __future__ import annotations
 
 import posixpath
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from snapkit.errors import UsageError
 from snapkit.model import NODE_DIR, Node, Snapshot, Tree
+from snapkit.rules import path_matches
 from snapkit.snapshot import split_path
 from snapkit.treewalk import Parts, check_name, find_node, iter_tree, original_path
 
 TreeLoader = Callable[[str], Tree]
+_GLOB_SPECIAL = re.compile(r"([\\*?\[\]!#])")
 
 
 def resolve_path(load_tree: TreeLoader, snap: Snapshot, path: str) -> tuple[Parts, Node]:
@@ -32,6 +37,48 @@ def resolve_path(load_tree: TreeLoader, snap: Snapshot, path: str) -> tuple[Part
         if node is not None:
             return parts, node
     raise UsageError(f"{path} is not in the snapshot; list what is with `snapkit ls`")
+
+
+def source_patterns(patterns: Sequence[str], sources: Sequence[str]) -> tuple[str, ...]:
+    """Gitignore-style patterns matched against absolute paths, with relative ones also
+    anchored at each source, as :func:`resolve_path` takes a relative path.
+
+    A pattern that is not absolute (``credentials/oauth.json``, ``*.json``, ``!x``) stays as
+    written — a name without an inner ``/`` still matches at any depth — and is followed by a
+    copy anchored at each source (``/home/me/.openclaw/credentials/oauth.json``), the source
+    path escaped so that its own ``*``, ``?`` or ``[`` match literally. A leading ``./`` is
+    dropped. Absolute patterns are kept as they are.
+    """
+    out: list[str] = []
+    for pattern in patterns:
+        bang, body = ("!", pattern[1:]) if pattern.startswith("!") else ("", pattern)
+        if body.startswith("/") or (len(body) > 1 and body[1] == ":"):
+            out.append(pattern)
+            continue
+        while body.startswith("./"):
+            body = body[2:].lstrip("/")
+        out.append(bang + body)
+        for src in sources:
+            base = "/" + "/".join(split_path(src))
+            out.append(bang + _GLOB_SPECIAL.sub(r"\\\1", base).rstrip("/") + "/" + body)
+    return tuple(out)
+
+
+def unmatched_patterns(load_tree: TreeLoader, snap: Snapshot,
+                       patterns: Sequence[str]) -> list[str]:
+    """The patterns (as written; ``!`` ones are not looked at) that name no entry of the
+    snapshot, tried as :func:`source_patterns` expands them."""
+    tests = {p: [path_matches(x) for x in source_patterns([p], snap.sources)]
+             for p in patterns if not p.startswith("!")}
+    for parts, node, leaving in iter_tree(load_tree, snap.tree):
+        if not tests:
+            break
+        if leaving:
+            continue
+        path, is_dir = original_path(parts), node.type == NODE_DIR
+        for pattern in [p for p, t in tests.items() if any(m(path, is_dir) for m in t)]:
+            del tests[pattern]
+    return [p for p in patterns if p in tests]
 
 
 def _lookup(load_tree: TreeLoader, root: str, parts: Parts) -> Node | None:

@@ -6,6 +6,7 @@ import os
 
 import click
 
+from snapkit.browse import source_patterns, unmatched_patterns
 from snapkit.chunker import Chunker
 from snapkit.cli.common import (
     ProgressLine,
@@ -30,17 +31,19 @@ from snapkit.selection import resolve
 @click.option("--overwrite", type=click.Choice(OVERWRITE_POLICIES), default=None,
               help="What to do with existing files that differ [default: never].")
 @click.option("--include", "includes", multiple=True, metavar="GLOB",
-              help="Only paths matching GLOB (gitignore-style, against the original "
-                   "absolute path; repeatable).")
+              help="Only paths matching GLOB (gitignore-style; absolute, or relative to a "
+                   "source as `ls` takes paths; repeatable). One that matches nothing is a "
+                   "warning.")
 @click.option("--exclude", "excludes", multiple=True, metavar="GLOB",
-              help="Leave out paths matching GLOB (repeatable).")
+              help="Leave out paths matching GLOB (same rules; repeatable).")
 @click.option("--dry-run", "-n", is_flag=True, help="List what would be written; write nothing.")
 @no_lock_option
 @with_settings
 def restore(settings: Settings, snapshot: str, target: str | None, in_place: bool,
             overwrite: str | None, includes: tuple[str, ...], excludes: tuple[str, ...],
             dry_run: bool, no_lock: bool) -> None:
-    """Restore SNAPSHOT (id, unique prefix, `latest` or a tag) into --target.
+    """Restore SNAPSHOT (id, unique prefix, `latest` or a tag; ~N for an earlier one) into
+    --target.
 
     Files land under their original absolute path below the target:
     `--target /tmp/r` puts ~/.openclaw/openclaw.json at /tmp/r/home/<you>/.openclaw/openclaw.json.
@@ -55,9 +58,15 @@ def restore(settings: Settings, snapshot: str, target: str | None, in_place: boo
         raise UsageError("say where to restore: --target DIR (or --in-place with --overwrite)")
     repo = open_repo_reading(settings, no_lock, "restore")
     snap_id, snap = resolve(snapshot, repo.snapshots())
+    unmatched = unmatched_patterns(repo.load_tree, snap, includes)
+    for pattern in unmatched:
+        click.echo(f"snapkit: warning: --include {pattern!r} matches nothing in snapshot "
+                   f"{snap_id[:8]}; give a path absolute or relative to a source (see "
+                   f"`snapkit ls {snap_id[:8]} -R`)", err=True)
     opts = RestoreOptions(target=os.path.abspath(os.path.expanduser(target)), in_place=in_place,
                           overwrite=overwrite or "never", dry_run=dry_run,
-                          includes=includes, excludes=excludes)
+                          includes=source_patterns(includes, snap.sources),
+                          excludes=source_patterns(excludes, snap.sources))
     line = ProgressLine(settings)
     on_file = line.file_counter()
 
@@ -75,7 +84,8 @@ def restore(settings: Settings, snapshot: str, target: str | None, in_place: boo
                    "dry_run": dry_run, "files": result.files, "dirs": result.dirs,
                    "symlinks": result.symlinks, "bytes": result.bytes,
                    "identical": result.identical,
-                   "leftovers_removed": result.leftovers_removed})
+                   "leftovers_removed": result.leftovers_removed,
+                   "unmatched_includes": unmatched})
         return
     if result.leftovers_removed:
         n = result.leftovers_removed
