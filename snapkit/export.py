@@ -23,7 +23,7 @@ import io
 import json
 import tarfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import IO, Any, BinaryIO
 
@@ -32,7 +32,7 @@ import zstandard
 from snapkit import __version__, openclaw_archive
 from snapkit.errors import IntegrityError, UsageError
 from snapkit.model import NODE_DIR, NODE_FILE, NODE_SYMLINK, Node, Snapshot, Tree, file_hasher
-from snapkit.rules import Matcher, RuleSet, path_filter
+from snapkit.rules import Matcher, path_filter
 from snapkit.snapshot import split_path
 from snapkit.treewalk import (
     Entry,
@@ -75,7 +75,8 @@ def isal_level(gzip_level: int) -> int:
 @dataclass(frozen=True)
 class ExportOptions:
     format: str = "tar.gz"
-    mode_include: tuple[str, ...] | None = None  # a mode's patterns, relative to the state dir
+    #: with ``mode``: how that mode selects from each source (``sources.mode_subset``)
+    mode_subset: Mapping[str, Matcher | None] | None = None
     mode: str | None = None  # the mode named on the command line (recorded in the metadata)
     includes: tuple[str, ...] = ()
     excludes: tuple[str, ...] = ()
@@ -99,27 +100,23 @@ class ExportResult:
 
 
 def _mode_select(
-    load_tree: Callable[[str], Tree], snap: Snapshot, patterns: tuple[str, ...], mode: str
+    snap: Snapshot, per_source: Mapping[str, Matcher | None]
 ) -> Callable[[Parts, Node], bool]:
-    """A full snapshot's subset for a mode: its patterns, relative to each OpenClaw state dir
-    (a source holding ``openclaw.json``). Other sources are not part of such a subset."""
-    roots: list[tuple[Parts, Matcher]] = []
-    for src in snap.sources:
-        parts = split_path(src)
-        names = _dir_names(load_tree, snap.tree, parts)
-        if "openclaw.json" in names:
-            roots.append((parts, Matcher(RuleSet(name=mode, include=patterns, mode=mode))))
+    """A snapshot's subset for a mode, given how that mode selects from each of its sources
+    (``sources.mode_subset``: the same rule a snapshot taken in that mode follows)."""
+    roots = [(split_path(src), matcher) for src, matcher in per_source.items()]
 
     def select(parts: Parts, node: Node) -> bool:
         for root, matcher in roots:
             if parts[: len(root)] == root:
+                if matcher is None:
+                    return False
                 if len(parts) == len(root):
                     return True
                 rel = "/".join(parts[len(root):])
                 return matcher.excluded(rel, node.type == NODE_DIR) is None
-            if root[: len(parts)] == parts:
-                return True  # a directory above a state dir
-        return False
+        # a directory above a source that is taken
+        return any(m is not None and root[: len(parts)] == parts for root, m in roots)
 
     return select
 
@@ -246,11 +243,8 @@ def _selected(
 ) -> list[tuple[Parts, Node]]:
     """The stored (path, node) pairs an export holds, in archive order."""
     entries: list[Entry] = [e for e in iter_tree(load_tree, snap.tree) if not e[2]]
-    if opts.mode_include is not None:
-        entries = select_entries(
-            entries, _mode_select(load_tree, snap, opts.mode_include, opts.mode or "mode"),
-            keep_dirs=False,
-        )
+    if opts.mode_subset is not None:
+        entries = select_entries(entries, _mode_select(snap, opts.mode_subset), keep_dirs=False)
     if opts.includes or opts.excludes:
         test = path_filter(opts.includes, opts.excludes)
         entries = select_entries(

@@ -217,6 +217,9 @@ class Snapshot:
     rules: tuple[str, ...] = ()  # which rule set applied to each source
     service: Mapping[str, Any] = field(default_factory=dict)
     sqlite: tuple[str, ...] = ()  # databases captured through the online backup API
+    #: the OpenClaw installation the sources belong to, as discovered when the snapshot was
+    #: taken (``Installation.to_dict``); empty for other trees and older snapshots
+    openclaw: Mapping[str, Any] = field(default_factory=dict)
 
 
 def _text(s: str) -> str:
@@ -251,6 +254,7 @@ def encode_snapshot(s: Snapshot) -> bytes:
             "rules": list(s.rules),
             "service": dict(s.service),
             "sqlite": [_text(p) for p in s.sqlite],
+            **({"openclaw": dict(s.openclaw)} if s.openclaw else {}),
         }
     )
 
@@ -284,6 +288,7 @@ def decode_snapshot(data: bytes) -> Snapshot:
             rules=tuple(obj.get("rules", ())),
             service=dict(obj.get("service", {})),
             sqlite=tuple(obj.get("sqlite", ())),
+            openclaw=dict(obj.get("openclaw", {})),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise IntegrityError(f"malformed snapshot manifest: {exc}") from exc

@@ -93,6 +93,44 @@ class Installation:
     included_configs: tuple[Path, ...]  # files pulled in by $include (transitively)
     warnings: tuple[str, ...]
 
+    def to_dict(self) -> dict[str, Any]:
+        """What a snapshot records of the installation (the manifest's ``openclaw`` map), so
+        that a mode's subset of it can be told later on any machine (:meth:`from_dict`)."""
+        return {
+            "state_dir": str(self.state_dir),
+            "config_path": str(self.config_path),
+            "included_configs": [str(p) for p in self.included_configs],
+            "env_files": [str(p) for p in self.env_files],
+            "oauth_dir": str(self.oauth_dir),
+            "agents": [a.to_dict() for a in self.agents],
+            "agent_dirs": [str(p) for p in self.agent_dirs],
+            "workspaces": [str(p) for p in self.workspaces],
+        }
+
+    @classmethod
+    def from_dict(cls, doc: Mapping[str, Any]) -> Installation:
+        """The installation a snapshot recorded (see :meth:`to_dict`)."""
+
+        def paths(key: str) -> tuple[Path, ...]:
+            return tuple(Path(p) for p in doc.get(key, ()) if isinstance(p, str))
+
+        state_dir = Path(str(doc.get("state_dir", "")))
+        agents = tuple(
+            Agent(str(a.get("id", "")), Path(str(a.get("workspace", ""))),
+                  str(a.get("workspace_from", "")), Path(str(a.get("agent_dir", ""))),
+                  str(a.get("agent_dir_from", "")))
+            for a in doc.get("agents", ()) if isinstance(a, Mapping)
+        )
+        return cls(
+            state_dir=state_dir, state_dir_source="recorded in the snapshot", exists=True,
+            config_path=Path(str(doc.get("config_path", state_dir / CONFIG_FILENAME))),
+            config_path_source="recorded in the snapshot",
+            oauth_dir=Path(str(doc.get("oauth_dir", state_dir / "credentials"))),
+            agents=agents, workspaces=paths("workspaces"), agent_dirs=paths("agent_dirs"),
+            env_files=paths("env_files"), included_configs=paths("included_configs"),
+            warnings=(),
+        )
+
     def config_files(self) -> tuple[Path, ...]:
         """The config file and every file it ``$include``s."""
         return (self.config_path, *self.included_configs)

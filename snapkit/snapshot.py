@@ -17,6 +17,7 @@ import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from snapkit import __version__
 from snapkit.capture import (
@@ -74,6 +75,7 @@ class SnapOptions:
     zstd_level: int | None = None  # None: the repository's level
     sqlite: str = "backup-api"  # "backup-api" | "raw" | "skip"
     service: Mapping[str, object] = field(default_factory=dict)  # recorded in the manifest
+    openclaw: Mapping[str, Any] = field(default_factory=dict)  # recorded in the manifest
     matchers: Callable[[str], tuple[Matcher | None, str]] = field(
         default=lambda _src: (None, "none")
     )
@@ -419,6 +421,7 @@ def create_snapshot(
         rules=tuple(builder.rules),
         service=dict(opts.service),
         sqlite=tuple(builder.sqlite_captured),
+        openclaw=dict(opts.openclaw),
     )
     return (repo.save_snapshot(snap) if commit else ""), snap
 

@@ -167,3 +167,28 @@ def _rules_for(src: str, inst: Installation, loaded: LoadedConfig, mode: str,
                 else "user rules" if has_rules else "no exclusion rules (not an OpenClaw dir)")
     desc += f", mode {mode}"
     return SourceRules(src, _KINDS.get(kind or "", "directory"), rules, desc)
+
+
+def mode_subset(sources: Sequence[str], mode: str, loaded: LoadedConfig,
+                inst: Installation) -> dict[str, Matcher | None]:
+    """How a ``mode`` run would select from each of ``sources``: a matcher per source, None
+    for a source that mode does not take at all — the very rule :func:`plan_sources` gives a
+    snapshot taken in that mode (``export --mode`` of a fuller snapshot uses it).
+
+    ``inst`` is the installation the snapshot recorded (or, for an older snapshot, the one
+    discovered now): it says which source is the state dir, a workspace, an agent dir or a
+    config file, and which config and env files belong to every mode.
+    """
+    config = loaded.config
+    if mode not in config.modes:
+        known = ", ".join(sorted(config.modes))
+        raise UsageError(f"unknown mode {mode!r}; the config defines: {known}")
+    taken = {str(p) for p in inst.sources(mode)} if inst.exists else None
+    origin = str(loaded.path) if loaded.path else ""
+    out: dict[str, Matcher | None] = {}
+    for src in sources:
+        if taken is not None and src not in taken and inst.kind_of(Path(src)) is not None:
+            out[src] = None  # e.g. a workspace in config-only
+            continue
+        out[src] = Matcher(_rules_for(src, inst, loaded, mode, (), origin).rules)
+    return out

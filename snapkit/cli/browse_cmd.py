@@ -38,6 +38,7 @@ def show(settings: Settings, snapshot: str, no_lock: bool) -> None:
         "tags": list(s.tags), "parent": s.parent, "program_version": s.program_version,
         "tree": s.tree, "summary": s.summary.__dict__, "rules": list(s.rules),
         "sqlite": list(s.sqlite), "service": dict(s.service), "warnings": list(s.warnings),
+        "openclaw": dict(s.openclaw),
         "skipped": [{"path": k.path, "reason": k.reason, "detail": k.detail}
                     for k in s.skipped],
     }

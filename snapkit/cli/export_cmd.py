@@ -29,7 +29,9 @@ from snapkit.export import (
     format_from_filename,
     normalize_format,
 )
+from snapkit.openclaw import Installation, discover
 from snapkit.selection import resolve
+from snapkit.sources import mode_subset
 from snapkit.store.backend import fsync_dir
 
 _EXT = {"tar.gz": "tar.gz", "tar.zst": "tar.zst", "tar": "tar"}
@@ -77,15 +79,17 @@ def export(settings: Settings, snapshot: str, output: str | None, fmt: str | Non
         fmt = format_from_filename(output) or "tar.gz"
     else:
         fmt = "tar.gz"
-    mode_include: tuple[str, ...] | None = None
-    if mode is not None:
-        if mode not in loaded.config.modes:
-            known = ", ".join(sorted(loaded.config.modes))
-            raise UsageError(f"unknown mode {mode!r}; the config defines: {known}")
-        mode_include = loaded.config.modes[mode]
+    if mode is not None and mode not in loaded.config.modes:
+        known = ", ".join(sorted(loaded.config.modes))
+        raise UsageError(f"unknown mode {mode!r}; the config defines: {known}")
     repo = open_repo_reading(settings, no_lock, "export")
     snap_id, snap = resolve(snapshot, repo.snapshots())
-    opts = ExportOptions(format=fmt, mode_include=mode_include, mode=mode, includes=includes,
+    subset = None
+    if mode is not None:
+        # The installation the snapshot recorded (an older snapshot: the one found now).
+        inst = Installation.from_dict(snap.openclaw) if snap.openclaw else discover()
+        subset = mode_subset(snap.sources, mode, loaded, inst)
+    opts = ExportOptions(format=fmt, mode_subset=subset, mode=mode, includes=includes,
                          excludes=excludes, paths=paths, layout=layout,
                          gzip_level=loaded.config.gzip_level,
                          zstd_level=loaded.config.zstd_level)

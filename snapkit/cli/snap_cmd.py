@@ -118,6 +118,8 @@ def snap(settings: Settings, paths: tuple[str, ...], tags: tuple[str, ...], host
             matchers=plan.matcher_for,
             zstd_level=loaded.config.zstd_level,
             sqlite=loaded.config.sqlite,
+            openclaw=(plan.installation.to_dict()
+                      if plan.installation is not None and plan.touches_openclaw else {}),
         )
         lifecycle = (
             gateway_lifecycle(
