@@ -45,10 +45,13 @@ class VerifyResult:
     missing: list[str] = field(default_factory=list)
     extra: list[str] = field(default_factory=list)
     mismatched: list[str] = field(default_factory=list)
+    #: why the archive could not be read to its end (truncated, corrupt), or None
+    damaged: str | None = None
 
     @property
     def ok(self) -> bool:
-        return self.snapshot is not None and not (self.missing or self.extra or self.mismatched)
+        return self.snapshot is not None and self.damaged is None and not (
+            self.missing or self.extra or self.mismatched)
 
 
 def read_metadata(tar: tarfile.TarFile) -> dict[str, Any] | None:
@@ -80,26 +83,44 @@ def verify_archive(path: str) -> VerifyResult:
             expected: dict[str, str] = dict(meta.get("files", {}))
             result = VerifyResult(str(meta.get("snapshot")), str(meta.get("layout", "snapkit")))
             seen: set[str] = set()
-            member = first
-            while member is not None:
-                if member.isreg():
-                    seen.add(member.name)
-                    fobj = tar.extractfile(member)
-                    hasher = file_hasher()
-                    while fobj is not None and (block := fobj.read(1024 * 1024)):
-                        hasher.update(block)
-                    want = expected.get(member.name)
-                    if want is None:
-                        result.extra.append(member.name)
-                    elif not want:
-                        result.unchecked += 1  # written without a checksum (old snapshot)
-                    elif hasher.hexdigest() != want:
-                        result.mismatched.append(member.name)
-                    else:
-                        result.checked += 1
-                member = next(iterator, None)
+            at: list[str] = []  # the entry being read
+            try:
+                _check_members(tar, first, iterator, expected, seen, result, at)
+            except _DAMAGE as exc:
+                # A truncated or corrupt archive: finding that is what verify-archive is for.
+                where = f"at {at[-1]}" if at else "before its first entry"
+                result.damaged = (f"the archive is truncated or damaged {where} "
+                                  f"({type(exc).__name__}: {exc})")
     result.missing = sorted(set(expected) - seen)
     return result
+
+
+#: What reading a cut-off or corrupt archive raises: gzip/zstd stream errors, tar errors.
+_DAMAGE = (EOFError, tarfile.TarError, zstandard.ZstdError, OSError, ValueError)
+
+
+def _check_members(tar: tarfile.TarFile, first: tarfile.TarInfo | None,
+                   rest: Iterator[tarfile.TarInfo], expected: dict[str, str], seen: set[str],
+                   result: VerifyResult, at: list[str]) -> None:
+    member = first
+    while member is not None:
+        at.append(member.name)
+        if member.isreg():
+            seen.add(member.name)
+            fobj = tar.extractfile(member)
+            hasher = file_hasher()
+            while fobj is not None and (block := fobj.read(1024 * 1024)):
+                hasher.update(block)
+            want = expected.get(member.name)
+            if want is None:
+                result.extra.append(member.name)
+            elif not want:
+                result.unchecked += 1  # written without a checksum (old snapshot)
+            elif hasher.hexdigest() != want:
+                result.mismatched.append(member.name)
+            else:
+                result.checked += 1
+        member = next(rest, None)
 
 
 def _unverifiable(path: str, first: tarfile.TarInfo | None,

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 import zstandard
 from archives import Out, bsdtar, gnu_tar, invoke, ok, run_tool, zstd
-from helpers import Dir, File, Symlink, assert_trees_equal, cli_env, make_tree
+from helpers import Dir, File, Symlink, assert_trees_equal, cli_env, make_tree, run_snapkit
 
 T0 = 1_700_000_000_000_000_000  # 2023-11-14: in the past, after 1970 (no extractor warnings)
 
@@ -319,3 +319,23 @@ def test_pre_1970_subsecond_mtime_is_a_signed_decimal(tmp_path: Path) -> None:
     # GNU tar warns "implausibly old time stamp" for any pre-1970 time, so stderr is not empty.
     subprocess.run([tar, "-xf", str(archive), "-C", str(out)], check=True, capture_output=True)
     assert (out / str(src).lstrip("/") / "f").stat().st_mtime_ns == -1_500_000_000
+
+
+@pytest.mark.parametrize("fmt", ["tar.gz", "tar.zst", "tar"])
+def test_verify_archive_names_a_truncated_archive_and_exits_1(tmp_path: Path, fmt: str) -> None:
+    """A cut-off copy is what verify-archive exists to find: it says so (it used to say
+    "interrupted" and exit 130 for tar.gz, or fail with an internal error), exit 1."""
+    src = make_tree(tmp_path / "src", {"a.bin": random.Random(3).randbytes(2_000_000),
+                                       "b.txt": b"b\n"})
+    env = cli_env(tmp_path, SNAPKIT_REPO=str(tmp_path / "repo"))
+    assert run_snapkit(["snap", "-q", str(src)], env).returncode == 0
+    archive = tmp_path / f"x.{fmt}"
+    assert run_snapkit(["export", "latest", "-o", str(archive)], env).returncode == 0
+    with open(archive, "r+b") as f:
+        f.truncate(archive.stat().st_size // 2)
+    result = run_snapkit(["verify-archive", str(archive)], env)
+    assert result.returncode == 1, (result.stdout, result.stderr)
+    assert "truncated or damaged at " in result.stdout and "a.bin" in result.stdout
+    assert "FAILED" in result.stdout and "interrupted" not in result.stderr
+    out = json.loads(run_snapkit(["verify-archive", "--json", str(archive)], env).stdout)
+    assert out["ok"] is False and "truncated" in out["damaged"]

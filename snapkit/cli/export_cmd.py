@@ -147,8 +147,11 @@ def verify_archive_cmd(settings: Settings, archive: str) -> None:
                    "ok": result.ok,
                    "checked": result.checked, "unchecked": result.unchecked,
                    "missing": result.missing,
-                   "extra": result.extra, "mismatched": result.mismatched})
+                   "extra": result.extra, "mismatched": result.mismatched,
+                   "damaged": result.damaged})
     else:
+        if result.damaged:
+            click.echo(f"DAMAGED  {archive}: {result.damaged}")
         for name in result.mismatched:
             click.echo(f"MISMATCH {name}")
         for name in result.missing:

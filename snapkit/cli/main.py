@@ -104,7 +104,15 @@ def main(argv: list[str] | None = None) -> Any:
         cli.main(args=argv, prog_name="snapkit", standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
-    except click.Abort:
+    except click.Abort as exc:
+        if isinstance(exc.__context__, EOFError):
+            # click turns an EOFError into Abort: here it is a compressed input that ends
+            # early (a truncated archive), not a Ctrl-C.
+            if VERBOSE["on"]:
+                _traceback()
+            _error(f"snapkit: error: unexpected end of data: {exc.__context__} (the input is "
+                   "truncated or damaged; use a complete copy)")
+            sys.exit(EXIT_FATAL)
         _error("snapkit: interrupted; the repository is still valid")
         sys.exit(EXIT_INTERRUPTED)
     except click.ClickException as exc:
