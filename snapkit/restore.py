@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import secrets
 import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from snapkit.model import (
     content_id,
     file_hasher,
 )
+from snapkit.partials import is_orphan, partial_name
 from snapkit.rules import path_filter
 from snapkit.snapshot import split_path
 from snapkit.treewalk import Parts, iter_tree, original_path, select_entries
@@ -304,13 +304,10 @@ class _Writer(_DirFds):
     def _sweep(self, fd: int) -> None:
         """Remove partial files that an interrupted restore left in this directory."""
         try:
-            names = [n for n in os.listdir(fd) if n.startswith(TEMP_PREFIX)]
+            names = [n for n in os.listdir(fd) if is_orphan(n, TEMP_PREFIX)]
         except OSError:
             return
         for name in names:
-            pid = name[len(TEMP_PREFIX):].split("-", 1)[0]
-            if pid.isdigit() and int(pid) != os.getpid() and _pid_alive(int(pid)):
-                continue  # another restore at work right now
             with contextlib.suppress(OSError):
                 if stat.S_ISREG(os.lstat(name, dir_fd=fd).st_mode):
                     os.unlink(name, dir_fd=fd)
@@ -357,7 +354,7 @@ class _Writer(_DirFds):
 
     def write_file(self, parts: Parts, chunks: Iterator[bytes], node: Node) -> int:
         dfd, name = self._where(parts)
-        tmp = f"{TEMP_PREFIX}{os.getpid()}-{secrets.token_hex(6)}"
+        tmp = partial_name(TEMP_PREFIX)
         if dfd is None:
             tmp = os.path.join(os.path.dirname(name), tmp)
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC | _BINARY
@@ -398,16 +395,6 @@ class _Writer(_DirFds):
             os.chmod(name, node.mode, dir_fd=dfd)
         if node.type != NODE_SYMLINK or os.utime in os.supports_follow_symlinks:
             os.utime(name, ns=(node.mtime_ns, node.mtime_ns), dir_fd=dfd, follow_symlinks=False)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True  # exists, another user's
-    return True
 
 
 def _is_root() -> bool:

@@ -239,3 +239,33 @@ def test_partial_files_of_a_live_restore_are_left_alone(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert live.exists() and not dead.exists()
     assert "removed 1 partial file an interrupted restore" in result.stderr
+
+
+def test_killed_export_leaves_a_partial_archive_the_next_export_removes(
+    tmp_path: Path, big: Path
+) -> None:
+    env = cli_env(tmp_path, SNAPKIT_REPO=str(tmp_path / "repo"))
+    assert run_snapkit(["snap", "-q", str(big)], env).returncode == 0
+    out = tmp_path / "out"
+    out.mkdir()
+
+    def partial() -> list[Path]:
+        return list(out.glob(".snapkit-export-*.tmp"))
+
+    p = popen_snapkit(["export", "latest", "-o", str(out / "a.tar.gz")], env)
+    try:
+        assert wait_for(lambda: p.poll() is not None or bool(partial()), timeout=60,
+                        interval=0.0005)
+        p.send_signal(signal.SIGKILL)
+    finally:
+        p.communicate(timeout=60)
+    if not partial():
+        pytest.skip("the export finished before it could be killed")
+    assert not (out / "a.tar.gz").exists()
+    live = out / f".snapkit-export-{os.getppid()}-aaaaaaaaaaaa.tmp"  # a running export's
+    live.write_bytes(b"x")
+    result = run_snapkit(["export", "latest", "-o", str(out / "b.tar.gz")], env)
+    assert result.returncode == 0, result.stderr
+    assert "removed 1 partial archive an interrupted export had left" in result.stderr
+    assert partial() == [live]
+    assert (out / "b.tar.gz").exists()

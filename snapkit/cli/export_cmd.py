@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-import secrets
 import sys
 import time
 from pathlib import Path
@@ -30,6 +30,7 @@ from snapkit.export import (
     normalize_format,
 )
 from snapkit.openclaw import Installation, discover
+from snapkit.partials import is_orphan, partial_name
 from snapkit.selection import resolve
 from snapkit.sources import mode_subset
 from snapkit.store.backend import fsync_dir
@@ -110,7 +111,11 @@ def export(settings: Settings, snapshot: str, output: str | None, fmt: str | Non
         path = Path(target)
         if path.exists() and not force:
             raise UsageError(f"{path} exists; pass --force to replace it or -o another name")
-        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+        removed = _remove_orphans(path.parent)
+        if removed:
+            notice(settings, f"removed {removed:,} partial archive{'' if removed == 1 else 's'} "
+                             f"an interrupted export had left in {path.parent}")
+        tmp = path.with_name(partial_name(_PARTIAL_PREFIX, _PARTIAL_SUFFIX))
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
                      0o600)
         try:
@@ -134,6 +139,26 @@ def export(settings: Settings, snapshot: str, output: str | None, fmt: str | Non
         size = os.path.getsize(target)
         notice(settings, f"exported snapshot {snap_id[:8]}: {result.files:,} files "
                          f"({human_bytes(result.bytes)}) to {target} ({human_bytes(size)})")
+
+
+#: An export in progress is written to ``.snapkit-export-<pid>-<hex>.tmp`` beside the output.
+_PARTIAL_PREFIX = ".snapkit-export-"
+_PARTIAL_SUFFIX = ".tmp"
+
+
+def _remove_orphans(directory: Path) -> int:
+    """Remove the partial archives interrupted exports left in ``directory``."""
+    removed = 0
+    try:
+        names = [n for n in os.listdir(directory or ".")
+                 if is_orphan(n, _PARTIAL_PREFIX, _PARTIAL_SUFFIX)]
+    except OSError:
+        return 0
+    for name in names:
+        with contextlib.suppress(OSError):
+            (directory / name).unlink()
+            removed += 1
+    return removed
 
 
 @click.command("verify-archive")
