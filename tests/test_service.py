@@ -760,3 +760,7 @@ def test_cli_gateway_left_down_exits_4(tmp_path: Path, fake: Fake, json_out: boo
         assert summary["service"]["errors"] == service["errors"]
     else:
         assert "Gateway:     stopped for the snapshot, NOT running again" in result.stdout
+        shown = run_snapkit(["show", "latest"], env, cwd=REPO_ROOT)
+        assert shown.returncode == 0, shown.stderr
+        assert (f"  service:  the gateway was left NOT running (start it with: {start})"
+                in shown.stdout.splitlines())

@@ -22,6 +22,7 @@ from snapkit.errors import UsageError
 from snapkit.model import NODE_DIR, NODE_FILE, NODE_SYMLINK, Node
 from snapkit.rules import path_matches
 from snapkit.selection import resolve
+from snapkit.service import command_text
 
 
 @click.command("show")
@@ -69,6 +70,9 @@ def show(settings: Settings, snapshot: str, no_lock: bool) -> None:
         svc = dict(s.service)
         out(f"  service:  policy {svc.get('policy', '?')}, {svc.get('decision', '')}; "
             f"stopped: {svc.get('stopped', False)}, restarted: {svc.get('restarted', False)}")
+        if svc.get("gateway_down"):
+            start = command_text([str(part) for part in svc.get("start_command") or ()])
+            out(f"  service:  the gateway was left NOT running (start it with: {start})")
     for w in s.warnings:
         out(f"  warning:  {w}")
     if s.skipped:
