@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import os
@@ -12,16 +13,23 @@ import sys
 from pathlib import Path
 
 import pytest
+import zstandard
 
 # The repo root holds the ``fixtures`` package; make it importable under a bare ``pytest`` too.
 _REPO = str(Path(__file__).resolve().parents[1])
 if _REPO not in sys.path:
     sys.path.insert(0, _REPO)
 
+from fixtures.openclaw_2026_9 import (  # noqa: E402
+    dump_schema,
+    schema_objects,
+    schema_statements,
+)
 from fixtures.openclaw_tree import (  # noqa: E402
     AGENTS,
     SQLITE_DATABASES,
     FixtureInfo,
+    detect_layout,
     generate,
     main,
     make_wal_database,
@@ -376,3 +384,455 @@ def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert out.startswith("FixtureInfo(") and str(root) in out
     assert (root / "openclaw.json").is_file()
+
+
+# --------------------------------------------------------------------------- layout 2026.9
+
+SMALL26 = 0.02
+
+
+@pytest.fixture(scope="module")
+def small26(tmp_path_factory: pytest.TempPathFactory) -> FixtureInfo:
+    """One scale-0.02 tree in the 2026.9 layout shared by the read-only tests below."""
+    home = tmp_path_factory.mktemp("home26")
+    return generate(home / ".openclaw", seed=0, scale=SMALL26, layout="2026.9")
+
+
+def sql_copy(db: Path, tmp: Path, *, with_wal: bool = True) -> sqlite3.Connection:
+    """A connection to a copy of ``db`` (with or without its ``-wal``); ``db`` stays untouched."""
+    tmp.mkdir(parents=True, exist_ok=True)
+    copy = tmp / db.name
+    shutil.copyfile(db, copy)
+    if with_wal:
+        shutil.copyfile(f"{db}-wal", f"{copy}-wal")
+    con = sqlite3.connect(copy)
+    con.create_function("octet_length", 1, lambda v: None if v is None else len(str(v).encode()))
+    return con
+
+
+def state_value(db: Path, tmp: Path, key: str, *, with_wal: bool = True) -> str:
+    con = sql_copy(db, tmp, with_wal=with_wal)
+    try:
+        (value,) = con.execute(
+            "SELECT value_json FROM config_machine_state WHERE state_key = ?", (key,)
+        ).fetchone()
+    finally:
+        con.close()
+    return str(value)
+
+
+def test_2026_9_same_seed_same_tree(tmp_path: Path) -> None:
+    # The 2026.9 files embed the absolute paths of root and outside (as the real CLI writes
+    # them), so the second tree is built at the same place after the first is moved away.
+    home = tmp_path / "home"
+    a = generate(home / ".openclaw", seed=7, scale=0.03, outside=home / "ext", layout="2026.9")
+    ma, mo = manifest(a.root, a.outside), manifest(a.outside)
+    home.rename(tmp_path / "first")
+    b = generate(home / ".openclaw", seed=7, scale=0.03, outside=home / "ext", layout="2026.9")
+    assert a == b
+    mb = manifest(b.root, b.outside)
+    assert ma.keys() == mb.keys()
+    assert [rel for rel in ma if ma[rel] != mb[rel]] == []  # SQLite, -wal and -shm included
+    assert manifest(b.outside) == mo
+    other = generate(tmp_path / "o" / ".openclaw", seed=8, scale=0.03, layout="2026.9")
+    assert other.api_keys != a.api_keys
+
+
+def test_2026_9_info(small26: FixtureInfo) -> None:
+    info = small26
+    assert info.layout == "2026.9"
+    assert (info.files, info.bytes) == count_files(info.root)
+    assert 150 < info.files < 1000 and 3e6 < info.bytes < 40e6
+    assert len(set(info.api_keys)) == len(info.api_keys) >= 4
+    assert set(info.wal_secrets) <= set(info.api_keys) and info.wal_secrets
+    assert info.sqlite == (
+        "state/openclaw.sqlite",
+        "agents/main/agent/openclaw-agent.sqlite",
+        "agents/work/agent/openclaw-agent.sqlite",
+    )
+    workspaces = dict(info.workspaces)
+    assert workspaces["main"] == info.root / "workspace"
+    assert workspaces["work"] == info.outside / "work-workspace"
+
+
+def test_2026_9_scales_up(tmp_path: Path, small26: FixtureInfo) -> None:
+    bigger = generate(tmp_path / ".openclaw", scale=0.1, layout="2026.9")
+    assert bigger.files > small26.files * 2
+    assert bigger.bytes > small26.bytes * 1.3
+
+
+FILES_2026_9 = [
+    "openclaw.json",
+    "openclaw.json.bak",
+    "openclaw.json.bak.1",
+    "openclaw.json.last-good",
+    "config-journal-fingerprint.key",
+    "state/openclaw.sqlite",
+    "state/openclaw.sqlite-wal",
+    "state/openclaw.sqlite-shm",
+    "state/openclaw-quarantine.sqlite",
+    "credentials/whatsapp/default/creds.json",
+    "workspace/.git/HEAD",
+    "workspace/.git/config",
+    "workspace/.git/hooks/pre-commit.sample",
+    *(f"workspace/{name}.md" for name in ("AGENTS", "SOUL", "USER", "IDENTITY", "MEMORY")),
+    # the real npm project name of @openclaw/deepseek-provider
+    "npm/projects/openclaw-deepseek-provider-2481ed984b/package.json",
+    "npm/projects/openclaw-deepseek-provider-2481ed984b/package-lock.json",
+    "npm/projects/openclaw-deepseek-provider-2481ed984b/node_modules/.package-lock.json",
+    "npm/projects/openclaw-deepseek-provider-2481ed984b/node_modules/@openclaw/"
+    "deepseek-provider/openclaw.plugin.json",
+    "tmp/openclaw-1000/gateway.state.lock",
+    "tmp/openclaw-1000/gateway.state.lock.sqlite",
+    "tmp/agent-cli/openclaw",
+    *(
+        f"agents/{agent}/agent/openclaw-agent.sqlite{suffix}"
+        for agent in ("main", "work")
+        for suffix in (
+            "",
+            "-wal",
+            "-shm",
+            ".generation-lock.sqlite",
+            ".generation-writer.sqlite",
+            ".reindex-lock.sqlite",
+        )
+    ),
+]
+
+GLOBS_2026_9 = {
+    "agents/main/sessions/cold/*.jsonl.zst": 1,
+    "agents/work/sessions/cold/*.jsonl.zst": 1,
+    "workspace/memory/????-??-??.md": 1,
+    "workspace/skills/*/SKILL.md": 1,
+    "workspace/.git/objects/??/*": 5,
+    "npm/projects/*/package.json": 4,
+    "npm/projects/*/node_modules/**/*.js": 20,
+    "cache/control-ui-assets/*/asset-manifest.json": 1,
+    "cache/control-ui-assets/*/assets/*.js": 1,
+    "cache/control-ui-assets/*/assets/*.js.gz": 1,
+    "cache/control-ui-assets/*/assets/*.js.br": 1,
+    "cache/control-ui-assets/*/assets/*.webp": 1,
+    "media/inbound/*.jpg": 1,
+    "media/outbound/*.png": 1,
+    "migration/claude/*/report.json": 1,
+    "tmp/openclaw-1000/gateway.*.lock": 2,
+    "tmp/plugin-captures/*/owner.sqlite": 1,
+    "agents/main/agent/auth-profiles.json.migrated-*": 1,
+}
+
+
+def test_2026_9_every_category_exists(small26: FixtureInfo) -> None:
+    root = small26.root
+    assert [rel for rel in FILES_2026_9 if not (root / rel).is_file()] == []
+    for pattern, minimum in GLOBS_2026_9.items():
+        assert len([p for p in root.glob(pattern) if p.is_file()]) >= minimum, pattern
+    for rel in ("media/playback-transcode", "workspace/.git/refs/tags", "agents/main/sessions"):
+        assert (root / rel).is_dir(), rel
+    # gone in 2026.9: the legacy secret files, and logs (they go to /tmp/openclaw/)
+    for rel in ("logs", "cron", "devices", "identity", "exec-approvals.json", ".env"):
+        assert not (root / rel).exists(), rel
+    for pattern in ("**/auth-profiles.json", "**/auth.json", "credentials/oauth.json"):
+        assert list(root.glob(pattern)) == [], pattern
+    assert (root / "config-journal-fingerprint.key").stat().st_size == 32
+    # the control-UI cache lists its own files with their hashes
+    base = next((root / "cache/control-ui-assets").iterdir())
+    listing = json.loads((base / "asset-manifest.json").read_text())
+    assert listing["generation"] == base.name
+    assets = {p.name for p in (base / "assets").iterdir()}
+    assert {a["path"].removeprefix("assets/") for a in listing["assets"]} == assets
+    first = listing["assets"][0]
+    data = (base / first["path"]).read_bytes()
+    assert (len(data), hashlib.sha256(data).hexdigest()) == (first["size"], first["sha256"])
+    for gz in (base / "assets").glob("*.gz"):
+        assert gzip.decompress(gz.read_bytes()) == (base / "assets" / gz.stem).read_bytes()
+    # cold transcripts are zstd JSONL, indexed by their digest
+    cold = next(root.glob("agents/main/sessions/cold/*.jsonl.zst"))
+    assert hashlib.sha256(cold.read_bytes()).hexdigest() == cold.name.split(".")[0]
+    lines = zstandard.ZstdDecompressor().decompress(cold.read_bytes()).decode().splitlines()
+    head = json.loads(lines[0])
+    assert head["type"] == "session" and head["version"] == 4
+    assert head["cwd"] == str(root / "workspace")
+
+
+def test_2026_9_config(small26: FixtureInfo) -> None:
+    root, outside = small26.root, small26.outside
+    config = json.loads((root / "openclaw.json").read_text())  # plain JSON, as 2026.9 writes
+    agents = config["agents"]
+    assert "list" not in agents and set(agents["entries"]) == {"main", "work"}
+    for agent_id, entry in agents["entries"].items():
+        assert set(entry) >= {"name", "workspace", "agentDir", "identity"}
+        assert entry["agentDir"] == str(root / "agents" / agent_id / "agent")
+        assert Path(entry["workspace"]) == dict(small26.workspaces)[agent_id]
+    assert agents["defaults"]["workspace"] == str(root / "workspace")
+    work_ws = Path(agents["entries"]["work"]["workspace"])
+    assert work_ws.is_relative_to(outside) and not work_ws.is_relative_to(root)
+    assert (work_ws / "SOUL.md").is_file() and (work_ws / ".git" / "HEAD").is_file()
+    assert {"auth", "gateway", "plugins", "meta", "wizard"} <= set(config)
+    assert config["gateway"]["auth"]["token"] == small26.gateway_token
+    for profile in config["auth"]["profiles"].values():
+        assert set(profile) == {"provider", "mode"}  # no secret in the config
+    assert config["session"]["maintenance"]["coldStorage"]["enabled"] is True
+    older = json.loads((root / "openclaw.json.bak.3").read_text())
+    assert "list" in older["agents"] and "entries" not in older["agents"]  # before 2026.8
+    shared = state_value(root / "state/openclaw.sqlite", root.parent / "q0", "auth.sharedStore")
+    assert json.loads(shared) == {"location": "state-db"}
+
+
+def test_2026_9_keys_are_in_sqlite_only(small26: FixtureInfo, tmp_path: Path) -> None:
+    root, outside = small26.root, small26.outside
+    state = root / "state/openclaw.sqlite"
+    store = state_value(state, tmp_path / "s", "authProfiles.store")
+    con = sql_copy(root / "agents/work/agent/openclaw-agent.sqlite", tmp_path / "w")
+    try:
+        (local,) = con.execute(
+            "SELECT store_json FROM auth_profile_store WHERE store_key = 'primary'"
+        ).fetchone()
+    finally:
+        con.close()
+    for key in small26.api_keys:
+        assert "FIXTURE" in key
+        assert key in store or key in local, key
+    # no other file holds a key: not the config, its backups, the legacy residue, the outside
+    for base in (root, outside):
+        for path in base.rglob("*"):
+            if path.is_file() and not path.is_symlink() and ".sqlite" not in path.name:
+                data = path.read_bytes()
+                assert not any(key.encode() in data for key in small26.api_keys), path
+    # the newest OAuth token is committed but not checkpointed: only the -wal has it
+    for key in small26.wal_secrets:
+        assert key.encode() not in state.read_bytes()
+        assert key.encode() in Path(f"{state}-wal").read_bytes()
+        old = state_value(state, tmp_path / "m", "authProfiles.store", with_wal=False)
+        assert key not in old and "sk-ant-oat01-FIXTURE" in old
+    # the upgrade's residue holds the keys of that time, rotated since
+    (residue,) = small26.migrated_secret_files
+    text = (root / residue).read_text()
+    assert "FIXTURE" in text and not any(key in text for key in small26.api_keys)
+    assert stat.S_IMODE((root / residue).stat().st_mode) == 0o600
+
+
+def test_2026_9_live_wal_databases(small26: FixtureInfo, tmp_path: Path) -> None:
+    tables = {"state/openclaw.sqlite": "audit_events"}
+    for i, rel in enumerate(small26.sqlite):
+        db = small26.root / rel
+        assert Path(f"{db}-wal").stat().st_size > 32 and Path(f"{db}-shm").is_file(), rel
+        table = tables.get(rel, "transcript_events")
+        counts = []
+        for with_wal in (True, False):
+            con = sql_copy(db, tmp_path / f"{i}{with_wal}", with_wal=with_wal)
+            try:
+                assert con.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+                assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+                assert con.execute("PRAGMA foreign_key_check").fetchall() == []
+                counts.append(con.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+            finally:
+                con.close()
+        assert counts[0] > counts[1] >= 1, rel  # committed rows that live only in the -wal
+
+
+def test_2026_9_schema_is_the_real_one(small26: FixtureInfo) -> None:
+    """Every database holds exactly the CREATE statements of ``fixtures/openclaw_schema``."""
+    expected = {
+        "state/openclaw.sqlite": ("state", 18, 2),
+        "state/openclaw-quarantine.sqlite": ("quarantine", 2, 0),
+        "agents/main/agent/openclaw-agent.sqlite": ("agent", 23, 2),
+        "agents/work/agent/openclaw-agent.sqlite": ("agent", 23, 2),
+    }
+    for rel, (name, user_version, auto_vacuum) in expected.items():
+        db = small26.root / rel
+        assert len(schema_statements(name)) >= (200 if name == "state" else 2)
+        assert dump_schema(db) == schema_objects(name), rel
+        con = sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True)
+        try:
+            assert con.execute("PRAGMA user_version").fetchone() == (user_version,)
+            assert con.execute("PRAGMA auto_vacuum").fetchone() == (auto_vacuum,)
+        finally:
+            con.close()
+
+
+#: Tables the 2026.9 layout fills that matter to a backup (secrets, jobs, identities, sessions).
+TABLES_THAT_MATTER = {
+    "state": (
+        "config_machine_state",
+        "cron_jobs",
+        "cron_run_receipts",
+        "device_identities",
+        "device_auth_tokens",
+        "device_pairing_paired",
+        "exec_approvals_config",
+        "operator_approvals",
+        "mcp_oauth_stores",
+        "agent_databases",
+        "migration_sources",
+        "schema_meta",
+    ),
+    "agent": (
+        "auth_profile_store",
+        "auth_profile_state",
+        "session_nodes",
+        "session_windows",
+        "transcript_events",
+        "session_transcript_cold_archives",
+        "memory_index_chunks",
+        "schema_meta",
+    ),
+}
+
+
+def test_2026_9_schema_matches_a_real_install(tmp_path: Path) -> None:
+    """The schema files against databases the real ``openclaw@2026.9.6`` creates now.
+
+    To refresh ``fixtures/openclaw_schema/*.sql`` for a new OpenClaw release: onboard, add an
+    agent, run the gateway and one agent turn, then write each database's ``sqlite_master``
+    (rowid order, without FTS5 shadow tables and ``sqlite_*``) like the files' headers say.
+    """
+    from openclaw_real import API_KEY, onboard
+
+    install = onboard(tmp_path / "home", agents=[("work", tmp_path / "work-ws")])
+    install.run("memory", "index", "--agent", "main", timeout=180)  # creates the agent db
+    state_dir = install.state_dir
+    real = {
+        "state": dump_schema(state_dir / "state/openclaw.sqlite"),
+        "agent": dump_schema(state_dir / "agents/main/agent/openclaw-agent.sqlite"),
+    }
+    for name, schema in real.items():
+        ours = schema_objects(name)
+        common = set(ours) & set(schema)
+        assert len(common) > 0.9 * len(schema), name  # onboarding alone creates nearly all
+        assert [obj for obj in sorted(common) if ours[obj] != schema[obj]] == [], name
+        for table in TABLES_THAT_MATTER[name]:
+            assert table in schema and table in ours, (name, table)
+    # and the real install keeps its key where the fixture does: in SQLite, in no JSON file
+    con = sqlite3.connect(f"{(state_dir / 'state/openclaw.sqlite').as_uri()}?mode=ro", uri=True)
+    try:
+        (store,) = con.execute(
+            "SELECT value_json FROM config_machine_state WHERE state_key = 'authProfiles.store'"
+        ).fetchone()
+        (shared,) = con.execute(
+            "SELECT value_json FROM config_machine_state WHERE state_key = 'auth.sharedStore'"
+        ).fetchone()
+    finally:
+        con.close()
+    assert API_KEY in store and json.loads(shared) == {"location": "state-db"}
+    for path in state_dir.rglob("*"):
+        if path.is_file() and not path.is_symlink() and ".sqlite" not in path.name:
+            assert API_KEY.encode() not in path.read_bytes(), path
+    config = json.loads((state_dir / "openclaw.json").read_text())
+    assert set(config["agents"]["entries"]["work"]) >= {"name", "workspace", "agentDir"}
+
+
+def test_2026_9_modes(small26: FixtureInfo) -> None:
+    root = small26.root
+    modes = {
+        "": 0o700,
+        "openclaw.json": 0o600,
+        "openclaw.json.bak": 0o600,
+        "config-journal-fingerprint.key": 0o600,
+        "state": 0o700,
+        "state/openclaw.sqlite": 0o600,
+        "agents": 0o755,
+        "agents/main/agent": 0o700,
+        "agents/main/agent/openclaw-agent.sqlite": 0o600,
+        "agents/main/agent/openclaw-agent.sqlite.generation-lock.sqlite": 0o644,
+        "agents/main/sessions": 0o755,
+        "cache": 0o700,
+        "tmp/openclaw-1000": 0o700,
+        "tmp/openclaw-1000/gateway.state.lock": 0o600,
+        "tmp/openclaw-1000/gateway.state.lock.sqlite": 0o644,
+        "tmp/agent-cli/openclaw": 0o700,
+        "workspace": 0o755,
+        "workspace/AGENTS.md": 0o644,
+        "workspace/.git/hooks/pre-commit.sample": 0o755,
+        "npm": 0o755,
+    }
+    for rel, mode in modes.items():
+        assert stat.S_IMODE((root / rel).stat().st_mode) == mode, rel
+
+
+def test_2026_9_symlinks(small26: FixtureInfo) -> None:
+    root, outside = small26.root, small26.outside
+    links = [p for p in root.rglob("*") if p.is_symlink()]
+    assert links
+    for link in links:
+        target = os.readlink(link)
+        assert os.path.isabs(target) and Path(target).is_relative_to(outside), link
+        assert link.exists(), link  # they resolve, into the global OpenClaw install
+    assert (root / "plugin-skills/canvas/SKILL.md").is_file()
+    plugin = "npm/projects/openclaw-deepseek-provider-2481ed984b/node_modules/@openclaw"
+    assert (root / plugin / "deepseek-provider/node_modules/openclaw").is_symlink()
+
+
+def test_2026_9_mutate(tmp_path: Path) -> None:
+    info = generate(tmp_path / ".openclaw", seed=5, scale=SMALL26, layout="2026.9")
+    root = info.root
+    before = manifest(root)
+    change = mutate(root, seed=2)
+    after = manifest(root)
+
+    assert {"openclaw.json", "openclaw.json.bak"} <= set(change.modified)
+    assert [rel for rel in change.added if rel.startswith("openclaw.json.bak.")]
+    assert any(rel.startswith("workspace/memory/") for rel in change.added)
+    assert any(rel.startswith("media/inbound/") for rel in change.added)
+    for rel in info.sqlite[:2]:
+        assert f"{rel}-wal" in change.appended and f"{rel}-shm" in change.modified
+        assert after[rel] == before[rel]  # the gateway runs on: no checkpoint
+    for rel in change.appended:  # the -wal grew at its end
+        assert after[rel][1] > before[rel][1] and after[rel][3] > before[rel][3]
+        data = (root / rel).read_bytes()
+        assert hashlib.sha256(data[: before[rel][1]]).hexdigest() == before[rel][2]
+    for rel in change.added:
+        assert rel not in before and after[rel][0] == "file"
+    for rel in change.modified:
+        assert after[rel][2] != before[rel][2] and after[rel][3] > before[rel][3]
+    changed = set(change.changed)
+    for rel, entry in before.items():
+        if rel not in changed and entry[0] != "dir":
+            assert after[rel] == entry, rel
+    assert set(after) - set(before) == set(change.added)
+    assert stat.S_IMODE((root / "openclaw.json.bak").stat().st_mode) == 0o600
+
+    config = json.loads((root / "openclaw.json").read_text())
+    assert config != json.loads((root / "openclaw.json.bak").read_text())
+    (token,) = change.secrets
+    state = root / "state/openclaw.sqlite"
+    assert token in state_value(state, tmp_path / "s", "authProfiles.store")
+    assert token not in state_value(state, tmp_path / "m", "authProfiles.store", with_wal=False)
+    counts = []
+    for i, db in enumerate((root / info.sqlite[1], None)):
+        if db is None:
+            break
+        con = sql_copy(db, tmp_path / f"a{i}")
+        try:
+            assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+            counts.append(con.execute("SELECT count(*) FROM session_windows").fetchone()[0])
+        finally:
+            con.close()
+    assert counts[0] > 2
+
+
+def test_2026_9_mutate_is_deterministic(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    a = generate(home / ".openclaw", seed=4, scale=SMALL26, layout="2026.9")
+    ca = mutate(a.root, seed=9)
+    ma = manifest(a.root, a.outside)
+    home.rename(tmp_path / "first")
+    b = generate(home / ".openclaw", seed=4, scale=SMALL26, layout="2026.9")
+    cb = mutate(b.root, seed=9, layout="2026.9")
+    assert ca == cb
+    assert manifest(b.root, b.outside) == ma
+    again = mutate(b.root, seed=9)
+    assert again.mtime > ca.mtime and again.secrets != ca.secrets
+
+
+def test_2026_9_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = tmp_path / "cli-state"
+    assert main([str(root), "--seed", "3", "--scale", "0.01", "--layout", "2026.9"]) == 0
+    out = capsys.readouterr().out
+    assert "layout='2026.9'" in out and str(root) in out
+    assert (root / "state/openclaw.sqlite").is_file()
+
+
+def test_layout_is_checked(tmp_path: Path) -> None:
+    with pytest.raises(ValueError):
+        generate(tmp_path / "x", scale=SMALL, layout="2027.1")
+    assert detect_layout(tmp_path) == "legacy"
