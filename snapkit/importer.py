@@ -124,6 +124,9 @@ class ImportResult:
     symlinks: int
     bytes: int
     complete: bool  # False: the archive ended early or was damaged; the rest was saved
+    #: the archive holds a snapshot of this repository (or a subset of one): nothing was
+    #: added, and ``snapshot_id`` names the snapshot already there
+    already_present: bool = False
 
 
 class _Damaged(Exception):
@@ -713,6 +716,13 @@ def import_archive(repo: Repository, path: str, opts: ImportOptions) -> ImportRe
     with stream:
         tar = _open_tar(stream, path)
         meta = read_metadata(tar)
+        present = _already_present(repo, meta)
+        if present is not None:
+            sid, snap = present
+            return ImportResult(snapshot_id=sid, snapshot=snap, layout=str(
+                (meta or {}).get("layout", "snapkit")), compression=compression,
+                origin_snapshot=str((meta or {}).get("snapshot")), files=0, dirs=0,
+                symlinks=0, bytes=0, complete=True, already_present=True)
         checksums: dict[str, str] = {}
         if meta is not None and isinstance(meta.get("files"), dict):
             checksums = {str(k): str(v) for k, v in meta["files"].items()}
@@ -775,7 +785,7 @@ def import_archive(repo: Repository, path: str, opts: ImportOptions) -> ImportRe
         for p, name, reason, detail in col.st.skipped
     )
     snap = _manifest(layout, meta, doc, opts, sources, root_id, summary, skipped,
-                     col.st.warnings, started)
+                     col.st.warnings, started, path, col.st.complete)
     snap_id = repo.save_snapshot(snap)
     return ImportResult(
         snapshot_id=snap_id,
@@ -789,6 +799,20 @@ def import_archive(repo: Repository, path: str, opts: ImportOptions) -> ImportRe
         bytes=counts["bytes"],
         complete=col.st.complete,
     )
+
+
+def _already_present(repo: Repository, meta: Mapping[str, Any] | None
+                     ) -> tuple[str, Snapshot] | None:
+    """The snapshot of this repository that a snapkit archive was exported from — itself, or
+    a complete earlier import of the same snapshot — or None. (An import cut short by a
+    truncated archive does not count: a complete copy may still bring the rest.)"""
+    origin = meta.get("snapshot") if meta else None
+    if not isinstance(origin, str) or not origin:
+        return None
+    for sid, snap in repo.snapshots():
+        if sid == origin or (snap.imported.get("snapshot") == origin and not snap.incomplete):
+            return sid, snap
+    return None
 
 
 def _choose_layout(col: _Collector, meta: Mapping[str, Any] | None, fallback: Parts
@@ -835,6 +859,8 @@ def _manifest(
     skipped: tuple[Skipped, ...],
     warnings: Sequence[str],
     started: int,
+    archive_path: str,
+    complete: bool,
 ) -> Snapshot:
     meta = meta or {}
     tags = [IMPORT_TAG]
@@ -861,4 +887,7 @@ def _manifest(
         skipped=skipped,
         warnings=tuple(warnings),
         rules=tuple(f"{s}: import ({layout.name} archive)" for s in sources),
+        imported={"archive": os.path.basename(archive_path), "layout": layout.name,
+                  "complete": complete,
+                  **({"snapshot": str(meta["snapshot"])} if meta.get("snapshot") else {})},
     )

@@ -220,6 +220,29 @@ class Snapshot:
     #: the OpenClaw installation the sources belong to, as discovered when the snapshot was
     #: taken (``Installation.to_dict``); empty for other trees and older snapshots
     openclaw: Mapping[str, Any] = field(default_factory=dict)
+    #: for a snapshot made by ``snapkit import``: ``archive`` (its file name), ``layout``
+    #: ("snapkit", "openclaw", "tar"), ``complete`` (False: the archive ended early) and
+    #: ``snapshot`` (the exported snapshot's id, if any)
+    imported: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_import(self) -> bool:
+        """Made by ``snapkit import`` (older imports are known by their rules line)."""
+        return bool(self.imported) or any(": import (" in rule for rule in self.rules)
+
+    @property
+    def incomplete(self) -> bool:
+        """Some files could not be read (``snap`` exit 3) or the archive ended early
+        (``import`` of a truncated archive)."""
+        return (self.imported.get("complete") is False
+                or any(k.reason in ("unreadable", "truncated") for k in self.skipped))
+
+
+def snapshot_order(pair: tuple[str, Snapshot]) -> tuple[int, bool, str]:
+    """The order of snapshots, oldest first: by time; at the same time an imported snapshot
+    before one taken here (so ``latest`` and a tag name the one taken here); then by id."""
+    sid, snap = pair
+    return snap.time_ns, not snap.is_import, sid
 
 
 def _text(s: str) -> str:
@@ -255,6 +278,7 @@ def encode_snapshot(s: Snapshot) -> bytes:
             "service": dict(s.service),
             "sqlite": [_text(p) for p in s.sqlite],
             **({"openclaw": dict(s.openclaw)} if s.openclaw else {}),
+            **({"imported": dict(s.imported)} if s.imported else {}),
         }
     )
 
@@ -289,6 +313,7 @@ def decode_snapshot(data: bytes) -> Snapshot:
             service=dict(obj.get("service", {})),
             sqlite=tuple(obj.get("sqlite", ())),
             openclaw=dict(obj.get("openclaw", {})),
+            imported=dict(obj.get("imported", {})),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise IntegrityError(f"malformed snapshot manifest: {exc}") from exc

@@ -49,6 +49,16 @@ def import_cmd(settings: Settings, archive: str, tags: tuple[str, ...], host: st
     repo = open_repo(settings, create=True)
     with repo.lock(exclusive=False, operation="import"):
         result = import_archive(repo, archive, ImportOptions(tags=tags, hostname=host))
+    if result.already_present:
+        if settings.json:
+            emit_json({"event": "summary", "archive": archive, "already_present": True,
+                       "snapshot_id": result.snapshot_id,
+                       "origin_snapshot": result.origin_snapshot})
+        elif not settings.quiet:
+            click.echo(f"already present as {result.snapshot_id[:8]}: {archive} holds snapshot "
+                       f"{(result.origin_snapshot or '?')[:8]} of this repository (or a part of "
+                       "it); nothing added")
+        return
     _report(settings, archive, result)
     if not result.complete:
         raise SystemExit(EXIT_INCOMPLETE)
@@ -81,6 +91,7 @@ def result_dict(archive: str, r: ImportResult) -> dict[str, Any]:
                             for k in s.skipped],
         "warnings": list(s.warnings),
         "complete": r.complete,
+        "already_present": False,
         "duration_s": s.summary.duration_s,
     }
 

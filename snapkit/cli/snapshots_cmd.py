@@ -35,7 +35,8 @@ def snapshots(settings: Settings, host: str | None, tags: tuple[str, ...],
                 "sources": list(s.sources), "tags": list(s.tags), "mode": s.mode,
                 "parent": s.parent, "files": s.summary.total_files,
                 "size": s.summary.total_bytes, "bytes_added": s.summary.bytes_added_stored,
-                "skipped": len(s.skipped),
+                "skipped": len(s.skipped), "imported": s.is_import,
+                "complete": not s.incomplete,
             })
         emit_json(rows)
         return
@@ -46,7 +47,9 @@ def snapshots(settings: Settings, host: str | None, tags: tuple[str, ...],
     header = ("ID", "Time", "Host", "Mode", "Tags", "Files", "Size", "Added", "Sources")
     table = [header]
     for sid, s in pairs:
-        table.append((sid[:8], local_time(s.time_ns), s.hostname, s.mode, ",".join(s.tags),
+        marks = ("i" if s.is_import else "") + ("!" if s.incomplete else "")
+        table.append((f"{sid[:8]}{marks:<2}", local_time(s.time_ns), s.hostname, s.mode,
+                      ",".join(s.tags),
                       f"{s.summary.total_files:,}", human_bytes(s.summary.total_bytes),
                       human_bytes(s.summary.bytes_added_stored), ", ".join(s.sources)))
     widths = [max(len(r[i]) for r in table) for i in range(len(header) - 1)]
@@ -56,3 +59,10 @@ def snapshots(settings: Settings, host: str | None, tags: tuple[str, ...],
         click.echo("  ".join([*cells, r[-1]]).rstrip())
     if not settings.quiet:
         click.echo(f"{len(pairs)} snapshot(s)")
+        legend = [text for flag, text in (
+            (any(s.is_import for _, s in pairs), "i = imported from an archive"),
+            (any(s.incomplete for _, s in pairs), "! = incomplete (files unreadable, or the "
+                                                   "archive was truncated)"),
+        ) if flag]
+        if legend:
+            click.echo("; ".join(legend))

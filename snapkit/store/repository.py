@@ -34,6 +34,7 @@ from snapkit.model import (
     decode_tree,
     encode_snapshot,
     encode_tree,
+    snapshot_order,
 )
 from snapkit.store import codec
 from snapkit.store.backend import KINDS, Backend, LocalBackend, NotFound
@@ -237,9 +238,10 @@ class Repository:
         return sorted(self.backend.list("snapshots"))
 
     def snapshots(self) -> list[tuple[str, Snapshot]]:
-        """All snapshots, oldest first."""
+        """All snapshots, oldest first (``model.snapshot_order``: ties by time put an imported
+        snapshot before one taken here)."""
         out = [(sid, self.load_snapshot(sid)) for sid in self.snapshot_ids()]
-        out.sort(key=lambda p: (p[1].time_ns, p[0]))
+        out.sort(key=snapshot_order)
         return out
 
     def remove_snapshot(self, snap_id: str) -> None:

@@ -10,8 +10,8 @@ from helpers import Sleeper, dead_pid, plant_lock, wait_for
 
 from snapkit.errors import EXIT_LOCKED, RepositoryLocked
 from snapkit.model import decode_lock, encode_lock
-from snapkit.store.backend import LocalBackend
 from snapkit.store import lock as lock_module
+from snapkit.store.backend import LocalBackend
 from snapkit.store.lock import STALE_AFTER_S, repository_lock
 
 
