@@ -82,6 +82,8 @@ from snapkit.treewalk import Parts, UnsafeName, check_name
 
 LAYOUTS = ("snapkit", "openclaw", "tar")
 IMPORT_TAG = "imported"
+#: The longest file name component (in bytes) file systems hold (Linux, macOS, NTFS: 255).
+NAME_MAX = 255
 FOREIGN_ROOT = "imported"  # foreign tars go under /imported/<archive stem>
 
 #: How each kind of hostile entry is handled (documented in docs/import-export.md).
@@ -90,6 +92,7 @@ POLICY = {
     "'.' or empty components": "removed, entry kept",
     "'..' component": "entry dropped",
     "NUL or unusable name": "entry dropped",
+    "component over 255 bytes": "entry dropped",
     "empty name": "entry dropped (a './' directory gives the import root's metadata)",
     "absolute or escaping symlink": "kept as a symlink node (never followed), warning",
     "entry below a symlink or file": "entry dropped, never written through the link",
@@ -322,6 +325,11 @@ class _Collector:
                 check_name(p, parts[:i])
         except UnsafeName:
             self.warn(f"{label}: name unusable on this system; entry dropped")
+            return None
+        long = next((p for p in parts if len(os.fsencode(p)) > NAME_MAX), None)
+        if long is not None:
+            self.warn(f"{label}: a component is {len(os.fsencode(long))} bytes long, more than "
+                      f"the {NAME_MAX} a file system holds; entry dropped")
             return None
         return parts
 

@@ -93,6 +93,9 @@ def plan_restore(
     """Every entry to restore with what will happen to it; raise on conflicts (nothing written)."""
     if opts.overwrite not in OVERWRITE_POLICIES:
         raise UsageError(f"--overwrite must be one of {', '.join(OVERWRITE_POLICIES)}")
+    if not opts.in_place and os.path.islink(opts.target):
+        raise UsageError(f"--target {opts.target} is a symlink (to {os.readlink(opts.target)}); "
+                         "restore never follows one — name the directory it points to")
     entries = list(iter_tree(load_tree, snap.tree))
     if opts.includes or opts.excludes:
         select = path_filter(opts.includes, opts.excludes)

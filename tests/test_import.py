@@ -456,3 +456,24 @@ def test_memory_is_bounded_by_chunks_not_file_size(tmp_path: Path) -> None:
     while block := reader.read(MiB):
         h.update(block)
     assert node.hash == h.hexdigest()
+
+
+def test_names_no_file_system_holds_are_dropped_with_a_warning(tmp_path: Path) -> None:
+    """A component over 255 bytes (a PAX name can be any length) is dropped on import, with a
+    warning: kept, it made restore and export fail halfway (issue 11, item 10)."""
+    long_dir = "d" * 256
+    long_file = "é" * 128  # 256 bytes in UTF-8
+    b = (TarBuilder().file("ok.txt", b"fine").file(f"{long_dir}/inner.txt", b"x")
+         .file(long_file, b"y").file("f" * 255, b"max"))
+    archive = write(tmp_path / "long.tar", b.bytes())
+    env = env_for(tmp_path, "repo")
+    out = invoke(["import", str(archive), "--json"], env)
+    assert out.code == 0, out.stderr
+    res = out.json()
+    assert res["files"] == 2  # ok.txt and the 255-byte name
+    warnings = [w for w in res["warnings"] if "more than the 255" in w]
+    assert len(warnings) == 2, res["warnings"]
+    # The rest restores and exports in full.
+    ok(invoke(["restore", "latest", "--target", str(tmp_path / "r")], env))
+    assert (tmp_path / "r" / "imported" / "long" / ("f" * 255)).read_bytes() == b"max"
+    ok(invoke(["export", "latest", "-o", str(tmp_path / "again.tar")], env))

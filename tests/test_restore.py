@@ -15,11 +15,13 @@ from helpers import (
     File,
     Symlink,
     assert_trees_equal,
+    cli_env,
     describe,
     listing,
     make_tree,
     restore,
     restored,
+    run_snapkit,
     take,
 )
 
@@ -527,3 +529,19 @@ def test_symlinks_restore_with_their_targets(repo: Repository, tmp_path: Path) -
     # And again over itself: identical links are left alone.
     result = restore(repo, sid, tmp_path / "t")
     assert result.symlinks == 0
+
+
+def test_a_target_that_is_a_symlink_is_refused(tmp_path: Path) -> None:
+    """`--target link` used to be followed; restore never follows a symlink, the target
+    included (issue 11, item 13): exit 2, nothing written, the real directory works."""
+    src = make_tree(tmp_path / "src", {"a.txt": b"a\n"})
+    env = cli_env(tmp_path, SNAPKIT_REPO=str(tmp_path / "repo"))
+    assert run_snapkit(["snap", "-q", str(src)], env).returncode == 0
+    real = tmp_path / "real"
+    real.mkdir()
+    (tmp_path / "link").symlink_to(real)
+    result = run_snapkit(["restore", "latest", "--target", str(tmp_path / "link")], env)
+    assert result.returncode == 2
+    assert "is a symlink" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert os.listdir(real) == []
+    assert run_snapkit(["restore", "latest", "--target", str(real)], env).returncode == 0
