@@ -17,7 +17,7 @@ import errno
 import os
 import secrets
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -54,6 +54,13 @@ class Backend(Protocol):
 
     def load(self, kind: str, name: str, offset: int = 0, length: int | None = None) -> bytes:
         """Read a file, or ``length`` bytes of it from ``offset``; raise NotFound."""
+        ...
+
+    def load_ranges(self, kind: str, name: str,
+                    ranges: Sequence[tuple[int, int]]) -> list[bytes]:
+        """Several ``(offset, length)`` ranges of one file, in the order given, read together
+        (one open file, or a few ranged requests); raise NotFound. A range past the end of the
+        file comes back short."""
         ...
 
     def size(self, kind: str, name: str) -> int:
@@ -172,6 +179,23 @@ class LocalBackend:
                 return f.read() if length is None else f.read(length)
         except FileNotFoundError as exc:
             raise NotFound(f"{kind}/{name}") from exc
+
+    def load_ranges(self, kind: str, name: str,
+                    ranges: Sequence[tuple[int, int]]) -> list[bytes]:
+        try:
+            fd = os.open(self._path(kind, name), os.O_RDONLY | getattr(os, "O_BINARY", 0))
+        except FileNotFoundError as exc:
+            raise NotFound(f"{kind}/{name}") from exc
+        try:
+            if hasattr(os, "pread"):
+                return [os.pread(fd, length, offset) for offset, length in ranges]
+            out = []
+            for offset, length in ranges:  # Windows: no pread
+                os.lseek(fd, offset, os.SEEK_SET)
+                out.append(os.read(fd, length))
+            return out
+        finally:
+            os.close(fd)
 
     def size(self, kind: str, name: str) -> int:
         try:

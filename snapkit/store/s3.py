@@ -18,7 +18,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -28,6 +28,9 @@ from snapkit.store.backend import KINDS, NotFound, check_name
 from snapkit.store.location import S3Location, redact
 
 DEFAULT_REGION = "us-east-1"
+#: ``load_ranges``: ranges this close together are fetched in one request, up to this size.
+RANGE_GAP = 256 * 1024
+RANGE_SPAN = 32 * 1024 * 1024
 BOTO3_MISSING = "the S3 backend needs boto3: pip install 'snapkit[s3]'"
 _DENIED = {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "403",
            "InvalidToken", "ExpiredToken", "AllAccessDisabled", "AccountProblem"}
@@ -228,6 +231,28 @@ class S3Backend:
                 raise
             data: bytes = response["Body"].read()
             return data
+
+    def load_ranges(self, kind: str, name: str,
+                    ranges: Sequence[tuple[int, int]]) -> list[bytes]:
+        """One ranged GET per run of nearby ranges (gaps up to :data:`RANGE_GAP`, spans up to
+        :data:`RANGE_SPAN`), instead of one request per range."""
+        out: list[bytes] = [b""] * len(ranges)
+        order = sorted(range(len(ranges)), key=lambda i: ranges[i][0])
+        spans: list[tuple[int, int, list[int]]] = []  # (start, end, members)
+        for i in order:
+            offset, length = ranges[i]
+            end = offset + length
+            if spans and offset - spans[-1][1] <= RANGE_GAP and end - spans[-1][0] <= RANGE_SPAN:
+                start, last, members = spans[-1]
+                spans[-1] = (start, max(last, end), [*members, i])
+            else:
+                spans.append((offset, end, [i]))
+        for start, end, members in spans:
+            data = self.load(kind, name, start, end - start) if end > start else b""
+            for i in members:
+                offset, length = ranges[i]
+                out[i] = data[offset - start: offset - start + length]
+        return out
 
     def _head(self, kind: str, name: str) -> tuple[int, float]:
         from botocore.exceptions import ClientError

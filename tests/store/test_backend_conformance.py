@@ -256,3 +256,25 @@ class TestLocalBackend:
         assert list(b.list("packs")) == []
         assert list(b.list("index")) == []
         assert not b.exists()
+
+
+class TestLoadRanges:
+    """``load_ranges``: several byte ranges of one file in one go, in the order asked."""
+
+    def test_ranges_in_any_order(self, be: Backend) -> None:
+        data = bytes(range(256)) * 4096  # 1 MiB
+        be.save("packs", ID_A, data)
+        asked = [(1000, 10), (0, 5), (500_000, 70_000), (1000, 10), (len(data) - 3, 3),
+                 (300_000, 0)]
+        got = be.load_ranges("packs", ID_A, asked)
+        assert got == [data[o:o + n] for o, n in asked]
+
+    def test_far_apart_and_past_the_end(self, be: Backend) -> None:
+        data = b"x" * 100 + b"y" * 100
+        be.save("packs", ID_B, data)
+        assert be.load_ranges("packs", ID_B, [(150, 100), (0, 2)]) == [b"y" * 50, b"xx"]
+        assert be.load_ranges("packs", ID_B, []) == []
+
+    def test_missing_file(self, be: Backend) -> None:
+        with pytest.raises(NotFound):
+            be.load_ranges("packs", ID_C, [(0, 1)])
