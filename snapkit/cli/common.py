@@ -8,15 +8,13 @@ it stands (click's parameter source tells which), the one after the command winn
 
 from __future__ import annotations
 
-import contextlib
-import errno
 import functools
 import json
 import os
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,8 +24,10 @@ import click
 from click.core import ParameterSource
 
 from snapkit.model import Skipped
+from snapkit.ops.events import Event, ReadingUnlocked, RepositoryCreated
+from snapkit.ops.repo import open_repository, reading
 from snapkit.store.location import is_remote
-from snapkit.store.repository import Repository, default_repo_path, is_vacant
+from snapkit.store.repository import Repository, default_repo_path
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -145,12 +145,8 @@ def repo_path(settings: Settings) -> Path | str:
 
 def open_repo(settings: Settings, create: bool = False) -> Repository:
     """Open the repository; with ``create``, make one first when nothing is there yet."""
-    location = repo_path(settings)
-    if create and is_vacant(location):
-        repo = Repository.init(location)
-        notice(settings, f"created a new repository at {repo.backend.location}")
-        return repo
-    return Repository.open(location)
+    return open_repository(repo_path(settings), create=create,
+                           on_event=functools.partial(echo_event, settings))
 
 
 def notice(settings: Settings, message: str) -> None:
@@ -244,42 +240,18 @@ def no_lock_option(f: F) -> F:
              "may then delete what is being read) [env SNAPKIT_NO_LOCK].")(f)
 
 
-#: errno values that mean "this repository cannot be written here".
-_READ_ONLY_ERRNOS = (errno.EROFS, errno.EACCES, errno.EPERM)
-
-
-@contextlib.contextmanager
-def read_lock(repo: Repository, no_lock: bool, operation: str) -> Iterator[None]:
-    """Hold a shared lock while a command reads, so ``prune`` cannot delete what it reads.
-
-    With ``no_lock`` nothing is taken. Where the lock cannot be written (a read-only mount,
-    no write permission) the command goes on without one after a one-line warning.
-    """
-    if no_lock:
-        yield
-        return
-    try:
-        lock = repo.lock(exclusive=False, operation=operation)
-        lock.__enter__()
-    except OSError as exc:
-        if exc.errno not in _READ_ONLY_ERRNOS:
-            raise
-        click.echo(f"snapkit: warning: cannot lock the repository ({exc.strerror or exc}); "
+def echo_event(settings: Settings, event: Event) -> None:
+    """Print an event every operation may report (the others are the command's to print)."""
+    if isinstance(event, RepositoryCreated):
+        notice(settings, f"created a new repository at {event.location}")
+    elif isinstance(event, ReadingUnlocked):
+        click.echo(f"snapkit: warning: cannot lock the repository ({event.reason}); "
                    "reading without a lock — pass --no-lock to skip trying", err=True)
-        yield
-        return
-    try:
-        yield
-    except BaseException as exc:
-        if not lock.__exit__(type(exc), exc, exc.__traceback__):
-            raise
-    else:
-        lock.__exit__(None, None, None)
 
 
 def open_repo_reading(settings: Settings, no_lock: bool, operation: str) -> Repository:
     """Open the repository for a command that only reads it, holding a shared lock
-    (:func:`read_lock`) until the command ends."""
-    repo = open_repo(settings)
-    click.get_current_context().with_resource(read_lock(repo, no_lock, operation))
-    return repo
+    (:func:`snapkit.ops.repo.read_lock`) until the command ends."""
+    return click.get_current_context().with_resource(
+        reading(repo_path(settings), no_lock, operation,
+                functools.partial(echo_event, settings)))

@@ -1,0 +1,127 @@
+"""Rendering of ``snapkit snap``: its events while it runs, then its result as text or JSON."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from snapkit.cli.common import ProgressLine, Settings, count_reasons, echo_event, emit_json
+from snapkit.cli.common import human_bytes as hb
+from snapkit.model import Snapshot
+from snapkit.ops.events import Event
+from snapkit.ops.snap import ServiceAlert, ServiceWarning, SnapProgress, SnapResult
+from snapkit.service import command_text
+
+
+def on_event(settings: Settings, line: ProgressLine, event: Event) -> None:
+    """Show one event of a running ``snap``: progress (a JSON event, else the live line),
+    the gateway lifecycle's warnings and alert (on stderr, and as JSON events)."""
+    if isinstance(event, SnapProgress):
+        if settings.json:
+            emit_json({"event": "progress", "files": event.files, "dirs": event.dirs,
+                       "bytes": event.bytes_seen, "bytes_read": event.bytes_read,
+                       "elapsed_s": round(event.elapsed_s, 2), "current": event.current})
+        else:
+            line.update(f"{event.files:,} files  {hb(event.bytes_seen)}  "
+                        f"{hb(event.bytes_read / event.elapsed_s)}/s  {event.current}")
+    elif isinstance(event, ServiceWarning | ServiceAlert):
+        line.clear()
+        kind = "warning" if isinstance(event, ServiceWarning) else "error"
+        if settings.json:
+            emit_json({"event": kind, "message": event.message})
+        click.echo(f"snapkit: {kind}: {event.message}", err=True)
+    else:
+        echo_event(settings, event)
+
+
+def prompt(settings: Settings, yes: bool) -> Callable[[str], bool] | None:
+    """The terminal prompt before stopping the gateway, or None (--yes, or no terminal)."""
+    if yes or settings.json or not (sys.stdin.isatty() and sys.stderr.isatty()):
+        return None
+    return lambda question: click.confirm(question.removesuffix(" [y/N]"), default=False,
+                                          err=True)
+
+
+def gateway_down_message(result: SnapResult) -> str:
+    start = command_text(result.service.start_command if result.service else [])
+    return (f"snapshot {result.snapshot_id[:8]} was saved, but the OpenClaw gateway was "
+            f"stopped for it and is NOT running: start it now with: {start}")
+
+
+def summary_dict(snap_id: str, m: Snapshot, exit_code: int) -> dict[str, Any]:
+    s = m.summary
+    return {
+        "event": "summary",
+        "snapshot_id": snap_id,
+        "short_id": snap_id[:8],
+        "parent": m.parent,
+        "sources": list(m.sources),
+        "mode": m.mode,
+        "tags": list(m.tags),
+        "files_new": s.files_new,
+        "files_changed": s.files_changed,
+        "files_unmodified": s.files_unmodified,
+        "dirs": s.dirs,
+        "symlinks": s.symlinks,
+        "total_files": s.total_files,
+        "total_bytes": s.total_bytes,
+        "bytes_read": s.bytes_read,
+        "bytes_added_raw": s.bytes_added_raw,
+        "bytes_added_stored": s.bytes_added_stored,
+        "excluded_entries": s.excluded_entries,
+        "skipped": count_reasons(m.skipped),
+        "skipped_entries": [{"path": k.path, "reason": k.reason, "detail": k.detail}
+                            for k in m.skipped],
+        "warnings": list(m.warnings),
+        "duration_s": s.duration_s,
+        "complete": not any(k.reason == "unreadable" for k in m.skipped),
+        "service": dict(m.service),
+        "gateway_down": bool(m.service.get("gateway_down", False)),
+        "exit_code": exit_code,
+    }
+
+
+def report(settings: Settings, result: SnapResult, exit_code: int) -> None:
+    snap_id, m = result.snapshot_id, result.snapshot
+    if settings.json:
+        emit_json(summary_dict(snap_id, m, exit_code))
+        return
+    if settings.quiet:
+        click.echo(snap_id)
+        return
+    s, out = m.summary, click.echo
+    out(f"Files:       {s.files_new:,} new, {s.files_changed:,} changed, "
+        f"{s.files_unmodified:,} unmodified")
+    out(f"Dirs:        {s.dirs:,}")
+    out(f"Read:        {hb(s.bytes_read)} of {hb(s.total_bytes)}")
+    out(f"Added:       {hb(s.bytes_added_raw)} (stored {hb(s.bytes_added_stored)})")
+    if s.excluded_entries:
+        out(f"Excluded:    {s.excluded_entries:,} entries by rules (`snap --dry-run` details "
+            "them)")
+    reasons = count_reasons(m.skipped)
+    if reasons:
+        out("Skipped:     " + ", ".join(f"{n:,} {r}" for r, n in sorted(reasons.items())))
+        if settings.verbose:
+            for k in m.skipped:
+                detail = f" -> {k.detail}" if k.reason == "symlink" else (
+                    f": {k.detail}" if k.detail else "")
+                out(f"  {k.reason:<10} {k.path}{detail}")
+    if m.service.get("stopped"):
+        out("Gateway:     stopped for the snapshot, "
+            + ("NOT running again" if m.service.get("gateway_down") else "running again"))
+    for w in m.warnings:
+        out(f"Warning:     {w}")
+    for k in m.skipped:
+        if k.reason == "unreadable":
+            click.echo(f"snapkit: could not read {k.path}: {k.detail}", err=True)
+    vanished = reasons.get("vanished", 0)
+    if vanished:
+        click.echo(f"note: {vanished} file(s) vanished while the snapshot ran and were skipped",
+                   err=True)
+    out(f"Duration:    {s.duration_s:.1f} s")
+    parent = result.parent_id
+    out(f"Snapshot {snap_id[:8]} saved" + (f" (parent {parent[:8]})" if parent else "")
+        + f" — {snap_id}")

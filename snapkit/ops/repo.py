@@ -1,0 +1,74 @@
+"""Opening the repository for an operation, and the locks operations hold.
+
+Adding data (``snap``, ``import``) and reading (``restore``, ``export``, ``diff``, ``check``
+and the browsing commands) take a shared lock; removing data (``forget``, ``prune``) an
+exclusive one, so a prune never deletes a pack a reader is reading (:mod:`snapkit.store.lock`
+has the lock files). A reader may go without a lock: when asked (``no_lock``), or after a
+:class:`~snapkit.ops.events.ReadingUnlocked` event when the lock cannot be written at all
+(a read-only mount, no write permission).
+"""
+
+from __future__ import annotations
+
+import errno
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from snapkit.ops.events import OnEvent, ReadingUnlocked, RepositoryCreated, ignore
+from snapkit.store.repository import Repository, is_vacant
+
+#: Where a repository is: a local directory, or an ``s3:`` URL.
+Location = Path | str
+
+#: errno values that mean "this repository cannot be written here".
+_READ_ONLY_ERRNOS = (errno.EROFS, errno.EACCES, errno.EPERM)
+
+
+def open_repository(location: Location, *, create: bool = False,
+                    on_event: OnEvent = ignore) -> Repository:
+    """Open the repository at ``location``; with ``create``, make an empty one first when
+    nothing is stored there yet (reported as :class:`RepositoryCreated`)."""
+    if create and is_vacant(location):
+        repo = Repository.init(location)
+        on_event(RepositoryCreated(str(repo.backend.location)))
+        return repo
+    return Repository.open(location)
+
+
+@contextmanager
+def read_lock(repo: Repository, no_lock: bool, operation: str,
+              on_event: OnEvent = ignore) -> Iterator[None]:
+    """Hold a shared lock while ``operation`` reads, so ``prune`` cannot delete what it reads.
+
+    With ``no_lock`` nothing is taken. Where the lock cannot be written the block runs
+    without one after a :class:`ReadingUnlocked` event.
+    """
+    if no_lock:
+        yield
+        return
+    try:
+        lock = repo.lock(exclusive=False, operation=operation)
+        lock.__enter__()
+    except OSError as exc:
+        if exc.errno not in _READ_ONLY_ERRNOS:
+            raise
+        on_event(ReadingUnlocked(str(exc.strerror or exc)))
+        yield
+        return
+    try:
+        yield
+    except BaseException as exc:
+        if not lock.__exit__(type(exc), exc, exc.__traceback__):
+            raise
+    else:
+        lock.__exit__(None, None, None)
+
+
+@contextmanager
+def reading(location: Location, no_lock: bool, operation: str,
+            on_event: OnEvent = ignore) -> Iterator[Repository]:
+    """The repository at ``location``, open for ``operation`` to read under :func:`read_lock`."""
+    repo = open_repository(location)
+    with read_lock(repo, no_lock, operation, on_event):
+        yield repo

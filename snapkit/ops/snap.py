@@ -1,0 +1,175 @@
+"""``snap``: take a snapshot of the sources a request names into the repository.
+
+The operation loads the config, resolves the sources and their rules (``snapkit.sources``),
+opens the repository (creating it when nothing is there yet) under a shared lock, picks the
+parent whose unchanged files are reused, and builds the snapshot
+(:func:`snapkit.snapshot.create_snapshot`) inside the gateway lifecycle when a source belongs
+to OpenClaw (:func:`snapkit.service.gateway_lifecycle`). The manifest is saved — the commit
+point — only after the gateway is running again, so it records how the restart went.
+
+:func:`preview` is the dry run: what the same request would take, touching no repository.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, replace
+
+from snapkit.config import LoadedConfig, load_config
+from snapkit.dryrun import DryRunReport, dry_run
+from snapkit.model import Snapshot
+from snapkit.ops.events import Event, OnEvent, Throttle, ignore
+from snapkit.ops.repo import Location, open_repository
+from snapkit.selection import find_parent, resolve
+from snapkit.service import ServiceRecord, gateway_lifecycle, selector
+from snapkit.snapshot import Progress, SnapOptions, create_snapshot
+from snapkit.sources import SourcePlan, plan_sources
+from snapkit.store.location import is_remote
+
+
+@dataclass(frozen=True)
+class SnapRequest:
+    """What to snapshot and how: the ``snap`` command's options."""
+
+    paths: tuple[str, ...] = ()  # none: the OpenClaw installation
+    tags: tuple[str, ...] = ()
+    host: str | None = None  # None: this machine's name
+    parent: str | None = None  # a selector; None: the newest snapshot of the same sources
+    force: bool = False  # re-read every file (no parent)
+    mode: str = "full"
+    symlinks: str | None = None  # "skip" | "record"; None: the config's
+    excludes: tuple[str, ...] = ()
+    service_policy: str | None = None  # "auto" | "always" | "never"; None: the config's
+    service_control: bool = True  # False: never stop or start the gateway
+    config: str | None = None  # the config file; None: the usual lookup
+
+
+@dataclass(frozen=True)
+class SnapProgress(Event):
+    """Running totals of the snapshot being taken."""
+
+    files: int
+    dirs: int
+    bytes_seen: int
+    bytes_read: int
+    elapsed_s: float
+    current: str
+
+
+@dataclass(frozen=True)
+class ServiceWarning(Event):
+    """A warning of the gateway lifecycle (also kept in the manifest's service record)."""
+
+    message: str
+
+
+@dataclass(frozen=True)
+class ServiceAlert(Event):
+    """The gateway stopped for the snapshot could not be started again."""
+
+    message: str
+
+
+@dataclass(frozen=True)
+class SnapResult:
+    snapshot_id: str
+    snapshot: Snapshot
+    parent_id: str | None
+    #: What the gateway lifecycle saw and did; None when no source belongs to OpenClaw.
+    service: ServiceRecord | None
+
+    @property
+    def gateway_down(self) -> bool:
+        """The gateway was stopped for the snapshot and is not running again."""
+        return self.service is not None and self.service.gateway_down
+
+    @property
+    def complete(self) -> bool:
+        """Every selected file was read (none skipped as unreadable)."""
+        return not any(k.reason == "unreadable" for k in self.snapshot.skipped)
+
+
+def _plan(location: Location, request: SnapRequest) -> tuple[LoadedConfig, SourcePlan]:
+    loaded = load_config(request.config)
+    local = None if isinstance(location, str) and is_remote(location) else str(location)
+    plan = plan_sources(request.paths, request.mode, request.symlinks, loaded,
+                        request.excludes, repository=local)
+    return loaded, plan
+
+
+def preview(location: Location, request: SnapRequest, list_paths: bool = False) -> DryRunReport:
+    """What ``snap`` would take for ``request`` and what each rule leaves out (the dry run).
+
+    ``location`` is only compared with the sources (a repository inside one is left out)."""
+    loaded, plan = _plan(location, request)
+    return dry_run(plan.sources, plan.matcher_for, plan.symlinks, list_paths,
+                   sqlite=loaded.config.sqlite)
+
+
+def snap(location: Location, request: SnapRequest, *,
+         confirm: Callable[[str], bool] | None = None, on_event: OnEvent = ignore,
+         progress_interval: float = 0.2) -> SnapResult:
+    """Take the snapshot; return its id and manifest.
+
+    ``confirm`` is asked before the gateway is stopped (None: not asked). Progress comes as
+    :class:`SnapProgress` events at most once per ``progress_interval`` seconds.
+    """
+    loaded, plan = _plan(location, request)
+    repo = open_repository(location, create=True, on_event=on_event)
+    hostname = request.host or socket.gethostname()
+    with repo.lock(exclusive=False, operation="snap"):
+        snapshots = repo.snapshots()
+        parent: tuple[str, Snapshot] | None
+        if request.parent:
+            parent = resolve(request.parent, snapshots)
+        elif request.force:
+            parent = None
+        else:
+            parent = find_parent(snapshots, plan.sources, hostname, request.mode)
+        opts = SnapOptions(
+            sources=plan.sources,
+            hostname=hostname,
+            tags=request.tags,
+            mode=request.mode,
+            force=request.force,
+            symlinks=plan.symlinks,
+            matchers=plan.matcher_for,
+            zstd_level=loaded.config.zstd_level,
+            sqlite=loaded.config.sqlite,
+            openclaw=(plan.installation.to_dict()
+                      if plan.installation is not None and plan.touches_openclaw else {}),
+        )
+        lifecycle: AbstractContextManager[ServiceRecord | None] = (
+            gateway_lifecycle(
+                plan.sources, loaded.config.service, policy=request.service_policy,
+                control=request.service_control, confirm=confirm,
+                warn=lambda message: on_event(ServiceWarning(message)),
+                alert=lambda message: on_event(ServiceAlert(message)),
+                selected=selector(plan.sources, plan.matcher_for),
+            )
+            if plan.touches_openclaw
+            else nullcontext(None)
+        )
+        with lifecycle as record:
+            _, manifest = create_snapshot(repo, opts, parent,
+                                          _progress(on_event, progress_interval), commit=False)
+        if record is not None:  # after the restart, so the manifest says how it went
+            manifest = replace(manifest, service=record.to_dict())
+        snap_id = repo.save_snapshot(manifest)
+    return SnapResult(snap_id, manifest, parent[0] if parent else None, record)
+
+
+def _progress(on_event: OnEvent, interval: float) -> Callable[[Progress], None]:
+    """The builder's progress callback: its counters as throttled :class:`SnapProgress`."""
+    throttle = Throttle(interval)
+
+    def on_progress(p: Progress) -> None:
+        if throttle.due():
+            elapsed = max(time.monotonic() - p.started, 1e-6)
+            on_event(SnapProgress(p.files, p.dirs, p.bytes_seen, p.bytes_read, elapsed,
+                                  p.current))
+
+    return on_progress
