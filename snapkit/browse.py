@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 from snapkit.errors import UsageError
 from snapkit.model import NODE_DIR, Node, Snapshot, Tree
+from snapkit.paths import split_path
 from snapkit.rules import path_matches
-from snapkit.snapshot import split_path
 from snapkit.treewalk import Parts, check_name, find_node, iter_tree, original_path
 
 TreeLoader = Callable[[str], Tree]

@@ -31,6 +31,7 @@ from typing import Any
 
 from snapkit.errors import UsageError
 from snapkit.rules import parse_size
+from snapkit.sqlite import POLICIES as SQLITE_POLICIES
 
 # --------------------------------------------------------------------------------------------
 # Defaults
@@ -157,7 +158,6 @@ DEFAULT_PROCESS_PATTERN = (
 )
 
 SYMLINK_POLICIES = ("skip", "record")
-SQLITE_POLICIES = ("backup-api", "raw", "skip")
 SERVICE_POLICIES = ("auto", "always", "never")
 
 TOP_LEVEL_KEYS = (

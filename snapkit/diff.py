@@ -15,16 +15,16 @@ metadata differs are hashed and reported only if their bytes really changed.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import stat
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
-from snapkit.capture import is_unstored_sidecar, sqlite_copy
+from snapkit.files_cache import FileMeta, Verdict, decide, wal_mtime
 from snapkit.model import NODE_DIR, NODE_FILE, NODE_SYMLINK, Node, Tree, file_hasher
+from snapkit.nodes import node_from_stat
+from snapkit.sqlite import copy as sqlite_copy
+from snapkit.sqlite import is_unstored_sidecar, temp_file
 from snapkit.treewalk import Parts, check_name, find_node, original_path
 from snapkit.walk import Enter, File, Leave, Link, Matcher, walk
 
@@ -193,19 +193,6 @@ def hash_file(path: str) -> str | None:
     return hasher.hexdigest()
 
 
-def _live_node(path: str, kind: str, st: os.stat_result, target: str | None) -> Node:
-    return Node(
-        name=os.path.basename(path),
-        type=kind,
-        mode=stat.S_IMODE(st.st_mode),
-        mtime_ns=st.st_mtime_ns,
-        size=st.st_size if kind == NODE_FILE else 0,
-        uid=st.st_uid,
-        gid=st.st_gid,
-        target=target,
-    )
-
-
 def live_entries(
     sources: tuple[str, ...],
     matcher_for: Callable[[str], tuple[Matcher | None, str]],
@@ -222,16 +209,17 @@ def live_entries(
                 e = event.entry
                 if listings and is_unstored_sidecar(e.path, listings[-1], sqlite):
                     continue
-                out[e.path] = _live_node(e.path, NODE_FILE, e.st, None)
+                out[e.path] = node_from_stat(os.path.basename(e.path), NODE_FILE, e.st)
             elif isinstance(event, Enter):
                 e = event.entry
                 listings.append(event.names)
-                out[e.path] = _live_node(e.path, NODE_DIR, e.st, None)
+                out[e.path] = node_from_stat(os.path.basename(e.path), NODE_DIR, e.st)
             elif isinstance(event, Leave):
                 listings.pop()
             elif isinstance(event, Link) and symlinks == "record":
                 e = event.entry
-                out[e.path] = _live_node(e.path, NODE_SYMLINK, e.st, e.target)
+                out[e.path] = node_from_stat(os.path.basename(e.path), NODE_SYMLINK, e.st,
+                                          target=e.target)
     return out
 
 
@@ -255,28 +243,23 @@ def _database_changed(path: str, a: Node, b: Node, since_ns: int, content: bool)
     """Whether a database stored as a consistent copy changed on disk since the snapshot.
 
     Its stored size and hash are the copy's, not the file's, so they are not compared with
-    the disk: the main file's mtime and the ``-wal`` written after the snapshot are the
-    signal, and ``content`` settles it by hashing a fresh consistent copy.
+    the disk: the files cache decides (:func:`snapkit.files_cache.decide`, the rule the
+    snapshot builder applies). A ``-wal`` written within the cache's slack of the snapshot's
+    start may or may not hold commits the copy lacks; that, and ``content``, is settled by
+    hashing a fresh consistent copy.
     """
-    try:
-        wal_mtime = os.lstat(path + "-wal").st_mtime_ns
-    except OSError:
-        wal_mtime = 0
-    if a.mtime_ns == b.mtime_ns and wal_mtime <= since_ns:
+    verdict = decide(FileMeta.of_node(a), FileMeta.of_node(b), copied=True,
+                     wal=wal_mtime(path), since_ns=since_ns)
+    if verdict is Verdict.UNCHANGED:
         return False
-    if not content or not a.hash:
+    if (verdict is Verdict.CHANGED and not content) or not a.hash:
         return True
-    fd, tmp = tempfile.mkstemp(prefix="snapkit-diff-", suffix=".db")
-    os.close(fd)
-    try:
-        sqlite_copy(path, tmp)
+    with temp_file("snapkit-diff-") as tmp:
+        try:
+            sqlite_copy(path, tmp)
+        except Exception:  # a copy that fails is a change we cannot rule out
+            return True
         return hash_file(tmp) != a.hash
-    except Exception:  # a copy that fails is a change we cannot rule out
-        return True
-    finally:
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            with contextlib.suppress(OSError):
-                os.unlink(tmp + suffix)
 
 
 def diff_live(

@@ -11,7 +11,7 @@ import heapq
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from snapkit.capture import is_sqlite, is_unstored_sidecar
+from snapkit.sqlite import is_sqlite, is_unstored_sidecar
 from snapkit.walk import Enter, Excluded, File, Leave, Link, Matcher, Skip, walk
 
 

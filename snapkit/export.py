@@ -32,8 +32,8 @@ import zstandard
 from snapkit import __version__, openclaw_archive
 from snapkit.errors import IntegrityError, UsageError
 from snapkit.model import NODE_DIR, NODE_FILE, NODE_SYMLINK, Node, Snapshot, Tree, file_hasher
+from snapkit.paths import split_path
 from snapkit.rules import Matcher, path_filter
-from snapkit.snapshot import split_path
 from snapkit.treewalk import (
     Entry,
     Parts,

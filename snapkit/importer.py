@@ -35,10 +35,8 @@ was read before it is saved, with a warning, and :attr:`ImportResult.complete` i
 from __future__ import annotations
 
 import bz2
-import getpass
 import lzma
 import os
-import re
 import socket
 import tarfile
 import time
@@ -65,6 +63,7 @@ from snapkit.model import (
     file_hasher,
     sort_nodes,
 )
+from snapkit.nodes import current_user, node_from_tar
 from snapkit.openclaw_archive import (
     MANIFEST,
     MANIFEST_MAX,
@@ -76,7 +75,7 @@ from snapkit.openclaw_archive import (
     snapshot_mode,
     source_parts,
 )
-from snapkit.snapshot import join_path
+from snapkit.paths import join_path
 from snapkit.store.repository import BlobSaver, Repository
 from snapkit.treewalk import Parts, UnsafeName, check_name
 
@@ -104,7 +103,6 @@ POLICY = {
 
 _TAR_SUFFIXES = (".tar.gz", ".tar.zst", ".tar.bz2", ".tar.xz", ".tgz", ".tzst", ".tbz2",
                  ".txz", ".tar", ".gz", ".zst")
-_PAX_TIME = re.compile(r"\s*(-?)(\d+)(?:\.(\d*))?\s*")
 
 
 @dataclass(frozen=True)
@@ -212,27 +210,6 @@ def probe_archive(path: str) -> str:
 
 def _show(name: str) -> str:
     return name if name.isprintable() else repr(name)[1:-1]
-
-
-def _parse_time(text: str | None) -> int | None:
-    """A PAX time string ("1700000000.123456789", "-1.5") as exact nanoseconds."""
-    if text is None:
-        return None
-    m = _PAX_TIME.fullmatch(text)
-    if m is None:
-        return None
-    sign, whole, frac = m.groups()
-    ns = int(whole) * 1_000_000_000 + int((frac or "")[:9].ljust(9, "0"))
-    return -ns if sign else ns
-
-
-def _mtime_ns(member: tarfile.TarInfo) -> int:
-    exact = _parse_time(member.pax_headers.get("mtime"))
-    if exact is not None:
-        return exact
-    if isinstance(member.mtime, int):
-        return member.mtime * 1_000_000_000
-    return round(member.mtime * 1_000_000_000)
 
 
 def _archive_stem(path: str) -> str:
@@ -367,20 +344,6 @@ class _Collector:
 
     # --------------------------------------------------------------- members
 
-    def _node(self, name: str, ntype: str, m: tarfile.TarInfo, **extra: Any) -> Node:
-        return Node(
-            name=name,
-            type=ntype,
-            mode=m.mode & 0o7777,
-            mtime_ns=_mtime_ns(m),
-            ctime_ns=_parse_time(m.pax_headers.get("ctime")) or 0,
-            uid=max(0, int(m.uid)),
-            gid=max(0, int(m.gid)),
-            user=m.uname or "",
-            group=m.gname or "",
-            **extra,
-        )
-
     def member(self, tar: tarfile.TarFile, m: tarfile.TarInfo) -> None:
         shown = _show(m.name)
         parts = self.normalize(m.name)
@@ -388,7 +351,7 @@ class _Collector:
             return
         if not parts:
             if m.isdir():
-                self.root.node = self._node("", NODE_DIR, m)
+                self.root.node = node_from_tar("", NODE_DIR, m)
             else:
                 self.warn(f"{shown or repr(m.name)}: empty name; entry dropped")
             return
@@ -396,7 +359,7 @@ class _Collector:
         if m.isreg():
             self.file(tar, m, parts, shown)
         elif m.isdir():
-            self.place(parts, _Dir(self._node(name, NODE_DIR, m)), shown)
+            self.place(parts, _Dir(node_from_tar(name, NODE_DIR, m)), shown)
         elif m.issym():
             self.symlink(m, parts, shown)
         elif m.islnk():
@@ -435,7 +398,7 @@ class _Collector:
         want = self.checksums.get(m.name)
         if want and want != digest:
             self.warn(f"{shown}: content does not match the checksum recorded at export")
-        node = self._node(parts[-1], NODE_FILE, m, size=size, content=tuple(content),
+        node = node_from_tar(parts[-1], NODE_FILE, m, size=size, content=tuple(content),
                           hash=digest)
         if self.place(parts, node, shown) and is_manifest:
             self.st.manifests[parts] = (node, kept)
@@ -451,7 +414,7 @@ class _Collector:
         elif _escapes(parts[:-1], target):
             self.warn(f"{shown}: symlink target {_show(target)} escapes the archive (kept as a "
                       "link, never followed)")
-        self.place(parts, self._node(parts[-1], NODE_SYMLINK, m, target=target), shown)
+        self.place(parts, node_from_tar(parts[-1], NODE_SYMLINK, m, target=target), shown)
 
     def hardlink(self, m: tarfile.TarInfo, parts: Parts, shown: str) -> None:
         target_parts = self.normalize(m.linkname, f"{shown}: hard link target")
@@ -697,13 +660,6 @@ def _outermost(paths: Sequence[Parts]) -> list[Parts]:
 # ------------------------------------------------------------------ the import
 
 
-def _username() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return ""
-
-
 def _members(tar: tarfile.TarFile) -> Iterator[tarfile.TarInfo]:
     iterator = iter(tar)
     while True:
@@ -880,7 +836,7 @@ def _manifest(
         time_ns = iso_ns(doc.get("createdAt")) or started
     hostname = opts.hostname or (str(meta["hostname"]) if meta.get("hostname") else "") \
         or socket.gethostname()
-    username = str(meta["username"]) if meta.get("username") else _username()
+    username = str(meta["username"]) if meta.get("username") else current_user()
     mode = str(meta.get("mode") or (snapshot_mode(doc) if layout.name == "openclaw" else "full"))
     return Snapshot(
         time_ns=time_ns,

@@ -31,8 +31,8 @@ from snapkit.model import (
     file_hasher,
 )
 from snapkit.partials import is_orphan, partial_name
+from snapkit.paths import split_path
 from snapkit.rules import path_filter
-from snapkit.snapshot import split_path
 from snapkit.treewalk import Parts, iter_tree, original_path, select_entries
 
 OVERWRITE_POLICIES = ("never", "if-changed", "always")

@@ -3,16 +3,15 @@
 Each source is stored under its absolute path: the root tree holds the path's components down
 to each source, with the metadata of the real directories above it. The parent snapshot is
 the files cache: a file whose type, size, mtime, ctime and inode match its node in the parent
-keeps that node's chunk list without being opened (see :func:`file_unchanged`). A directory
-whose entries are unchanged produces the same tree bytes, hence the same tree id.
+(and whose ``-wal``, if any, is quiet) keeps that node's chunk list without being opened; the
+decision is :mod:`snapkit.files_cache`'s, shared with the live diff. A directory whose entries
+are unchanged produces the same tree bytes, hence the same tree id.
 """
 
 from __future__ import annotations
 
-import getpass
 import os
 import socket
-import stat
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -20,15 +19,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from snapkit import __version__
-from snapkit.capture import (
-    SQLITE_SIDECARS,
-    SkippedByPolicy,
-    Unreadable,
-    Vanished,
-    capture_file,
-)
+from snapkit.capture import SkippedByPolicy, Unreadable, Vanished, capture_file
 from snapkit.chunker import Chunker
 from snapkit.errors import UsageError
+from snapkit.files_cache import FileMeta, Verdict, decide, wal_mtime
 from snapkit.model import (
     NODE_DIR,
     NODE_FILE,
@@ -40,15 +34,11 @@ from snapkit.model import (
     Tree,
     sort_nodes,
 )
+from snapkit.nodes import current_user, node_from_stat
+from snapkit.paths import join_path, split_path
+from snapkit.sqlite import sidecar_names
 from snapkit.store.repository import BlobSaver, Repository
 from snapkit.walk import Enter, Entry, Excluded, File, Leave, Link, Matcher, Skip, walk
-
-try:  # POSIX only
-    import grp
-    import pwd
-except ImportError:  # pragma: no cover - Windows
-    grp = None  # type: ignore[assignment]
-    pwd = None  # type: ignore[assignment]
 
 
 @dataclass
@@ -81,74 +71,8 @@ class SnapOptions:
     )
 
 
-def file_unchanged(old: Node | None, st: os.stat_result, copied: bool = False) -> bool:
-    """True when a file's lstat says it is the same file, unmodified, as ``old``.
-
-    ``copied``: ``old`` holds a consistent copy of a database, whose size is the copy's, not
-    the file's; the file cannot change without its mtime and ctime moving, so size is not
-    compared.
-    """
-    return (
-        old is not None
-        and old.type == NODE_FILE
-        and stat.S_ISREG(st.st_mode)
-        and (copied or old.size == st.st_size)
-        and old.mtime_ns == st.st_mtime_ns
-        and old.ctime_ns == st.st_ctime_ns
-        and old.inode == st.st_ino
-    )
-
-
 def _same_meta(a: Node, b: Node) -> bool:
     return (a.mode, a.mtime_ns, a.uid, a.gid) == (b.mode, b.mtime_ns, b.uid, b.gid)
-
-
-def split_path(path: str) -> tuple[str, ...]:
-    """The components of an absolute path; a Windows drive becomes the first one ("C:")."""
-    drive, rest = os.path.splitdrive(os.path.abspath(path))
-    parts = tuple(p for p in rest.replace("\\", "/").split("/") if p)
-    return ((drive,) if drive else ()) + parts
-
-
-def join_path(parts: Sequence[str]) -> str:
-    if parts and parts[0].endswith(":"):
-        return parts[0] + "\\" + "\\".join(parts[1:])
-    return "/" + "/".join(parts)
-
-
-_names: dict[tuple[str, int], str] = {}
-
-
-def _owner_name(kind: str, ident: int) -> str:
-    key = (kind, ident)
-    if key not in _names:
-        name = ""
-        try:
-            if kind == "u" and pwd is not None:
-                name = pwd.getpwuid(ident).pw_name
-            elif kind == "g" and grp is not None:
-                name = grp.getgrgid(ident).gr_name
-        except KeyError:
-            name = ""
-        _names[key] = name
-    return _names[key]
-
-
-def node_from_stat(name: str, ntype: str, st: os.stat_result, **extra: object) -> Node:
-    return Node(
-        name=name,
-        type=ntype,
-        mode=stat.S_IMODE(st.st_mode),
-        mtime_ns=st.st_mtime_ns,
-        ctime_ns=st.st_ctime_ns,
-        size=st.st_size if ntype == NODE_FILE else 0,
-        inode=st.st_ino,
-        uid=st.st_uid,
-        gid=st.st_gid,
-        user=_owner_name("u", st.st_uid),
-        group=_owner_name("g", st.st_gid),
-        **extra,  # type: ignore[arg-type]
-    )
 
 
 @dataclass
@@ -191,7 +115,7 @@ class _Builder:
         self.warnings: list[str] = []
         self.rules: list[str] = []
         self.sqlite_captured: list[str] = []
-        self.parent_time_ns = 0  # start of the parent snapshot (see _wal_quiet)
+        self.parent_time_ns = 0  # start of the parent snapshot (see files_cache)
         self.parent_sqlite: frozenset[str] = frozenset()  # databases the parent copied
 
     # --------------------------------------------------------------- parent lookup
@@ -278,23 +202,6 @@ class _Builder:
         else:
             self.skipped.append(Skipped(e.path, "symlink", e.target or ""))
 
-    def _wal_quiet(self, e: Entry, frame: _Frame) -> bool:
-        """False when a ``-wal`` beside the file may hold commits the parent does not have.
-
-        A WAL database's main file need not change when transactions commit; its ``-wal``
-        does. A ``-wal`` last written well before the parent snapshot started (2 s of slack
-        for coarse timestamps) holds nothing new, so the parent's copy is still current.
-        """
-        if frame.names is not None and e.name + "-wal" not in frame.names:
-            return True
-        try:
-            wal = os.lstat(e.path + "-wal")
-        except FileNotFoundError:
-            return True
-        except OSError:
-            return False
-        return wal.st_mtime_ns + 2_000_000_000 < self.parent_time_ns
-
     def _file(self, e: Entry, frame: _Frame, root_name: str | None) -> None:
         name = root_name if root_name is not None else e.name
         if name in frame.skip:
@@ -305,17 +212,19 @@ class _Builder:
         self.progress.bytes_seen += e.st.st_size
         if (
             not self.opts.force
-            and file_unchanged(old, e.st, copied=e.path in self.parent_sqlite)
             and old is not None
             and old.hash is not None
             and all(c in self.repo.index for c in old.content)
-            and self._wal_quiet(e, frame)
+            and decide(FileMeta.of_node(old), FileMeta.of_stat(e.st),
+                       copied=e.path in self.parent_sqlite,
+                       wal=wal_mtime(e.path, frame.names),
+                       since_ns=self.parent_time_ns) is Verdict.UNCHANGED
         ):
             node = node_from_stat(name, NODE_FILE, e.st, content=old.content, hash=old.hash)
             frame.nodes.append(replace(node, size=old.size))  # a database copy's own size
             if e.path in self.parent_sqlite:  # still the consistent copy; sidecars stay out
                 self.sqlite_captured.append(e.path)
-                frame.skip.update(name + s for s in SQLITE_SIDECARS)
+                frame.skip.update(sidecar_names(name))
             self.counts.unmodified += 1
             self.counts.total_bytes += old.size
             self._tick()
@@ -331,7 +240,7 @@ class _Builder:
             return
         except SkippedByPolicy:
             self.skipped.append(Skipped(e.path, "sqlite", "skipped by the sqlite policy"))
-            frame.skip.update(name + s for s in SQLITE_SIDECARS)
+            frame.skip.update(sidecar_names(name))
             return
         if cap.changed_during_read:
             self.warnings.append(f"{e.path}: changed during read; stored as last read")
@@ -339,7 +248,7 @@ class _Builder:
             self.warnings.append(cap.warning)
         if cap.method in ("sqlite-backup", "sqlite-at-rest"):
             self.sqlite_captured.append(e.path)
-            frame.skip.update(name + s for s in SQLITE_SIDECARS)
+            frame.skip.update(sidecar_names(name))
         node = node_from_stat(name, NODE_FILE, cap.st, content=cap.content, hash=cap.hash)
         frame.nodes.append(replace(node, size=cap.size))
         if old is None or old.type != NODE_FILE:
@@ -408,7 +317,7 @@ def create_snapshot(
     snap = Snapshot(
         time_ns=started,
         hostname=opts.hostname or socket.gethostname(),
-        username=_username(),
+        username=current_user(),
         sources=tuple(sorted(opts.sources)),
         tree=root,
         parent=parent[0] if parent else None,
@@ -425,9 +334,3 @@ def create_snapshot(
     )
     return (repo.save_snapshot(snap) if commit else ""), snap
 
-
-def _username() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return ""

@@ -33,7 +33,7 @@ from helpers import (
 import snapkit.snapshot as snapshot_mod
 from snapkit.capture import Unreadable, Vanished
 from snapkit.cli.common import human_bytes, local_time
-from snapkit.snapshot import split_path
+from snapkit.paths import split_path
 from snapkit.store.repository import Repository
 
 T0 = 1_700_000_000 * 10**9

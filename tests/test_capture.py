@@ -35,9 +35,11 @@ from helpers import (
 
 import snapkit.capture as capture_mod
 from fixtures.openclaw_tree import make_wal_database
-from snapkit.capture import SQLITE_HEADER, SQLITE_SIDECARS, capture_file
+from snapkit.capture import capture_file
 from snapkit.chunker import Chunker
 from snapkit.model import Snapshot
+from snapkit.sqlite import HEADER as SQLITE_HEADER
+from snapkit.sqlite import SIDECARS as SQLITE_SIDECARS
 from snapkit.store.repository import Repository
 
 MiB = 1024 * 1024

@@ -35,7 +35,7 @@ from helpers import (
 from fixtures.openclaw_tree import MutationInfo, generate, make_wal_database, mutate
 from snapkit.diff import DiffStats, diff_trees
 from snapkit.model import NODE_DIR, Tree
-from snapkit.snapshot import split_path
+from snapkit.paths import split_path
 from snapkit.store.repository import Repository
 
 GOLDEN = Path(__file__).resolve().parent / "golden"

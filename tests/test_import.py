@@ -31,7 +31,7 @@ from helpers import (
 
 from snapkit.importer import ImportOptions, import_archive
 from snapkit.model import NODE_DIR, NODE_FILE, NODE_SYMLINK, Node, Snapshot, file_hasher
-from snapkit.snapshot import split_path
+from snapkit.paths import split_path
 from snapkit.store.repository import Repository
 from snapkit.treewalk import find_node, iter_tree
 

@@ -28,8 +28,8 @@ from helpers import (
 from snapkit.chunker import Chunker
 from snapkit.errors import IntegrityError, SnapkitError, UsageError
 from snapkit.model import NODE_DIR, NODE_FILE, NODE_SYMLINK, Node, Snapshot, Tree
+from snapkit.paths import split_path
 from snapkit.restore import RestoreOptions, restore_snapshot
-from snapkit.snapshot import split_path
 from snapkit.store.repository import Repository
 from snapkit.treewalk import UnsafeName, find_node, iter_tree
 

@@ -31,8 +31,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import snapkit.snapshot as snapshot_mod
+from snapkit.files_cache import file_unchanged
 from snapkit.model import KIND_DATA, KIND_TREE, NODE_DIR, NODE_FILE, NODE_SYMLINK, Node, Skipped
-from snapkit.snapshot import file_unchanged, split_path
+from snapkit.paths import split_path
 from snapkit.store.repository import Repository
 from snapkit.treewalk import find_node, iter_tree
 

@@ -47,7 +47,7 @@ from snapkit.chunker import Chunker
 from snapkit.cli.main import cli
 from snapkit.errors import EXIT_INCOMPLETE
 from snapkit.model import NODE_FILE, Snapshot
-from snapkit.snapshot import split_path
+from snapkit.paths import split_path
 from snapkit.store.repository import Repository
 from snapkit.treewalk import iter_tree
 

@@ -17,9 +17,9 @@ from snapkit.cli.common import (
 from snapkit.config import load_config
 from snapkit.diff import Change, DiffStats, diff_live, diff_trees, live_entries, stored_entries
 from snapkit.model import NODE_DIR, NODE_FILE, Node, Snapshot
+from snapkit.paths import split_path
 from snapkit.rules import path_filter, path_matches
 from snapkit.selection import resolve
-from snapkit.snapshot import split_path
 from snapkit.sources import plan_sources
 
 

@@ -22,13 +22,13 @@ from typing import Any
 
 import psutil
 
+from snapkit.sqlite import WAL, has_wal, is_sqlite, strip_sidecar
+
 #: ``(absolute path, is_dir) -> selected``: which paths the snapshot takes (see
 #: :func:`snapkit.service.detection.selector`). Files it rejects are not captured, so their
 #: being open does not matter.
 Selector = Callable[[str, bool], bool]
 
-_SQLITE_MAGIC = b"SQLite format 3\x00"
-_SIDECARS = ("-wal", "-shm", "-journal")
 _WRITE_MODES = frozenset({"w", "a", "r+", "a+", "w+"})
 
 
@@ -173,27 +173,6 @@ def _entry_writing(entry: Any) -> bool:
     return True  # the platform does not say (macOS, Windows): the safe side
 
 
-def is_sqlite(path: str, cache: dict[str, bool]) -> bool:
-    """The file starts with SQLite's 16-byte header."""
-    known = cache.get(path)
-    if known is not None:
-        return known
-    try:
-        with open(path, "rb") as handle:
-            result = handle.read(16) == _SQLITE_MAGIC
-    except OSError:
-        result = False
-    cache[path] = result
-    return result
-
-
-def _sidecar_base(path: str) -> str | None:
-    for suffix in _SIDECARS:
-        if path.endswith(suffix):
-            return path[: -len(suffix)]
-    return None
-
-
 @dataclass(frozen=True)
 class Locks:
     """What other processes hold open under the sources."""
@@ -210,7 +189,7 @@ def scan_locks(roots: Roots, skip: set[int], selected: Selector | None,
     holders: set[int] = set()
     for path, is_writing, pid in open_files(roots, skip):
         holders.add(pid)
-        base = _sidecar_base(path)
+        base = strip_sidecar(path)
         if base is not None and is_sqlite(base, cache):
             if selected is None or selected(base, False):
                 held.add(base)
@@ -234,7 +213,7 @@ def wal_databases(roots: Roots, selected: Selector | None, cache: dict[str, bool
 
     for source in roots.given:
         if os.path.isfile(source):
-            if os.path.lexists(source + "-wal"):
+            if has_wal(source):
                 check(source)
             continue
         for dirpath, dirnames, filenames in os.walk(source):
@@ -243,6 +222,6 @@ def wal_databases(roots: Roots, selected: Selector | None, cache: dict[str, bool
                                if selected(os.path.join(dirpath, d), True)]
             names = set(filenames)
             for name in filenames:
-                if name.endswith("-wal") and name[:-4] in names:
-                    check(os.path.join(dirpath, name[:-4]))
+                if name.endswith(WAL) and name[: -len(WAL)] in names:
+                    check(os.path.join(dirpath, name[: -len(WAL)]))
     return found
