@@ -8,17 +8,16 @@ metadata cannot be checked; one made by ``openclaw backup create`` is named as s
 
 from __future__ import annotations
 
-import json
 import tarfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO
 
 import zstandard
 
-from snapkit import openclaw_archive
+from snapkit import archive_meta, openclaw_archive
+from snapkit.archive_meta import ArchiveMeta
 from snapkit.errors import UsageError
-from snapkit.export import META_KEY
 from snapkit.model import file_hasher
 
 
@@ -54,16 +53,8 @@ class VerifyResult:
             self.missing or self.extra or self.mismatched)
 
 
-def read_metadata(tar: tarfile.TarFile) -> dict[str, Any] | None:
-    raw = tar.pax_headers.get("comment")
-    if not raw:
-        return None
-    try:
-        doc = json.loads(raw)
-    except ValueError:
-        return None
-    meta = doc.get(META_KEY) if isinstance(doc, dict) else None
-    return meta if isinstance(meta, dict) else None
+def read_metadata(tar: tarfile.TarFile, where: str = "the archive") -> ArchiveMeta | None:
+    return archive_meta.decode(tar.pax_headers.get(archive_meta.PAX_RECORD), where)
 
 
 def verify_archive(path: str) -> VerifyResult:
@@ -77,11 +68,11 @@ def verify_archive(path: str) -> VerifyResult:
         with tar:
             iterator: Iterator[tarfile.TarInfo] = iter(tar)
             first = next(iterator, None)
-            meta = read_metadata(tar)
+            meta = read_metadata(tar, path)
             if meta is None:
                 raise UsageError(_unverifiable(path, first, iterator))
-            expected: dict[str, str] = dict(meta.get("files", {}))
-            result = VerifyResult(str(meta.get("snapshot")), str(meta.get("layout", "snapkit")))
+            expected: dict[str, str] = dict(meta.files)
+            result = VerifyResult(str(meta.snapshot), meta.layout)
             seen: set[str] = set()
             at: list[str] = []  # the entry being read
             try:

@@ -29,11 +29,13 @@ from snapkit.treewalk import Parts, check_name, find_node, original_path
 from snapkit.walk import Enter, File, Leave, Link, Matcher, walk
 
 TreeLoader = Callable[[str], Tree]
+#: added, removed, content modified, type changed, metadata only
+Marker = Literal["+", "-", "M", "T", "U"]
 
 
 @dataclass(frozen=True)
 class Change:
-    marker: str  # "+", "-", "M", "T", "U"
+    marker: Marker
     path: str
     old: Node | None
     new: Node | None
@@ -94,7 +96,7 @@ def _content_differs(a: Node, b: Node) -> bool:
     return False
 
 
-def _all(load_tree: TreeLoader, node: Node, parts: Parts, marker: str,
+def _all(load_tree: TreeLoader, node: Node, parts: Parts, marker: Marker,
          new_side: bool) -> Iterator[Change]:
     """Every entry of an added or removed subtree, the directory first (iterative)."""
     stack: list[tuple[Node, Parts]] = [(node, parts)]
@@ -112,7 +114,7 @@ def _all(load_tree: TreeLoader, node: Node, parts: Parts, marker: str,
 #: A unit of pending diff work: a change ready to yield, a whole subtree added or removed
 #: (``marker``, its node, its parts, new side?), or two trees to compare.
 _Work = (tuple[Literal["change"], Change]
-         | tuple[Literal["all"], str, Node, Parts, bool]
+         | tuple[Literal["all"], Marker, Node, Parts, bool]
          | tuple[Literal["trees"], str | None, str | None, Parts])
 
 

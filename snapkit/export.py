@@ -20,9 +20,7 @@ rooted at each source's name) and ``openclaw`` — the layout and ``manifest.jso
 from __future__ import annotations
 
 import io
-import json
 import tarfile
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import IO, Any, BinaryIO
@@ -30,6 +28,7 @@ from typing import IO, Any, BinaryIO
 import zstandard
 
 from snapkit import __version__, openclaw_archive
+from snapkit.archive_meta import PAX_RECORD, ArchiveMeta
 from snapkit.errors import IntegrityError, UsageError
 from snapkit.model import NODE_DIR, NODE_FILE, NODE_SYMLINK, Node, Snapshot, Tree, file_hasher
 from snapkit.paths import split_path
@@ -47,7 +46,6 @@ FORMATS = ("tar.gz", "tar.zst", "tar")
 LAYOUTS = ("snapkit", "openclaw")
 _ALIASES = {"tgz": "tar.gz", "tar.gz": "tar.gz", "tar.zst": "tar.zst", "tzst": "tar.zst",
             "tar": "tar"}
-META_KEY = "snapkit"
 
 
 def normalize_format(name: str) -> str:
@@ -214,28 +212,14 @@ def _tarinfo(name: str, node: Node) -> tarfile.TarInfo:
 
 
 def metadata(snap_id: str, snap: Snapshot, opts: ExportOptions,
-             checksums: dict[str, str]) -> dict[str, Any]:
-    meta = {
-        META_KEY: {
-            "format": 1,
-            "program_version": __version__,
-            "snapshot": snap_id,
-            "sources": list(snap.sources),
-            "hostname": snap.hostname,
-            "username": snap.username,
-            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(snap.time_ns / 1e9)),
-            "time_ns": snap.time_ns,
-            "snapshot_mode": snap.mode,
-            "mode": opts.mode or snap.mode,
-            "tags": list(snap.tags),
-            "paths": opts.paths,
-            "checksum": "xxh3-128",
-            "files": checksums,
-        }
-    }
-    if opts.layout == "openclaw":
-        meta[META_KEY]["layout"] = "openclaw"
-    return meta
+             checksums: dict[str, str]) -> ArchiveMeta:
+    return ArchiveMeta(
+        snapshot=snap_id, sources=tuple(snap.sources), hostname=snap.hostname,
+        username=snap.username, time_ns=snap.time_ns, snapshot_mode=snap.mode,
+        mode=opts.mode or snap.mode, tags=tuple(snap.tags),
+        paths="relative" if opts.paths == "relative" else "absolute",
+        layout="openclaw" if opts.layout == "openclaw" else "snapkit",
+        files=checksums, program_version=__version__)
 
 
 def _selected(
@@ -313,12 +297,11 @@ def export_snapshot(
     checksums = {name: node.hash or "" for name, node in plan if node.type == NODE_FILE}
     if layout is not None:  # the manifest is checked too
         checksums[layout.manifest_name] = layout.manifest_node.hash or ""
-    meta = json.dumps(metadata(snap_id, snap, opts, checksums), sort_keys=True,
-                      separators=(",", ":"))
+    meta = metadata(snap_id, snap, opts, checksums).encode()
     stream, finish = _compressor(out, opts)
     result = ExportResult()
     tar = tarfile.open(fileobj=stream, mode="w|", format=tarfile.PAX_FORMAT,  # noqa: SIM115
-                       pax_headers={"comment": meta}, encoding="utf-8",
+                       pax_headers={PAX_RECORD: meta}, encoding="utf-8",
                        errors="surrogateescape")
     try:
         for name, node in plan:

@@ -47,6 +47,7 @@ from typing import IO, Any
 import zstandard
 
 from snapkit import __version__
+from snapkit.archive_meta import ArchiveMeta
 from snapkit.archive_verify import read_metadata
 from snapkit.chunker import Chunker
 from snapkit.errors import UsageError
@@ -457,11 +458,11 @@ class _Layout:
     relative: Parts | None = None  # openclaw payload/relative: no recorded base directory
 
 
-def _snapkit_layout(meta: Mapping[str, Any]) -> _Layout:
-    sources = tuple(str(s) for s in meta.get("sources", ()) if isinstance(s, str))
+def _snapkit_layout(meta: ArchiveMeta) -> _Layout:
+    sources = meta.sources
     parsed = [p for p in (source_parts(s) for s in sources) if p is not None]
     prefixes: tuple[tuple[Parts, Parts], ...]
-    if meta.get("paths") == "relative":
+    if meta.paths == "relative":
         prefixes = tuple(((p[-1] if p else "root",), p) for p in parsed)
     else:
         drives = sorted({p[0] for p in parsed if p and p[0].endswith(":")})
@@ -679,17 +680,15 @@ def import_archive(repo: Repository, path: str, opts: ImportOptions) -> ImportRe
     fallback: Parts = (FOREIGN_ROOT, _archive_stem(path))
     with stream:
         tar = _open_tar(stream, path)
-        meta = read_metadata(tar)
+        meta = read_metadata(tar, path)
         present = _already_present(repo, meta)
         if present is not None:
             sid, snap = present
-            return ImportResult(snapshot_id=sid, snapshot=snap, layout=str(
-                (meta or {}).get("layout", "snapkit")), compression=compression,
-                origin_snapshot=str((meta or {}).get("snapshot")), files=0, dirs=0,
+            return ImportResult(snapshot_id=sid, snapshot=snap, layout=(
+                meta.layout if meta else "snapkit"), compression=compression,
+                origin_snapshot=str(meta.snapshot if meta else None), files=0, dirs=0,
                 symlinks=0, bytes=0, complete=True, already_present=True)
-        checksums: dict[str, str] = {}
-        if meta is not None and isinstance(meta.get("files"), dict):
-            checksums = {str(k): str(v) for k, v in meta["files"].items()}
+        checksums: dict[str, str] = dict(meta.files) if meta is not None else {}
         with repo.saver(opts.workers, opts.zstd_level) as saver:
             col = _Collector(saver, Chunker(repo.config.chunker), checksums)
             current = ""
@@ -756,7 +755,7 @@ def import_archive(repo: Repository, path: str, opts: ImportOptions) -> ImportRe
         snapshot=snap,
         layout=layout.name,
         compression=compression,
-        origin_snapshot=str(meta["snapshot"]) if meta and meta.get("snapshot") else None,
+        origin_snapshot=meta.snapshot if meta else None,
         files=counts["files"],
         dirs=counts["dirs"],
         symlinks=counts["symlinks"],
@@ -765,13 +764,13 @@ def import_archive(repo: Repository, path: str, opts: ImportOptions) -> ImportRe
     )
 
 
-def _already_present(repo: Repository, meta: Mapping[str, Any] | None
+def _already_present(repo: Repository, meta: ArchiveMeta | None
                      ) -> tuple[str, Snapshot] | None:
     """The snapshot of this repository that a snapkit archive was exported from — itself, or
     a complete earlier import of the same snapshot — or None. (An import cut short by a
     truncated archive does not count: a complete copy may still bring the rest.)"""
-    origin = meta.get("snapshot") if meta else None
-    if not isinstance(origin, str) or not origin:
+    origin = meta.snapshot if meta else None
+    if not origin:
         return None
     for sid, snap in repo.snapshots():
         if sid == origin or (snap.imported.get("snapshot") == origin and not snap.incomplete):
@@ -779,10 +778,10 @@ def _already_present(repo: Repository, meta: Mapping[str, Any] | None
     return None
 
 
-def _choose_layout(col: _Collector, meta: Mapping[str, Any] | None, fallback: Parts
+def _choose_layout(col: _Collector, meta: ArchiveMeta | None, fallback: Parts
                    ) -> tuple[_Layout, dict[str, Any]]:
     found = _openclaw_top(col.root)
-    if found is not None and (meta is None or meta.get("layout") == "openclaw"):
+    if found is not None and (meta is None or meta.layout == "openclaw"):
         top, payload = found
         kept = col.st.manifests.get((top, MANIFEST))
         doc = manifest_doc(b"".join(kept[1])) if kept else {}
@@ -814,7 +813,7 @@ def _sources(layout: _Layout, asm: _Assembler, fallback: Parts) -> tuple[str, ..
 
 def _manifest(
     layout: _Layout,
-    meta: Mapping[str, Any] | None,
+    archive: ArchiveMeta | None,
     doc: Mapping[str, Any],
     opts: ImportOptions,
     sources: tuple[str, ...],
@@ -826,18 +825,14 @@ def _manifest(
     archive_path: str,
     complete: bool,
 ) -> Snapshot:
-    meta = meta or {}
-    tags = [IMPORT_TAG]
-    if isinstance(meta.get("tags"), list):
-        tags += [str(t) for t in meta["tags"]]
-    tags += list(opts.tags)
-    time_ns = meta.get("time_ns")
-    if not isinstance(time_ns, int):
+    meta = archive or ArchiveMeta()
+    tags = [IMPORT_TAG, *meta.tags, *opts.tags]
+    time_ns = meta.time_ns
+    if time_ns is None:
         time_ns = iso_ns(doc.get("createdAt")) or started
-    hostname = opts.hostname or (str(meta["hostname"]) if meta.get("hostname") else "") \
-        or socket.gethostname()
-    username = str(meta["username"]) if meta.get("username") else current_user()
-    mode = str(meta.get("mode") or (snapshot_mode(doc) if layout.name == "openclaw" else "full"))
+    hostname = opts.hostname or meta.hostname or socket.gethostname()
+    username = meta.username or current_user()
+    mode = meta.mode or (snapshot_mode(doc) if layout.name == "openclaw" else "full")
     return Snapshot(
         time_ns=time_ns,
         hostname=hostname,
@@ -853,5 +848,5 @@ def _manifest(
         rules=tuple(f"{s}: import ({layout.name} archive)" for s in sources),
         imported={"archive": os.path.basename(archive_path), "layout": layout.name,
                   "complete": complete,
-                  **({"snapshot": str(meta["snapshot"])} if meta.get("snapshot") else {})},
+                  **({"snapshot": meta.snapshot} if meta.snapshot else {})},
     )

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final, Literal, TypeGuard
 
 import msgpack
 import xxhash
@@ -26,10 +26,20 @@ FORMAT_VERSION = 1
 KIND_DATA = 0
 KIND_TREE = 1
 
-NODE_FILE = "file"
-NODE_DIR = "dir"
-NODE_SYMLINK = "symlink"
-NODE_TYPES = (NODE_FILE, NODE_DIR, NODE_SYMLINK)
+NodeType = Literal["file", "dir", "symlink"]
+NODE_FILE: Final = "file"
+NODE_DIR: Final = "dir"
+NODE_SYMLINK: Final = "symlink"
+NODE_TYPES: tuple[NodeType, ...] = (NODE_FILE, NODE_DIR, NODE_SYMLINK)
+
+
+def is_node_type(value: object) -> TypeGuard[NodeType]:
+    """True for the node types a tree object may hold."""
+    return value in NODE_TYPES
+
+
+#: The id function (``RepoConfig.hash``): the only one version 1 knows.
+ID_HASH: Final = "xxh3-128"
 
 
 def content_id(data: bytes | bytearray | memoryview) -> str:
@@ -60,7 +70,8 @@ def _unpack(data: bytes, what: str) -> Any:
     try:
         return msgpack.unpackb(data, raw=False, strict_map_key=False)
     except (ValueError, msgpack.UnpackException) as exc:
-        raise IntegrityError(f"{what} is not valid msgpack: {exc}") from exc
+        detail = str(exc) or type(exc).__name__  # some msgpack errors carry no message
+        raise IntegrityError(f"{what} is not valid msgpack: {detail}") from exc
 
 
 # --------------------------------------------------------------------------- trees
@@ -71,7 +82,7 @@ class Node:
     """One directory entry inside a tree object."""
 
     name: str  # file name as the OS gives it (surrogate-escaped str)
-    type: str  # "file" | "dir" | "symlink"
+    type: NodeType
     mode: int  # permission bits (stat.S_IMODE)
     mtime_ns: int
     ctime_ns: int = 0
@@ -128,7 +139,7 @@ def _encode_node(n: Node) -> dict[str, Any]:
 def _decode_node(d: Mapping[str, Any]) -> Node:
     try:
         ntype = d["type"]
-        if ntype not in NODE_TYPES:
+        if not is_node_type(ntype):
             raise IntegrityError(f"unknown node type {ntype!r} in tree object")
         subtree = d.get("subtree")
         target = d.get("target")
@@ -166,6 +177,12 @@ def decode_tree(data: bytes) -> Tree:
     obj = _unpack(data, "tree object")
     if not isinstance(obj, dict) or not isinstance(obj.get("nodes"), list):
         raise IntegrityError("tree object has no node list")
+    version = obj.get("v")
+    if version != FORMAT_VERSION:
+        raise IntegrityError(
+            f"tree object has format version {version}; this snapkit reads version "
+            f"{FORMAT_VERSION} — upgrade snapkit"
+        )
     return Tree(tuple(_decode_node(n) for n in obj["nodes"]))
 
 

@@ -17,7 +17,7 @@ import stat
 import tarfile
 from typing import Any
 
-from snapkit.model import NODE_FILE, Node
+from snapkit.model import NODE_FILE, Node, NodeType
 
 try:  # POSIX only
     import grp
@@ -54,7 +54,7 @@ def current_user() -> str:
         return ""
 
 
-def node_from_stat(name: str, ntype: str, st: os.stat_result, **extra: Any) -> Node:
+def node_from_stat(name: str, ntype: NodeType, st: os.stat_result, **extra: Any) -> Node:
     """The node of a live file, from its ``lstat``; ``extra`` sets the other fields
     (``content``, ``hash``, ``subtree``, ``target``)."""
     return Node(
@@ -95,7 +95,7 @@ def tar_mtime_ns(member: tarfile.TarInfo) -> int:
     return round(member.mtime * 1_000_000_000)
 
 
-def node_from_tar(name: str, ntype: str, m: tarfile.TarInfo, **extra: Any) -> Node:
+def node_from_tar(name: str, ntype: NodeType, m: tarfile.TarInfo, **extra: Any) -> Node:
     """The node of an archive member, from its tar header; an archive records no inode, and
     the size comes with ``extra`` (the bytes actually stored)."""
     return Node(

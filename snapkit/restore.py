@@ -17,6 +17,7 @@ import os
 import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Literal
 
 from snapkit.chunker import Chunker
 from snapkit.errors import IntegrityError, SnapkitError, UsageError
@@ -35,7 +36,8 @@ from snapkit.paths import split_path
 from snapkit.rules import path_filter
 from snapkit.treewalk import Parts, iter_tree, original_path, select_entries
 
-OVERWRITE_POLICIES = ("never", "if-changed", "always")
+Overwrite = Literal["never", "if-changed", "always"]
+OVERWRITE_POLICIES: tuple[Overwrite, ...] = ("never", "if-changed", "always")
 _DIRFD = os.open in os.supports_dir_fd and os.name != "nt"
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _DIRECTORY = getattr(os, "O_DIRECTORY", 0)
@@ -47,7 +49,7 @@ _BINARY = getattr(os, "O_BINARY", 0)
 class RestoreOptions:
     target: str  # directory; "/" (or a drive root) with in_place
     in_place: bool = False
-    overwrite: str = "never"
+    overwrite: Overwrite = "never"
     dry_run: bool = False
     includes: tuple[str, ...] = ()  # gitignore-style, against the original absolute path
     excludes: tuple[str, ...] = ()
@@ -134,7 +136,7 @@ def plan_restore(
     return actions
 
 
-def _compare(prober: _DirFds | None, parts: Parts, dest: str, node: Node, policy: str,
+def _compare(prober: _DirFds | None, parts: Parts, dest: str, node: Node, policy: Overwrite,
              chunker: Chunker) -> tuple[str, str]:
     """(action, conflict or "") for one destination, looked at through directory
     descriptors (no path length limit, no symlink followed) where the platform has them."""

@@ -81,7 +81,10 @@ class Socket:
     """A bound unix socket (left bound until the test ends; the file stays)."""
 
 
-Spec = Mapping[str | bytes, "bytes | str | File | Dir | Symlink | Fifo | Socket"]
+SpecEntry = bytes | str | File | Dir | Symlink | Fifo | Socket
+#: Keys are str or bytes paths; typed Any because Mapping is invariant in its key type, and a
+#: dict[str, bytes] or a dict[bytes, File] must be a Spec too.
+Spec = Mapping[Any, SpecEntry]
 
 _sockets: list[socket.socket] = []
 

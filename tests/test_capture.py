@@ -72,7 +72,7 @@ def restore_to(repo_path: Path, snap_id: str, target: Path) -> None:
 def rows(db: Path, table: str = "memories") -> int:
     con = sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True)
     try:
-        return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        return int(con.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
     finally:
         con.close()
 
@@ -80,7 +80,7 @@ def rows(db: Path, table: str = "memories") -> int:
 def integrity(db: Path) -> str:
     con = sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True)
     try:
-        return con.execute("PRAGMA integrity_check").fetchone()[0]
+        return str(con.execute("PRAGMA integrity_check").fetchone()[0])
     finally:
         con.close()
 
@@ -202,7 +202,7 @@ def check_live_copy(db: Path, committed_before: int, last_written: int) -> int:
     assert meta["updates"] == hits, "an UPDATE was torn across the copy"
     assert not bad, f"rows with damaged payloads: {bad[:5]}"
     assert mode == "delete"  # a standalone copy, nothing left in a WAL
-    return hi
+    return int(hi)
 
 
 def _live_writer_run(tmp_path: Path, run: int, mode: str, rows_before: int, commits_before: int,

@@ -207,19 +207,21 @@ def test_json_lines(pair: Pair) -> None:
         for side in (c["old"], c["new"]):
             if side is not None:
                 assert {"type", "size", "mode", "mtime_ns", "uid", "gid"} <= side.keys()
+        old: dict[str, Any] = c["old"] or {}
+        new: dict[str, Any] = c["new"] or {}
         if marker == "M":
-            assert c["old"]["type"] == c["new"]["type"] == "file"
+            assert old["type"] == new["type"] == "file"
         if marker == "T":
-            assert c["old"]["type"] != c["new"]["type"]
+            assert old["type"] != new["type"]
         stats.added += marker == "+"
         stats.removed += marker == "-"
         stats.modified += marker == "M"
         stats.type_changed += marker == "T"
         stats.metadata += marker == "U"
-        if marker == "+" and c["new"]["type"] == "file":
-            stats.added_bytes += c["new"]["size"]
-        if marker == "-" and c["old"]["type"] == "file":
-            stats.removed_bytes += c["old"]["size"]
+        if marker == "+" and new["type"] == "file":
+            stats.added_bytes += new["size"]
+        if marker == "-" and old["type"] == "file":
+            stats.removed_bytes += old["size"]
     for key in ("added", "removed", "modified", "type_changed", "metadata", "added_bytes",
                 "removed_bytes"):
         assert summary[key] == getattr(stats, key), key

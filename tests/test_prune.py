@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from faulty import FaultyBackend
 from helpers import (
     CliResult,
     Meta,
@@ -345,30 +346,12 @@ class Crash(Exception):
     pass
 
 
-class FaultyBackend(LocalBackend):
-    """Fails the ``fail_at``-th change (save or remove), counting from 0; counts them all."""
-
-    def __init__(self, root: Path, fail_at: int | None = None) -> None:
-        super().__init__(root)
-        self.fail_at = fail_at
-        self.changes = 0
-
-    def _change(self) -> None:
-        if self.changes == self.fail_at:
-            raise Crash(f"injected failure at change {self.changes}")
-        self.changes += 1
-
-    def save(self, kind: str, name: str, data: bytes) -> None:
-        self._change()
-        super().save(kind, name, data)
-
-    def remove(self, kind: str, name: str) -> None:
-        self._change()
-        super().remove(kind, name)
-
-
 def faulty_repo(path: Path, fail_at: int | None) -> tuple[Repository, FaultyBackend]:
-    backend = FaultyBackend(path, fail_at)
+    """The repository at ``path`` through a backend that fails its ``fail_at``-th change (save
+    or remove, counting from 0) with :class:`Crash`, and counts them all."""
+    backend = FaultyBackend(LocalBackend(path))
+    if fail_at is not None:
+        backend.fail(("save", "remove"), nth=fail_at, error=Crash)
     return Repository(backend, Repository.open(path).config), backend
 
 
@@ -381,7 +364,7 @@ def test_a_failure_at_every_change_leaves_everything_restorable(
     plan = plan_prune(repo)
     assert plan.repack and plan.delete
     execute_prune(repo, plan)
-    changes = backend.changes
+    changes = backend.count("save", "remove")
     assert changes >= len(plan.delete) + len(plan.repack) + len(plan.index_files) + 2
     final = (names(reference, "packs"), names(reference, "index"))
 

@@ -148,10 +148,13 @@ def test_planted_symlink_at_the_top_of_the_target_is_not_followed(
     os.symlink(outside, target / _first_component(tmp_path))  # target/tmp -> outside
     try:
         restore(repo, sid, target, overwrite=policy)
-    except SnapkitError:
-        pass
+    except SnapkitError as exc:
+        # never: the link is an existing entry that differs; if-changed: it stands where a
+        # directory goes. Both are refused before anything is written.
+        assert policy in ("never", "if-changed"), exc
+        assert "nothing was written" in exc.message
     else:
-        assert policy != "never", "an existing differing entry must be a conflict"
+        assert policy == "always", "an existing differing entry must be a conflict"
         assert not (target / _first_component(tmp_path)).is_symlink()
         assert_trees_equal(src, restored(target, src), check_dir_mtime=False)
     assert listing(outside) == set()
@@ -169,10 +172,11 @@ def test_planted_symlink_inside_the_restored_tree_is_not_followed(
     os.symlink(outside, base / "sub")
     try:
         restore(repo, sid, target, overwrite=policy)
-    except SnapkitError:
-        pass
+    except SnapkitError as exc:
+        assert policy in ("never", "if-changed"), exc  # as at the top of the target
+        assert "nothing was written" in exc.message
     else:
-        assert policy != "never"
+        assert policy == "always"
         assert not (base / "sub").is_symlink()
     assert listing(outside) == {"keep"}
     assert (outside / "keep").read_bytes() == b"k"

@@ -70,8 +70,9 @@ class _EntryPoint(click.Command):
     """CliRunner target running the console entry point, so exit codes and stderr are the
     ones a user sees (``main`` maps SnapkitError to its exit code and one stderr line)."""
 
-    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
-             **extra: Any) -> Any:
+    def main(  # type: ignore[override]  # click's overloads: only the args are used
+            self, args: Sequence[str] | None = None, prog_name: str | None = None,
+            **extra: Any) -> Any:
         return main(list(args or ()))
 
 
@@ -160,13 +161,14 @@ def glob_match(rel: str, pattern: str) -> bool:
 
 
 def snap_json(args: Sequence[str], env: Mapping[str, str | None]) -> dict[str, Any]:
-    summary = run_ok(["snap", "--json", *args], env).last_json()
+    summary: dict[str, Any] = run_ok(["snap", "--json", *args], env).last_json()
     assert summary["event"] == "summary"
     return summary
 
 
 def dry_json(args: Sequence[str], env: Mapping[str, str | None]) -> dict[str, Any]:
-    report = run_ok(["snap", "--dry-run", "--list", "--json", *args], env).json()
+    report: dict[str, Any] = run_ok(["snap", "--dry-run", "--list", "--json", *args],
+                                    env).json()
     assert report["event"] == "dry_run"
     return report
 

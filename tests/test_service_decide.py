@@ -51,7 +51,7 @@ def detection(**kw: Any) -> Detection:
 
 SITUATIONS: dict[str, Detection] = {
     name: detection(**kw)
-    for name, kw in {
+    for name, kw in dict[str, dict[str, Any]]({
         "not-running": {**SYSTEMD},
         "not-running-locked": {**SYSTEMD, "open_for_writing": ("/s/notes.txt",)},
         "idle": {**RUNNING},
@@ -59,7 +59,7 @@ SITUATIONS: dict[str, Detection] = {
         "writers": {**RUNNING, "open_for_writing": ("/s/a.jsonl", "/s/b.jsonl")},
         "writers+db": {**RUNNING, "open_for_writing": ("/s/a.jsonl",),
                        "live_databases": ("/s/memory/main.sqlite",)},
-    }.items()
+    }).items()
 }
 
 # policy, situation, platform -> (stop, text in reason, text in warning or None), for a gateway

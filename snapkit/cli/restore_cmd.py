@@ -19,7 +19,7 @@ from snapkit.cli.common import (
     with_settings,
 )
 from snapkit.errors import UsageError
-from snapkit.restore import OVERWRITE_POLICIES, RestoreOptions, restore_snapshot
+from snapkit.restore import OVERWRITE_POLICIES, Overwrite, RestoreOptions, restore_snapshot
 from snapkit.selection import resolve
 
 
@@ -40,7 +40,7 @@ from snapkit.selection import resolve
 @no_lock_option
 @with_settings
 def restore(settings: Settings, snapshot: str, target: str | None, in_place: bool,
-            overwrite: str | None, includes: tuple[str, ...], excludes: tuple[str, ...],
+            overwrite: Overwrite | None, includes: tuple[str, ...], excludes: tuple[str, ...],
             dry_run: bool, no_lock: bool) -> None:
     """Restore SNAPSHOT (id, unique prefix, `latest` or a tag; ~N for an earlier one) into
     --target.

@@ -24,6 +24,7 @@ from snapkit import __version__
 from snapkit.errors import IntegrityError, RepositoryMissing, UsageError
 from snapkit.model import (
     FORMAT_VERSION,
+    ID_HASH,
     KIND_DATA,
     KIND_TREE,
     BlobEntry,
@@ -65,7 +66,7 @@ class RepoConfig:
     id: str
     version: int = FORMAT_VERSION
     created: str = ""
-    hash: str = "xxh3-128"
+    hash: str = ID_HASH
     chunker: ChunkerParams = ChunkerParams()
     zstd_level: int = codec.DEFAULT_ZSTD_LEVEL
     pack_size: int = PACK_TARGET
@@ -91,12 +92,20 @@ class RepoConfig:
                 f"repository {location} has format version {version}, this snapkit "
                 f"{__version__} reads version {FORMAT_VERSION}; use a matching snapkit release"
             )
+        chunker = doc.get("chunker")
+        algorithm = chunker.get("algorithm", "fastcdc2020") if isinstance(chunker, dict) else None
+        for key, name, ours in (("id function", doc.get("hash", ID_HASH), ID_HASH),
+                                ("chunker", algorithm or "fastcdc2020", "fastcdc2020")):
+            if name != ours:  # ids or chunks this snapkit would compute differently
+                raise RepositoryMissing(
+                    f"repository {location} uses the {key} {name!r}, this snapkit "
+                    f"{__version__} knows only {ours!r}; use a matching snapkit release")
         try:
             return cls(
                 id=str(doc["id"]),
                 version=int(version),
                 created=str(doc.get("created", "")),
-                hash=str(doc.get("hash", "xxh3-128")),
+                hash=ID_HASH,
                 chunker=ChunkerParams(**doc["chunker"]),
                 zstd_level=int(doc.get("zstd_level", codec.DEFAULT_ZSTD_LEVEL)),
                 pack_size=int(doc.get("pack_size", PACK_TARGET)),

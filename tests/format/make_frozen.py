@@ -43,6 +43,7 @@ from snapkit.model import (
     NODE_FILE,
     NODE_SYMLINK,
     Node,
+    NodeType,
     Skipped,
     Snapshot,
     Summary,
@@ -171,7 +172,7 @@ class _Writer:
         self.new = self.changed = self.unmodified = self.dirs = self.symlinks = 0
         self.total = self.read = 0
 
-    def _meta(self, rel: str, ntype: str, mode: int, mtime: int, ctime: int | None = None,
+    def _meta(self, rel: str, ntype: NodeType, mode: int, mtime: int, ctime: int | None = None,
               **extra: object) -> Node:
         inode = 4096 + sorted({*TREE_1, *TREE_2}).index(rel)
         name = os.path.basename(rel) if rel else os.path.basename(SOURCE)

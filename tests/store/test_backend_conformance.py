@@ -2,8 +2,11 @@
 
 ``TestBackendConformance`` runs against every backend in ``BACKENDS``: the local directory,
 and S3 (a real ``rclone serve s3`` on loopback, see ``tests/s3server.py``) both under a key
-prefix and at a bucket's root, each test in a new bucket. ``TestLocalBackend`` covers what only
-a local directory has: temp files, POSIX modes, directory fsync.
+prefix and at a bucket's root, each test in a new bucket, and the fault-injecting wrapper of
+``tests/faulty.py`` with no fault set (it must be transparent). ``TestLocalBackend`` covers what
+only a local directory has: temp files, POSIX modes, directory fsync. ``TestErrorsSurface``
+injects faults into each backend and checks that the repository passes every error on to its
+caller, and leaves nothing half-done behind.
 """
 
 from __future__ import annotations
@@ -15,9 +18,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from faulty import FaultyBackend, InjectedFault, flip
 
-from snapkit.store import backend as backend_mod
+from snapkit.errors import IntegrityError
+from snapkit.model import Snapshot
 from snapkit.store.backend import KINDS, TMP_PREFIX, Backend, LocalBackend, NotFound
+from snapkit.store.lock import repository_lock
+from snapkit.store.repository import RepoConfig, Repository
 
 BackendFactory = Callable[[pytest.FixtureRequest, Path], Backend]
 
@@ -33,6 +40,7 @@ def _s3(prefix: str) -> BackendFactory:
 
 BACKENDS: dict[str, BackendFactory] = {
     "local": lambda _request, tmp: LocalBackend(tmp / "repo"),
+    "local-through-faulty": lambda _request, tmp: FaultyBackend(LocalBackend(tmp / "repo")),
     "s3": _s3("some/prefix"),
     "s3-bucket-root": _s3(""),
 }
@@ -238,7 +246,7 @@ class TestLocalBackend:
         def broken_fsync(fd: int) -> None:
             raise OSError(5, "Input/output error")
 
-        monkeypatch.setattr(backend_mod.os, "fsync", broken_fsync)
+        monkeypatch.setattr(os, "fsync", broken_fsync)  # the module backend.py uses
         with pytest.raises(OSError):
             local.save("index", ID_A, b"new content")
         monkeypatch.undo()
@@ -278,3 +286,86 @@ class TestLoadRanges:
     def test_missing_file(self, be: Backend) -> None:
         with pytest.raises(NotFound):
             be.load_ranges("packs", ID_C, [(0, 1)])
+
+
+class TestErrorsSurface:
+    """Faults injected into each backend (``tests/faulty.py``): the repository passes the
+    backend's error on to its caller unchanged, damaged bytes are an IntegrityError, and a
+    failed write leaves nothing that a later run or reader would trip over."""
+
+    CONFIG = RepoConfig(id="c0" * 16)
+
+    @pytest.fixture
+    def faulty(self, be: Backend) -> FaultyBackend:
+        be.save("config", "config", self.CONFIG.to_json())
+        return FaultyBackend(be)
+
+    def _repo(self, backend: Backend) -> Repository:
+        return Repository(backend, self.CONFIG)
+
+    def test_a_failed_pack_write_surfaces_and_indexes_nothing(self, faulty: FaultyBackend
+                                                              ) -> None:
+        data = os.urandom(5000)
+        faulty.fail("save", "packs", error=OSError(5, "Input/output error"))
+        with pytest.raises(OSError, match="Input/output error"), \
+                self._repo(faulty).saver() as saver:
+            saver.save_data(data)
+        assert list(faulty.inner.list("packs")) == []
+        assert list(faulty.inner.list("index")) == []
+        with self._repo(faulty).saver() as saver:  # the fault was one call: the next run works
+            blob = saver.save_data(data)
+        assert self._repo(faulty.inner).load_blob(blob) == data
+
+    def test_a_failed_index_write_removes_the_packs_it_would_list(self, faulty: FaultyBackend
+                                                                  ) -> None:
+        faulty.fail("save", "index")
+        with pytest.raises(InjectedFault), self._repo(faulty).saver() as saver:
+            saver.save_data(os.urandom(5000))
+        assert faulty.count("save", kind="packs") == 1
+        assert list(faulty.inner.list("packs")) == []
+        assert list(faulty.inner.list("index")) == []
+
+    def test_a_failed_manifest_write_adds_no_snapshot(self, faulty: FaultyBackend) -> None:
+        faulty.fail("save", "snapshots", error=OSError(28, "No space left on device"))
+        with pytest.raises(OSError, match="No space left"):
+            self._repo(faulty).save_snapshot(Snapshot(0, "h", "u", ("/",), "00" * 16))
+        assert self._repo(faulty.inner).snapshots() == []
+
+    def test_damaged_bytes_are_an_integrity_error(self, faulty: FaultyBackend) -> None:
+        with self._repo(faulty.inner).saver() as saver:
+            blob = saver.save_data(os.urandom(5000))  # incompressible: stored raw
+        faulty.corrupt("packs", how=flip(-1), times=None)
+        repo = self._repo(faulty)
+        with pytest.raises(IntegrityError, match=f"blob {blob} in pack .* does not match its id"):
+            repo.load_blob(blob)
+
+    @pytest.mark.parametrize(("op", "kind"), [("load", "index"), ("list", "index")])
+    def test_a_failed_read_of_the_index_fails_the_open(self, faulty: FaultyBackend, op: str,
+                                                       kind: str) -> None:
+        with self._repo(faulty.inner).saver() as saver:
+            saver.save_data(b"indexed")
+        faulty.fail(op, kind, error=TimeoutError("read timed out"))
+        with pytest.raises(TimeoutError, match="read timed out"):
+            self._repo(faulty)
+
+    def test_a_failed_listing_of_snapshots_surfaces(self, faulty: FaultyBackend) -> None:
+        repo = self._repo(faulty)
+        faulty.fail("list", "snapshots", error=ConnectionError("connection reset"))
+        with pytest.raises(ConnectionError, match="connection reset"):
+            repo.snapshots()
+
+    def test_a_failed_removal_surfaces_and_keeps_the_file(self, faulty: FaultyBackend) -> None:
+        sid = self._repo(faulty).save_snapshot(Snapshot(0, "h", "u", ("/",), "00" * 16))
+        faulty.fail("remove", "snapshots", error=PermissionError(13, "Permission denied"))
+        with pytest.raises(PermissionError):
+            self._repo(faulty).remove_snapshot(sid)
+        assert self._repo(faulty.inner).snapshot_ids() == [sid]
+
+    def test_a_failed_lock_write_leaves_no_lock(self, faulty: FaultyBackend) -> None:
+        faulty.fail("save", "locks")
+        with pytest.raises(InjectedFault), repository_lock(faulty, False, "test"):
+            raise AssertionError("the lock was not taken")
+        assert list(faulty.inner.list("locks")) == []
+        with repository_lock(faulty, True, "test"):  # nothing left that holds the repository
+            assert len(list(faulty.inner.list("locks"))) == 1
+        assert list(faulty.inner.list("locks")) == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,9 +24,9 @@ def backend(tmp_path: Path) -> LocalBackend:
 
 
 @pytest.fixture
-def sleeper() -> Sleeper:
+def sleeper() -> Iterator[Sleeper]:
     s = Sleeper()
-    yield s  # type: ignore[misc]
+    yield s
     s.stop()
 
 

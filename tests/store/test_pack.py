@@ -8,7 +8,7 @@ import struct
 import pytest
 
 from snapkit.errors import IntegrityError
-from snapkit.model import KIND_DATA, KIND_TREE, content_id, encode_pack_trailer
+from snapkit.model import KIND_DATA, KIND_TREE, BlobEntry, content_id, encode_pack_trailer
 from snapkit.store import codec
 from snapkit.store.pack import END_MAGIC, FOOTER, MAGIC, PackBuilder, parse_pack, read_trailer
 
@@ -20,7 +20,7 @@ BLOBS = [
 ]
 
 
-def build(blobs: list[tuple[int, bytes]] = BLOBS) -> tuple[str, bytes, list]:
+def build(blobs: list[tuple[int, bytes]] = BLOBS) -> tuple[str, bytes, list[BlobEntry]]:
     pb = PackBuilder()
     for kind, plain in blobs:
         pb.add(kind, content_id(plain), codec.encode(plain), len(plain))
