@@ -1,10 +1,10 @@
-"""Looking inside snapshots: resolve a path, list a directory, stream a file, find by glob.
+"""Looking inside snapshots: resolve a path, list a directory, find by glob.
 
-All of it walks stored trees through a ``load_tree`` callable (and ``load_blob`` for
-content); nothing is restored to disk. ``find`` caches what it found per (path, subtree id),
-so an unchanged directory shared by many snapshots is searched once. A path is absolute, or
-relative to one of the snapshot's sources; :func:`source_patterns` gives the patterns of
-``restore --include/--exclude`` the same rule.
+All of it walks stored trees through a ``load_tree`` callable (a file's content is read with
+``Repository.read_blobs``, the one content reader); nothing is restored to disk. ``find``
+caches what it found per (path, subtree id), so an unchanged directory shared by many
+snapshots is searched once. A path is absolute, or relative to one of the snapshot's sources;
+:func:`source_patterns` gives the patterns of ``restore --include/--exclude`` the same rule.
 """
 
 from __future__ import annotations
@@ -167,8 +167,3 @@ def find(
     for sid, snap in snapshots:
         for path, node in search((), snap.tree):
             yield Found(sid, snap, path, node)
-
-
-def read_content(load_blob: Callable[[str], bytes], node: Node) -> Iterator[bytes]:
-    for blob_id in node.content:
-        yield load_blob(blob_id)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import io
 import tarfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import IO, Any, BinaryIO
 
@@ -34,6 +34,7 @@ from snapkit.model import NODE_DIR, NODE_FILE, NODE_SYMLINK, Node, Snapshot, Tre
 from snapkit.paths import split_path
 from snapkit.rules import Matcher, path_filter
 from snapkit.treewalk import (
+    BlobReader,
     Entry,
     Parts,
     find_node,
@@ -160,9 +161,8 @@ def _namer(snap: Snapshot, paths: str) -> Callable[[Parts], str | None]:
 class _ContentReader(io.RawIOBase):
     """A file object over a node's chunks, hashing what is read."""
 
-    def __init__(self, load_blob: Callable[[str], bytes], content: Sequence[str]) -> None:
-        self._blobs = iter(content)
-        self._load = load_blob
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
         self._buf = b""
         self.hasher = file_hasher()
 
@@ -171,10 +171,10 @@ class _ContentReader(io.RawIOBase):
 
     def readinto(self, b: Any) -> int:
         while not self._buf:
-            blob_id = next(self._blobs, None)
-            if blob_id is None:
+            chunk = next(self._chunks, None)
+            if chunk is None:
                 return 0
-            self._buf = self._load(blob_id)
+            self._buf = chunk
             self.hasher.update(self._buf)
         n = min(len(b), len(self._buf))
         b[:n] = self._buf[:n]
@@ -281,7 +281,7 @@ def _compressor(out: BinaryIO, opts: ExportOptions) -> tuple[IO[bytes], Callable
 
 def export_snapshot(
     load_tree: Callable[[str], Tree],
-    load_blob: Callable[[str], bytes],
+    read_blobs: BlobReader,
     snap_id: str,
     snap: Snapshot,
     out: BinaryIO,
@@ -307,7 +307,7 @@ def export_snapshot(
         for name, node in plan:
             info = _tarinfo(name, node)
             if node.type == NODE_FILE:
-                reader = _ContentReader(load_blob, node.content)
+                reader = _ContentReader(read_blobs(node.content))
                 tar.addfile(info, io.BufferedReader(reader, 1024 * 1024))
                 if node.hash and reader.hasher.hexdigest() != node.hash:
                     raise IntegrityError(f"{name}: stored content does not match its checksum")

@@ -34,7 +34,7 @@ from snapkit.model import (
 from snapkit.partials import is_orphan, partial_name
 from snapkit.paths import split_path
 from snapkit.rules import path_filter
-from snapkit.treewalk import Parts, iter_tree, original_path, select_entries
+from snapkit.treewalk import BlobReader, Parts, iter_tree, original_path, select_entries
 
 Overwrite = Literal["never", "if-changed", "always"]
 OVERWRITE_POLICIES: tuple[Overwrite, ...] = ("never", "if-changed", "always")
@@ -418,7 +418,7 @@ def _set_meta_fd(fd: int, node: Node) -> None:
 
 def restore_snapshot(
     load_tree: Callable[[str], Tree],
-    load_blob: Callable[[str], bytes],
+    read_blobs: BlobReader,
     snap: Snapshot,
     opts: RestoreOptions,
     chunker: Chunker,
@@ -449,7 +449,7 @@ def restore_snapshot(
                 writer.set_meta(a.parts, node)
                 result.symlinks += 1
             elif node.type == NODE_FILE:
-                n = writer.write_file(a.parts, _chunks(load_blob, node), node)
+                n = writer.write_file(a.parts, read_blobs(node.content), node)
                 result.files += 1
                 result.bytes += n
                 if on_file is not None:
@@ -474,6 +474,3 @@ def _count(result: RestoreResult, a: Action, size: int) -> None:
         result.bytes += size
 
 
-def _chunks(load_blob: Callable[[str], bytes], node: Node) -> Iterator[bytes]:
-    for blob_id in node.content:
-        yield load_blob(blob_id)  # load_blob verifies the id

@@ -10,12 +10,15 @@ stored name that could escape its directory (``..``, a separator, NUL, empty) ra
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 from snapkit.errors import IntegrityError
 from snapkit.model import NODE_DIR, Node, Tree
 
 TreeLoader = Callable[[str], Tree]
+#: The one content reader every sink uses: a file's blobs (its ``content`` ids), in order,
+#: each verified against its id — ``Repository.read_blobs``, which reads them pack by pack.
+BlobReader = Callable[[Sequence[str]], Iterator[bytes]]
 Parts = tuple[str, ...]
 
 

@@ -380,7 +380,7 @@ def restore(
 ) -> RestoreResult:
     snap = repo.load_snapshot(snap_id)
     opts = RestoreOptions(target=os.path.abspath(os.fspath(target)), **kw)
-    return restore_snapshot(repo.load_tree, repo.load_blob, snap, opts,
+    return restore_snapshot(repo.load_tree, repo.read_blobs, snap, opts,
                             Chunker(repo.config.chunker))
 
 

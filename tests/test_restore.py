@@ -30,6 +30,7 @@ from snapkit.errors import IntegrityError, SnapkitError, UsageError
 from snapkit.model import NODE_DIR, NODE_FILE, NODE_SYMLINK, Node, Snapshot, Tree
 from snapkit.paths import split_path
 from snapkit.restore import RestoreOptions, restore_snapshot
+from snapkit.store.backend import LocalBackend
 from snapkit.store.repository import Repository
 from snapkit.treewalk import UnsafeName, find_node, iter_tree
 
@@ -93,7 +94,7 @@ def test_hostile_names_are_refused_before_anything_is_written(
     (tmp_path / "inner").mkdir()
     before = listing(tmp_path)
     with pytest.raises(UnsafeName) as err:
-        restore_snapshot(repo.load_tree, repo.load_blob, snap,
+        restore_snapshot(repo.load_tree, repo.read_blobs, snap,
                          RestoreOptions(target=str(target), dry_run=dry_run),
                          Chunker(repo.config.chunker))
     assert isinstance(err.value, IntegrityError)
@@ -105,7 +106,7 @@ def test_hostile_names_are_refused_before_anything_is_written(
 def test_hostile_names_are_refused_in_place(repo: Repository, tmp_path: Path) -> None:
     snap = build_hostile(repo, {"..": {"escaped": b"x"}})
     with pytest.raises(UnsafeName):
-        restore_snapshot(repo.load_tree, repo.load_blob, snap,
+        restore_snapshot(repo.load_tree, repo.read_blobs, snap,
                          RestoreOptions(target="/", in_place=True, overwrite="always"),
                          Chunker(repo.config.chunker))
 
@@ -113,7 +114,7 @@ def test_hostile_names_are_refused_in_place(repo: Repository, tmp_path: Path) ->
 def test_harmless_hand_built_tree_restores(repo: Repository, tmp_path: Path) -> None:
     """The builder itself is fine: the same shape with safe names restores."""
     snap = build_hostile(repo, {"evil": {"ok": {"f": b"content"}, "l": ("link", "ok/f")}})
-    restore_snapshot(repo.load_tree, repo.load_blob, snap,
+    restore_snapshot(repo.load_tree, repo.read_blobs, snap,
                      RestoreOptions(target=str(tmp_path / "t")), Chunker(repo.config.chunker))
     assert (tmp_path / "t" / "evil" / "ok" / "f").read_bytes() == b"content"
     assert os.readlink(tmp_path / "t" / "evil" / "l") == "ok/f"
@@ -499,6 +500,10 @@ def test_missing_pack_is_an_integrity_error(repo: Repository, tmp_path: Path) ->
     fresh = Repository.open(tmp_path / "repo")
     for parts, node, _ in iter_tree(fresh.load_tree, snap.tree):  # trees now cached
         assert parts and node
+    # The local backend keeps packs it read open (a pack deleted under an open descriptor is
+    # still readable, and verified): close them, so the packs are really gone for the read.
+    assert isinstance(fresh.backend, LocalBackend)
+    fresh.backend.close()
     for pack in {e.pack for e in fresh.index}:
         (tmp_path / "repo" / "packs" / pack[:2] / pack).unlink()
     with pytest.raises(IntegrityError, match="missing"):

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from snapkit.browse import find, list_entries, read_content, resolve_path
+from snapkit.browse import find, list_entries, resolve_path
 from snapkit.cli.common import (
     Settings,
     emit_json,
@@ -135,7 +135,7 @@ def cat(settings: Settings, snapshot: str, path: str, no_lock: bool) -> None:
     if node.type != NODE_FILE:
         raise UsageError(f"{path} is a {node.type}, not a file; use `snapkit ls` for directories")
     out = sys.stdout.buffer
-    for block in read_content(repo.load_blob, node):
+    for block in repo.read_blobs(node.content):
         out.write(block)
     out.flush()
 

@@ -102,7 +102,7 @@ def export(settings: Settings, snapshot: str, output: str | None, fmt: str | Non
             raise UsageError("refusing to write an archive to a terminal; redirect stdout or "
                              "pass -o FILE")
         out = sys.stdout.buffer
-        result = export_snapshot(repo.load_tree, repo.load_blob, snap_id, snap, out, opts)
+        result = export_snapshot(repo.load_tree, repo.read_blobs, snap_id, snap, out, opts)
         out.flush()
         target = "-"
     else:
@@ -120,7 +120,7 @@ def export(settings: Settings, snapshot: str, output: str | None, fmt: str | Non
                      0o600)
         try:
             with os.fdopen(fd, "wb") as f:
-                result = export_snapshot(repo.load_tree, repo.load_blob, snap_id, snap,
+                result = export_snapshot(repo.load_tree, repo.read_blobs, snap_id, snap,
                                          f, opts, on_file)
                 f.flush()
                 os.fsync(f.fileno())

@@ -71,7 +71,7 @@ def restore(settings: Settings, snapshot: str, target: str | None, in_place: boo
     on_file = line.file_counter()
 
     try:
-        result = restore_snapshot(repo.load_tree, repo.load_blob, snap, opts,
+        result = restore_snapshot(repo.load_tree, repo.read_blobs, snap, opts,
                                   Chunker(repo.config.chunker), on_file)
     finally:
         line.clear()

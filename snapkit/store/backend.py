@@ -17,6 +17,8 @@ import errno
 import os
 import secrets
 import shutil
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Protocol
@@ -27,6 +29,9 @@ KINDS = ("config", "packs", "index", "snapshots", "locks")
 FILE_MODE = 0o600
 DIR_MODE = 0o700
 TMP_PREFIX = ".tmp-"
+#: Pack descriptors a LocalBackend keeps open for reading.
+OPEN_PACKS = 64
+_PREAD = hasattr(os, "pread")
 #: errno values of a write that does not fit: the disk is full, or the quota used up.
 _FULL = (errno.ENOSPC, errno.EDQUOT)
 
@@ -133,6 +138,10 @@ class LocalBackend:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.location = str(root)
+        # Packs are read through descriptors kept open (most recently used last), so reading
+        # many blobs does not open a pack for each; removing a pack closes its descriptor.
+        self._fds: OrderedDict[str, int] = OrderedDict()
+        self._fds_lock = threading.Lock()
 
     def _path(self, kind: str, name: str) -> Path:
         check_name(kind, name)
@@ -171,6 +180,8 @@ class LocalBackend:
             raise
 
     def load(self, kind: str, name: str, offset: int = 0, length: int | None = None) -> bytes:
+        if kind == "packs" and length is not None and _PREAD:
+            return self.load_ranges(kind, name, [(offset, length)])[0]
         path = self._path(kind, name)
         try:
             with open(path, "rb") as f:
@@ -182,20 +193,49 @@ class LocalBackend:
 
     def load_ranges(self, kind: str, name: str,
                     ranges: Sequence[tuple[int, int]]) -> list[bytes]:
+        if kind == "packs" and _PREAD:
+            fd = self._pack_fd(name)
+            return [os.pread(fd, length, offset) for offset, length in ranges]
         try:
             fd = os.open(self._path(kind, name), os.O_RDONLY | getattr(os, "O_BINARY", 0))
         except FileNotFoundError as exc:
             raise NotFound(f"{kind}/{name}") from exc
         try:
-            if hasattr(os, "pread"):
-                return [os.pread(fd, length, offset) for offset, length in ranges]
             out = []
-            for offset, length in ranges:  # Windows: no pread
+            for offset, length in ranges:  # no pread (Windows), or not a pack
                 os.lseek(fd, offset, os.SEEK_SET)
                 out.append(os.read(fd, length))
             return out
         finally:
             os.close(fd)
+
+    def _pack_fd(self, name: str) -> int:
+        """An open descriptor of a pack, from the cache of :data:`OPEN_PACKS` most recent."""
+        with self._fds_lock:
+            fd = self._fds.get(name)
+            if fd is not None:
+                self._fds.move_to_end(name)
+                return fd
+            try:
+                fd = os.open(self._path("packs", name), os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+            except FileNotFoundError as exc:
+                raise NotFound(f"packs/{name}") from exc
+            self._fds[name] = fd
+            while len(self._fds) > OPEN_PACKS:
+                os.close(self._fds.popitem(last=False)[1])
+            return fd
+
+    def _forget_fd(self, name: str) -> None:
+        with self._fds_lock:
+            fd = self._fds.pop(name, None)
+            if fd is not None:
+                os.close(fd)
+
+    def close(self) -> None:
+        """Close the pack descriptors kept open (they are also closed at exit)."""
+        with self._fds_lock:
+            while self._fds:
+                os.close(self._fds.popitem()[1])
 
     def size(self, kind: str, name: str) -> int:
         try:
@@ -231,6 +271,8 @@ class LocalBackend:
                 continue
 
     def remove(self, kind: str, name: str) -> None:
+        if kind == "packs":
+            self._forget_fd(name)
         path = self._path(kind, name)
         try:
             path.unlink()
