@@ -30,7 +30,7 @@ from types import MappingProxyType
 from typing import Any
 
 from snapkit.errors import UsageError
-from snapkit.rules import parse_size
+from snapkit.sizes import parse_size
 from snapkit.sqlite import POLICIES as SQLITE_POLICIES
 
 # --------------------------------------------------------------------------------------------

@@ -28,8 +28,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from functools import lru_cache
+
+from snapkit.sizes import format_size
 
 IGNORE_FILE = ".snapkitignore"
 
@@ -63,39 +64,6 @@ class RuleSet:
     max_file_size: int | None = None
     include: tuple[str, ...] | None = None
     mode: str = "full"
-
-
-# --------------------------------------------------------------------------- sizes
-
-_SIZE_RE = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*(?:([kmgt])(i?b)?|(b))?\s*", re.IGNORECASE)
-_SIZE_UNITS = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
-
-
-def parse_size(text: str | int) -> int:
-    """Bytes from ``1024``, ``"500k"``, ``"10M"``, ``"1.5 GiB"`` (1024-based); ValueError else."""
-    if isinstance(text, bool) or not isinstance(text, int | str):
-        raise ValueError(f"not a size: {text!r}")
-    if isinstance(text, int):
-        if text < 0:
-            raise ValueError(f"size must not be negative: {text}")
-        return text
-    match = _SIZE_RE.fullmatch(text)
-    if match is None:
-        raise ValueError(f"not a size: {text!r} (examples: 500K, 10M, 1.5GiB)")
-    number, unit = match.group(1), match.group(2)
-    factor = _SIZE_UNITS[unit.lower()] if unit else 1
-    return int(Decimal(number) * factor)
-
-
-def format_size(size: int) -> str:
-    """``10485760`` -> ``"10.0 MiB"`` (one decimal, binary units up to TiB)."""
-    value = float(size)
-    unit = "B"
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            break
-        value /= 1024
-    return f"{value:.1f} {unit}"
 
 
 # --------------------------------------------------------------------------- patterns

@@ -28,7 +28,7 @@ from snapkit.config import (
     write_default_config,
 )
 from snapkit.errors import EXIT_USAGE, UsageError
-from snapkit.rules import parse_size
+from snapkit.sizes import parse_size
 
 
 def write(tmp_path: Path, content: Any, name: str = "config.json") -> Path:

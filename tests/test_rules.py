@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from snapkit.rules import IGNORE_FILE, Matcher, RuleSet, format_size, parse_size
+from snapkit.rules import IGNORE_FILE, Matcher, RuleSet
+from snapkit.sizes import format_size, parse_size
 
 F, D = False, True  # is_dir
 
@@ -249,16 +250,20 @@ def test_parse_size_rejects_garbage(text: object) -> None:
 @pytest.mark.parametrize(
     ("size", "text"),
     [
-        (0, "0.0 B"),
-        (1023, "1023.0 B"),
+        (0, "0 B"),
+        (1023, "1023 B"),
+        (1024, "1.0 KiB"),
         (1536, "1.5 KiB"),
         (10 << 20, "10.0 MiB"),
         (3 << 29, "1.5 GiB"),
         (5 << 40, "5.0 TiB"),
         (5 << 50, "5120.0 TiB"),
+        (-4, "-4 B"),  # a shrink (diff)
+        (-1536, "-1.5 KiB"),
+        (1536.0, "1.5 KiB"),  # a rate (bytes per second)
     ],
 )
-def test_format_size(size: int, text: str) -> None:
+def test_format_size(size: float, text: str) -> None:
     assert format_size(size) == text
 
 

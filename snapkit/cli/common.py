@@ -26,10 +26,14 @@ from click.core import ParameterSource
 from snapkit.model import Skipped
 from snapkit.ops.events import Event, ReadingUnlocked, RepositoryCreated
 from snapkit.ops.repo import open_repository, reading
+from snapkit.sizes import format_size
 from snapkit.store.location import is_remote
 from snapkit.store.repository import Repository, default_repo_path
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+#: Byte counts for people ("618 B", "10.0 MiB"), as every command prints them.
+human_bytes = format_size
 
 VERBOSE = {"on": False}
 
@@ -162,14 +166,6 @@ def count_reasons(skipped: Iterable[Skipped]) -> dict[str, int]:
 
 def emit_json(obj: Any) -> None:
     click.echo(json.dumps(obj, sort_keys=False, default=str))
-
-
-def human_bytes(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(n) < 1024 or unit == "TiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} TiB"  # pragma: no cover
 
 
 def local_time(time_ns: int) -> str:
