@@ -9,7 +9,7 @@ interrupted run can leave (temp files, unreferenced packs, stale locks) are note
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from snapkit.errors import IntegrityError
@@ -18,10 +18,12 @@ from snapkit.model import (
     KIND_TREE,
     NODE_DIR,
     NODE_FILE,
+    Node,
     content_id,
     decode_pack_trailer,
     decode_tree,
 )
+from snapkit.reachability import child_path, walk_reachable
 from snapkit.store import codec
 from snapkit.store.backend import NotFound
 from snapkit.store.pack import FOOTER, parse_pack, read_trailer
@@ -103,51 +105,54 @@ def _check_packs(repo: Repository, report: CheckReport, read_data: bool) -> None
 
 
 def _check_snapshots(repo: Repository, report: CheckReport) -> None:
-    seen_trees: set[str] = set()
-    for sid in repo.snapshot_ids():
-        report.snapshots += 1
-        try:
-            snap = repo.load_snapshot(sid)
-        except IntegrityError as exc:
-            report.errors.append(f"snapshot {sid}: {exc.message}")
-            continue
-        stack: list[tuple[str, str]] = [(snap.tree, "/")]
-        while stack:
-            tree_id, where = stack.pop()
-            if tree_id in seen_trees:
-                continue
-            seen_trees.add(tree_id)
-            entry = repo.index.get(tree_id)
-            if entry is None or entry.kind != KIND_TREE:
-                report.errors.append(f"snapshot {sid[:8]}: tree {tree_id} ({where}) is missing")
-                continue
+    def roots() -> Iterator[tuple[str, str]]:
+        for sid in repo.snapshot_ids():
+            report.snapshots += 1
             try:
-                tree = decode_tree(repo.load_blob(tree_id))
+                snap = repo.load_snapshot(sid)
             except IntegrityError as exc:
-                report.errors.append(f"snapshot {sid[:8]}: tree at {where}: {exc.message}")
+                report.errors.append(f"snapshot {sid}: {exc.message}")
                 continue
-            report.trees += 1
-            for node in tree.nodes:
-                try:
-                    check_name(node.name, ())
-                except IntegrityError as exc:
-                    report.errors.append(f"snapshot {sid[:8]}: {exc.message}")
-                    continue
-                path = where.rstrip("/") + "/" + node.name
-                if node.type == NODE_DIR and node.subtree:
-                    stack.append((node.subtree, path))
-                elif node.type == NODE_FILE:
-                    report.files += 1
-                    total = 0
-                    for blob in node.content:
-                        e = repo.index.get(blob)
-                        if e is None or e.kind != KIND_DATA:
-                            report.errors.append(f"snapshot {sid[:8]}: {path}: data blob "
-                                                 f"{blob} is missing")
-                            break
-                        total += e.raw_length
-                    else:
-                        if total != node.size:
-                            report.errors.append(
-                                f"snapshot {sid[:8]}: {path}: its chunks hold {total} bytes, "
-                                f"the node says {node.size}")
+            yield sid, snap.tree
+
+    def visit(sid: str, tree_id: str, where: str) -> list[tuple[str, str]]:
+        entry = repo.index.get(tree_id)
+        if entry is None or entry.kind != KIND_TREE:
+            report.errors.append(f"snapshot {sid[:8]}: tree {tree_id} ({where}) is missing")
+            return []
+        try:
+            tree = decode_tree(repo.load_blob(tree_id))
+        except IntegrityError as exc:
+            report.errors.append(f"snapshot {sid[:8]}: tree at {where}: {exc.message}")
+            return []
+        report.trees += 1
+        below: list[tuple[str, str]] = []
+        for node in tree.nodes:
+            try:
+                check_name(node.name, ())
+            except IntegrityError as exc:
+                report.errors.append(f"snapshot {sid[:8]}: {exc.message}")
+                continue
+            path = child_path(where, node.name)
+            if node.type == NODE_DIR and node.subtree:
+                below.append((node.subtree, path))
+            elif node.type == NODE_FILE:
+                report.files += 1
+                _check_file(repo, report, sid, path, node)
+        return below
+
+    walk_reachable(roots(), visit)
+
+
+def _check_file(repo: Repository, report: CheckReport, sid: str, path: str, node: Node) -> None:
+    """Every data blob of a file node is indexed, and together they hold its size."""
+    total = 0
+    for blob in node.content:
+        e = repo.index.get(blob)
+        if e is None or e.kind != KIND_DATA:
+            report.errors.append(f"snapshot {sid[:8]}: {path}: data blob {blob} is missing")
+            return
+        total += e.raw_length
+    if total != node.size:
+        report.errors.append(f"snapshot {sid[:8]}: {path}: its chunks hold {total} bytes, "
+                             f"the node says {node.size}")

@@ -12,7 +12,7 @@ from typing import BinaryIO
 
 from pyfastcdc import FastCDC
 
-from snapkit.store.repository import ChunkerParams
+from snapkit.model import ChunkerParams
 
 
 class Chunker:

@@ -404,3 +404,20 @@ def decode_lock(data: bytes) -> dict[str, Any]:
     if not isinstance(obj, dict):
         raise IntegrityError("lock file is not a map")
     return obj
+
+
+# --------------------------------------------------------------------------- repository config
+
+
+@dataclass(frozen=True)
+class ChunkerParams:
+    """FastCDC 2020 parameters, part of the repository's ``config`` file
+    (``snapkit.store.repository.RepoConfig``): fixed per repository so chunks dedup across
+    snapshots. The chunker takes them from here, so capture never needs the store."""
+
+    algorithm: str = "fastcdc2020"
+    min_size: int = 16 * 1024
+    avg_size: int = 32 * 1024
+    max_size: int = 128 * 1024
+    normalization: int = 1
+    seed: int = 0

@@ -40,16 +40,16 @@ file's mtime, an S3 object's ``LastModified``; only a local repository has temp 
 
 from __future__ import annotations
 
-import os
+import copy
 import time
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 from snapkit.errors import IntegrityError
 from snapkit.model import NODE_DIR, NODE_FILE, BlobEntry, content_id, decode_index
+from snapkit.reachability import walk_reachable
 from snapkit.store import codec
-from snapkit.store.backend import TMP_PREFIX, Backend, LocalBackend, NotFound
+from snapkit.store.backend import Backend, NotFound
 from snapkit.store.index import Index, write_index
 from snapkit.store.lock import other_holders
 from snapkit.store.pack import PackBuilder
@@ -181,12 +181,14 @@ def plan_prune(
                 relisted += 1
             else:
                 in_pack[e.id] = e
-    # Reload under the caller's lock: a snapshot committed since the repository was opened
-    # must have its blobs in the index we walk and keep.
-    repo.index = index
+    # Read under the caller's lock: a snapshot committed since the repository was opened must
+    # have its blobs in the index we walk and keep. The walk reads through a view with this
+    # index; the caller's repository is left as it was (execution reloads its index).
+    view = copy.copy(repo)
+    view.index = index
 
-    snapshot_ids = [sid for sid in repo.snapshot_ids() if sid not in ignore_snapshots]
-    used = _used_blobs(repo, snapshot_ids, step)
+    snapshot_ids = [sid for sid in view.snapshot_ids() if sid not in ignore_snapshots]
+    used = _used_blobs(view, snapshot_ids, step)
 
     step("packs")
     on_disk = set(backend.list("packs"))
@@ -247,25 +249,27 @@ def plan_prune(
 def _used_blobs(repo: Repository, snapshot_ids: list[str], step: Step) -> set[str]:
     """Every tree and data blob the snapshots reference (equal subtrees walked once)."""
     used: set[str] = set()
-    seen_trees: set[str] = set()
-    for n, sid in enumerate(snapshot_ids, 1):
-        step(f"snapshots {n}/{len(snapshot_ids)}")
-        stack = [repo.load_snapshot(sid).tree]
-        while stack:
-            tree_id = stack.pop()
-            if tree_id in seen_trees:
-                continue
-            seen_trees.add(tree_id)
-            _require(repo, sid, tree_id, "tree")
-            used.add(tree_id)
-            for node in repo.load_tree(tree_id).nodes:
-                if node.type == NODE_DIR and node.subtree:
-                    stack.append(node.subtree)
-                elif node.type == NODE_FILE:
-                    for blob in node.content:
-                        if blob not in used:
-                            _require(repo, sid, blob, "data blob")
-                            used.add(blob)
+
+    def roots() -> Iterator[tuple[str, str]]:
+        for n, sid in enumerate(snapshot_ids, 1):
+            step(f"snapshots {n}/{len(snapshot_ids)}")
+            yield sid, repo.load_snapshot(sid).tree
+
+    def visit(sid: str, tree_id: str, _where: str) -> list[tuple[str, str]]:
+        _require(repo, sid, tree_id, "tree")
+        used.add(tree_id)
+        below: list[tuple[str, str]] = []
+        for node in repo.load_tree(tree_id).nodes:
+            if node.type == NODE_DIR and node.subtree:
+                below.append((node.subtree, ""))
+            elif node.type == NODE_FILE:
+                for blob in node.content:
+                    if blob not in used:
+                        _require(repo, sid, blob, "data blob")
+                        used.add(blob)
+        return below
+
+    walk_reachable(roots(), visit)
     return used
 
 
@@ -298,17 +302,6 @@ def _by_offset(entries: Iterable[BlobEntry]) -> tuple[BlobEntry, ...]:
     return tuple(sorted(entries, key=lambda e: (e.offset, e.id)))
 
 
-def _local_root(backend: Backend) -> Path | None:
-    return backend.root if isinstance(backend, LocalBackend) else None
-
-
-def _age(path: Path) -> float | None:
-    try:
-        return max(0.0, time.time() - path.lstat().st_mtime)
-    except OSError:
-        return None
-
-
 def _pack_age(backend: Backend, pack: str) -> float | None:
     """Seconds since the pack was written (by the backend's clock); None when unknown."""
     try:
@@ -319,29 +312,10 @@ def _pack_age(backend: Backend, pack: str) -> float | None:
 
 
 def _temp_files(backend: Backend) -> list[StrayFile]:
-    """``.tmp-*`` files anywhere in a local repository's layout (an object store's writes are
-    atomic and leave none)."""
-    root = _local_root(backend)
-    if root is None:
-        return []
-    dirs = [root, root / "index", root / "snapshots", root / "locks"]
-    packs = root / "packs"
-    if packs.is_dir():
-        dirs += [packs, *sorted(d for d in packs.iterdir() if d.is_dir())]
-    out: list[StrayFile] = []
-    for d in dirs:
-        try:
-            names = sorted(n for n in os.listdir(d) if n.startswith(TMP_PREFIX))
-        except OSError:
-            continue
-        for name in names:
-            path = d / name
-            try:
-                st = path.lstat()
-            except OSError:
-                continue
-            out.append(StrayFile(path.relative_to(root).as_posix(), st.st_size, _age(path)))
-    return out
+    """Temp files of interrupted writes anywhere in the repository (an object store's writes
+    are atomic and leave none)."""
+    now = time.time()
+    return [StrayFile(t.name, t.size, max(0.0, now - t.modified)) for t in backend.temp_files()]
 
 
 # --------------------------------------------------------------------------- execute
@@ -378,17 +352,12 @@ def execute_prune(repo: Repository, plan: PrunePlan, on_step: Step | None = None
         backend.remove("packs", name)
         bytes_removed += size
 
-    root = _local_root(backend)
     temps = 0
-    for n, tmp in enumerate(plan.temp_files if root is not None else (), 1):
+    for n, tmp in enumerate(plan.temp_files, 1):
         step(f"remove-temp {n}/{len(plan.temp_files)}")
-        assert root is not None
-        try:
-            (root / tmp.name).unlink()
-        except FileNotFoundError:
-            continue
-        temps += 1
-        bytes_removed += tmp.size
+        if backend.remove_temp(tmp.name):
+            temps += 1
+            bytes_removed += tmp.size
 
     repo.index = Index.load(backend)
     return PruneResult(

@@ -28,6 +28,7 @@ from snapkit.files_cache import (
     wal_verdict,
 )
 from snapkit.model import Snapshot
+from snapkit.nodes import node_from_stat
 from snapkit.paths import split_path
 from snapkit.snapshot import SnapOptions, create_snapshot
 from snapkit.store.repository import Repository
@@ -100,7 +101,7 @@ def test_file_meta_of_a_stat_and_of_its_node_agree(tmp_path: Path) -> None:
     p = tmp_path / "f"
     p.write_bytes(b"0123456789")
     st = os.lstat(p)
-    node = snapshot_mod.node_from_stat("f", "file", st, content=())
+    node = node_from_stat("f", "file", st, content=())
     assert FileMeta.of_stat(st) == FileMeta.of_node(node)
     assert decide(FileMeta.of_node(node), FileMeta.of_stat(os.lstat(p))) is UNCHANGED
     assert not FileMeta.of_stat(os.lstat(tmp_path)).regular

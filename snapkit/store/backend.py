@@ -4,6 +4,10 @@ A backend stores named files of a few kinds (``config``, ``packs``, ``index``, `
 ``locks``) and knows nothing about their content. A few operations — save, load, list, remove,
 size, modified — are all the repository needs, so an object store implements the same
 interface (``snapkit/store/s3.py``; both run ``tests/store/test_backend_conformance.py``).
+Callers never ask which kind of backend they hold: what differs is in the interface —
+:meth:`Backend.local_root` (the directory, for a local repository only) and the temp files an
+interrupted write leaves (:meth:`Backend.temp_files`: a local directory's; an object store,
+whose writes are atomic, has none).
 
 The local backend writes every file atomically: a temp file in the same directory, fsync,
 rename, then fsync of the directory. Files are created ``0600`` and directories ``0700``
@@ -20,6 +24,7 @@ import shutil
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -38,6 +43,15 @@ _FULL = (errno.ENOSPC, errno.EDQUOT)
 
 class NotFound(Exception):
     """The named file does not exist in the backend."""
+
+
+@dataclass(frozen=True)
+class TempFile:
+    """A temp file an interrupted write left behind."""
+
+    name: str  # relative to the repository's root, "/"-separated ("packs/0a/.tmp-…")
+    size: int
+    modified: float  # seconds since the epoch
 
 
 class Backend(Protocol):
@@ -84,6 +98,30 @@ class Backend(Protocol):
         """When the file was written (seconds since the epoch), None if the backend cannot
         tell; raise NotFound."""
         ...
+
+    def local_root(self) -> Path | None:
+        """The directory holding the repository when it is on the local filesystem, else
+        None."""
+        ...
+
+    def temp_files(self) -> Iterator[TempFile]:
+        """Temp files (``.tmp-*``) of interrupted writes anywhere in the layout, in no
+        particular order; none where writes are atomic."""
+        ...
+
+    def remove_temp(self, name: str) -> bool:
+        """Delete a temp file :meth:`temp_files` listed; False when it is gone already.
+        Refuse (ValueError) a name that is not a temp file of the layout."""
+        ...
+
+
+def check_temp_name(name: str) -> None:
+    """Refuse a name that is not a temp file of the layout (``.tmp-*`` at the root, in a kind's
+    directory or in a pack prefix directory: at most three components, none escaping)."""
+    parts = name.split("/")
+    if (not parts[-1].startswith(TMP_PREFIX) or len(parts) > 3
+            or any(p in ("", ".", "..") or "\\" in p or "\0" in p for p in parts)):
+        raise ValueError(f"not a temp file of the repository: {name!r}")
 
 
 def check_name(kind: str, name: str) -> None:
@@ -269,6 +307,39 @@ class LocalBackend:
                             yield e.name
             except FileNotFoundError:
                 continue
+
+    def local_root(self) -> Path | None:
+        return self.root
+
+    def _temp_dirs(self) -> Sequence[Path]:
+        dirs = [self.root, self.root / "index", self.root / "snapshots", self.root / "locks"]
+        packs = self.root / "packs"
+        with contextlib.suppress(OSError):
+            dirs += [packs, *sorted(Path(e.path) for e in os.scandir(packs)
+                                    if e.is_dir(follow_symlinks=False))]
+        return dirs
+
+    def temp_files(self) -> Iterator[TempFile]:
+        for d in self._temp_dirs():
+            try:
+                names = sorted(n for n in os.listdir(d) if n.startswith(TMP_PREFIX))
+            except OSError:
+                continue
+            for name in names:
+                path = d / name
+                try:
+                    st = path.lstat()
+                except OSError:
+                    continue
+                yield TempFile(path.relative_to(self.root).as_posix(), st.st_size, st.st_mtime)
+
+    def remove_temp(self, name: str) -> bool:
+        check_temp_name(name)
+        try:
+            (self.root / name).unlink()
+        except FileNotFoundError:
+            return False
+        return True
 
     def remove(self, kind: str, name: str) -> None:
         if kind == "packs":

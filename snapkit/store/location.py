@@ -1,4 +1,4 @@
-"""Repository locations: a local path or an S3 URL, and the backend that serves each.
+"""Repository locations: a local path or an S3 URL, parsed, and secrets kept out of messages.
 
 ``--repo`` / ``$SNAPKIT_REPO`` accept (see ``docs/s3.md``):
 
@@ -9,7 +9,8 @@
 - ``s3://bucket[/prefix]``: AWS S3, or the endpoint in ``$AWS_ENDPOINT_URL_S3`` /
   ``$AWS_ENDPOINT_URL`` when set (then path-style too).
 
-Parsing is pure and needs no boto3; the S3 backend itself is imported only when one is used.
+Parsing is pure and needs no boto3; :func:`snapkit.store.connect.backend_for` picks the backend
+that serves a location.
 
 A location must not carry credentials (``s3:https://KEY:SECRET@host/bucket``) or a query
 (a presigned ``?X-Amz-Signature=…``): they are refused, and :func:`redact` replaces them by
@@ -26,7 +27,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from snapkit.errors import UsageError
-from snapkit.store.backend import Backend, LocalBackend
 
 S3_SCHEME = "s3:"
 _BUCKET = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,61}[A-Za-z0-9]")
@@ -118,13 +118,3 @@ def parse_s3(location: str, env: Mapping[str, str] | None = None) -> S3Location:
     shown = shown_base + "/".join(parts)
     return S3Location(bucket=bucket, prefix=prefix, endpoint=endpoint, original=shown)
 
-
-def backend_for(location: str | Path) -> Backend:
-    """The backend for a ``--repo`` value: S3 for ``s3:`` locations, else a local directory.
-
-    A local path is used as given (the CLI makes it absolute first)."""
-    if is_remote(location):
-        from snapkit.store.s3 import S3Backend  # only now: boto3 is an optional dependency
-
-        return S3Backend(parse_s3(str(location)))
-    return LocalBackend(Path(location))

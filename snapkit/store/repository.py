@@ -29,6 +29,7 @@ from snapkit.model import (
     KIND_DATA,
     KIND_TREE,
     BlobEntry,
+    ChunkerParams,
     Snapshot,
     Tree,
     content_id,
@@ -40,8 +41,8 @@ from snapkit.model import (
 )
 from snapkit.store import codec
 from snapkit.store.backend import KINDS, Backend, LocalBackend, NotFound
+from snapkit.store.connect import backend_for
 from snapkit.store.index import Index, write_index
-from snapkit.store.location import backend_for
 from snapkit.store.lock import repository_lock
 from snapkit.store.pack import PackBuilder
 
@@ -51,18 +52,6 @@ READ_WINDOW_BLOBS = 256
 READ_WINDOW_BYTES = 2 * 1024 * 1024
 PACK_TARGET = 16 * 1024 * 1024
 INDEX_EVERY_PACKS = 8
-
-
-@dataclass(frozen=True)
-class ChunkerParams:
-    """FastCDC 2020 parameters; fixed per repository so chunks dedup across snapshots."""
-
-    algorithm: str = "fastcdc2020"
-    min_size: int = 16 * 1024
-    avg_size: int = 32 * 1024
-    max_size: int = 128 * 1024
-    normalization: int = 1
-    seed: int = 0
 
 
 @dataclass(frozen=True)

@@ -20,11 +20,12 @@ import hashlib
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from snapkit import __version__
 from snapkit.errors import RepositoryMissing, SnapkitError, UsageError
-from snapkit.store.backend import KINDS, NotFound, check_name
+from snapkit.store.backend import KINDS, NotFound, TempFile, check_name, check_temp_name
 from snapkit.store.location import S3Location, redact
 
 DEFAULT_REGION = "us-east-1"
@@ -315,3 +316,13 @@ class S3Backend:
             except ClientError as exc:
                 if not _is_missing(exc):
                     raise
+
+    def local_root(self) -> Path | None:
+        return None
+
+    def temp_files(self) -> Iterator[TempFile]:
+        return iter(())  # a PUT is atomic: an interrupted write leaves no object behind
+
+    def remove_temp(self, name: str) -> bool:
+        check_temp_name(name)
+        return False

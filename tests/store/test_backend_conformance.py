@@ -181,6 +181,21 @@ class TestBackendConformance:
         with pytest.raises(NotFound):
             be.size("packs", ID_A)
 
+    def test_temp_files_and_local_root(self, be: Backend) -> None:
+        """What callers ask instead of the backend's class: where a local repository lives,
+        and the temp files interrupted writes left (a store whose writes are atomic has
+        none; a clean local directory neither)."""
+        be.save("config", "config", b"{}")
+        be.save("packs", ID_A, b"pack")
+        root = be.local_root()
+        assert root is None or (root / "config").read_bytes() == b"{}"
+        assert list(be.temp_files()) == []
+        assert be.remove_temp(f"index/{TMP_PREFIX}{ID_B}-1234") is False
+        for name in ("index/" + ID_A, f"../{TMP_PREFIX}x", f"a/b/c/{TMP_PREFIX}x",
+                     f"index//{TMP_PREFIX}x", f"./{TMP_PREFIX}x", "config"):
+            with pytest.raises(ValueError):
+                be.remove_temp(name)
+
 
 class TestLocalBackend:
     """Properties of the local directory backend: atomic writes, modes, hidden temp files."""
@@ -219,6 +234,36 @@ class TestLocalBackend:
             local.save("snapshots", ID_A, os.urandom(100))  # replace repeatedly
         leftovers = [p for p in self._all(local.root) if p.name.startswith(TMP_PREFIX)]
         assert leftovers == []
+
+    def test_local_root_is_the_directory(self, local: LocalBackend, tmp_path: Path) -> None:
+        assert local.local_root() == tmp_path / "repo"
+
+    def test_temp_files_of_interrupted_writes(self, local: LocalBackend) -> None:
+        """Every ``.tmp-*`` in the layout is listed (repo-relative name, size, mtime) and can be
+        removed once; the stored files around them are not touched."""
+        local.save("packs", ID_A, b"pack")
+        local.save("index", ID_A, b"index")
+        partials = {
+            f"{TMP_PREFIX}config-1": b"c",
+            f"index/{TMP_PREFIX}{ID_B}-2": b"ii",
+            f"packs/{TMP_PREFIX}x": b"ppp",
+            f"packs/0a/{TMP_PREFIX}{ID_B}-3": b"pppp",
+            f"locks/{TMP_PREFIX}l": b"lllll",
+            f"snapshots/{TMP_PREFIX}s": b"ssssss",
+        }
+        for name, data in partials.items():
+            (local.root / name).write_bytes(data)
+        (local.root / "index" / "notes").write_bytes(b"not a temp file")
+        before = time.time()
+        found = {t.name: t for t in local.temp_files()}
+        assert {n: t.size for n, t in found.items()} == {n: len(d) for n, d in partials.items()}
+        assert all(before - 5 <= t.modified <= time.time() + 1 for t in found.values())
+        for name in partials:
+            assert local.remove_temp(name) is True
+            assert local.remove_temp(name) is False
+        assert list(local.temp_files()) == []
+        assert local.load("packs", ID_A) == b"pack" and local.load("index", ID_A) == b"index"
+        assert (local.root / "index" / "notes").exists()
 
     def test_temp_files_are_not_listed(self, local: LocalBackend) -> None:
         local.save("index", ID_A, b"real")

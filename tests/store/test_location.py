@@ -8,7 +8,8 @@ import pytest
 
 from snapkit.errors import UsageError
 from snapkit.store.backend import LocalBackend
-from snapkit.store.location import S3Location, backend_for, is_remote, parse_s3
+from snapkit.store.connect import backend_for
+from snapkit.store.location import S3Location, is_remote, parse_s3
 
 AWS_ENV = {"AWS_ENDPOINT_URL": "http://minio.lan:9000"}
 

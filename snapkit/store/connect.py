@@ -1,0 +1,24 @@
+"""The backend that serves a repository location: S3 for an ``s3:`` URL, else a directory.
+
+``location`` parses (pure, no backend); this module picks the backend, so neither of
+``location`` and ``s3`` imports the other's dependents: ``s3`` uses ``location``'s
+:class:`~snapkit.store.location.S3Location`, and only this module knows both backends. boto3
+is still imported only when an S3 repository is opened (``S3Backend``'s first use).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from snapkit.store.backend import Backend, LocalBackend
+from snapkit.store.location import is_remote, parse_s3
+from snapkit.store.s3 import S3Backend
+
+
+def backend_for(location: str | Path) -> Backend:
+    """The backend for a ``--repo`` value: S3 for ``s3:`` locations, else a local directory.
+
+    A local path is used as given (the CLI makes it absolute first)."""
+    if is_remote(location):
+        return S3Backend(parse_s3(str(location)))
+    return LocalBackend(Path(location))
