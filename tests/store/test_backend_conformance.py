@@ -376,13 +376,18 @@ class TestErrorsSurface:
             self._repo(faulty).save_snapshot(Snapshot(0, "h", "u", ("/",), "00" * 16))
         assert self._repo(faulty.inner).snapshots() == []
 
-    def test_damaged_bytes_are_an_integrity_error(self, faulty: FaultyBackend) -> None:
+    @pytest.mark.parametrize("how", ["load", "load_ranges"])
+    def test_damaged_bytes_are_an_integrity_error(self, faulty: FaultyBackend, how: str
+                                                  ) -> None:
         with self._repo(faulty.inner).saver() as saver:
             blob = saver.save_data(os.urandom(5000))  # incompressible: stored raw
         faulty.corrupt("packs", how=flip(-1), times=None)
         repo = self._repo(faulty)
         with pytest.raises(IntegrityError, match=f"blob {blob} in pack .* does not match its id"):
-            repo.load_blob(blob)
+            if how == "load":
+                repo.load_blob(blob)
+            else:
+                list(repo.read_blobs([blob]))
 
     @pytest.mark.parametrize(("op", "kind"), [("load", "index"), ("list", "index")])
     def test_a_failed_read_of_the_index_fails_the_open(self, faulty: FaultyBackend, op: str,
