@@ -27,6 +27,7 @@ from snapkit.config import (
     load_config,
     write_default_config,
 )
+from snapkit.config import lookup as cfg_lookup
 from snapkit.errors import EXIT_USAGE, UsageError
 from snapkit.sizes import parse_size
 
@@ -83,7 +84,7 @@ def test_default_path_uses_xdg_config_home(tmp_path: Path) -> None:
 def test_default_path_on_windows_uses_appdata(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(cfgmod, "_IS_WINDOWS", True)
+    monkeypatch.setattr(cfg_lookup, "_IS_WINDOWS", True)
     appdata = tmp_path / "AppData" / "Roaming"
     got = default_config_path({"USERPROFILE": str(tmp_path), "APPDATA": str(appdata)})
     assert got == appdata / "snapkit" / "config.json"
