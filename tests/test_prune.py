@@ -384,7 +384,7 @@ def test_a_failure_at_every_change_leaves_everything_restorable(
 
 KILLER = textwrap.dedent("""
     import os, signal, sys
-    import snapkit.cli.prune_cmd as cmd
+    import snapkit.ops.prune as cmd
     real = cmd.execute_prune
     point = sys.argv[1]
     def execute_prune(repo, plan, on_step=None):

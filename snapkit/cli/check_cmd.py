@@ -1,16 +1,18 @@
-"""``snapkit check``: verify the repository."""
+"""``snapkit check``: verify the repository (:mod:`snapkit.ops.check`)."""
 
 from __future__ import annotations
 
+import functools
+
 import click
 
-from snapkit.check import check_repository
 from snapkit.cli.common import (
     Settings,
+    echo_event,
     emit_json,
     human_bytes,
     no_lock_option,
-    open_repo_reading,
+    repo_path,
     with_settings,
 )
 from snapkit.errors import EXIT_FATAL
@@ -26,13 +28,15 @@ def check(settings: Settings, read_data: bool, no_lock: bool) -> None:
 
     Exit 0 when no error was found, 1 otherwise.
     """
-    repo = open_repo_reading(settings, no_lock, "check")
-    report = check_repository(repo, read_data)
+    from snapkit.ops.check import check as run_check
+
+    report = run_check(repo_path(settings), read_data=read_data, no_lock=no_lock,
+                       on_event=functools.partial(echo_event, settings))
     if settings.json:
         emit_json({"ok": report.ok, "packs": report.packs, "blobs": report.blobs,
                    "snapshots": report.snapshots, "trees": report.trees, "files": report.files,
-                   "bytes_read": report.bytes_read, "errors": report.errors,
-                   "notes": report.notes})
+                   "bytes_read": report.bytes_read, "errors": list(report.errors),
+                   "notes": list(report.notes)})
     else:
         for e in report.errors:
             click.echo(f"error: {e}")

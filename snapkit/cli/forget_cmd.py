@@ -1,34 +1,17 @@
-"""``snapkit forget``: remove snapshot manifests, by id or by a keep policy (then ``--prune``)."""
+"""``snapkit forget``: remove snapshot manifests, by id or by a keep policy, then ``--prune``
+(:mod:`snapkit.ops.forget`; rendering in ``forget_view``)."""
 
 from __future__ import annotations
 
-import time
+import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
 
-from snapkit.cli.common import (
-    Settings,
-    emit_json,
-    json_time,
-    local_time,
-    open_repo,
-    with_settings,
-)
-from snapkit.cli.prune_cmd import prune_and_report
+from snapkit.cli.common import ProgressLine, Settings, emit_json, repo_path, with_settings
 from snapkit.errors import UsageError
-from snapkit.retention import (
-    GROUP_FIELDS,
-    Decision,
-    Group,
-    KeepPolicy,
-    apply_policy,
-    check_group_by,
-    parse_duration,
-    remove_named,
-)
-from snapkit.selection import filter_snapshots, resolve
+from snapkit.retention import GROUP_FIELDS, KeepPolicy, check_group_by, parse_duration
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -104,101 +87,18 @@ def forget(settings: Settings, selectors: tuple[str, ...], last: int, hourly: in
     if not selectors and policy.empty:
         raise UsageError("no --keep-* option given, so every snapshot would be kept; add one "
                          "(e.g. --keep-daily 7) or name the snapshots to remove")
-    repo = open_repo(settings)
-    with repo.lock(exclusive=not dry_run, operation="forget"):
-        pairs = filter_snapshots(repo.snapshots(), host=host, tags=tags)
-        if selectors:
-            named = [resolve(s, pairs)[0] for s in selectors]
-            decisions = remove_named(pairs, named, group_by)
-        else:
-            decisions = apply_policy(pairs, policy, time.time_ns(), group_by=group_by)
-        removed = [d.snapshot_id for d in decisions if not d.keep]
-        if not dry_run:
-            for sid in removed:
-                repo.remove_snapshot(sid)
-        if not settings.json:
-            _render(settings, decisions, policy, bool(selectors), dry_run)
-        pruned = None
-        if then_prune and removed:
-            if not settings.json and not settings.quiet:
-                click.echo()
-            pruned = prune_and_report(settings, repo, dry_run=dry_run,
-                                      ignore_snapshots=set(removed))
+    from snapkit.cli import forget_view, prune_view
+    from snapkit.ops.forget import forget as run_forget
+
+    shown = None if selectors else policy  # no policy line when snapshots are named
+    line = ProgressLine(settings, interval=0)  # the operation paces its progress events
+    try:
+        result = run_forget(
+            repo_path(settings), selectors=selectors, policy=policy, host=host, tags=tags,
+            group_by=group_by, dry_run=dry_run, prune=then_prune,
+            on_event=functools.partial(forget_view.on_event, settings, line, shown))
+    finally:
+        line.clear()
+    pruned = prune_view.report(settings, result.prune) if result.prune else None
     if settings.json:
-        emit_json({
-            "dry_run": dry_run,
-            "policy": None if selectors else policy.describe(),
-            "group_by": list(group_by),
-            "groups": [_group_json(group, items) for group, items in _groups(decisions).items()],
-            "snapshots": [_decision_json(d) for d in decisions],
-            "removed": [] if dry_run else removed,
-            "prune": pruned,
-        })
-
-
-def _render(settings: Settings, decisions: list[Decision], policy: KeepPolicy, named: bool,
-            dry_run: bool) -> None:
-    removed = [d for d in decisions if not d.keep]
-    if settings.quiet:
-        if not dry_run:
-            for d in removed:
-                click.echo(d.snapshot_id)
-        return
-    if not named:
-        click.echo(f"policy: {policy.describe()}")
-    if not decisions:
-        click.echo("no snapshots")
-        return
-    for group, items in _groups(decisions).items():
-        gone = sum(not d.keep for d in items)
-        click.echo(f"\ngroup: {group.describe()} ({len(items) - gone} kept, "
-                   f"{'would remove' if dry_run else 'removed'} {gone})")
-        rows = [("ID", "Time", "Tags", "Action", "Reasons")]
-        for d in items:
-            action = "keep" if d.keep else ("would remove" if dry_run else "remove")
-            rows.append((d.snapshot_id[:8], local_time(d.snapshot.time_ns),
-                         ",".join(d.snapshot.tags), action, ", ".join(d.reasons)))
-        widths = [max(len(r[i]) for r in rows) for i in range(4)]
-        for r in rows:
-            click.echo(("  " + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False))
-                        + "  " + r[4]).rstrip())
-    kept = len(decisions) - len(removed)
-    verb = "would remove" if dry_run else "removed"
-    click.echo(f"\n{kept} kept, {verb} {len(removed)} snapshot(s)"
-               + (" (dry run: nothing changed)" if dry_run else ""))
-
-
-def _groups(decisions: list[Decision]) -> dict[Group, list[Decision]]:
-    """The decisions by group (groups in order of first appearance), each oldest first."""
-    groups: dict[Group, list[Decision]] = {}
-    for d in decisions:
-        groups.setdefault(d.group, []).append(d)
-    return {g: sorted(items, key=lambda d: (d.snapshot.time_ns, d.snapshot_id))
-            for g, items in groups.items()}
-
-
-def _group_key_json(g: Group) -> dict[str, Any]:
-    return {"host": g.host, "sources": None if g.sources is None else list(g.sources),
-            "tags": None if g.tags is None else list(g.tags), "mode": g.mode}
-
-
-def _group_json(g: Group, items: list[Decision]) -> dict[str, Any]:
-    """One group: what it shares (None for a field not grouped by), what is kept and why,
-    what is removed; oldest first."""
-    return {
-        **_group_key_json(g),
-        "keep": [{"id": d.snapshot_id, "time": json_time(d.snapshot.time_ns),
-                  "reasons": list(d.reasons)} for d in items if d.keep],
-        "remove": [{"id": d.snapshot_id, "time": json_time(d.snapshot.time_ns),
-                    "reasons": list(d.reasons)} for d in items if not d.keep],
-    }
-
-
-def _decision_json(d: Decision) -> dict[str, Any]:
-    s = d.snapshot
-    return {
-        "id": d.snapshot_id, "short_id": d.snapshot_id[:8], "time": json_time(s.time_ns),
-        "time_ns": s.time_ns, "host": s.hostname, "sources": list(s.sources),
-        "tags": list(s.tags), "mode": s.mode, "action": "keep" if d.keep else "remove",
-        "reasons": list(d.reasons), "group": _group_key_json(d.group),
-    }
+        emit_json(forget_view.result_json(result, shown, group_by, pruned))
