@@ -128,10 +128,11 @@ def plan_restore(
             prober.close()
     if conflicts:
         more = f" and {len(conflicts) - 1} more" if len(conflicts) > 1 else ""
+        fix = ("--overwrite always" if opts.overwrite == "if-changed"
+               else "--overwrite if-changed (or always)")
         raise SnapkitError(
             f"restore would overwrite {conflicts[0]}{more}; nothing was written — pass "
-            "--overwrite if-changed (or always) to replace them, or restore into an empty "
-            "--target"
+            f"{fix} to replace them, or restore into an empty --target"
         )
     return actions
 
