@@ -29,7 +29,8 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
     try:
         yield where
     finally:
-        subprocess.run(["umount", str(where)], capture_output=True, check=False)
+        # Lazily: a descriptor still open on it must not leave it mounted.
+        subprocess.run(["umount", "-l", str(where)], capture_output=True, check=False)
 
 
 def _packs(repo: Path) -> set[str]:

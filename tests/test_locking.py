@@ -88,7 +88,8 @@ def read_only_mount(source: Path, where: Path) -> Iterator[Path]:
     try:
         yield where
     finally:
-        subprocess.run(["umount", str(where)], capture_output=True, check=False)
+        # Lazily: a descriptor still open on it must not leave it mounted.
+        subprocess.run(["umount", "-l", str(where)], capture_output=True, check=False)
 
 
 def test_readers_work_on_a_read_only_repository(world: tuple[Path, dict[str, str]]) -> None:

@@ -270,10 +270,16 @@ class LocalBackend:
                 os.close(fd)
 
     def close(self) -> None:
-        """Close the pack descriptors kept open (they are also closed at exit)."""
+        """Close the pack descriptors kept open (also done when the backend is dropped)."""
         with self._fds_lock:
             while self._fds:
                 os.close(self._fds.popitem()[1])
+
+    def __del__(self) -> None:
+        fds = getattr(self, "_fds", None)
+        while fds:
+            with contextlib.suppress(OSError):
+                os.close(fds.popitem()[1])
 
     def size(self, kind: str, name: str) -> int:
         try:
