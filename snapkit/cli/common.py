@@ -24,7 +24,7 @@ import click
 from click.core import ParameterSource
 
 from snapkit.model import Skipped
-from snapkit.ops.events import Event, ReadingUnlocked, RepositoryCreated
+from snapkit.ops.events import Event, FileWritten, ReadingUnlocked, RepositoryCreated
 from snapkit.ops.repo import open_repository, reading
 from snapkit.sizes import format_size
 from snapkit.store.location import is_remote
@@ -203,22 +203,36 @@ class ProgressLine:
         sys.stderr.flush()
         self._shown = True
 
-    def file_counter(self) -> Callable[[str, int], None]:
-        """An ``on_file(path, size)`` callback that shows running file and byte totals."""
-        done = [0, 0]
-
-        def on_file(path: str, size: int) -> None:
-            done[0] += 1
-            done[1] += size
-            self.update(f"{done[0]:,} files  {human_bytes(done[1])}  {path}")
-
-        return on_file
-
     def clear(self) -> None:
         if self._shown:
             sys.stderr.write("\r\x1b[2K")
             sys.stderr.flush()
             self._shown = False
+
+
+class FileProgress:
+    """The live line of a command that writes files (``restore``, ``export``): its
+    :meth:`on_event` shows the running totals of :class:`FileWritten` events, gives other
+    events to ``handler`` (when it returns False, to :func:`echo_event`), and the line is
+    cleared when the ``with`` block ends."""
+
+    def __init__(self, settings: Settings,
+                 handler: Callable[[Event], bool] | None = None) -> None:
+        self.settings = settings
+        self.handler = handler
+        self.line = ProgressLine(settings, interval=0)  # the operation paces its events
+
+    def __enter__(self) -> FileProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.line.clear()
+
+    def on_event(self, event: Event) -> None:
+        if isinstance(event, FileWritten):
+            self.line.update(f"{event.files:,} files  {human_bytes(event.bytes)}  {event.path}")
+        elif self.handler is None or not self.handler(event):
+            echo_event(self.settings, event)
 
 
 def _columns() -> int:

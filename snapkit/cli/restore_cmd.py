@@ -1,4 +1,5 @@
-"""``snapkit restore``: write a snapshot's files back."""
+"""``snapkit restore``: write a snapshot's files back (:mod:`snapkit.ops.restore`; rendering
+in ``restore_view``)."""
 
 from __future__ import annotations
 
@@ -6,21 +7,9 @@ import os
 
 import click
 
-from snapkit.browse import source_patterns, unmatched_patterns
-from snapkit.chunker import Chunker
-from snapkit.cli.common import (
-    ProgressLine,
-    Settings,
-    emit_json,
-    human_bytes,
-    no_lock_option,
-    notice,
-    open_repo_reading,
-    with_settings,
-)
+from snapkit.cli.common import FileProgress, Settings, no_lock_option, repo_path, with_settings
 from snapkit.errors import UsageError
-from snapkit.restore import OVERWRITE_POLICIES, Overwrite, RestoreOptions, restore_snapshot
-from snapkit.selection import resolve
+from snapkit.restore import OVERWRITE_POLICIES, Overwrite
 
 
 @click.command("restore")
@@ -56,48 +45,12 @@ def restore(settings: Settings, snapshot: str, target: str | None, in_place: boo
         target = os.path.abspath(os.sep)
     elif not target:
         raise UsageError("say where to restore: --target DIR (or --in-place with --overwrite)")
-    repo = open_repo_reading(settings, no_lock, "restore")
-    snap_id, snap = resolve(snapshot, repo.snapshots())
-    unmatched = unmatched_patterns(repo.load_tree, snap, includes)
-    for pattern in unmatched:
-        click.echo(f"snapkit: warning: --include {pattern!r} matches nothing in snapshot "
-                   f"{snap_id[:8]}; give a path absolute or relative to a source (see "
-                   f"`snapkit ls {snap_id[:8]} -R`)", err=True)
-    opts = RestoreOptions(target=os.path.abspath(os.path.expanduser(target)), in_place=in_place,
-                          overwrite=overwrite or "never", dry_run=dry_run,
-                          includes=source_patterns(includes, snap.sources),
-                          excludes=source_patterns(excludes, snap.sources))
-    line = ProgressLine(settings)
-    on_file = line.file_counter()
+    from snapkit.cli import restore_view
+    from snapkit.ops.restore import restore as run_restore
 
-    try:
-        result = restore_snapshot(repo.load_tree, repo.read_blobs, snap, opts,
-                                  Chunker(repo.config.chunker), on_file)
-    finally:
-        line.clear()
-    if settings.json:
-        if dry_run:
-            for a in result.actions:
-                emit_json({"event": "plan", "path": a.dest, "type": a.node.type,
-                           "action": a.action, "size": a.node.size})
-        emit_json({"event": "summary", "snapshot_id": snap_id, "target": opts.target,
-                   "dry_run": dry_run, "files": result.files, "dirs": result.dirs,
-                   "symlinks": result.symlinks, "bytes": result.bytes,
-                   "identical": result.identical,
-                   "leftovers_removed": result.leftovers_removed,
-                   "unmatched_includes": unmatched})
-        return
-    if result.leftovers_removed:
-        n = result.leftovers_removed
-        notice(settings, f"removed {n:,} partial file{'' if n == 1 else 's'} an interrupted "
-                         "restore had left in the target")
-    if dry_run and not settings.quiet:
-        for a in result.actions:
-            if a.node.type != "dir":
-                click.echo(f"{a.action:<9} {a.dest}")
-    if not settings.quiet:
-        verb = "would restore" if dry_run else "restored"
-        click.echo(f"{verb} {result.files:,} files ({human_bytes(result.bytes)}), "
-                   f"{result.dirs:,} dirs, {result.symlinks:,} symlinks from snapshot "
-                   f"{snap_id[:8]} to {opts.target}"
-                   + (f"; {result.identical:,} already identical" if result.identical else ""))
+    with FileProgress(settings, restore_view.unmatched_include) as progress:
+        done = run_restore(repo_path(settings), snapshot, target, in_place=in_place,
+                           overwrite=overwrite or "never", includes=includes,
+                           excludes=excludes, dry_run=dry_run, no_lock=no_lock,
+                           on_event=progress.on_event)
+    restore_view.report(settings, done, dry_run)

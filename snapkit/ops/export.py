@@ -1,0 +1,163 @@
+"""``export_to``: write a snapshot as a standard archive (tar.gz, tar.zst or tar) to a file or
+a stream.
+
+Under a shared lock the snapshot is resolved, the mode's subset chosen (from the installation
+the snapshot recorded) and :func:`snapkit.export.export_snapshot` streams the archive. A file
+is written atomically: to a partial name beside it (``.snapkit-export-<pid>-<hex>.tmp``,
+``snapkit.partials``), fsync'd, renamed over the output, the directory fsync'd; a failure or
+Ctrl-C removes the partial file, and the partial files killed exports left in that directory
+are removed first (a :class:`PartialsRemoved` event).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from snapkit.config import load_config
+from snapkit.errors import UsageError
+from snapkit.export import (
+    ExportOptions,
+    ExportResult,
+    export_snapshot,
+    format_from_filename,
+    normalize_format,
+)
+from snapkit.model import Snapshot
+from snapkit.openclaw import Installation, discover
+from snapkit.ops.events import Event, OnEvent, file_counter, ignore
+from snapkit.ops.repo import Location, reading
+from snapkit.partials import is_orphan, partial_name
+from snapkit.selection import resolve
+from snapkit.sources import mode_subset
+from snapkit.store.backend import fsync_dir
+
+_EXT = {"tar.gz": "tar.gz", "tar.zst": "tar.zst", "tar": "tar"}
+#: An export in progress is written to ``.snapkit-export-<pid>-<hex>.tmp`` beside the output.
+_PARTIAL_PREFIX = ".snapkit-export-"
+_PARTIAL_SUFFIX = ".tmp"
+
+
+@dataclass(frozen=True)
+class PartialsRemoved(Event):
+    """Partial archives of interrupted exports were removed from ``directory``."""
+
+    count: int
+    directory: str
+
+
+@dataclass(frozen=True)
+class ExportOutcome:
+    snapshot_id: str
+    format: str  # "tar.gz" | "tar.zst" | "tar"
+    archive: str | None  # the file written, as named; None for a stream
+    size: int | None  # the file's size; None for a stream
+    result: ExportResult
+
+
+def export_to(location: Location, snapshot: str, output: str | Path | BinaryIO | None = None,
+              *, fmt: str | None = None, mode: str | None = None,
+              includes: Sequence[str] = (), excludes: Sequence[str] = (),
+              paths: str = "absolute", layout: str = "snapkit", force: bool = False,
+              no_lock: bool = False, config: str | None = None, on_event: OnEvent = ignore,
+              progress_interval: float = 0.2) -> ExportOutcome:
+    """Export ``snapshot`` (a selector) to ``output``: a file name (None: ``<host>-<time>-<id>
+    .<ext>`` here; an existing file only with ``force``) or a binary stream (not closed).
+
+    ``fmt`` defaults to the file name's extension, else tar.gz; ``mode`` exports only that
+    mode's subset. Files added to a file output are reported as
+    :class:`~snapkit.ops.events.FileWritten` events, at most once per ``progress_interval``.
+    """
+    loaded = load_config(config)
+    named, stream, fmt = _output(output, fmt)
+    if mode is not None and mode not in loaded.config.modes:
+        known = ", ".join(sorted(loaded.config.modes))
+        raise UsageError(f"unknown mode {mode!r}; the config defines: {known}")
+    with reading(location, no_lock, "export", on_event) as repo:
+        snap_id, snap = resolve(snapshot, repo.snapshots())
+        subset = None
+        if mode is not None:
+            # The installation the snapshot recorded (an older snapshot: the one found now).
+            inst = Installation.from_dict(snap.openclaw) if snap.openclaw else discover()
+            subset = mode_subset(snap.sources, mode, loaded, inst)
+        opts = ExportOptions(format=fmt, mode_subset=subset, mode=mode,
+                             includes=tuple(includes), excludes=tuple(excludes), paths=paths,
+                             layout=layout, gzip_level=loaded.config.gzip_level,
+                             zstd_level=loaded.config.zstd_level)
+
+        def write(out: BinaryIO, counting: bool = False) -> ExportResult:
+            on_file = file_counter(on_event, progress_interval) if counting else None
+            return export_snapshot(repo.load_tree, repo.read_blobs, snap_id, snap, out, opts,
+                                   on_file)
+
+        if stream is not None:
+            if stream.isatty():
+                raise UsageError("refusing to write an archive to a terminal; redirect stdout "
+                                 "or pass -o FILE")
+            result = write(stream)
+            stream.flush()
+            return ExportOutcome(snap_id, fmt, None, None, result)
+        archive = str(named) if named else _default_name(snap_id, snap, fmt)
+        path = Path(archive)
+        if path.exists() and not force:
+            raise UsageError(f"{path} exists; pass --force to replace it or -o another name")
+        removed = _remove_orphans(path.parent)
+        if removed:
+            on_event(PartialsRemoved(removed, str(path.parent)))
+        result = _atomically(path, lambda f: write(f, counting=True))
+    return ExportOutcome(snap_id, fmt, archive, os.path.getsize(path), result)
+
+
+def _output(output: str | Path | BinaryIO | None,
+            fmt: str | None) -> tuple[str | Path | None, BinaryIO | None, str]:
+    """(file name or None, stream or None, format): the format as given, else the file
+    name's, else tar.gz."""
+    if output is None or isinstance(output, str | Path):
+        named, stream = output, None
+    else:
+        named, stream = None, output
+    if fmt:
+        return named, stream, normalize_format(fmt)
+    return named, stream, (format_from_filename(str(named)) if named else None) or "tar.gz"
+
+
+def _default_name(snap_id: str, snap: Snapshot, fmt: str) -> str:
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(snap.time_ns / 1e9))
+    return f"{snap.hostname}-{stamp}-{snap_id[:8]}.{_EXT[fmt]}"
+
+
+def _atomically(path: Path, write: Callable[[BinaryIO], ExportResult]) -> ExportResult:
+    """Run ``write`` on a partial file beside ``path``, then put it in place durably."""
+    tmp = path.with_name(partial_name(_PARTIAL_PREFIX, _PARTIAL_SUFFIX))
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            result = write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        fsync_dir(path.resolve().parent)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return result
+
+
+def _remove_orphans(directory: Path) -> int:
+    """Remove the partial archives interrupted exports left in ``directory``."""
+    removed = 0
+    try:
+        names = [n for n in os.listdir(directory or ".")
+                 if is_orphan(n, _PARTIAL_PREFIX, _PARTIAL_SUFFIX)]
+    except OSError:
+        return 0
+    for name in names:
+        with contextlib.suppress(OSError):
+            (directory / name).unlink()
+            removed += 1
+    return removed
