@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 from snapkit.errors import IntegrityError
 from snapkit.model import NODE_DIR, Node, Tree
+from snapkit.paths import join_path
 
 TreeLoader = Callable[[str], Tree]
 #: The one content reader every sink uses: a file's blobs (its ``content`` ids), in order,
@@ -73,11 +74,8 @@ def iter_tree(
                 yield parts, node, True
 
 
-def original_path(parts: Parts) -> str:
-    """The absolute path an entry had on its machine ("C:" first component = a drive)."""
-    if parts and parts[0].endswith(":"):
-        return parts[0] + "\\" + "\\".join(parts[1:])
-    return "/" + "/".join(parts)
+#: The absolute path an entry had on its machine ("C:" first component = a drive).
+original_path = join_path
 
 
 Entry = tuple[Parts, Node, bool]

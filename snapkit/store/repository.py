@@ -40,7 +40,7 @@ from snapkit.model import (
     snapshot_order,
 )
 from snapkit.store import codec
-from snapkit.store.backend import KINDS, Backend, LocalBackend, NotFound
+from snapkit.store.backend import KINDS, Backend, NotFound
 from snapkit.store.connect import backend_for
 from snapkit.store.index import Index, write_index
 from snapkit.store.lock import repository_lock
@@ -122,8 +122,8 @@ def is_vacant(location: str | Path | Backend) -> bool:
     """True when nothing is stored at ``location`` yet, so a repository may be created there:
     a missing or empty directory, or a bucket/prefix without repository files."""
     backend = location if not isinstance(location, (str, Path)) else backend_for(location)
-    if isinstance(backend, LocalBackend):
-        root = backend.root
+    root = backend.local_root()
+    if root is not None:
         return not root.exists() or (root.is_dir() and not any(root.iterdir()))
     return not any(next(iter(backend.list(kind)), None) is not None for kind in KINDS)
 
@@ -148,7 +148,7 @@ class Repository:
             raise UsageError(f"a repository already exists at {where}; use it, or pick another "
                              "path with --repo")
         if not is_vacant(backend):
-            if isinstance(backend, LocalBackend):
+            if backend.local_root() is not None:
                 raise UsageError(f"{where} exists and is not an empty directory; choose a new "
                                  "path for the repository with --repo")
             raise UsageError(f"{where} holds repository files but no config; choose another "
@@ -169,12 +169,13 @@ class Repository:
         where = backend.location
         missing = (f"no repository at {where}; create one with `snapkit init --repo {where}` "
                    "or point --repo / $SNAPKIT_REPO at an existing one")
-        if isinstance(backend, LocalBackend) and not backend.root.exists():
+        root = backend.local_root()
+        if root is not None and not root.exists():
             raise RepositoryMissing(missing)
         try:
             data = backend.load("config", "config")
         except NotFound as exc:
-            if isinstance(backend, LocalBackend):
+            if backend.local_root() is not None:
                 raise RepositoryMissing(
                     f"{where} is not a snapkit repository (no config file); check --repo / "
                     "$SNAPKIT_REPO"
