@@ -191,6 +191,17 @@ def test_sigint_and_sigterm_exit_130_and_leave_no_lock(
     assert_trees_equal(big, restored(target, big))
 
 
+def _kill_once(args: list[str], env: dict[str, str], seen: Any) -> None:
+    """Run ``snapkit ARGS`` and SIGKILL it as soon as ``seen()`` is true (or it ended)."""
+    p = popen_snapkit(args, env)
+    try:
+        assert wait_for(lambda: p.poll() is not None or bool(seen()), timeout=60,
+                        interval=0.0005)
+        p.send_signal(signal.SIGKILL)
+    finally:
+        p.communicate(timeout=60)
+
+
 def test_killed_restore_leaves_partial_files_the_next_restore_removes(
     tmp_path: Path, big: Path
 ) -> None:
@@ -204,13 +215,7 @@ def test_killed_restore_leaves_partial_files_the_next_restore_removes(
     def partial() -> list[Path]:
         return list(blobs.glob(".snapkit-restore-*")) if blobs.is_dir() else []
 
-    p = popen_snapkit(["restore", "latest", "--target", str(target)], env)
-    try:
-        assert wait_for(lambda: p.poll() is not None or bool(partial()), timeout=60,
-                        interval=0.0005)
-        p.send_signal(signal.SIGKILL)
-    finally:
-        p.communicate(timeout=60)
+    _kill_once(["restore", "latest", "--target", str(target)], env, partial)
     left = partial()
     if not left:
         pytest.skip("the restore finished before it could be killed mid-file")
@@ -252,13 +257,7 @@ def test_killed_export_leaves_a_partial_archive_the_next_export_removes(
     def partial() -> list[Path]:
         return list(out.glob(".snapkit-export-*.tmp"))
 
-    p = popen_snapkit(["export", "latest", "-o", str(out / "a.tar.gz")], env)
-    try:
-        assert wait_for(lambda: p.poll() is not None or bool(partial()), timeout=60,
-                        interval=0.0005)
-        p.send_signal(signal.SIGKILL)
-    finally:
-        p.communicate(timeout=60)
+    _kill_once(["export", "latest", "-o", str(out / "a.tar.gz")], env, partial)
     if not partial():
         pytest.skip("the export finished before it could be killed")
     assert not (out / "a.tar.gz").exists()
