@@ -168,19 +168,7 @@ def plan_prune(
     backend = repo.backend
     step("index")
     index_files = tuple(sorted(backend.list("index")))
-    listed: dict[str, dict[str, BlobEntry]] = {}
-    relisted = 0
-    index = Index()
-    for name in index_files:
-        entries = decode_index(backend.load("index", name), name)
-        index.add(entries)
-        index.files.add(name)
-        for e in entries:
-            in_pack = listed.setdefault(e.pack, {})
-            if e.id in in_pack:
-                relisted += 1
-            else:
-                in_pack[e.id] = e
+    index, listed, relisted = _read_index(backend, index_files)
     # Read under the caller's lock: a snapshot committed since the repository was opened must
     # have its blobs in the index we walk and keep. The walk reads through a view with this
     # index; the caller's repository is left as it was (execution reloads its index).
@@ -196,40 +184,12 @@ def plan_prune(
     present = sorted(set(listed) & on_disk)
     sizes = {p: backend.size("packs", p) for p in present}
     claimed = _claim(listed, present, sizes, used)
-    unplaced = used - {e.id for entries in claimed.values() for e in entries}
-    if unplaced:
-        lost = {e.pack for p in missing for e in listed[p].values() if e.id in unplaced}
-        raise IntegrityError(
-            f"{len(unplaced)} used blob(s) are only in missing pack(s) "
-            f"{', '.join(sorted(lost)[:3])}; prune stopped before changing anything "
-            "(run `snapkit check`)"
-        )
+    _require_placed(used, claimed, listed, missing)
+    keep, repack, delete = _classify_packs(listed, present, sizes, claimed, repack_all_unused)
 
-    keep: list[PackInfo] = []
-    repack: list[PackInfo] = []
-    delete: list[PackInfo] = []
-    for pack in present:
-        info = PackInfo(pack, sizes[pack], _by_offset(listed[pack].values()),
-                        _by_offset(claimed.get(pack, ())))
-        if not info.used:
-            delete.append(info)
-        elif info.unused_bytes and (
-            repack_all_unused or info.unused_bytes >= REPACK_UNUSED_FRACTION * info.size
-        ):
-            repack.append(info)
-        else:
-            keep.append(info)
-
-    unindexed: list[StrayFile] = []
-    recent: list[StrayFile] = []
     # No other lock: no writer is at work that could still index a stray pack.
     grace = grace_s if other_holders(backend) else 0.0
-    for pack in sorted(on_disk - set(listed)):
-        stray = StrayFile(pack, backend.size("packs", pack), _pack_age(backend, pack))
-        old = grace == 0.0 or (stray.age_s is not None and stray.age_s >= grace)
-        (unindexed if old else recent).append(stray)
-    temps = [t for t in _temp_files(backend)
-             if grace == 0.0 or (t.age_s is not None and t.age_s >= grace)]
+    unindexed, recent, temps = _strays(backend, sorted(on_disk - set(listed)), grace)
     return PrunePlan(
         snapshots=len(snapshot_ids),
         used_blobs=frozenset(used),
@@ -244,6 +204,77 @@ def plan_prune(
         temp_files=tuple(temps),
         grace_s=grace,
     )
+
+
+def _read_index(
+    backend: Backend, index_files: tuple[str, ...]
+) -> tuple[Index, dict[str, dict[str, BlobEntry]], int]:
+    """The index files read into one :class:`Index`, the blobs each pack lists (first listing
+    kept), and how many listings repeated one already seen."""
+    listed: dict[str, dict[str, BlobEntry]] = {}
+    relisted = 0
+    index = Index()
+    for name in index_files:
+        entries = decode_index(backend.load("index", name), name)
+        index.add(entries)
+        index.files.add(name)
+        for e in entries:
+            in_pack = listed.setdefault(e.pack, {})
+            if e.id in in_pack:
+                relisted += 1
+            else:
+                in_pack[e.id] = e
+    return index, listed, relisted
+
+
+def _require_placed(used: set[str], claimed: dict[str, list[BlobEntry]],
+                    listed: dict[str, dict[str, BlobEntry]], missing: list[str]) -> None:
+    """Raise IntegrityError when a used blob has no copy in a pack that is on disk."""
+    unplaced = used - {e.id for entries in claimed.values() for e in entries}
+    if unplaced:
+        lost = {e.pack for p in missing for e in listed[p].values() if e.id in unplaced}
+        raise IntegrityError(
+            f"{len(unplaced)} used blob(s) are only in missing pack(s) "
+            f"{', '.join(sorted(lost)[:3])}; prune stopped before changing anything "
+            "(run `snapkit check`)"
+        )
+
+
+def _classify_packs(
+    listed: dict[str, dict[str, BlobEntry]], present: list[str], sizes: dict[str, int],
+    claimed: dict[str, list[BlobEntry]], repack_all_unused: bool,
+) -> tuple[list[PackInfo], list[PackInfo], list[PackInfo]]:
+    """Each present pack as kept, repacked or deleted (in that order of the result)."""
+    keep: list[PackInfo] = []
+    repack: list[PackInfo] = []
+    delete: list[PackInfo] = []
+    for pack in present:
+        info = PackInfo(pack, sizes[pack], _by_offset(listed[pack].values()),
+                        _by_offset(claimed.get(pack, ())))
+        if not info.used:
+            delete.append(info)
+        elif info.unused_bytes and (
+            repack_all_unused or info.unused_bytes >= REPACK_UNUSED_FRACTION * info.size
+        ):
+            repack.append(info)
+        else:
+            keep.append(info)
+    return keep, repack, delete
+
+
+def _strays(
+    backend: Backend, unlisted: list[str], grace: float
+) -> tuple[list[StrayFile], list[StrayFile], list[StrayFile]]:
+    """Packs no index lists, split into old enough to remove and recent; and old temp files."""
+    unindexed: list[StrayFile] = []
+    recent: list[StrayFile] = []
+    for pack in unlisted:
+        stray = StrayFile(pack, backend.size("packs", pack), _pack_age(backend, pack))
+        old = grace == 0.0 or (stray.age_s is not None and stray.age_s >= grace)
+        (unindexed if old else recent).append(stray)
+    temps = [t for t in _temp_files(backend)
+             if grace == 0.0 or (t.age_s is not None and t.age_s >= grace)]
+    return unindexed, recent, temps
 
 
 def _used_blobs(repo: Repository, snapshot_ids: list[str], step: Step) -> set[str]:
