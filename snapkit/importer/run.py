@@ -4,14 +4,16 @@ manifest (the commit point).
 
 from __future__ import annotations
 
+import tarfile
 import time
 from dataclasses import dataclass
+from typing import IO
 
 from snapkit.archive_verify import read_metadata
 from snapkit.chunker import Chunker
 from snapkit.importer.assemble import Assembler, archive_sources
 from snapkit.importer.collect import Collector, lookup, show
-from snapkit.importer.layout import choose_layout
+from snapkit.importer.layout import Layout, choose_layout
 from snapkit.importer.manifest import already_present, manifest
 from snapkit.importer.stream import (
     Damaged,
@@ -23,7 +25,7 @@ from snapkit.importer.stream import (
 )
 from snapkit.model import Skipped, Snapshot, Summary
 from snapkit.paths import join_path
-from snapkit.store.repository import Repository
+from snapkit.store.repository import BlobSaver, Repository
 from snapkit.treewalk import Parts
 
 LAYOUTS = ("snapkit", "openclaw", "tar")
@@ -73,57 +75,14 @@ def import_archive(repo: Repository, path: str, opts: ImportOptions) -> ImportRe
         checksums: dict[str, str] = dict(meta.files) if meta is not None else {}
         with repo.saver(opts.workers, opts.zstd_level) as saver:
             col = Collector(saver, Chunker(repo.config.chunker), checksums)
-            current = ""
-            try:
-                with tar:
-                    for m in read_members(tar):
-                        current = m.name
-                        col.member(tar, m)
-                        current = ""
-                # Read to the end so the compression's own check (gzip CRC, zstd checksum)
-                # covers everything imported; extractors stop at the tar end blocks.
-                drain = Guarded(stream)
-                while drain.read(1024 * 1024):
-                    pass
-            except Damaged as exc:
-                col.st.complete = False
-                where = f" in {show(current)}" if current else ""
-                col.warn(f"archive damaged or truncated{where} ({exc}); the entries before "
-                         "it were imported")
-                if current:
-                    col.st.skipped.append((None, current, "truncated", str(exc)))
+            _read_archive(tar, stream, col)
             layout, doc = choose_layout(col, meta, fallback)
-            # Candidate manifests that stay ordinary files are stored now.
-            for parts, (node, kept) in col.st.manifests.items():
-                if parts in layout.drop or lookup(col.root, parts) is not node:
-                    continue
-                for blob_id, chunk in zip(node.content, kept, strict=True):
-                    saver.save_data(chunk, blob_id)
-            asm = Assembler(saver, layout, fallback, col.st.warnings)
-            asm.run(col.root)
-            if asm.relative:
-                col.warn(f"{asm.relative} entries below payload/relative have no recorded base "
-                         "directory (OpenClaw takes such a path relative to the working "
-                         "directory of `openclaw backup create`, which no archive records); "
-                         f"placed under {join_path(fallback)}")
-            if layout.name == "openclaw" and asm.unmapped:
-                col.warn(f"{asm.unmapped} entries outside payload/ were placed under "
-                         f"{join_path(fallback)}")
+            _store_plain_manifests(col, layout, saver)
+            asm = _assemble(col, layout, fallback, saver)
             root_id, counts = asm.save()
             saver.flush()
             sources = archive_sources(layout, asm, fallback)
-            summary = Summary(
-                files_new=counts["files"],
-                dirs=counts["dirs"],
-                symlinks=counts["symlinks"],
-                total_files=counts["files"],
-                total_bytes=counts["bytes"],
-                bytes_read=col.st.bytes_read,
-                blobs_added=saver.blobs_added,
-                bytes_added_raw=saver.bytes_added_raw,
-                bytes_added_stored=saver.bytes_added_stored,
-                duration_s=round((time.time_ns() - started) / 1e9, 3),
-            )
+            summary = _summary(col, saver, counts, started)
     skipped = tuple(
         Skipped(join_path(asm.map(p) or fallback + p) if p is not None else f"(archive) {name}",
                 reason, detail)
@@ -143,4 +102,66 @@ def import_archive(repo: Repository, path: str, opts: ImportOptions) -> ImportRe
         symlinks=counts["symlinks"],
         bytes=counts["bytes"],
         complete=col.st.complete,
+    )
+
+
+def _read_archive(tar: tarfile.TarFile, stream: IO[bytes], col: Collector) -> None:
+    """Collect every member; damage ends the pass with a warning, keeping what came before."""
+    current = ""
+    try:
+        with tar:
+            for m in read_members(tar):
+                current = m.name
+                col.member(tar, m)
+                current = ""
+        # Read to the end so the compression's own check (gzip CRC, zstd checksum)
+        # covers everything imported; extractors stop at the tar end blocks.
+        drain = Guarded(stream)
+        while drain.read(1024 * 1024):
+            pass
+    except Damaged as exc:
+        col.st.complete = False
+        where = f" in {show(current)}" if current else ""
+        col.warn(f"archive damaged or truncated{where} ({exc}); the entries before "
+                 "it were imported")
+        if current:
+            col.st.skipped.append((None, current, "truncated", str(exc)))
+
+
+def _store_plain_manifests(col: Collector, layout: Layout, saver: BlobSaver) -> None:
+    """Candidate manifests that stay ordinary files are stored now."""
+    for parts, (node, kept) in col.st.manifests.items():
+        if parts in layout.drop or lookup(col.root, parts) is not node:
+            continue
+        for blob_id, chunk in zip(node.content, kept, strict=True):
+            saver.save_data(chunk, blob_id)
+
+
+def _assemble(col: Collector, layout: Layout, fallback: Parts, saver: BlobSaver) -> Assembler:
+    """Place the collected tree at absolute paths, warning about entries put under fallback."""
+    asm = Assembler(saver, layout, fallback, col.st.warnings)
+    asm.run(col.root)
+    if asm.relative:
+        col.warn(f"{asm.relative} entries below payload/relative have no recorded base "
+                 "directory (OpenClaw takes such a path relative to the working "
+                 "directory of `openclaw backup create`, which no archive records); "
+                 f"placed under {join_path(fallback)}")
+    if layout.name == "openclaw" and asm.unmapped:
+        col.warn(f"{asm.unmapped} entries outside payload/ were placed under "
+                 f"{join_path(fallback)}")
+    return asm
+
+
+def _summary(col: Collector, saver: BlobSaver, counts: dict[str, int], started: int) -> Summary:
+    return Summary(
+        files_new=counts["files"],
+        dirs=counts["dirs"],
+        symlinks=counts["symlinks"],
+        total_files=counts["files"],
+        total_bytes=counts["bytes"],
+        bytes_read=col.st.bytes_read,
+        blobs_added=saver.blobs_added,
+        bytes_added_raw=saver.bytes_added_raw,
+        bytes_added_stored=saver.bytes_added_stored,
+        duration_s=round((time.time_ns() - started) / 1e9, 3),
     )
