@@ -296,25 +296,34 @@ def create_snapshot(
             builder.parent_sqlite = frozenset(parent[1].sqlite) if parent else frozenset()
             root = builder.build_root(opts.sources, parent[1].tree if parent else None)
             saver.flush()
-            c = builder.counts
-            summary = Summary(
-                files_new=c.new,
-                files_changed=c.changed,
-                files_unmodified=c.unmodified,
-                dirs=c.dirs,
-                symlinks=c.symlinks,
-                total_files=c.new + c.changed + c.unmodified,
-                total_bytes=c.total_bytes,
-                bytes_read=c.bytes_read,
-                blobs_added=saver.blobs_added,
-                bytes_added_raw=saver.bytes_added_raw,
-                bytes_added_stored=saver.bytes_added_stored,
-                excluded_entries=c.excluded,
-                duration_s=round((time.time_ns() - started) / 1e9, 3),
-            )
+            summary = _summary(builder.counts, saver, started)
     finally:
         sys.setrecursionlimit(old_limit)
-    snap = Snapshot(
+    snap = _manifest(opts, parent, started, root, summary, builder)
+    return (repo.save_snapshot(snap) if commit else ""), snap
+
+
+def _summary(c: _Counts, saver: BlobSaver, started: int) -> Summary:
+    return Summary(
+        files_new=c.new,
+        files_changed=c.changed,
+        files_unmodified=c.unmodified,
+        dirs=c.dirs,
+        symlinks=c.symlinks,
+        total_files=c.new + c.changed + c.unmodified,
+        total_bytes=c.total_bytes,
+        bytes_read=c.bytes_read,
+        blobs_added=saver.blobs_added,
+        bytes_added_raw=saver.bytes_added_raw,
+        bytes_added_stored=saver.bytes_added_stored,
+        excluded_entries=c.excluded,
+        duration_s=round((time.time_ns() - started) / 1e9, 3),
+    )
+
+
+def _manifest(opts: SnapOptions, parent: tuple[str, Snapshot] | None, started: int, root: str,
+              summary: Summary, builder: _Builder) -> Snapshot:
+    return Snapshot(
         time_ns=started,
         hostname=opts.hostname or socket.gethostname(),
         username=current_user(),
@@ -332,5 +341,4 @@ def create_snapshot(
         sqlite=tuple(builder.sqlite_captured),
         openclaw=dict(opts.openclaw),
     )
-    return (repo.save_snapshot(snap) if commit else ""), snap
 
