@@ -1,21 +1,11 @@
-"""``snapkit config init|show|path`` and ``snapkit where``."""
+"""``snapkit config init|show|path`` and ``snapkit where`` (rendering in ``config_view``)."""
 
 from __future__ import annotations
-
-import json
-from pathlib import Path
 
 import click
 
 from snapkit.cli.common import Settings, emit_json, notice, repo_path, with_settings
-from snapkit.config import (
-    EXCLUSION_LISTS,
-    applies_to,
-    config_document,
-    config_search_path,
-    load_config,
-    write_default_config,
-)
+from snapkit.config import config_search_path, load_config, write_default_config
 from snapkit.openclaw import discover
 from snapkit.store.location import redact
 
@@ -42,36 +32,18 @@ def config_init(settings: Settings, force: bool) -> None:
 @with_settings
 def config_show(settings: Settings) -> None:
     """Print the effective config and which file each value came from."""
-    loaded = load_config(settings.config)
-    doc = config_document(loaded.config)
-    if settings.json:
-        emit_json({"path": str(loaded.path) if loaded.path else None, "config": doc,
-                   "origins": dict(loaded.origins)})
-        return
-    click.echo(f"# config file: {loaded.path or 'none (built-in defaults)'}")
-    for key, value in doc.items():
-        origin = loaded.origins.get(key, "default")
-        applies = ""
-        if key in EXCLUSION_LISTS:
-            applies = f"; applies to: {applies_to(loaded.config, key)}"
-        elif key == "openclaw":
-            applies = "; applies to: OpenClaw sources only"
-        click.echo(f"# {key}: from {origin}{applies}")
-        click.echo(f"{json.dumps(key)}: {json.dumps(value, indent=2)}")
+    from snapkit.cli import config_view
+
+    config_view.show(settings, load_config(settings.config))
 
 
 @config.command("path")
 @with_settings
 def config_path(settings: Settings) -> None:
     """Print where the config is looked for, in order; the first one applies."""
-    entries = config_search_path(settings.config)
-    if settings.json:
-        emit_json([{"from": label, "path": str(p), "exists": p.exists()} for label, p in entries])
-        return
-    for i, (label, p) in enumerate(entries):
-        state = "exists" if p.exists() else "missing"
-        mark = "*" if i == 0 else " "
-        click.echo(f"{mark} {label:<16} {p} ({state})")
+    from snapkit.cli import config_view
+
+    config_view.search_path(settings, config_search_path(settings.config))
 
 
 @click.command("where")
@@ -79,59 +51,8 @@ def config_path(settings: Settings) -> None:
 def where(settings: Settings) -> None:
     """Show the OpenClaw installation snapkit found (state dir, config, env files, each agent's
     workspace and agent dir, and where each came from), and the repository and config it uses."""
+    from snapkit.cli import config_view
+
     inst = discover()
     cfg = config_search_path(settings.config)[0][1]
-    full = [str(p) for p in inst.sources("full")] if inst.exists else []
-    config_only = [str(p) for p in inst.sources("config-only")] if inst.exists else []
-    agent_workspaces = {a.workspace for a in inst.agents}
-    info = {
-        "state_dir": str(inst.state_dir),
-        "state_dir_source": inst.state_dir_source,
-        "exists": inst.exists,
-        "config_path": str(inst.config_path),
-        "config_path_source": inst.config_path_source,
-        "env_files": [str(p) for p in inst.env_files],
-        "oauth_dir": str(inst.oauth_dir),
-        "agents": [a.to_dict() for a in inst.agents],
-        "workspaces": [str(w) for w in inst.workspaces],
-        "agent_dirs": [str(d) for d in inst.agent_dirs],
-        "included_configs": [str(p) for p in inst.included_configs],
-        "sources_full": full,
-        "sources_config_only": config_only,
-        "warnings": list(inst.warnings),
-        "repository": redact(str(repo_path(settings))),
-        "snapkit_config": str(cfg),
-    }
-    if settings.json:
-        emit_json(info)
-        return
-
-    def line(label: str, value: str, origin: str = "", path: Path | None = None) -> None:
-        missing = " (missing)" if path is not None and not path.exists() else ""
-        head = f"{label}:" if label else ""
-        click.echo(f"{head:<24}{value}{missing}" + (f"  [{origin}]" if origin else ""))
-
-    line("OpenClaw state dir", str(inst.state_dir), inst.state_dir_source, inst.state_dir)
-    line("OpenClaw config", str(inst.config_path), inst.config_path_source, inst.config_path)
-    for inc in inst.included_configs:
-        line("Included config", str(inc), "$include", inc)
-    for env_file in inst.env_files:
-        line("Env file", str(env_file), "", env_file)
-    line("OAuth dir (legacy)", str(inst.oauth_dir), "", inst.oauth_dir)
-    for agent in inst.agents:
-        line(f"Agent {agent.id}", f"workspace {agent.workspace}", agent.workspace_from,
-             agent.workspace)
-        line("", f"agent dir {agent.agent_dir}", agent.agent_dir_from, agent.agent_dir)
-    for ws in inst.workspaces:
-        if ws not in agent_workspaces:
-            line("Workspace", str(ws), "no agent's, kept", ws)
-    for agent_dir in inst.agent_dirs:
-        if agent_dir not in {a.agent_dir for a in inst.agents}:
-            line("Agent dir", str(agent_dir), "$OPENCLAW_AGENT_DIR", agent_dir)
-    if inst.exists:
-        line("Sources (full)", ", ".join(full))
-        line("Sources (config-only)", ", ".join(config_only))
-    for warning in inst.warnings:
-        click.echo(f"Warning: {warning}")
-    line("Repository", str(info["repository"]))
-    line("snapkit config", str(cfg), "" if cfg.exists() else "missing: built-in defaults")
+    config_view.where(settings, inst, redact(str(repo_path(settings))), cfg)
