@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING
+from typing import Any
 
 import click
 
 from snapkit.cli.common import ProgressLine, Settings, repo_path, with_settings
-from snapkit.errors import EXIT_GATEWAY_DOWN, EXIT_INCOMPLETE, GatewayDown
-
-if TYPE_CHECKING:
-    from snapkit.model import Snapshot
 
 
 @click.command("snap")
@@ -60,9 +56,8 @@ def snap(settings: Settings, paths: tuple[str, ...], tags: tuple[str, ...], host
     from snapkit.ops.snap import snap as take_snapshot
 
     request = SnapRequest(paths=paths, tags=tags, host=host, parent=parent, force=force,
-                          mode=mode, symlinks=symlinks, excludes=excludes,
-                          service_policy=service_policy,
-                          service_control=not no_service_control, config=settings.config)
+                          mode=mode, symlinks=symlinks, excludes=excludes, config=settings.config,
+                          service_policy=service_policy, service_control=not no_service_control)
     if dry_run:
         render_dry_run(settings, preview(repo_path(settings), request, list_paths), list_paths)
         return
@@ -74,18 +69,12 @@ def snap(settings: Settings, paths: tuple[str, ...], tags: tuple[str, ...], host
             progress_interval=1.0 if settings.json else 0.2)
     finally:
         line.clear()
-    code = _exit_code(result.snapshot)
-    snap_view.report(settings, result, code)
-    if code == EXIT_GATEWAY_DOWN:
-        raise GatewayDown(snap_view.gateway_down_message(result))
-    if code:
-        raise SystemExit(code)
+    snap_view.finish(settings, result)
 
 
-def _exit_code(m: Snapshot) -> int:
-    """The exit status of ``snap`` for this manifest: 4, 3 or 0 (see the README)."""
-    if m.service.get("gateway_down"):
-        return EXIT_GATEWAY_DOWN
-    if any(k.reason == "unreadable" for k in m.skipped):
-        return EXIT_INCOMPLETE
-    return 0
+def __getattr__(name: str) -> Any:
+    # ``_exit_code`` (now snap_view.exit_code), imported on demand: snap_view loads an operation
+    if name == "_exit_code":
+        from snapkit.cli.snap_view import exit_code
+        return exit_code
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

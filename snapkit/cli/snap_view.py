@@ -10,6 +10,7 @@ import click
 
 from snapkit.cli.common import ProgressLine, Settings, count_reasons, echo_event, emit_json
 from snapkit.cli.common import human_bytes as hb
+from snapkit.errors import EXIT_GATEWAY_DOWN, EXIT_INCOMPLETE, GatewayDown
 from snapkit.model import Snapshot
 from snapkit.ops.events import Event
 from snapkit.ops.snap import ServiceAlert, ServiceWarning, SnapProgress, SnapResult
@@ -125,3 +126,22 @@ def report(settings: Settings, result: SnapResult, exit_code: int) -> None:
     parent = result.parent_id
     out(f"Snapshot {snap_id[:8]} saved" + (f" (parent {parent[:8]})" if parent else "")
         + f" — {snap_id}")
+
+
+def exit_code(m: Snapshot) -> int:
+    """The exit status of ``snap`` for this manifest: 4, 3 or 0 (see the README)."""
+    if m.service.get("gateway_down"):
+        return EXIT_GATEWAY_DOWN
+    if any(k.reason == "unreadable" for k in m.skipped):
+        return EXIT_INCOMPLETE
+    return 0
+
+
+def finish(settings: Settings, result: SnapResult) -> None:
+    """Report the result, then end with the exit status :func:`exit_code` gives."""
+    code = exit_code(result.snapshot)
+    report(settings, result, code)
+    if code == EXIT_GATEWAY_DOWN:
+        raise GatewayDown(gateway_down_message(result))
+    if code:
+        raise SystemExit(code)
