@@ -400,40 +400,11 @@ def discover(env: Mapping[str, str] | None = None) -> Installation:
     oauth = _get(env, "OPENCLAW_OAUTH_DIR")
     oauth_dir = _user_path(oauth, home) if oauth else _absolute(state_dir / "credentials")
 
-    reader = ConfigReader(config_path, _include_roots(env, home))
-    document: Any = None
-    if config_path.is_file():
-        document = reader.load()
-    elif config_path.exists():
-        reader.warnings.append(f"{config_path}: OpenClaw config is not a regular file")
+    reader, document = _read_config(config_path, env, home)
     warnings = reader.warnings
-    profile = _get(env, "OPENCLAW_PROFILE")
-    if profile and profile.lower() != "default" and not _get(env, "OPENCLAW_STATE_DIR"):
-        suffix = f"-{profile}" if _PROFILE_NAME.match(profile) else "-NAME"
-        warnings.append(
-            f"OPENCLAW_PROFILE={profile} is set, but OpenClaw switches its state dir only with "
-            f"`openclaw --profile`; to back up that profile set OPENCLAW_STATE_DIR="
-            f"~/{STATE_DIRNAME}{suffix}"
-        )
+    _warn_profile(env, warnings)
     agents = _agents(document, env, home, state_dir, config_path, warnings)
-    workspaces: list[Path] = []
-    for agent in agents:
-        if agent.workspace not in workspaces:
-            workspaces.append(agent.workspace)
-            if not agent.workspace.exists() and not agent.workspace_from.startswith("default"):
-                warnings.append(f"workspace {agent.workspace} of agent {agent.id} (from "
-                                f"{agent.workspace_from}) does not exist")
-    # Not any agent's, but OpenClaw's to use: kept so that a backup never misses them.
-    loose = [Path(p) for p in (_get(env, "OPENCLAW_WORKSPACE_DIR"),) if p]
-    defaults_ws = _text(lookup(document, "agents", "defaults", "workspace"))
-    if defaults_ws:
-        loose.append(_user_path(defaults_ws, home))
-    with contextlib.suppress(OSError):
-        loose.extend(sorted(c for c in state_dir.glob("workspace-*") if c.is_dir()))
-    for path in loose:
-        path = _absolute(path)
-        if path.is_dir() and path not in workspaces:
-            workspaces.append(path)
+    workspaces = _workspaces(agents, document, env, home, state_dir, warnings)
     agent_dirs = list(dict.fromkeys(agent.agent_dir for agent in agents))
     shared = _get(env, "OPENCLAW_AGENT_DIR")
     if shared and _user_path(shared, home) not in agent_dirs:
@@ -453,6 +424,54 @@ def discover(env: Mapping[str, str] | None = None) -> Installation:
         included_configs=tuple(reader.included),
         warnings=tuple(warnings),
     )
+
+
+def _read_config(config_path: Path, env: Mapping[str, str], home: Path
+                 ) -> tuple[ConfigReader, Any]:
+    """The reader (its warnings and included files) and the config document (None: none)."""
+    reader = ConfigReader(config_path, _include_roots(env, home))
+    document: Any = None
+    if config_path.is_file():
+        document = reader.load()
+    elif config_path.exists():
+        reader.warnings.append(f"{config_path}: OpenClaw config is not a regular file")
+    return reader, document
+
+
+def _warn_profile(env: Mapping[str, str], warnings: list[str]) -> None:
+    """Warn when OPENCLAW_PROFILE is set in a way that does not switch the state dir."""
+    profile = _get(env, "OPENCLAW_PROFILE")
+    if profile and profile.lower() != "default" and not _get(env, "OPENCLAW_STATE_DIR"):
+        suffix = f"-{profile}" if _PROFILE_NAME.match(profile) else "-NAME"
+        warnings.append(
+            f"OPENCLAW_PROFILE={profile} is set, but OpenClaw switches its state dir only with "
+            f"`openclaw --profile`; to back up that profile set OPENCLAW_STATE_DIR="
+            f"~/{STATE_DIRNAME}{suffix}"
+        )
+
+
+def _workspaces(agents: list[Agent], document: Any, env: Mapping[str, str], home: Path,
+                state_dir: Path, warnings: list[str]) -> list[Path]:
+    """The agents' workspaces, then the existing loose ones OpenClaw may use, each once."""
+    workspaces: list[Path] = []
+    for agent in agents:
+        if agent.workspace not in workspaces:
+            workspaces.append(agent.workspace)
+            if not agent.workspace.exists() and not agent.workspace_from.startswith("default"):
+                warnings.append(f"workspace {agent.workspace} of agent {agent.id} (from "
+                                f"{agent.workspace_from}) does not exist")
+    # Not any agent's, but OpenClaw's to use: kept so that a backup never misses them.
+    loose = [Path(p) for p in (_get(env, "OPENCLAW_WORKSPACE_DIR"),) if p]
+    defaults_ws = _text(lookup(document, "agents", "defaults", "workspace"))
+    if defaults_ws:
+        loose.append(_user_path(defaults_ws, home))
+    with contextlib.suppress(OSError):
+        loose.extend(sorted(c for c in state_dir.glob("workspace-*") if c.is_dir()))
+    for path in loose:
+        path = _absolute(path)
+        if path.is_dir() and path not in workspaces:
+            workspaces.append(path)
+    return workspaces
 
 
 def is_openclaw_root(path: Path, installation: Installation | None = None) -> bool:
