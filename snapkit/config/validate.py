@@ -191,6 +191,35 @@ def build(
     origins = origins_all_default()
     changes: dict[str, Any] = {}
 
+    _build_exclusions(check, document, changes)
+    section: dict[str, Any] = {}
+    if "openclaw" in document:
+        section = _build_openclaw(check, document["openclaw"], where, changes, origins)
+    if "max_file_size" in document:
+        changes["max_file_size"] = check.max_file_size(document["max_file_size"])
+    if "symlinks" in document:
+        changes["symlinks"] = check.choice("symlinks", document["symlinks"], SYMLINK_POLICIES)
+    if "sources" in document:
+        changes["sources"] = check.string_list("sources", document["sources"], "path", check.source)
+    if "sqlite" in document:
+        changes["sqlite"] = check.choice("sqlite", document["sqlite"], SQLITE_POLICIES)
+    if "modes" in document:
+        changes["modes"] = _merge_modes(check, document["modes"], origins)
+    if "service" in document:
+        changes["service"] = _merge_service(check, document["service"], origins)
+    if "compression" in document:
+        _build_compression(check, document["compression"], where, changes, origins)
+
+    for key in document:
+        origins[key] = where
+    user_keys = frozenset(document) | {f"openclaw.{key}" for key in section}
+    config = replace(base, **changes, user_keys=user_keys)
+    return config, origins
+
+
+def _build_exclusions(check: _Checker, document: dict[str, Any], changes: dict[str, Any]
+                      ) -> None:
+    """The top-level exclusion lists and ``exclude`` patterns, validated into ``changes``."""
     if "excluded_extensions" in document:
         changes["excluded_extensions"] = check.string_list(
             "excluded_extensions", document["excluded_extensions"], "extension", check.extension
@@ -207,47 +236,37 @@ def build(
         changes["exclude"] = check.string_list(
             "exclude", document["exclude"], "gitignore-style pattern"
         )
-    section: dict[str, Any] = {}
-    if "openclaw" in document:
-        section = check.obj("openclaw", document["openclaw"])
-        _check_keys(section, EXCLUSION_LISTS, where, "openclaw.")
-        changes["openclaw"] = replace(OpenClawRules(), **{
-            key: _exclusion_list(check, f"openclaw.{key}", key, value)
-            for key, value in section.items()
-        })
-        for key in section:
-            origins[f"openclaw.{key}"] = where
-    if "max_file_size" in document:
-        changes["max_file_size"] = check.max_file_size(document["max_file_size"])
-    if "symlinks" in document:
-        changes["symlinks"] = check.choice("symlinks", document["symlinks"], SYMLINK_POLICIES)
-    if "sources" in document:
-        changes["sources"] = check.string_list("sources", document["sources"], "path", check.source)
-    if "sqlite" in document:
-        changes["sqlite"] = check.choice("sqlite", document["sqlite"], SQLITE_POLICIES)
-    if "modes" in document:
-        changes["modes"] = _merge_modes(check, document["modes"], origins)
-    if "service" in document:
-        changes["service"] = _merge_service(check, document["service"], origins)
-    if "compression" in document:
-        compression = check.obj("compression", document["compression"])
-        _check_keys(compression, COMPRESSION_KEYS, where, "compression.")
-        if "zstd_level" in compression:
-            changes["zstd_level"] = check.int_range(
-                "compression.zstd_level", compression["zstd_level"], 1, 19
-            )
-        if "gzip_level" in compression:
-            changes["gzip_level"] = check.int_range(
-                "compression.gzip_level", compression["gzip_level"], 0, 9
-            )
-        for key in compression:
-            origins[f"compression.{key}"] = where
 
-    for key in document:
-        origins[key] = where
-    user_keys = frozenset(document) | {f"openclaw.{key}" for key in section}
-    config = replace(base, **changes, user_keys=user_keys)
-    return config, origins
+
+def _build_openclaw(check: _Checker, raw: Any, where: str, changes: dict[str, Any],
+                    origins: dict[str, str]) -> dict[str, Any]:
+    """The ``openclaw`` section validated into ``changes``; returns the section."""
+    section = check.obj("openclaw", raw)
+    _check_keys(section, EXCLUSION_LISTS, where, "openclaw.")
+    changes["openclaw"] = replace(OpenClawRules(), **{
+        key: _exclusion_list(check, f"openclaw.{key}", key, value)
+        for key, value in section.items()
+    })
+    for key in section:
+        origins[f"openclaw.{key}"] = where
+    return section
+
+
+def _build_compression(check: _Checker, value: Any, where: str, changes: dict[str, Any],
+                       origins: dict[str, str]) -> None:
+    """The ``compression`` section validated into ``changes``."""
+    compression = check.obj("compression", value)
+    _check_keys(compression, COMPRESSION_KEYS, where, "compression.")
+    if "zstd_level" in compression:
+        changes["zstd_level"] = check.int_range(
+            "compression.zstd_level", compression["zstd_level"], 1, 19
+        )
+    if "gzip_level" in compression:
+        changes["gzip_level"] = check.int_range(
+            "compression.gzip_level", compression["gzip_level"], 0, 9
+        )
+    for key in compression:
+        origins[f"compression.{key}"] = where
 
 
 def _exclusion_list(check: _Checker, key: str, kind: str, value: Any) -> tuple[str, ...]:
