@@ -25,7 +25,7 @@ from click.core import ParameterSource
 
 from snapkit.model import Skipped
 from snapkit.ops.events import Event, FileWritten, ReadingUnlocked, RepositoryCreated
-from snapkit.ops.repo import open_repository, reading
+from snapkit.ops.repo import open_repository
 from snapkit.sizes import format_size
 from snapkit.store.location import is_remote
 from snapkit.store.repository import Repository, default_repo_path
@@ -257,11 +257,3 @@ def echo_event(settings: Settings, event: Event) -> None:
     elif isinstance(event, ReadingUnlocked):
         click.echo(f"snapkit: warning: cannot lock the repository ({event.reason}); "
                    "reading without a lock — pass --no-lock to skip trying", err=True)
-
-
-def open_repo_reading(settings: Settings, no_lock: bool, operation: str) -> Repository:
-    """Open the repository for a command that only reads it, holding a shared lock
-    (:func:`snapkit.ops.repo.read_lock`) until the command ends."""
-    return click.get_current_context().with_resource(
-        reading(repo_path(settings), no_lock, operation,
-                functools.partial(echo_event, settings)))
