@@ -224,6 +224,30 @@ def plan_layout(snap_id: str, snap: Snapshot, selected: Sequence[tuple[Parts, No
     """
     root = archive_root(snap.time_ns)
     present = {parts for parts, _ in selected}
+    assets, skipped = _assets(snap, node_at, names_of, present)
+
+    def name(parts: Parts) -> str:
+        return "/".join((root, PAYLOAD, *payload_parts(parts)))
+
+    synthetic = _synthetic_dir(snap, selected, assets)
+    top = sorted({payload_parts(p)[0] for p in present})
+    entries: list[tuple[str, Node]] = [(root, synthetic), (f"{root}/{PAYLOAD}", synthetic)]
+    entries += [(f"{root}/{PAYLOAD}/{t}", synthetic) for t in top]
+    entries += [(name(parts), node) for parts, node in selected]
+    _check_portable([n for n, _ in entries])
+
+    state = next((a for a in assets if a.kind == "state"), None)
+    win32 = any(a.parts[:1] and a.parts[0].endswith(":") for a in assets)
+    links = _links(entries, assets, state, win32, name)
+    doc = _manifest(snap_id, snap, root, assets, state, present, skipped, links, mode, win32,
+                    name)
+    data, manifest_node = _manifest_file(doc, snap, synthetic)
+    return Layout(root, entries, tuple(assets), f"{root}/{MANIFEST}", data, manifest_node)
+
+
+def _assets(snap: Snapshot, node_at: NodeAt, names_of: NamesOf, present: set[Parts]
+            ) -> tuple[list[Asset], list[dict[str, Any]]]:
+    """The exported assets, and the manifest's records of those another asset covers."""
     assets: list[Asset] = []
     skipped: list[dict[str, Any]] = []
     for asset in classify(snap, node_at, names_of):
@@ -235,22 +259,21 @@ def plan_layout(snap_id: str, snap: Snapshot, selected: Sequence[tuple[Parts, No
                             "reason": "covered", "coveredBy": cover.source})
             continue
         assets.append(asset)
+    return assets, skipped
 
-    def name(parts: Parts) -> str:
-        return "/".join((root, PAYLOAD, *payload_parts(parts)))
 
+def _synthetic_dir(snap: Snapshot, selected: Sequence[tuple[Parts, Node]],
+                   assets: Sequence[Asset]) -> Node:
+    """The node of the archive's own directories, owned as the first asset is."""
     owner = next((n for p, n in selected if assets and p == assets[0].parts), None)
-    synthetic = Node("", NODE_DIR, 0o700, snap.time_ns, uid=owner.uid if owner else 0,
-                     gid=owner.gid if owner else 0, user=owner.user if owner else "",
-                     group=owner.group if owner else "")
-    top = sorted({payload_parts(p)[0] for p in present})
-    entries: list[tuple[str, Node]] = [(root, synthetic), (f"{root}/{PAYLOAD}", synthetic)]
-    entries += [(f"{root}/{PAYLOAD}/{t}", synthetic) for t in top]
-    entries += [(name(parts), node) for parts, node in selected]
-    _check_portable([n for n, _ in entries])
+    return Node("", NODE_DIR, 0o700, snap.time_ns, uid=owner.uid if owner else 0,
+                gid=owner.gid if owner else 0, user=owner.user if owner else "",
+                group=owner.group if owner else "")
 
-    state = next((a for a in assets if a.kind == "state"), None)
-    win32 = any(a.parts[:1] and a.parts[0].endswith(":") for a in assets)
+
+def _links(entries: Sequence[tuple[str, Node]], assets: Sequence[Asset], state: Asset | None,
+           win32: bool, name: Callable[[Parts], str]) -> list[dict[str, str]]:
+    """The manifest's external links; raises UsageError for a link OpenClaw would refuse."""
     links: list[dict[str, str]] = []
     for entry, node in entries:
         if node.type != NODE_SYMLINK:
@@ -268,9 +291,11 @@ def plan_layout(snap_id: str, snap: Snapshot, selected: Sequence[tuple[Parts, No
             raise UsageError(f"{entry}: a link to {target}, outside the exported sources; "
                              "OpenClaw accepts such a link only in a backup of its state dir. "
                              "Leave it out with --exclude")
+    return links
 
-    doc = _manifest(snap_id, snap, root, assets, state, present, skipped, links, mode, win32,
-                    name)
+
+def _manifest_file(doc: dict[str, Any], snap: Snapshot, synthetic: Node) -> tuple[bytes, Node]:
+    """The manifest's bytes and its node; raises UsageError when OpenClaw would refuse its size."""
     data = (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode()
     if len(data) > MANIFEST_MAX:
         raise UsageError(f"the OpenClaw manifest would be {len(data):,} bytes; OpenClaw "
@@ -280,7 +305,7 @@ def plan_layout(snap_id: str, snap: Snapshot, selected: Sequence[tuple[Parts, No
     manifest_node = Node(MANIFEST, NODE_FILE, 0o644, snap.time_ns, size=len(data),
                          uid=synthetic.uid, gid=synthetic.gid, user=synthetic.user,
                          group=synthetic.group, hash=hasher.hexdigest())
-    return Layout(root, entries, tuple(assets), f"{root}/{MANIFEST}", data, manifest_node)
+    return data, manifest_node
 
 
 def _manifest(snap_id: str, snap: Snapshot, root: str, assets: Sequence[Asset],
