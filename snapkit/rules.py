@@ -1,8 +1,9 @@
 """Exclusion matching: which entries of a source tree a snapshot selects, and why not.
 
-This module owns the exclusion rule model (:class:`RuleSet`), the gitignore pattern
-language (compiled to regexes once), ``.snapkitignore`` layering (:meth:`Matcher.child`),
-the size limit, mode selection (``include``) and the short reason strings the dry-run
+This module owns the exclusion rule model (:class:`RuleSet`), the gitignore patterns
+compiled to regexes once (the pattern language itself is :mod:`snapkit.gitignore`),
+``.snapkitignore`` layering (:meth:`Matcher.child`), the size limit, mode selection
+(``include``) and the short reason strings the dry-run
 report groups by. It is pure: no file system access, no I/O.
 
 Evaluation of one entry (``Matcher.excluded``):
@@ -30,26 +31,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from snapkit.gitignore import GLOB_CHARS, Pattern, name_pattern, parse_line, translate
 from snapkit.sizes import format_size
 
 IGNORE_FILE = ".snapkitignore"
 
 _FILE, _DIR = 0, 1  # slot numbers: is_dir indexes per-kind tables
-_GLOB_CHARS = frozenset("*?[\\")
-_POSIX_CLASSES = {
-    "alnum": "0-9A-Za-z",
-    "alpha": "A-Za-z",
-    "blank": " \\t",
-    "cntrl": "\\x00-\\x1f\\x7f",
-    "digit": "0-9",
-    "graph": "!-~",
-    "lower": "a-z",
-    "print": " -~",
-    "punct": "!-/:-@\\[-`{-~",
-    "space": " \\t\\n\\r\\x0b\\x0c",
-    "upper": "A-Z",
-    "xdigit": "0-9A-Fa-f",
-}
 
 
 @dataclass(frozen=True)
@@ -66,172 +53,12 @@ class RuleSet:
     mode: str = "full"
 
 
-# --------------------------------------------------------------------------- patterns
-
-
-@dataclass(frozen=True, slots=True)
-class _Pattern:
-    """One parsed gitignore line."""
-
-    text: str  # as written (trailing spaces trimmed), for reasons
-    glob: str  # without "!", the trailing "/" and the leading "/"
-    negated: bool = False
-    dir_only: bool = False
-    anchored: bool = False  # matched against the relative path, else against the name
-
-
-def _trim_trailing_spaces(line: str) -> str:
-    if not line.endswith(" "):
-        return line
-    last_space: int | None = None
-    i = 0
-    while i < len(line):
-        char = line[i]
-        if char == " ":
-            if last_space is None:
-                last_space = i
-        else:
-            if char == "\\":
-                i += 1
-                if i == len(line):
-                    return line
-            last_space = None
-        i += 1
-    return line if last_space is None else line[:last_space]
-
-
-def _parse_line(line: str) -> _Pattern | None:
-    line = line.rstrip("\n").removesuffix("\r")
-    if not line or line.startswith("#"):
-        return None
-    text = line = _trim_trailing_spaces(line)
-    negated = line.startswith("!")
-    if negated:
-        line = line[1:]
-    dir_only = line.endswith("/")
-    if dir_only:
-        line = line[:-1]
-    anchored = "/" in line
-    if anchored and line.startswith("/"):
-        line = line[1:]
-    if not line:
-        return None
-    return _Pattern(text, line, negated, dir_only, anchored)
-
-
-def _name_pattern(entry: str, dir_only: bool) -> _Pattern:
-    """An ``excluded_folders``/``excluded_files`` entry: a name or glob at any depth."""
-    glob = entry.rstrip("/") if dir_only else entry
-    anchored = "/" in glob  # lenient: a path behaves like an anchored gitignore pattern
-    return _Pattern(entry, glob.lstrip("/") if anchored else glob, False, dir_only, anchored)
-
-
-def _translate_class(glob: str, i: int) -> tuple[str, int] | None:
-    """Regex for the ``[...]`` starting after ``[`` at ``i`` and the index after ``]``."""
-    n = len(glob)
-    negated = i < n and glob[i] in "!^"
-    if negated:
-        i += 1
-    items: list[str] = []
-    prev: str | None = None
-    first = True
-    while True:
-        if i >= n:
-            return None  # unterminated class: git's wildmatch aborts, nothing matches
-        char = glob[i]
-        if char == "]" and not first:
-            break
-        first = False
-        if char == "\\":
-            i += 1
-            if i >= n:
-                return None
-            prev = glob[i]
-            items.append(re.escape(prev))
-        elif char == "-" and prev is not None and i + 1 < n and glob[i + 1] != "]":
-            i += 1
-            high = glob[i]
-            if high == "\\":
-                i += 1
-                if i >= n:
-                    return None
-                high = glob[i]
-            if prev <= high:
-                items.append(f"{re.escape(prev)}-{re.escape(high)}")
-            prev = None
-        elif char == "[" and glob.startswith(":", i + 1):
-            end = glob.find("]", i + 2)
-            if end < 0:
-                return None
-            if end == i + 2 or glob[end - 1] != ":":  # no ":]": a plain "["
-                items.append(re.escape("["))
-                prev = "["
-                i += 1
-                continue
-            posix = _POSIX_CLASSES.get(glob[i + 2 : end - 1])
-            if posix is None:
-                return None
-            items.append(posix)
-            prev = None
-            i = end
-        else:
-            prev = char
-            items.append(re.escape(char))
-        i += 1
-    body = "".join(items)
-    if negated:
-        return f"[^/{body}]", i + 1
-    return (f"(?!/)[{body}]" if body else "(?!)"), i + 1
-
-
-def _translate(glob: str) -> str | None:
-    """Regex source for a gitignore glob (git's wildmatch, WM_PATHNAME); None never matches."""
-    out: list[str] = []
-    i, n = 0, len(glob)
-    while i < n:
-        char = glob[i]
-        if char == "*":
-            j = i
-            while j < n and glob[j] == "*":
-                j += 1
-            if j - i > 1 and (i == 0 or glob[i - 1] == "/"):
-                if j == n:  # trailing "**": everything
-                    out.append(".*")
-                    i = j
-                    continue
-                slash = 1 if glob[j] == "/" else 2 if glob.startswith("\\/", j) else 0
-                if slash:  # "**/": zero or more directories
-                    out.append("(?:.*/)?")
-                    i = j + slash
-                    continue
-            out.append("[^/]*")
-            i = j
-        elif char == "?":
-            out.append("[^/]")
-            i += 1
-        elif char == "[":
-            translated = _translate_class(glob, i + 1)
-            if translated is None:
-                return None
-            source, i = translated
-            out.append(source)
-        elif char == "\\":
-            if i + 1 >= n:
-                return None
-            out.append(re.escape(glob[i + 1]))
-            i += 2
-        else:
-            out.append(re.escape(char))
-            i += 1
-    return "".join(out)
-
-
 # --------------------------------------------------------------------------- compiled rules
 
 
 @dataclass(frozen=True, slots=True)
 class _Rule:
-    pattern: _Pattern
+    pattern: Pattern
     reason: str
     file_only: bool = False
     extension: str | None = None  # lower-cased; extension rules match case-insensitively
@@ -287,16 +114,16 @@ class _Layer:
                 continue
             table: dict[str, list[int]] | None = None
             key = pattern.glob
-            if not pattern.anchored and _GLOB_CHARS.isdisjoint(key):
+            if not pattern.anchored and GLOB_CHARS.isdisjoint(key):
                 table = exact
-            elif not pattern.anchored and key.startswith("*.") and _GLOB_CHARS.isdisjoint(key[1:]):
+            elif not pattern.anchored and key.startswith("*.") and GLOB_CHARS.isdisjoint(key[1:]):
                 table, key = suffix, key[2:]
             if table is not None:
                 cell = table.setdefault(key, [-1, -1])
                 for slot in slots:
                     cell[slot] = index
                 continue
-            source = _translate(pattern.glob)
+            source = translate(pattern.glob)
             if source is not None:
                 for slot in slots:
                     alternatives[pattern.anchored, slot].append((index, source))
@@ -339,17 +166,17 @@ def _config_layer(rules: RuleSet) -> _Layer | None:
     compiled: list[_Rule] = []
     for entry in rules.excluded_folders:
         if entry.strip("/"):
-            compiled.append(_Rule(_name_pattern(entry, True), f"folder {entry}"))
+            compiled.append(_Rule(name_pattern(entry, True), f"folder {entry}"))
     for entry in rules.excluded_files:
         if entry:
-            compiled.append(_Rule(_name_pattern(entry, False), f"file {entry}", file_only=True))
+            compiled.append(_Rule(name_pattern(entry, False), f"file {entry}", file_only=True))
     for entry in rules.excluded_extensions:
         ext = entry.lstrip("*").removeprefix(".")
         if ext:
-            pattern = _Pattern(entry, f"*.{ext}")
+            pattern = Pattern(entry, f"*.{ext}")
             compiled.append(_Rule(pattern, f"extension .{ext}", True, ext.lower()))
     for line in rules.exclude:
-        parsed = _parse_line(line)
+        parsed = parse_line(line)
         if parsed is not None:
             compiled.append(_Rule(parsed, f"pattern {parsed.text}"))
     return _Layer.build(compiled)
@@ -357,7 +184,7 @@ def _config_layer(rules: RuleSet) -> _Layer | None:
 
 @lru_cache(maxsize=256)
 def _ignore_layer(lines: tuple[str, ...]) -> _Layer | None:
-    parsed = (_parse_line(line) for line in lines)
+    parsed = (parse_line(line) for line in lines)
     return _Layer.build([_Rule(pattern, pattern.text) for pattern in parsed if pattern])
 
 
@@ -381,8 +208,8 @@ class _Include:
         negated: list[bool] = []
         prefixes: list[tuple[int, _Segments]] = []
         for line in patterns:
-            pattern = _parse_line(line)
-            source = None if pattern is None else _translate(pattern.glob)
+            pattern = parse_line(line)
+            source = None if pattern is None else translate(pattern.glob)
             if pattern is None or source is None:
                 continue
             index = len(negated)
@@ -412,7 +239,7 @@ class _Include:
 def _segments(glob: str) -> _Segments:
     segments: list[re.Pattern[str] | None] = []
     for part in glob.split("/"):
-        source = None if part == "**" else _translate(part)
+        source = None if part == "**" else translate(part)
         if source is None and part != "**":
             return None  # e.g. a "[...]" spanning "/": unsure, so it could match
         segments.append(None if source is None else re.compile(source, re.DOTALL))
