@@ -1,21 +1,19 @@
 """The Repository: config, index, blob loading, blob saving and snapshot manifests.
 
 Operations take the narrowest piece they need: a ``load_blob``/``load_tree`` callable for
-readers, a :class:`BlobSaver` for writers. Write order is packs → index → manifest; the
-manifest is the commit point, so an interrupted run leaves at most unreferenced packs.
+readers, a :class:`BlobSaver` (``snapkit.store.saver``) for writers. Write order is packs →
+index → manifest; the manifest is the commit point, so an interrupted run leaves at most
+unreferenced packs.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import secrets
-import threading
 import time
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -26,8 +24,6 @@ from snapkit.errors import IntegrityError, RepositoryMissing, UsageError
 from snapkit.model import (
     FORMAT_VERSION,
     ID_HASH,
-    KIND_DATA,
-    KIND_TREE,
     BlobEntry,
     ChunkerParams,
     Snapshot,
@@ -36,22 +32,21 @@ from snapkit.model import (
     decode_snapshot,
     decode_tree,
     encode_snapshot,
-    encode_tree,
     snapshot_order,
 )
 from snapkit.store import codec
 from snapkit.store.backend import KINDS, Backend, NotFound
 from snapkit.store.connect import backend_for
-from snapkit.store.index import Index, write_index
+from snapkit.store.index import Index
 from snapkit.store.lock import repository_lock
-from snapkit.store.pack import PackBuilder
+from snapkit.store.saver import INDEX_EVERY_PACKS as INDEX_EVERY_PACKS
+from snapkit.store.saver import BlobSaver as BlobSaver
 
 REPO_MAGIC = "snapkit-repository"
 #: ``read_blobs`` reads at most this many blobs, or about this many stored bytes, at a time.
 READ_WINDOW_BLOBS = 256
 READ_WINDOW_BYTES = 2 * 1024 * 1024
 PACK_TARGET = 16 * 1024 * 1024
-INDEX_EVERY_PACKS = 8
 
 
 @dataclass(frozen=True)
@@ -284,153 +279,6 @@ class Repository:
 
     def saver(self, workers: int = 2, zstd_level: int | None = None) -> BlobSaver:
         return BlobSaver(self, workers=workers, zstd_level=zstd_level)
-
-
-class BlobSaver:
-    """Deduplicates, compresses (in a small thread pool) and packs new blobs.
-
-    Memory is bounded by ``max_inflight`` chunks plus one pack buffer. ``close()`` writes the
-    last pack and an index file; until then nothing saved is visible to other processes.
-    """
-
-    def __init__(self, repo: Repository, workers: int = 2, zstd_level: int | None = None) -> None:
-        self._repo = repo
-        self._level = repo.config.zstd_level if zstd_level is None else zstd_level
-        self._pack_size = repo.config.pack_size
-        self._pool = ThreadPoolExecutor(max_workers=max(1, workers),
-                                        thread_name_prefix="snapkit-zstd")
-        self._slots = threading.BoundedSemaphore(max(1, workers) * 4)
-        self._lock = threading.Lock()
-        self._pending: set[str] = set()
-        self._pack = PackBuilder()
-        self._unindexed: list[BlobEntry] = []
-        self._packs_since_index = 0
-        self._error: BaseException | None = None
-        self._futures: set[Future[None]] = set()
-        self.blobs_added = 0
-        self.bytes_added_raw = 0
-        self.bytes_added_stored = 0
-
-    def known(self, blob_id: str) -> bool:
-        return blob_id in self._repo.index or blob_id in self._pending
-
-    def save(self, kind: int, data: bytes, blob_id: str | None = None) -> str:
-        """Store ``data`` unless a blob with the same id exists; return the id."""
-        if self._error is not None:
-            raise self._error
-        if blob_id is None:
-            blob_id = content_id(data)
-        with self._lock:
-            if self.known(blob_id):
-                return blob_id
-            self._pending.add(blob_id)
-        self._slots.acquire()
-        fut = self._pool.submit(self._compress_and_add, kind, blob_id, data)
-        with self._lock:
-            self._futures.add(fut)
-        fut.add_done_callback(self._done)
-        return blob_id
-
-    def save_tree(self, tree: Tree) -> str:
-        return self.save(KIND_TREE, encode_tree(tree))
-
-    def save_data(self, data: bytes, blob_id: str | None = None) -> str:
-        return self.save(KIND_DATA, data, blob_id)
-
-    def _done(self, fut: Future[None]) -> None:
-        with self._lock:
-            self._futures.discard(fut)
-        self._slots.release()
-        if fut.cancelled():  # abort(): fut.exception() would raise CancelledError here
-            return
-        exc = fut.exception()
-        if exc is not None and self._error is None:
-            self._error = exc
-
-    def _compress_and_add(self, kind: int, blob_id: str, data: bytes) -> None:
-        stored = codec.encode(data, self._level)
-        with self._lock:
-            self._pack.add(kind, blob_id, stored, len(data))
-            self.blobs_added += 1
-            self.bytes_added_raw += len(data)
-            self.bytes_added_stored += len(stored)
-            if self._pack.size >= self._pack_size:
-                self._flush_pack_locked()
-
-    def _flush_pack_locked(self) -> None:
-        if self._pack.count == 0:
-            return
-        pack_id, data, entries = self._pack.finish()
-        self._pack = PackBuilder()
-        self._repo.backend.save("packs", pack_id, data)
-        self._unindexed.extend(entries)
-        self._packs_since_index += 1
-        if self._packs_since_index >= INDEX_EVERY_PACKS:
-            self._write_index_locked()
-
-    def _write_index_locked(self) -> None:
-        if not self._unindexed:
-            return
-        entries = self._unindexed
-        name = write_index(self._repo.backend, entries)
-        self._repo.index.add(entries)
-        self._repo.index.files.add(name)
-        for e in entries:
-            self._pending.discard(e.id)
-        self._unindexed = []
-        self._packs_since_index = 0
-
-    def _wait(self) -> None:
-        while True:
-            with self._lock:
-                futures = list(self._futures)
-            if not futures:
-                break
-            for f in futures:
-                f.exception()
-        if self._error is not None:
-            raise self._error
-
-    def flush(self) -> None:
-        """Write everything pending: the open pack, then an index file for the new packs."""
-        self._wait()
-        with self._lock:
-            self._flush_pack_locked()
-            self._write_index_locked()
-
-    def close(self) -> None:
-        try:
-            self.flush()
-        except BaseException:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._discard_unindexed()
-            raise
-        self._pool.shutdown(wait=True)
-
-    def abort(self) -> None:
-        """Stop without writing the open pack (errors, interrupts). Packs already written but
-        not yet listed by an index file are removed: nothing could ever use them, and on a
-        full disk they are the space the next run needs. Indexed packs stay (unreferenced
-        until ``prune``)."""
-        self._pool.shutdown(wait=True, cancel_futures=True)
-        self._discard_unindexed()
-
-    def _discard_unindexed(self) -> None:
-        with self._lock:
-            packs = sorted({e.pack for e in self._unindexed})
-            self._unindexed = []
-        for pack in packs:
-            with contextlib.suppress(Exception):
-                self._repo.backend.remove("packs", pack)
-
-    def __enter__(self) -> BlobSaver:
-        return self
-
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()
 
 
 def _verified(blob_id: str, entry: BlobEntry, stored: bytes) -> bytes:
