@@ -41,7 +41,6 @@ file's mtime, an S3 object's ``LastModified``; only a local repository has temp 
 from __future__ import annotations
 
 import copy
-import time
 from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 
@@ -49,11 +48,13 @@ from snapkit.errors import IntegrityError
 from snapkit.model import NODE_DIR, NODE_FILE, BlobEntry, content_id, decode_index
 from snapkit.reachability import walk_reachable
 from snapkit.store import codec
-from snapkit.store.backend import Backend, NotFound
+from snapkit.store.backend import Backend
 from snapkit.store.index import Index, write_index
 from snapkit.store.lock import other_holders
 from snapkit.store.pack import PackBuilder
 from snapkit.store.repository import Repository
+from snapkit.strays import StrayFile as StrayFile
+from snapkit.strays import find_strays
 
 #: While another process holds a lock, packs no index lists and temp files younger than this
 #: are kept (they may be that process's).
@@ -80,15 +81,6 @@ class PackInfo:
     @property
     def unused_bytes(self) -> int:
         return sum(e.length for e in self.entries) - self.used_bytes
-
-
-@dataclass(frozen=True)
-class StrayFile:
-    """A file no index lists: a pack (``name`` is its id) or a temp file (repo-relative)."""
-
-    name: str
-    size: int
-    age_s: float | None  # None when the backend cannot tell
 
 
 @dataclass(frozen=True)
@@ -189,7 +181,7 @@ def plan_prune(
 
     # No other lock: no writer is at work that could still index a stray pack.
     grace = grace_s if other_holders(backend) else 0.0
-    unindexed, recent, temps = _strays(backend, sorted(on_disk - set(listed)), grace)
+    unindexed, recent, temps = find_strays(backend, sorted(on_disk - set(listed)), grace)
     return PrunePlan(
         snapshots=len(snapshot_ids),
         used_blobs=frozenset(used),
@@ -262,21 +254,6 @@ def _classify_packs(
     return keep, repack, delete
 
 
-def _strays(
-    backend: Backend, unlisted: list[str], grace: float
-) -> tuple[list[StrayFile], list[StrayFile], list[StrayFile]]:
-    """Packs no index lists, split into old enough to remove and recent; and old temp files."""
-    unindexed: list[StrayFile] = []
-    recent: list[StrayFile] = []
-    for pack in unlisted:
-        stray = StrayFile(pack, backend.size("packs", pack), _pack_age(backend, pack))
-        old = grace == 0.0 or (stray.age_s is not None and stray.age_s >= grace)
-        (unindexed if old else recent).append(stray)
-    temps = [t for t in _temp_files(backend)
-             if grace == 0.0 or (t.age_s is not None and t.age_s >= grace)]
-    return unindexed, recent, temps
-
-
 def _used_blobs(repo: Repository, snapshot_ids: list[str], step: Step) -> set[str]:
     """Every tree and data blob the snapshots reference (equal subtrees walked once)."""
     used: set[str] = set()
@@ -331,22 +308,6 @@ def _claim(listed: dict[str, dict[str, BlobEntry]], packs: list[str], sizes: dic
 
 def _by_offset(entries: Iterable[BlobEntry]) -> tuple[BlobEntry, ...]:
     return tuple(sorted(entries, key=lambda e: (e.offset, e.id)))
-
-
-def _pack_age(backend: Backend, pack: str) -> float | None:
-    """Seconds since the pack was written (by the backend's clock); None when unknown."""
-    try:
-        written = backend.modified("packs", pack)
-    except (NotFound, OSError):
-        return None
-    return None if written is None else max(0.0, time.time() - written)
-
-
-def _temp_files(backend: Backend) -> list[StrayFile]:
-    """Temp files of interrupted writes anywhere in the repository (an object store's writes
-    are atomic and leave none)."""
-    now = time.time()
-    return [StrayFile(t.name, t.size, max(0.0, now - t.modified)) for t in backend.temp_files()]
 
 
 # --------------------------------------------------------------------------- execute
