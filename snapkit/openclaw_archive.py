@@ -22,8 +22,9 @@ Every rule here comes from OpenClaw 2026.9.6's ``dist/`` (``backup-shared-*``,
   two names equal after NFC normalisation and lower-casing (a "portable path collision").
 
 :func:`plan_layout` turns the selected entries of a snapshot into that layout, with the
-manifest OpenClaw's ``verify`` and ``restore`` accept; :func:`relative_prefixes` and
-:func:`snapshot_mode` read what an imported archive's manifest says.
+manifest OpenClaw's ``verify`` and ``restore`` accept; the format's names and the reading of an
+imported archive's manifest (:func:`relative_prefixes`, :func:`snapshot_mode`) are in
+:mod:`snapkit.openclaw_format` (re-exported here).
 """
 
 from __future__ import annotations
@@ -31,81 +32,39 @@ from __future__ import annotations
 import json
 import ntpath
 import posixpath
-import re
-import time
 import unicodedata
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from snapkit import __version__
 from snapkit.errors import UsageError
 from snapkit.model import NODE_DIR, NODE_FILE, NODE_SYMLINK, Node, Snapshot, file_hasher
-from snapkit.treewalk import Parts, UnsafeName, check_name
 
-MANIFEST = "manifest.json"
-PAYLOAD = "payload"
-SCHEMA_VERSION = 1
-ROOT_SUFFIX = "-openclaw-backup"
-MANIFEST_MAX = 1024 * 1024  # OpenClaw's verify refuses a bigger manifest
-CONFIG_ONLY = "config-only"
+# The format's names, re-exported: importers use them from here.
+from snapkit.openclaw_format import CONFIG_ONLY as CONFIG_ONLY
+from snapkit.openclaw_format import DRIVE as DRIVE
+from snapkit.openclaw_format import MANIFEST as MANIFEST
+from snapkit.openclaw_format import MANIFEST_MAX as MANIFEST_MAX
+from snapkit.openclaw_format import PAYLOAD as PAYLOAD
+from snapkit.openclaw_format import ROOT_SUFFIX as ROOT_SUFFIX
+from snapkit.openclaw_format import SCHEMA_VERSION as SCHEMA_VERSION
+from snapkit.openclaw_format import archive_root as archive_root
+from snapkit.openclaw_format import created_at as created_at
+from snapkit.openclaw_format import declared_sources as declared_sources
+from snapkit.openclaw_format import iso_ns as iso_ns
+from snapkit.openclaw_format import manifest_doc as manifest_doc
+from snapkit.openclaw_format import path_text as path_text
+from snapkit.openclaw_format import payload_parts as payload_parts
+from snapkit.openclaw_format import relative_prefixes as relative_prefixes
+from snapkit.openclaw_format import snapshot_mode as snapshot_mode
+from snapkit.openclaw_format import source_parts as source_parts
+from snapkit.treewalk import Parts
 
 _CONFIG_NAMES = ("openclaw.json", "clawdbot.json")
 #: A workspace's persona files (OpenClaw's agent workspace bootstrap).
 _PERSONA = frozenset({"AGENTS.md", "SOUL.md", "USER.md", "IDENTITY.md", "TOOLS.md",
                       "HEARTBEAT.md", "BOOTSTRAP.md", "BOOT.md", "MEMORY.md"})
-_DRIVE = re.compile(r"^([A-Za-z]):[\\/]")
-
-
-# ------------------------------------------------------------------ names
-
-
-def archive_root(time_ns: int) -> str:
-    """OpenClaw's root directory name for a backup taken at ``time_ns`` (in UTC, so the same
-    snapshot always gives the same name)."""
-    ms = time_ns // 1_000_000
-    stamp = time.strftime("%Y-%m-%dT%H-%M-%S", time.gmtime(ms // 1000))
-    return f"{stamp}.{ms % 1000:03d}+00-00{ROOT_SUFFIX}"
-
-
-def created_at(time_ns: int) -> str:
-    """``createdAt`` as JavaScript's ``Date.toISOString`` writes it."""
-    ms = time_ns // 1_000_000
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + f".{ms % 1000:03d}Z"
-
-
-def payload_parts(parts: Parts) -> Parts:
-    """Stored path components → their place below ``<root>/payload``."""
-    if parts and len(parts[0]) == 2 and parts[0].endswith(":"):
-        return ("windows", parts[0][0].upper(), *parts[1:])
-    return ("posix", *parts)
-
-
-def source_parts(path: str) -> Parts | None:
-    """An absolute path recorded in metadata ("/a/b" or "C:\\a\\b") as tree components, or
-    None when it is relative or holds a component that could escape (``..``, NUL...)."""
-    drive = _DRIVE.match(path)
-    if drive:
-        rest = path[3:].replace("\\", "/")
-        parts: Parts = (drive.group(1).upper() + ":", *(p for p in rest.split("/") if p))
-    elif path.startswith("/"):
-        parts = tuple(p for p in path.split("/") if p)
-    else:
-        return None
-    try:
-        for i, p in enumerate(parts):
-            if i or not p.endswith(":"):
-                check_name(p, parts[:i])
-    except UnsafeName:
-        return None
-    return parts
-
-
-def _path_text(parts: Parts) -> str:
-    if parts and parts[0].endswith(":"):
-        return parts[0] + "\\" + "\\".join(parts[1:])
-    return "/" + "/".join(parts)
 
 
 # ------------------------------------------------------------------ writing
@@ -285,7 +244,7 @@ def _links(entries: Sequence[tuple[str, Node]], assets: Sequence[Asset], state: 
             continue
         # Without a state asset OpenClaw only accepts relative links that stay inside an asset.
         joined = posixpath.normpath(posixpath.join(posixpath.dirname(entry), target))
-        if target.startswith("/") or "\\" in target or _DRIVE.match(target) or not any(
+        if target.startswith("/") or "\\" in target or DRIVE.match(target) or not any(
                 joined == name(a.parts) or joined.startswith(name(a.parts) + "/")
                 for a in assets):
             raise UsageError(f"{entry}: a link to {target}, outside the exported sources; "
@@ -321,10 +280,10 @@ def _manifest(snap_id: str, snap: Snapshot, root: str, assets: Sequence[Asset],
                         and _within(p, state.parts))
         config = next((p for n in _CONFIG_NAMES for p in inside if p[-1] == n), None)
         if config is not None:
-            paths["configPath"] = _path_text(config)
+            paths["configPath"] = path_text(config)
         if (*state.parts, "credentials") in present:
-            paths["oauthDir"] = _path_text((*state.parts, "credentials"))
-        workspaces += [_path_text(p) for p in inside
+            paths["oauthDir"] = path_text((*state.parts, "credentials"))
+        workspaces += [path_text(p) for p in inside
                        if p[-1] == "workspace" or p[-1].startswith("workspace-")]
     if "configPath" not in paths:
         config_file = next((a.source for a in assets if a.kind == "config"), None)
@@ -359,82 +318,3 @@ def _manifest(snap_id: str, snap: Snapshot, root: str, assets: Sequence[Asset],
     doc["snapkit"] = {"version": __version__, "snapshot": snap_id, "snapshotMode": snap.mode,
                       "mode": mode}
     return doc
-
-
-# ------------------------------------------------------------------ reading
-
-
-def manifest_doc(data: bytes) -> dict[str, Any]:
-    try:
-        doc = json.loads(data)
-    except ValueError:
-        return {}
-    return doc if isinstance(doc, dict) else {}
-
-
-def declared_sources(doc: Mapping[str, Any]) -> list[str]:
-    """Source paths a ``manifest.json`` declares, in its known spellings."""
-    out: list[str] = []
-
-    def add(value: Any) -> None:
-        if isinstance(value, str):
-            out.append(value)
-        elif isinstance(value, Mapping):
-            for key in ("sourcePath", "path", "source"):
-                if isinstance(value.get(key), str):
-                    out.append(value[key])
-                    return
-
-    for key in ("assets", "sources", "entries"):
-        values = doc.get(key)
-        if isinstance(values, list):
-            for v in values:
-                add(v)
-    paths = doc.get("paths")
-    if isinstance(paths, Mapping):
-        add(paths.get("stateDir"))
-    add(doc.get("stateDir"))
-    return out
-
-
-def relative_prefixes(doc: Mapping[str, Any], top: str) -> list[tuple[Parts, Parts]]:
-    """``payload/relative/...`` prefixes a manifest maps exactly: an asset whose
-    ``archivePath`` lies there and whose ``sourcePath`` is absolute. Anything else below
-    ``payload/relative`` has no recorded base directory."""
-    out: list[tuple[Parts, Parts]] = []
-    assets = doc.get("assets")
-    for asset in assets if isinstance(assets, list) else ():
-        if not isinstance(asset, Mapping):
-            continue
-        archive, source = asset.get("archivePath"), asset.get("sourcePath")
-        if not isinstance(archive, str) or not isinstance(source, str):
-            continue
-        parts = tuple(p for p in archive.split("/") if p)
-        if (len(parts) < 4 or parts[:3] != (top, PAYLOAD, "relative")
-                or any(p in (".", "..") or "\0" in p for p in parts)):
-            continue
-        absolute = source_parts(source)
-        if absolute is not None:
-            out.append((parts, absolute))
-    return out
-
-
-def snapshot_mode(doc: Mapping[str, Any]) -> str:
-    """``config-only`` for an ``openclaw backup create --only-config`` archive, else full."""
-    options = doc.get("options")
-    if isinstance(options, Mapping) and options.get("onlyConfig") is True:
-        return CONFIG_ONLY
-    return "full"
-
-
-def iso_ns(text: Any) -> int | None:
-    """``createdAt`` as nanoseconds, or None."""
-    if not isinstance(text, str):
-        return None
-    try:
-        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if dt.tzinfo is None:
-        return None
-    return int(dt.timestamp()) * 1_000_000_000 + dt.microsecond * 1000
