@@ -38,167 +38,29 @@ import contextlib
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from snapkit.openclaw_config import ConfigReader, lookup
 
-CONFIG_FILENAME = "openclaw.json"
-#: The config name a legacy state dir may hold instead of ``openclaw.json`` (paths.ts).
-LEGACY_CONFIG_FILENAMES = ("clawdbot.json",)
-STATE_DIRNAME = ".openclaw"
-LEGACY_STATE_DIRNAMES = (".clawdbot",)
-CONFIG_ONLY_MODE = "config-only"
-DEFAULT_AGENT_ID = "main"
+# The installation records and names, re-exported: callers import them from here.
+from snapkit.openclaw_install import CONFIG_FILENAME as CONFIG_FILENAME
+from snapkit.openclaw_install import CONFIG_ONLY_MODE as CONFIG_ONLY_MODE
+from snapkit.openclaw_install import DEFAULT_AGENT_ID as DEFAULT_AGENT_ID
+from snapkit.openclaw_install import LEGACY_CONFIG_FILENAMES as LEGACY_CONFIG_FILENAMES
+from snapkit.openclaw_install import LEGACY_STATE_DIRNAMES as LEGACY_STATE_DIRNAMES
+from snapkit.openclaw_install import STATE_DIRNAME as STATE_DIRNAME
+from snapkit.openclaw_install import Agent as Agent
+from snapkit.openclaw_install import Installation as Installation
+from snapkit.openclaw_install import absolute_path
 
 _PROFILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}\Z")
 _AGENT_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}\Z", re.IGNORECASE)
-_GITIGNORE_SPECIAL = re.compile(r"([\\*?\[\]])")
-
-
-@dataclass(frozen=True)
-class Agent:
-    """One configured agent: its id, workspace and agent dir, with where each came from."""
-
-    id: str
-    workspace: Path
-    workspace_from: str
-    agent_dir: Path
-    agent_dir_from: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "workspace": str(self.workspace),
-                "workspace_from": self.workspace_from, "agent_dir": str(self.agent_dir),
-                "agent_dir_from": self.agent_dir_from}
-
-
-@dataclass(frozen=True)
-class Installation:
-    """One OpenClaw installation as discovered from the environment."""
-
-    state_dir: Path
-    #: how the state dir was chosen: "$OPENCLAW_STATE_DIR", "~/.openclaw (exists)",
-    #: "legacy ~/.clawdbot", "default ~/.openclaw (missing)"
-    state_dir_source: str
-    exists: bool  # the state dir is an existing directory
-    config_path: Path
-    config_path_source: str
-    oauth_dir: Path
-    agents: tuple[Agent, ...]
-    workspaces: tuple[Path, ...]  # resolved, absolute; configured ones even if missing
-    #: agent dirs (and ``OPENCLAW_AGENT_DIR``): where per-agent databases and auth live
-    agent_dirs: tuple[Path, ...]
-    env_files: tuple[Path, ...]  # the dotenv files OpenClaw reads, existing or not
-    included_configs: tuple[Path, ...]  # files pulled in by $include (transitively)
-    warnings: tuple[str, ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        """What a snapshot records of the installation (the manifest's ``openclaw`` map), so
-        that a mode's subset of it can be told later on any machine (:meth:`from_dict`)."""
-        return {
-            "state_dir": str(self.state_dir),
-            "config_path": str(self.config_path),
-            "included_configs": [str(p) for p in self.included_configs],
-            "env_files": [str(p) for p in self.env_files],
-            "oauth_dir": str(self.oauth_dir),
-            "agents": [a.to_dict() for a in self.agents],
-            "agent_dirs": [str(p) for p in self.agent_dirs],
-            "workspaces": [str(p) for p in self.workspaces],
-        }
-
-    @classmethod
-    def from_dict(cls, doc: Mapping[str, Any]) -> Installation:
-        """The installation a snapshot recorded (see :meth:`to_dict`)."""
-
-        def paths(key: str) -> tuple[Path, ...]:
-            return tuple(Path(p) for p in doc.get(key, ()) if isinstance(p, str))
-
-        state_dir = Path(str(doc.get("state_dir", "")))
-        agents = tuple(
-            Agent(str(a.get("id", "")), Path(str(a.get("workspace", ""))),
-                  str(a.get("workspace_from", "")), Path(str(a.get("agent_dir", ""))),
-                  str(a.get("agent_dir_from", "")))
-            for a in doc.get("agents", ()) if isinstance(a, Mapping)
-        )
-        return cls(
-            state_dir=state_dir, state_dir_source="recorded in the snapshot", exists=True,
-            config_path=Path(str(doc.get("config_path", state_dir / CONFIG_FILENAME))),
-            config_path_source="recorded in the snapshot",
-            oauth_dir=Path(str(doc.get("oauth_dir", state_dir / "credentials"))),
-            agents=agents, workspaces=paths("workspaces"), agent_dirs=paths("agent_dirs"),
-            env_files=paths("env_files"), included_configs=paths("included_configs"),
-            warnings=(),
-        )
-
-    def config_files(self) -> tuple[Path, ...]:
-        """The config file and every file it ``$include``s."""
-        return (self.config_path, *self.included_configs)
-
-    def sources(self, mode: str) -> tuple[Path, ...]:
-        """Source roots of a snapshot in ``mode``.
-
-        Always the state dir first; then, when they exist and live outside the roots already
-        listed, the config file, its includes, the env files, the OAuth dir and the agent dirs
-        (every mode), and the workspaces (every mode but ``config-only``).
-        """
-        roots: list[Path] = [self.state_dir]
-        extras: list[Path] = [self.config_path, *self.included_configs, *self.env_files,
-                              self.oauth_dir, *self.agent_dirs]
-        if mode != CONFIG_ONLY_MODE:
-            extras.extend(self.workspaces)
-        for path in extras:
-            if path.exists() and not any(_is_within(path, root) for root in roots):
-                roots.append(path)
-        return tuple(roots)
-
-    def config_include_patterns(self, root: Path) -> tuple[str, ...]:
-        """Anchored patterns selecting the config and env files that lie inside ``root``.
-
-        A mode's include list names ``/openclaw.json``; add these so that a legacy
-        ``clawdbot.json``, a ``$include``d file or an env file inside the state dir is part of
-        every mode too.
-        """
-        patterns: list[str] = []
-        for path in (*self.config_files(), *self.env_files):
-            if path != root and _is_within(path, root):
-                rel = path.relative_to(root).as_posix()
-                escaped = _GITIGNORE_SPECIAL.sub(r"\\\1", rel)
-                if escaped.endswith(" "):
-                    escaped = escaped[:-1] + "\\ "
-                patterns.append("/" + escaped)
-        return tuple(dict.fromkeys(patterns))
-
-    def kind_of(self, path: Path) -> str | None:
-        """What ``path`` is to this installation: "state", "workspace", "agent", "config", or
-        None."""
-        path = _absolute(path)
-        if path == self.state_dir:
-            return "state"
-        if path in self.workspaces:
-            return "workspace"
-        if path in self.agent_dirs:
-            return "agent"
-        if path == self.oauth_dir or path in self.config_files() or path in self.env_files:
-            return "config"
-        return None
 
 
 # --------------------------------------------------------------------------------------------
 # Paths
 # --------------------------------------------------------------------------------------------
-
-
-def _is_within(path: Path, root: Path) -> bool:
-    return path == root or root in path.parents
-
-
-def _absolute(path: Path) -> Path:
-    """Absolute, normalised, with symlinks resolved where they exist (never raises)."""
-    try:
-        return Path(path).resolve()
-    except (OSError, RuntimeError):
-        return Path(os.path.abspath(path))
 
 
 def _get(env: Mapping[str, str], name: str) -> str:
@@ -220,9 +82,9 @@ def openclaw_home(env: Mapping[str, str] | None = None) -> Path:
     explicit = _get(env, "OPENCLAW_HOME")
     if explicit and explicit not in ("undefined", "null"):
         if explicit == "~" or explicit.startswith(("~/", "~\\")):
-            return _absolute(_system_home(env) / explicit[2:])
-        return _absolute(Path(explicit))
-    return _absolute(_system_home(env))
+            return absolute_path(_system_home(env) / explicit[2:])
+        return absolute_path(Path(explicit))
+    return absolute_path(_system_home(env))
 
 
 def _user_path(text: str, home: Path) -> Path:
@@ -232,8 +94,8 @@ def _user_path(text: str, home: Path) -> Path:
     if text == "~":
         return home
     if text.startswith(("~/", "~\\")):
-        return _absolute(home / text[2:])
-    return _absolute(Path(text))
+        return absolute_path(home / text[2:])
+    return absolute_path(Path(text))
 
 
 def _agent_id(raw: Any) -> str:
@@ -256,12 +118,12 @@ def _state_dir(env: Mapping[str, str], home: Path) -> tuple[Path, str]:
         return _user_path(value, home), "$OPENCLAW_STATE_DIR"
     new = home / STATE_DIRNAME
     if new.exists():
-        return _absolute(new), f"~/{STATE_DIRNAME} (exists)"
+        return absolute_path(new), f"~/{STATE_DIRNAME} (exists)"
     for name in LEGACY_STATE_DIRNAMES:
         legacy = home / name
         if legacy.exists():
-            return _absolute(legacy), f"legacy ~/{name}"
-    return _absolute(new), f"default ~/{STATE_DIRNAME} (missing)"
+            return absolute_path(legacy), f"legacy ~/{name}"
+    return absolute_path(new), f"default ~/{STATE_DIRNAME} (missing)"
 
 
 def _config_path(env: Mapping[str, str], home: Path, state_dir: Path) -> tuple[Path, str]:
@@ -277,8 +139,8 @@ def _config_path(env: Mapping[str, str], home: Path, state_dir: Path) -> tuple[P
         candidates.extend(home / directory / name for name in names)
     for candidate in candidates:
         if candidate.exists():
-            return _absolute(candidate), "first existing config"
-    return _absolute(state_dir / CONFIG_FILENAME), "default (missing)"
+            return absolute_path(candidate), "first existing config"
+    return absolute_path(state_dir / CONFIG_FILENAME), "default (missing)"
 
 
 def _env_files(env: Mapping[str, str], home: Path, config_path: Path) -> tuple[Path, ...]:
@@ -289,10 +151,10 @@ def _env_files(env: Mapping[str, str], home: Path, config_path: Path) -> tuple[P
         config_dir = config_path.parent
     else:
         config_dir = home / STATE_DIRNAME
-    state_env = _absolute(config_dir / ".env")
+    state_env = absolute_path(config_dir / ".env")
     files = [state_env]
-    if "OPENCLAW_STATE_DIR" not in env or state_env == _absolute(home / STATE_DIRNAME / ".env"):
-        files.append(_absolute(home / ".config" / "openclaw" / "gateway.env"))
+    if "OPENCLAW_STATE_DIR" not in env or state_env == absolute_path(home / STATE_DIRNAME / ".env"):
+        files.append(absolute_path(home / ".config" / "openclaw" / "gateway.env"))
     return tuple(files)
 
 
@@ -343,7 +205,7 @@ def _agents(document: Any, env: Mapping[str, str], home: Path, state_dir: Path,
     defaults_ws = _text(lookup(document, "agents", "defaults", "workspace"))
     env_ws = _get(env, "OPENCLAW_WORKSPACE_DIR")
     if env_ws:
-        default_ws, default_from = _absolute(Path(env_ws)), "$OPENCLAW_WORKSPACE_DIR"
+        default_ws, default_from = absolute_path(Path(env_ws)), "$OPENCLAW_WORKSPACE_DIR"
     else:
         default_ws, default_from = state_dir / "workspace", "default <state>/workspace"
     marked = [e for e in roster if e.get("default") is True]
@@ -383,7 +245,7 @@ def _agents(document: Any, env: Mapping[str, str], home: Path, state_dir: Path,
             agent_dir, dir_from = _user_path(agent_dir_text, home), f"{label}.agentDir"
         else:
             agent_dir, dir_from = state_dir / "agents" / agent_id / "agent", "default"
-        agents.append(Agent(agent_id, _absolute(workspace), ws_from, _absolute(agent_dir),
+        agents.append(Agent(agent_id, absolute_path(workspace), ws_from, absolute_path(agent_dir),
                             dir_from))
     return agents
 
@@ -398,7 +260,7 @@ def discover(env: Mapping[str, str] | None = None) -> Installation:
     state_dir, source = _state_dir(env, home)
     config_path, config_source = _config_path(env, home, state_dir)
     oauth = _get(env, "OPENCLAW_OAUTH_DIR")
-    oauth_dir = _user_path(oauth, home) if oauth else _absolute(state_dir / "credentials")
+    oauth_dir = _user_path(oauth, home) if oauth else absolute_path(state_dir / "credentials")
 
     reader, document = _read_config(config_path, env, home)
     warnings = reader.warnings
@@ -468,7 +330,7 @@ def _workspaces(agents: list[Agent], document: Any, env: Mapping[str, str], home
     with contextlib.suppress(OSError):
         loose.extend(sorted(c for c in state_dir.glob("workspace-*") if c.is_dir()))
     for path in loose:
-        path = _absolute(path)
+        path = absolute_path(path)
         if path.is_dir() and path not in workspaces:
             workspaces.append(path)
     return workspaces
@@ -480,7 +342,7 @@ def is_openclaw_root(path: Path, installation: Installation | None = None) -> bo
 
     ``installation`` defaults to :func:`discover` of the current environment.
     """
-    path = _absolute(path)
+    path = absolute_path(path)
     if path.is_dir() and any(
         (path / name).is_file() for name in (CONFIG_FILENAME, *LEGACY_CONFIG_FILENAMES)
     ):
