@@ -1,7 +1,9 @@
 """Value types of the repository format and the one place where they are encoded.
 
 Everything snapkit stores — tree objects, snapshot manifests, pack trailers and index files — is
-a frozen dataclass here with an explicit ``encode_*``/``decode_*`` pair in msgpack. The exact
+a frozen dataclass with an explicit ``encode_*``/``decode_*`` pair in msgpack, all importable from
+here (pack trailers, index and lock files live in :mod:`snapkit.blob_index`, the msgpack and id
+helpers in :mod:`snapkit.encoding`). The exact
 layout is specified in ``docs/format.md``; change both together and bump ``FORMAT_VERSION``.
 
 Ids are xxh3-128 digests of the plain bytes, 32 lowercase hex characters in Python and 16 raw
@@ -16,12 +18,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal, TypeGuard
 
-import msgpack
 import xxhash
 
+# Re-exported: the format's records are all imported from here.
+from snapkit.blob_index import BlobEntry as BlobEntry
+from snapkit.blob_index import decode_index as decode_index
+from snapkit.blob_index import decode_lock as decode_lock
+from snapkit.blob_index import decode_pack_trailer as decode_pack_trailer
+from snapkit.blob_index import encode_index as encode_index
+from snapkit.blob_index import encode_lock as encode_lock
+from snapkit.blob_index import encode_pack_trailer as encode_pack_trailer
+from snapkit.encoding import FORMAT_VERSION as FORMAT_VERSION
+from snapkit.encoding import id_bytes, id_hex, pack_obj, unpack_obj
 from snapkit.errors import IntegrityError
-
-FORMAT_VERSION = 1
 
 KIND_DATA = 0
 KIND_TREE = 1
@@ -50,28 +59,6 @@ def content_id(data: bytes | bytearray | memoryview) -> str:
 def file_hasher() -> xxhash.xxh3_128:
     """A streaming hasher for a whole file's content (``Node.hash``)."""
     return xxhash.xxh3_128()
-
-
-def _idb(hex_id: str) -> bytes:
-    return bytes.fromhex(hex_id)
-
-
-def _idh(raw: bytes) -> str:
-    if not isinstance(raw, bytes) or len(raw) != 16:
-        raise IntegrityError(f"malformed id {raw!r} in stored object")
-    return raw.hex()
-
-
-def _pack(obj: Any) -> bytes:
-    return msgpack.packb(obj, use_bin_type=True)
-
-
-def _unpack(data: bytes, what: str) -> Any:
-    try:
-        return msgpack.unpackb(data, raw=False, strict_map_key=False)
-    except (ValueError, msgpack.UnpackException) as exc:
-        detail = str(exc) or type(exc).__name__  # some msgpack errors carry no message
-        raise IntegrityError(f"{what} is not valid msgpack: {detail}") from exc
 
 
 # --------------------------------------------------------------------------- trees
@@ -127,10 +114,10 @@ def _encode_node(n: Node) -> dict[str, Any]:
         "group": n.group,
     }
     if n.type == NODE_FILE:
-        d["content"] = [_idb(c) for c in n.content]
-        d["hash"] = _idb(n.hash) if n.hash else None
+        d["content"] = [id_bytes(c) for c in n.content]
+        d["hash"] = id_bytes(n.hash) if n.hash else None
     elif n.type == NODE_DIR:
-        d["subtree"] = _idb(n.subtree) if n.subtree else None
+        d["subtree"] = id_bytes(n.subtree) if n.subtree else None
     elif n.type == NODE_SYMLINK:
         d["target"] = os.fsencode(n.target or "")
     return d
@@ -156,9 +143,9 @@ def _decode_node(d: Mapping[str, Any]) -> Node:
             gid=int(d.get("gid", 0)),
             user=str(d.get("user", "")),
             group=str(d.get("group", "")),
-            content=tuple(_idh(c) for c in d.get("content", ())),
-            hash=_idh(digest) if digest else None,
-            subtree=_idh(subtree) if subtree else None,
+            content=tuple(id_hex(c) for c in d.get("content", ())),
+            hash=id_hex(digest) if digest else None,
+            subtree=id_hex(subtree) if subtree else None,
             target=os.fsdecode(target) if target is not None else None,
         )
     except (KeyError, TypeError) as exc:
@@ -170,11 +157,11 @@ def sort_nodes(nodes: Sequence[Node]) -> tuple[Node, ...]:
 
 
 def encode_tree(tree: Tree) -> bytes:
-    return _pack({"v": FORMAT_VERSION, "nodes": [_encode_node(n) for n in tree.nodes]})
+    return pack_obj({"v": FORMAT_VERSION, "nodes": [_encode_node(n) for n in tree.nodes]})
 
 
 def decode_tree(data: bytes) -> Tree:
-    obj = _unpack(data, "tree object")
+    obj = unpack_obj(data, "tree object")
     if not isinstance(obj, dict) or not isinstance(obj.get("nodes"), list):
         raise IntegrityError("tree object has no node list")
     version = obj.get("v")
@@ -276,14 +263,14 @@ def _has_surrogates(s: str) -> bool:
 
 
 def encode_snapshot(s: Snapshot) -> bytes:
-    return _pack(
+    return pack_obj(
         {
             "v": FORMAT_VERSION,
             "time": s.time_ns,
             "hostname": s.hostname,
             "username": s.username,
             "sources": [_text(p) for p in s.sources],
-            "tree": _idb(s.tree),
+            "tree": id_bytes(s.tree),
             "parent": s.parent,
             "tags": list(s.tags),
             "mode": s.mode,
@@ -301,7 +288,7 @@ def encode_snapshot(s: Snapshot) -> bytes:
 
 
 def decode_snapshot(data: bytes) -> Snapshot:
-    obj = _unpack(data, "snapshot manifest")
+    obj = unpack_obj(data, "snapshot manifest")
     if not isinstance(obj, dict):
         raise IntegrityError("snapshot manifest is not a map")
     version = obj.get("v")
@@ -318,7 +305,7 @@ def decode_snapshot(data: bytes) -> Snapshot:
             hostname=str(obj["hostname"]),
             username=str(obj.get("username", "")),
             sources=tuple(obj["sources"]),
-            tree=_idh(obj["tree"]),
+            tree=id_hex(obj["tree"]),
             parent=obj.get("parent"),
             tags=tuple(obj.get("tags", ())),
             mode=str(obj.get("mode", "full")),
@@ -334,76 +321,6 @@ def decode_snapshot(data: bytes) -> Snapshot:
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise IntegrityError(f"malformed snapshot manifest: {exc}") from exc
-
-
-# --------------------------------------------------------------------------- packs and index
-
-
-@dataclass(frozen=True)
-class BlobEntry:
-    """Where one stored blob lives: its pack, byte range, kind and plain length."""
-
-    id: str
-    kind: int
-    pack: str
-    offset: int
-    length: int
-    raw_length: int
-
-
-def encode_pack_trailer(entries: Sequence[BlobEntry]) -> bytes:
-    return _pack([[e.kind, _idb(e.id), e.offset, e.length, e.raw_length] for e in entries])
-
-
-def decode_pack_trailer(data: bytes, pack_id: str) -> list[BlobEntry]:
-    obj = _unpack(data, f"trailer of pack {pack_id}")
-    try:
-        return [
-            BlobEntry(_idh(i), int(k), pack_id, int(o), int(n), int(r)) for k, i, o, n, r in obj
-        ]
-    except (TypeError, ValueError) as exc:
-        raise IntegrityError(f"malformed trailer in pack {pack_id}: {exc}") from exc
-
-
-def encode_index(entries: Sequence[BlobEntry]) -> bytes:
-    packs: dict[str, list[list[Any]]] = {}
-    for e in entries:
-        packs.setdefault(e.pack, []).append([e.kind, _idb(e.id), e.offset, e.length, e.raw_length])
-    return _pack(
-        {
-            "v": FORMAT_VERSION,
-            "packs": [{"id": _idb(p), "blobs": blobs} for p, blobs in sorted(packs.items())],
-        }
-    )
-
-
-def decode_index(data: bytes, name: str) -> list[BlobEntry]:
-    obj = _unpack(data, f"index file {name}")
-    if not isinstance(obj, dict) or obj.get("v") != FORMAT_VERSION:
-        raise IntegrityError(f"index file {name} has an unknown format version")
-    out: list[BlobEntry] = []
-    try:
-        for p in obj["packs"]:
-            pack_id = _idh(p["id"])
-            for k, i, o, n, r in p["blobs"]:
-                out.append(BlobEntry(_idh(i), int(k), pack_id, int(o), int(n), int(r)))
-    except (KeyError, TypeError, ValueError) as exc:
-        raise IntegrityError(f"malformed index file {name}: {exc}") from exc
-    return out
-
-
-# --------------------------------------------------------------------------- locks
-
-
-def encode_lock(info: Mapping[str, Any]) -> bytes:
-    return _pack(dict(info))
-
-
-def decode_lock(data: bytes) -> dict[str, Any]:
-    obj = _unpack(data, "lock file")
-    if not isinstance(obj, dict):
-        raise IntegrityError("lock file is not a map")
-    return obj
 
 
 # --------------------------------------------------------------------------- repository config
