@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import errno
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from snapkit.ops.events import OnEvent, ReadingUnlocked, RepositoryCreated, ignore
@@ -44,25 +44,15 @@ def read_lock(repo: Repository, no_lock: bool, operation: str,
     With ``no_lock`` nothing is taken. Where the lock cannot be written the block runs
     without one after a :class:`ReadingUnlocked` event.
     """
-    if no_lock:
+    with ExitStack() as stack:
+        if not no_lock:
+            try:
+                stack.enter_context(repo.lock(exclusive=False, operation=operation))
+            except OSError as exc:
+                if exc.errno not in _READ_ONLY_ERRNOS:
+                    raise
+                on_event(ReadingUnlocked(str(exc.strerror or exc)))
         yield
-        return
-    try:
-        lock = repo.lock(exclusive=False, operation=operation)
-        lock.__enter__()
-    except OSError as exc:
-        if exc.errno not in _READ_ONLY_ERRNOS:
-            raise
-        on_event(ReadingUnlocked(str(exc.strerror or exc)))
-        yield
-        return
-    try:
-        yield
-    except BaseException as exc:
-        if not lock.__exit__(type(exc), exc, exc.__traceback__):
-            raise
-    else:
-        lock.__exit__(None, None, None)
 
 
 @contextmanager
