@@ -9,7 +9,8 @@ Everything is generated in memory (or in a temporary directory) from fixed seeds
 on the same Python/SQLite/zstd versions measure the same bytes; only the MB/s columns vary.
 Results are printed as Markdown tables; ``docs/design.md`` quotes them.
 
-Chunking mirrors ``snapkit.chunker``: a file no larger than ``min_size`` is one chunk and never
+Chunking mirrors ``snapkit.capture.chunker``: a file no larger than ``min_size`` is one chunk and
+never
 reaches the chunker; anything larger is cut by ``pyfastcdc.FastCDC`` (normalization 1, seed 0)
 and every chunk is identified by xxh3-128. Note that pyfastcdc's ``avg_size`` is measured past
 the minimum (the effective average is about ``min + avg``), so the "mean" columns show the

@@ -34,10 +34,10 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-from snapkit.chunker import Chunker
-from snapkit.export import ExportOptions, export_snapshot
-from snapkit.restore import RestoreOptions, restore_snapshot
-from snapkit.snapshot import SnapOptions, create_snapshot
+from snapkit.capture.chunker import Chunker
+from snapkit.capture.snapshot import SnapOptions, create_snapshot
+from snapkit.read.export import ExportOptions, export_snapshot
+from snapkit.read.restore import RestoreOptions, restore_snapshot
 from snapkit.store.backend import LocalBackend
 from snapkit.store.repository import Repository
 

@@ -36,14 +36,15 @@ from typing import Any
 
 from click.testing import CliRunner
 
-from snapkit.check import check_repository
-from snapkit.chunker import Chunker
+from snapkit.capture.chunker import Chunker
+from snapkit.capture.file import CaptureFile, capture_file
+from snapkit.capture.snapshot import SnapOptions, create_snapshot
 from snapkit.cli import common
 from snapkit.cli.main import main
-from snapkit.model import encode_lock
-from snapkit.restore import RestoreOptions, RestoreResult, restore_snapshot
-from snapkit.selection import find_parent
-from snapkit.snapshot import SnapOptions, create_snapshot
+from snapkit.format.model import encode_lock
+from snapkit.maintain.check import check_repository
+from snapkit.maintain.selection import find_parent
+from snapkit.read.restore import RestoreOptions, RestoreResult, restore_snapshot
 from snapkit.store.backend import LocalBackend
 from snapkit.store.repository import Repository
 
@@ -357,9 +358,11 @@ def take(
     repo: Repository,
     *sources: str | os.PathLike[str],
     parent: str | bool | None = True,
+    capture: CaptureFile = capture_file,
     **kw: Any,
 ) -> tuple[str, Any]:
-    """Snapshot ``sources``; ``parent=True`` uses the newest snapshot of the same sources."""
+    """Snapshot ``sources``; ``parent=True`` uses the newest snapshot of the same sources.
+    ``capture`` is the builder's file reader (a test's spy or fault)."""
     srcs = tuple(os.path.abspath(os.fspath(s)) for s in sources)
     opts = SnapOptions(sources=srcs, workers=kw.pop("workers", 2), **kw)
     snaps = repo.snapshots()
@@ -368,7 +371,7 @@ def take(
         pair = find_parent(snaps, srcs, opts.hostname or socket.gethostname())
     elif isinstance(parent, str):
         pair = next(p for p in snaps if p[0] == parent)
-    result = create_snapshot(repo, opts, pair)
+    result = create_snapshot(repo, opts, pair, capture=capture)
     # As restic does: every snapshot a test takes leaves a repository that checks clean.
     report = check_repository(repo)
     assert report.ok, report.errors

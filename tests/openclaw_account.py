@@ -1,7 +1,7 @@
 """A throwaway OS account to run the real OpenClaw — and snapkit — as the account's own user.
 
 OpenClaw's ``gateway stop|start`` act only for the account's default identity: ``HOME`` must be
-the account's home in the passwd database (see ``snapkit/service/identity.py``). A test that
+the account's home in the passwd database (see ``snapkit/capture/service/identity.py``). A test that
 runs OpenClaw under a temporary ``HOME`` is therefore always a "non-default identity"; to test
 the default one, :func:`throwaway_account` creates a real account with ``useradd`` (root only;
 the tests skip otherwise) whose home is a fresh temporary directory, and removes it with

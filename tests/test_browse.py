@@ -26,14 +26,17 @@ from helpers import (
     Symlink,
     cli_env,
     env_for,
+    init_repo,
     invoke_main,
     make_tree,
+    take,
 )
 
-import snapkit.snapshot as snapshot_mod
-from snapkit.capture import Unreadable, Vanished
+from snapkit.capture.file import Captured, Unreadable, Vanished, capture_file
 from snapkit.cli.common import human_bytes, local_time
-from snapkit.paths import split_path
+from snapkit.cli.snap_view import exit_code
+from snapkit.format.errors import EXIT_INCOMPLETE
+from snapkit.format.paths import split_path
 from snapkit.store.repository import Repository
 
 T0 = 1_700_000_000 * 10**9
@@ -183,24 +186,21 @@ def test_show_json(world: World) -> None:
         doc.keys())
 
 
-def test_show_vanished_unreadable_and_service(tmp_path: Path,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_show_vanished_unreadable_and_service(tmp_path: Path) -> None:
     src = make_tree(tmp_path / "src", {"ok": b"ok", "gone": b"g", "locked": b"l"})
-    real = snapshot_mod.capture_file
 
-    def flaky(path: str, *args: Any, **kwargs: Any) -> Any:
+    def flaky(path: str, *args: Any, **kwargs: Any) -> Captured:
+        """The builder's file reader (injected): one file vanishes, one cannot be read."""
         if path.endswith("/gone"):
             raise Vanished(path)
         if path.endswith("/locked"):
             raise Unreadable("Permission denied")
-        return real(path, *args, **kwargs)
+        return capture_file(path, *args, **kwargs)
 
-    monkeypatch.setattr(snapshot_mod, "capture_file", flaky)
     env = env_for(tmp_path)
-    out = invoke(["snap", "-q", str(src)], env)
-    assert out.code == 3, out.stderr  # incomplete: something was unreadable
-    sid = out.stdout.strip()
-    repo = Repository.open(tmp_path / "repo")
+    repo = init_repo(tmp_path / "repo")
+    sid, snapshot = take(repo, src, capture=flaky)
+    assert exit_code(snapshot) == EXIT_INCOMPLETE  # `snap` exits 3: something was unreadable
     # The gateway stop/start record, as `snap` writes it when a service policy applied.
     service = {"policy": "auto", "detected": "gateway running (pid 4242)",
                "decision": "stopped for the snapshot", "stopped": True, "restarted": True}

@@ -9,7 +9,6 @@ started is there, rows are contiguous, and the cross-row invariants of each tran
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import os
@@ -33,13 +32,13 @@ from helpers import (
     wait_for,
 )
 
-import snapkit.capture as capture_mod
+import snapkit.capture.sqlite as sqlite_mod
 from fixtures.openclaw_tree import make_wal_database
-from snapkit.capture import capture_file
-from snapkit.chunker import Chunker
-from snapkit.model import Snapshot
-from snapkit.sqlite import HEADER as SQLITE_HEADER
-from snapkit.sqlite import SIDECARS as SQLITE_SIDECARS
+from snapkit.capture.chunker import Chunker
+from snapkit.capture.file import Captured, capture_file
+from snapkit.capture.sqlite import HEADER as SQLITE_HEADER
+from snapkit.capture.sqlite import SIDECARS as SQLITE_SIDECARS
+from snapkit.format.model import Snapshot
 from snapkit.store.repository import Repository
 
 MiB = 1024 * 1024
@@ -284,8 +283,7 @@ def test_busy_database_falls_back_to_raw_after_a_bounded_wait(
     src.mkdir()
     db = src / "busy.db"
     _plain_db(db, 200)
-    monkeypatch.setattr(capture_mod, "sqlite_copy",
-                        functools.partial(capture_mod.sqlite_copy, deadline_s=0.5))
+    monkeypatch.setattr(sqlite_mod, "DEADLINE_S", 0.5)
     locked, stop = tmp_path / "locked", tmp_path / "stop"
     holder = subprocess.Popen([sys.executable, "-c", HOLD_EXCLUSIVE, str(db), str(locked),
                                str(stop)])
@@ -621,8 +619,8 @@ def test_wal_database_at_rest_without_wal_leaves_no_sidecars(tmp_path: Path) -> 
 def test_a_quiet_database_keeps_the_parents_copy_with_the_copys_size(tmp_path: Path) -> None:
     """Regression: a database whose -wal is older than the parent is not copied again; the
     reused node keeps the copy's size (not the main file's), so it restores and checks."""
-    from snapkit.check import check_repository
-    from snapkit.snapshot import SnapOptions, create_snapshot
+    from snapkit.capture.snapshot import SnapOptions, create_snapshot
+    from snapkit.maintain.check import check_repository
 
     src = tmp_path / "src"
     src.mkdir()
@@ -634,19 +632,12 @@ def test_a_quiet_database_keeps_the_parents_copy_with_the_copys_size(tmp_path: P
     repo = Repository.init(tmp_path / "repo")
     first = create_snapshot(repo, SnapOptions(sources=(str(src),)), None)
     calls: list[str] = []
-    real = capture_mod.capture_file
 
-    def spy(path: str, *a: Any, **kw: Any) -> Any:
+    def spy(path: str, *a: Any, **kw: Any) -> Captured:
         calls.append(path)
-        return real(path, *a, **kw)
+        return capture_file(path, *a, **kw)
 
-    import snapkit.snapshot as snapshot_mod
-
-    snapshot_mod.capture_file = spy  # type: ignore[assignment]
-    try:
-        sid, snap = create_snapshot(repo, SnapOptions(sources=(str(src),)), first)
-    finally:
-        snapshot_mod.capture_file = real  # type: ignore[assignment]
+    sid, snap = create_snapshot(repo, SnapOptions(sources=(str(src),)), first, capture=spy)
     assert calls == []  # nothing committed since: the parent's copy is reused unread
     assert snap.sqlite == (str(db),)
     assert check_repository(Repository.open(tmp_path / "repo")).ok

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from snapkit.check import check_repository
+from snapkit.capture.snapshot import SnapOptions, create_snapshot
 from snapkit.cli.main import cli
-from snapkit.snapshot import SnapOptions, create_snapshot
+from snapkit.maintain.check import check_repository
 from snapkit.store.repository import Repository
 
 

@@ -33,7 +33,7 @@ from helpers import (
 
 from snapkit import __version__
 from snapkit.cli.main import cli
-from snapkit.model import NODE_FILE, Node, Snapshot, Tree, content_id, encode_snapshot
+from snapkit.format.model import NODE_FILE, Node, Snapshot, Tree, content_id, encode_snapshot
 from snapkit.store.repository import Repository
 
 Out = CliResult
@@ -255,7 +255,7 @@ def test_hostile_snapshot_is_refused_with_one_line(tmp_path: Path, env: dict[str
     with repo.saver() as saver:
         blob = saver.save_data(b"evil")
         inner = saver.save_tree(Tree((Node("..", NODE_FILE, 0o644, 0, size=4, content=(blob,)),)))
-        from snapkit.model import NODE_DIR
+        from snapkit.format.model import NODE_DIR
 
         root = saver.save_tree(Tree((Node("x", NODE_DIR, 0o755, 0, subtree=inner),)))
     sid = repo.save_snapshot(Snapshot(time_ns=1, hostname="h", username="", sources=("/x",),

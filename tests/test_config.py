@@ -1,4 +1,5 @@
-"""Tests for snapkit.config: lookup, merge, origins, validation messages, writing defaults."""
+"""Tests for snapkit.select.config: lookup, merge, origins, validation messages, writing
+defaults."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ from typing import Any
 
 import pytest
 
-from snapkit import config as cfgmod
-from snapkit.config import (
+from snapkit.format.errors import EXIT_USAGE, UsageError
+from snapkit.select import config as cfgmod
+from snapkit.select.config import (
     CONFIG_ONLY_PATTERNS,
     DEFAULT_CONFIG,
     DEFAULT_PROCESS_PATTERN,
@@ -27,9 +29,8 @@ from snapkit.config import (
     load_config,
     write_default_config,
 )
-from snapkit.config import lookup as cfg_lookup
-from snapkit.errors import EXIT_USAGE, UsageError
-from snapkit.sizes import parse_size
+from snapkit.select.config import lookup as cfg_lookup
+from snapkit.select.sizes import parse_size
 
 
 def write(tmp_path: Path, content: Any, name: str = "config.json") -> Path:

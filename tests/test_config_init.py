@@ -19,14 +19,14 @@ from typing import Any
 import pytest
 from helpers import CliResult, cli_env, invoke_main, make_tree
 
-from snapkit.config import (
+from snapkit.format.errors import UsageError
+from snapkit.select.config import (
     DEFAULT_CONFIG,
     STATE_DIR_EXCLUDES,
     defaults_document,
     exclusion_keys,
     load_config,
 )
-from snapkit.errors import UsageError
 
 # ------------------------------------------------------------------------------- the CLI
 

@@ -24,7 +24,7 @@ import pytest
 from helpers import cli_env, run_snapkit
 
 from snapkit import __version__
-from snapkit.model import NODE_DIR, NODE_FILE, Node, Snapshot, Tree, content_id, file_hasher
+from snapkit.format.model import NODE_DIR, NODE_FILE, Node, Snapshot, Tree, content_id, file_hasher
 from snapkit.store.repository import Repository
 
 ON_DISK = 1500

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,9 +34,9 @@ from helpers import (
 )
 
 from fixtures.openclaw_tree import MutationInfo, generate, make_wal_database, mutate
-from snapkit.diff import DiffStats, diff_trees
-from snapkit.model import NODE_DIR, Tree
-from snapkit.paths import split_path
+from snapkit.format.model import NODE_DIR, Tree
+from snapkit.format.paths import split_path
+from snapkit.read.diff import DiffStats, diff_stats, diff_trees
 from snapkit.store.repository import Repository
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -192,7 +193,7 @@ def test_json_lines(pair: Pair) -> None:
     *changes, summary = events
     assert summary["event"] == "summary"
     assert (summary["from"], summary["to"]) == (pair.a, pair.b)
-    stats = DiffStats()
+    stats: Counter[str] = Counter()  # the totals, recounted from the change lines
     for c, (marker, path, _) in zip(changes, text, strict=True):
         assert c["event"] == "change"
         assert c["marker"] == marker
@@ -213,18 +214,18 @@ def test_json_lines(pair: Pair) -> None:
             assert old["type"] == new["type"] == "file"
         if marker == "T":
             assert old["type"] != new["type"]
-        stats.added += marker == "+"
-        stats.removed += marker == "-"
-        stats.modified += marker == "M"
-        stats.type_changed += marker == "T"
-        stats.metadata += marker == "U"
+        stats["added"] += marker == "+"
+        stats["removed"] += marker == "-"
+        stats["modified"] += marker == "M"
+        stats["type_changed"] += marker == "T"
+        stats["metadata"] += marker == "U"
         if marker == "+" and new["type"] == "file":
-            stats.added_bytes += new["size"]
+            stats["added_bytes"] += new["size"]
         if marker == "-" and old["type"] == "file":
-            stats.removed_bytes += old["size"]
+            stats["removed_bytes"] += old["size"]
     for key in ("added", "removed", "modified", "type_changed", "metadata", "added_bytes",
                 "removed_bytes"):
-        assert summary[key] == getattr(stats, key), key
+        assert summary[key] == stats[key], key
     by_path = {c["path"]: c for c in changes}
     soul = by_path[pair.abs("workspace/SOUL.md")]
     assert (soul["old"]["mode"], soul["new"]["mode"]) == ("0o644", "0o600")
@@ -378,6 +379,12 @@ def test_diff_trees_skips_equal_subtrees(tmp_path: Path) -> None:
     assert calls == []  # identical root ids: nothing loaded
     everything = list(diff_trees(load, None, s2.tree))  # the cost without any short-circuit
     assert len(everything) > 4000
+    files = [c for c in everything if c.new is not None and c.new.type == "file"]
+    assert diff_stats(changes) == DiffStats(modified=1, modified_old_bytes=7,
+                                            modified_new_bytes=8)
+    assert diff_stats(everything) == DiffStats(added=len(everything),
+                                               added_bytes=sum(c.new.size for c in files
+                                                               if c.new is not None))
     assert len(calls) == len(total)
 
     # A change at the top of the source costs as little; a sibling directory's file too.

@@ -1,4 +1,5 @@
-"""The files cache's decision (``snapkit.files_cache``), table-tested, and the two users that
+"""The files cache's decision (``snapkit.capture.files_cache``), table-tested, and the two users
+that
 share it: the snapshot builder (reuse the parent's content unread) and the live diff (report a
 database stored as a copy). The rule is in ``docs/design.md``, "Live databases and the files
 cache"."""
@@ -13,11 +14,9 @@ from typing import Any
 import pytest
 from helpers import init_repo
 
-import snapkit.capture as capture_mod
-import snapkit.snapshot as snapshot_mod
 from fixtures.openclaw_tree import make_wal_database
-from snapkit.diff import diff_live, live_entries, stored_entries
-from snapkit.files_cache import (
+from snapkit.capture.file import Captured, capture_file
+from snapkit.capture.files_cache import (
     WAL_SLACK_NS,
     WAL_UNKNOWN,
     FileMeta,
@@ -27,10 +26,11 @@ from snapkit.files_cache import (
     wal_mtime,
     wal_verdict,
 )
-from snapkit.model import Snapshot
-from snapkit.nodes import node_from_stat
-from snapkit.paths import split_path
-from snapkit.snapshot import SnapOptions, create_snapshot
+from snapkit.capture.nodes import node_from_stat
+from snapkit.capture.snapshot import SnapOptions, create_snapshot
+from snapkit.format.model import Snapshot
+from snapkit.format.paths import split_path
+from snapkit.read.diff import diff_live, live_entries, stored_entries
 from snapkit.store.repository import Repository
 
 S = 1_000_000_000
@@ -126,15 +126,14 @@ def test_wal_mtime_looks_at_the_disk_once(tmp_path: Path) -> None:
 
 
 def _snap(repo: Repository, src: Path, parent: tuple[str, Snapshot] | None,
-          calls: list[str], monkeypatch: pytest.MonkeyPatch) -> tuple[str, Snapshot]:
-    real = capture_mod.capture_file
+          calls: list[str]) -> tuple[str, Snapshot]:
+    """A snapshot whose file reader (injected) records each file it reads in ``calls``."""
 
-    def spy(path: str, *a: Any, **kw: Any) -> Any:
+    def spy(path: str, *a: Any, **kw: Any) -> Captured:
         calls.append(path)
-        return real(path, *a, **kw)
+        return capture_file(path, *a, **kw)
 
-    monkeypatch.setattr(snapshot_mod, "capture_file", spy)
-    return create_snapshot(repo, SnapOptions(sources=(str(src),)), parent)
+    return create_snapshot(repo, SnapOptions(sources=(str(src),)), parent, capture=spy)
 
 
 def _live_markers(repo: Repository, snap: Snapshot, content: bool) -> dict[str, str]:
@@ -167,7 +166,7 @@ def test_builder_and_live_diff_apply_the_same_rule(
     wal = Path(f"{db}-wal")
     repo = init_repo(tmp_path / "repo")
     calls: list[str] = []
-    first = _snap(repo, src, None, calls, monkeypatch)
+    first = _snap(repo, src, None, calls)
     assert first[1].sqlite == (str(db),) and calls == [str(db)]
     when = first[1].time_ns + (wal_offset_ns if wal_offset_ns is not None else S)
     os.utime(wal, ns=(when, when))
@@ -175,7 +174,7 @@ def test_builder_and_live_diff_apply_the_same_rule(
     assert bool(_live_markers(repo, first[1], content=False)) is reported
     assert bool(_live_markers(repo, first[1], content=True)) is reported_with_content
     calls.clear()
-    second = _snap(repo, src, first, calls, monkeypatch)
+    second = _snap(repo, src, first, calls)
     assert (calls == [str(db)]) is recopied
     assert second[1].sqlite == (str(db),)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from helpers import CliResult, cli_env, init_repo, invoke_main, make_tree, take
 
-from snapkit.check import check_repository
+from snapkit.maintain.check import check_repository
 from snapkit.store.repository import Repository
 
 

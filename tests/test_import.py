@@ -29,11 +29,11 @@ from helpers import (
     restored,
 )
 
-from snapkit.importer import ImportOptions, import_archive
-from snapkit.model import NODE_DIR, NODE_FILE, NODE_SYMLINK, Node, Snapshot, file_hasher
-from snapkit.paths import split_path
+from snapkit.format.model import NODE_DIR, NODE_FILE, NODE_SYMLINK, Node, Snapshot, file_hasher
+from snapkit.format.paths import split_path
+from snapkit.maintain.importer import ImportOptions, import_archive
+from snapkit.read.treewalk import find_node, iter_tree
 from snapkit.store.repository import Repository
-from snapkit.treewalk import find_node, iter_tree
 
 T0 = 1_700_000_000_000_000_000
 MiB = 1024 * 1024

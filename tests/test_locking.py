@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from helpers import IS_ROOT, Sleeper, cli_env, make_tree, plant_lock, run_snapkit
 
-from snapkit.errors import EXIT_LOCKED
+from snapkit.format.errors import EXIT_LOCKED
 
 READERS: list[list[str]] = [
     ["restore", "latest", "--target", "{tmp}/r"],

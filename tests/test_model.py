@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from snapkit.errors import IntegrityError, RepositoryMissing
-from snapkit.model import (
+from snapkit.format.errors import IntegrityError, RepositoryMissing
+from snapkit.format.model import (
     FORMAT_VERSION,
     NODE_DIR,
     NODE_FILE,

@@ -1,4 +1,5 @@
-"""Tests for snapkit.openclaw: discovery from each environment variable, JSON5 and $include."""
+"""Tests for snapkit.select.openclaw: discovery from each environment variable, JSON5 and
+$include."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from snapkit.openclaw import Installation, discover, is_openclaw_root, openclaw_home
+from snapkit.select.openclaw import Installation, discover, is_openclaw_root, openclaw_home
 
 
 @pytest.fixture

@@ -46,9 +46,9 @@ from helpers import (
     wait_for,
 )
 
-from snapkit.check import check_repository
-from snapkit.errors import IntegrityError
-from snapkit.prune import execute_prune, plan_prune
+from snapkit.format.errors import IntegrityError
+from snapkit.maintain.check import check_repository
+from snapkit.maintain.prune import execute_prune, plan_prune
 from snapkit.store.backend import LocalBackend
 from snapkit.store.pack import PackBuilder
 from snapkit.store.repository import Repository

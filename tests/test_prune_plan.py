@@ -6,7 +6,7 @@ from pathlib import Path
 
 from helpers import init_repo, make_tree, take
 
-from snapkit.prune import execute_prune, plan_prune
+from snapkit.maintain.prune import execute_prune, plan_prune
 from snapkit.store.repository import Repository
 
 

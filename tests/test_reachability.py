@@ -1,10 +1,10 @@
-"""The reachability walk ``check`` and ``prune`` share (``snapkit.reachability``)."""
+"""The reachability walk ``check`` and ``prune`` share (``snapkit.maintain.reachability``)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from snapkit.reachability import child_path, walk_reachable
+from snapkit.maintain.reachability import child_path, walk_reachable
 
 #: tree id → its subdirectories (name, subtree id)
 GRAPH = {

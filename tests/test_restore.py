@@ -25,14 +25,14 @@ from helpers import (
     take,
 )
 
-from snapkit.chunker import Chunker
-from snapkit.errors import IntegrityError, SnapkitError, UsageError
-from snapkit.model import NODE_DIR, NODE_FILE, NODE_SYMLINK, Node, Snapshot, Tree
-from snapkit.paths import split_path
-from snapkit.restore import RestoreOptions, restore_snapshot
+from snapkit.capture.chunker import Chunker
+from snapkit.format.errors import IntegrityError, SnapkitError, UsageError
+from snapkit.format.model import NODE_DIR, NODE_FILE, NODE_SYMLINK, Node, Snapshot, Tree
+from snapkit.format.paths import split_path
+from snapkit.read.restore import RestoreOptions, restore_snapshot
+from snapkit.read.treewalk import UnsafeName, find_node, iter_tree
 from snapkit.store.backend import LocalBackend
 from snapkit.store.repository import Repository
-from snapkit.treewalk import UnsafeName, find_node, iter_tree
 
 MiB = 1024 * 1024
 
@@ -434,7 +434,7 @@ def test_include_exclude(
 )
 def test_path_filter(includes: tuple[str, ...], excludes: tuple[str, ...], path: str,
                      is_dir: bool, selected: bool) -> None:
-    from snapkit.rules import path_filter
+    from snapkit.select.rules import path_filter
 
     assert path_filter(includes, excludes)(path, is_dir) is selected
 

@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from snapkit.model import Snapshot
-from snapkit.retention import (
+from snapkit.format.model import Snapshot
+from snapkit.maintain.retention import (
     Decision,
     Group,
     KeepPolicy,

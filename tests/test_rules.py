@@ -1,4 +1,4 @@
-"""Table tests for snapkit.rules, plus a seeded-random comparison with `git check-ignore`."""
+"""Table tests for snapkit.select.rules, plus a seeded-random comparison with `git check-ignore`."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from snapkit.rules import IGNORE_FILE, Matcher, RuleSet
-from snapkit.sizes import format_size, parse_size
+from snapkit.select.rules import IGNORE_FILE, Matcher, RuleSet
+from snapkit.select.sizes import format_size, parse_size
 
 F, D = False, True  # is_dir
 

@@ -39,9 +39,9 @@ from helpers import (
 )
 from s3server import S3Server, free_port
 
-from snapkit.check import check_repository
-from snapkit.model import encode_lock
-from snapkit.prune import execute_prune, plan_prune
+from snapkit.format.model import encode_lock
+from snapkit.maintain.check import check_repository
+from snapkit.maintain.prune import execute_prune, plan_prune
 from snapkit.store.pack import PackBuilder
 from snapkit.store.repository import Repository
 
@@ -254,7 +254,7 @@ def test_without_boto3(tmp_path: Path, s3_server: S3Server,
                  s3_env(tmp_path, s3_server))
     assert_one_line_error(out, 2, "the S3 backend needs boto3: pip install 'snapkit[s3]'")
     # snapkit itself never imports boto3 unless an S3 repository is used.
-    code = ("import sys, snapkit.cli.main, snapkit.store.repository, snapkit.prune; "
+    code = ("import sys, snapkit.cli.main, snapkit.store.repository, snapkit.maintain.prune; "
             "assert 'boto3' not in sys.modules and 'botocore' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
 

@@ -28,13 +28,16 @@ import pytest
 from click.testing import CliRunner
 
 from fixtures.openclaw_tree import generate, make_wal_database, mutate
-from snapkit import snapshot as snapshot_module
+from snapkit.capture.file import Captured, capture_file
+from snapkit.cli import snap_view
 from snapkit.cli.common import human_bytes
 from snapkit.cli.main import cli, main
-from snapkit.config import defaults_document
-from snapkit.model import NODE_FILE, NODE_SYMLINK, Node
+from snapkit.format.model import NODE_FILE, NODE_SYMLINK, Node
+from snapkit.ops.snap import SnapRequest
+from snapkit.ops.snap import snap as take_snapshot
+from snapkit.read.treewalk import iter_tree
+from snapkit.select.config import defaults_document
 from snapkit.store.repository import Repository
-from snapkit.treewalk import iter_tree
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SCALE = 0.03
@@ -851,14 +854,20 @@ def test_incremental_run_reads_only_the_changed_files(
                 if (w.state / f"{rel}-wal").stat().st_mtime_ns + 2_000_000_000 >= first_time}
 
     captured: list[str] = []
-    real_capture = snapshot_module.capture_file
 
-    def spy(path: str, *args: Any, **kwargs: Any) -> Any:
+    def spy(path: str, *args: Any, **kwargs: Any) -> Captured:
+        """The builder's file reader, injected: records every file the snapshot reads."""
         captured.append(path)
-        return real_capture(path, *args, **kwargs)
+        return capture_file(path, *args, **kwargs)
 
-    monkeypatch.setattr(snapshot_module, "capture_file", spy)
-    second = snap_json([], env)
+    # `snapkit snap --json` as its command runs it: the operation with this environment.
+    for key, value in env.items():
+        if value is None:
+            monkeypatch.delenv(key, raising=False)
+        else:
+            monkeypatch.setenv(key, value)
+    result = take_snapshot(str(repo), SnapRequest(), capture=spy)
+    second = snap_view.summary_dict(result.snapshot_id, result.snapshot, 0)
     assert second["parent"] == first["snapshot_id"]
     stored = snapshot_files(repo, second["snapshot_id"])
     assert set(dry["paths"]) == stored

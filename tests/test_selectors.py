@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from helpers import CliResult, cli_env, init_repo, invoke_main, make_tree, take
 
-from snapkit.errors import UsageError
-from snapkit.model import Snapshot
-from snapkit.selection import resolve
+from snapkit.format.errors import UsageError
+from snapkit.format.model import Snapshot
+from snapkit.maintain.selection import resolve
 
 # ------------------------------------------------------------------------------- pure
 

@@ -1,4 +1,4 @@
-"""The service-aware lifecycle (``snapkit.service``) with real processes and a fake service
+"""The service-aware lifecycle (``snapkit.capture.service``) with real processes and a fake service
 manager.
 
 The real ``openclaw@2026.9.6`` is driven in ``tests/test_service_real.py``; it can only run a
@@ -43,10 +43,7 @@ import psutil
 import pytest
 from helpers import cli_env, popen_snapkit, run_snapkit, wait_for
 
-from snapkit.config import DEFAULT_PROCESS_PATTERN, DEFAULT_SERVICE, ServiceConfig
-from snapkit.errors import EXIT_GATEWAY_DOWN, Interrupted
-from snapkit.rules import Matcher, RuleSet
-from snapkit.service import (
+from snapkit.capture.service import (
     PROMPT,
     RESTART_ATTEMPTS,
     decide,
@@ -54,7 +51,10 @@ from snapkit.service import (
     gateway_lifecycle,
     selector,
 )
-from snapkit.service import processes as procs
+from snapkit.capture.service import processes as procs
+from snapkit.format.errors import EXIT_GATEWAY_DOWN, Interrupted
+from snapkit.select.config import DEFAULT_PROCESS_PATTERN, DEFAULT_SERVICE, ServiceConfig
+from snapkit.select.rules import Matcher, RuleSet
 
 FAKE_SOURCE = Path(__file__).resolve().parent / "service_fake" / "fake_openclaw.py"
 REPO_ROOT = Path(__file__).resolve().parent.parent

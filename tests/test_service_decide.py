@@ -9,15 +9,11 @@ import json
 import os
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
-from snapkit.cli.snap_cmd import _exit_code
-from snapkit.config import DEFAULT_PROCESS_PATTERN, DEFAULT_SERVICE, load_config
-from snapkit.errors import EXIT_GATEWAY_DOWN, EXIT_INCOMPLETE
-from snapkit.model import Skipped, Snapshot
-from snapkit.service import (
+from snapkit.capture.service import (
     Decision,
     Detection,
     ServiceRecord,
@@ -26,6 +22,15 @@ from snapkit.service import (
     parse_status,
     restart_blocker,
     status_says_running,
+)
+from snapkit.cli.snap_cmd import _exit_code
+from snapkit.format.errors import EXIT_GATEWAY_DOWN, EXIT_INCOMPLETE
+from snapkit.format.model import Skipped, Snapshot
+from snapkit.select.config import (
+    DEFAULT_PROCESS_PATTERN,
+    DEFAULT_SERVICE,
+    ServicePolicy,
+    load_config,
 )
 
 CAPTURED = Path(__file__).resolve().parent / "service_fake"
@@ -92,7 +97,7 @@ for _platform in ("linux", "darwin", "win32"):
 
 @pytest.mark.parametrize(("policy", "situation", "platform", "stop", "reason", "warning"), TABLE,
                          ids=[f"{p}-{s}-{pl}" for p, s, pl, *_ in TABLE])
-def test_decide_table(policy: str, situation: str, platform: str, stop: bool, reason: str,
+def test_decide_table(policy: ServicePolicy, situation: str, platform: str, stop: bool, reason: str,
                       warning: str | None) -> None:
     decision = decide(SITUATIONS[situation], policy, platform)
     assert isinstance(decision, Decision)
@@ -147,7 +152,7 @@ BLOCKERS: list[tuple[str, dict[str, Any], Any, str | None]] = [
 @pytest.mark.parametrize("policy", ["always", "auto"])
 @pytest.mark.parametrize(("name", "kw", "service", "blocker"), BLOCKERS,
                          ids=[row[0] for row in BLOCKERS])
-def test_stop_only_what_can_be_brought_back(policy: str, name: str, kw: dict[str, Any],
+def test_stop_only_what_can_be_brought_back(policy: ServicePolicy, name: str, kw: dict[str, Any],
                                             service: Any, blocker: str | None) -> None:
     d = detection(**kw)
     found = restart_blocker(d, service)
@@ -177,7 +182,7 @@ def test_blockers_do_not_matter_when_no_stop_is_wanted() -> None:
 
 def test_decide_rejects_unknown_policy() -> None:
     with pytest.raises(ValueError, match="sometimes"):
-        decide(SITUATIONS["idle"], "sometimes", "linux")
+        decide(SITUATIONS["idle"], cast(Any, "sometimes"), "linux")  # as from a bad caller
 
 
 def test_decide_warning_shortens_long_lists() -> None:

@@ -46,9 +46,9 @@ from openclaw_real import (
     stop_all,
 )
 
-from snapkit.config import DEFAULT_SERVICE
-from snapkit.errors import EXIT_GATEWAY_DOWN
-from snapkit.service import decide, detect
+from snapkit.capture.service import decide, detect
+from snapkit.format.errors import EXIT_GATEWAY_DOWN
+from snapkit.select.config import DEFAULT_SERVICE
 from snapkit.store.repository import Repository
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

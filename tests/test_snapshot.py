@@ -30,12 +30,21 @@ from helpers import (
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import snapkit.snapshot as snapshot_mod
-from snapkit.files_cache import file_unchanged
-from snapkit.model import KIND_DATA, KIND_TREE, NODE_DIR, NODE_FILE, NODE_SYMLINK, Node, Skipped
-from snapkit.paths import split_path
+from snapkit.capture.file import Captured, capture_file
+from snapkit.capture.files_cache import file_unchanged
+from snapkit.capture.nodes import node_from_stat
+from snapkit.format.model import (
+    KIND_DATA,
+    KIND_TREE,
+    NODE_DIR,
+    NODE_FILE,
+    NODE_SYMLINK,
+    Node,
+    Skipped,
+)
+from snapkit.format.paths import split_path
+from snapkit.read.treewalk import find_node, iter_tree
 from snapkit.store.repository import Repository
-from snapkit.treewalk import find_node, iter_tree
 
 MiB = 1024 * 1024
 
@@ -45,7 +54,8 @@ MiB = 1024 * 1024
 
 class OpenSpy:
     """Records every open (os.open, builtins.open) of a non-directory path below ``under``,
-    and every ``capture_file`` call: proof of which files a snapshot read. (Directories are
+    and every call of its ``capture`` (the builder's file reader, injected: ``take(...,
+    capture=spy.capture)``): proof of which files a snapshot read. (Directories are
     opened to be listed; that reads no file content.)"""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, *under: Path) -> None:
@@ -53,7 +63,6 @@ class OpenSpy:
         self.opened: list[str] = []
         self.captured: list[str] = []
         real_os_open, real_open = os.open, builtins.open
-        real_capture = snapshot_mod.capture_file
 
         def os_open(path: Any, *a: Any, **kw: Any) -> int:
             self._note(path, kw.get("dir_fd"))
@@ -63,13 +72,12 @@ class OpenSpy:
             self._note(file, None)
             return real_open(file, *a, **kw)
 
-        def capture(path: str, *a: Any, **kw: Any) -> Any:
-            self.captured.append(path)
-            return real_capture(path, *a, **kw)
-
         monkeypatch.setattr(os, "open", os_open)
         monkeypatch.setattr(builtins, "open", b_open)
-        monkeypatch.setattr(snapshot_mod, "capture_file", capture)
+
+    def capture(self, path: str, *a: Any, **kw: Any) -> Captured:
+        self.captured.append(path)
+        return capture_file(path, *a, **kw)
 
     def _note(self, path: Any, dir_fd: int | None) -> None:
         if isinstance(path, int) or dir_fd is not None:
@@ -291,7 +299,7 @@ def test_unchanged_tree_reads_no_file_content(
     before = index_entries(tmp_path / "repo")
     parents_before = ancestors_stat(src)
     spy = OpenSpy(monkeypatch, src)
-    id2, s2 = take(repo, src)
+    id2, s2 = take(repo, src, capture=spy.capture)
     monkeypatch.undo()
     assert spy.opened == []
     assert spy.captured == []
@@ -325,7 +333,7 @@ def test_one_changed_file_is_the_only_one_read(
     (src / "d1" / "target.bin").write_bytes(new_content)
 
     spy = OpenSpy(monkeypatch, src)
-    _, s2 = take(repo, src)
+    _, s2 = take(repo, src, capture=spy.capture)
     monkeypatch.undo()
     target = str(src / "d1" / "target.bin")
     assert spy.captured == [target]
@@ -390,7 +398,7 @@ def test_force_rereads_everything(
     src = make_tree(tmp_path / "src", {"a": b"1" * 1000, "b/c": b"2" * 2000})
     take(repo, src)
     spy = OpenSpy(monkeypatch, src)
-    _, snap = take(repo, src, force=True)
+    _, snap = take(repo, src, force=True, capture=spy.capture)
     monkeypatch.undo()
     assert sorted(spy.captured) == [str(src / "a"), str(src / "b" / "c")]
     assert snap.summary.bytes_read == 3000
@@ -473,7 +481,7 @@ def test_symlinks_are_skipped_and_listed_by_default(
 ) -> None:
     src, outside, links = linky
     spy = OpenSpy(monkeypatch, outside, src)
-    _, snap = take(repo, src)
+    _, snap = take(repo, src, capture=spy.capture)
     monkeypatch.undo()
     assert spy.captured == [str(src / "real" / "file.txt")]
     assert all(not p.startswith(str(outside)) for p in spy.opened)
@@ -490,7 +498,7 @@ def test_symlinks_are_recorded_not_followed(
 ) -> None:
     src, outside, links = linky
     spy = OpenSpy(monkeypatch, outside, src)
-    sid, snap = take(repo, src, symlinks="record")
+    sid, snap = take(repo, src, symlinks="record", capture=spy.capture)
     monkeypatch.undo()
     assert spy.captured == [str(src / "real" / "file.txt")]
     assert snap.skipped == ()
@@ -578,7 +586,7 @@ def test_file_unchanged_on_a_real_file(tmp_path: Path) -> None:
     p = tmp_path / "f"
     p.write_bytes(b"0123456789")
     s = os.lstat(p)
-    node = snapshot_mod.node_from_stat("f", NODE_FILE, s, content=())
+    node = node_from_stat("f", NODE_FILE, s, content=())
     assert file_unchanged(node, os.lstat(p))
     os.utime(p, ns=(s.st_atime_ns, s.st_mtime_ns))  # same mtime, but ctime moves
     assert not file_unchanged(node, os.lstat(p)) or os.lstat(p).st_ctime_ns == s.st_ctime_ns

@@ -38,18 +38,27 @@ from helpers import (
     wait_for,
 )
 
-import snapkit.capture as capture_mod
-import snapkit.snapshot as snapshot_mod
-import snapkit.walk as walk_mod
+import snapkit.capture.walk as walk_mod
 from fixtures.openclaw_tree import make_wal_database
-from snapkit.capture import MAX_ATTEMPTS, Unreadable, Vanished, capture_file
-from snapkit.chunker import Chunker
+from snapkit.capture.chunker import Chunker
+from snapkit.capture.file import (
+    MAX_ATTEMPTS,
+    Captured,
+    CaptureFile,
+    Unreadable,
+    Vanished,
+    capture_file,
+)
+from snapkit.cli import snap_view
+from snapkit.cli.common import Settings
 from snapkit.cli.main import cli
-from snapkit.errors import EXIT_INCOMPLETE
-from snapkit.model import NODE_FILE, Snapshot
-from snapkit.paths import split_path
+from snapkit.format.errors import EXIT_INCOMPLETE
+from snapkit.format.model import NODE_FILE, Snapshot
+from snapkit.format.paths import split_path
+from snapkit.ops.snap import SnapRequest
+from snapkit.ops.snap import snap as take_snapshot
+from snapkit.read.treewalk import iter_tree
 from snapkit.store.repository import Repository
-from snapkit.treewalk import iter_tree
 
 MiB = 1024 * 1024
 
@@ -71,23 +80,21 @@ def reasons(snap: Snapshot) -> list[tuple[str, str]]:
     return [(s.path, s.reason) for s in snap.skipped]
 
 
-def hook_capture(
-    monkeypatch: pytest.MonkeyPatch, actions: dict[str, Callable[[], None]]
-) -> list[str]:
-    """Run ``actions[path]()`` just before the builder captures ``path``; return the paths
-    captured, in order."""
-    real = snapshot_mod.capture_file
-    seen: list[str] = []
+class Hook:
+    """The builder's file reader for a test (injected: ``create_snapshot(..., capture=hook)``):
+    runs ``actions[path]()`` just before ``path`` is captured, and records the paths captured,
+    in order, in ``seen``."""
 
-    def wrapper(path: str, *a: Any, **kw: Any) -> Any:
-        seen.append(path)
-        action = actions.pop(path, None)
+    def __init__(self, actions: dict[str, Callable[[], None]]) -> None:
+        self.actions = actions
+        self.seen: list[str] = []
+
+    def __call__(self, path: str, *a: Any, **kw: Any) -> Captured:
+        self.seen.append(path)
+        action = self.actions.pop(path, None)
         if action is not None:
             action()
-        return real(path, *a, **kw)
-
-    monkeypatch.setattr(snapshot_mod, "capture_file", wrapper)
-    return seen
+        return capture_file(path, *a, **kw)
 
 
 def restore_files(repo: Repository, snap_id: str, src: Path, target: Path) -> dict[str, bytes]:
@@ -346,9 +353,10 @@ def small(tmp_path: Path) -> Path:
     })
 
 
-def _snap(tmp_path: Path, src: Path) -> tuple[Repository, str, Snapshot, dict[str, bytes]]:
+def _snap(tmp_path: Path, src: Path, capture: CaptureFile = capture_file
+          ) -> tuple[Repository, str, Snapshot, dict[str, bytes]]:
     repo = init_repo(tmp_path / "repo")
-    snap_id, snap = take(repo, src, parent=None)
+    snap_id, snap = take(repo, src, parent=None, capture=capture)
     return repo, snap_id, snap, restore_files(repo, snap_id, src, tmp_path / "restore")
 
 
@@ -356,8 +364,8 @@ def test_file_deleted_between_walk_and_capture(
     tmp_path: Path, small: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     b = str(small / "b.txt")
-    hook_capture(monkeypatch, {b: lambda: os.unlink(b)})
-    _, _, snap, got = _snap(tmp_path, small)
+    hook = Hook({b: lambda: os.unlink(b)})
+    _, _, snap, got = _snap(tmp_path, small, hook)
     assert reasons(snap) == [(b, "vanished")]
     assert "b.txt" not in got and got["a.txt"] == b"a" * 100 and got["c.txt"] == b"c" * 100
     assert snap.summary.total_files == 6
@@ -374,19 +382,19 @@ def test_file_deleted_between_listing_and_lstat(
             os.unlink(small / "b.txt")
         return real_stat(path, *a, **kw)
 
-    monkeypatch.setattr(walk_mod.os, "stat", stat_after_delete)
-    seen = hook_capture(monkeypatch, {})
-    _, _, snap, got = _snap(tmp_path, small)
+    monkeypatch.setattr(os, "stat", stat_after_delete)  # the walker's os
+    hook = Hook({})
+    _, _, snap, got = _snap(tmp_path, small, hook)
     assert reasons(snap) == [(str(small / "b.txt"), "vanished")]
-    assert str(small / "b.txt") not in seen  # the walker saw it go, before any capture
+    assert str(small / "b.txt") not in hook.seen  # the walker saw it go, before any capture
     assert set(got) == {"a.txt", "c.txt", "sub/x.txt", "sub/y.txt", "sub/z.txt", "zz.txt"}
 
 
 def test_directory_deleted_after_its_parent_was_listed(
     tmp_path: Path, small: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    hook_capture(monkeypatch, {str(small / "c.txt"): lambda: shutil.rmtree(small / "sub")})
-    _, _, snap, got = _snap(tmp_path, small)
+    hook = Hook({str(small / "c.txt"): lambda: shutil.rmtree(small / "sub")})
+    _, _, snap, got = _snap(tmp_path, small, hook)
     assert reasons(snap) == [(str(small / "sub"), "vanished")]
     assert set(got) == {"a.txt", "b.txt", "c.txt", "zz.txt"}
 
@@ -419,8 +427,8 @@ def test_directory_deleted_while_its_files_are_captured(
     tmp_path: Path, small: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     x = str(small / "sub" / "x.txt")
-    hook_capture(monkeypatch, {x: lambda: shutil.rmtree(small / "sub")})
-    _, _, snap, got = _snap(tmp_path, small)
+    hook = Hook({x: lambda: shutil.rmtree(small / "sub")})
+    _, _, snap, got = _snap(tmp_path, small, hook)
     # The listing of sub/ named three files; all are gone by the time each is opened.
     assert sorted(reasons(snap)) == [(str(small / "sub" / n), "vanished")
                                      for n in ("x.txt", "y.txt", "z.txt")]
@@ -439,8 +447,8 @@ def test_enotdir_at_lstat_directory_replaced_by_a_file(
     tmp_path: Path, small: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     x = str(small / "sub" / "x.txt")
-    hook_capture(monkeypatch, {x: _dir_to_file(small / "sub")})
-    _, _, snap, got = _snap(tmp_path, small)
+    hook = Hook({x: _dir_to_file(small / "sub")})
+    _, _, snap, got = _snap(tmp_path, small, hook)
     # x.txt: ENOTDIR at open; y.txt, z.txt: ENOTDIR at lstat.
     assert sorted(reasons(snap)) == [(str(small / "sub" / n), "vanished")
                                      for n in ("x.txt", "y.txt", "z.txt")]
@@ -451,8 +459,8 @@ def test_enotdir_at_open_directory_replaced_by_a_file(
     tmp_path: Path, small: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     y = str(small / "sub" / "y.txt")
-    hook_capture(monkeypatch, {y: _dir_to_file(small / "sub")})
-    _, _, snap, got = _snap(tmp_path, small)
+    hook = Hook({y: _dir_to_file(small / "sub")})
+    _, _, snap, got = _snap(tmp_path, small, hook)
     assert sorted(reasons(snap)) == [(str(small / "sub" / n), "vanished")
                                      for n in ("y.txt", "z.txt")]
     assert got["sub/x.txt"] == b"x" * 100
@@ -482,14 +490,26 @@ def test_file_replaced_by_a_non_regular_file_before_capture(
         else:
             b.mkdir()
 
-    hook_capture(monkeypatch, {str(b): replace})
-    _, _, snap, got = _snap(tmp_path, small)
+    hook = Hook({str(b): replace})
+    _, _, snap, got = _snap(tmp_path, small, hook)
     assert reasons(snap) == [(str(b), "vanished")]
     assert "b.txt" not in got
 
 
+def _snap_and_report(tmp_path: Path, src: Path, capture: CaptureFile,
+                     capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    """``snapkit snap SRC`` as its command runs it — the operation, then the command's report
+    — with the builder's file reader injected; return (exit code, stdout, stderr)."""
+    capsys.readouterr()
+    result = take_snapshot(str(tmp_path / "repo"), SnapRequest(paths=(str(src),)), capture=capture)
+    code = snap_view.exit_code(result.snapshot)
+    snap_view.report(Settings(), result, code)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
 def test_sidecars_that_vanish_after_their_database_was_captured_are_not_reported(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The writer closes the database right after it was copied: its -wal and -shm go. They
     were never going to be stored, so they are not "vanished" (no note, nothing skipped)."""
@@ -497,23 +517,21 @@ def test_sidecars_that_vanish_after_their_database_was_captured_are_not_reported
     db = src / "memory.sqlite"
     make_wal_database(db, 100, wal_rows=10, seed=1)
     (src / "z.txt").write_text("z\n")
-    real = snapshot_mod.capture_file
 
-    def capture_then_close(path: str, *a: Any, **kw: Any) -> Any:
-        result = real(path, *a, **kw)
+    def capture_then_close(path: str, *a: Any, **kw: Any) -> Captured:
+        result = capture_file(path, *a, **kw)
         if path == str(db):
             for suffix in ("-shm", "-wal"):
                 os.unlink(f"{db}{suffix}")
         return result
 
-    monkeypatch.setattr(snapshot_mod, "capture_file", capture_then_close)
     _isolate(monkeypatch, tmp_path)
-    result = CliRunner().invoke(cli, ["snap", str(src), "--repo", str(tmp_path / "repo")])
-    assert result.exit_code == 0, result.output
+    code, out, err = _snap_and_report(tmp_path, src, capture_then_close, capsys)
+    assert code == 0, out + err
     (_, snap), = Repository.open(tmp_path / "repo").snapshots()
     assert snap.sqlite == (str(db),)
     assert snap.skipped == ()
-    assert "file(s) vanished" not in result.stderr
+    assert "file(s) vanished" not in err
 
 
 def test_capture_file_raises_vanished(tmp_path: Path) -> None:
@@ -525,14 +543,15 @@ def test_capture_file_raises_vanished(tmp_path: Path) -> None:
 
 
 def test_cli_vanished_exits_0_with_a_one_line_note(
-    tmp_path: Path, small: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, small: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     _isolate(monkeypatch, tmp_path)
-    hook_capture(monkeypatch, {str(small / "b.txt"): lambda: os.unlink(small / "b.txt"),
-                               str(small / "sub" / "x.txt"): lambda: shutil.rmtree(small / "sub")})
-    result = CliRunner().invoke(cli, ["snap", str(small), "--repo", str(tmp_path / "repo")])
-    assert result.exit_code == 0, result.output
-    assert [line for line in result.stderr.splitlines() if "file(s) vanished" in line] == [
+    hook = Hook({str(small / "b.txt"): lambda: os.unlink(small / "b.txt"),
+                 str(small / "sub" / "x.txt"): lambda: shutil.rmtree(small / "sub")})
+    code, out, err = _snap_and_report(tmp_path, small, hook, capsys)
+    assert code == 0, out + err
+    assert [line for line in err.splitlines() if "file(s) vanished" in line] == [
         "note: 4 file(s) vanished while the snapshot ran and were skipped"]
     (_, snap), = Repository.open(tmp_path / "repo").snapshots()
     assert [s.reason for s in snap.skipped] == ["vanished"] * 4
@@ -559,7 +578,7 @@ def _appending_fstat(monkeypatch: pytest.MonkeyPatch, path: Path, times: int) ->
         sizes.append(st.st_size)
         return st
 
-    monkeypatch.setattr(capture_mod.os, "fstat", fstat)
+    monkeypatch.setattr(os, "fstat", fstat)
     return sizes
 
 
@@ -652,7 +671,7 @@ def _deny_open(monkeypatch: pytest.MonkeyPatch, path: Path, code: int = errno.EA
             raise OSError(code, os.strerror(code), os.fspath(p))
         return real(p, *a, **kw)
 
-    monkeypatch.setattr(capture_mod.os, "open", fake_open)
+    monkeypatch.setattr(os, "open", fake_open)
 
 
 def _eio_on_read(monkeypatch: pytest.MonkeyPatch, path: Path) -> None:
@@ -664,7 +683,7 @@ def _eio_on_read(monkeypatch: pytest.MonkeyPatch, path: Path) -> None:
             raise OSError(errno.EIO, os.strerror(errno.EIO))
         return real(fd, n, offset)
 
-    monkeypatch.setattr(capture_mod.os, "pread", pread)
+    monkeypatch.setattr(os, "pread", pread)
 
 
 @pytest.fixture
@@ -793,7 +812,7 @@ def test_parent_swapped_for_a_symlink_before_capture_is_not_followed(
     tmp_path: Path, small: Path, outside: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     x = str(small / "sub" / "x.txt")
-    hook_capture(monkeypatch, {x: _dir_to_symlink(small / "sub", outside)})
-    _, _, snap, got = _snap(tmp_path, small)
+    hook = Hook({x: _dir_to_symlink(small / "sub", outside)})
+    _, _, snap, got = _snap(tmp_path, small, hook)
     _assert_nothing_from(got, outside)
     assert (x, "vanished") in reasons(snap)

@@ -6,11 +6,11 @@ import stat
 
 import click
 
-from snapkit.browse import Found
+from snapkit.capture.service import command_text
 from snapkit.cli.common import Settings, emit_json, human_bytes, json_time, local_time
-from snapkit.model import NODE_DIR, NODE_FILE, NODE_SYMLINK, Node
+from snapkit.format.model import NODE_DIR, NODE_FILE, NODE_SYMLINK, Node
 from snapkit.ops.browse import ShowResult
-from snapkit.service import command_text
+from snapkit.read.browse import Found
 
 
 def show(settings: Settings, shown: ShowResult) -> None:

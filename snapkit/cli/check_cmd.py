@@ -15,7 +15,7 @@ from snapkit.cli.common import (
     repo_path,
     with_settings,
 )
-from snapkit.errors import EXIT_FATAL
+from snapkit.format.errors import EXIT_FATAL
 
 
 @click.command("check")

@@ -23,10 +23,16 @@ from typing import Any, TypeVar
 import click
 from click.core import ParameterSource
 
-from snapkit.model import Skipped
-from snapkit.ops.events import Event, FileWritten, ReadingUnlocked, RepositoryCreated
+from snapkit.format.model import Skipped
+from snapkit.ops.events import (
+    Event,
+    FileWritten,
+    ReadingUnlocked,
+    RepositoryCreated,
+    RepositoryDamaged,
+)
 from snapkit.ops.repo import open_repository
-from snapkit.sizes import format_size
+from snapkit.select.sizes import format_size
 from snapkit.store.location import is_remote
 from snapkit.store.repository import Repository, default_repo_path
 
@@ -101,7 +107,7 @@ def global_options(f: F) -> F:
         click.option("--repo", "-r", metavar="PATH|URL", envvar="SNAPKIT_REPO",
                      help="Repository: a path, or s3:https://host/bucket/prefix "
                           "[env SNAPKIT_REPO; default $XDG_DATA_HOME/snapkit/repo]."),
-        # No click envvar: $SNAPKIT_CONFIG is read by snapkit.config.config_search_path, so
+        # No click envvar: $SNAPKIT_CONFIG is read by snapkit.select.config.config_search_path, so
         # it is reported as "$SNAPKIT_CONFIG" (not "--config") by `config path` and errors.
         click.option("--config", "config", metavar="FILE",
                      help="Config file [env SNAPKIT_CONFIG; default "
@@ -257,3 +263,5 @@ def echo_event(settings: Settings, event: Event) -> None:
     elif isinstance(event, ReadingUnlocked):
         click.echo(f"snapkit: warning: cannot lock the repository ({event.reason}); "
                    "reading without a lock — pass --no-lock to skip trying", err=True)
+    elif isinstance(event, RepositoryDamaged):
+        click.echo(f"snapkit: warning: {event.message}", err=True)

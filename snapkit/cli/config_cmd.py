@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 
 from snapkit.cli.common import Settings, emit_json, notice, repo_path, with_settings
-from snapkit.config import config_search_path, load_config, write_default_config
-from snapkit.openclaw import discover
+from snapkit.select.config import config_search_path, load_config, write_default_config
+from snapkit.select.openclaw import discover
 from snapkit.store.location import redact
 
 

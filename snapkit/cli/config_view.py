@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 
 from snapkit.cli.common import Settings, emit_json
-from snapkit.config import EXCLUSION_LISTS, LoadedConfig, applies_to, config_document
-from snapkit.openclaw import Installation
+from snapkit.select.config import EXCLUSION_LISTS, LoadedConfig, applies_to, config_document
+from snapkit.select.openclaw import Installation
 
 
 def show(settings: Settings, loaded: LoadedConfig) -> None:

@@ -6,9 +6,9 @@ from __future__ import annotations
 import click
 
 from snapkit.cli.common import Settings, emit_json, human_bytes
-from snapkit.diff import Change
-from snapkit.model import NODE_DIR, NODE_FILE, Node
+from snapkit.format.model import NODE_DIR, NODE_FILE, Node
 from snapkit.ops.diff import DiffOutcome
+from snapkit.read.diff import Change
 
 
 def change(settings: Settings, stat_only: bool, name_only: bool, c: Change) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
+from snapkit.capture.dryrun import DryRunReport
 from snapkit.cli.common import Settings, emit_json, human_bytes
-from snapkit.dryrun import DryRunReport
 
 
 def render_dry_run(settings: Settings, r: DryRunReport, list_paths: bool) -> None:

@@ -1,5 +1,5 @@
 """``snapkit export`` (:mod:`snapkit.ops.export`) and ``snapkit verify-archive``
-(:mod:`snapkit.archive_verify`); rendering in ``export_view``."""
+(:mod:`snapkit.read.archive_verify`); rendering in ``export_view``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 import click
 
 from snapkit.cli.common import FileProgress, Settings, no_lock_option, repo_path, with_settings
-from snapkit.errors import EXIT_FATAL
+from snapkit.format.errors import EXIT_FATAL
 
 
 @click.command("export")
@@ -63,8 +63,8 @@ def export(settings: Settings, snapshot: str, output: str | None, fmt: str | Non
 @with_settings
 def verify_archive_cmd(settings: Settings, archive: str) -> None:
     """Check an exported archive's files against the checksums it carries."""
-    from snapkit.archive_verify import verify_archive
     from snapkit.cli import export_view
+    from snapkit.read.archive_verify import verify_archive
 
     result = verify_archive(archive)
     export_view.verdict(settings, archive, result)

@@ -7,10 +7,10 @@ from collections.abc import Callable
 
 import click
 
-from snapkit.archive_verify import VerifyResult
 from snapkit.cli.common import Settings, emit_json, human_bytes, notice
 from snapkit.ops.events import Event
 from snapkit.ops.export import ExportOutcome, PartialsRemoved
+from snapkit.read.archive_verify import VerifyResult
 
 
 def partials_removed(settings: Settings) -> Callable[[Event], bool]:

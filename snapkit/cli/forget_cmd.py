@@ -9,8 +9,8 @@ import click
 
 from snapkit.cli.common import ProgressLine, Settings, emit_json, repo_path, with_settings
 from snapkit.cli.forget_options import group_by_option, keep_options
-from snapkit.errors import UsageError
-from snapkit.retention import KeepPolicy
+from snapkit.format.errors import UsageError
+from snapkit.maintain.retention import KeepPolicy
 
 
 @click.command("forget")

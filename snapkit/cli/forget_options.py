@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import click
 
-from snapkit.retention import GROUP_FIELDS, check_group_by, parse_duration
+from snapkit.maintain.retention import GROUP_FIELDS, check_group_by, parse_duration
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -10,9 +10,9 @@ import click
 
 from snapkit.cli import prune_view
 from snapkit.cli.common import ProgressLine, Settings, json_time, local_time
+from snapkit.maintain.retention import Decision, Group, KeepPolicy
 from snapkit.ops.events import Event
 from snapkit.ops.forget import ForgetDecided, ForgetResult
-from snapkit.retention import Decision, Group, KeepPolicy
 
 
 def on_event(settings: Settings, line: ProgressLine, policy: KeepPolicy | None,

@@ -8,7 +8,7 @@ import functools
 import click
 
 from snapkit.cli.common import Settings, echo_event, repo_path, with_settings
-from snapkit.errors import EXIT_INCOMPLETE
+from snapkit.format.errors import EXIT_INCOMPLETE
 
 
 @click.command("import")

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from snapkit.cli.common import Settings, count_reasons, emit_json, human_bytes
-from snapkit.importer import ImportResult
+from snapkit.maintain.importer import ImportResult
 
 MAX_WARNINGS_SHOWN = 50
 

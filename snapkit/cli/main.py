@@ -31,7 +31,13 @@ from snapkit.cli.prune_cmd import prune
 from snapkit.cli.restore_cmd import restore
 from snapkit.cli.snap_cmd import snap
 from snapkit.cli.snapshots_cmd import snapshots
-from snapkit.errors import EXIT_FATAL, EXIT_INTERRUPTED, EXIT_USAGE, Interrupted, SnapkitError
+from snapkit.format.errors import (
+    EXIT_FATAL,
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    Interrupted,
+    SnapkitError,
+)
 from snapkit.store.location import redact
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}

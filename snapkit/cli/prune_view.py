@@ -9,10 +9,10 @@ from typing import Any
 import click
 
 from snapkit.cli.common import ProgressLine, Settings, echo_event, human_bytes
+from snapkit.maintain.prune import PrunePlan, PruneResult
+from snapkit.maintain.retention import format_duration
 from snapkit.ops.events import Event, Step
 from snapkit.ops.prune import PruneOutcome, PrunePlanned
-from snapkit.prune import PrunePlan, PruneResult
-from snapkit.retention import format_duration
 
 
 def on_event(settings: Settings, line: ProgressLine, event: Event) -> None:

@@ -8,8 +8,8 @@ import os
 import click
 
 from snapkit.cli.common import FileProgress, Settings, no_lock_option, repo_path, with_settings
-from snapkit.errors import UsageError
-from snapkit.restore import OVERWRITE_POLICIES, Overwrite
+from snapkit.format.errors import UsageError
+from snapkit.read.restore import OVERWRITE_POLICIES, Overwrite
 
 
 @click.command("restore")

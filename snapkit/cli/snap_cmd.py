@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from snapkit.cli.common import ProgressLine, Settings, repo_path, with_settings
+
+if TYPE_CHECKING:  # the command loads its modules when it runs
+    from snapkit.select.config.defaults import ServicePolicy, SymlinkPolicy
 
 
 @click.command("snap")
@@ -37,9 +40,9 @@ from snapkit.cli.common import ProgressLine, Settings, repo_path, with_settings
 @click.option("--yes", "-y", is_flag=True, help="Do not ask before stopping the gateway.")
 @with_settings
 def snap(settings: Settings, paths: tuple[str, ...], tags: tuple[str, ...], host: str | None,
-         parent: str | None, force: bool, mode: str, symlinks: str | None,
+         parent: str | None, force: bool, mode: str, symlinks: SymlinkPolicy | None,
          excludes: tuple[str, ...], dry_run: bool, list_paths: bool,
-         service_policy: str | None, no_service_control: bool, yes: bool) -> None:
+         service_policy: ServicePolicy | None, no_service_control: bool, yes: bool) -> None:
     """Snapshot PATHS (default: the OpenClaw installation) into the repository.
 
     With no PATHS, the OpenClaw state dir is discovered ($OPENCLAW_STATE_DIR, else

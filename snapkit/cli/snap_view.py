@@ -8,13 +8,13 @@ from typing import Any
 
 import click
 
+from snapkit.capture.service import command_text
 from snapkit.cli.common import ProgressLine, Settings, count_reasons, echo_event, emit_json
 from snapkit.cli.common import human_bytes as hb
-from snapkit.errors import EXIT_GATEWAY_DOWN, EXIT_INCOMPLETE, GatewayDown
-from snapkit.model import Snapshot
+from snapkit.format.errors import EXIT_GATEWAY_DOWN, EXIT_INCOMPLETE, GatewayDown
+from snapkit.format.model import Snapshot
 from snapkit.ops.events import Event
 from snapkit.ops.snap import ServiceAlert, ServiceWarning, SnapProgress, SnapResult
-from snapkit.service import command_text
 
 
 def on_event(settings: Settings, line: ProgressLine, event: Event) -> None:

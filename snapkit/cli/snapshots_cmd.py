@@ -13,7 +13,7 @@ from snapkit.cli.common import (
     open_repo,
     with_settings,
 )
-from snapkit.selection import filter_snapshots
+from snapkit.maintain.selection import filter_snapshots
 
 
 @click.command("snapshots")

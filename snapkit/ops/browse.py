@@ -11,14 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from snapkit.browse import Found, list_entries, resolve_path
-from snapkit.browse import find as find_paths
-from snapkit.errors import UsageError
-from snapkit.model import NODE_FILE, Node, Snapshot
+from snapkit.format.errors import UsageError
+from snapkit.format.model import NODE_FILE, Node, Snapshot
+from snapkit.maintain.selection import resolve
 from snapkit.ops.events import OnEvent, ignore
 from snapkit.ops.repo import Location, reading
-from snapkit.rules import path_matches
-from snapkit.selection import resolve
+from snapkit.read.browse import Found, list_entries, resolve_path
+from snapkit.read.browse import find as find_paths
+from snapkit.select.rules import path_matches
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """``check``: verify the repository — the index against the packs, every snapshot's trees and
-data references and, with ``read_data``, every blob against its id (:mod:`snapkit.check`).
+data references and, with ``read_data``, every blob against its id (:mod:`snapkit.maintain.check`).
 
 It only reads, under a shared lock (:func:`snapkit.ops.repo.reading`).
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from snapkit.check import check_repository
+from snapkit.maintain.check import check_repository
 from snapkit.ops.events import OnEvent, ignore
 from snapkit.ops.repo import Location, reading
 

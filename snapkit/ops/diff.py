@@ -1,8 +1,8 @@
 """``diff``: what changed between two snapshots, or between a snapshot and the files on disk.
 
-Two snapshots are compared tree by tree (:func:`snapkit.diff.diff_trees`, equal subtrees
+Two snapshots are compared tree by tree (:func:`snapkit.read.diff.diff_trees`, equal subtrees
 skipped by id). Against the live tree the snapshot's sources are walked again with the rules
-its mode selects today (:func:`snapkit.diff.diff_live`; ``content`` hashes files whose
+its mode selects today (:func:`snapkit.read.diff.diff_live`; ``content`` hashes files whose
 metadata differs). ``includes``/``excludes`` filter the changes as a walk would: an excluded
 directory excludes everything below it. Changes go to ``on_change`` as they are found, under a
 shared lock; the totals are returned.
@@ -13,15 +13,23 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from snapkit.config import load_config
-from snapkit.diff import Change, DiffStats, diff_live, diff_trees, live_entries, stored_entries
-from snapkit.model import Snapshot
+from snapkit.format.model import Snapshot
+from snapkit.format.paths import split_path
+from snapkit.maintain.selection import resolve
 from snapkit.ops.events import OnEvent, ignore
 from snapkit.ops.repo import Location, reading
-from snapkit.paths import split_path
-from snapkit.rules import path_filter, path_matches
-from snapkit.selection import resolve
-from snapkit.sources import plan_sources
+from snapkit.read.diff import (
+    Change,
+    DiffStats,
+    DiffTally,
+    diff_live,
+    diff_trees,
+    live_entries,
+    stored_entries,
+)
+from snapkit.select.config import SymlinkPolicy, load_config
+from snapkit.select.rules import path_filter, path_matches
+from snapkit.select.sources import plan_sources
 from snapkit.store.repository import Repository
 
 
@@ -49,11 +57,11 @@ def diff(location: Location, a: str, b: str | None = None, *,
             changes, to = _against_live(repo, snap_a, content, config), "live"
         if includes or excludes:
             changes = _filtered(changes, includes, excludes)
-        stats = DiffStats()
+        tally = DiffTally()
         for c in changes:
-            stats.count(c)
+            tally.count(c)
             on_change(c)
-    return DiffOutcome(id_a, to, stats)
+    return DiffOutcome(id_a, to, tally.stats())
 
 
 def _against_live(repo: Repository, snap: Snapshot, content: bool,
@@ -66,7 +74,7 @@ def _against_live(repo: Repository, snap: Snapshot, content: bool,
     return diff_live(stored, live, content, frozenset(snap.sqlite), snap.time_ns)
 
 
-def _symlink_policy(snap: Snapshot) -> str | None:
+def _symlink_policy(snap: Snapshot) -> SymlinkPolicy | None:
     """The symlink policy the snapshot was taken with, as far as its manifest tells."""
     if snap.summary.symlinks:
         return "record"

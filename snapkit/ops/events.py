@@ -44,6 +44,14 @@ class ReadingUnlocked(Event):
 
 
 @dataclass(frozen=True)
+class RepositoryDamaged(Event):
+    """Something stored was found damaged and skipped (an index file, a snapshot manifest),
+    or damage found could not be recorded: one line naming it and the repair."""
+
+    message: str
+
+
+@dataclass(frozen=True)
 class FileWritten(Event):
     """A file was restored or added to an archive; ``files``/``bytes`` are running totals."""
 

@@ -2,9 +2,9 @@
 a stream.
 
 Under a shared lock the snapshot is resolved, the mode's subset chosen (from the installation
-the snapshot recorded) and :func:`snapkit.export.export_snapshot` streams the archive. A file
+the snapshot recorded) and :func:`snapkit.read.export.export_snapshot` streams the archive. A file
 is written atomically: to a partial name beside it (``.snapkit-export-<pid>-<hex>.tmp``,
-``snapkit.partials``), fsync'd, renamed over the output, the directory fsync'd; a failure or
+``snapkit.read.partials``), fsync'd, renamed over the output, the directory fsync'd; a failure or
 Ctrl-C removes the partial file, and the partial files killed exports left in that directory
 are removed first (a :class:`PartialsRemoved` event).
 """
@@ -19,22 +19,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from snapkit.config import load_config
-from snapkit.errors import UsageError
-from snapkit.export import (
+from snapkit.format.errors import UsageError
+from snapkit.format.model import Snapshot
+from snapkit.maintain.selection import resolve
+from snapkit.ops.events import Event, OnEvent, file_counter, ignore
+from snapkit.ops.repo import Location, reading
+from snapkit.read.export import (
     ExportOptions,
     ExportResult,
     export_snapshot,
     format_from_filename,
     normalize_format,
 )
-from snapkit.model import Snapshot
-from snapkit.openclaw import Installation, discover
-from snapkit.ops.events import Event, OnEvent, file_counter, ignore
-from snapkit.ops.repo import Location, reading
-from snapkit.partials import is_orphan, partial_name
-from snapkit.selection import resolve
-from snapkit.sources import mode_subset
+from snapkit.read.partials import is_orphan, partial_name
+from snapkit.select.config import load_config
+from snapkit.select.openclaw import Installation, discover
+from snapkit.select.sources import mode_subset
 from snapkit.store.backend import fsync_dir
 
 _EXT = {"tar.gz": "tar.gz", "tar.zst": "tar.zst", "tar": "tar"}

@@ -1,7 +1,7 @@
 """``forget``: remove snapshot manifests, named or those a keep policy does not keep; then,
 optionally, prune the data no remaining snapshot uses.
 
-Decisions come from :mod:`snapkit.retention` (pure), applied per group of snapshots (host,
+Decisions come from :mod:`snapkit.maintain.retention` (pure), applied per group of snapshots (host,
 sources and mode by default). The whole run holds the exclusive lock (a shared one for a dry
 run), the prune included. Only manifests are removed here: the data goes with ``prune``.
 """
@@ -12,11 +12,17 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from snapkit.maintain.retention import (
+    DEFAULT_GROUP_BY,
+    Decision,
+    KeepPolicy,
+    apply_policy,
+    remove_named,
+)
+from snapkit.maintain.selection import filter_snapshots, resolve
 from snapkit.ops.events import Event, OnEvent, ignore
 from snapkit.ops.prune import PruneOutcome, prune_locked
 from snapkit.ops.repo import Location, open_repository
-from snapkit.retention import DEFAULT_GROUP_BY, Decision, KeepPolicy, apply_policy, remove_named
-from snapkit.selection import filter_snapshots, resolve
 
 
 @dataclass(frozen=True)
@@ -49,7 +55,7 @@ def forget(location: Location, *, selectors: Sequence[str] = (),
     keep, among the snapshots of ``host`` carrying all ``tags``; with ``prune``, then prune.
     """
     policy = policy or KeepPolicy()
-    repo = open_repository(location)
+    repo = open_repository(location, on_event=on_event)
     with repo.lock(exclusive=not dry_run, operation="forget"):
         pairs = filter_snapshots(repo.snapshots(), host=host, tags=tags)
         if selectors:

@@ -2,7 +2,7 @@
 
 The archive is probed before anything else, so a bad one fails before a repository is
 created; then the repository is opened (created when nothing is there yet) and the archive
-read into it under a shared lock (:mod:`snapkit.importer`: layouts, hostile-entry policy,
+read into it under a shared lock (:mod:`snapkit.maintain.importer`: layouts, hostile-entry policy,
 the manifest as commit point). An archive of a snapshot the repository holds adds nothing.
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from snapkit.importer import ImportOptions, ImportResult, probe_archive
-from snapkit.importer import import_archive as read_into
+from snapkit.maintain.importer import ImportOptions, ImportResult, probe_archive
+from snapkit.maintain.importer import import_archive as read_into
 from snapkit.ops.events import OnEvent, ignore
 from snapkit.ops.repo import Location, open_repository
 

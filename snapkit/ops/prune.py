@@ -1,6 +1,6 @@
 """``prune``: delete the data no snapshot references, and repack mostly-unused packs.
 
-Plan, then execute (:mod:`snapkit.prune`): the plan is reported as a :class:`PrunePlanned`
+Plan, then execute (:mod:`snapkit.maintain.prune`): the plan is reported as a :class:`PrunePlanned`
 event before anything is deleted, so a caller can show it first; with ``dry_run`` nothing
 more happens. ``prune`` holds the exclusive lock (a shared one for a dry run); ``forget
 --prune`` runs :func:`prune_locked` under the lock it already holds.
@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
+from snapkit.maintain.prune import PrunePlan, PruneResult, execute_prune, plan_prune
 from snapkit.ops.events import Event, OnEvent, Step, Throttle, ignore
 from snapkit.ops.repo import Location, open_repository
-from snapkit.prune import PrunePlan, PruneResult, execute_prune, plan_prune
 from snapkit.store.repository import Repository
 
 
@@ -37,9 +37,9 @@ def prune(location: Location, *, dry_run: bool = False, repack_all_unused: bool 
           on_event: OnEvent = ignore, progress_interval: float = 0.2) -> PruneOutcome:
     """Plan and (unless ``dry_run``) carry out a prune of the repository at ``location``.
 
-    Exits with :class:`~snapkit.errors.RepositoryLocked` while a snap or another prune runs:
+    Exits with :class:`~snapkit.format.errors.RepositoryLocked` while a snap or another prune runs:
     it waits for no one."""
-    repo = open_repository(location)
+    repo = open_repository(location, on_event=on_event)
     with repo.lock(exclusive=not dry_run, operation="prune"):
         return prune_locked(repo, dry_run=dry_run, repack_all_unused=repack_all_unused,
                             on_event=on_event, progress_interval=progress_interval)

@@ -15,7 +15,13 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-from snapkit.ops.events import OnEvent, ReadingUnlocked, RepositoryCreated, ignore
+from snapkit.ops.events import (
+    OnEvent,
+    ReadingUnlocked,
+    RepositoryCreated,
+    RepositoryDamaged,
+    ignore,
+)
 from snapkit.store.repository import Repository, is_vacant
 
 #: Where a repository is: a local directory, or an ``s3:`` URL.
@@ -28,12 +34,15 @@ _READ_ONLY_ERRNOS = (errno.EROFS, errno.EACCES, errno.EPERM)
 def open_repository(location: Location, *, create: bool = False,
                     on_event: OnEvent = ignore) -> Repository:
     """Open the repository at ``location``; with ``create``, make an empty one first when
-    nothing is stored there yet (reported as :class:`RepositoryCreated`)."""
+    nothing is stored there yet (reported as :class:`RepositoryCreated`). What is skipped as
+    damaged, now or later, is reported as :class:`RepositoryDamaged`."""
     if create and is_vacant(location):
         repo = Repository.init(location)
         on_event(RepositoryCreated(str(repo.backend.location)))
-        return repo
-    return Repository.open(location)
+    else:
+        repo = Repository.open(location)
+    repo.set_on_warning(lambda message: on_event(RepositoryDamaged(message)))
+    return repo
 
 
 @contextmanager
@@ -58,7 +67,13 @@ def read_lock(repo: Repository, no_lock: bool, operation: str,
 @contextmanager
 def reading(location: Location, no_lock: bool, operation: str,
             on_event: OnEvent = ignore) -> Iterator[Repository]:
-    """The repository at ``location``, open for ``operation`` to read under :func:`read_lock`."""
-    repo = open_repository(location)
+    """The repository at ``location``, open for ``operation`` to read under :func:`read_lock`.
+
+    Blobs found damaged while reading are recorded in the repository at the end (so the next
+    ``snap`` stores them again), under the same lock."""
+    repo = open_repository(location, on_event=on_event)
     with read_lock(repo, no_lock, operation, on_event):
-        yield repo
+        try:
+            yield repo
+        finally:
+            repo.flush_damage()

@@ -2,7 +2,7 @@
 
 Under a shared lock the snapshot is resolved, the ``includes``/``excludes`` (absolute, or
 relative to a source as ``ls`` takes them) are matched against its sources, and
-:func:`snapkit.restore.restore_snapshot` plans, then writes (each file to a temp name, then
+:func:`snapkit.read.restore.restore_snapshot` plans, then writes (each file to a temp name, then
 renamed; partial files an interrupted restore left in the target are removed). An include
 that matches nothing is reported as an :class:`UnmatchedInclude` event, not an error.
 """
@@ -13,12 +13,12 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from snapkit.browse import source_patterns, unmatched_patterns
-from snapkit.chunker import Chunker
+from snapkit.capture.chunker import Chunker
+from snapkit.maintain.selection import resolve
 from snapkit.ops.events import Event, OnEvent, file_counter, ignore
 from snapkit.ops.repo import Location, reading
-from snapkit.restore import Overwrite, RestoreOptions, RestoreResult, restore_snapshot
-from snapkit.selection import resolve
+from snapkit.read.browse import source_patterns, unmatched_patterns
+from snapkit.read.restore import Overwrite, RestoreOptions, RestoreResult, restore_snapshot
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,11 @@
 """``snap``: take a snapshot of the sources a request names into the repository.
 
-The operation loads the config, resolves the sources and their rules (``snapkit.sources``),
+The operation loads the config, resolves the sources and their rules (``snapkit.select.sources``),
 opens the repository (creating it when nothing is there yet) under a shared lock, picks the
 parent whose unchanged files are reused, and builds the snapshot
-(:func:`snapkit.snapshot.create_snapshot`) inside the gateway lifecycle when a source belongs
-to OpenClaw (:func:`snapkit.service.gateway_lifecycle`). The manifest is saved — the commit
+(:func:`snapkit.capture.snapshot.create_snapshot`) inside the gateway lifecycle when a source
+belongs
+to OpenClaw (:func:`snapkit.capture.service.gateway_lifecycle`). The manifest is saved — the commit
 point — only after the gateway is running again, so it records how the restart went.
 
 :func:`preview` is the dry run: what the same request would take, touching no repository.
@@ -18,15 +19,16 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
 
-from snapkit.config import LoadedConfig, load_config
-from snapkit.dryrun import DryRunReport, dry_run
-from snapkit.model import Snapshot
+from snapkit.capture.dryrun import DryRunReport, dry_run
+from snapkit.capture.file import CaptureFile, capture_file
+from snapkit.capture.service import ServiceRecord, gateway_lifecycle, selector
+from snapkit.capture.snapshot import Progress, SnapOptions, create_snapshot
+from snapkit.format.model import Snapshot
+from snapkit.maintain.selection import find_parent, resolve
 from snapkit.ops.events import Event, OnEvent, Throttle, ignore
 from snapkit.ops.repo import Location, open_repository
-from snapkit.selection import find_parent, resolve
-from snapkit.service import ServiceRecord, gateway_lifecycle, selector
-from snapkit.snapshot import Progress, SnapOptions, create_snapshot
-from snapkit.sources import SourcePlan, plan_sources
+from snapkit.select.config import LoadedConfig, ServicePolicy, SymlinkPolicy, load_config
+from snapkit.select.sources import SourcePlan, plan_sources
 from snapkit.store.location import is_remote
 
 
@@ -40,9 +42,9 @@ class SnapRequest:
     parent: str | None = None  # a selector; None: the newest snapshot of the same sources
     force: bool = False  # re-read every file (no parent)
     mode: str = "full"
-    symlinks: str | None = None  # "skip" | "record"; None: the config's
+    symlinks: SymlinkPolicy | None = None  # None: the config's
     excludes: tuple[str, ...] = ()
-    service_policy: str | None = None  # "auto" | "always" | "never"; None: the config's
+    service_policy: ServicePolicy | None = None  # None: the config's
     service_control: bool = True  # False: never stop or start the gateway
     config: str | None = None  # the config file; None: the usual lookup
 
@@ -111,11 +113,12 @@ def preview(location: Location, request: SnapRequest, list_paths: bool = False) 
 
 def snap(location: Location, request: SnapRequest, *,
          confirm: Callable[[str], bool] | None = None, on_event: OnEvent = ignore,
-         progress_interval: float = 0.2) -> SnapResult:
+         progress_interval: float = 0.2, capture: CaptureFile = capture_file) -> SnapResult:
     """Take the snapshot; return its id and manifest.
 
     ``confirm`` is asked before the gateway is stopped (None: not asked). Progress comes as
-    :class:`SnapProgress` events at most once per ``progress_interval`` seconds.
+    :class:`SnapProgress` events at most once per ``progress_interval`` seconds. ``capture``
+    reads one file into the store (see ``create_snapshot``).
     """
     loaded, plan = _plan(location, request)
     repo = open_repository(location, create=True, on_event=on_event)
@@ -155,10 +158,12 @@ def snap(location: Location, request: SnapRequest, *,
         )
         with lifecycle as record:
             _, manifest = create_snapshot(repo, opts, parent,
-                                          _progress(on_event, progress_interval), commit=False)
+                                          _progress(on_event, progress_interval), commit=False,
+                                          capture=capture)
         if record is not None:  # after the restart, so the manifest says how it went
             manifest = replace(manifest, service=record.to_dict())
         snap_id = repo.save_snapshot(manifest)
+        repo.flush_damage()  # a parent tree found damaged: no later run trusts it
     return SnapResult(snap_id, manifest, parent[0] if parent else None, record)
 
 

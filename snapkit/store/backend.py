@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from snapkit.errors import RepositoryFull
+from snapkit.format.errors import RepositoryFull
 
 KINDS = ("config", "packs", "index", "snapshots", "locks")
 FILE_MODE = 0o600

@@ -10,7 +10,7 @@ import threading
 
 import zstandard
 
-from snapkit.errors import IntegrityError
+from snapkit.format.errors import IntegrityError
 
 CODEC_RAW = 0
 CODEC_ZSTD = 1

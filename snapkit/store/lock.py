@@ -27,8 +27,8 @@ from typing import Any
 
 import psutil
 
-from snapkit.errors import IntegrityError, RepositoryLocked
-from snapkit.model import decode_lock, encode_lock
+from snapkit.format.errors import IntegrityError, RepositoryLocked
+from snapkit.format.model import decode_lock, encode_lock
 from snapkit.store.backend import Backend, NotFound
 
 #: How often a held lock is rewritten with a new ``refreshed`` time.

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import struct
 
-from snapkit.errors import IntegrityError
-from snapkit.model import BlobEntry, content_id, decode_pack_trailer, encode_pack_trailer
+from snapkit.format.errors import IntegrityError
+from snapkit.format.model import BlobEntry, content_id, decode_pack_trailer, encode_pack_trailer
 
 MAGIC = b"SNAPKPK1"
 END_MAGIC = b"SNAPKEND"

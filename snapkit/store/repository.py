@@ -4,6 +4,11 @@ Operations take the narrowest piece they need: a ``load_blob``/``load_tree`` cal
 readers, a :class:`BlobSaver` (``snapkit.store.saver``) for writers. Write order is packs →
 index → manifest; the manifest is the commit point, so an interrupted run leaves at most
 unreferenced packs.
+
+Damage is contained, not fatal: an index file or a snapshot manifest that cannot be read is
+skipped with a warning (:attr:`Repository.warnings`, also passed to :attr:`on_warning`), and a
+blob that fails to read back is recorded as damaged (:meth:`record_damage`, written as a small
+index file by :meth:`flush_damage`) so that no later run trusts that copy.
 """
 
 from __future__ import annotations
@@ -13,19 +18,26 @@ import os
 import secrets
 import time
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from snapkit import __version__
-from snapkit.errors import IntegrityError, RepositoryMissing, UsageError
-from snapkit.model import (
+from snapkit.format.errors import (
+    BlobUnreadable,
+    IntegrityError,
+    RepositoryMissing,
+    SnapkitError,
+    UsageError,
+)
+from snapkit.format.model import (
     FORMAT_VERSION,
     ID_HASH,
     BlobEntry,
     ChunkerParams,
+    Damage,
     Snapshot,
     Tree,
     content_id,
@@ -37,7 +49,7 @@ from snapkit.model import (
 from snapkit.store import codec
 from snapkit.store.backend import KINDS, Backend, NotFound
 from snapkit.store.connect import backend_for
-from snapkit.store.index import Index
+from snapkit.store.index import Index, write_index
 from snapkit.store.lock import repository_lock
 from snapkit.store.saver import INDEX_EVERY_PACKS as INDEX_EVERY_PACKS
 from snapkit.store.saver import BlobSaver as BlobSaver
@@ -131,6 +143,53 @@ class Repository:
         self.config = config
         self.index = Index.load(backend)
         self._tree_cache: OrderedDict[str, Tree] = OrderedDict()
+        #: one line per object skipped as damaged, in the order found
+        self.warnings: list[str] = []
+        #: called with each warning as it is found (ops pass their event callback)
+        self.on_warning: Callable[[str], None] | None = None
+        #: snapshot id → why its manifest could not be read (skipped by :meth:`snapshots`)
+        self.damaged_snapshots: dict[str, str] = {}
+        self._new_damage: list[Damage] = []
+        for name, reason in sorted(self.index.broken.items()):
+            self._warn(f"index file {name} is damaged ({reason}) and was skipped: the blobs "
+                       "only it listed look missing until `snapkit repair index` rebuilds "
+                       "the index")
+
+    def _warn(self, message: str) -> None:
+        self.warnings.append(message)
+        if self.on_warning is not None:
+            self.on_warning(message)
+
+    def set_on_warning(self, on_warning: Callable[[str], None]) -> None:
+        """Pass every warning, the ones found while opening included, to ``on_warning``."""
+        self.on_warning = on_warning
+        for message in self.warnings:
+            on_warning(message)
+
+    # ------------------------------------------------------------------ damage
+
+    def record_damage(self, blob_id: str, pack: str, reason: str) -> None:
+        """Remember that the copy of ``blob_id`` in ``pack`` cannot be read back: from now on
+        the index prefers another copy and the saver stores the blob again. Kept in memory
+        until :meth:`flush_damage` writes it."""
+        if (blob_id, pack) in self.index.damaged:
+            return
+        record = Damage(blob_id, pack, reason)
+        self.index.add_damage([record])
+        self._new_damage.append(record)
+
+    def flush_damage(self) -> None:
+        """Write the damage recorded since the last flush as one index file (no entries, a
+        ``damaged`` list). Best-effort: a repository that cannot be written (read-only, no
+        space) keeps it in memory only, with a warning."""
+        if not self._new_damage:
+            return
+        records, self._new_damage = self._new_damage, []
+        try:
+            self.index.files.add(write_index(self.backend, [], records))
+        except (OSError, SnapkitError) as exc:
+            self._warn(f"could not record {len(records)} damaged blob(s) in the repository "
+                       f"({exc}); `snapkit check --read-data` will find them again")
 
     # ------------------------------------------------------------------ open / init
 
@@ -186,13 +245,18 @@ class Repository:
     # ------------------------------------------------------------------ reading
 
     def load_blob(self, blob_id: str) -> bytes:
-        """The plain bytes of a blob, verified against its id."""
+        """The plain bytes of a blob, verified against its id. A copy that cannot be read back
+        raises :class:`BlobUnreadable` and is recorded as damaged."""
         entry = self._entry(blob_id)
         try:
-            stored = self.backend.load("packs", entry.pack, entry.offset, entry.length)
-        except NotFound as exc:
-            raise IntegrityError(f"pack {entry.pack} holding blob {blob_id} is missing") from exc
-        return _verified(blob_id, entry, stored)
+            try:
+                stored = self.backend.load("packs", entry.pack, entry.offset, entry.length)
+            except NotFound as exc:
+                raise _pack_missing(blob_id, entry.pack) from exc
+            return _verified(blob_id, entry, stored)
+        except BlobUnreadable as exc:
+            self.record_damage(exc.blob, exc.pack, exc.message)
+            raise
 
     def read_blobs(self, blob_ids: Sequence[str]) -> Iterator[bytes]:
         """The plain bytes of ``blob_ids`` (a file's content), in order, each verified.
@@ -215,18 +279,27 @@ class Repository:
             for i, (_, entry) in enumerate(window):
                 by_pack.setdefault(entry.pack, []).append(i)
             stored: dict[int, bytes] = {}
+            missing: set[str] = set()
             for pack, members in by_pack.items():
                 members.sort(key=lambda i: window[i][1].offset)
                 try:
                     loaded = self.backend.load_ranges(
                         "packs", pack, [(window[i][1].offset, window[i][1].length)
                                         for i in members])
-                except NotFound as exc:
-                    raise IntegrityError(f"pack {pack} holding blob {window[members[0]][0]} is "
-                                         "missing") from exc
+                except NotFound:
+                    loaded = [b""] * len(members)  # each blob fails below, in order
+                    missing.add(pack)
                 stored.update(zip(members, loaded, strict=True))
             for i in range(len(window)):  # decoded one at a time: memory stays at the window
-                yield _verified(window[i][0], window[i][1], stored.pop(i))
+                blob_id, entry = window[i]
+                try:
+                    if entry.pack in missing:
+                        raise _pack_missing(blob_id, entry.pack)
+                    plain = _verified(blob_id, entry, stored.pop(i))
+                except BlobUnreadable as exc:
+                    self.record_damage(exc.blob, exc.pack, exc.message)
+                    raise
+                yield plain
 
     def _entry(self, blob_id: str) -> BlobEntry:
         entry = self.index.get(blob_id)
@@ -268,9 +341,20 @@ class Repository:
         return sorted(self.backend.list("snapshots"))
 
     def snapshots(self) -> list[tuple[str, Snapshot]]:
-        """All snapshots, oldest first (``model.snapshot_order``: ties by time put an imported
-        snapshot before one taken here)."""
-        out = [(sid, self.load_snapshot(sid)) for sid in self.snapshot_ids()]
+        """All readable snapshots, oldest first (``model.snapshot_order``: ties by time put an
+        imported snapshot before one taken here). A damaged manifest is skipped with a warning
+        and kept in :attr:`damaged_snapshots`."""
+        out: list[tuple[str, Snapshot]] = []
+        for sid in self.snapshot_ids():
+            try:
+                out.append((sid, self.load_snapshot(sid)))
+            except UsageError:
+                continue  # removed since the listing (a concurrent forget)
+            except IntegrityError as exc:
+                if sid not in self.damaged_snapshots:
+                    self.damaged_snapshots[sid] = exc.message
+                    self._warn(f"snapshot {sid} is damaged ({exc.message}) and was skipped; "
+                               "`snapkit repair snapshots` removes its manifest")
         out.sort(key=snapshot_order)
         return out
 
@@ -282,11 +366,22 @@ class Repository:
 
 
 def _verified(blob_id: str, entry: BlobEntry, stored: bytes) -> bytes:
-    """A stored blob's plain bytes, checked against its length and its id."""
+    """A stored blob's plain bytes, checked against its length and its id; raises
+    :class:`BlobUnreadable` naming the blob and its pack."""
     if len(stored) != entry.length:
-        raise IntegrityError(f"pack {entry.pack} is truncated at blob {blob_id}")
-    plain = codec.decode(stored, entry.raw_length)
+        raise BlobUnreadable(f"pack {entry.pack} is truncated at blob {blob_id}", blob_id,
+                             entry.pack)
+    try:
+        plain = codec.decode(stored, entry.raw_length)
+    except IntegrityError as exc:
+        raise BlobUnreadable(f"blob {blob_id} in pack {entry.pack} is damaged ({exc.message})",
+                             blob_id, entry.pack) from exc
     if content_id(plain) != blob_id:
-        raise IntegrityError(f"blob {blob_id} in pack {entry.pack} does not match its id "
-                             "(data corrupted)")
+        raise BlobUnreadable(f"blob {blob_id} in pack {entry.pack} does not match its id "
+                             "(data corrupted)", blob_id, entry.pack)
     return plain
+
+
+def _pack_missing(blob_id: str, pack: str) -> BlobUnreadable:
+    return BlobUnreadable(f"pack {pack} holding blob {blob_id} is missing", blob_id, pack,
+                          missing=True)

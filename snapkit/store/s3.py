@@ -8,7 +8,7 @@ part use a ``Range`` request. Write order (packs → index → manifest) makes a
 exactly as it does on disk. See ``docs/s3.md``.
 
 boto3 is imported when an S3 repository is opened, so snapkit runs without it; botocore
-failures become one-line :class:`~snapkit.errors.SnapkitError` messages: access denied,
+failures become one-line :class:`~snapkit.format.errors.SnapkitError` messages: access denied,
 missing credentials and an unreachable endpoint exit 10 (the repository cannot be reached),
 anything else S3 reports exits 1.
 """
@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from snapkit import __version__
-from snapkit.errors import RepositoryMissing, SnapkitError, UsageError
+from snapkit.format.errors import RepositoryMissing, SnapkitError, UsageError
 from snapkit.store.backend import KINDS, NotFound, TempFile, check_name, check_temp_name
 from snapkit.store.location import S3Location, redact
 

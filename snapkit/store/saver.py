@@ -9,7 +9,7 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Protocol
 
-from snapkit.model import KIND_DATA, KIND_TREE, BlobEntry, Tree, content_id, encode_tree
+from snapkit.format.model import KIND_DATA, KIND_TREE, BlobEntry, Tree, content_id, encode_tree
 from snapkit.store import codec
 from snapkit.store.backend import Backend
 from snapkit.store.index import Index, write_index

@@ -36,8 +36,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from snapkit.chunker import Chunker
-from snapkit.model import (
+from snapkit.capture.chunker import Chunker
+from snapkit.format.model import (
     KIND_TREE,
     NODE_DIR,
     NODE_FILE,

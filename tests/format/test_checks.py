@@ -16,8 +16,8 @@ import msgpack
 import pytest
 from helpers import ISOLATE_VARS, CliResult, env_for, init_repo, invoke_main
 
-from snapkit.errors import EXIT_NO_REPO, EXIT_USAGE, IntegrityError, RepositoryMissing
-from snapkit.model import Node, Tree, decode_tree, encode_tree
+from snapkit.format.errors import EXIT_NO_REPO, EXIT_USAGE, IntegrityError, RepositoryMissing
+from snapkit.format.model import Node, Tree, decode_tree, encode_tree
 from snapkit.store.repository import RepoConfig, Repository
 
 NODE = {"name": b"x", "type": "file", "mode": 0o644, "mtime": 0}

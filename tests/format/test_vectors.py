@@ -17,10 +17,10 @@ from typing import Any
 import msgpack
 import pytest
 
-from snapkit import archive_meta
-from snapkit.archive_meta import ArchiveMeta
-from snapkit.errors import UsageError
-from snapkit.model import (
+from snapkit.format import archive_meta
+from snapkit.format.archive_meta import ArchiveMeta
+from snapkit.format.errors import UsageError
+from snapkit.format.model import (
     FORMAT_VERSION,
     KIND_DATA,
     KIND_TREE,
@@ -106,7 +106,7 @@ def test_incompressible_data_is_stored_raw() -> None:
 
 @pytest.mark.parametrize("codec_byte", [0x02, 0x10, 0x1F, 0xFF])
 def test_unknown_codecs_are_refused(codec_byte: int) -> None:
-    from snapkit.errors import IntegrityError
+    from snapkit.format.errors import IntegrityError
 
     with pytest.raises(IntegrityError, match=f"unknown blob codec 0x{codec_byte:02x}"):
         codec.decode(bytes([codec_byte]) + b"x", 1)

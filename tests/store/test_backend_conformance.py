@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 from faulty import FaultyBackend, InjectedFault, flip
 
-from snapkit.errors import IntegrityError
-from snapkit.model import Snapshot
+from snapkit.format.errors import IntegrityError
+from snapkit.format.model import Snapshot
 from snapkit.store.backend import KINDS, TMP_PREFIX, Backend, LocalBackend, NotFound
 from snapkit.store.lock import repository_lock
 from snapkit.store.repository import RepoConfig, Repository

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import zstandard
 
-from snapkit.errors import IntegrityError
+from snapkit.format.errors import IntegrityError
 from snapkit.store import codec
 
 COMPRESSIBLE = b"openclaw session transcript line\n" * 2000

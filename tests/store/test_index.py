@@ -9,8 +9,8 @@ import msgpack
 import pytest
 from helpers import init_repo
 
-from snapkit.errors import IntegrityError
-from snapkit.model import KIND_DATA, KIND_TREE, BlobEntry, Tree, content_id, encode_index
+from snapkit.format.errors import IntegrityError
+from snapkit.format.model import KIND_DATA, KIND_TREE, BlobEntry, Tree, content_id, encode_index
 from snapkit.store.backend import LocalBackend
 from snapkit.store.index import Index, write_index
 from snapkit.store.pack import parse_pack

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from snapkit.errors import UsageError
+from snapkit.format.errors import UsageError
 from snapkit.store.backend import LocalBackend
 from snapkit.store.connect import backend_for
 from snapkit.store.location import S3Location, is_remote, parse_s3

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from helpers import Sleeper, dead_pid, plant_lock, wait_for
 
-from snapkit.errors import EXIT_LOCKED, RepositoryLocked
-from snapkit.model import decode_lock, encode_lock
+from snapkit.format.errors import EXIT_LOCKED, RepositoryLocked
+from snapkit.format.model import decode_lock, encode_lock
 from snapkit.store import lock as lock_module
 from snapkit.store.backend import LocalBackend
 from snapkit.store.lock import STALE_AFTER_S, repository_lock

@@ -7,8 +7,8 @@ import struct
 
 import pytest
 
-from snapkit.errors import IntegrityError
-from snapkit.model import KIND_DATA, KIND_TREE, BlobEntry, content_id, encode_pack_trailer
+from snapkit.format.errors import IntegrityError
+from snapkit.format.model import KIND_DATA, KIND_TREE, BlobEntry, content_id, encode_pack_trailer
 from snapkit.store import codec
 from snapkit.store.pack import END_MAGIC, FOOTER, MAGIC, PackBuilder, parse_pack, read_trailer
 
@@ -53,7 +53,7 @@ def test_trailer_alone_rebuilds_the_entries() -> None:
     pack_id, data, entries = build()
     length = read_trailer(pack_id, data[-FOOTER.size :])
     start = len(data) - FOOTER.size - length
-    from snapkit.model import decode_pack_trailer
+    from snapkit.format.model import decode_pack_trailer
 
     assert decode_pack_trailer(data[start : start + length], pack_id) == entries
 

@@ -1,0 +1,203 @@
+"""Consistent bytes for one file: open without following links, chunk, detect change.
+
+``capture_file`` reads a regular file through the chunker into the blob saver and returns
+its chunk ids with the ``fstat`` taken on the open descriptor, so the stored metadata always
+describes the bytes stored. A file that vanished (ENOENT/ENOTDIR, or replaced by something
+that is not a regular file) raises :class:`Vanished`; other OS errors raise
+:class:`Unreadable`. A file whose size or mtime changes while it is read is read again, up to
+``MAX_ATTEMPTS`` times, then stored as last read and flagged.
+
+SQLite databases are recognised by their 16-byte header, not their name (the facts and the
+copy itself live in :mod:`snapkit.capture.sqlite`). With the ``backup-api`` policy they are copied
+through SQLite's online backup API from a read-only (``mode=ro``) connection into a private
+temp file, and that copy is stored: committed transactions that live only in the ``-wal`` are
+included, the writer is never blocked for long, and the source is never checkpointed or
+modified. A WAL database with no ``-wal`` at all (at rest) is read plainly instead, so that no
+empty sidecar is created. A database that cannot be opened or copied in time
+(``snapkit.capture.sqlite.DEADLINE_S``) falls back to a raw read with a warning.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import BinaryIO, Protocol
+
+from snapkit.capture.chunker import Chunker
+from snapkit.capture.sqlite import (
+    HEADER_BYTES,
+    MIN_SIZE,
+    CopyFailed,
+    has_header,
+    has_wal,
+    temp_file,
+    wal_mode,
+)
+from snapkit.capture.sqlite import copy as sqlite_copy
+from snapkit.format.model import file_hasher
+from snapkit.select.config.defaults import SqlitePolicy
+
+MAX_ATTEMPTS = 3
+_OPEN_FLAGS = (
+    os.O_RDONLY
+    | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_NONBLOCK", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+    | getattr(os, "O_BINARY", 0)
+)
+
+
+class Vanished(Exception):
+    """The file is gone (or is no longer a regular file)."""
+
+
+class Unreadable(Exception):
+    """The file exists but cannot be read; the message is the OS error."""
+
+
+class SkippedByPolicy(Exception):
+    """The file is a SQLite database and the ``sqlite`` policy is ``skip``."""
+
+
+@dataclass(frozen=True)
+class Captured:
+    content: tuple[str, ...]
+    size: int  # bytes stored (the last read, or the database copy)
+    st: os.stat_result  # of the source file
+    bytes_read: int
+    changed_during_read: bool
+    method: str = "read"  # "read" | "sqlite-backup" | "sqlite-at-rest" | "sqlite-raw"
+    warning: str | None = None
+    hash: str = ""  # xxh3-128 of the content stored
+
+
+Save = Callable[[bytes], str]
+OnBytes = Callable[[int], None] | None
+
+
+class CaptureFile(Protocol):
+    """What the snapshot builder calls to read one file into the store: :func:`capture_file`,
+    or, in tests, a reader that records or fails (injected, see ``create_snapshot``)."""
+
+    def __call__(self, path: str, chunker: Chunker, save: Save, on_bytes: OnBytes = None,
+                 sqlite: SqlitePolicy = "backup-api",
+                 expect: os.stat_result | None = None) -> Captured: ...
+
+
+def _same(a: os.stat_result, b: os.stat_result) -> bool:
+    return a.st_size == b.st_size and a.st_mtime_ns == b.st_mtime_ns
+
+
+def _header(fd: int) -> bytes:
+    if hasattr(os, "pread"):
+        return os.pread(fd, HEADER_BYTES, 0)
+    os.lseek(fd, 0, os.SEEK_SET)  # pragma: no cover - Windows
+    head = os.read(fd, HEADER_BYTES)  # pragma: no cover
+    os.lseek(fd, 0, os.SEEK_SET)  # pragma: no cover
+    return head  # pragma: no cover
+
+
+def capture_file(
+    path: str,
+    chunker: Chunker,
+    save: Save,
+    on_bytes: OnBytes = None,
+    sqlite: SqlitePolicy = "backup-api",
+    expect: os.stat_result | None = None,
+) -> Captured:
+    """Read ``path`` into the store; see the module docstring for the error contract.
+
+    ``expect`` is the walk's lstat of the file: a file opened that is not that very file (same
+    device and inode) — replaced, or reached through a parent directory swapped for a
+    symlink — is treated as vanished rather than stored under the listed name.
+    """
+    try:
+        fd = os.open(path, _OPEN_FLAGS)
+    except OSError as exc:
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.ELOOP):
+            raise Vanished(path) from exc
+        raise Unreadable(exc.strerror or str(exc)) from exc
+    try:
+        before = os.fstat(fd)
+        if not stat.S_ISREG(before.st_mode) or (
+            expect is not None
+            and expect.st_ino
+            and (before.st_dev, before.st_ino) != (expect.st_dev, expect.st_ino)
+        ):
+            raise Vanished(path)
+        warning = None
+        header = _header(fd)
+        if before.st_size >= MIN_SIZE and has_header(header):
+            if sqlite == "skip":
+                raise SkippedByPolicy(path)
+            if sqlite == "backup-api" and wal_mode(header) and not has_wal(path):
+                # A WAL database at rest: every commit is in the main file, and a writer must
+                # create the -wal before it can commit. Opening it, even read-only, would
+                # leave empty -wal/-shm files behind; a plain read is consistent as long as
+                # no -wal appeared and the file did not move while it was read.
+                captured = _read(fd, path, before, chunker, save, on_bytes)
+                if not captured.changed_during_read and not has_wal(path):
+                    return replace(captured, method="sqlite-at-rest")
+            if sqlite == "backup-api":
+                try:
+                    return _capture_sqlite(path, before, chunker, save, on_bytes)
+                except CopyFailed as exc:
+                    warning = (f"{path}: SQLite online backup failed ({exc}); stored a raw "
+                               "copy, which may be inconsistent")
+            captured = _read(fd, path, before, chunker, save, on_bytes)
+            return replace(captured, method="sqlite-raw", warning=warning)
+        return _read(fd, path, before, chunker, save, on_bytes)
+    except OSError as exc:
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+            raise Vanished(path) from exc
+        raise Unreadable(exc.strerror or str(exc)) from exc
+    finally:
+        os.close(fd)
+
+
+def _read(
+    fd: int, path: str, before: os.stat_result, chunker: Chunker, save: Save, on_bytes: OnBytes
+) -> Captured:
+    total = 0
+    with os.fdopen(fd, "rb", buffering=0, closefd=False) as f:
+        for attempt in range(MAX_ATTEMPTS):
+            if attempt:
+                f.seek(0)
+            content, size, digest = _store_stream(f, before.st_size, chunker, save, on_bytes)
+            total += size
+            after = os.fstat(fd)
+            if _same(before, after):
+                return Captured(tuple(content), size, after, total, False, hash=digest)
+            before = after
+    return Captured(tuple(content), size, after, total, True, hash=digest)
+
+
+def _store_stream(
+    f: BinaryIO, size_hint: int, chunker: Chunker, save: Save, on_bytes: OnBytes
+) -> tuple[list[str], int, str]:
+    """Chunk a stream into the store: (chunk ids, bytes, xxh3-128 of the whole)."""
+    content: list[str] = []
+    size = 0
+    hasher = file_hasher()
+    for chunk in chunker.chunks(f, size_hint):
+        content.append(save(chunk))
+        hasher.update(chunk)
+        size += len(chunk)
+        if on_bytes is not None:
+            on_bytes(len(chunk))
+    return content, size, hasher.hexdigest()
+
+
+def _capture_sqlite(
+    path: str, st: os.stat_result, chunker: Chunker, save: Save, on_bytes: OnBytes
+) -> Captured:
+    with temp_file("snapkit-sqlite-") as tmp:
+        sqlite_copy(path, tmp)  # bounded by sqlite.DEADLINE_S
+        with open(tmp, "rb") as f:
+            content, size, digest = _store_stream(
+                f, os.fstat(f.fileno()).st_size, chunker, save, on_bytes
+            )
+        return Captured(tuple(content), size, st, size, False, "sqlite-backup", hash=digest)

@@ -1,0 +1,276 @@
+"""The lstat-only traversal of a source tree.
+
+``walk()`` yields events in a fixed order (entries sorted by name): entering and leaving
+directories, files, symlinks, entries skipped with a reason, and entries excluded by a rule.
+The snapshot builder and the dry-run report consume the same events, so both select exactly
+the same files. Symbolic links (and Windows reparse points such as junctions) are never
+followed; sockets, FIFOs and devices are reported as skipped. A file or directory that
+vanishes between listing and reading is reported as ``vanished`` and the walk goes on.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+from snapkit.format.model import Skipped
+
+IGNORE_FILE = ".snapkitignore"
+_VANISHED = (errno.ENOENT, errno.ENOTDIR, errno.ELOOP)
+
+
+class Matcher(Protocol):
+    """What the walker needs from the exclusion rules (see ``snapkit.select.rules``)."""
+
+    def excluded(self, relpath: str, is_dir: bool, size: int | None = None) -> str | None: ...
+
+    def child(self, dir_relpath: str, ignore_lines: list[str]) -> Matcher: ...
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One filesystem entry as seen by lstat."""
+
+    path: str  # absolute path on this machine
+    relpath: str  # POSIX-style path relative to the source root ("" for the root)
+    name: str
+    kind: str  # "file" | "dir" | "symlink"
+    st: os.stat_result
+    target: str | None = None  # symlink target
+
+
+@dataclass(frozen=True)
+class Enter:
+    entry: Entry
+    names: frozenset[str] = frozenset()  # every name in the directory, selected or not
+
+
+@dataclass(frozen=True)
+class Leave:
+    entry: Entry
+
+
+@dataclass(frozen=True)
+class File:
+    entry: Entry
+
+
+@dataclass(frozen=True)
+class Link:
+    entry: Entry
+
+
+@dataclass(frozen=True)
+class Skip:
+    skipped: Skipped
+
+
+@dataclass(frozen=True)
+class Excluded:
+    path: str
+    relpath: str
+    rule: str
+    is_dir: bool
+    files: int  # regular files excluded (1 for a file; counted inside a directory if measured)
+    bytes: int
+
+
+Event = Enter | Leave | File | Link | Skip | Excluded
+
+_SPECIAL = (
+    (stat.S_ISSOCK, "socket"),
+    (stat.S_ISFIFO, "fifo"),
+    (stat.S_ISBLK, "device"),
+    (stat.S_ISCHR, "device"),
+)
+
+
+def is_link(st: os.stat_result) -> bool:
+    """A symlink, or on Windows any reparse point (junctions, mount points)."""
+    if stat.S_ISLNK(st.st_mode):
+        return True
+    attrs = getattr(st, "st_file_attributes", 0)
+    return bool(attrs & getattr(stat, "FILE_ATTRIBUTE_REPARSE_POINT", 0))
+
+
+def classify(st: os.stat_result) -> str:
+    """'file', 'dir', 'symlink', or the reason a special file is skipped."""
+    if is_link(st):
+        return "symlink"
+    if stat.S_ISREG(st.st_mode):
+        return "file"
+    if stat.S_ISDIR(st.st_mode):
+        return "dir"
+    for test, reason in _SPECIAL:
+        if test(st.st_mode):
+            return reason
+    return "special"
+
+
+def read_link(path: str) -> str:
+    try:
+        return os.readlink(path)
+    except OSError as exc:
+        return f"<unreadable: {exc.strerror}>"
+
+
+def _error_skip(path: str, exc: OSError) -> Skipped:
+    if exc.errno in _VANISHED:
+        return Skipped(path, "vanished", "")
+    return Skipped(path, "unreadable", exc.strerror or str(exc))
+
+
+def _join(rel: str, name: str) -> str:
+    return f"{rel}/{name}" if rel else name
+
+
+def walk(
+    root: str,
+    matcher: Matcher | None = None,
+    *,
+    measure_excluded: bool = False,
+) -> Iterator[Event]:
+    """Walk ``root`` (an absolute path). A root that is itself a symlink is followed once."""
+    try:
+        st = os.stat(root)
+    except OSError as exc:
+        yield Skip(_error_skip(root, exc))
+        return
+    kind = classify(st)
+    name = os.path.basename(root.rstrip(os.sep)) or root
+    entry = Entry(root, "", name, kind, st)
+    if kind == "dir":
+        yield from _walk_dir(entry, matcher, measure_excluded, top=True)
+    elif kind == "file":
+        yield File(entry)
+    else:
+        yield Skip(Skipped(root, kind, ""))
+
+
+_FD_WALK = os.name != "nt" and os.scandir in os.supports_fd and os.stat in os.supports_dir_fd
+_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+def _list(dir_entry: Entry, top: bool) -> list[tuple[str, os.stat_result | OSError]]:
+    """The directory's names, sorted, each with its lstat (or the error it gave).
+
+    On POSIX the directory is opened without following a symlink and checked to be the very
+    directory lstat saw (device and inode), and its entries are stat'ed relative to that
+    descriptor: a directory swapped for a symlink mid-walk is never walked through.
+    """
+    if not _FD_WALK:
+        with os.scandir(dir_entry.path) as it:
+            names = sorted((e.name for e in it), key=os.fsencode)
+        return [(n, _lstat(os.path.join(dir_entry.path, n))) for n in names]
+    flags = _DIR_FLAGS if top else _DIR_FLAGS | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(dir_entry.path, flags)
+    try:
+        st = os.fstat(fd)
+        if (st.st_dev, st.st_ino) != (dir_entry.st.st_dev, dir_entry.st.st_ino):
+            raise FileNotFoundError(errno.ENOENT, "replaced while the snapshot ran",
+                                    dir_entry.path)
+        with os.scandir(fd) as it:
+            names = sorted((e.name for e in it), key=os.fsencode)
+        out: list[tuple[str, os.stat_result | OSError]] = []
+        for name in names:
+            try:
+                out.append((name, os.stat(name, dir_fd=fd, follow_symlinks=False)))
+            except OSError as exc:
+                out.append((name, exc))
+        return out
+    finally:
+        os.close(fd)
+
+
+def _lstat(path: str) -> os.stat_result | OSError:
+    try:
+        return os.lstat(path)
+    except OSError as exc:
+        return exc
+
+
+def _walk_dir(
+    dir_entry: Entry, matcher: Matcher | None, measure: bool, top: bool = False
+) -> Iterator[Event]:
+    try:
+        children = _list(dir_entry, top)
+    except OSError as exc:
+        yield Skip(_error_skip(dir_entry.path, exc))
+        return
+    names = frozenset(name for name, _ in children)
+    if matcher is not None and IGNORE_FILE in names:
+        lines = _read_ignore(os.path.join(dir_entry.path, IGNORE_FILE))
+        if lines is not None:
+            matcher = matcher.child(dir_entry.relpath, lines)
+    yield Enter(dir_entry, names)
+    for name, st_or_error in children:
+        path = os.path.join(dir_entry.path, name)
+        rel = _join(dir_entry.relpath, name)
+        if isinstance(st_or_error, OSError):
+            # Gone before it could be looked at: not worth a note if a rule drops it anyway.
+            if not (matcher is not None and st_or_error.errno in _VANISHED
+                    and matcher.excluded(rel, False) and matcher.excluded(rel, True)):
+                yield Skip(_error_skip(path, st_or_error))
+            continue
+        st = st_or_error
+        kind = classify(st)
+        if matcher is not None and kind in ("file", "dir"):
+            rule = matcher.excluded(rel, kind == "dir", st.st_size if kind == "file" else None)
+            if rule is not None:
+                if kind == "dir":
+                    files, size = _measure(path) if measure else (0, 0)
+                    yield Excluded(path, rel, rule, True, files, size)
+                else:
+                    yield Excluded(path, rel, rule, False, 1, st.st_size)
+                continue
+        entry = Entry(path, rel, name, kind, st)
+        if kind == "dir":
+            yield from _walk_dir(entry, matcher, measure)
+        elif kind == "file":
+            yield File(entry)
+        elif kind == "symlink":
+            if matcher is not None:
+                rule = matcher.excluded(rel, False, None)
+                if rule is not None:
+                    yield Excluded(path, rel, rule, False, 0, 0)
+                    continue
+            yield Link(Entry(path, rel, name, kind, st, read_link(path)))
+        else:
+            yield Skip(Skipped(path, kind, ""))
+    yield Leave(dir_entry)
+
+
+def _read_ignore(path: str) -> list[str] | None:
+    try:
+        with open(path, encoding="utf-8", errors="surrogateescape") as f:
+            return f.read().splitlines()
+    except OSError:
+        return None
+
+
+def _measure(path: str) -> tuple[int, int]:
+    """Count regular files and bytes below an excluded directory (lstat only)."""
+    files = size = 0
+    stack = [path]
+    while stack:
+        d = stack.pop()
+        try:
+            with os.scandir(d) as it:
+                for e in it:
+                    try:
+                        st = e.stat(follow_symlinks=False)
+                    except OSError:
+                        continue
+                    kind = classify(st)
+                    if kind == "dir":
+                        stack.append(e.path)
+                    elif kind == "file":
+                        files += 1
+                        size += st.st_size
+        except OSError:
+            continue
+    return files, size

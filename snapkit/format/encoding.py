@@ -1,0 +1,38 @@
+"""The msgpack encoding and the id spelling every stored record of the format uses.
+
+Ids are 32 lowercase hex characters in Python and 16 raw bytes inside msgpack.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgpack
+
+from snapkit.format.errors import IntegrityError
+
+FORMAT_VERSION = 1
+
+
+def id_bytes(hex_id: str) -> bytes:
+    """An id as the 16 raw bytes stored inside msgpack."""
+    return bytes.fromhex(hex_id)
+
+
+def id_hex(raw: bytes) -> str:
+    """A stored id as 32 hex characters; IntegrityError when it is not 16 bytes."""
+    if not isinstance(raw, bytes) or len(raw) != 16:
+        raise IntegrityError(f"malformed id {raw!r} in stored object")
+    return raw.hex()
+
+
+def pack_obj(obj: Any) -> bytes:
+    return msgpack.packb(obj, use_bin_type=True)
+
+
+def unpack_obj(data: bytes, what: str) -> Any:
+    try:
+        return msgpack.unpackb(data, raw=False, strict_map_key=False)
+    except (ValueError, msgpack.UnpackException) as exc:
+        detail = str(exc) or type(exc).__name__  # some msgpack errors carry no message
+        raise IntegrityError(f"{what} is not valid msgpack: {detail}") from exc

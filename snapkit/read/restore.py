@@ -1,0 +1,253 @@
+"""Restore a snapshot into a directory: plan first, then write, never outside the target.
+
+The plan pass walks the stored tree (names checked by ``treewalk``), applies the path filter
+and compares each entry with what the target already holds, so a conflict under
+``--overwrite never`` is reported before a single byte is written. The write pass creates
+directories and files relative to open directory descriptors with ``O_NOFOLLOW``, so a
+symlink planted in the target is never followed; files are written to a temp name, checked
+chunk by chunk against their ids, then renamed into place. Memory does not grow with file
+size: content streams one chunk at a time.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from snapkit.capture.chunker import Chunker
+from snapkit.format.errors import SnapkitError, UsageError
+from snapkit.format.model import (
+    NODE_DIR,
+    NODE_FILE,
+    NODE_SYMLINK,
+    Node,
+    Snapshot,
+    Tree,
+    content_id,
+)
+from snapkit.format.paths import split_path
+from snapkit.read.restore_writer import (
+    BINARY,
+    DIRFD,
+    NOFOLLOW,
+    DirFds,
+    SymlinkInTheWay,
+    Writer,
+    dest_path,
+)
+from snapkit.read.restore_writer import TEMP_PREFIX as TEMP_PREFIX
+from snapkit.read.treewalk import BlobReader, Parts, iter_tree, original_path, select_entries
+from snapkit.select.rules import path_filter
+
+Overwrite = Literal["never", "if-changed", "always"]
+OVERWRITE_POLICIES: tuple[Overwrite, ...] = ("never", "if-changed", "always")
+
+
+@dataclass(frozen=True)
+class RestoreOptions:
+    target: str  # directory; "/" (or a drive root) with in_place
+    in_place: bool = False
+    overwrite: Overwrite = "never"
+    dry_run: bool = False
+    includes: tuple[str, ...] = ()  # gitignore-style, against the original absolute path
+    excludes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Action:
+    parts: Parts
+    node: Node
+    action: str  # "create" | "overwrite" | "identical"
+    dest: str
+
+
+@dataclass(frozen=True)
+class RestoreResult:
+    """What a restore wrote (with ``dry_run``: would write), and the plan it followed."""
+
+    files: int = 0
+    dirs: int = 0
+    symlinks: int = 0
+    bytes: int = 0
+    identical: int = 0
+    #: partial files that an interrupted earlier restore had left in the target, removed
+    leftovers_removed: int = 0
+    actions: tuple[Action, ...] = ()
+
+
+@dataclass
+class _Tally:
+    """The counts while the actions are carried out (frozen into a RestoreResult at the end)."""
+
+    files: int = 0
+    dirs: int = 0
+    symlinks: int = 0
+    bytes: int = 0
+    identical: int = 0
+
+    def count(self, a: Action, size: int) -> None:
+        if a.node.type == NODE_DIR:
+            self.dirs += 1
+        elif a.action == "identical":
+            self.identical += 1
+        elif a.node.type == NODE_SYMLINK:
+            self.symlinks += 1
+        else:
+            self.files += 1
+            self.bytes += size
+
+    def result(self, actions: Sequence[Action], leftovers_removed: int = 0) -> RestoreResult:
+        return RestoreResult(self.files, self.dirs, self.symlinks, self.bytes, self.identical,
+                             leftovers_removed, tuple(actions))
+
+
+def _follow_parts(snap: Snapshot, opts: RestoreOptions) -> int:
+    """Leading path components that may be symlinks: with ``--in-place`` the directories
+    above each source are the system's own."""
+    if not opts.in_place:
+        return 0
+    return min((len(split_path(s)) - 1 for s in snap.sources), default=0)
+
+
+def plan_restore(
+    load_tree: Callable[[str], Tree], snap: Snapshot, opts: RestoreOptions, chunker: Chunker
+) -> list[Action]:
+    """Every entry to restore with what will happen to it; raise on conflicts (nothing written)."""
+    if opts.overwrite not in OVERWRITE_POLICIES:
+        raise UsageError(f"--overwrite must be one of {', '.join(OVERWRITE_POLICIES)}")
+    if not opts.in_place and os.path.islink(opts.target):
+        raise UsageError(f"--target {opts.target} is a symlink (to {os.readlink(opts.target)}); "
+                         "restore never follows one — name the directory it points to")
+    entries = list(iter_tree(load_tree, snap.tree))
+    if opts.includes or opts.excludes:
+        select = path_filter(opts.includes, opts.excludes)
+        entries = select_entries(
+            entries, lambda parts, node: select(original_path(parts), node.type == NODE_DIR),
+            keep_dirs=not opts.includes,
+        )
+    actions: list[Action] = []
+    conflicts: list[str] = []
+    created: set[Parts] = set()  # directories this restore creates: nothing below exists yet
+    prober = DirFds(opts.target, _follow_parts(snap, opts)) if DIRFD else None
+    try:
+        for parts, node, leaving in entries:
+            if leaving:
+                continue
+            dest = dest_path(opts.target, parts)
+            if parts[:-1] in created or (prober is not None and not prober.exists):
+                action, problem = "create", ""
+            else:
+                action, problem = _compare(prober, parts, dest, node, opts.overwrite, chunker)
+            if action == "create" and node.type == NODE_DIR:
+                created.add(parts)
+            if problem:
+                conflicts.append(f"{dest} ({problem})")
+            actions.append(Action(parts, node, action, dest))
+    finally:
+        if prober is not None:
+            prober.close()
+    if conflicts:
+        more = f" and {len(conflicts) - 1} more" if len(conflicts) > 1 else ""
+        fix = ("--overwrite always" if opts.overwrite == "if-changed"
+               else "--overwrite if-changed (or always)")
+        raise SnapkitError(
+            f"restore would overwrite {conflicts[0]}{more}; nothing was written — pass "
+            f"{fix} to replace them, or restore into an empty --target"
+        )
+    return actions
+
+
+def _compare(prober: DirFds | None, parts: Parts, dest: str, node: Node, policy: Overwrite,
+             chunker: Chunker) -> tuple[str, str]:
+    """(action, conflict or "") for one destination, looked at through directory
+    descriptors (no path length limit, no symlink followed) where the platform has them."""
+    try:
+        if prober is not None:
+            dfd, name = prober.parent_of(parts), parts[-1]
+            st = os.lstat(name, dir_fd=dfd)
+        else:
+            dfd, name = None, dest
+            st = os.lstat(dest)
+    except FileNotFoundError:
+        return "create", ""
+    except (NotADirectoryError, SymlinkInTheWay):
+        return ("overwrite", "") if policy == "always" else ("create", "a parent is not a dir")
+    if stat.S_ISDIR(st.st_mode) and node.type == NODE_DIR:
+        return "identical", ""
+    if (
+        stat.S_ISLNK(st.st_mode)
+        and node.type == NODE_SYMLINK
+        and (os.readlink(name, dir_fd=dfd) if dfd is not None else os.readlink(name))
+        == node.target
+    ):
+        return "identical", ""
+    if (
+        stat.S_ISREG(st.st_mode)
+        and node.type == NODE_FILE
+        and st.st_size == node.size
+        and _same_content(dfd, name, node, chunker)
+    ):
+        return ("overwrite" if policy == "always" else "identical"), ""
+    if policy == "never":
+        return "overwrite", "exists and differs"
+    if stat.S_ISDIR(st.st_mode) and node.type != NODE_DIR and policy != "always":
+        return "overwrite", "a directory is in the way"
+    return "overwrite", ""
+
+
+def _same_content(dfd: int | None, name: str, node: Node, chunker: Chunker) -> bool:
+    try:
+        flags = os.O_RDONLY | NOFOLLOW | BINARY
+        fd = os.open(name, flags, dir_fd=dfd) if dfd is not None else os.open(name, flags)
+    except OSError:
+        return False
+    with os.fdopen(fd, "rb") as f:
+        ids = [content_id(c) for c in chunker.chunks(f, node.size)]
+    return tuple(ids) == node.content
+
+
+def restore_snapshot(
+    load_tree: Callable[[str], Tree],
+    read_blobs: BlobReader,
+    snap: Snapshot,
+    opts: RestoreOptions,
+    chunker: Chunker,
+    on_file: Callable[[str, int], None] | None = None,
+) -> RestoreResult:
+    """Plan, then (unless ``dry_run``) write; see the module docstring."""
+    actions = plan_restore(load_tree, snap, opts, chunker)
+    tally = _Tally()
+    if opts.dry_run:
+        for a in actions:
+            tally.count(a, a.node.size)
+        return tally.result(actions)
+    writer = Writer(opts.target, _follow_parts(snap, opts))
+    dirs: list[Action] = []
+    try:
+        for a in actions:
+            node = a.node
+            if node.type == NODE_DIR:
+                writer.mkdir(a.parts)
+                dirs.append(a)
+            elif a.action == "identical":
+                pass
+            elif node.type == NODE_SYMLINK:
+                writer.symlink(a.parts, node.target or "")
+                writer.set_meta(a.parts, node)
+            elif node.type == NODE_FILE:
+                n = writer.write_file(a.parts, read_blobs(node.content), node)
+                tally.count(a, n)
+                if on_file is not None:
+                    on_file(a.dest, n)
+                continue
+            else:
+                continue  # nothing else is planned (see plan_restore)
+            tally.count(a, 0)
+        for a in reversed(dirs):  # deepest first, so setting an mtime is not undone by a child
+            writer.set_meta(a.parts, a.node)
+    finally:
+        writer.close()
+    return tally.result(actions, writer.leftovers)

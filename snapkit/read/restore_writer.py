@@ -1,0 +1,262 @@
+"""The restore's write side: directories and files created relative to open directory
+descriptors with ``O_NOFOLLOW`` (a symlink planted in the target is never followed), files
+written to a temp name, checked chunk by chunk against their ids and renamed into place, and
+the partial files of interrupted restores removed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import stat
+from collections.abc import Iterator
+
+from snapkit.format.errors import IntegrityError, SnapkitError
+from snapkit.format.model import NODE_SYMLINK, Node, file_hasher
+from snapkit.read.partials import is_orphan, partial_name
+from snapkit.read.treewalk import Parts, original_path
+
+DIRFD = os.open in os.supports_dir_fd and os.name != "nt"
+NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+BINARY = getattr(os, "O_BINARY", 0)
+
+
+def dest_path(base: str, parts: Parts) -> str:
+    """Where the stored path ``parts`` lands below ``base`` (a drive letter as a directory)."""
+    if parts and parts[0].endswith(":") and os.name != "nt":
+        parts = (parts[0][:-1], *parts[1:])
+    return os.path.join(base, *parts)
+
+
+#: Open directory descriptors the writer keeps: the deepest ones, plus one every
+#: :data:`_FD_EVERY` levels to reopen the others from (a restore of any depth stays far below
+#: the usual 1,024-descriptor limit).
+_FD_KEEP = 64
+_FD_EVERY = 64
+#: Partial files an interrupted restore leaves are named ``<prefix><pid>-<hex>``; a later
+#: restore into the same directory removes those whose process is gone.
+TEMP_PREFIX = ".snapkit-restore-"
+
+
+class SymlinkInTheWay(SnapkitError):
+    """A directory of the target is a symlink (or not a directory): never followed."""
+
+
+class DirFds:
+    """Open descriptors of the directories below a base, opened without following a symlink.
+
+    Keeps the deepest :data:`_FD_KEEP` open plus one every :data:`_FD_EVERY` levels, reopening
+    the others on demand (each checked to be the directory first opened), so any depth stays
+    within a few hundred descriptors and no path is ever longer than one name.
+    """
+
+    def __init__(self, base: str, follow_parts: int, create: bool = False) -> None:
+        self.base = base
+        self.follow_parts = follow_parts  # leading components that may be symlinks (in-place)
+        # (parts, fd or -1 when closed to save descriptors, (st_dev, st_ino))
+        self.stack: list[tuple[Parts, int, tuple[int, int]]] = []
+        self.exists = True
+        if create:
+            os.makedirs(base, mode=0o700, exist_ok=True)
+        try:
+            fd = os.open(base, os.O_RDONLY | _DIRECTORY | _CLOEXEC)
+        except (FileNotFoundError, NotADirectoryError):
+            self.exists = False
+            return
+        st = os.fstat(fd)
+        self.stack.append(((), fd, (st.st_dev, st.st_ino)))
+
+    def close(self) -> None:
+        while self.stack:
+            fd = self.stack.pop()[1]
+            if fd >= 0:
+                os.close(fd)
+
+    def _open_child(self, parent: int, parts: Parts, i: int) -> int:
+        flags = os.O_RDONLY | _DIRECTORY | _CLOEXEC
+        if i >= self.follow_parts:
+            flags |= NOFOLLOW
+        try:
+            return os.open(parts[i], flags, dir_fd=parent)
+        except OSError as exc:
+            if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+                raise SymlinkInTheWay(
+                    f"{dest_path(self.base, parts[: i + 1])} is a symlink or not a directory; "
+                    "refusing to follow it (remove it, or restore elsewhere)"
+                ) from exc
+            raise
+
+    def _reopen(self, level: int) -> int:
+        """The descriptor of stack level ``level``, reopened from the nearest open one above
+        it if it was closed; each reopened directory must be the one first opened."""
+        start = max(i for i in range(level + 1) if self.stack[i][1] >= 0)
+        fd = self.stack[start][1]
+        for i in range(start + 1, level + 1):
+            parts, _, ident = self.stack[i]
+            new = self._open_child(fd, parts, i - 1)
+            st = os.fstat(new)
+            if (st.st_dev, st.st_ino) != ident:
+                os.close(new)
+                raise SnapkitError(f"{dest_path(self.base, parts)} was replaced while the restore "
+                                   "ran; restore again")
+            self.stack[i] = (parts, new, ident)
+            fd = new
+        return fd
+
+    def dirfd(self, parts: Parts) -> int:
+        """An fd for the existing directory ``parts``."""
+        while self.stack and self.stack[-1][0] != parts[: len(self.stack[-1][0])]:
+            fd = self.stack.pop()[1]
+            if fd >= 0:
+                os.close(fd)
+        fd = self._reopen(len(self.stack) - 1)
+        for i in range(len(self.stack) - 1, len(parts)):
+            fd = self._open_child(fd, parts, i)
+            st = os.fstat(fd)
+            self.stack.append((parts[: i + 1], fd, (st.st_dev, st.st_ino)))
+            self._trim()
+        return fd
+
+    def parent_of(self, parts: Parts) -> int:
+        return self.dirfd(parts[:-1])
+
+    def _trim(self) -> None:
+        """Close a descriptor that fell out of the window of kept ones."""
+        level = len(self.stack) - 1 - _FD_KEEP
+        if level > 0 and level % _FD_EVERY:
+            parts, fd, ident = self.stack[level]
+            if fd >= 0:
+                os.close(fd)
+                self.stack[level] = (parts, -1, ident)
+
+
+class Writer(DirFds):
+    """Creates entries below a base directory without ever following a symlink in it, and
+    removes the partial files an interrupted restore left in the directories it writes to."""
+
+    def __init__(self, base: str, follow_parts: int) -> None:
+        self.leftovers = 0  # partial files of interrupted restores removed
+        self._swept: set[Parts] = set()
+        if DIRFD:
+            super().__init__(base, follow_parts, create=True)
+        else:
+            self.base, self.follow_parts, self.stack, self.exists = base, follow_parts, [], True
+
+    def _dirfd(self, parts: Parts) -> int:
+        fd = self.dirfd(parts)
+        if parts not in self._swept:
+            self._swept.add(parts)
+            self._sweep(fd)
+        return fd
+
+    def _sweep(self, fd: int) -> None:
+        """Remove partial files that an interrupted restore left in this directory."""
+        try:
+            names = [n for n in os.listdir(fd) if is_orphan(n, TEMP_PREFIX)]
+        except OSError:
+            return
+        for name in names:
+            with contextlib.suppress(OSError):
+                if stat.S_ISREG(os.lstat(name, dir_fd=fd).st_mode):
+                    os.unlink(name, dir_fd=fd)
+                    self.leftovers += 1
+
+    def _where(self, parts: Parts) -> tuple[int | None, str]:
+        if DIRFD:
+            return self._dirfd(parts[:-1]), parts[-1]
+        path = dest_path(self.base, parts)
+        parent = os.path.dirname(path)
+        for i in range(self.follow_parts, len(parts)):
+            p = dest_path(self.base, parts[:i])
+            if os.path.islink(p):
+                raise SnapkitError(f"{p} is a symlink; refusing to follow it")
+        os.makedirs(parent, exist_ok=True)
+        return None, path
+
+    def remove(self, parts: Parts) -> None:
+        dfd, name = self._where(parts)
+        try:
+            st = os.lstat(name, dir_fd=dfd) if dfd is not None else os.lstat(name)
+        except FileNotFoundError:
+            return
+        if stat.S_ISDIR(st.st_mode):
+            raise SnapkitError(f"{dest_path(self.base, parts)} is a directory in the way of a "
+                               "file; remove it by hand")
+        os.unlink(name, dir_fd=dfd) if dfd is not None else os.unlink(name)
+
+    def mkdir(self, parts: Parts) -> None:
+        dfd, name = self._where(parts)
+        try:
+            os.mkdir(name, 0o700, dir_fd=dfd) if dfd is not None else os.mkdir(name, 0o700)
+            self._swept.add(parts)  # new and empty: nothing to clean up in it
+        except FileExistsError:
+            st = os.lstat(name, dir_fd=dfd) if dfd is not None else os.lstat(name)
+            if not stat.S_ISDIR(st.st_mode):
+                self.remove(parts)
+                self.mkdir(parts)
+
+    def symlink(self, parts: Parts, target: str) -> None:
+        dfd, name = self._where(parts)
+        self.remove(parts)
+        os.symlink(target, name, dir_fd=dfd) if dfd is not None else os.symlink(target, name)
+
+    def write_file(self, parts: Parts, chunks: Iterator[bytes], node: Node) -> int:
+        dfd, name = self._where(parts)
+        tmp = partial_name(TEMP_PREFIX)
+        if dfd is None:
+            tmp = os.path.join(os.path.dirname(name), tmp)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOFOLLOW | _CLOEXEC | BINARY
+        fd = os.open(tmp, flags, 0o600, dir_fd=dfd) if dfd is not None else os.open(tmp, flags,
+                                                                                     0o600)
+        written = 0
+        hasher = file_hasher()
+        try:
+            with os.fdopen(fd, "wb", closefd=False) as f:
+                for chunk in chunks:
+                    f.write(chunk)
+                    hasher.update(chunk)
+                    written += len(chunk)
+            if written != node.size or (node.hash and hasher.hexdigest() != node.hash):
+                raise IntegrityError(f"{original_path(parts)}: restored content does not match the "
+                                     "snapshot's size or checksum (repository damaged; run "
+                                     "`snapkit check`)")
+            _set_meta_fd(fd, node)
+        except BaseException:
+            os.close(fd)
+            os.unlink(tmp, dir_fd=dfd) if dfd is not None else os.unlink(tmp)
+            raise
+        os.close(fd)
+        self.remove(parts)
+        if dfd is not None:
+            os.rename(tmp, name, src_dir_fd=dfd, dst_dir_fd=dfd)
+        else:
+            os.replace(tmp, name)
+        return written
+
+    def set_meta(self, parts: Parts, node: Node) -> None:
+        dfd, name = self._where(parts)
+        # Owner before mode: chown clears the setuid/setgid bits.
+        if _is_root() and hasattr(os, "chown"):
+            with contextlib.suppress(OSError):
+                os.chown(name, node.uid, node.gid, dir_fd=dfd, follow_symlinks=False)
+        if node.type != NODE_SYMLINK:
+            os.chmod(name, node.mode, dir_fd=dfd)
+        if node.type != NODE_SYMLINK or os.utime in os.supports_follow_symlinks:
+            os.utime(name, ns=(node.mtime_ns, node.mtime_ns), dir_fd=dfd, follow_symlinks=False)
+
+
+def _is_root() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def _set_meta_fd(fd: int, node: Node) -> None:
+    # Owner before mode: chown clears the setuid/setgid bits.
+    if _is_root():
+        with contextlib.suppress(OSError):
+            os.fchown(fd, node.uid, node.gid)
+    if hasattr(os, "fchmod"):
+        os.fchmod(fd, node.mode)
+    os.utime(fd, ns=(node.mtime_ns, node.mtime_ns))
