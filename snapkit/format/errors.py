@@ -43,6 +43,12 @@ class RepositoryMissing(SnapkitError):
     exit_code = EXIT_NO_REPO
 
 
+class ConfigDamaged(RepositoryMissing):
+    """The repository's ``config`` file cannot be read as a config (not JSON, fields missing
+    or wrong). Where the rest of a repository is there, it is opened with the version-1
+    defaults instead, with a warning (``Repository.open``)."""
+
+
 class RepositoryLocked(SnapkitError):
     """Another process holds a conflicting lock on the repository."""
 

@@ -27,7 +27,7 @@ from typing import Any
 
 import psutil
 
-from snapkit.format.errors import IntegrityError, RepositoryLocked
+from snapkit.format.errors import IntegrityError, RepositoryLocked, SnapkitError
 from snapkit.format.model import decode_lock, encode_lock
 from snapkit.store.backend import Backend, NotFound
 
@@ -117,7 +117,12 @@ def _check_conflicts(backend: Backend, exclusive: bool, ignore: str | None) -> N
             continue
         try:
             info = decode_lock(backend.load("locks", other))
-        except (NotFound, IntegrityError):
+        except NotFound:
+            continue
+        except IntegrityError:
+            # Lock files are written whole (temp + rename, or one PutObject): one that does not
+            # decode was damaged at rest, and locks no one. Removed like a stale lock.
+            _remove_quietly(backend, other)
             continue
         if _is_stale(info):
             backend.remove("locks", other)
@@ -130,6 +135,11 @@ def _check_conflicts(backend: Backend, exclusive: bool, ignore: str | None) -> N
                 f"(pid {info.get('pid')} on {info.get('host')}); wait for it to finish, or "
                 f"remove {backend.location}/locks/{other} if that process is gone"
             )
+
+
+def _remove_quietly(backend: Backend, name: str) -> None:
+    with suppress(OSError, NotFound, SnapkitError):  # read-only: it stays, ignored
+        backend.remove("locks", name)
 
 
 def other_holders(backend: Backend) -> list[dict[str, Any]]:

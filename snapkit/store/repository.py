@@ -27,6 +27,7 @@ from typing import Any
 from snapkit import __version__
 from snapkit.format.errors import (
     BlobUnreadable,
+    ConfigDamaged,
     IntegrityError,
     RepositoryMissing,
     SnapkitError,
@@ -80,12 +81,12 @@ class RepoConfig:
         try:
             doc = json.loads(data)
         except ValueError as exc:
-            raise RepositoryMissing(
+            raise ConfigDamaged(
                 f"{location}/config is not a snapkit repository config ({exc})"
             ) from exc
         if not isinstance(doc, dict) or doc.get("format") != REPO_MAGIC:
-            raise RepositoryMissing(f"{location} is not a snapkit repository (config has no "
-                                    f"\"format\": \"{REPO_MAGIC}\")")
+            raise ConfigDamaged(f"{location} is not a snapkit repository (config has no "
+                                f"\"format\": \"{REPO_MAGIC}\")")
         version = doc.get("version")
         if version != FORMAT_VERSION:
             raise RepositoryMissing(
@@ -111,7 +112,14 @@ class RepoConfig:
                 pack_size=int(doc.get("pack_size", PACK_TARGET)),
             )
         except (KeyError, TypeError, ValueError) as exc:
-            raise RepositoryMissing(f"{location}/config is damaged: {exc}") from exc
+            raise ConfigDamaged(f"{location}/config is damaged: {exc}") from exc
+
+    @classmethod
+    def fallback(cls) -> RepoConfig:
+        """What a version-1 config holds but its id and time: the chunker parameters are the
+        fixed defaults (``snapkit init`` offers no others), so blobs read and dedupe exactly as
+        with the lost file. Used to open a repository whose config is damaged."""
+        return cls(id="0" * 32, created="")
 
 
 def default_repo_path(env: dict[str, str] | None = None) -> Path:
@@ -150,6 +158,9 @@ class Repository:
         #: snapshot id → why its manifest could not be read (skipped by :meth:`snapshots`)
         self.damaged_snapshots: dict[str, str] = {}
         self._new_damage: list[Damage] = []
+        #: why the config file could not be read (the repository was opened with
+        #: :meth:`RepoConfig.fallback`), or None
+        self.config_damaged: str | None = None
         for name, reason in sorted(self.index.broken.items()):
             self._warn(f"index file {name} is damaged ({reason}) and was skipped: the blobs "
                        "only it listed look missing until `snapkit repair index` rebuilds "
@@ -229,6 +240,8 @@ class Repository:
         try:
             data = backend.load("config", "config")
         except NotFound as exc:
+            if _has_repository_files(backend):
+                return _without_config(backend, "the file is missing")
             if backend.local_root() is not None:
                 raise RepositoryMissing(
                     f"{where} is not a snapkit repository (no config file); check --repo / "
@@ -237,7 +250,13 @@ class Repository:
             raise RepositoryMissing(missing) from exc
         except OSError as exc:
             raise RepositoryMissing(f"cannot read repository {where}: {exc.strerror}") from exc
-        return Repository(backend, RepoConfig.from_json(data, where))
+        try:
+            config = RepoConfig.from_json(data, where)
+        except ConfigDamaged as exc:
+            if not _has_repository_files(backend):
+                raise
+            return _without_config(backend, exc.message)
+        return Repository(backend, config)
 
     def lock(self, exclusive: bool, operation: str) -> AbstractContextManager[None]:
         return repository_lock(self.backend, exclusive, operation)
@@ -363,6 +382,26 @@ class Repository:
 
     def saver(self, workers: int = 2, zstd_level: int | None = None) -> BlobSaver:
         return BlobSaver(self, workers=workers, zstd_level=zstd_level)
+
+
+def _has_repository_files(backend: Backend) -> bool:
+    """Whether the rest of a repository is at the backend's location: the directories
+    ``snapkit init`` creates (a local repository), or any stored snapshot, index file or pack."""
+    root = backend.local_root()
+    if root is not None:
+        return all((root / kind).is_dir() for kind in ("packs", "index", "snapshots"))
+    return any(next(iter(backend.list(kind)), None) is not None
+               for kind in ("snapshots", "index", "packs"))
+
+
+def _without_config(backend: Backend, reason: str) -> Repository:
+    """The repository opened with :meth:`RepoConfig.fallback`, warning that its config is
+    damaged and how to write it again."""
+    repo = Repository(backend, RepoConfig.fallback())
+    repo.config_damaged = reason
+    repo._warn(f"the repository config is damaged ({reason}); reading it with the version-1 "
+               "defaults — `snapkit repair config` writes the file again")
+    return repo
 
 
 def _verified(blob_id: str, entry: BlobEntry, stored: bytes) -> bytes:

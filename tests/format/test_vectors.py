@@ -25,6 +25,7 @@ from snapkit.format.model import (
     KIND_DATA,
     KIND_TREE,
     BlobEntry,
+    Damage,
     Node,
     Skipped,
     Snapshot,
@@ -32,6 +33,7 @@ from snapkit.format.model import (
     Tree,
     content_id,
     decode_index,
+    decode_index_file,
     decode_lock,
     decode_pack_trailer,
     decode_snapshot,
@@ -240,6 +242,23 @@ def test_index_file_vector() -> None:
         {"id": bytes.fromhex(PACK_A), "blobs": [[0, bytes.fromhex(ID_HELLO), 8, 6, 5],
                                                  [1, bytes.fromhex(ID_T), 14, 20, 30]]},
     ]}
+
+
+DAMAGE_INDEX_BYTES = _hex("""
+83a17601a57061636b7390a764616d616765649193c4100123456789abcdef0123456789abcdefc410aaaaaaaaaa
+aaaaaaaaaaaaaaaaaaaaaab5646f6573206e6f74206d6174636820697473206964
+""")
+
+
+def test_index_file_with_damage_vector() -> None:
+    """An index file recording damage: no packs, a ``damaged`` list of [blob, pack, reason]
+    (written by a read or a check that found the copy unreadable)."""
+    record = Damage(ID_T, PACK_A, "does not match its id")
+    assert encode_index([], [record]) == DAMAGE_INDEX_BYTES
+    assert content_id(DAMAGE_INDEX_BYTES) == "2f313765111a7d43f9eb1d5cd1b31fb7"
+    assert decode_index_file(DAMAGE_INDEX_BYTES, "x") == ([], [record])
+    assert decode_index(DAMAGE_INDEX_BYTES, "x") == []  # entries only: as a v1 reader sees it
+    assert decode_index_file(INDEX_BYTES, "x")[1] == []  # most index files record none
 
 
 TRAILER_BYTES = _hex("""

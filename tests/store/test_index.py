@@ -9,8 +9,17 @@ import msgpack
 import pytest
 from helpers import init_repo
 
-from snapkit.format.errors import IntegrityError
-from snapkit.format.model import KIND_DATA, KIND_TREE, BlobEntry, Tree, content_id, encode_index
+from snapkit.format.errors import BlobUnreadable, IntegrityError
+from snapkit.format.model import (
+    KIND_DATA,
+    KIND_TREE,
+    BlobEntry,
+    Damage,
+    Tree,
+    content_id,
+    decode_index_file,
+    encode_index,
+)
 from snapkit.store.backend import LocalBackend
 from snapkit.store.index import Index, write_index
 from snapkit.store.pack import parse_pack
@@ -84,9 +93,99 @@ def test_index_encoding_is_deterministic_and_grouped_by_pack() -> None:
     ids=["garbage", "list", "version-2", "no-packs", "short-id", "short-blob-row"],
 )
 def test_damaged_index_file_is_refused(backend: LocalBackend, data: bytes) -> None:
-    backend.save("index", "e" * 32, data)
+    """Decoding refuses it; loading skips it, keeps the reason, and reads the other files."""
     with pytest.raises(IntegrityError):
-        Index.load(backend)
+        decode_index_file(data, "x")
+    good = write_index(backend, [entry(1, 1)])
+    name = content_id(data)  # named by its content, as a writer would: only decoding fails
+    backend.save("index", name, data)
+    index = Index.load(backend)
+    assert index.files == {good}
+    assert set(index.broken) == {name}
+    assert index.get(f"{1:032x}") == entry(1, 1)
+
+
+def test_an_index_file_that_does_not_match_its_name_is_skipped(backend: LocalBackend) -> None:
+    """A bit flip that still decodes (an offset changed) is caught by the file's id."""
+    name = write_index(backend, [entry(1, 1), entry(2, 1)])
+    data = bytearray(backend.load("index", name))
+    data[-1] ^= 0x01  # the last raw_length: still valid msgpack
+    (Path(backend.location) / "index" / name).write_bytes(bytes(data))
+    assert decode_index_file(bytes(data), name)[0] != [entry(1, 1), entry(2, 1)]
+    index = Index.load(backend)
+    assert len(index) == 0
+    assert index.broken == {name: f"index file {name} does not match its id (damaged)"}
+
+
+def test_damage_records_round_trip_and_steer_reads(backend: LocalBackend) -> None:
+    """A copy recorded damaged is not what ``in`` or ``get`` trust: a second copy is preferred,
+    and with none left ``in`` says no (the saver stores the blob again) while ``get`` still
+    answers (the read then tells how it fails)."""
+    blob = f"{7:032x}"
+    bad = BlobEntry(blob, KIND_DATA, f"{1:032x}", 8, 10, 20)
+    good = BlobEntry(blob, KIND_DATA, f"{2:032x}", 8, 10, 20)
+    write_index(backend, [bad, entry(1, 1)])
+    record = Damage(blob, bad.pack, "does not match its id")
+    name = write_index(backend, [], [record])
+    assert decode_index_file(backend.load("index", name), name) == ([], [record])
+    index = Index.load(backend)
+    assert index.damaged == {(blob, bad.pack): "does not match its id"}
+    assert blob not in index and index.is_damaged(blob)
+    assert index.get(blob) == bad
+    assert f"{1:032x}" in index and not index.is_damaged(f"{1:032x}")
+    write_index(backend, [good])  # the next snap stored it again
+    index = Index.load(backend)
+    assert blob in index and not index.is_damaged(blob)
+    assert index.get(blob) == good
+    assert sorted(e.pack for e in index.copies() if e.id == blob) == [bad.pack, good.pack]
+
+
+def test_a_read_that_finds_damage_records_it_for_the_next_run(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo")
+    with repo.saver() as saver:
+        blob = saver.save_data(b"x" * 5000)
+        saver.save_data(b"y" * 5000)  # so the pack stored again below is another pack
+    entry_ = repo.index.get(blob)
+    assert entry_ is not None
+    path = tmp_path / "repo" / "packs" / entry_.pack[:2] / entry_.pack
+    data = bytearray(path.read_bytes())
+    data[entry_.offset + 3] ^= 0xFF
+    path.write_bytes(bytes(data))
+    reader = Repository.open(tmp_path / "repo")
+    with pytest.raises(BlobUnreadable) as caught:
+        reader.load_blob(blob)
+    assert (caught.value.blob, caught.value.pack) == (blob, entry_.pack)
+    assert blob in caught.value.message and entry_.pack in caught.value.message
+    assert blob not in reader.index  # at once, in this process
+    reader.flush_damage()
+    later = Repository.open(tmp_path / "repo")
+    assert later.index.is_damaged(blob)
+    with later.saver() as saver:  # dedup no longer trusts it: stored again
+        assert saver.save_data(b"x" * 5000) == blob
+    again = Repository.open(tmp_path / "repo")
+    assert blob in again.index and again.load_blob(blob) == b"x" * 5000
+
+
+def test_a_damaged_manifest_is_skipped_with_a_warning(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo")
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "f").write_text("f")
+    from helpers import take
+
+    first, _ = take(repo, src)
+    (src / "f").write_text("g")
+    second, _ = take(repo, src)
+    path = tmp_path / "repo" / "snapshots" / first
+    path.write_bytes(path.read_bytes()[:-3])
+    reader = Repository.open(tmp_path / "repo")
+    seen: list[str] = []
+    reader.set_on_warning(seen.append)
+    assert [sid for sid, _ in reader.snapshots()] == [second]
+    assert list(reader.damaged_snapshots) == [first]
+    assert len(seen) == 1 and first in seen[0] and "snapkit repair snapshots" in seen[0]
+    with pytest.raises(IntegrityError):
+        reader.load_snapshot(first)
 
 
 def test_index_can_be_rebuilt_from_packs_alone(tmp_path: Path) -> None:
