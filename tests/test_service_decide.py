@@ -23,7 +23,7 @@ from snapkit.capture.service import (
     restart_blocker,
     status_says_running,
 )
-from snapkit.cli.snap_cmd import _exit_code
+from snapkit.cli.snap_view import exit_code as _exit_code
 from snapkit.format.errors import EXIT_GATEWAY_DOWN, EXIT_INCOMPLETE
 from snapkit.format.model import Skipped, Snapshot
 from snapkit.select.config import (

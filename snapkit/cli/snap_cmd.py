@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -74,10 +74,3 @@ def snap(settings: Settings, paths: tuple[str, ...], tags: tuple[str, ...], host
         line.clear()
     snap_view.finish(settings, result)
 
-
-def __getattr__(name: str) -> Any:
-    # ``_exit_code`` (now snap_view.exit_code), imported on demand: snap_view loads an operation
-    if name == "_exit_code":
-        from snapkit.cli.snap_view import exit_code
-        return exit_code
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
