@@ -16,9 +16,10 @@ import re
 import string
 from collections.abc import Sequence
 
-from snapkit.format.errors import UsageError
+from snapkit.format.errors import IntegrityError, UsageError
 from snapkit.format.model import Snapshot
 from snapkit.maintain.retention import DEFAULT_GROUP_BY, group_of
+from snapkit.store.repository import SnapshotList
 
 Pair = tuple[str, Snapshot]
 MIN_PREFIX = 4
@@ -27,7 +28,24 @@ _STEPS = re.compile(r"(?:~[0-9]*)+")  # "~", "~2", "~1~3"
 
 def resolve(selector: str, snapshots: Sequence[Pair]) -> Pair:
     """Select one snapshot by full id, unique prefix (4+ hex), ``latest`` or a tag, with an
-    optional ``~N`` (the Nth snapshot before it in its group)."""
+    optional ``~N`` (the Nth snapshot before it in its group).
+
+    When nothing matches and ``snapshots`` is a repository's listing
+    (:class:`~snapkit.store.repository.SnapshotList`) whose skipped damaged manifests the
+    selector names, the error says that snapshot is damaged (exit 1) instead of unknown."""
+    try:
+        return _resolve(selector, snapshots)
+    except UsageError:
+        damaged = snapshots.damaged if isinstance(snapshots, SnapshotList) else {}
+        base = selector.strip().split("~")[0].lower()
+        hits = [sid for sid in damaged if len(base) >= MIN_PREFIX and sid.startswith(base)]
+        if len(hits) == 1:
+            raise IntegrityError(f"{damaged[hits[0]]}: it cannot be read; `snapkit repair "
+                                 "snapshots --forget` removes it") from None
+        raise
+
+
+def _resolve(selector: str, snapshots: Sequence[Pair]) -> Pair:
     sel = selector.strip()
     if not snapshots:
         raise UsageError("the repository has no snapshots yet; create one with `snapkit snap`")

@@ -67,9 +67,8 @@ def find(location: Location, pattern: str, on_found: Callable[[Found], None], *,
     """Hand each path matching ``pattern`` (gitignore-style) in every snapshot (or only
     ``snapshot``) to ``on_found``; the number found."""
     with reading(location, no_lock, "find", on_event) as repo:
-        pairs = repo.snapshots()
-        if snapshot:
-            pairs = [resolve(snapshot, pairs)]
+        every = repo.snapshots()
+        pairs = [resolve(snapshot, every)] if snapshot else list(every)
         hits = 0
         for f in find_paths(repo.load_tree, pairs, path_matches(pattern)):
             hits += 1

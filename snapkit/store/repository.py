@@ -143,6 +143,13 @@ def is_vacant(location: str | Path | Backend) -> bool:
     return not any(next(iter(backend.list(kind)), None) is not None for kind in KINDS)
 
 
+class SnapshotList(list[tuple[str, Snapshot]]):
+    """:meth:`Repository.snapshots`: the readable snapshots, oldest first, and ``damaged``,
+    the manifests skipped as damaged (id → why)."""
+
+    damaged: dict[str, str] = {}  # noqa: RUF012 - replaced per instance, never mutated
+
+
 class Repository:
     """An opened repository."""
 
@@ -359,11 +366,11 @@ class Repository:
     def snapshot_ids(self) -> list[str]:
         return sorted(self.backend.list("snapshots"))
 
-    def snapshots(self) -> list[tuple[str, Snapshot]]:
+    def snapshots(self) -> SnapshotList:
         """All readable snapshots, oldest first (``model.snapshot_order``: ties by time put an
         imported snapshot before one taken here). A damaged manifest is skipped with a warning
         and kept in :attr:`damaged_snapshots`."""
-        out: list[tuple[str, Snapshot]] = []
+        out = SnapshotList()
         for sid in self.snapshot_ids():
             try:
                 out.append((sid, self.load_snapshot(sid)))
@@ -372,9 +379,11 @@ class Repository:
             except IntegrityError as exc:
                 if sid not in self.damaged_snapshots:
                     self.damaged_snapshots[sid] = exc.message
-                    self._warn(f"snapshot {sid} is damaged ({exc.message}) and was skipped; "
-                               "`snapkit repair snapshots` removes its manifest")
+                    self._warn(f"{exc.message}: skipped; `snapkit repair snapshots --forget` "
+                               "removes it")
         out.sort(key=snapshot_order)
+        listed = set(self.snapshot_ids()) if self.damaged_snapshots else set()
+        out.damaged = {sid: why for sid, why in self.damaged_snapshots.items() if sid in listed}
         return out
 
     def remove_snapshot(self, snap_id: str) -> None:

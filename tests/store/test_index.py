@@ -183,7 +183,7 @@ def test_a_damaged_manifest_is_skipped_with_a_warning(tmp_path: Path) -> None:
     reader.set_on_warning(seen.append)
     assert [sid for sid, _ in reader.snapshots()] == [second]
     assert list(reader.damaged_snapshots) == [first]
-    assert len(seen) == 1 and first in seen[0] and "snapkit repair snapshots" in seen[0]
+    assert len(seen) == 1 and first in seen[0] and "snapkit repair snapshots --forget" in seen[0]
     with pytest.raises(IntegrityError):
         reader.load_snapshot(first)
 
