@@ -293,8 +293,17 @@ def test_repository_of_another_format_version_is_refused(tmp_path: Path,
 
 @pytest.mark.parametrize("text", ["not json", '{"format": "restic"}', "[]",
                                   '{"format": "snapkit-repository", "version": 1}'])
-def test_damaged_or_foreign_config_is_refused(tmp_path: Path, text: str) -> None:
+def test_damaged_or_foreign_config(tmp_path: Path, text: str) -> None:
+    """In a repository (its packs/, index/ and snapshots/ are there) a config that is not one
+    is damage: the repository opens with the version-1 defaults and a warning naming the
+    repair. In any other folder it is refused: that is no snapkit repository."""
     Repository.init(tmp_path / "r")
     (tmp_path / "r" / "config").write_text(text)
-    with pytest.raises(RepositoryMissing):
-        Repository.open(tmp_path / "r")
+    repo = Repository.open(tmp_path / "r")
+    assert repo.config == RepoConfig.fallback() and repo.config_damaged
+    assert len(repo.warnings) == 1 and "snapkit repair config" in repo.warnings[0]
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "config").write_text(text)
+    with pytest.raises(RepositoryMissing) as err:
+        Repository.open(tmp_path / "other")
+    assert err.value.exit_code == 10

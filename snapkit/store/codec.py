@@ -11,10 +11,10 @@ import threading
 import zstandard
 
 from snapkit.format.errors import IntegrityError
+from snapkit.format.repo_config import DEFAULT_ZSTD_LEVEL as DEFAULT_ZSTD_LEVEL
 
 CODEC_RAW = 0
 CODEC_ZSTD = 1
-DEFAULT_ZSTD_LEVEL = 3
 
 _local = threading.local()
 

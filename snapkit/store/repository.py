@@ -13,18 +13,14 @@ index file by :meth:`flush_damage`) so that no later run trusts that copy.
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
-from snapkit import __version__
 from snapkit.format.errors import (
     BlobUnreadable,
     ConfigDamaged,
@@ -34,10 +30,7 @@ from snapkit.format.errors import (
     UsageError,
 )
 from snapkit.format.model import (
-    FORMAT_VERSION,
-    ID_HASH,
     BlobEntry,
-    ChunkerParams,
     Damage,
     Snapshot,
     Tree,
@@ -47,6 +40,10 @@ from snapkit.format.model import (
     encode_snapshot,
     snapshot_order,
 )
+from snapkit.format.repo_config import DEFAULT_ZSTD_LEVEL
+from snapkit.format.repo_config import PACK_TARGET as PACK_TARGET
+from snapkit.format.repo_config import REPO_MAGIC as REPO_MAGIC
+from snapkit.format.repo_config import RepoConfig as RepoConfig
 from snapkit.store import codec
 from snapkit.store.backend import KINDS, Backend, NotFound
 from snapkit.store.connect import backend_for
@@ -55,71 +52,9 @@ from snapkit.store.lock import repository_lock
 from snapkit.store.saver import INDEX_EVERY_PACKS as INDEX_EVERY_PACKS
 from snapkit.store.saver import BlobSaver as BlobSaver
 
-REPO_MAGIC = "snapkit-repository"
 #: ``read_blobs`` reads at most this many blobs, or about this many stored bytes, at a time.
 READ_WINDOW_BLOBS = 256
 READ_WINDOW_BYTES = 2 * 1024 * 1024
-PACK_TARGET = 16 * 1024 * 1024
-
-
-@dataclass(frozen=True)
-class RepoConfig:
-    id: str
-    version: int = FORMAT_VERSION
-    created: str = ""
-    hash: str = ID_HASH
-    chunker: ChunkerParams = ChunkerParams()
-    zstd_level: int = codec.DEFAULT_ZSTD_LEVEL
-    pack_size: int = PACK_TARGET
-
-    def to_json(self) -> bytes:
-        doc: dict[str, Any] = {"format": REPO_MAGIC, **asdict(self)}
-        return (json.dumps(doc, indent=2, sort_keys=True) + "\n").encode()
-
-    @classmethod
-    def from_json(cls, data: bytes, location: str) -> RepoConfig:
-        try:
-            doc = json.loads(data)
-        except ValueError as exc:
-            raise ConfigDamaged(
-                f"{location}/config is not a snapkit repository config ({exc})"
-            ) from exc
-        if not isinstance(doc, dict) or doc.get("format") != REPO_MAGIC:
-            raise ConfigDamaged(f"{location} is not a snapkit repository (config has no "
-                                f"\"format\": \"{REPO_MAGIC}\")")
-        version = doc.get("version")
-        if version != FORMAT_VERSION:
-            raise RepositoryMissing(
-                f"repository {location} has format version {version}, this snapkit "
-                f"{__version__} reads version {FORMAT_VERSION}; use a matching snapkit release"
-            )
-        chunker = doc.get("chunker")
-        algorithm = chunker.get("algorithm", "fastcdc2020") if isinstance(chunker, dict) else None
-        for key, name, ours in (("id function", doc.get("hash", ID_HASH), ID_HASH),
-                                ("chunker", algorithm or "fastcdc2020", "fastcdc2020")):
-            if name != ours:  # ids or chunks this snapkit would compute differently
-                raise RepositoryMissing(
-                    f"repository {location} uses the {key} {name!r}, this snapkit "
-                    f"{__version__} knows only {ours!r}; use a matching snapkit release")
-        try:
-            return cls(
-                id=str(doc["id"]),
-                version=int(version),
-                created=str(doc.get("created", "")),
-                hash=ID_HASH,
-                chunker=ChunkerParams(**doc["chunker"]),
-                zstd_level=int(doc.get("zstd_level", codec.DEFAULT_ZSTD_LEVEL)),
-                pack_size=int(doc.get("pack_size", PACK_TARGET)),
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ConfigDamaged(f"{location}/config is damaged: {exc}") from exc
-
-    @classmethod
-    def fallback(cls) -> RepoConfig:
-        """What a version-1 config holds but its id and time: the chunker parameters are the
-        fixed defaults (``snapkit init`` offers no others), so blobs read and dedupe exactly as
-        with the lost file. Used to open a repository whose config is damaged."""
-        return cls(id="0" * 32, created="")
 
 
 def default_repo_path(env: dict[str, str] | None = None) -> Path:
@@ -212,7 +147,7 @@ class Repository:
     # ------------------------------------------------------------------ open / init
 
     @staticmethod
-    def init(location: str | Path, zstd_level: int = codec.DEFAULT_ZSTD_LEVEL) -> Repository:
+    def init(location: str | Path, zstd_level: int = DEFAULT_ZSTD_LEVEL) -> Repository:
         """Create a repository at a local path or an ``s3:`` location (see ``location.py``)."""
         backend = backend_for(location)
         where = backend.location
