@@ -28,6 +28,7 @@ from snapkit.cli.forget_cmd import forget
 from snapkit.cli.import_cmd import import_cmd
 from snapkit.cli.init_cmd import init
 from snapkit.cli.prune_cmd import prune
+from snapkit.cli.repair_cmd import repair
 from snapkit.cli.restore_cmd import restore
 from snapkit.cli.snap_cmd import snap
 from snapkit.cli.snapshots_cmd import snapshots
@@ -81,6 +82,7 @@ cli.add_command(diff)
 cli.add_command(check)
 cli.add_command(forget)
 cli.add_command(prune)
+cli.add_command(repair)
 cli.add_command(show)
 cli.add_command(ls)
 cli.add_command(cat)

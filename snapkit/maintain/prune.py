@@ -45,7 +45,14 @@ from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 
 from snapkit.format.errors import IntegrityError
-from snapkit.format.model import NODE_DIR, NODE_FILE, BlobEntry, content_id, decode_index
+from snapkit.format.model import (
+    NODE_DIR,
+    NODE_FILE,
+    BlobEntry,
+    Damage,
+    content_id,
+    decode_index_file,
+)
 from snapkit.maintain.reachability import walk_reachable
 from snapkit.maintain.strays import StrayFile as StrayFile
 from snapkit.maintain.strays import find_strays
@@ -99,6 +106,8 @@ class PrunePlan:
     unindexed_recent: tuple[StrayFile, ...]  # ... too recent: kept
     temp_files: tuple[StrayFile, ...]  # old temp files of interrupted writes
     grace_s: float
+    #: damage records of the kept packs: carried into a rewritten index
+    damaged: tuple[Damage, ...] = ()
 
     @property
     def rewrite_index(self) -> bool:
@@ -195,6 +204,8 @@ def plan_prune(
         unindexed_recent=tuple(recent),
         temp_files=tuple(temps),
         grace_s=grace,
+        damaged=tuple(Damage(b, p, r) for (b, p), r in sorted(index.damaged.items())
+                      if p in {k.id for k in keep}),
     )
 
 
@@ -202,13 +213,23 @@ def _read_index(
     backend: Backend, index_files: tuple[str, ...]
 ) -> tuple[Index, dict[str, dict[str, BlobEntry]], int]:
     """The index files read into one :class:`Index`, the blobs each pack lists (first listing
-    kept), and how many listings repeated one already seen."""
+    kept), and how many listings repeated one already seen. A damaged index file stops prune:
+    the blobs only it lists would look unused."""
     listed: dict[str, dict[str, BlobEntry]] = {}
     relisted = 0
     index = Index()
     for name in index_files:
-        entries = decode_index(backend.load("index", name), name)
+        data = backend.load("index", name)
+        try:
+            if content_id(data) != name:
+                raise IntegrityError("it does not match its id")
+            entries, damaged = decode_index_file(data, name)
+        except IntegrityError as exc:
+            raise IntegrityError(
+                f"index file {name} is damaged ({exc.message}); prune stopped before changing "
+                "anything: run `snapkit repair index` first") from exc
         index.add(entries)
+        index.add_damage(damaged)
         index.files.add(name)
         for e in entries:
             in_pack = listed.setdefault(e.pack, {})
@@ -261,13 +282,25 @@ def _used_blobs(repo: Repository, snapshot_ids: list[str], step: Step) -> set[st
     def roots() -> Iterator[tuple[str, str]]:
         for n, sid in enumerate(snapshot_ids, 1):
             step(f"snapshots {n}/{len(snapshot_ids)}")
-            yield sid, repo.load_snapshot(sid).tree
+            try:
+                yield sid, repo.load_snapshot(sid).tree
+            except IntegrityError as exc:
+                raise IntegrityError(
+                    f"snapshot {sid} is damaged ({exc.message}); prune stopped before changing "
+                    "anything: run `snapkit repair snapshots --forget`") from exc
 
     def visit(sid: str, tree_id: str, _where: str) -> list[tuple[str, str]]:
         _require(repo, sid, tree_id, "tree")
         used.add(tree_id)
         below: list[tuple[str, str]] = []
-        for node in repo.load_tree(tree_id).nodes:
+        try:
+            tree = repo.load_tree(tree_id)
+        except IntegrityError as exc:
+            raise IntegrityError(
+                f"snapshot {sid[:8]} references tree {tree_id}, which cannot be read "
+                f"({exc.message}); prune stopped before changing anything: run `snapkit repair "
+                "packs`, then `snapkit repair snapshots`") from exc
+        for node in tree.nodes:
             if node.type == NODE_DIR and node.subtree:
                 below.append((node.subtree, ""))
             elif node.type == NODE_FILE:
@@ -282,10 +315,16 @@ def _used_blobs(repo: Repository, snapshot_ids: list[str], step: Step) -> set[st
 
 
 def _require(repo: Repository, sid: str, blob_id: str, what: str) -> None:
+    if repo.index.is_damaged(blob_id):
+        raise IntegrityError(
+            f"snapshot {sid[:8]} references {what} {blob_id}, whose only copy is damaged; "
+            "prune stopped before changing anything: run `snapkit repair packs`, then "
+            "`snapkit repair snapshots`")
     if blob_id not in repo.index:
         raise IntegrityError(
             f"snapshot {sid[:8]} references {what} {blob_id}, which no index lists; prune "
-            "stopped before changing anything (run `snapkit check`)"
+            "stopped before changing anything: run `snapkit repair index` (or, if the data is "
+            "gone, `snapkit repair snapshots`)"
         )
 
 
@@ -326,7 +365,7 @@ def execute_prune(repo: Repository, plan: PrunePlan, on_step: Step | None = None
         entries = [e for p in plan.keep for e in p.entries] + new_entries
         step("write-index")
         if entries:
-            new_index = write_index(backend, entries)
+            new_index = write_index(backend, entries, plan.damaged)
             index_written = 1
         old_index = [name for name in plan.index_files if name != new_index]
         for n, name in enumerate(old_index, 1):
@@ -391,7 +430,7 @@ def _repack(repo: Repository, packs: tuple[PackInfo, ...],
             if len(stored) != e.length or content_id(codec.decode(stored, e.raw_length)) != e.id:
                 raise IntegrityError(
                     f"blob {e.id} in pack {pack.id} is damaged; prune stopped before deleting "
-                    "anything (run `snapkit check --read-data`)"
+                    "anything: run `snapkit repair packs`"
                 )
             builder.add(e.kind, e.id, stored, e.raw_length)
             if builder.size >= repo.config.pack_size:
