@@ -8,34 +8,35 @@ Excluded directories are measured (lstat only) so each rule's cost shows in file
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from snapkit.capture.sqlite import is_sqlite, is_unstored_sidecar
 from snapkit.capture.walk import Enter, Excluded, File, Leave, Link, Matcher, Skip, walk
 from snapkit.select.config.defaults import SqlitePolicy, SymlinkPolicy
 
 
-@dataclass
+@dataclass(frozen=True)
 class RuleCount:
     files: int = 0
     bytes: int = 0
     entries: int = 0  # directories and files the rule matched directly
 
 
-@dataclass
+@dataclass(frozen=True)
 class DryRunReport:
-    sources: list[tuple[str, str]] = field(default_factory=list)  # (path, rule set)
+    sources: tuple[tuple[str, str], ...] = ()  # (path, rule set)
     files: int = 0
     bytes: int = 0
     dirs: int = 0
-    by_rule: dict[str, RuleCount] = field(default_factory=dict)
-    symlinks: list[tuple[str, str]] = field(default_factory=list)  # (path, target)
+    by_rule: Mapping[str, RuleCount] = field(default_factory=dict)
+    symlinks: tuple[tuple[str, str], ...] = ()  # (path, target)
     symlinks_recorded: bool = False
-    special: list[tuple[str, str]] = field(default_factory=list)  # (path, kind)
-    problems: list[tuple[str, str, str]] = field(default_factory=list)  # vanished/unreadable
-    largest: list[tuple[int, str]] = field(default_factory=list)
-    paths: list[str] = field(default_factory=list)
+    special: tuple[tuple[str, str], ...] = ()  # (path, kind)
+    problems: tuple[tuple[str, str, str], ...] = ()  # vanished/unreadable
+    largest: tuple[tuple[int, str], ...] = ()
+    paths: tuple[str, ...] = ()
 
     def rules_by_bytes(self) -> list[tuple[str, RuleCount]]:
         return sorted(self.by_rule.items(), key=lambda kv: (-kv[1].bytes, -kv[1].files, kv[0]))
@@ -43,6 +44,78 @@ class DryRunReport:
 
 SIDECAR_RULE = "sqlite sidecar (the database is copied whole)"
 SKIP_RULE = "sqlite database (config \"sqlite\": \"skip\")"
+
+
+class _Tally:
+    """The report while the walk runs (frozen into a :class:`DryRunReport` at the end)."""
+
+    def __init__(self, symlinks: SymlinkPolicy, list_paths: bool, top: int,
+                 sqlite: SqlitePolicy) -> None:
+        self.symlinks_policy, self.list_paths, self.top, self.sqlite = (
+            symlinks, list_paths, top, sqlite)
+        self.sources: list[tuple[str, str]] = []
+        self.files = self.bytes = self.dirs = 0
+        self.by_rule: dict[str, list[int]] = {}  # rule -> [files, bytes, entries]
+        self.symlinks: list[tuple[str, str]] = []
+        self.special: list[tuple[str, str]] = []
+        self.problems: list[tuple[str, str, str]] = []
+        self.heap: list[tuple[int, str]] = []
+        self.paths: list[str] = []
+        self.listings: list[frozenset[str]] = []
+
+    def rule(self, name: str, files: int, size: int) -> None:
+        count = self.by_rule.setdefault(name, [0, 0, 0])
+        count[0] += files
+        count[1] += size
+        count[2] += 1
+
+    def file(self, path: str, size: int) -> None:
+        if self.listings and is_unstored_sidecar(path, self.listings[-1], self.sqlite):
+            self.rule(SIDECAR_RULE, 1, size)  # the snapshot stores the database's copy
+            return
+        if self.sqlite == "skip" and is_sqlite(path):
+            self.rule(SKIP_RULE, 1, size)
+            return
+        self.files += 1
+        self.bytes += size
+        if len(self.heap) < self.top:
+            heapq.heappush(self.heap, (size, path))
+        else:
+            heapq.heappushpop(self.heap, (size, path))
+        if self.list_paths:
+            self.paths.append(path)
+
+    def event(self, event: object) -> None:
+        if isinstance(event, File):
+            self.file(event.entry.path, event.entry.st.st_size)
+        elif isinstance(event, Enter):
+            self.dirs += 1
+            self.listings.append(event.names)
+        elif isinstance(event, Leave):
+            self.listings.pop()
+        elif isinstance(event, Link):
+            self.symlinks.append((event.entry.path, event.entry.target or ""))
+            if self.list_paths and self.symlinks_policy == "record":
+                self.paths.append(event.entry.path)
+        elif isinstance(event, Excluded):
+            count = self.by_rule.setdefault(event.rule, [0, 0, 0])
+            count[0] += event.files
+            count[1] += event.bytes
+            count[2] += 1
+        elif isinstance(event, Skip):
+            k = event.skipped
+            if k.reason in ("vanished", "unreadable"):
+                self.problems.append((k.path, k.reason, k.detail))
+            else:
+                self.special.append((k.path, k.reason))
+
+    def report(self) -> DryRunReport:
+        return DryRunReport(
+            sources=tuple(self.sources), files=self.files, bytes=self.bytes, dirs=self.dirs,
+            by_rule=MappingProxyType({rule: RuleCount(*c) for rule, c in self.by_rule.items()}),
+            symlinks=tuple(self.symlinks), symlinks_recorded=self.symlinks_policy == "record",
+            special=tuple(self.special), problems=tuple(self.problems),
+            largest=tuple(sorted(self.heap, reverse=True)), paths=tuple(self.paths))
 
 
 def dry_run(
@@ -53,55 +126,10 @@ def dry_run(
     top: int = 10,
     sqlite: SqlitePolicy = "backup-api",
 ) -> DryRunReport:
-    report = DryRunReport(symlinks_recorded=symlinks == "record")
-    heap: list[tuple[int, str]] = []
+    tally = _Tally(symlinks, list_paths, top, sqlite)
     for src in sources:
         matcher, description = matcher_for(src)
-        report.sources.append((src, description))
-        listings: list[frozenset[str]] = []
+        tally.sources.append((src, description))
         for event in walk(src, matcher, measure_excluded=True):
-            if isinstance(event, File):
-                e = event.entry
-                if listings and is_unstored_sidecar(e.path, listings[-1], sqlite):
-                    # The snapshot stores the database's consistent copy, not its sidecars.
-                    count = report.by_rule.setdefault(SIDECAR_RULE, RuleCount())
-                    count.files += 1
-                    count.bytes += e.st.st_size
-                    count.entries += 1
-                    continue
-                if sqlite == "skip" and is_sqlite(e.path):
-                    count = report.by_rule.setdefault(SKIP_RULE, RuleCount())
-                    count.files += 1
-                    count.bytes += e.st.st_size
-                    count.entries += 1
-                    continue
-                report.files += 1
-                report.bytes += e.st.st_size
-                if len(heap) < top:
-                    heapq.heappush(heap, (e.st.st_size, e.path))
-                else:
-                    heapq.heappushpop(heap, (e.st.st_size, e.path))
-                if list_paths:
-                    report.paths.append(e.path)
-            elif isinstance(event, Enter):
-                report.dirs += 1
-                listings.append(event.names)
-            elif isinstance(event, Leave):
-                listings.pop()
-            elif isinstance(event, Link):
-                report.symlinks.append((event.entry.path, event.entry.target or ""))
-                if list_paths and symlinks == "record":
-                    report.paths.append(event.entry.path)
-            elif isinstance(event, Excluded):
-                count = report.by_rule.setdefault(event.rule, RuleCount())
-                count.files += event.files
-                count.bytes += event.bytes
-                count.entries += 1
-            elif isinstance(event, Skip):
-                k = event.skipped
-                if k.reason in ("vanished", "unreadable"):
-                    report.problems.append((k.path, k.reason, k.detail))
-                else:
-                    report.special.append((k.path, k.reason))
-    report.largest = sorted(heap, reverse=True)
-    return report
+            tally.event(event)
+    return tally.report()
