@@ -9,7 +9,10 @@ from click.testing import CliRunner
 
 from snapkit.capture.snapshot import SnapOptions, create_snapshot
 from snapkit.cli.main import cli
+from snapkit.format.model import KIND_DATA, content_id
 from snapkit.maintain.check import check_repository
+from snapkit.store import codec
+from snapkit.store.pack import PackBuilder
 from snapkit.store.repository import Repository
 
 
@@ -55,10 +58,24 @@ def test_a_missing_pack_is_an_error_and_exit_1(tmp_path: Path) -> None:
     assert "missing" in result.output
 
 
-def test_an_unindexed_pack_is_only_a_note(tmp_path: Path) -> None:
+def test_packs_no_index_lists_holding_needed_data_are_an_error(tmp_path: Path) -> None:
     _repo_with_snapshot(tmp_path)
     for index in (tmp_path / "repo" / "index").iterdir():
         index.unlink()
     report = check_repository(Repository.open(tmp_path / "repo"))
-    assert any("not in any index" in n for n in report.notes)
-    assert any("missing" in e for e in report.errors)  # the snapshot's blobs lost their index
+    assert not report.notes
+    assert any("not in any index but holds" in e and "the data is there" in e
+               for e in report.errors)
+    assert report.repairs == ("snapkit repair index",)
+
+
+def test_an_unused_unindexed_pack_is_only_a_note(tmp_path: Path) -> None:
+    repo = _repo_with_snapshot(tmp_path)
+    builder = PackBuilder()
+    plain = os.urandom(1000)
+    builder.add(KIND_DATA, content_id(plain), codec.encode(plain, 3), len(plain))
+    pack, data, _ = builder.finish()
+    repo.backend.save("packs", pack, data)
+    report = check_repository(Repository.open(tmp_path / "repo"), read_data=True)
+    assert report.ok, report.errors
+    assert any("not in any index" in n and "unused" in n for n in report.notes)

@@ -140,7 +140,7 @@ def assert_healthy(repo: Path, built: Built, work: Path, notes: bool = False) ->
     report = check_repository(opened, read_data=True)
     assert report.ok, report.errors
     if not notes:
-        assert report.notes == []
+        assert not report.notes
     assert opened.snapshot_ids(), "no snapshot left to restore"
     for sid in opened.snapshot_ids():
         target = work / f"restore-{sid[:8]}"

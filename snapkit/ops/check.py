@@ -1,38 +1,28 @@
-"""``check``: verify the repository — the index against the packs, every snapshot's trees and
-data references and, with ``read_data``, every blob against its id (:mod:`snapkit.maintain.check`).
+"""``check``: verify the repository and say what any damage costs
+(:mod:`snapkit.maintain.check`): the index against the packs, every snapshot's trees and data
+references and, with ``read_data`` (or ``read_data_subset``: ``N%`` or ``n/m`` of the packs),
+every blob against its id; for every damaged or missing blob, which files of which snapshots
+lose data, and which ``snapkit repair`` command helps.
 
-It only reads, under a shared lock (:func:`snapkit.ops.repo.reading`).
+It only reads, under a shared lock (:func:`snapkit.ops.repo.reading`), except that blobs found
+damaged are recorded in the repository at the end, so the next ``snap`` stores them again.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from snapkit.maintain.check import check_repository
+from snapkit.maintain.check import CheckReport, check_repository, parse_subset
 from snapkit.ops.events import OnEvent, ignore
 from snapkit.ops.repo import Location, reading
 
-
-@dataclass(frozen=True)
-class CheckResult:
-    packs: int
-    blobs: int
-    snapshots: int
-    trees: int
-    files: int
-    bytes_read: int
-    errors: tuple[str, ...]
-    notes: tuple[str, ...]  # not errors: leftovers of interrupted runs and the like
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
+#: The operation's result (frozen): counts, errors, notes, damaged blobs, affected snapshots.
+CheckResult = CheckReport
 
 
-def check(location: Location, *, read_data: bool = False, no_lock: bool = False,
-          on_event: OnEvent = ignore) -> CheckResult:
-    """Check the repository at ``location``; the result lists every error found."""
+def check(location: Location, *, read_data: bool = False, read_data_subset: str | None = None,
+          no_lock: bool = False, on_event: OnEvent = ignore) -> CheckResult:
+    """Check the repository at ``location``; the result lists every error found.
+    ``read_data_subset`` (``"10%"``, ``"2/5"``) reads only those packs; a malformed value is a
+    :class:`~snapkit.format.errors.UsageError` raised before the repository is opened."""
+    subset = parse_subset(read_data_subset) if read_data_subset is not None else None
     with reading(location, no_lock, "check", on_event) as repo:
-        r = check_repository(repo, read_data)
-    return CheckResult(r.packs, r.blobs, r.snapshots, r.trees, r.files, r.bytes_read,
-                       tuple(r.errors), tuple(r.notes))
+        return check_repository(repo, read_data or subset is not None, subset=subset)
