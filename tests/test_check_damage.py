@@ -271,3 +271,10 @@ def test_check_records_the_damage_and_the_next_snap_stores_the_chunk_again(
     old = tmp_path / "old"
     restore(built.open(), built.sids[0], old)
     assert restored(old, built.b).read_bytes() == Path(built.b).read_bytes()
+
+
+def test_a_damaged_config_is_an_error_naming_repair_config(built: Built) -> None:
+    (built.repo_path / "config").write_bytes(b"\x00not a config")
+    report = check_repository(built.open())
+    assert not report.ok and "snapkit repair config" in report.errors[0]
+    assert report.repairs == ("snapkit repair config",) and report.affected == ()

@@ -1,16 +1,17 @@
 """Repository verification: structure always, every byte with ``read_data``, and what any
 damage costs.
 
-:func:`check_repository` never stops at the first problem. In order: index files that cannot
-be read; the packs (:mod:`~snapkit.maintain.check_packs`: every index entry points into an
-existing pack whose trailer lists the same blob at the same place and, when the pack is read,
-every blob decodes to bytes that hash to its id — a pack that does not match its id is still
-verified blob by blob); snapshot manifests that cannot be read; then one walk over every
-snapshot's trees (:mod:`~snapkit.maintain.attribute`), which names, for every damaged or
-missing blob, the files and directories of every snapshot that lose data. Packs no index
-lists are told apart: holding blobs the snapshots need (an error, ``snapkit repair index``
-lists them again) or unused (a note, as an interrupted run leaves). Problems that lose data
-are errors; leftovers of interrupted runs are notes. The result is a frozen
+:func:`check_repository` never stops at the first problem. In order: a config read with the
+defaults because its file is damaged; index files that cannot be read; the packs
+(:mod:`~snapkit.maintain.check_packs`: every index entry points into an existing pack whose
+trailer lists the same blob at the same place and, when the pack is read, every blob decodes
+to bytes that hash to its id — a pack that does not match its id is still verified blob by
+blob); snapshot manifests that cannot be read; then one walk over every snapshot's trees
+(:mod:`~snapkit.maintain.attribute`), which names, for every damaged or missing blob, the
+files and directories of every snapshot that lose data. Packs no index lists are told apart:
+holding blobs the snapshots need (an error, ``snapkit repair index`` lists them again) or
+unused (a note, as an interrupted run leaves). Problems that lose data are errors; leftovers
+of interrupted runs are notes. The result is a frozen
 :class:`~snapkit.maintain.check_report.CheckReport`.
 """
 
@@ -21,6 +22,7 @@ from collections.abc import Callable
 from snapkit.maintain.attribute import walk_snapshots
 from snapkit.maintain.check_packs import Subset, check_packs, parse_subset
 from snapkit.maintain.check_report import (
+    REPAIR_CONFIG,
     REPAIR_INDEX,
     REPAIR_SNAPSHOTS,
     AffectedSnapshot,
@@ -42,6 +44,10 @@ def check_repository(repo: Repository, read_data: bool = False,
     caller flushes them)."""
     found = Findings()
     step = on_step or (lambda _msg: None)
+    if repo.config_damaged is not None:
+        found.repairs.add(REPAIR_CONFIG)
+        found.errors.append(f"the repository config is damaged ({repo.config_damaged}); "
+                            f"`{REPAIR_CONFIG}` writes it again")
     for name, reason in sorted(repo.index.broken.items()):
         found.index_files_damaged.append(name)
         found.repairs.add(REPAIR_INDEX)

@@ -16,10 +16,11 @@ from snapkit.format.model import KIND_DATA, KIND_TREE
 from snapkit.store.repository import Repository
 
 #: The repair commands, in the order they are run.
+REPAIR_CONFIG = "snapkit repair config"
 REPAIR_INDEX = "snapkit repair index"
 REPAIR_PACKS = "snapkit repair packs"
 REPAIR_SNAPSHOTS = "snapkit repair snapshots"
-_REPAIR_ORDER = (REPAIR_INDEX, REPAIR_PACKS, REPAIR_SNAPSHOTS)
+_REPAIR_ORDER = (REPAIR_CONFIG, REPAIR_INDEX, REPAIR_PACKS, REPAIR_SNAPSHOTS)
 
 
 @dataclass(frozen=True)
