@@ -20,11 +20,30 @@ def repair() -> None:
 
     \b
     After damage, in this order (`snapkit check --read-data` says which):
+    snapkit repair config              the config file is damaged or gone
     snapkit repair index               an index file is damaged or gone
     snapkit repair packs               a pack is damaged or gone
     snapkit repair snapshots --forget  then drop the lost files from the snapshots
     The next `snapkit snap` stores the lost data again from the live files.
     """
+
+
+@repair.command("config")
+@_DRY_RUN
+@with_settings
+def config_cmd(settings: Settings, dry_run: bool) -> None:
+    """Write a damaged or missing config file again, from the defaults.
+
+    Only where packs/, index/ and snapshots/ show a snapkit repository, and only after blobs
+    read back with the default config check out. A new repository id is chosen. Exit 0 when
+    the config is (now) fine, 1 when it could not be written safely.
+    """
+    from snapkit.cli import repair_view
+    from snapkit.ops.repair import repair_config
+
+    result = repair_config(repo_path(settings), dry_run=dry_run,
+                           on_event=functools.partial(echo_event, settings))
+    _finish(settings, repair_view.config_report(settings, result), result.ok)
 
 
 @repair.command("index")
@@ -35,7 +54,7 @@ def index_cmd(settings: Settings, dry_run: bool) -> None:
 
     A pack whose trailer is damaged is salvaged from the old index and by scanning its
     compressed blobs (run `snapkit repair packs` next to rewrite it). Every old index file
-    is replaced. Exit 0 when the index lists every pack's blobs, 1 otherwise.
+    is replaced. Exit 0 when every pack could be read, 1 otherwise.
     """
     from snapkit.cli import repair_view
     from snapkit.ops.repair import repair_index

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from snapkit.cli.common import Settings, human_bytes
-from snapkit.ops.repair import IndexRepair, PackRepair, SnapshotRepair
+from snapkit.ops.repair import ConfigRepair, IndexRepair, PackRepair, SnapshotRepair
 
 #: At most this many blobs or paths are printed one per line (all of them in --json).
 SHOWN = 20
@@ -27,6 +27,24 @@ def _warn(settings: Settings, line: str) -> None:
 
 def _would(dry_run: bool, done: str, would: str) -> str:
     return would if dry_run else done
+
+
+def config_report(settings: Settings, r: ConfigRepair) -> dict[str, Any]:
+    c = r.check
+    if c.nothing_to_do:
+        _say(settings, "the config is fine, nothing to do")
+    elif not c.safe:
+        _warn(settings, f"the config is damaged ({c.damaged}), but none of {c.blobs_failed} "
+                        "blob(s) read back with the default config: not writing one (is this "
+                        "a snapkit repository of this version?)")
+    else:
+        _say(settings, f"the config is damaged ({c.damaged}); {c.blobs_verified} blob(s) read "
+                       "back with the defaults; "
+                       + (_would(r.dry_run, f"wrote a new config (repository id {r.new_id})",
+                                 "would write a new config")))
+    return {"dry_run": r.dry_run, "ok": r.ok, "nothing_to_do": c.nothing_to_do,
+            "damaged": c.damaged, "blobs_verified": c.blobs_verified,
+            "blobs_failed": c.blobs_failed, "new_id": r.new_id}
 
 
 def index_report(settings: Settings, r: IndexRepair) -> dict[str, Any]:

@@ -116,18 +116,13 @@ def plan_index_rebuild(repo: Repository, on_step: Step | None = None) -> IndexRe
     for n, pack in enumerate(packs, 1):
         step(f"pack {n}/{len(packs)}")
         try:
-            try:
-                entries.extend(read_pack_entries(backend, pack))
-                continue
-            except IntegrityError as exc:
-                reason = exc.message
-            found, info = salvage_pack(pack, backend.load("packs", pack),
-                                       old_by_pack.get(pack, ()), reason)
+            found, info = _pack_entries(backend, pack, old_by_pack.get(pack, []))
         except (NotFound, OSError) as exc:
             unreadable.append((pack, str(exc)))
             continue
         entries.extend(found)
-        salvaged.append(info)
+        if info is not None:
+            salvaged.append(info)
     entries.sort(key=lambda e: (e.pack, e.offset, e.id))
     on_disk = set(packs)
     dropped_packs = sorted(set(old_by_pack) - on_disk)
@@ -149,6 +144,26 @@ def plan_index_rebuild(repo: Repository, on_step: Step | None = None) -> IndexRe
         broken_files=tuple(sorted(old.broken)),
         new_name=_index_name(entries, damaged),
     )
+
+
+def _pack_entries(backend: Backend, pack: str,
+                  known: list[BlobEntry]) -> tuple[list[BlobEntry], PackSalvage | None]:
+    """A pack's entries from its trailer; salvaged (with the salvage's report) when the trailer
+    cannot be read, or when it disagrees with the old index and the pack does not match its
+    id (a damaged trailer that still decodes must not replace right entries with wrong ones).
+    """
+    try:
+        listed = read_pack_entries(backend, pack)
+    except IntegrityError as exc:
+        return salvage_pack(pack, backend.load("packs", pack), known, exc.message)
+    mine = {(e.id, e.kind, e.offset, e.length, e.raw_length) for e in listed}
+    if all((e.id, e.kind, e.offset, e.length, e.raw_length) in mine for e in known):
+        return listed, None
+    data = backend.load("packs", pack)
+    if content_id(data) == pack:
+        return listed, None  # the pack is intact: its trailer is right, the old index wrong
+    return salvage_pack(pack, data, [*known, *listed],
+                        "its trailer disagrees with the index and the pack does not match its id")
 
 
 def _index_name(entries: list[BlobEntry], damaged: list[Damage]) -> str:
@@ -201,7 +216,7 @@ def verified(e: BlobEntry, data: bytes) -> bool:
 def salvage_pack(pack: str, data: bytes, known: Iterable[BlobEntry],
                  reason: str) -> tuple[list[BlobEntry], PackSalvage]:
     """The blobs recoverable from a pack whose trailer is damaged (see the module docstring)."""
-    listed = list(known)
+    listed = list(dict.fromkeys(known))
     good = [e for e in listed if verified(e, data)]
     lost = len(listed) - len(good)
     starts = {e.offset: e for e in sorted(good, key=lambda e: -e.length)}

@@ -111,7 +111,8 @@ def plan_pack_repair(repo: Repository, on_step: Step | None = None) -> PackRepai
             entries.update({e.id: e for e in _trailer(repo, pack) if e.id not in entries})
         good = [e for e in entries.values() if verified(e, data)]
         ok = {e.id for e in good}
-        bad = [e for e in entries.values() if e.id not in ok]
+        # a trailer-only entry that does not read back is no loss: no index lists it
+        bad = [e for e in entries.values() if e.id not in ok and e.id in by_pack[pack]]
         if intact:
             stale += [Damage(b, p, r) for (b, p), r in index.damaged.items()
                       if p == pack and b in ok]

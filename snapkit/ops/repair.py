@@ -17,6 +17,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 from snapkit.format.model import Snapshot, Tree, content_id, encode_snapshot, encode_tree
+from snapkit.maintain.repair_config import ConfigCheck, check_config, write_config
 from snapkit.maintain.repair_index import (
     IndexRebuild,
     IndexWritten,
@@ -43,6 +44,17 @@ from snapkit.store.repository import Repository
 
 
 @dataclass(frozen=True)
+class ConfigRepair:
+    check: ConfigCheck
+    new_id: str | None  # the new config's repository id; None: not written
+    dry_run: bool
+
+    @property
+    def ok(self) -> bool:
+        return self.check.nothing_to_do or self.check.safe
+
+
+@dataclass(frozen=True)
 class IndexRepair:
     plan: IndexRebuild
     done: IndexWritten | None  # None: dry run, or nothing to do
@@ -50,8 +62,9 @@ class IndexRepair:
 
     @property
     def ok(self) -> bool:
-        """Every pack's blobs are indexed from an intact trailer."""
-        return self.plan.complete
+        """Every pack could be read (a damaged trailer is salvaged; ``repair packs`` then
+        rewrites that pack)."""
+        return not self.plan.unreadable
 
 
 @dataclass(frozen=True)
@@ -103,6 +116,18 @@ class SnapshotRepair:
 
 def _lock(repo: Repository, dry_run: bool) -> AbstractContextManager[None]:
     return repo.lock(exclusive=not dry_run, operation="repair")
+
+
+def repair_config(location: Location, *, dry_run: bool = False,
+                  on_event: OnEvent = ignore) -> ConfigRepair:
+    """Write a damaged or missing config again (see :mod:`snapkit.maintain.repair_config`)."""
+    repo = open_repository(location, on_event=on_event)
+    with _lock(repo, dry_run):
+        check = check_config(repo)
+        new_id = None
+        if not dry_run and not check.nothing_to_do and check.safe:
+            new_id = write_config(repo).id
+    return ConfigRepair(check, new_id, dry_run)
 
 
 def repair_index(location: Location, *, dry_run: bool = False,
