@@ -278,3 +278,15 @@ def test_a_damaged_config_is_an_error_naming_repair_config(built: Built) -> None
     report = check_repository(built.open())
     assert not report.ok and "snapkit repair config" in report.errors[0]
     assert report.repairs == ("snapkit repair config",) and report.affected == ()
+
+
+def test_a_damaged_manifest_is_an_error_said_once(built: Built) -> None:
+    path = built.repo_path / "snapshots" / built.sids[1]
+    path.write_bytes(path.read_bytes()[:-3])
+    code, out, err = _cli(built)
+    assert code == 1 and err == ""  # the open's warning is not repeated on stderr
+    assert f"snapshot manifest {built.sids[1]} does not match its id" in out
+    assert ("damage: 0 snapshots affected (3 unaffected); 1 snapshot manifest damaged; run "
+            "`snapkit repair snapshots`") in out
+    report = check_repository(built.open())
+    assert report.snapshots_damaged == (built.sids[1],) and report.snapshots == 4

@@ -11,7 +11,7 @@ damaged are recorded in the repository at the end, so the next ``snap`` stores t
 from __future__ import annotations
 
 from snapkit.maintain.check import CheckReport, check_repository, parse_subset
-from snapkit.ops.events import OnEvent, ignore
+from snapkit.ops.events import Event, OnEvent, RepositoryDamaged, ignore
 from snapkit.ops.repo import Location, reading
 
 #: The operation's result (frozen): counts, errors, notes, damaged blobs, affected snapshots.
@@ -24,5 +24,16 @@ def check(location: Location, *, read_data: bool = False, read_data_subset: str 
     ``read_data_subset`` (``"10%"``, ``"2/5"``) reads only those packs; a malformed value is a
     :class:`~snapkit.format.errors.UsageError` raised before the repository is opened."""
     subset = parse_subset(read_data_subset) if read_data_subset is not None else None
-    with reading(location, no_lock, "check", on_event) as repo:
-        return check_repository(repo, read_data or subset is not None, subset=subset)
+    checking = [True]
+
+    def forward(event: Event) -> None:
+        # What the repository skips as damaged while it is checked is in the report, as an
+        # error naming the repair: not said twice. Later warnings (the damage found could
+        # not be recorded) still pass.
+        if not (checking[0] and isinstance(event, RepositoryDamaged)):
+            on_event(event)
+
+    with reading(location, no_lock, "check", forward) as repo:
+        report = check_repository(repo, read_data or subset is not None, subset=subset)
+        checking[0] = False
+    return report
