@@ -186,7 +186,7 @@ def test_json_holds_the_same(built: Built) -> None:
     assert damage["affected"] == [{"id": sid, "files": [built.b], "dirs": []}
                                   for sid in built.sids]
     assert damage["unaffected"] == [built.other_sid]
-    assert (damage["files"], damage["dirs"]) == (1, 0)
+    assert (damage["damaged_files"], damage["lost_dirs"]) == (1, 0)
     assert damage["repairs"] == ["snapkit repair packs", "snapkit repair snapshots"]
     assert damage["summary"].startswith("damage: 3 snapshots affected (1 unaffected), 1 file")
 

@@ -94,7 +94,7 @@ def report_json(report: CheckReport) -> dict[str, Any]:
             "packs_missing": list(report.packs_missing),
             "index_files_damaged": list(report.index_files_damaged),
             "snapshots_damaged": list(report.snapshots_damaged),
-            "files": report.damaged_files, "dirs": report.damaged_dirs,
+            "damaged_files": report.damaged_files, "lost_dirs": report.damaged_dirs,
             "affected": [{"id": a.id, "files": list(a.files), "dirs": list(a.dirs)}
                          for a in report.affected],
             "unaffected": list(report.unaffected),
