@@ -395,3 +395,23 @@ def test_a_healthy_repository_needs_no_repair(tmp_path: Path) -> None:
         result = _repair(repo_dir, sub, "--json")
         assert result.code == 0 and result.json()["nothing_to_do"], result.stdout
     assert _store(repo_dir) == before
+
+
+def test_repair_snapshots_sees_a_missing_pack_and_refuses_a_broken_index(tmp_path: Path) -> None:
+    repo_dir, one, two, sid_one, sid_two = _setup(tmp_path)
+    index_file = sorted((repo_dir / "index").iterdir())[0]
+    good = index_file.read_bytes()
+    index_file.write_bytes(good[: len(good) // 2])
+    refused = _repair(repo_dir, "snapshots", "--forget")
+    assert refused.code == 1 and "repair index" in refused.stderr
+    index_file.write_bytes(good)
+    blob = _file_blobs(repo_dir, sid_one, "sub", "deep.txt")[0]
+    pack = Repository.open(repo_dir).index.get(blob).pack  # type: ignore[union-attr]
+    _pack_path(repo_dir, pack).unlink()
+    result = _repair(repo_dir, "snapshots", "--json")  # before `repair packs`: the pack is gone
+    fixes = {f["snapshot"]: f for f in result.json()["snapshots"]}
+    assert sid_one in fixes
+    assert result.code == (0 if all(f["repaired"] for f in fixes.values()) else 1)
+    assert _repair(repo_dir, "packs").code == 0
+    assert _repair(repo_dir, "snapshots", "--forget").code == 0
+    _heal_and_verify(repo_dir, tmp_path, one, two, sid_two)

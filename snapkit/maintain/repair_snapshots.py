@@ -1,9 +1,11 @@
 """``repair snapshots``: rewrite snapshots that reference lost data, without the lost parts.
 
 A data blob is lost when no index lists a copy of it that is not known damaged (``blob not in
-index``: its pack is gone, or ``repair packs`` dropped it); a tree is lost the same way, or
-when it cannot be loaded. :func:`find_lost` walks one snapshot's trees (each tree once) and
-:func:`rewrite_tree` builds the repaired tree bottom-up:
+index``: ``repair packs`` dropped it), or its pack is gone; a tree is lost the same way, or
+when it cannot be loaded. An index file that cannot be read makes blobs look lost that are
+not: :class:`Available` refuses to judge until ``repair index`` has run. :func:`find_lost`
+walks one snapshot's trees (each tree once) and :func:`rewrite_tree` builds the repaired tree
+bottom-up:
 
 - a file with a lost chunk is removed (restoring part of a file would write wrong bytes);
 - a directory whose tree is lost is kept, empty, with its own metadata (so its name and the
@@ -33,6 +35,23 @@ NOTE = "repaired from snapshot "
 SaveTree = Callable[[Tree], str]
 
 
+class Available:
+    """Whether a blob can be read: a copy not known damaged is indexed, in a pack that is on
+    disk. Raises IntegrityError while an index file is damaged."""
+
+    def __init__(self, repo: Repository) -> None:
+        if repo.index.broken:
+            raise IntegrityError(
+                f"index file {sorted(repo.index.broken)[0]} is damaged, so blobs only it lists "
+                "would look lost; run `snapkit repair index` first")
+        self._index = repo.index
+        self._packs = set(repo.backend.list("packs"))
+
+    def __call__(self, blob: str) -> bool:
+        entry = self._index.get(blob)
+        return entry is not None and blob in self._index and entry.pack in self._packs
+
+
 @dataclass(frozen=True)
 class LostPath:
     """A path of a snapshot whose data is lost."""
@@ -51,7 +70,7 @@ class Walked:
     lost_trees: frozenset[str]
 
 
-def find_lost(repo: Repository, root: str) -> Walked:
+def find_lost(repo: Repository, root: str, available: Callable[[str], bool]) -> Walked:
     """Load every tree below ``root`` once (iteratively: any depth)."""
     trees: dict[str, Tree] = {}
     lost: set[str] = set()
@@ -64,7 +83,7 @@ def find_lost(repo: Repository, root: str) -> Walked:
             continue
         if tree_id in trees or tree_id in lost:
             continue
-        tree = _load(repo, tree_id)
+        tree = _load(repo, tree_id) if available(tree_id) else None
         if tree is None:
             lost.add(tree_id)
             continue
@@ -75,19 +94,17 @@ def find_lost(repo: Repository, root: str) -> Walked:
 
 
 def _load(repo: Repository, tree_id: str) -> Tree | None:
-    if tree_id not in repo.index:
-        return None
     try:
         return repo.load_tree(tree_id)
     except IntegrityError:
         return None
 
 
-def rewrite_tree(repo: Repository, root: str,
-                 save_tree: SaveTree) -> tuple[str | None, tuple[LostPath, ...]]:
+def rewrite_tree(repo: Repository, root: str, save_tree: SaveTree,
+                 available: Callable[[str], bool]) -> tuple[str | None, tuple[LostPath, ...]]:
     """The repaired root tree id (``root`` itself when nothing is lost; None when the root
     is lost) and every lost path, in tree order."""
-    walked = find_lost(repo, root)
+    walked = find_lost(repo, root, available)
     if root in walked.lost_trees:
         return None, (LostPath("/", "directory", root),)
     done: dict[str, tuple[str, tuple[tuple[str, str, str], ...]]] = {}
@@ -103,7 +120,7 @@ def rewrite_tree(repo: Repository, root: str,
         lost: list[tuple[str, str, str]] = []
         for node in walked.trees[tree_id].nodes:
             if node.type == NODE_FILE:
-                blob = next((b for b in node.content if b not in repo.index), None)
+                blob = next((b for b in node.content if not available(b)), None)
                 if blob is not None:
                     lost.append((node.name, "file", blob))
                     continue
@@ -149,7 +166,7 @@ def uses_any(repo: Repository, root: str, blobs: frozenset[str],
     ``memo`` (tree id → answer) is shared between calls."""
     if root in blobs:
         return True
-    walked = find_lost(repo, root)
+    walked = find_lost(repo, root, lambda blob: blob not in blobs)
     for tree_id in walked.order:
         if tree_id in memo:
             continue

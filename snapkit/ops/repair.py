@@ -31,6 +31,7 @@ from snapkit.maintain.repair_packs import (
     plan_pack_repair,
 )
 from snapkit.maintain.repair_snapshots import (
+    Available,
     LostPath,
     repaired_from,
     repaired_manifest,
@@ -190,12 +191,13 @@ def _repair_all(repo: Repository, pairs: Sequence[tuple[str, Snapshot]],
     then (the saver closed, its trees indexed) the manifests, then the originals removed."""
     fixes: list[SnapshotFix] = []
     manifests: list[Snapshot] = []
+    available = Available(repo)
     with repo.saver() as saver:
         def save(tree: Tree) -> str:
             return content_id(encode_tree(tree)) if dry_run else saver.save_tree(tree)
 
         for sid, snap in pairs:
-            new_root, lost = rewrite_tree(repo, snap.tree, save)
+            new_root, lost = rewrite_tree(repo, snap.tree, save, available)
             if not lost:
                 continue
             existing = done_before.get(sid)
