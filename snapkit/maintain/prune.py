@@ -225,9 +225,7 @@ def _read_index(
                 raise IntegrityError("it does not match its id")
             entries, damaged = decode_index_file(data, name)
         except IntegrityError as exc:
-            raise IntegrityError(
-                f"index file {name} is damaged ({exc.message}); prune stopped before changing "
-                "anything: run `snapkit repair index` first") from exc
+            raise _stop(f"index file {name} is damaged ({exc.message})", "index") from exc
         index.add(entries)
         index.add_damage(damaged)
         index.files.add(name)
@@ -285,9 +283,8 @@ def _used_blobs(repo: Repository, snapshot_ids: list[str], step: Step) -> set[st
             try:
                 yield sid, repo.load_snapshot(sid).tree
             except IntegrityError as exc:
-                raise IntegrityError(
-                    f"snapshot {sid} is damaged ({exc.message}); prune stopped before changing "
-                    "anything: run `snapkit repair snapshots --forget`") from exc
+                raise _stop(f"snapshot {sid} is damaged ({exc.message})",
+                            "snapshots --forget") from exc
 
     def visit(sid: str, tree_id: str, _where: str) -> list[tuple[str, str]]:
         _require(repo, sid, tree_id, "tree")
@@ -296,10 +293,8 @@ def _used_blobs(repo: Repository, snapshot_ids: list[str], step: Step) -> set[st
         try:
             tree = repo.load_tree(tree_id)
         except IntegrityError as exc:
-            raise IntegrityError(
-                f"snapshot {sid[:8]} references tree {tree_id}, which cannot be read "
-                f"({exc.message}); prune stopped before changing anything: run `snapkit repair "
-                "packs`, then `snapkit repair snapshots`") from exc
+            raise _stop(f"snapshot {sid[:8]} references tree {tree_id}, which cannot be read "
+                        f"({exc.message})", "packs", "snapshots") from exc
         for node in tree.nodes:
             if node.type == NODE_DIR and node.subtree:
                 below.append((node.subtree, ""))
@@ -316,16 +311,18 @@ def _used_blobs(repo: Repository, snapshot_ids: list[str], step: Step) -> set[st
 
 def _require(repo: Repository, sid: str, blob_id: str, what: str) -> None:
     if repo.index.is_damaged(blob_id):
-        raise IntegrityError(
-            f"snapshot {sid[:8]} references {what} {blob_id}, whose only copy is damaged; "
-            "prune stopped before changing anything: run `snapkit repair packs`, then "
-            "`snapkit repair snapshots`")
+        raise _stop(f"snapshot {sid[:8]} references {what} {blob_id}, whose only copy is "
+                    "damaged", "packs", "snapshots")
     if blob_id not in repo.index:
-        raise IntegrityError(
-            f"snapshot {sid[:8]} references {what} {blob_id}, which no index lists; prune "
-            "stopped before changing anything: run `snapkit repair index` (or, if the data is "
-            "gone, `snapkit repair snapshots`)"
-        )
+        raise _stop(f"snapshot {sid[:8]} references {what} {blob_id}, which no index lists",
+                    "index", "snapshots")
+
+
+def _stop(problem: str, *repairs: str) -> IntegrityError:
+    """The one line prune stops with when damage hides what is used: the problem, and the
+    repairs to run (in order) before prune can work again."""
+    then = ", then ".join(f"`snapkit repair {r}`" for r in repairs)
+    return IntegrityError(f"{problem}; prune stopped before changing anything: run {then}")
 
 
 def _claim(listed: dict[str, dict[str, BlobEntry]], packs: list[str], sizes: dict[str, int],
