@@ -9,14 +9,19 @@ restores every file.
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
+from faulty import FaultyBackend
 from helpers import env_for, init_repo, invoke_main, restore, restored, take
 
 from snapkit.format.model import KIND_DATA, KIND_TREE, NODE_DIR
 from snapkit.maintain.check import check_repository
+from snapkit.maintain.repair_index import plan_index_rebuild, write_rebuilt_index
+from snapkit.maintain.repair_packs import execute_pack_repair, plan_pack_repair
+from snapkit.store.backend import LocalBackend
 from snapkit.store.repository import Repository
 
 PACK_SIZE = 96 * 1024
@@ -415,3 +420,57 @@ def test_repair_snapshots_sees_a_missing_pack_and_refuses_a_broken_index(tmp_pat
     assert _repair(repo_dir, "packs").code == 0
     assert _repair(repo_dir, "snapshots", "--forget").code == 0
     _heal_and_verify(repo_dir, tmp_path, one, two, sid_two)
+
+
+# --------------------------------------------------------------------------- interrupted
+
+
+class Crash(Exception):
+    """The process dies here."""
+
+
+def _changes(repo_dir: Path, run: Any) -> int:
+    """How many saves and removes ``run(repo)`` makes on a copy of the repository."""
+    scratch = repo_dir.parent / "count"
+    shutil.copytree(repo_dir, scratch)
+    backend = FaultyBackend(LocalBackend(scratch))
+    run(Repository(backend, Repository.open(scratch).config))
+    n = backend.count("save", "remove")
+    shutil.rmtree(scratch)
+    return n
+
+
+@pytest.mark.parametrize("what", ["index", "packs"])
+def test_a_repair_killed_at_any_write_loses_nothing_more(tmp_path: Path, what: str) -> None:
+    repo_dir, one, two, sid_one, sid_two = _setup(tmp_path)
+    if what == "index":
+        for f in (repo_dir / "index").iterdir():
+            f.write_bytes(f.read_bytes()[:-1])
+
+        def run(repo: Repository) -> None:
+            write_rebuilt_index(repo, plan_index_rebuild(repo))
+    else:
+        _flip_blob(repo_dir, _file_blobs(repo_dir, sid_one, "sub", "deep.txt")[0])
+
+        def run(repo: Repository) -> None:
+            execute_pack_repair(repo, plan_pack_repair(repo))
+    total = _changes(repo_dir, run)
+    assert total >= 2
+    for k in range(total):
+        work = tmp_path / f"k{k}"
+        shutil.copytree(repo_dir, work / "repo")
+        backend = FaultyBackend(LocalBackend(work / "repo"))
+        backend.fail(("save", "remove"), nth=k, error=Crash)
+        with pytest.raises(Crash):
+            run(Repository(backend, Repository.open(work / "repo").config))
+        for args in (("index",), ("packs",), ("snapshots", "--forget")):
+            out = _repair(work / "repo", *args)
+            assert out.code == 0, (k, args, out.stdout, out.stderr)
+        _assert_checks_clean(work / "repo")
+        _assert_restores(work / "repo", sid_two, two, work / "r-two")
+        repo = Repository.open(work / "repo")
+        [sid] = [s for s, p in repo.snapshots() if p.sources == (str(one),)]
+        restore(repo, sid, work / "r-one")
+        lost = {"sub/deep.txt"} if what == "packs" else set()
+        want = {k: v for k, v in _files(one).items() if k not in lost}
+        assert _files(restored(work / "r-one", one)) == want, k
