@@ -296,6 +296,8 @@ def test_a_repaired_snapshot_restores_what_is_left(tmp_path: Path) -> None:
     assert sid_one not in ids and fix["repaired"] in ids
     snap = repo.load_snapshot(fix["repaired"])
     assert "repaired" in snap.tags and any(sid_one in w for w in snap.warnings)
+    assert fix["lost"][0]["size"] == (one / "text.txt").stat().st_size
+    assert snap.summary.total_files == 3
     restore(repo, fix["repaired"], tmp_path / "r")
     got = _files(restored(tmp_path / "r", one))
     want = _files(one)
@@ -338,7 +340,8 @@ def test_a_damaged_tree_keeps_the_directory_empty(tmp_path: Path) -> None:
     result = _repair(repo_dir, "snapshots", "--forget", "--json")
     assert result.code == 0, result.stderr
     [fix] = result.json()["snapshots"]
-    assert fix["lost"] == [{"path": str(one / "sub"), "what": "directory", "blob": sub}]
+    assert fix["lost"] == [{"path": str(one / "sub"), "what": "directory", "blob": sub,
+                            "size": 0}]
     repo = Repository.open(repo_dir)
     restore(repo, fix["repaired"], tmp_path / "r")
     out = restored(tmp_path / "r", one)

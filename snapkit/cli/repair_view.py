@@ -159,7 +159,8 @@ def snapshots_report(settings: Settings, r: SnapshotRepair) -> dict[str, Any]:
         "forget": r.forget, "checked": r.checked,
         "snapshots": [{"snapshot": f.snapshot, "repaired": f.new_id, "existing": f.existing,
                        "forgotten": f.forgotten,
-                       "lost": [{"path": x.path, "what": x.what, "blob": x.blob}
+                       "lost": [{"path": x.path, "what": x.what, "blob": x.blob,
+                                 "size": x.size}
                                 for x in f.lost]} for f in r.fixes],
         "damaged_manifests": [{"snapshot": s, "reason": why} for s, why in r.damaged_manifests],
         "manifests_removed": list(r.manifests_removed),

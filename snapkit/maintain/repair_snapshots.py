@@ -59,6 +59,7 @@ class LostPath:
     path: str
     what: str  # "file" (removed) or "directory" (kept empty)
     blob: str  # the first lost blob: a data blob, or the directory's tree
+    size: int = 0  # a removed file's size
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,7 @@ def rewrite_tree(repo: Repository, root: str, save_tree: SaveTree,
     walked = find_lost(repo, root, available)
     if root in walked.lost_trees:
         return None, (LostPath("/", "directory", root),)
-    done: dict[str, tuple[str, tuple[tuple[str, str, str], ...]]] = {}
+    done: dict[str, tuple[str, tuple[tuple[str, str, str, int], ...]]] = {}
     empty: list[str] = []
 
     def empty_tree() -> str:
@@ -117,37 +118,43 @@ def rewrite_tree(repo: Repository, root: str, save_tree: SaveTree,
 
     for tree_id in walked.order:
         nodes: list[Node] = []
-        lost: list[tuple[str, str, str]] = []
+        lost: list[tuple[str, str, str, int]] = []
         for node in walked.trees[tree_id].nodes:
             if node.type == NODE_FILE:
                 blob = next((b for b in node.content if not available(b)), None)
                 if blob is not None:
-                    lost.append((node.name, "file", blob))
+                    lost.append((node.name, "file", blob, node.size))
                     continue
             elif node.type == NODE_DIR and node.subtree:
                 sub = node.subtree
                 if sub in walked.lost_trees:
-                    lost.append((node.name, "directory", sub))
+                    lost.append((node.name, "directory", sub, 0))
                     node = replace(node, subtree=empty_tree())
                 else:
                     new_id, below = done[sub]
-                    lost.extend((node.name + "/" + p, w, b) for p, w, b in below)
+                    lost.extend((node.name + "/" + p, w, b, n) for p, w, b, n in below)
                     if new_id != sub:
                         node = replace(node, subtree=new_id)
             nodes.append(node)
         new_tree = save_tree(Tree(tuple(nodes))) if lost else tree_id
         done[tree_id] = (new_tree, tuple(lost))
     new_root, lost_paths = done[root]
-    return new_root, tuple(LostPath(child_path("/", p), w, b) for p, w, b in lost_paths)
+    return new_root, tuple(LostPath(child_path("/", p), w, b, n) for p, w, b, n in lost_paths)
 
 
 def repaired_manifest(sid: str, snap: Snapshot, tree: str,
                       lost: tuple[LostPath, ...]) -> Snapshot:
-    """The manifest of the repaired copy of snapshot ``sid``."""
+    """The manifest of the repaired copy of snapshot ``sid``: its summary's totals less the
+    removed files (what emptied directories held is not known any more)."""
     tags = snap.tags if REPAIRED_TAG in snap.tags else (*snap.tags, REPAIRED_TAG)
+    files = [p for p in lost if p.what == "file"]
+    summary = replace(snap.summary,
+                      total_files=max(0, snap.summary.total_files - len(files)),
+                      total_bytes=max(0, snap.summary.total_bytes - sum(p.size for p in files)))
     notes = [f"{NOTE}{sid}: {len(lost)} path(s) lost (files removed, directories emptied)"]
     notes += [f"lost {p.what}: {p.path}" for p in lost]
-    return replace(snap, tree=tree, tags=tags, warnings=(*snap.warnings, *notes))
+    return replace(snap, tree=tree, tags=tags, summary=summary,
+                   warnings=(*snap.warnings, *notes))
 
 
 def repaired_from(snap: Snapshot) -> str | None:
