@@ -477,3 +477,21 @@ def test_a_repair_killed_at_any_write_loses_nothing_more(tmp_path: Path, what: s
         lost = {"sub/deep.txt"} if what == "packs" else set()
         want = {k: v for k, v in _files(one).items() if k not in lost}
         assert _files(restored(work / "r-one", one)) == want, k
+
+
+def test_a_damage_record_whose_copy_reads_back_is_dropped(tmp_path: Path) -> None:
+    repo_dir, *_ = _setup(tmp_path)
+    repo = Repository.open(repo_dir)
+    entry = next(iter(repo.index))
+    repo.record_damage(entry.id, entry.pack, "a read failed once")
+    repo.flush_damage()
+    assert Repository.open(repo_dir).index.is_damaged(entry.id)
+    result = _repair(repo_dir, "packs", "--json")
+    assert result.code == 0, result.stderr
+    doc = result.json()
+    assert doc["obsolete_damage_records"] == 1 and doc["damaged_packs"] == []
+    assert doc["lost_blobs"] == [] and doc["result"]["packs_removed"] == 0
+    repo = Repository.open(repo_dir)
+    assert entry.id in repo.index and not repo.index.damaged
+    assert _repair(repo_dir, "packs", "--json").json()["nothing_to_do"]
+    _assert_checks_clean(repo_dir)
