@@ -440,6 +440,7 @@ def test_path_filter(includes: tuple[str, ...], excludes: tuple[str, ...], path:
 
 
 # --------------------------------------------------------------------------- corruption
+# (with fail_fast, the first damage raises; without, see tests/test_restore_damage.py)
 
 
 def _flip(repo_path: Path, repo: Repository, blob_id: str, where: str = "payload") -> None:
@@ -476,7 +477,7 @@ def test_corrupted_pack_is_detected_and_leaves_no_partial_file(
     _flip(tmp_path / "repo", repo, victim.content[chunk], where)
     target = tmp_path / "target"
     with pytest.raises(IntegrityError):
-        restore(Repository.open(tmp_path / "repo"), sid, target)
+        restore(Repository.open(tmp_path / "repo"), sid, target, fail_fast=True)
     assert not restored(target, src / "victim.bin").exists()
     assert _temp_files(target) == []
 
@@ -492,7 +493,8 @@ def test_corrupted_pack_keeps_the_existing_file_intact(repo: Repository, tmp_pat
     assert victim is not None
     _flip(tmp_path / "repo", repo, victim.content[len(victim.content) // 2])
     with pytest.raises(IntegrityError):
-        restore(Repository.open(tmp_path / "repo"), sid, target, overwrite="always")
+        restore(Repository.open(tmp_path / "repo"), sid, target, overwrite="always",
+                fail_fast=True)
     assert out.read_bytes() == content
     assert _temp_files(target) == []
 
@@ -510,7 +512,7 @@ def test_missing_pack_is_an_integrity_error(repo: Repository, tmp_path: Path) ->
     for pack in {e.pack for e in fresh.index}:
         (tmp_path / "repo" / "packs" / pack[:2] / pack).unlink()
     with pytest.raises(IntegrityError, match="missing"):
-        restore(fresh, sid, tmp_path / "t")
+        restore(fresh, sid, tmp_path / "t", fail_fast=True)
     assert _temp_files(tmp_path / "t") == []
 
 

@@ -33,11 +33,14 @@ from snapkit.format.errors import EXIT_FATAL
               help="openclaw: OpenClaw's backup layout (<root>/payload/posix/<path> plus its "
                    "manifest.json), which `openclaw backup verify` and `restore` accept.")
 @click.option("--force", is_flag=True, help="Overwrite an existing output file.")
+@click.option("--fail-fast", is_flag=True,
+              help="Stop at the first damaged file and write no archive (default: leave out "
+                   "and list what cannot be read, exit 1).")
 @no_lock_option
 @with_settings
 def export(settings: Settings, snapshot: str, output: str | None, fmt: str | None,
            mode: str | None, includes: tuple[str, ...], excludes: tuple[str, ...], paths: str,
-           layout: str, force: bool, no_lock: bool) -> None:
+           layout: str, force: bool, fail_fast: bool, no_lock: bool) -> None:
     """Write SNAPSHOT as a standard archive that plain `tar -xzf` restores anywhere.
 
     \b
@@ -45,6 +48,8 @@ def export(settings: Settings, snapshot: str, output: str | None, fmt: str | Non
     snapkit export latest --mode config-only -o cfg.tar.gz
     snapkit export latest --layout openclaw -o oc.tar.gz   # for openclaw backup restore
     tar -xzf <archive> -C /                        # put every file back in place
+
+    On a damaged repository, files that cannot be read are left out and listed (exit 1).
     """
     from snapkit.cli import export_view
     from snapkit.ops.export import export_to
@@ -54,8 +59,10 @@ def export(settings: Settings, snapshot: str, output: str | None, fmt: str | Non
                          sys.stdout.buffer if output == "-" else output, fmt=fmt, mode=mode,
                          includes=includes, excludes=excludes, paths=paths, layout=layout,
                          force=force, no_lock=no_lock, config=settings.config,
-                         on_event=progress.on_event)
+                         fail_fast=fail_fast, on_event=progress.on_event)
     export_view.report(settings, done)
+    if done.result.omitted:
+        raise SystemExit(EXIT_FATAL)
 
 
 @click.command("verify-archive")

@@ -8,7 +8,7 @@ import os
 import click
 
 from snapkit.cli.common import FileProgress, Settings, no_lock_option, repo_path, with_settings
-from snapkit.format.errors import UsageError
+from snapkit.format.errors import EXIT_FATAL, UsageError
 from snapkit.read.restore import OVERWRITE_POLICIES, Overwrite
 
 
@@ -26,16 +26,20 @@ from snapkit.read.restore import OVERWRITE_POLICIES, Overwrite
 @click.option("--exclude", "excludes", multiple=True, metavar="GLOB",
               help="Leave out paths matching GLOB (same rules; repeatable).")
 @click.option("--dry-run", "-n", is_flag=True, help="List what would be written; write nothing.")
+@click.option("--fail-fast", is_flag=True,
+              help="Stop at the first damaged file or directory (default: restore every "
+                   "intact file, list the others, exit 1).")
 @no_lock_option
 @with_settings
 def restore(settings: Settings, snapshot: str, target: str | None, in_place: bool,
             overwrite: Overwrite | None, includes: tuple[str, ...], excludes: tuple[str, ...],
-            dry_run: bool, no_lock: bool) -> None:
+            dry_run: bool, fail_fast: bool, no_lock: bool) -> None:
     """Restore SNAPSHOT (id, unique prefix, `latest` or a tag; ~N for an earlier one) into
     --target.
 
     Files land under their original absolute path below the target:
     `--target /tmp/r` puts ~/.openclaw/openclaw.json at /tmp/r/home/<you>/.openclaw/openclaw.json.
+    On a damaged repository every intact file is restored, the others are listed (exit 1).
     """
     if in_place:
         if target:
@@ -52,5 +56,7 @@ def restore(settings: Settings, snapshot: str, target: str | None, in_place: boo
         done = run_restore(repo_path(settings), snapshot, target, in_place=in_place,
                            overwrite=overwrite or "never", includes=includes,
                            excludes=excludes, dry_run=dry_run, no_lock=no_lock,
-                           on_event=progress.on_event)
+                           fail_fast=fail_fast, on_event=progress.on_event)
     restore_view.report(settings, done, dry_run)
+    if done.result.failed:
+        raise SystemExit(EXIT_FATAL)

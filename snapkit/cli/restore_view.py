@@ -1,13 +1,17 @@
 """Rendering of ``snapkit restore``: a warning for each include that matches nothing, then
-what was (or would be) written, as text or JSON."""
+what was (or would be) written, as text or JSON, and what could not be (a damaged
+repository): one stderr line per file or directory and a summary naming `snapkit check`."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import click
 
 from snapkit.cli.common import Settings, emit_json, human_bytes, notice
 from snapkit.ops.events import Event
 from snapkit.ops.restore import RestoreOutcome, UnmatchedInclude
+from snapkit.read.treewalk import Failed
 
 
 def unmatched_include(event: Event) -> bool:
@@ -32,7 +36,9 @@ def report(settings: Settings, done: RestoreOutcome, dry_run: bool) -> None:
                    "dry_run": dry_run, "files": r.files, "dirs": r.dirs,
                    "symlinks": r.symlinks, "bytes": r.bytes, "identical": r.identical,
                    "leftovers_removed": r.leftovers_removed,
-                   "unmatched_includes": list(done.unmatched_includes)})
+                   "unmatched_includes": list(done.unmatched_includes),
+                   "failed": [{"path": f.path, "type": f.type, "reason": f.reason}
+                              for f in r.failed]})
         return
     if r.leftovers_removed:
         n = r.leftovers_removed
@@ -48,3 +54,26 @@ def report(settings: Settings, done: RestoreOutcome, dry_run: bool) -> None:
                    f"{r.symlinks:,} symlinks from snapshot {done.snapshot_id[:8]} to "
                    f"{done.target}" + (f"; {r.identical:,} already identical"
                                         if r.identical else ""))
+    failures(r.failed, "would restore" if dry_run else "restored", r.files)
+
+
+def failures(failed: Sequence[Failed], did: str, done: int) -> None:
+    """One stderr line per file or directory that could not be restored, then a summary line
+    (``did`` says what happened to the ``done`` files that were written)."""
+    if not failed:
+        return
+    for f in failed:
+        click.echo(f"snapkit: could not restore {f.path}: {f.reason}", err=True)
+    files = sum(1 for f in failed if f.type != "dir")
+    dirs = len(failed) - files
+    lost = " and ".join(part for part in (
+        _count(files, "file") if files else "",
+        _count(dirs, "directory", "directories") if dirs else "",
+    ) if part)
+    click.echo(f"snapkit: {did} {_count(done, 'file')}; {lost} could not be restored: the "
+               "repository is damaged — `snapkit check` shows what is affected, `snapkit "
+               "repair` repairs it", err=True)
+
+
+def _count(n: int, one: str, many: str | None = None) -> str:
+    return f"{n:,} {one if n == 1 else (many or one + 's')}"

@@ -6,13 +6,23 @@ two exports of one snapshot are byte-identical. ``export`` writes it, ``verify-a
 checks an archive's files against its checksums and ``import`` takes the snapshot's identity
 from it. ``format`` is its version: a reader refuses one it does not know. The keys are listed
 in ``docs/import-export.md`` ("Metadata and verify-archive").
+
+An export from a damaged repository leaves out what it cannot read, and says so in a second
+PAX global header placed just before the archive's last member (a header every extractor
+reads past; Python's ``tarfile`` cannot end an archive on one): its ``comment`` holds the
+same ``{"snapkit": {...}}`` object plus ``"snapkit-omitted": {"entries": [{"name", "type",
+"reason"}, ...]}`` — the entry names left out (``type`` "file", or "dir" for a directory
+whose listing could not be read: nothing below it is in the archive). The first header
+cannot carry the list (it is written before any content is read), so it keeps the planned
+checksums; readers take the omitted names from the last header (:func:`decode_omitted`) and
+report them as omitted, not missing. A clean export has no second header.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -23,9 +33,20 @@ PAX_RECORD = "comment"
 META_KEY = "snapkit"
 #: The version of this record; a reader refuses any other.
 META_FORMAT = 1
+#: The key of the list of entries an export left out (in the final header only).
+OMITTED_KEY = "snapkit-omitted"
 
 Paths = Literal["absolute", "relative"]
 Layout = Literal["snapkit", "openclaw"]
+
+
+@dataclass(frozen=True)
+class Omitted:
+    """An entry an export left out because the repository could not give it."""
+
+    name: str  # the entry name it would have had (without a trailing / for a directory)
+    type: str  # "file" | "dir"
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -59,8 +80,8 @@ class ArchiveMeta:
             return ""
         return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.time_ns / 1e9))
 
-    def encode(self) -> str:
-        """The PAX ``comment`` record's value."""
+    def encode(self, omitted: Sequence[Omitted] = ()) -> str:
+        """The PAX ``comment`` record's value; with ``omitted``, that of the final header."""
         doc: dict[str, Any] = {
             "format": self.format,
             "program_version": self.program_version,
@@ -79,7 +100,27 @@ class ArchiveMeta:
         }
         if self.layout != "snapkit":
             doc["layout"] = self.layout
-        return json.dumps({META_KEY: doc}, sort_keys=True, separators=(",", ":"))
+        record: dict[str, Any] = {META_KEY: doc}
+        if omitted:
+            record[OMITTED_KEY] = {"entries": [
+                {"name": o.name, "type": o.type, "reason": o.reason}
+                for o in sorted(omitted, key=lambda o: o.name)]}
+        return json.dumps(record, sort_keys=True, separators=(",", ":"))
+
+
+def decode_omitted(raw: str | None) -> tuple[Omitted, ...]:
+    """The entries a final header says were left out (none for any other record)."""
+    try:
+        doc = json.loads(raw or "")
+    except ValueError:
+        return ()
+    part = doc.get(OMITTED_KEY) if isinstance(doc, dict) else None
+    entries = part.get("entries") if isinstance(part, dict) else None
+    if not isinstance(entries, list):
+        return ()
+    return tuple(
+        Omitted(e["name"], "dir" if e.get("type") == "dir" else "file", str(e.get("reason", "")))
+        for e in entries if isinstance(e, dict) and isinstance(e.get("name"), str))
 
 
 def decode(raw: str | None, where: str = "the archive") -> ArchiveMeta | None:

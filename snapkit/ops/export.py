@@ -6,7 +6,10 @@ the snapshot recorded) and :func:`snapkit.read.export.export_snapshot` streams t
 is written atomically: to a partial name beside it (``.snapkit-export-<pid>-<hex>.tmp``,
 ``snapkit.read.partials``), fsync'd, renamed over the output, the directory fsync'd; a failure or
 Ctrl-C removes the partial file, and the partial files killed exports left in that directory
-are removed first (a :class:`PartialsRemoved` event).
+are removed first (a :class:`PartialsRemoved` event). On a damaged repository the archive
+holds every entry that could be read and lists the others (``result.omitted``, and a final
+record in the archive); ``fail_fast`` raises at the first damage instead, which removes the
+partial file.
 """
 
 from __future__ import annotations
@@ -64,8 +67,8 @@ def export_to(location: Location, snapshot: str, output: str | Path | BinaryIO |
               *, fmt: str | None = None, mode: str | None = None,
               includes: Sequence[str] = (), excludes: Sequence[str] = (),
               paths: str = "absolute", layout: str = "snapkit", force: bool = False,
-              no_lock: bool = False, config: str | None = None, on_event: OnEvent = ignore,
-              progress_interval: float = 0.2) -> ExportOutcome:
+              no_lock: bool = False, config: str | None = None, fail_fast: bool = False,
+              on_event: OnEvent = ignore, progress_interval: float = 0.2) -> ExportOutcome:
     """Export ``snapshot`` (a selector) to ``output``: a file name (None: ``<host>-<time>-<id>
     .<ext>`` here; an existing file only with ``force``) or a binary stream (not closed).
 
@@ -88,7 +91,7 @@ def export_to(location: Location, snapshot: str, output: str | Path | BinaryIO |
         opts = ExportOptions(format=fmt, mode_subset=subset, mode=mode,
                              includes=tuple(includes), excludes=tuple(excludes), paths=paths,
                              layout=layout, gzip_level=loaded.config.gzip_level,
-                             zstd_level=loaded.config.zstd_level)
+                             zstd_level=loaded.config.zstd_level, fail_fast=fail_fast)
 
         def write(out: BinaryIO, counting: bool = False) -> ExportResult:
             on_file = file_counter(on_event, progress_interval) if counting else None

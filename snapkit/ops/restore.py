@@ -4,7 +4,9 @@ Under a shared lock the snapshot is resolved, the ``includes``/``excludes`` (abs
 relative to a source as ``ls`` takes them) are matched against its sources, and
 :func:`snapkit.read.restore.restore_snapshot` plans, then writes (each file to a temp name, then
 renamed; partial files an interrupted restore left in the target are removed). An include
-that matches nothing is reported as an :class:`UnmatchedInclude` event, not an error.
+that matches nothing is reported as an :class:`UnmatchedInclude` event, not an error. On a
+damaged repository every intact file is restored and the others are listed in
+``result.failed`` (``fail_fast``: the first damage is raised instead).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from snapkit.ops.events import Event, OnEvent, file_counter, ignore
 from snapkit.ops.repo import Location, reading
 from snapkit.read.browse import source_patterns, unmatched_patterns
 from snapkit.read.restore import Overwrite, RestoreOptions, RestoreResult, restore_snapshot
+from snapkit.read.treewalk import or_empty
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,8 @@ class RestoreOutcome:
 def restore(location: Location, snapshot: str, target: str, *, in_place: bool = False,
             overwrite: Overwrite = "never", includes: Sequence[str] = (),
             excludes: Sequence[str] = (), dry_run: bool = False, no_lock: bool = False,
-            on_event: OnEvent = ignore, progress_interval: float = 0.2) -> RestoreOutcome:
+            fail_fast: bool = False, on_event: OnEvent = ignore,
+            progress_interval: float = 0.2) -> RestoreOutcome:
     """Restore ``snapshot`` (a selector) below ``target`` (``/`` with ``in_place``: the
     original paths); ``overwrite`` says what happens to existing files that differ.
 
@@ -48,13 +52,18 @@ def restore(location: Location, snapshot: str, target: str, *, in_place: bool = 
     most once per ``progress_interval`` seconds."""
     with reading(location, no_lock, "restore", on_event) as repo:
         snap_id, snap = resolve(snapshot, repo.snapshots())
-        unmatched = tuple(unmatched_patterns(repo.load_tree, snap, includes))
+        damaged: list[str] = []  # trees that cannot be loaded: listed by the restore
+        load = repo.load_tree if fail_fast else or_empty(repo.load_tree, damaged)
+        unmatched = tuple(unmatched_patterns(load, snap, includes))
+        if damaged:  # an include may name something below a damaged tree: cannot tell
+            unmatched = ()
         for pattern in unmatched:
             on_event(UnmatchedInclude(pattern, snap_id))
         opts = RestoreOptions(target=os.path.abspath(os.path.expanduser(target)),
                               in_place=in_place, overwrite=overwrite, dry_run=dry_run,
                               includes=source_patterns(includes, snap.sources),
-                              excludes=source_patterns(excludes, snap.sources))
+                              excludes=source_patterns(excludes, snap.sources),
+                              fail_fast=fail_fast)
         result = restore_snapshot(repo.load_tree, repo.read_blobs, snap, opts,
                                   Chunker(repo.config.chunker),
                                   file_counter(on_event, progress_interval))

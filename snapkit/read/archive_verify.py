@@ -4,6 +4,10 @@ The metadata ``export`` writes into the PAX global header (``comment``: snapshot
 layout, an xxh3-128 checksum per file) is read back here; every regular file is hashed as the
 archive streams past, so memory does not grow with the archive. An archive without that
 metadata cannot be checked; one made by ``openclaw backup create`` is named as such.
+
+An export from a damaged repository ends with a second metadata record naming the entries it
+left out (:func:`snapkit.format.archive_meta.decode_omitted`): those are reported as omitted,
+not missing, and the archive does not pass (it is not the whole snapshot).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from typing import IO
 import zstandard
 
 from snapkit.format import archive_meta
-from snapkit.format.archive_meta import ArchiveMeta
+from snapkit.format.archive_meta import ArchiveMeta, Omitted
 from snapkit.format.errors import UsageError
 from snapkit.format.model import file_hasher
 from snapkit.read import openclaw_archive
@@ -47,11 +51,18 @@ class VerifyResult:
     mismatched: list[str] = field(default_factory=list)
     #: why the archive could not be read to its end (truncated, corrupt), or None
     damaged: str | None = None
+    #: entries the export left out (the repository could not give them), from its last record
+    omitted: list[Omitted] = field(default_factory=list)
+
+    @property
+    def consistent(self) -> bool:
+        """Every member the archive holds is as its metadata says."""
+        return self.snapshot is not None and self.damaged is None and not (
+            self.missing or self.extra or self.mismatched)
 
     @property
     def ok(self) -> bool:
-        return self.snapshot is not None and self.damaged is None and not (
-            self.missing or self.extra or self.mismatched)
+        return self.consistent and not self.omitted
 
 
 def read_metadata(tar: tarfile.TarFile, where: str = "the archive") -> ArchiveMeta | None:
@@ -83,7 +94,9 @@ def verify_archive(path: str) -> VerifyResult:
                 where = f"at {at[-1]}" if at else "before its first entry"
                 result.damaged = (f"the archive is truncated or damaged {where} "
                                   f"({type(exc).__name__}: {exc})")
-    result.missing = sorted(set(expected) - seen)
+        result.omitted = list(archive_meta.decode_omitted(
+            tar.pax_headers.get(archive_meta.PAX_RECORD)))
+    result.missing = sorted(set(expected) - seen - {o.name for o in result.omitted})
     return result
 
 

@@ -8,8 +8,16 @@ name), so the same snapshot and options always give the same bytes.
 
 Snapshot metadata (id, sources, host, time, mode, snapkit version) and an xxh3-128 checksum
 per file go in the ``comment`` record of the PAX global header, which every extractor ignores
-without a warning; :mod:`snapkit.read.archive_verify` checks an archive against it. Content streams
-from the store one chunk at a time, so memory does not grow with file or snapshot size.
+without a warning; :mod:`snapkit.read.archive_verify` checks an archive against it.
+
+On a damaged repository the export writes what it can and leaves out the rest, never a member
+that lies: each file's content is read back whole (in memory up to 64 MiB, beyond that in a
+temporary file, :mod:`snapkit.read.tar_sink`) before its header is written; a file that cannot
+be read, or a directory whose tree cannot be loaded (with everything below it), is left out
+and listed in ``ExportResult.omitted`` and in a final PAX global header naming the omitted
+entries (:mod:`snapkit.format.archive_meta`), which ``verify-archive`` reports as omitted.
+With ``fail_fast`` content streams from the store one chunk at a time (memory does not grow
+with file size) and the first damage is raised.
 
 Two layouts: ``snapkit`` (entry names are the absolute paths without the leading ``/``, or
 rooted at each source's name) and ``openclaw`` — the layout and ``manifest.json`` of
@@ -21,14 +29,14 @@ from __future__ import annotations
 
 import io
 import tarfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import IO, Any, BinaryIO
+from typing import IO, BinaryIO
 
 import zstandard
 
 from snapkit import __version__
-from snapkit.format.archive_meta import PAX_RECORD, ArchiveMeta
+from snapkit.format.archive_meta import PAX_RECORD, ArchiveMeta, Omitted
 from snapkit.format.errors import IntegrityError, UsageError
 from snapkit.format.model import (
     NODE_DIR,
@@ -37,16 +45,20 @@ from snapkit.format.model import (
     Node,
     Snapshot,
     Tree,
-    file_hasher,
 )
 from snapkit.format.paths import split_path
 from snapkit.read import openclaw_archive
+from snapkit.read.openclaw_format import PAYLOAD, payload_parts
+from snapkit.read.tar_sink import ContentReader, Members, Spooled, read_verified, tarinfo
 from snapkit.read.treewalk import (
     BlobReader,
     Entry,
+    Failed,
     Parts,
+    damage_selected,
     find_node,
     iter_tree,
+    or_empty,
     original_path,
     select_entries,
 )
@@ -93,6 +105,7 @@ class ExportOptions:
     gzip_level: int = 6
     zstd_level: int = 3
     threads: int = 2
+    fail_fast: bool = False  # stream, and raise at the first damage (else: omit and list it)
 
 
 @dataclass(frozen=True)
@@ -104,6 +117,8 @@ class ExportResult:
     symlinks: int = 0
     bytes: int = 0
     names: tuple[str, ...] = ()
+    #: what was left out because the repository could not give it (entry names), by name
+    omitted: tuple[Failed, ...] = ()
 
 
 # ------------------------------------------------------------------ selection and naming
@@ -169,59 +184,6 @@ def _namer(snap: Snapshot, paths: str) -> Callable[[Parts], str | None]:
 # ------------------------------------------------------------------ the tar sink
 
 
-class _ContentReader(io.RawIOBase):
-    """A file object over a node's chunks, hashing what is read."""
-
-    def __init__(self, chunks: Iterator[bytes]) -> None:
-        self._chunks = chunks
-        self._buf = b""
-        self.hasher = file_hasher()
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, b: Any) -> int:
-        while not self._buf:
-            chunk = next(self._chunks, None)
-            if chunk is None:
-                return 0
-            self._buf = chunk
-            self.hasher.update(self._buf)
-        n = min(len(b), len(self._buf))
-        b[:n] = self._buf[:n]
-        self._buf = self._buf[n:]
-        return n
-
-
-def _mtime_fields(ns: int) -> tuple[int, dict[str, str]]:
-    sec, frac = divmod(ns, 1_000_000_000)
-    if not frac:
-        return sec, {}
-    # PAX times are a signed decimal: before 1970, -1.5 s is "-1.5" (not floor "-2" + ".5").
-    whole, part = divmod(abs(ns), 1_000_000_000)
-    sign = "-" if ns < 0 else ""
-    return sec, {"mtime": f"{sign}{whole}.{part:09d}".rstrip("0")}
-
-
-def _tarinfo(name: str, node: Node) -> tarfile.TarInfo:
-    info = tarfile.TarInfo(name + "/" if node.type == NODE_DIR else name)
-    sec, pax = _mtime_fields(node.mtime_ns)
-    info.mtime = sec
-    info.pax_headers = pax
-    info.mode = node.mode
-    info.uid, info.gid = node.uid, node.gid
-    info.uname, info.gname = node.user, node.group
-    if node.type == NODE_DIR:
-        info.type = tarfile.DIRTYPE
-    elif node.type == NODE_SYMLINK:
-        info.type = tarfile.SYMTYPE
-        info.linkname = node.target or ""
-    else:
-        info.type = tarfile.REGTYPE
-        info.size = node.size
-    return info
-
-
 def metadata(snap_id: str, snap: Snapshot, opts: ExportOptions,
              checksums: dict[str, str]) -> ArchiveMeta:
     return ArchiveMeta(
@@ -234,45 +196,66 @@ def metadata(snap_id: str, snap: Snapshot, opts: ExportOptions,
 
 
 def _selected(
-    load_tree: Callable[[str], Tree], snap: Snapshot, opts: ExportOptions
+    load_tree: Callable[[str], Tree], snap: Snapshot, opts: ExportOptions,
+    lost: list[tuple[Parts, str]] | None = None,
 ) -> list[tuple[Parts, Node]]:
-    """The stored (path, node) pairs an export holds, in archive order."""
-    entries: list[Entry] = [e for e in iter_tree(load_tree, snap.tree) if not e[2]]
+    """The stored (path, node) pairs an export holds, in archive order; with ``lost``, a
+    directory whose tree cannot be loaded is left out and, if selected, added to it (with
+    the error)."""
+    damaged: list[tuple[Parts, str]] = []
+    entries: list[Entry] = [e for e in iter_tree(load_tree, snap.tree, on_damage=(
+        (lambda parts, _node, exc: damaged.append((parts, str(exc)))) if lost is not None
+        else None)) if not e[2]]
+    tests: list[Callable[[Parts, Node], bool]] = []
     if opts.mode_subset is not None:
-        entries = select_entries(entries, _mode_select(snap, opts.mode_subset), keep_dirs=False)
+        tests.append(_mode_select(snap, opts.mode_subset))
+        entries = select_entries(entries, tests[-1], keep_dirs=False)
     if opts.includes or opts.excludes:
         test = path_filter(opts.includes, opts.excludes)
-        entries = select_entries(
-            entries, lambda parts, node: test(original_path(parts), node.type == NODE_DIR),
-            keep_dirs=not opts.includes,
-        )
+        tests.append(lambda parts, node: test(original_path(parts), node.type == NODE_DIR))
+        entries = select_entries(entries, tests[-1], keep_dirs=not opts.includes)
+    if lost is not None:
+        lost += [d for d in damaged if all(damage_selected(d[0], t) for t in tests)]
     return [(parts, node) for parts, node, _ in entries]
 
 
 def plan_export(
-    load_tree: Callable[[str], Tree], snap: Snapshot, opts: ExportOptions
+    load_tree: Callable[[str], Tree], snap: Snapshot, opts: ExportOptions,
+    lost: list[tuple[str, str]] | None = None,
 ) -> list[tuple[str, Node]]:
-    """The (entry name, node) pairs of an export in the default layout, in archive order."""
+    """The (entry name, node) pairs of an export in the default layout, in archive order;
+    with ``lost``, the unreadable directories (name, error) are left out and listed there."""
     name_of = _namer(snap, opts.paths)
     out: list[tuple[str, Node]] = []
-    for parts, node in _selected(load_tree, snap, opts):
+    damaged: list[tuple[Parts, str]] | None = [] if lost is not None else None
+    for parts, node in _selected(load_tree, snap, opts, damaged):
         name = name_of(parts)
         if name:
             out.append((name, node))
+    if lost is not None and damaged:
+        lost += [(name, why) for p, why in damaged if (name := name_of(p))]
     return out
 
 
 def plan_openclaw(load_tree: Callable[[str], Tree], snap_id: str, snap: Snapshot,
-                  opts: ExportOptions) -> openclaw_archive.Layout:
+                  opts: ExportOptions, lost: list[tuple[str, str]] | None = None,
+                  ) -> openclaw_archive.Layout:
     """The export in OpenClaw's backup layout (see :mod:`snapkit.read.openclaw_archive`)."""
     if opts.paths != "absolute":
         raise UsageError("--paths relative does not apply to --layout openclaw (its names are "
                          "always <root>/payload/posix/<absolute path>)")
-    return openclaw_archive.plan_layout(
-        snap_id, snap, _selected(load_tree, snap, opts),
-        lambda parts: find_node(load_tree, snap.tree, parts) if parts else None,
-        lambda parts: _dir_names(load_tree, snap.tree, parts),
+    damaged: list[tuple[Parts, str]] | None = [] if lost is not None else None
+    selected = _selected(load_tree, snap, opts, damaged)
+    look = or_empty(load_tree, []) if lost is not None else load_tree  # damage listed above
+    layout = openclaw_archive.plan_layout(
+        snap_id, snap, selected,
+        lambda parts: find_node(look, snap.tree, parts) if parts else None,
+        lambda parts: _dir_names(look, snap.tree, parts),
         opts.mode or snap.mode)
+    if lost is not None and damaged:
+        lost += [("/".join((layout.root, PAYLOAD, *payload_parts(p))), why)
+                 for p, why in damaged]
+    return layout
 
 
 def _compressor(out: BinaryIO, opts: ExportOptions) -> tuple[IO[bytes], Callable[[], None]]:
@@ -290,6 +273,21 @@ def _compressor(out: BinaryIO, opts: ExportOptions) -> tuple[IO[bytes], Callable
     return out, lambda: None
 
 
+def _plan(load_tree: Callable[[str], Tree], snap_id: str, snap: Snapshot, opts: ExportOptions,
+          lost: list[tuple[str, str]] | None,
+          ) -> tuple[openclaw_archive.Layout | None, list[tuple[str, Node]], ArchiveMeta]:
+    """The layout (OpenClaw's, or None), the entries and the metadata of an export."""
+    if opts.layout not in LAYOUTS:
+        raise UsageError(f"unknown layout {opts.layout!r}; use {' or '.join(LAYOUTS)}")
+    layout = (plan_openclaw(load_tree, snap_id, snap, opts, lost) if opts.layout == "openclaw"
+              else None)
+    plan = layout.entries if layout is not None else plan_export(load_tree, snap, opts, lost)
+    checksums = {name: node.hash or "" for name, node in plan if node.type == NODE_FILE}
+    if layout is not None:  # the manifest is checked too
+        checksums[layout.manifest_name] = layout.manifest_node.hash or ""
+    return layout, plan, metadata(snap_id, snap, opts, checksums)
+
+
 def export_snapshot(
     load_tree: Callable[[str], Tree],
     read_blobs: BlobReader,
@@ -299,44 +297,60 @@ def export_snapshot(
     opts: ExportOptions,
     on_file: Callable[[str, int], None] | None = None,
 ) -> ExportResult:
-    """Stream the archive to ``out`` (not closed)."""
+    """Write the archive to ``out`` (not closed); see the module docstring for damage."""
     opts = replace(opts, format=normalize_format(opts.format))
-    if opts.layout not in LAYOUTS:
-        raise UsageError(f"unknown layout {opts.layout!r}; use {' or '.join(LAYOUTS)}")
-    layout = plan_openclaw(load_tree, snap_id, snap, opts) if opts.layout == "openclaw" else None
-    plan = layout.entries if layout is not None else plan_export(load_tree, snap, opts)
-    checksums = {name: node.hash or "" for name, node in plan if node.type == NODE_FILE}
-    if layout is not None:  # the manifest is checked too
-        checksums[layout.manifest_name] = layout.manifest_node.hash or ""
-    meta = metadata(snap_id, snap, opts, checksums).encode()
+    lost: list[tuple[str, str]] | None = None if opts.fail_fast else []
+    layout, plan, meta = _plan(load_tree, snap_id, snap, opts, lost)
+    omitted = [Failed(name, "dir", f"directory left out, its listing cannot be read: {why}")
+               for name, why in lost or ()]
     stream, finish = _compressor(out, opts)
     counts = {NODE_FILE: 0, NODE_DIR: 0, NODE_SYMLINK: 0}
     content_bytes = 0
     names: list[str] = []
     tar = tarfile.open(fileobj=stream, mode="w|", format=tarfile.PAX_FORMAT,  # noqa: SIM115
-                       pax_headers={PAX_RECORD: meta}, encoding="utf-8",
+                       pax_headers={PAX_RECORD: meta.encode()}, encoding="utf-8",
                        errors="surrogateescape")
+    members = Members(tar, hold_last=not opts.fail_fast)
     try:
         for name, node in plan:
-            info = _tarinfo(name, node)
+            info = tarinfo(name, node)
+            if node.type == NODE_FILE and opts.fail_fast:
+                _stream_file(tar, info, read_blobs, node)
+            elif node.type == NODE_FILE:
+                try:
+                    members.add(info, read_verified(read_blobs(node.content), node, name))
+                except IntegrityError as exc:  # nothing of it was written
+                    omitted.append(Failed(name, "file", str(exc)))
+                    continue
+            else:
+                members.add(info)
             if node.type == NODE_FILE:
-                reader = _ContentReader(read_blobs(node.content))
-                tar.addfile(info, io.BufferedReader(reader, 1024 * 1024))
-                if node.hash and reader.hasher.hexdigest() != node.hash:
-                    raise IntegrityError(f"{name}: stored content does not match its checksum")
                 content_bytes += node.size
                 if on_file is not None:
                     on_file(name, node.size)
-            else:
-                tar.addfile(info)
             counts[node.type if node.type in counts else NODE_SYMLINK] += 1
             names.append(info.name)
         if layout is not None:  # last, as OpenClaw writes it
-            tar.addfile(_tarinfo(layout.manifest_name, layout.manifest_node),
-                        io.BytesIO(layout.manifest))
+            members.add(tarinfo(layout.manifest_name, layout.manifest_node),
+                        Spooled.holding(layout.manifest))
             names.append(layout.manifest_name)
+        members.finish({PAX_RECORD: meta.encode(_omissions(omitted))} if omitted else None)
     finally:
+        members.discard()
         tar.close()
         finish()
     return ExportResult(counts[NODE_FILE], counts[NODE_DIR], counts[NODE_SYMLINK], content_bytes,
-                        tuple(names))
+                        tuple(names), tuple(sorted(omitted, key=lambda f: f.path)))
+
+
+def _stream_file(tar: tarfile.TarFile, info: tarfile.TarInfo, read_blobs: BlobReader,
+                 node: Node) -> None:
+    """Write a file's member as its chunks come (``fail_fast``): damage raises mid-member."""
+    reader = ContentReader(read_blobs(node.content))
+    tar.addfile(info, io.BufferedReader(reader, 1024 * 1024))
+    if node.hash and reader.hasher.hexdigest() != node.hash:
+        raise IntegrityError(f"{info.name}: stored content does not match its checksum")
+
+
+def _omissions(omitted: list[Failed]) -> list[Omitted]:
+    return [Omitted(f.path, f.type, f.reason) for f in omitted]

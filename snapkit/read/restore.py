@@ -7,6 +7,13 @@ directories and files relative to open directory descriptors with ``O_NOFOLLOW``
 symlink planted in the target is never followed; files are written to a temp name, checked
 chunk by chunk against their ids, then renamed into place. Memory does not grow with file
 size: content streams one chunk at a time.
+
+Damage does not stop a restore (restic's behaviour): a file whose content cannot be read back
+(:class:`~snapkit.format.errors.IntegrityError`, a ``BlobUnreadable`` among them) leaves
+nothing in the target — its temp file is removed, nothing is renamed into place, and a file
+that was there stays as it was — and a directory whose tree cannot be loaded is not created,
+nothing below it being known; each goes to ``RestoreResult.failed`` and the restore goes on
+with the rest. ``fail_fast`` raises at the first damage instead.
 """
 
 from __future__ import annotations
@@ -14,11 +21,11 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from snapkit.capture.chunker import Chunker
-from snapkit.format.errors import SnapkitError, UsageError
+from snapkit.format.errors import IntegrityError, SnapkitError, UsageError
 from snapkit.format.model import (
     NODE_DIR,
     NODE_FILE,
@@ -39,7 +46,16 @@ from snapkit.read.restore_writer import (
     dest_path,
 )
 from snapkit.read.restore_writer import TEMP_PREFIX as TEMP_PREFIX
-from snapkit.read.treewalk import BlobReader, Parts, iter_tree, original_path, select_entries
+from snapkit.read.treewalk import (
+    BlobReader,
+    Entry,
+    Failed,
+    Parts,
+    damage_selected,
+    iter_tree,
+    original_path,
+    select_entries,
+)
 from snapkit.select.rules import path_filter
 
 Overwrite = Literal["never", "if-changed", "always"]
@@ -54,6 +70,7 @@ class RestoreOptions:
     dry_run: bool = False
     includes: tuple[str, ...] = ()  # gitignore-style, against the original absolute path
     excludes: tuple[str, ...] = ()
+    fail_fast: bool = False  # raise at the first damage (else: restore the rest, list it)
 
 
 @dataclass(frozen=True)
@@ -76,6 +93,8 @@ class RestoreResult:
     #: partial files that an interrupted earlier restore had left in the target, removed
     leftovers_removed: int = 0
     actions: tuple[Action, ...] = ()
+    #: what could not be restored (damaged content, unreadable directories), by path
+    failed: tuple[Failed, ...] = ()
 
 
 @dataclass
@@ -87,6 +106,7 @@ class _Tally:
     symlinks: int = 0
     bytes: int = 0
     identical: int = 0
+    failed: list[Failed] = field(default_factory=list)
 
     def count(self, a: Action, size: int) -> None:
         if a.node.type == NODE_DIR:
@@ -101,7 +121,8 @@ class _Tally:
 
     def result(self, actions: Sequence[Action], leftovers_removed: int = 0) -> RestoreResult:
         return RestoreResult(self.files, self.dirs, self.symlinks, self.bytes, self.identical,
-                             leftovers_removed, tuple(actions))
+                             leftovers_removed, tuple(actions),
+                             tuple(sorted(self.failed, key=lambda f: f.path)))
 
 
 def _follow_parts(snap: Snapshot, opts: RestoreOptions) -> int:
@@ -113,21 +134,19 @@ def _follow_parts(snap: Snapshot, opts: RestoreOptions) -> int:
 
 
 def plan_restore(
-    load_tree: Callable[[str], Tree], snap: Snapshot, opts: RestoreOptions, chunker: Chunker
+    load_tree: Callable[[str], Tree], snap: Snapshot, opts: RestoreOptions, chunker: Chunker,
+    failed: list[Failed] | None = None,
 ) -> list[Action]:
-    """Every entry to restore with what will happen to it; raise on conflicts (nothing written)."""
+    """Every entry to restore with what will happen to it; raise on conflicts (nothing written).
+
+    A directory whose tree cannot be loaded is added to ``failed`` (unless ``fail_fast``, or
+    ``failed`` is None: then the error is raised)."""
     if opts.overwrite not in OVERWRITE_POLICIES:
         raise UsageError(f"--overwrite must be one of {', '.join(OVERWRITE_POLICIES)}")
     if not opts.in_place and os.path.islink(opts.target):
         raise UsageError(f"--target {opts.target} is a symlink (to {os.readlink(opts.target)}); "
                          "restore never follows one — name the directory it points to")
-    entries = list(iter_tree(load_tree, snap.tree))
-    if opts.includes or opts.excludes:
-        select = path_filter(opts.includes, opts.excludes)
-        entries = select_entries(
-            entries, lambda parts, node: select(original_path(parts), node.type == NODE_DIR),
-            keep_dirs=not opts.includes,
-        )
+    entries = _walk(load_tree, snap, opts, failed)
     actions: list[Action] = []
     conflicts: list[str] = []
     created: set[Parts] = set()  # directories this restore creates: nothing below exists yet
@@ -158,6 +177,27 @@ def plan_restore(
             f"{fix} to replace them, or restore into an empty --target"
         )
     return actions
+
+
+def _walk(load_tree: Callable[[str], Tree], snap: Snapshot, opts: RestoreOptions,
+          failed: list[Failed] | None) -> list[Entry]:
+    """The selected entries; the selected unreadable directories go to ``failed``."""
+    damaged: list[tuple[Parts, Exception]] = []
+    tolerant = failed is not None and not opts.fail_fast
+    entries = list(iter_tree(load_tree, snap.tree, on_damage=(
+        (lambda parts, _node, exc: damaged.append((parts, exc))) if tolerant else None)))
+    select = path_filter(opts.includes, opts.excludes)
+
+    def test(parts: Parts, node: Node) -> bool:
+        return select(original_path(parts), node.type == NODE_DIR)
+
+    if opts.includes or opts.excludes:
+        entries = select_entries(entries, test, keep_dirs=not opts.includes)
+    for parts, exc in damaged:
+        if failed is not None and damage_selected(parts, test):
+            failed.append(Failed(dest_path(opts.target, parts), "dir",
+                                 f"directory not restored, its listing cannot be read: {exc}"))
+    return entries
 
 
 def _compare(prober: DirFds | None, parts: Parts, dest: str, node: Node, policy: Overwrite,
@@ -218,8 +258,8 @@ def restore_snapshot(
     on_file: Callable[[str, int], None] | None = None,
 ) -> RestoreResult:
     """Plan, then (unless ``dry_run``) write; see the module docstring."""
-    actions = plan_restore(load_tree, snap, opts, chunker)
     tally = _Tally()
+    actions = plan_restore(load_tree, snap, opts, chunker, tally.failed)
     if opts.dry_run:
         for a in actions:
             tally.count(a, a.node.size)
@@ -238,7 +278,13 @@ def restore_snapshot(
                 writer.symlink(a.parts, node.target or "")
                 writer.set_meta(a.parts, node)
             elif node.type == NODE_FILE:
-                n = writer.write_file(a.parts, read_blobs(node.content), node)
+                try:
+                    n = writer.write_file(a.parts, read_blobs(node.content), node)
+                except IntegrityError as exc:  # nothing was written (see the docstring)
+                    if opts.fail_fast:
+                        raise
+                    tally.failed.append(Failed(a.dest, "file", str(exc)))
+                    continue
                 tally.count(a, n)
                 if on_file is not None:
                     on_file(a.dest, n)

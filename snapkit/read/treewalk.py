@@ -5,12 +5,17 @@ contents, entries sorted by name) and a second time with ``leaving=True`` after 
 directory's contents, so sinks can set directory metadata last. Every name is checked: a
 stored name that could escape its directory (``..``, a separator, NUL, empty) raises
 :class:`UnsafeName` — whatever a manifest holds, no consumer ever sees such a path.
+
+Given ``on_damage``, a directory whose tree cannot be loaded (a damaged or missing blob) is
+neither yielded nor entered: it goes to ``on_damage`` and the walk goes on with the rest, so
+restore and export can write what is intact and list what is not (:class:`Failed`).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 
 from snapkit.format.errors import IntegrityError
 from snapkit.format.model import NODE_DIR, Node, Tree
@@ -21,6 +26,17 @@ TreeLoader = Callable[[str], Tree]
 #: each verified against its id — ``Repository.read_blobs``, which reads them pack by pack.
 BlobReader = Callable[[Sequence[str]], Iterator[bytes]]
 Parts = tuple[str, ...]
+#: Told about a directory whose tree cannot be loaded: its path, its node and the error.
+OnDamage = Callable[[Parts, Node, IntegrityError], None]
+
+
+@dataclass(frozen=True)
+class Failed:
+    """An entry a sink could not write because the repository is damaged."""
+
+    path: str  # where it would have gone: the restore's destination, the archive's entry name
+    type: str  # "file", or "dir" for a directory whose listing cannot be read
+    reason: str
 
 
 class UnsafeName(IntegrityError):
@@ -46,12 +62,13 @@ def check_name(name: str, parts: Parts) -> None:
 
 
 def iter_tree(
-    load_tree: TreeLoader, tree_id: str, prefix: Parts = ()
+    load_tree: TreeLoader, tree_id: str, prefix: Parts = (), on_damage: OnDamage | None = None
 ) -> Iterator[tuple[Parts, Node, bool]]:
     """Pre-order walk with leave events for directories (see the module docstring).
 
     Iterative — an explicit stack of open directory listings — so a tree of any depth walks
-    in constant Python stack.
+    in constant Python stack. The root tree must load (its error is raised even with
+    ``on_damage``).
     """
     stack: list[tuple[Parts, Node | None, Iterator[Node]]] = [
         (prefix, None, iter(load_tree(tree_id).nodes))
@@ -66,6 +83,15 @@ def iter_tree(
             continue
         check_name(node.name, parts_above)
         parts = (*parts_above, node.name)
+        if node.type == NODE_DIR and node.subtree and on_damage is not None:
+            try:
+                nodes = load_tree(node.subtree).nodes
+            except IntegrityError as exc:
+                on_damage(parts, node, exc)
+                continue
+            yield parts, node, False
+            stack.append((parts, node, iter(nodes)))
+            continue
         yield parts, node, False
         if node.type == NODE_DIR:
             if node.subtree:
@@ -106,6 +132,26 @@ def select_entries(
         if not is_dir or keep_dirs:
             keep.update(parts[:i] for i in range(1, len(parts) + 1))
     return [e for e in entries if e[0] in keep]
+
+
+def damage_selected(parts: Parts, select: Callable[[Parts, Node], bool]) -> bool:
+    """Whether a damaged directory at ``parts`` is one a filtered walk would have gone into:
+    ``select`` passes it and each directory above it (as :func:`select_entries` descends)."""
+    return all(select(parts[:i], Node(parts[i - 1], NODE_DIR, 0, 0))
+               for i in range(1, len(parts) + 1))
+
+
+def or_empty(load_tree: TreeLoader, damaged: list[str]) -> TreeLoader:
+    """``load_tree`` that gives an empty tree for one that cannot be loaded (its id appended
+    to ``damaged``): for the look-ups beside a tolerant walk, which reports the damage."""
+    def load(tree_id: str) -> Tree:
+        try:
+            return load_tree(tree_id)
+        except IntegrityError:
+            damaged.append(tree_id)
+            return Tree()
+
+    return load
 
 
 def find_node(load_tree: TreeLoader, root: str, parts: Parts) -> Node | None:

@@ -1,0 +1,181 @@
+"""The export's tar side: a PAX member for each stored node, and the member writer that
+never puts a file's header in the archive before its content was read back whole.
+
+A tar member's header (with its size) precedes its content, so a file whose content turns out
+unreadable halfway would leave a member that lies. :func:`read_verified` reads a file's
+content first — each blob checked against its id by the reader, then the size and the
+whole-file checksum — holding it in memory up to :data:`SPOOL_MEMORY` and beyond that in an
+anonymous temporary file (mode 0600, in the system temp directory, gone when closed). Only
+then is the member written. :class:`Members` holds the last member back until the end, so that
+a final PAX global header (the list of omitted entries, :mod:`snapkit.format.archive_meta`)
+can go before it: Python's ``tarfile`` refuses an archive that ends on a global header.
+"""
+
+from __future__ import annotations
+
+import io
+import tarfile
+import tempfile
+from collections.abc import Iterator
+from typing import IO, Any
+
+import xxhash
+
+from snapkit.format.errors import IntegrityError
+from snapkit.format.model import NODE_DIR, NODE_SYMLINK, Node, file_hasher
+
+#: Content up to this size is held in memory before its member is written; beyond, on disk.
+SPOOL_MEMORY = 64 * 1024 * 1024
+_COPY = 1024 * 1024
+
+
+class ContentReader(io.RawIOBase):
+    """A file object over a node's chunks, hashing what is read."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self._buf = b""
+        self.hasher = file_hasher()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        while not self._buf:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return 0
+            self._buf = chunk
+            self.hasher.update(self._buf)
+        n = min(len(b), len(self._buf))
+        b[:n] = self._buf[:n]
+        self._buf = self._buf[n:]
+        return n
+
+
+def _mtime_fields(ns: int) -> tuple[int, dict[str, str]]:
+    sec, frac = divmod(ns, 1_000_000_000)
+    if not frac:
+        return sec, {}
+    # PAX times are a signed decimal: before 1970, -1.5 s is "-1.5" (not floor "-2" + ".5").
+    whole, part = divmod(abs(ns), 1_000_000_000)
+    sign = "-" if ns < 0 else ""
+    return sec, {"mtime": f"{sign}{whole}.{part:09d}".rstrip("0")}
+
+
+def tarinfo(name: str, node: Node) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name + "/" if node.type == NODE_DIR else name)
+    sec, pax = _mtime_fields(node.mtime_ns)
+    info.mtime = sec
+    info.pax_headers = pax
+    info.mode = node.mode
+    info.uid, info.gid = node.uid, node.gid
+    info.uname, info.gname = node.user, node.group
+    if node.type == NODE_DIR:
+        info.type = tarfile.DIRTYPE
+    elif node.type == NODE_SYMLINK:
+        info.type = tarfile.SYMTYPE
+        info.linkname = node.target or ""
+    else:
+        info.type = tarfile.REGTYPE
+        info.size = node.size
+    return info
+
+
+class Spooled:
+    """A file's content read back whole: the chunks in memory, or an anonymous temp file."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.chunks: list[bytes] = []
+        self.size = 0
+        self.file: IO[bytes] | None = None
+
+    @classmethod
+    def holding(cls, data: bytes) -> Spooled:
+        spool = cls(len(data))
+        spool.write(data)
+        return spool
+
+    def write(self, chunk: bytes) -> None:
+        if self.file is None and self.size + len(chunk) > self.limit:
+            self.file = tempfile.TemporaryFile()  # noqa: SIM115 (closed by close())
+            for c in self.chunks:
+                self.file.write(c)
+            self.chunks = []
+        if self.file is not None:
+            self.file.write(chunk)
+        else:
+            self.chunks.append(chunk)
+        self.size += len(chunk)
+
+    def reader(self) -> IO[bytes]:
+        if self.file is not None:
+            self.file.seek(0)
+            return self.file
+        return io.BufferedReader(ContentReader(iter(self.chunks)), _COPY)
+
+    def close(self) -> None:
+        self.chunks = []
+        if self.file is not None:
+            self.file.close()
+            self.file = None
+
+
+def read_verified(chunks: Iterator[bytes], node: Node, name: str,
+                  limit: int = SPOOL_MEMORY) -> Spooled:
+    """``node``'s whole content, checked against its size and checksum; raises
+    :class:`IntegrityError` (a ``BlobUnreadable`` among them) with nothing kept."""
+    spool = Spooled(limit)
+    hasher: xxhash.xxh3_128 = file_hasher()
+    try:
+        for chunk in chunks:
+            spool.write(chunk)
+            hasher.update(chunk)
+        if spool.size != node.size or (node.hash and hasher.hexdigest() != node.hash):
+            raise IntegrityError(f"{name}: stored content does not match its size or checksum")
+    except BaseException:
+        spool.close()
+        raise
+    return spool
+
+
+class Members:
+    """Writes members to a tar stream, with ``hold_last`` the last one held back until
+    :meth:`finish`."""
+
+    def __init__(self, tar: tarfile.TarFile, hold_last: bool = True) -> None:
+        self.tar = tar
+        self.hold_last = hold_last
+        self._pending: tuple[tarfile.TarInfo, Spooled | None] | None = None
+
+    def add(self, info: tarfile.TarInfo, content: Spooled | None = None) -> None:
+        self._flush()
+        self._pending = (info, content)
+        if not self.hold_last:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._pending is None:
+            return
+        info, content = self._pending
+        self._pending = None
+        try:
+            self.tar.addfile(info, content.reader() if content is not None else None)
+        finally:
+            if content is not None:
+                content.close()
+
+    def finish(self, final_record: dict[str, str] | None = None) -> None:
+        """Write ``final_record`` as a PAX global header, then the member held back."""
+        if final_record:
+            buf = tarfile.TarInfo.create_pax_global_header(final_record)
+            assert self.tar.fileobj is not None
+            self.tar.fileobj.write(buf)
+            self.tar.offset += len(buf)
+        self._flush()
+
+    def discard(self) -> None:
+        if self._pending is not None and self._pending[1] is not None:
+            self._pending[1].close()
+        self._pending = None
