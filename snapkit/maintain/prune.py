@@ -41,23 +41,19 @@ file's mtime, an S3 object's ``LastModified``; only a local repository has temp 
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 
 from snapkit.format.errors import IntegrityError
 from snapkit.format.model import (
-    NODE_DIR,
-    NODE_FILE,
     BlobEntry,
     Damage,
     content_id,
-    decode_index_file,
 )
-from snapkit.maintain.reachability import walk_reachable
+from snapkit.maintain.prune_scan import read_index, used_blobs
 from snapkit.maintain.strays import StrayFile as StrayFile
 from snapkit.maintain.strays import find_strays
 from snapkit.store import codec
-from snapkit.store.backend import Backend
 from snapkit.store.index import Index, write_index
 from snapkit.store.lock import other_holders
 from snapkit.store.pack import PackBuilder
@@ -169,7 +165,7 @@ def plan_prune(
     backend = repo.backend
     step("index")
     index_files = tuple(sorted(backend.list("index")))
-    index, listed, relisted = _read_index(backend, index_files)
+    index, listed, relisted = read_index(backend, index_files)
     # Read under the caller's lock: a snapshot committed since the repository was opened must
     # have its blobs in the index we walk and keep. The walk reads through a view with this
     # index; the caller's repository is left as it was (execution reloads its index).
@@ -177,7 +173,7 @@ def plan_prune(
     view.index = index
 
     snapshot_ids = [sid for sid in view.snapshot_ids() if sid not in ignore_snapshots]
-    used = _used_blobs(view, snapshot_ids, step)
+    used = used_blobs(view, snapshot_ids, step)
 
     step("packs")
     on_disk = set(backend.list("packs"))
@@ -207,35 +203,6 @@ def plan_prune(
         damaged=tuple(Damage(b, p, r) for (b, p), r in sorted(index.damaged.items())
                       if p in {k.id for k in keep}),
     )
-
-
-def _read_index(
-    backend: Backend, index_files: tuple[str, ...]
-) -> tuple[Index, dict[str, dict[str, BlobEntry]], int]:
-    """The index files read into one :class:`Index`, the blobs each pack lists (first listing
-    kept), and how many listings repeated one already seen. A damaged index file stops prune:
-    the blobs only it lists would look unused."""
-    listed: dict[str, dict[str, BlobEntry]] = {}
-    relisted = 0
-    index = Index()
-    for name in index_files:
-        data = backend.load("index", name)
-        try:
-            if content_id(data) != name:
-                raise IntegrityError("it does not match its id")
-            entries, damaged = decode_index_file(data, name)
-        except IntegrityError as exc:
-            raise _stop(f"index file {name} is damaged ({exc.message})", "index") from exc
-        index.add(entries)
-        index.add_damage(damaged)
-        index.files.add(name)
-        for e in entries:
-            in_pack = listed.setdefault(e.pack, {})
-            if e.id in in_pack:
-                relisted += 1
-            else:
-                in_pack[e.id] = e
-    return index, listed, relisted
 
 
 def _require_placed(used: set[str], claimed: dict[str, list[BlobEntry]],
@@ -271,58 +238,6 @@ def _classify_packs(
         else:
             keep.append(info)
     return keep, repack, delete
-
-
-def _used_blobs(repo: Repository, snapshot_ids: list[str], step: Step) -> set[str]:
-    """Every tree and data blob the snapshots reference (equal subtrees walked once)."""
-    used: set[str] = set()
-
-    def roots() -> Iterator[tuple[str, str]]:
-        for n, sid in enumerate(snapshot_ids, 1):
-            step(f"snapshots {n}/{len(snapshot_ids)}")
-            try:
-                yield sid, repo.load_snapshot(sid).tree
-            except IntegrityError as exc:
-                raise _stop(f"snapshot {sid} is damaged ({exc.message})",
-                            "snapshots --forget") from exc
-
-    def visit(sid: str, tree_id: str, _where: str) -> list[tuple[str, str]]:
-        _require(repo, sid, tree_id, "tree")
-        used.add(tree_id)
-        below: list[tuple[str, str]] = []
-        try:
-            tree = repo.load_tree(tree_id)
-        except IntegrityError as exc:
-            raise _stop(f"snapshot {sid[:8]} references tree {tree_id}, which cannot be read "
-                        f"({exc.message})", "packs", "snapshots") from exc
-        for node in tree.nodes:
-            if node.type == NODE_DIR and node.subtree:
-                below.append((node.subtree, ""))
-            elif node.type == NODE_FILE:
-                for blob in node.content:
-                    if blob not in used:
-                        _require(repo, sid, blob, "data blob")
-                        used.add(blob)
-        return below
-
-    walk_reachable(roots(), visit)
-    return used
-
-
-def _require(repo: Repository, sid: str, blob_id: str, what: str) -> None:
-    if repo.index.is_damaged(blob_id):
-        raise _stop(f"snapshot {sid[:8]} references {what} {blob_id}, whose only copy is "
-                    "damaged", "packs", "snapshots")
-    if blob_id not in repo.index:
-        raise _stop(f"snapshot {sid[:8]} references {what} {blob_id}, which no index lists",
-                    "index", "snapshots")
-
-
-def _stop(problem: str, *repairs: str) -> IntegrityError:
-    """The one line prune stops with when damage hides what is used: the problem, and the
-    repairs to run (in order) before prune can work again."""
-    then = ", then ".join(f"`snapkit repair {r}`" for r in repairs)
-    return IntegrityError(f"{problem}; prune stopped before changing anything: run {then}")
 
 
 def _claim(listed: dict[str, dict[str, BlobEntry]], packs: list[str], sizes: dict[str, int],
