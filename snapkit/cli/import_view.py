@@ -95,8 +95,11 @@ def report(settings: Settings, archive: str, r: ImportResult) -> None:
         out("Skipped:     " + ", ".join(f"{n:,} {k}" for k, n in sorted(reasons.items())))
     out(f"Warnings:    {len(s.warnings):,}" + (" (on stderr and in the snapshot)"
                                                if s.warnings else ""))
-    if not r.complete:
+    if not r.complete and "truncated" in reasons:
         click.echo("snapkit: the archive is truncated or damaged; the entries before the damage "
                    "were imported", err=True)
+    elif not r.complete:
+        click.echo(f"snapkit: {reasons.get('omitted', 0):,} entries were left out of the "
+                   "archive when it was exported; everything it holds was imported", err=True)
     out(f"Duration:    {s.summary.duration_s:.1f} s")
     out(f"Snapshot {r.snapshot_id[:8]} saved (tags: {', '.join(s.tags)}) — {r.snapshot_id}")

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import IO
 
 from snapkit.capture.chunker import Chunker
+from snapkit.format import archive_meta
 from snapkit.format.model import Skipped, Snapshot, Summary
 from snapkit.format.paths import join_path
 from snapkit.maintain.importer.assemble import Assembler, archive_sources
@@ -76,6 +77,7 @@ def import_archive(repo: Repository, path: str, opts: ImportOptions) -> ImportRe
         with repo.saver(opts.workers, opts.zstd_level) as saver:
             col = Collector(saver, Chunker(repo.config.chunker), checksums)
             _read_archive(tar, stream, col)
+            _note_omitted(tar, col)
             layout, doc = choose_layout(col, meta, fallback)
             _store_plain_manifests(col, layout, saver)
             asm = _assemble(col, layout, fallback, saver)
@@ -103,6 +105,18 @@ def import_archive(repo: Repository, path: str, opts: ImportOptions) -> ImportRe
         bytes=counts["bytes"],
         complete=col.st.complete,
     )
+
+
+def _note_omitted(tar: tarfile.TarFile, col: Collector) -> None:
+    """An export from a damaged repository names what it left out in its last global header
+    (``archive_meta.decode_omitted``): listed as skipped, and the snapshot is incomplete."""
+    omitted = archive_meta.decode_omitted(tar.pax_headers.get(archive_meta.PAX_RECORD))
+    for o in omitted:
+        col.st.skipped.append((None, o.name, "omitted", o.reason))
+    if omitted:
+        col.st.complete = False
+        col.warn(f"{len(omitted)} entries were left out of this archive when it was exported "
+                 "(the repository was damaged); they are listed as skipped")
 
 
 def _read_archive(tar: tarfile.TarFile, stream: IO[bytes], col: Collector) -> None:
