@@ -163,6 +163,23 @@ def test_env_files(tmp_path: Path, home: Path) -> None:
                                home / ".config" / "openclaw" / "gateway.env")
 
 
+def test_gateway_port_as_openclaw_resolves_it(tmp_path: Path, home: Path) -> None:
+    """``resolveGatewayPort``: the variable (from the environment, else OpenClaw's env files),
+    then ``gateway.port``, then 18789; a profile's derived port is not guessed (None)."""
+    assert discover(env_for(home)).gateway_port == 18789
+    mkdirs(home / ".openclaw")
+    (home / ".openclaw" / "openclaw.json").write_text('{gateway: {port: 20001}}\n')
+    assert discover(env_for(home)).gateway_port == 20001
+    (home / ".openclaw" / ".env").write_text("# local\nexport OPENCLAW_GATEWAY_PORT='20002'\n")
+    assert discover(env_for(home)).gateway_port == 20002
+    assert discover(env_for(home, OPENCLAW_GATEWAY_PORT="127.0.0.1:20003")).gateway_port == 20003
+    assert discover(env_for(home, OPENCLAW_GATEWAY_PORT="[::1]:20004")).gateway_port == 20004
+    (home / ".openclaw" / ".env").unlink()
+    (home / ".openclaw" / "openclaw.json").write_text("{}\n")
+    assert discover(env_for(home, OPENCLAW_PROFILE="work")).gateway_port is None
+    assert discover(env_for(home, OPENCLAW_GATEWAY_PORT="nonsense")).gateway_port == 18789
+
+
 # ------------------------------------------------------------------------------- workspaces
 
 

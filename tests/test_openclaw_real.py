@@ -21,6 +21,8 @@ import pytest
 from helpers import REPO_ROOT, restored, verify_repository, wait_for
 from openclaw_real import API_KEY, RealInstall, gateway, onboard
 
+from snapkit.store.repository import Repository
+
 
 def snapkit_env(install: RealInstall, tmp: Path, **extra: str) -> dict[str, str]:
     """The install's user environment plus a repository and config of this test's own."""
@@ -178,6 +180,22 @@ def test_config_only_takes_env_files_and_an_outside_agent_dir(tmp_path: Path) ->
 
 
 # --------------------------------------------------------------------------- full
+
+
+def test_a_snap_with_the_gateway_stopped_does_not_ask_its_status(real_openclaw: RealInstall,
+                                                                   tmp_path: Path) -> None:
+    """`openclaw gateway status --json` takes seconds; with no gateway process and nothing on
+    the install's port it is not run, and the manifest says so. (With the gateway running it
+    is asked: tests/test_service_real.py.)"""
+    env = snapkit_env(real_openclaw, tmp_path)
+    info = summary(snapkit(["snap", "--mode", "config-only", "--json"], env))
+    manifest = Repository.open(tmp_path / "repo").load_snapshot(info["snapshot_id"])
+    detection = manifest.service["detection"]
+    assert isinstance(detection, dict)
+    assert detection["status_kind"] == "skipped"
+    assert detection["status_output"] == ("not asked: no gateway process, nothing listening on "
+                                          f"port {real_openclaw.port}")
+    assert detection["gateway_running"] is False
 
 
 def test_full_snapshot_after_a_gateway_run(tmp_path: Path) -> None:

@@ -29,6 +29,7 @@ import json
 import os
 import re
 import signal
+import socket
 import sqlite3
 import stat
 import subprocess
@@ -291,6 +292,41 @@ def test_detect_not_running_asks_status(fake: Fake) -> None:
     assert fake.calls() == ["status"]
     assert d.open_for_writing == ()  # our own handles do not count
     assert d.live_databases == (str(db),)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_detect_skips_the_status_when_nothing_runs(fake: Fake) -> None:
+    """No gateway process, no file held open, nothing on the gateway's port: the status
+    command (seconds with the real OpenClaw) is not run, and the record says why."""
+    port = _free_port()
+    d = detect([str(fake.state)], fake.service, port=port)
+    assert not d.gateway_running and d.gateway_pids == ()
+    assert fake.calls() == []
+    assert d.status_kind == "skipped"
+    assert d.status_output == f"not asked: no gateway process, nothing listening on port {port}"
+    assert decide(d, "auto").stop is False
+
+
+def test_detect_asks_the_status_at_any_sign_of_life(fake: Fake) -> None:
+    """Something on the gateway's port (a gateway this account cannot see as a process), a
+    gateway process, or an unknown port: the status is asked."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        d = detect([str(fake.state)], fake.service, port=int(listener.getsockname()[1]))
+    assert d.status_kind == "json" and fake.calls() == ["status"]
+    fake.clear_calls()
+    detect([str(fake.state)], fake.service, port=None)
+    assert fake.calls() == ["status"]
+    fake.clear_calls()
+    pid = fake.start_gateway()
+    d = detect([str(fake.state)], fake.service, port=_free_port())
+    assert d.gateway_running and pid in d.gateway_pids and fake.calls() == ["status"]
 
 
 def test_detect_without_status_command(fake: Fake, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -152,6 +152,7 @@ def snap(location: Location, request: SnapRequest, *,
                 warn=lambda message: on_event(ServiceWarning(message)),
                 alert=lambda message: on_event(ServiceAlert(message)),
                 selected=selector(plan.sources, plan.matcher_for),
+                port=plan.installation.gateway_port if plan.installation else None,
             )
             if plan.touches_openclaw
             else nullcontext(None)

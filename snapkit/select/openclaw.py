@@ -41,7 +41,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from snapkit.select.openclaw_config import ConfigReader, lookup
+from snapkit.select.openclaw_config import ConfigReader, gateway_port, lookup
 
 # The installation records and names, re-exported: callers import them from here.
 from snapkit.select.openclaw_install import CONFIG_FILENAME as CONFIG_FILENAME
@@ -285,7 +285,9 @@ def discover(env: Mapping[str, str] | None = None) -> Installation:
         env_files=_env_files(env, home, config_path),
         included_configs=tuple(reader.included),
         warnings=tuple(warnings),
+        gateway_port=gateway_port(env, document, _env_files(env, home, config_path)),
     )
+
 
 
 def _read_config(config_path: Path, env: Mapping[str, str], home: Path

@@ -13,11 +13,16 @@ OpenClaw's ``dist/includes-*.mjs`` (``IncludeProcessor``) defines the rules this
 * Includes nest at most 10 deep; a circular include is refused.
 
 Problems are warnings, never errors: discovery must keep going on a broken config.
+
+:func:`gateway_port` reads the port the gateway listens on (``resolveGatewayPort``), so that
+a snapshot can tell a stopped gateway without running ``openclaw gateway status``.
 """
 
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -152,3 +157,50 @@ def lookup(document: Any, *keys: str) -> Any:
             return None
         document = document.get(key)
     return document
+
+
+#: OpenClaw's gateway port when nothing sets one (``DEFAULT_GATEWAY_PORT``).
+DEFAULT_GATEWAY_PORT = 18789
+
+
+def gateway_port(env: Mapping[str, str], document: Any,
+                 env_files: tuple[Path, ...] = ()) -> int | None:
+    """The gateway's port as OpenClaw 2026.9 resolves it (``resolveGatewayPort``):
+    ``OPENCLAW_GATEWAY_PORT`` (``PORT`` or ``HOST:PORT``; from the environment, else from the
+    env files OpenClaw loads), else the config's ``gateway.port``, else 18789 — or None when an
+    ``OPENCLAW_PROFILE`` derives one (a hash snapkit does not reproduce)."""
+    key = "OPENCLAW_GATEWAY_PORT"
+    raw = env.get(key, "").strip() or _dotenv_value(env_files, key)
+    if raw:
+        port = _port_of(raw)
+        if port is not None:
+            return port
+    configured = lookup(document, "gateway", "port")
+    if isinstance(configured, int) and not isinstance(configured, bool) and configured > 0:
+        return configured
+    profile = env.get("OPENCLAW_PROFILE", "").strip().lower()
+    return None if profile and profile != "default" else DEFAULT_GATEWAY_PORT
+
+
+def _port_of(raw: str) -> int | None:
+    text = raw.strip()
+    match = re.fullmatch(r"(?:\[[^\]]+\]:|[^:]+:)?(\d+)", text)
+    if match is None:
+        return None
+    port = int(match.group(1))
+    return port if 0 < port <= 65535 else None
+
+
+def _dotenv_value(files: tuple[Path, ...], key: str) -> str:
+    """``key``'s value in the first of ``files`` that sets it (``KEY=VALUE``, optional
+    ``export`` and quotes), or ""."""
+    for path in files:
+        try:
+            lines = path.read_text(errors="replace").splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            name, sep, value = line.strip().removeprefix("export ").partition("=")
+            if sep and name.strip() == key:
+                return value.strip().strip("'\"")
+    return ""

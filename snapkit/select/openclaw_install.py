@@ -58,6 +58,9 @@ class Installation:
     env_files: tuple[Path, ...]  # the dotenv files OpenClaw reads, existing or not
     included_configs: tuple[Path, ...]  # files pulled in by $include (transitively)
     warnings: tuple[str, ...]
+    #: the loopback port this install's gateway listens on, as OpenClaw resolves it
+    #: (``resolveGatewayPort``); None when it cannot be told (a profile's derived port)
+    gateway_port: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """What a snapshot records of the installation (the manifest's ``openclaw`` map), so

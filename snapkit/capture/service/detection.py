@@ -15,12 +15,19 @@
 * whether OpenClaw would refuse ``gateway stop|start`` here
   (:mod:`snapkit.capture.service.identity`),
   and whether the commands are on PATH.
+
+The status command costs seconds (OpenClaw's CLI starts node and probes the port), so it is
+not run when the gateway plainly is not running: no process matches the pattern, no other
+process holds a file under the sources open, and nothing listens on the gateway's port
+(``port``, as OpenClaw resolves it) on the loopback interface. Then ``status_kind`` is
+``skipped``. Any sign of life, or a port that cannot be told, and the status is asked.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -54,7 +61,8 @@ class Detection:
     command_available: bool
     #: Short reading of ``service.status_command`` ("" if it was not run or said nothing).
     status_output: str = ""
-    #: ``json``, ``text``, or ``none`` (no status command could be run).
+    #: ``json``, ``text``, ``none`` (no status command could be run), or ``skipped`` (not
+    #: run: nothing showed a running gateway).
     status_kind: str = "none"
     #: The service manager that runs the gateway (``systemd``, ``launchd``, ``schtasks``), or
     #: None: no service manager runs it (a foreground gateway), or the status cannot tell.
@@ -101,22 +109,37 @@ def gateway_processes(status: GatewayStatus | None, matched: Sequence[int],
     return running, tuple(sorted(matched))
 
 
+def listening(port: int, timeout: float = 0.25) -> bool:
+    """Whether anything accepts a TCP connection on ``port`` at 127.0.0.1 or ::1."""
+    for host in ("127.0.0.1", "::1"):
+        try:
+            with socket.create_connection((host, port), timeout=timeout):
+                return True
+        except OSError:
+            continue
+    return False
+
+
 def detect(sources: Sequence[str], service: ServiceConfig, *,
            selected: Selector | None = None, run: Runner = subprocess.run,
-           env: Mapping[str, str] | None = None, account: str | None = None) -> Detection:
+           env: Mapping[str, str] | None = None, account: str | None = None,
+           port: int | None = None) -> Detection:
     """Look at the gateway and at what is live under ``sources`` (see the module docstring).
 
     The status command is bounded by :data:`~snapkit.capture.service.status.STATUS_TIMEOUT` and
     skipped when its executable is not on PATH. ``selected`` (see :func:`selector`) leaves out
     files the snapshot does not take. ``env`` and ``account`` (the account's home) are what
-    the identity rules are checked against (default: this process's).
+    the identity rules are checked against (default: this process's). ``port`` is the
+    gateway's (None: unknown, so the status is always asked).
     """
     skip = own_pids()
     roots = Roots(sources)
     cache: dict[str, bool] = {}
-    status = read_status(service.status_command, service.process_pattern, run)
     matched = gateway_pids(service.process_pattern, skip)
     locks = scan_locks(roots, skip, selected, cache)
+    quiet = (not matched and not locks.holders and port is not None and not listening(port))
+    status = None if quiet else read_status(service.status_command, service.process_pattern,
+                                            run)
     running, pids = gateway_processes(status, matched, locks.holders)
     live = set(locks.held_databases) | wal_databases(roots, selected, cache)
     return Detection(
@@ -125,8 +148,9 @@ def detect(sources: Sequence[str], service: ServiceConfig, *,
         open_for_writing=locks.writing,
         live_databases=tuple(sorted(live)),
         command_available=on_path(service.stop_command),
-        status_output=status.summary if status is not None else "",
-        status_kind=status.kind if status is not None else "none",
+        status_output=(f"not asked: no gateway process, nothing listening on port {port}"
+                       if quiet else status.summary if status is not None else ""),
+        status_kind="skipped" if quiet else status.kind if status is not None else "none",
         supervisor=status.supervisor if status is not None else None,
         port=status.port if status is not None else None,
         identity_problem=identity_problem(env, account=account),

@@ -343,6 +343,7 @@ def gateway_lifecycle(
     platform: str = sys.platform,
     env: Mapping[str, str] | None = None,
     account: str | None = None,
+    port: int | None = None,
 ) -> Iterator[ServiceRecord]:
     """Run the ``with`` body with the gateway stopped when the policy wants it and snapkit can
     bring it back (see the module docstring).
@@ -355,10 +356,12 @@ def gateway_lifecycle(
     (``subprocess.run``). ``selected`` (see :func:`~snapkit.capture.service.detection.selector`)
     leaves
     out files the snapshot does not take. ``env`` and ``account`` are what OpenClaw's identity
-    rules are checked against (default: this process's environment and account).
+    rules are checked against (default: this process's environment and account); ``port``
+    is the gateway's (see :func:`~snapkit.capture.service.detection.detect`).
     """
     effective = service.policy if policy is None else policy
-    d = detect(sources, service, selected=selected, run=run, env=env, account=account)
+    d = detect(sources, service, selected=selected, run=run, env=env, account=account,
+               port=port)
     decision = decide(d, effective if control else "never", platform, service)
     reason = decision.reason
     warning = decision.warning
