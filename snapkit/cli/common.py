@@ -9,7 +9,6 @@ it stands (click's parameter source tells which), the one after the command winn
 from __future__ import annotations
 
 import functools
-import json
 import os
 import sys
 import time
@@ -17,29 +16,33 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from click.core import ParameterSource
 
-from snapkit.format.model import Skipped
-from snapkit.ops.events import (
-    Event,
-    FileWritten,
-    ReadingUnlocked,
-    RepositoryCreated,
-    RepositoryDamaged,
-)
-from snapkit.ops.repo import open_repository
-from snapkit.select.sizes import format_size
-from snapkit.store.location import is_remote
-from snapkit.store.repository import Repository, default_repo_path
+if TYPE_CHECKING:  # the functions that need more of snapkit import it when called
+    from pathlib import Path
+
+    from snapkit.format.model import Skipped
+    from snapkit.ops.events import Event
+    from snapkit.store.repository import Repository
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-#: Byte counts for people ("618 B", "10.0 MiB"), as every command prints them.
-human_bytes = format_size
+#: Byte counts for people ("618 B", "10.0 MiB"), as every command prints them: this is
+#: :func:`snapkit.select.sizes.format_size`, which ``__getattr__`` imports when a command first
+#: asks for it (``snapkit --help`` does not).
+human_bytes: Callable[[float], str]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "human_bytes":
+        from snapkit.select.sizes import format_size
+
+        return format_size
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 VERBOSE = {"on": False}
 
@@ -146,6 +149,11 @@ def with_settings(f: F) -> F:
 
 def repo_path(settings: Settings) -> Path | str:
     """The repository location: an absolute local path, or an ``s3:`` URL kept as written."""
+    from pathlib import Path
+
+    from snapkit.store.location import is_remote
+    from snapkit.store.repository import default_repo_path
+
     if settings.repo:
         if is_remote(settings.repo):
             return settings.repo
@@ -155,6 +163,8 @@ def repo_path(settings: Settings) -> Path | str:
 
 def open_repo(settings: Settings, create: bool = False) -> Repository:
     """Open the repository; with ``create``, make one first when nothing is there yet."""
+    from snapkit.ops.repo import open_repository
+
     return open_repository(repo_path(settings), create=create,
                            on_event=functools.partial(echo_event, settings))
 
@@ -171,6 +181,8 @@ def count_reasons(skipped: Iterable[Skipped]) -> dict[str, int]:
 
 
 def emit_json(obj: Any) -> None:
+    import json
+
     click.echo(json.dumps(obj, sort_keys=False, default=str))
 
 
@@ -235,8 +247,11 @@ class FileProgress:
         self.line.clear()
 
     def on_event(self, event: Event) -> None:
+        from snapkit.ops.events import FileWritten
+        from snapkit.select.sizes import format_size
+
         if isinstance(event, FileWritten):
-            self.line.update(f"{event.files:,} files  {human_bytes(event.bytes)}  {event.path}")
+            self.line.update(f"{event.files:,} files  {format_size(event.bytes)}  {event.path}")
         elif self.handler is None or not self.handler(event):
             echo_event(self.settings, event)
 
@@ -258,6 +273,8 @@ def no_lock_option(f: F) -> F:
 
 def echo_event(settings: Settings, event: Event) -> None:
     """Print an event every operation may report (the others are the command's to print)."""
+    from snapkit.ops.events import ReadingUnlocked, RepositoryCreated, RepositoryDamaged
+
     if isinstance(event, RepositoryCreated):
         notice(settings, f"created a new repository at {event.location}")
     elif isinstance(event, ReadingUnlocked):

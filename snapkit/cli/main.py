@@ -9,29 +9,16 @@ traceback. Every line it prints, and the traceback, goes through
 
 from __future__ import annotations
 
+import importlib
 import signal
 import sys
-import traceback
 from types import FrameType
 from typing import Any
 
 import click
 
 from snapkit import __version__
-from snapkit.cli.browse_cmd import cat, find_cmd, ls, show
-from snapkit.cli.check_cmd import check
 from snapkit.cli.common import VERBOSE, global_options, group_settings
-from snapkit.cli.config_cmd import config, where
-from snapkit.cli.diff_cmd import diff
-from snapkit.cli.export_cmd import export, verify_archive_cmd
-from snapkit.cli.forget_cmd import forget
-from snapkit.cli.import_cmd import import_cmd
-from snapkit.cli.init_cmd import init
-from snapkit.cli.prune_cmd import prune
-from snapkit.cli.repair_cmd import repair
-from snapkit.cli.restore_cmd import restore
-from snapkit.cli.snap_cmd import snap
-from snapkit.cli.snapshots_cmd import snapshots
 from snapkit.format.errors import (
     EXIT_FATAL,
     EXIT_INTERRUPTED,
@@ -39,17 +26,77 @@ from snapkit.format.errors import (
     Interrupted,
     SnapkitError,
 )
-from snapkit.store.location import redact
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
 ALIASES = {"list": "snapshots"}
 
+#: Every command: its name -> (``module:attribute``, the one-line help ``snapkit --help``
+#: lists). A command's module is imported only when it runs or shows its own help, so
+#: ``snapkit --help`` imports click and a handful of modules; tests/test_startup.py checks that
+#: each line here equals the command's own short help.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "cat": ("browse_cmd:cat", "Write the content of one file of SNAPSHOT to stdout."),
+    "check": ("check_cmd:check", "Verify the repository and name what any damage costs."),
+    "config": ("config_cmd:config", "Create, show and locate the configuration file."),
+    "diff": ("diff_cmd:diff", "Compare two snapshots, or (with one) a snapshot with the files "
+             "on disk now."),
+    "export": ("export_cmd:export", "Write SNAPSHOT as a standard archive that plain "
+               "`tar -xzf` restores anywhere."),
+    "find": ("browse_cmd:find_cmd", "Which snapshots hold paths matching PATTERN "
+             "(gitignore-style glob: `*.json`, `/home/me/.openclaw/credentials/**`), with size "
+             "and mtime."),
+    "forget": ("forget_cmd:forget", "Remove snapshots given by id, or those a keep policy "
+               "does not keep."),
+    "import": ("import_cmd:import_cmd", "Import ARCHIVE (tar, tar.gz or tar.zst) as a new, "
+               "deduplicated snapshot."),
+    "init": ("init_cmd:init", "Create a new, empty repository at --repo (or the default "
+             "path)."),
+    "ls": ("browse_cmd:ls", "List the entries of SNAPSHOT at PATH (default: each source)."),
+    "prune": ("prune_cmd:prune", "Delete packs no snapshot uses and repack mostly-unused "
+              "ones."),
+    "repair": ("repair_cmd:repair", "Repair a damaged repository (each takes the exclusive "
+               "lock)."),
+    "restore": ("restore_cmd:restore", "Restore SNAPSHOT (id, unique prefix, `latest` or a "
+                "tag; ~N for an earlier one) into --target."),
+    "show": ("browse_cmd:show", "Print a snapshot's manifest: sources, host, counts, service "
+             "actions, skipped entries."),
+    "snap": ("snap_cmd:snap", "Snapshot PATHS (default: the OpenClaw installation) into the "
+             "repository."),
+    "snapshots": ("snapshots_cmd:snapshots", "List snapshots, oldest first."),
+    "verify-archive": ("export_cmd:verify_archive_cmd", "Check an exported archive's files "
+                       "against the checksums it carries."),
+    "where": ("config_cmd:where", "Show the OpenClaw installation snapkit found (state dir, "
+              "config, env files, each agent's workspace and agent dir, and where each came "
+              "from), and the repository and config it uses."),
+}
+
 
 class _Group(click.Group):
+    """The ``snapkit`` group: aliases, and commands imported from :data:`COMMANDS` on first
+    use (the help listing reads the table, not the commands)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *COMMANDS})
+
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        return super().get_command(ctx, ALIASES.get(cmd_name, cmd_name))
+        name = ALIASES.get(cmd_name, cmd_name)
+        if name not in self.commands and name in COMMANDS:
+            module, attr = COMMANDS[name][0].split(":")
+            command = getattr(importlib.import_module(f"snapkit.cli.{module}"), attr)
+            self.add_command(command, name)
+        return self.commands.get(name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list as click writes it, read from :data:`COMMANDS`: a command not
+        loaded yet stands in as a bare command with its one-line help."""
+        commands = [(name, self.commands.get(name) or click.Command(name, help=COMMANDS[name][1]))
+                    for name in self.list_commands(ctx)]
+        shown = [(name, c) for name, c in commands if not c.hidden]
+        limit = formatter.width - 6 - max(len(name) for name, _ in shown)
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, c.get_short_help_str(limit)) for name, c in shown])
 
 
 @click.group(cls=_Group, context_settings=CONTEXT)
@@ -69,26 +116,6 @@ def cli(ctx: click.Context, repo: str | None, config: str | None, json_out: bool
                              verbose=verbose)
 
 
-cli.add_command(init)
-cli.add_command(snap)
-cli.add_command(snapshots)
-cli.add_command(restore)
-cli.add_command(config)
-cli.add_command(where)
-cli.add_command(export)
-cli.add_command(verify_archive_cmd)
-cli.add_command(import_cmd)
-cli.add_command(diff)
-cli.add_command(check)
-cli.add_command(forget)
-cli.add_command(prune)
-cli.add_command(repair)
-cli.add_command(show)
-cli.add_command(ls)
-cli.add_command(cat)
-cli.add_command(find_cmd)
-
-
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise Interrupted("terminated (SIGTERM); the repository is unchanged since the last "
                       "snapshot and still valid")
@@ -96,11 +123,17 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
 
 def _error(message: str) -> None:
     """One line on stderr, with any secret in a URL replaced by ``***``."""
+    from snapkit.store.location import redact
+
     click.echo(redact(message), err=True)
 
 
 def _traceback() -> None:
     """The current exception's traceback (for ``-v``), secrets in URLs redacted."""
+    import traceback
+
+    from snapkit.store.location import redact
+
     click.echo(redact(traceback.format_exc()), err=True, nl=False)
 
 

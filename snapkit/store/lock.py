@@ -25,8 +25,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
 
-import psutil
-
 from snapkit.format.errors import IntegrityError, RepositoryLocked, SnapkitError
 from snapkit.format.model import decode_lock, encode_lock
 from snapkit.store.backend import Backend, NotFound
@@ -38,6 +36,8 @@ STALE_AFTER_S = 1800.0
 
 
 def _start_time(pid: int) -> float | None:
+    import psutil  # here, not at the top: listing snapshots takes no lock and skips its import
+
     try:
         return float(psutil.Process(pid).create_time())
     except psutil.Error:
@@ -49,6 +49,8 @@ def _is_stale(info: dict[str, object], now: float | None = None) -> bool:
     if info.get("host") == socket.gethostname():
         pid = info.get("pid")
         if isinstance(pid, int):
+            import psutil
+
             if not psutil.pid_exists(pid):
                 return True
             recorded = info.get("pid_start")

@@ -1,0 +1,163 @@
+"""Start-up imports only what a command uses (issue 14): ``snapkit --help`` loads click and a
+handful of snapkit modules, ``snapkit snapshots`` what listing needs, and an unchanged ``snap``
+none of the other commands' modules. Each is read from ``python -X importtime`` in a subprocess.
+The commands are registered lazily (``snapkit.cli.main.COMMANDS``); the one-line help that
+``snapkit --help`` lists from that table must equal each command's own. How long start-up takes
+is measured by ``benchmarks/bench_startup.py``, never here.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+import pytest
+from helpers import cli_env, cli_runner, invoke_main, make_tree
+
+from snapkit.cli import main as cli_main
+
+#: Heavy third-party packages a start-up that does not need them must not import.
+HEAVY = frozenset({"psutil", "zstandard", "msgpack", "xxhash", "boto3", "botocore", "isal"})
+
+#: Every snapkit module ``snapkit --help`` may import.
+HELP_MODULES = frozenset({"snapkit", "snapkit.__main__", "snapkit.cli", "snapkit.cli.main",
+                          "snapkit.cli.common", "snapkit.format", "snapkit.format.errors"})
+
+#: The modules of the other commands (restore, export, browse, import, prune, check, repair,
+#: diff, forget): neither listing snapshots nor an unchanged snapshot needs them.
+OTHER_COMMANDS = (
+    "snapkit.read.restore", "snapkit.read.restore_writer", "snapkit.read.export",
+    "snapkit.read.tar_sink", "snapkit.read.archive_verify", "snapkit.read.browse",
+    "snapkit.read.diff", "snapkit.read.openclaw_archive", "snapkit.maintain.importer",
+    "snapkit.maintain.prune", "snapkit.maintain.prune_scan", "snapkit.maintain.check",
+    "snapkit.maintain.check_packs", "snapkit.maintain.check_report",
+    "snapkit.maintain.repair_config", "snapkit.maintain.repair_index",
+    "snapkit.maintain.repair_packs", "snapkit.maintain.repair_snapshots",
+    "snapkit.ops.restore", "snapkit.ops.export", "snapkit.ops.browse", "snapkit.ops.diff",
+    "snapkit.ops.import_archive", "snapkit.ops.prune", "snapkit.ops.check",
+    "snapkit.ops.repair", "snapkit.ops.forget",
+)
+
+_LINE = re.compile(r"import time:\s+\d+ \|\s+\d+ \| (\s*)(\S+)$")
+
+
+def imported(args: Sequence[str], env: dict[str, str]) -> set[str]:
+    """The modules ``python -X importtime -m snapkit ARGS`` imports (the command must pass)."""
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "snapkit", *args],
+                          env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    names = {m.group(2) for m in map(_LINE.match, proc.stderr.splitlines()) if m}
+    assert "click" in names, proc.stderr[-2000:]  # the output is what we parse
+    return names
+
+
+def snapkit_modules(names: set[str]) -> set[str]:
+    return {n for n in names if n == "snapkit" or n.startswith("snapkit.")}
+
+
+def heavy(names: set[str]) -> set[str]:
+    """The heavy packages among ``names`` (by top-level package)."""
+    return {n.split(".")[0] for n in names} & HEAVY
+
+
+def cli_modules(names: set[str], *allowed: str) -> set[str]:
+    """The ``snapkit.cli`` modules imported besides the group's and ``allowed``."""
+    own = {"snapkit.cli", "snapkit.cli.main", "snapkit.cli.common"}
+    return {n for n in names if n.startswith("snapkit.cli.")} - own - {
+        f"snapkit.cli.{a}" for a in allowed}
+
+
+def test_help_imports_click_and_a_handful_of_modules(tmp_path: Path) -> None:
+    names = imported(["--help"], cli_env(tmp_path))
+    assert snapkit_modules(names) <= HELP_MODULES
+    assert heavy(names) == set()
+
+
+def test_a_commands_own_help_loads_that_command_only(tmp_path: Path) -> None:
+    names = imported(["snapshots", "--help"], cli_env(tmp_path))
+    assert cli_modules(names, "snapshots_cmd") == set()
+    assert heavy(names) <= {"msgpack", "xxhash", "zstandard"}  # the format it lists
+
+
+def test_snapshots_imports_only_what_listing_needs(tmp_path: Path) -> None:
+    env = cli_env(tmp_path, SNAPKIT_REPO=str(tmp_path / "repo"))
+    assert invoke_main(["init", "-q"], env).code == 0
+    names = imported(["snapshots"], env)
+    assert cli_modules(names, "snapshots_cmd") == set()
+    assert heavy(names) <= {"msgpack", "xxhash", "zstandard"}  # no psutil, no boto3
+    assert {n for n in names if n.startswith(("snapkit.capture", "snapkit.read"))} == set()
+    assert names.isdisjoint(OTHER_COMMANDS)
+
+
+def test_an_unchanged_snap_imports_no_other_commands_modules(tmp_path: Path) -> None:
+    src = make_tree(tmp_path / "src", {"a.txt": b"a\n", "d/b.json": b"{}\n"})
+    env = cli_env(tmp_path, SNAPKIT_REPO=str(tmp_path / "repo"))
+    assert invoke_main(["snap", str(src), "-q"], env).code == 0
+    names = imported(["snap", str(src), "-q"], env)
+    assert cli_modules(names, "snap_cmd", "snap_view", "dryrun_view") == set()
+    assert names.isdisjoint(OTHER_COMMANDS)
+    assert heavy(names) <= {"msgpack", "xxhash", "zstandard", "psutil"}  # psutil: the lock
+
+
+# --------------------------------------------------------------------------- the lazy table
+
+
+def _commands() -> dict[str, click.Command]:
+    """Every command of the table, loaded."""
+    loaded = {}
+    for name, (target, _) in cli_main.COMMANDS.items():
+        module, attr = target.split(":")
+        loaded[name] = getattr(importlib.import_module(f"snapkit.cli.{module}"), attr)
+    return loaded
+
+
+@pytest.mark.parametrize("name", sorted(cli_main.COMMANDS))
+def test_the_tables_short_help_is_the_commands_own(name: str) -> None:
+    command = _commands()[name]
+    assert command.name == name
+    assert cli_main.COMMANDS[name][1] == command.get_short_help_str(limit=1_000)
+
+
+def test_every_command_module_is_in_the_table() -> None:
+    """A command added to a ``*_cmd`` module without a row in the table would be unreachable."""
+    loaded = _commands()
+    subcommands = {id(sub) for c in loaded.values() if isinstance(c, click.Group)
+                   for sub in c.commands.values()}
+    cli_dir = Path(cli_main.__file__).parent
+    for path in sorted(cli_dir.glob("*_cmd.py")):
+        module = importlib.import_module(f"snapkit.cli.{path.stem}")
+        for value in vars(module).values():
+            if isinstance(value, click.Command) and id(value) not in subcommands:
+                assert value in loaded.values(), f"{path.name}: {value.name} not in COMMANDS"
+
+
+def _help(group: click.Group) -> str:
+    result = cli_runner().invoke(group, ["--help"], prog_name="snapkit", terminal_width=100)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_help_lists_the_commands_as_click_would_with_all_loaded() -> None:
+    """``snapkit --help`` from the table equals the help of a plain group holding every
+    command, and a group with some commands loaded lists them the same way."""
+    cli = cli_main.cli
+
+    def group(cls: type[click.Group]) -> click.Group:
+        return cls(name="snapkit", callback=cli.callback, params=cli.params, help=cli.help,
+                   context_settings=cli.context_settings)
+
+    eager = group(click.Group)
+    for name, command in _commands().items():
+        eager.add_command(command, name)
+    lazy = group(cli_main._Group)
+    assert lazy.commands == {}
+    expected = _help(eager)
+    assert _help(lazy) == expected
+    assert lazy.commands == {}  # listing loaded nothing
+    assert lazy.get_command(click.Context(lazy), "list") is eager.commands["snapshots"]
+    assert _help(lazy) == expected
