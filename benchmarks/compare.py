@@ -83,8 +83,24 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
+def snapkit_source() -> str:
+    """Where the measured snapkit comes from: its checkout, commit and whether ``snapkit/``
+    has uncommitted changes."""
+    import snapkit
+
+    root = Path(snapkit.__file__).resolve().parent.parent
+    git = ["git", "-C", str(root)]
+    head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True,
+                          text=True, check=False).stdout.strip()
+    dirty = subprocess.run([*git, "status", "--porcelain", "--", "snapkit"],
+                           capture_output=True, text=True, check=False).stdout.strip()
+    state = " plus uncommitted changes in snapkit/" if dirty else ""
+    return f"snapkit from {root} at commit {head or '?'}{state}"
+
+
 def versions(tools: Sequence[Peer]) -> tuple[str, ...]:
     out = [f"{p.name}: {p.version}" for p in tools]
+    out[0] += f" ({snapkit_source()})"
     for argv in (["tar", "--version"], ["zstd", "--version"]):
         try:
             text = subprocess.run(argv, capture_output=True, text=True, check=False).stdout
