@@ -5,7 +5,9 @@ its chunk ids with the ``fstat`` taken on the open descriptor, so the stored met
 describes the bytes stored. A file that vanished (ENOENT/ENOTDIR, or replaced by something
 that is not a regular file) raises :class:`Vanished`; other OS errors raise
 :class:`Unreadable`. A file whose size or mtime changes while it is read is read again, up to
-``MAX_ATTEMPTS`` times, then stored as last read and flagged.
+``MAX_ATTEMPTS`` times, then stored as last read and flagged. A small file (one chunk, its
+walk ``lstat`` at hand) is read with a single ``read`` and checked with a single ``fstat``
+after it: the same descriptor checks, one stat fewer.
 
 SQLite databases are recognised by their 16-byte header, not their name (the facts and the
 copy itself live in :mod:`snapkit.capture.sqlite`). With the ``backup-api`` policy they are copied
@@ -37,7 +39,7 @@ from snapkit.capture.sqlite import (
     wal_mode,
 )
 from snapkit.capture.sqlite import copy as sqlite_copy
-from snapkit.format.model import file_hasher
+from snapkit.format.model import content_id, file_hasher
 from snapkit.select.config.defaults import SqlitePolicy
 
 MAX_ATTEMPTS = 3
@@ -48,6 +50,9 @@ _OPEN_FLAGS = (
     | getattr(os, "O_CLOEXEC", 0)
     | getattr(os, "O_BINARY", 0)
 )
+
+
+_PREAD = hasattr(os, "pread")
 
 
 class Vanished(Exception):
@@ -121,6 +126,10 @@ def capture_file(
             raise Vanished(path) from exc
         raise Unreadable(exc.strerror or str(exc)) from exc
     try:
+        if _PREAD and expect is not None and expect.st_size <= chunker.params.min_size:
+            small = _read_small(fd, path, expect, chunker.params.min_size, save, on_bytes)
+            if small is not None:
+                return small
         before = os.fstat(fd)
         if not stat.S_ISREG(before.st_mode) or (
             expect is not None
@@ -156,6 +165,33 @@ def capture_file(
         raise Unreadable(exc.strerror or str(exc)) from exc
     finally:
         os.close(fd)
+
+
+def _read_small(fd: int, path: str, expect: os.stat_result, limit: int, save: Save,
+                on_bytes: OnBytes) -> Captured | None:
+    """One read and one fstat for a file the walk saw at most ``limit`` bytes long: its
+    capture, or None when the full path must decide (a read error, a file that grew or moved,
+    a possible database); :class:`Vanished` when the descriptor is not that very file."""
+    try:
+        data = os.pread(fd, limit + 1, 0)
+    except OSError:
+        return None
+    if len(data) > limit:
+        return None
+    after = os.fstat(fd)
+    if not stat.S_ISREG(after.st_mode) or (
+        expect.st_ino and (after.st_dev, after.st_ino) != (expect.st_dev, expect.st_ino)
+    ):
+        raise Vanished(path)
+    if (len(data) >= MIN_SIZE and has_header(data)) or not (
+        after.st_size == len(data) and _same(expect, after)
+    ):
+        return None
+    if on_bytes is not None and data:
+        on_bytes(len(data))
+    content = (save(data),) if data else ()
+    # The whole content's hash (file_hasher's xxh3-128) of one chunk is that chunk's id.
+    return Captured(content, len(data), after, len(data), False, hash=content_id(data))
 
 
 def _read(

@@ -54,16 +54,18 @@ def current_user() -> str:
         return ""
 
 
-def node_from_stat(name: str, ntype: NodeType, st: os.stat_result, **extra: Any) -> Node:
-    """The node of a live file, from its ``lstat``; ``extra`` sets the other fields
-    (``content``, ``hash``, ``subtree``, ``target``)."""
+def node_from_stat(name: str, ntype: NodeType, st: os.stat_result, size: int | None = None,
+                   **extra: Any) -> Node:
+    """The node of a live file, from its ``lstat``; ``size`` the bytes stored when they are
+    not the lstat's (a database copy), ``extra`` the other fields (``content``, ``hash``,
+    ``subtree``, ``target``)."""
     return Node(
         name=name,
         type=ntype,
         mode=stat.S_IMODE(st.st_mode),
         mtime_ns=st.st_mtime_ns,
         ctime_ns=st.st_ctime_ns,
-        size=st.st_size if ntype == NODE_FILE else 0,
+        size=(st.st_size if size is None else size) if ntype == NODE_FILE else 0,
         inode=st.st_ino,
         uid=st.st_uid,
         gid=st.st_gid,

@@ -5,18 +5,20 @@ to each source, with the metadata of the real directories above it. The parent s
 the files cache: a file whose type, size, mtime, ctime and inode match its node in the parent
 (and whose ``-wal``, if any, is quiet) keeps that node's chunk list without being opened; the
 decision is :mod:`snapkit.capture.files_cache`'s, shared with the live diff. A directory whose
-entries
-are unchanged produces the same tree bytes, hence the same tree id.
+entries are unchanged produces the same tree bytes, hence the same tree id: when every entry of
+a directory equals its node in the parent's tree (that tree readable and in the index), the
+parent's tree id is reused as it is, without encoding, hashing or saving the tree again.
 """
 
 from __future__ import annotations
 
 import os
 import socket
+import stat
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from snapkit import __version__
@@ -29,19 +31,25 @@ from snapkit.capture.file import (
     capture_file,
 )
 from snapkit.capture.files_cache import FileMeta, Verdict, decide, wal_mtime
-from snapkit.capture.nodes import current_user, node_from_stat
-from snapkit.capture.sqlite import sidecar_names
+from snapkit.capture.nodes import current_user, node_from_stat, owner_name
+from snapkit.capture.sqlite import WAL, sidecar_names
 from snapkit.capture.walk import Enter, Entry, Excluded, File, Leave, Link, Matcher, Skip, walk
 from snapkit.format.errors import IntegrityError, UsageError
 from snapkit.format.model import (
+    KIND_TREE,
     NODE_DIR,
     NODE_FILE,
     NODE_SYMLINK,
     Node,
+    RawNode,
     Skipped,
     Snapshot,
     Summary,
     Tree,
+    decode_node,
+    decode_tree_raw,
+    encode_node,
+    encode_tree_raw,
     sort_nodes,
 )
 from snapkit.format.paths import join_path, split_path
@@ -82,12 +90,22 @@ def _same_meta(a: Node, b: Node) -> bool:
     return (a.mode, a.mtime_ns, a.uid, a.gid) == (b.mode, b.mtime_ns, b.uid, b.gid)
 
 
+def _same_owner_mode(old: RawNode, st: os.stat_result) -> bool:
+    """An unchanged file's new node would be ``old`` (the files cache compared the rest)."""
+    return bool(old["mode"] == stat.S_IMODE(st.st_mode) and old["uid"] == st.st_uid
+                and old["gid"] == st.st_gid and old["user"] == owner_name("u", st.st_uid)
+                and old["group"] == owner_name("g", st.st_gid))
+
+
 @dataclass
 class _Frame:
-    nodes: list[Node]
-    parent: dict[str, Node]
+    nodes: list[Node | RawNode]  # a map: the parent's entry, equal in every field
+    parent: dict[str, RawNode]  # the parent's entries, as stored
     names: frozenset[str] | None = None  # the directory's listing (None: a lone source file)
     skip: set[str] = field(default_factory=set)  # sidecars of databases already captured
+    #: the parent's tree of this directory, when it was read and is in the index
+    old_subtree: str | None = None
+    same: int = 0  # entries appended as the parent's very node (equal in every field)
 
 
 @dataclass
@@ -129,17 +147,23 @@ class _Builder:
 
     # --------------------------------------------------------------- parent lookup
 
-    def _children(self, node: Node | None) -> dict[str, Node]:
-        if node is None or node.type != NODE_DIR or not node.subtree:
-            return {}
-        if node.subtree not in self.repo.index:  # unknown, or known damaged
-            return {}
+    def _parent_tree(self, tree_id: str) -> tuple[dict[str, RawNode], str | None]:
+        """The entries of the parent's tree ``tree_id`` by name, as stored, and the id when
+        the same entries make the same id (None: the tree itself may not be reused)."""
+        if tree_id not in self.repo.index:  # unknown, or known damaged
+            return {}, None
         try:
-            return self.repo.load_tree(node.subtree).by_name()
+            nodes, canonical = decode_tree_raw(self.repo.load_blob(tree_id))
         except IntegrityError as exc:  # found damaged now (and recorded): read this part again
-            self.warnings.append(f"the parent snapshot's tree {node.subtree} cannot be read "
+            self.warnings.append(f"the parent snapshot's tree {tree_id} cannot be read "
                                  f"({exc.message}); the files below it were read again")
-            return {}
+            return {}, None
+        return {os.fsdecode(d["name"]): d for d in nodes}, tree_id if canonical else None
+
+    def _dir_tree(self, old: RawNode | None) -> tuple[dict[str, RawNode], str | None]:
+        if old is None or old["type"] != NODE_DIR or not old["subtree"]:
+            return {}, None
+        return self._parent_tree(old["subtree"].hex())
 
     # --------------------------------------------------------------- tree building
 
@@ -147,18 +171,15 @@ class _Builder:
         paths = [split_path(s) for s in sources]
         # A source inside another source is already covered by the outer one.
         paths = [p for p in paths if not any(q != p and p[: len(q)] == q for q in paths)]
-        root_parent = {} if parent_root is None else self._children(
-            Node("", NODE_DIR, 0, 0, subtree=parent_root)
-        )
+        old = encode_node(Node("", NODE_DIR, 0, 0, subtree=parent_root)) if parent_root else None
         if () in paths:
-            old = Node("", NODE_DIR, 0, 0, subtree=parent_root) if parent_root else None
             node = self._source(join_path(()), "", old)
             assert node is not None and node.subtree
             return node.subtree
-        return self._intermediate((), set(paths), root_parent)
+        return self._intermediate((), set(paths), self._dir_tree(old)[0])
 
     def _intermediate(
-        self, prefix: tuple[str, ...], paths: set[tuple[str, ...]], parent: dict[str, Node]
+        self, prefix: tuple[str, ...], paths: set[tuple[str, ...]], parent: dict[str, RawNode]
     ) -> str:
         depth = len(prefix)
         names = sorted({p[depth] for p in paths if p[:depth] == prefix and len(p) > depth})
@@ -171,12 +192,12 @@ class _Builder:
                 if node is not None:
                     nodes.append(node)
                 continue
-            subtree = self._intermediate(here, paths, self._children(old))
+            subtree = self._intermediate(here, paths, self._dir_tree(old)[0])
             st = os.stat(join_path(here))
             nodes.append(node_from_stat(name, NODE_DIR, st, subtree=subtree))
         return self.saver.save_tree(Tree(sort_nodes(nodes)))
 
-    def _source(self, path: str, name: str, old: Node | None) -> Node | None:
+    def _source(self, path: str, name: str, old: RawNode | None) -> Node | None:
         matcher, rule_name = self.opts.matchers(path)
         self.rules.append(f"{path}: {rule_name}")
         top = _Frame([], {name: old} if old is not None else {})
@@ -187,15 +208,13 @@ class _Builder:
             elif isinstance(event, Enter):
                 frame = stack[-1]
                 key = event.entry.name if event.entry.relpath else name
-                stack.append(_Frame([], self._children(frame.parent.get(key)), event.names))
+                children, old_subtree = self._dir_tree(frame.parent.get(key))
+                stack.append(_Frame([], children, event.names, old_subtree=old_subtree))
                 self.counts.dirs += 1
                 self.progress.dirs += 1
             elif isinstance(event, Leave):
-                frame = stack.pop()
-                subtree = self.saver.save_tree(Tree(sort_nodes(frame.nodes)))
                 e = event.entry
-                node_name = e.name if e.relpath else name
-                stack[-1].nodes.append(node_from_stat(node_name, NODE_DIR, e.st, subtree=subtree))
+                self._leave(stack, e.name if e.relpath else name, e.st)
             elif isinstance(event, Link):
                 self._link(event.entry, stack[-1])
             elif isinstance(event, Skip):
@@ -207,7 +226,27 @@ class _Builder:
                     self.skipped.append(skipped)
             elif isinstance(event, Excluded):
                 self.counts.excluded += 1
-        return top.nodes[0] if top.nodes else None
+        if not top.nodes:
+            return None
+        node = top.nodes[0]
+        return decode_node(node) if isinstance(node, dict) else node
+
+    def _leave(self, stack: list[_Frame], name: str, st: os.stat_result) -> None:
+        """Close a directory: its tree (the parent's id when every entry is the parent's
+        node), then its node in the directory above."""
+        frame = stack.pop()
+        if frame.old_subtree is not None and frame.same == len(frame.nodes) == len(frame.parent):
+            subtree = frame.old_subtree  # the same nodes: the same bytes, already stored
+        else:
+            subtree = self.saver.save(KIND_TREE, encode_tree_raw(frame.nodes))
+        up = stack[-1]
+        node = node_from_stat(name, NODE_DIR, st, subtree=subtree)
+        old = up.parent.get(name)
+        if old is not None and old == encode_node(node):
+            up.nodes.append(old)
+            up.same += 1
+        else:
+            up.nodes.append(node)
 
     def _link(self, e: Entry, frame: _Frame) -> None:
         if self.opts.symlinks == "record":
@@ -220,29 +259,42 @@ class _Builder:
         name = root_name if root_name is not None else e.name
         if name in frame.skip:
             return
-        old = frame.parent.get(name)
-        self.progress.current = e.path
-        self.progress.files += 1
-        self.progress.bytes_seen += e.st.st_size
-        if (
-            not self.opts.force
-            and old is not None
-            and old.hash is not None
-            and all(c in self.repo.index for c in old.content)
-            and decide(FileMeta.of_node(old), FileMeta.of_stat(e.st),
-                       copied=e.path in self.parent_sqlite,
-                       wal=wal_mtime(e.path, frame.names),
-                       since_ns=self.parent_time_ns) is Verdict.UNCHANGED
-        ):
-            node = node_from_stat(name, NODE_FILE, e.st, content=old.content, hash=old.hash)
-            frame.nodes.append(replace(node, size=old.size))  # a database copy's own size
+        raw = frame.parent.get(name)
+        st = e.st
+        progress = self.progress
+        progress.current = e.path
+        progress.files += 1
+        progress.bytes_seen += st.st_size
+        if not self.opts.force and raw is not None and self._unchanged(e, raw, frame.names):
+            if _same_owner_mode(raw, st):
+                frame.nodes.append(raw)  # equal in every field: the very node
+                frame.same += 1
+            else:  # a database copy keeps its own size
+                old = decode_node(raw)
+                frame.nodes.append(node_from_stat(name, NODE_FILE, st, content=old.content,
+                                                  hash=old.hash, size=old.size))
             if e.path in self.parent_sqlite:  # still the consistent copy; sidecars stay out
                 self.sqlite_captured.append(e.path)
                 frame.skip.update(sidecar_names(name))
             self.counts.unmodified += 1
-            self.counts.total_bytes += old.size
+            self.counts.total_bytes += raw["size"]
             self._tick()
             return
+        self._capture(e, frame, name, None if raw is None else decode_node(raw))
+
+    def _unchanged(self, e: Entry, raw: RawNode, names: frozenset[str] | None) -> bool:
+        """The files cache says the parent's node ``raw`` still holds the file's content, and
+        every chunk of it is in the index (not missing, not known damaged)."""
+        index = self.repo.index
+        return (raw["type"] == NODE_FILE and raw["hash"] is not None
+                and all(c.hex() in index for c in raw["content"])
+                and decide(FileMeta(True, raw["size"], raw["mtime"], raw["ctime"], raw["inode"]),
+                           FileMeta.of_stat(e.st), copied=e.path in self.parent_sqlite,
+                           wal=None if names is not None and e.name + WAL not in names
+                           else wal_mtime(e.path, names),
+                           since_ns=self.parent_time_ns) is Verdict.UNCHANGED)
+
+    def _capture(self, e: Entry, frame: _Frame, name: str, old: Node | None) -> None:
         try:
             cap = self.capture(e.path, self.chunker, self.saver.save_data, self._read,
                                self.opts.sqlite, expect=e.st)
@@ -263,8 +315,9 @@ class _Builder:
         if cap.method in ("sqlite-backup", "sqlite-at-rest"):
             self.sqlite_captured.append(e.path)
             frame.skip.update(sidecar_names(name))
-        node = node_from_stat(name, NODE_FILE, cap.st, content=cap.content, hash=cap.hash)
-        frame.nodes.append(replace(node, size=cap.size))
+        node = node_from_stat(name, NODE_FILE, cap.st, content=cap.content, hash=cap.hash,
+                              size=cap.size)
+        frame.nodes.append(node)
         if old is None or old.type != NODE_FILE:
             self.counts.new += 1
         elif old.content == cap.content and _same_meta(old, node):

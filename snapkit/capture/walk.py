@@ -15,7 +15,7 @@ import os
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from snapkit.format.model import Skipped
 
@@ -31,9 +31,8 @@ class Matcher(Protocol):
     def child(self, dir_relpath: str, ignore_lines: list[str]) -> Matcher: ...
 
 
-@dataclass(frozen=True)
-class Entry:
-    """One filesystem entry as seen by lstat."""
+class Entry(NamedTuple):
+    """One filesystem entry as seen by lstat (a named tuple: one is made per entry walked)."""
 
     path: str  # absolute path on this machine
     relpath: str  # POSIX-style path relative to the source root ("" for the root)
@@ -89,21 +88,26 @@ _SPECIAL = (
 )
 
 
+_REPARSE = getattr(stat, "FILE_ATTRIBUTE_REPARSE_POINT", 0) if os.name == "nt" else 0
+
+
 def is_link(st: os.stat_result) -> bool:
     """A symlink, or on Windows any reparse point (junctions, mount points)."""
     if stat.S_ISLNK(st.st_mode):
         return True
-    attrs = getattr(st, "st_file_attributes", 0)
-    return bool(attrs & getattr(stat, "FILE_ATTRIBUTE_REPARSE_POINT", 0))
+    return bool(_REPARSE and getattr(st, "st_file_attributes", 0) & _REPARSE)
 
 
 def classify(st: os.stat_result) -> str:
     """'file', 'dir', 'symlink', or the reason a special file is skipped."""
+    mode = st.st_mode
+    if stat.S_ISREG(mode) and not _REPARSE:
+        return "file"
     if is_link(st):
         return "symlink"
-    if stat.S_ISREG(st.st_mode):
+    if stat.S_ISREG(mode):
         return "file"
-    if stat.S_ISDIR(st.st_mode):
+    if stat.S_ISDIR(mode):
         return "dir"
     for test, reason in _SPECIAL:
         if test(st.st_mode):

@@ -17,6 +17,12 @@ from snapkit.store.pack import PackBuilder
 
 #: After this many new packs the saver writes an index file listing them.
 INDEX_EVERY_PACKS = 8
+#: Blobs up to this size go to the pool in batches (:data:`BATCH_BYTES` or
+#: :data:`BATCH_BLOBS`, whichever comes first): one hand-over per blob costs more (locks,
+#: wake-ups, context switches) than compressing a small one.
+SMALL_MAX = 16 * 1024
+BATCH_BYTES = 256 * 1024
+BATCH_BLOBS = 256
 
 
 class SaverConfig(Protocol):
@@ -40,9 +46,11 @@ class SaverTarget(Protocol):
 
 
 class BlobSaver:
-    """Deduplicates, compresses (in a small thread pool) and packs new blobs.
+    """Deduplicates, compresses (in a small thread pool; small blobs handed over in batches)
+    and packs new blobs.
 
-    Memory is bounded by ``max_inflight`` chunks plus one pack buffer. ``close()`` writes the
+    Memory is bounded by ``max_inflight`` hand-overs (a chunk, or a batch of small blobs up to
+    :data:`BATCH_BYTES`), the batch being filled and one pack buffer. ``close()`` writes the
     last pack and an index file; until then nothing saved is visible to other processes.
     """
 
@@ -60,6 +68,8 @@ class BlobSaver:
         self._packs_since_index = 0
         self._error: BaseException | None = None
         self._futures: set[Future[None]] = set()
+        self._batch: list[tuple[int, str, bytes]] = []  # small blobs not yet handed over
+        self._batch_bytes = 0
         self.blobs_added = 0
         self.bytes_added_raw = 0
         self.bytes_added_stored = 0
@@ -77,12 +87,26 @@ class BlobSaver:
             if self.known(blob_id):
                 return blob_id
             self._pending.add(blob_id)
+        if len(data) <= SMALL_MAX:
+            self._batch.append((kind, blob_id, data))
+            self._batch_bytes += len(data)
+            if self._batch_bytes >= BATCH_BYTES or len(self._batch) >= BATCH_BLOBS:
+                self._submit_batch()
+            return blob_id
+        self._submit([(kind, blob_id, data)])
+        return blob_id
+
+    def _submit_batch(self) -> None:
+        if self._batch:
+            batch, self._batch, self._batch_bytes = self._batch, [], 0
+            self._submit(batch)
+
+    def _submit(self, blobs: list[tuple[int, str, bytes]]) -> None:
         self._slots.acquire()
-        fut = self._pool.submit(self._compress_and_add, kind, blob_id, data)
+        fut = self._pool.submit(self._compress_and_add, blobs)
         with self._lock:
             self._futures.add(fut)
         fut.add_done_callback(self._done)
-        return blob_id
 
     def save_tree(self, tree: Tree) -> str:
         return self.save(KIND_TREE, encode_tree(tree))
@@ -100,15 +124,16 @@ class BlobSaver:
         if exc is not None and self._error is None:
             self._error = exc
 
-    def _compress_and_add(self, kind: int, blob_id: str, data: bytes) -> None:
-        stored = codec.encode(data, self._level)
+    def _compress_and_add(self, blobs: list[tuple[int, str, bytes]]) -> None:
+        stored = [codec.encode(data, self._level) for _, _, data in blobs]
         with self._lock:
-            self._pack.add(kind, blob_id, stored, len(data))
-            self.blobs_added += 1
-            self.bytes_added_raw += len(data)
-            self.bytes_added_stored += len(stored)
-            if self._pack.size >= self._pack_size:
-                self._flush_pack_locked()
+            for (kind, blob_id, data), packed in zip(blobs, stored, strict=True):
+                self._pack.add(kind, blob_id, packed, len(data))
+                self.blobs_added += 1
+                self.bytes_added_raw += len(data)
+                self.bytes_added_stored += len(packed)
+                if self._pack.size >= self._pack_size:
+                    self._flush_pack_locked()
 
     def _flush_pack_locked(self) -> None:
         if self._pack.count == 0:
@@ -134,6 +159,7 @@ class BlobSaver:
         self._packs_since_index = 0
 
     def _wait(self) -> None:
+        self._submit_batch()
         while True:
             with self._lock:
                 futures = list(self._futures)

@@ -1,0 +1,162 @@
+"""The snapshot builder's reuse of the parent: an unchanged directory keeps the parent's tree
+id without its tree being encoded again, a change gives exactly the ids a from-scratch
+snapshot gives, and nothing damaged or unknown to the index is ever reused."""
+
+from __future__ import annotations
+
+import os
+import random
+import socket
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import init_repo, make_tree, random_tree, take
+
+from snapkit.capture import snapshot as snapshot_mod
+from snapkit.capture.file import Captured, capture_file
+from snapkit.capture.snapshot import SnapOptions, create_snapshot
+from snapkit.format.encoding import pack_obj
+from snapkit.format.model import (
+    FORMAT_VERSION,
+    Node,
+    Snapshot,
+    Tree,
+    decode_tree_raw,
+    encode_node,
+    encode_tree,
+    encode_tree_raw,
+)
+from snapkit.format.paths import split_path
+from snapkit.read.treewalk import find_node, iter_tree
+from snapkit.store.repository import Repository
+
+
+def subtree(repo: Repository, snap: Snapshot, path: Path) -> str:
+    node = find_node(repo.load_tree, snap.tree, split_path(str(path)))
+    assert node is not None and node.subtree is not None
+    return node.subtree
+
+
+def ids_below(repo: Repository, tree_id: str) -> dict[tuple[str, ...], tuple[Any, ...]]:
+    """Every entry below a tree: path → (subtree or content ids, file hash)."""
+    return {parts: (node.subtree, node.content, node.hash)
+            for parts, node, leaving in iter_tree(repo.load_tree, tree_id) if not leaving}
+
+
+class EncodeSpy:
+    """Counts the trees the builder encodes for the sources' directories."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.calls = 0
+        real = encode_tree_raw
+
+        def spy(nodes: Any) -> bytes:
+            self.calls += 1
+            return real(nodes)
+
+        monkeypatch.setattr(snapshot_mod, "encode_tree_raw", spy)
+
+
+class CaptureSpy:
+    def __init__(self) -> None:
+        self.captured: list[str] = []
+
+    def __call__(self, path: str, *args: Any, **kw: Any) -> Captured:
+        self.captured.append(path)
+        return capture_file(path, *args, **kw)
+
+
+def snap(repo: Repository, src: Path, parent: tuple[str, Snapshot] | None,
+         capture: Any = capture_file) -> tuple[str, Snapshot]:
+    opts = SnapOptions(sources=(str(src),), hostname=socket.gethostname())
+    return create_snapshot(repo, opts, parent, capture=capture)
+
+
+def test_an_unchanged_re_snapshot_reuses_every_tree_id(
+    repo: Repository, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src = tmp_path / "src"
+    random_tree(src, random.Random(5), files=60)
+    _, s1 = take(repo, src)
+    spy = EncodeSpy(monkeypatch)
+    _, s2 = take(repo, src)
+    assert spy.calls == 0  # no tree of the sources encoded, hashed or saved again
+    assert subtree(repo, s2, src) == subtree(repo, s1, src)
+    assert ids_below(repo, subtree(repo, s2, src)) == ids_below(repo, subtree(repo, s1, src))
+
+
+@pytest.mark.parametrize("change", ["edit", "add", "remove", "chmod"])
+def test_a_change_gives_the_ids_of_a_snapshot_from_scratch(
+    repo: Repository, tmp_path: Path, change: str
+) -> None:
+    rng = random.Random(7)
+    spec = {f"d{i % 3}/s{i % 2}/f{i}.bin": rng.randbytes(rng.choice([0, 10, 5000, 70_000]))
+            for i in range(30)}
+    src = make_tree(tmp_path / "src", spec)
+    take(repo, src)
+    target = src / "d1" / "s0" / "f4.bin"
+    if change == "edit":
+        target.write_bytes(b"changed")
+    elif change == "add":
+        (src / "d1" / "s0" / "new.txt").write_bytes(b"new")
+    elif change == "remove":
+        target.unlink()
+    else:
+        target.chmod(0o600)
+    _, incremental = take(repo, src)
+    _, forced = take(repo, src, force=True, parent=None)
+    fresh = init_repo(tmp_path / "fresh")
+    _, scratch = take(fresh, src, parent=None)
+    ids = subtree(repo, incremental, src)
+    assert ids == subtree(repo, forced, src) == subtree(fresh, scratch, src)
+    assert ids_below(repo, ids) == ids_below(fresh, ids)
+
+
+def _first_pack(repo: Repository, blob_id: str) -> str:
+    entry = repo.index.get(blob_id)
+    assert entry is not None
+    return entry.pack
+
+
+def test_a_damaged_subtree_is_not_reused(repo: Repository, tmp_path: Path) -> None:
+    src = make_tree(tmp_path / "src", {"a/x": b"x" * 100, "a/y": b"y" * 200, "b/z": b"z"})
+    first = snap(repo, src, None)
+    tree_a = find_node(repo.load_tree, first[1].tree, split_path(str(src / "a")))
+    assert tree_a is not None and tree_a.subtree is not None
+    repo.record_damage(tree_a.subtree, _first_pack(repo, tree_a.subtree), "test")
+    assert tree_a.subtree not in repo.index
+    spy = CaptureSpy()
+    _, second = snap(repo, src, first, capture=spy)
+    assert sorted(spy.captured) == [str(src / "a" / "x"), str(src / "a" / "y")]
+    again = find_node(repo.load_tree, second.tree, split_path(str(src / "a")))
+    assert again is not None and again.subtree == tree_a.subtree
+    assert tree_a.subtree in repo.index  # stored again: the damage healed
+
+
+def test_a_file_with_a_damaged_chunk_is_read_again(repo: Repository, tmp_path: Path) -> None:
+    src = make_tree(tmp_path / "src", {"a/x": b"x" * 100, "a/y": b"y" * 200})
+    first = snap(repo, src, None)
+    node = find_node(repo.load_tree, first[1].tree, split_path(str(src / "a" / "y")))
+    assert node is not None
+    repo.record_damage(node.content[0], _first_pack(repo, node.content[0]), "test")
+    spy = CaptureSpy()
+    _, second = snap(repo, src, first, capture=spy)
+    assert spy.captured == [str(src / "a" / "y")]
+    assert subtree(repo, second, src) == subtree(repo, first[1], src)
+    assert node.content[0] in repo.index
+
+
+def test_tree_maps_round_trip_and_other_spellings_are_not_reused() -> None:
+    nodes = (Node("a", "file", 0o644, 1, 2, 3, 4, 5, 6, "u", "g", ("ab" * 16,), "cd" * 16),
+             Node("b", "dir", 0o755, 1, subtree="ef" * 16),
+             Node("c", "symlink", 0o777, 1, target="a"))
+    data = encode_tree(Tree(nodes))
+    maps, canonical = decode_tree_raw(data)
+    assert canonical and maps == [encode_node(n) for n in nodes]
+    assert encode_tree_raw([maps[2], nodes[0], maps[1]]) == data
+    reordered = [dict(reversed(list(m.items()))) for m in maps]
+    other = pack_obj({"v": FORMAT_VERSION, "nodes": reordered})
+    maps2, canonical2 = decode_tree_raw(other)
+    assert not canonical2 and maps2 == maps
+    assert os.fsencode("a") == maps[0]["name"]
