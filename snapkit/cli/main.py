@@ -9,7 +9,6 @@ traceback. Every line it prints, and the traceback, goes through
 
 from __future__ import annotations
 
-import importlib
 import signal
 import sys
 from types import FrameType
@@ -84,7 +83,8 @@ class _Group(click.Group):
         name = ALIASES.get(cmd_name, cmd_name)
         if name not in self.commands and name in COMMANDS:
             module, attr = COMMANDS[name][0].split(":")
-            command = getattr(importlib.import_module(f"snapkit.cli.{module}"), attr)
+            # __import__, not importlib.import_module: `python -X importtime` lists it
+            command = getattr(__import__(f"snapkit.cli.{module}", fromlist=[attr]), attr)
             self.add_command(command, name)
         return self.commands.get(name)
 
