@@ -25,7 +25,9 @@ again) and every run works in ``/tmp/snapkit-compare/work``, removed at the end.
 ``--big-runs`` (default 1); start-up takes ten times ``--runs``. The scenarios themselves are
 described in ``benchmarks.compare_scenarios``, the tools in ``benchmarks.compare_peers``, the
 report in ``benchmarks.compare_report``. ``benchmarks/results.md`` is rewritten after every
-scenario, so an interrupted run still leaves what it measured.
+scenario, so an interrupted run still leaves what it measured; the results are also saved to
+``/tmp/snapkit-compare/results.json``, and ``--merge`` keeps those of the scenarios a later run
+does not measure again (e.g. a second run of ``--scenarios files --small-files 200000``).
 """
 
 from __future__ import annotations
@@ -44,9 +46,9 @@ from benchmarks import compare_data as data
 from benchmarks import compare_scenarios as sc
 from benchmarks._common import machine
 from benchmarks.compare_peers import Peer, install_peers, peers
-from benchmarks.compare_report import Report, Result, write
+from benchmarks.compare_report import Report, Result, dump, load, merge, write
 
-SCENARIOS = ("startup", "stdlib", "fixture", "fixture10", "files", "bigfile")
+SCENARIOS = ("startup", "stdlib", "fixture", "bigfile", "fixture10", "files")
 
 
 def parse(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -70,6 +72,8 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument("--base", type=Path, default=data.BASE,
                     help=f"where the data and the work dir go [{data.BASE}]")
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results.md"))
+    ap.add_argument("--merge", action="store_true",
+                    help="keep the previous run's results of the scenarios not run again")
     ap.add_argument("--keep", action="store_true", help="keep the work dir")
     args = ap.parse_args(argv)
     args.scenarios = [s for s in args.scenarios.split(",") if s]
@@ -157,12 +161,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     work = args.base / "work"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    load = os.getloadavg()
+    load_avg = os.getloadavg()
     tools = tuple(peers(work, args.install, args.only_snapkit))
     bench = sc.Bench(work, tools, args.runs, work / "commands.log", restore_root(work))
     results: list[Result] = []
     datasets: list[str] = []
     notes = list(args.note)
+    saved = args.base / "results.json"
+    prior = load(saved) if args.merge and saved.exists() else None
     try:
         for name in args.scenarios:
             print(f"== {name}", flush=True)
@@ -171,8 +177,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             results += got
             datasets += [described] if described else []
             print(f"   {time.perf_counter() - t:.0f} s", flush=True)
-            report = _report(command, tools, datasets, notes, results, load, t0)
+            report = _report(command, tools, datasets, notes, results, load_avg, t0)
+            report = merge(prior, report) if prior else report
             write(report, args.out)
+            dump(report, saved)
     finally:
         shutil.rmtree(bench.restore_root, ignore_errors=True)
         if not args.keep:

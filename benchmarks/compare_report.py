@@ -10,6 +10,8 @@ floor's min. :func:`targets` checks the targets of issue 14 against the results.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -164,6 +166,36 @@ def render(report: Report) -> str:
 
 def write(report: Report, path: Path) -> None:
     path.write_text(render(report), encoding="utf-8")
+
+
+def dump(report: Report, path: Path) -> None:
+    """Save ``report`` as JSON (for ``--merge``)."""
+    path.write_text(json.dumps(dataclasses.asdict(report), indent=1), encoding="utf-8")
+
+
+def load(path: Path) -> Report:
+    """A report saved by :func:`dump`."""
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    results = tuple(
+        Result(r["key"], r["title"], tuple(
+            Row(row["tool"], tuple(Sample(**s) for s in row["samples"]), row["stored"],
+                row["note"], row["floor"], row["missing"]) for row in r["rows"]), r["note"])
+        for r in raw["results"])
+    return Report(raw["command"], raw["machine"], tuple(raw["versions"]),
+                  tuple(raw["datasets"]), tuple(raw["notes"]), results)
+
+
+def merge(old: Report, new: Report) -> Report:
+    """``new`` with the results of ``old`` it did not measure again (listed first)."""
+    keys = {r.key for r in new.results}
+    kept = tuple(r for r in old.results if r.key not in keys)
+    if not kept:
+        return new
+    datasets = tuple(d for d in old.datasets if d not in new.datasets) + new.datasets
+    return dataclasses.replace(
+        new, command=f"{old.command}`, then `{new.command}", datasets=datasets,
+        notes=tuple(f"(first command) {n}" for n in old.notes) + new.notes,
+        results=kept + new.results)
 
 
 def _fast(me: Row, other: Row) -> float:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from benchmarks import compare
 from benchmarks.compare_peers import Sample
-from benchmarks.compare_report import Report, Result, Row, render, targets
+from benchmarks.compare_report import Report, Result, Row, dump, load, merge, render, targets
 
 
 def _row(tool: str, *walls: float, stored: int | None = None, floor: bool = False) -> Row:
@@ -43,6 +43,19 @@ def test_report_ratios_missing_peers_and_targets() -> None:
              "stored ≤ restic's")
     assert got[title] == "yes"  # 1.6 / 1.0 and 90 <= 100
     assert not any(t.startswith("stdlib: unchanged") for t in got)  # failed runs check nothing
+
+
+def test_report_saved_and_merged(tmp_path: Path) -> None:
+    old = Report("cmd one", "m", ("v",), ("a",), ("n1",), (
+        Result("a/first", "a", (_row("snapkit", 1.0),)),
+        Result("b/first", "b", (_row("snapkit", 2.0),))))
+    dump(old, tmp_path / "r.json")
+    assert load(tmp_path / "r.json") == old
+    new = Report("cmd two", "m", ("v",), ("b",), ("n2",), (
+        Result("b/first", "b", (_row("snapkit", 3.0),)),))
+    both = merge(old, new)
+    assert [(r.key, r.rows[0].min) for r in both.results] == [("a/first", 1.0), ("b/first", 3.0)]
+    assert both.command == "cmd one`, then `cmd two" and both.datasets == ("a", "b")
 
 
 def test_quick_startup_snapkit_only(tmp_path: Path) -> None:
