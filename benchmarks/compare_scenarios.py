@@ -21,6 +21,7 @@ interleaved (run k: snapkit, restic, borg, openclaw, then the floor) and returns
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 from dataclasses import dataclass, replace
@@ -169,20 +170,27 @@ def restore(bench: Bench, key: str, data: DataSet, repos: dict[str, Repo]) -> Re
     tools = bench.tools("snapkit", "restic", "borg")
     rows = Rows()
     target = bench.restore_root / "target"
+    counts: dict[str, str] = {}
+    tar = Command(("tar", "--zstd", "-xf", str(archive), "-C", str(target)),
+                  {"PATH": "/usr/bin:/bin"})
     for _ in range(bench.runs):
-        for p in tools:
-            if p.available:
-                _fresh(target)
-                rows.add(p.name, measure(p.restore(repos[p.name], target), bench.log))
-        _fresh(target)
-        tar = Command(("tar", "--zstd", "-xf", str(archive), "-C", str(target)),
-                      {"PATH": "/usr/bin:/bin"})
-        rows.add("tar --zstd -xf", measure(tar, bench.log), floor=True)
+        for name, cmd, floor in [*((p.name, p.restore(repos[p.name], target), False)
+                                   for p in tools if p.available),
+                                 ("tar --zstd -xf", tar, True)]:
+            _fresh(target)
+            rows.add(name, measure(cmd, bench.log), floor=floor)
+            counts[name] = f"{_files(target):,} files"
     shutil.rmtree(target, ignore_errors=True)
     archive.unlink()
     where = "tmpfs" if str(bench.restore_root).startswith("/dev/shm") else "disk"
     return Result(f"{key}/restore", f"{data.name}: restore into an empty directory ({where})",
-                  rows.rows(tools))
+                  rows.rows(tools, counts))
+
+
+def _files(top: Path) -> int:
+    """Regular files below ``top`` (what a restore wrote)."""
+    return sum(len([n for n in names if os.path.isfile(os.path.join(d, n))])
+               for d, _dirs, names in os.walk(top))
 
 
 def _fresh(path: Path) -> None:
