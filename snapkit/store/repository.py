@@ -14,12 +14,12 @@ index file by :meth:`flush_damage`) so that no later run trusts that copy.
 from __future__ import annotations
 
 import os
-import secrets
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from snapkit.format.errors import (
     BlobUnreadable,
@@ -49,8 +49,19 @@ from snapkit.store.backend import KINDS, Backend, NotFound
 from snapkit.store.connect import backend_for
 from snapkit.store.index import Index, write_index
 from snapkit.store.lock import repository_lock
-from snapkit.store.saver import INDEX_EVERY_PACKS as INDEX_EVERY_PACKS
-from snapkit.store.saver import BlobSaver as BlobSaver
+
+if TYPE_CHECKING:  # the writers' side is loaded when a run writes (saver() below)
+    from snapkit.store.saver import INDEX_EVERY_PACKS as INDEX_EVERY_PACKS
+    from snapkit.store.saver import BlobSaver as BlobSaver
+
+
+def __getattr__(name: str) -> Any:
+    # ``BlobSaver`` and ``INDEX_EVERY_PACKS``, re-exported from snapkit.store.saver, on first use:
+    # commands that only read never import the saver (threads, its pool).
+    if name in ("BlobSaver", "INDEX_EVERY_PACKS"):
+        from snapkit.store import saver
+        return getattr(saver, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 #: ``read_blobs`` reads at most this many blobs, or about this many stored bytes, at a time.
 READ_WINDOW_BLOBS = 256
@@ -162,7 +173,7 @@ class Repository:
                              "bucket or prefix with --repo")
         backend.create()
         config = RepoConfig(
-            id=secrets.token_hex(16),
+            id=os.urandom(16).hex(),
             created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             zstd_level=zstd_level,
         )
@@ -325,6 +336,8 @@ class Repository:
         self.backend.remove("snapshots", snap_id)
 
     def saver(self, workers: int = 2, zstd_level: int | None = None) -> BlobSaver:
+        from snapkit.store.saver import BlobSaver
+
         return BlobSaver(self, workers=workers, zstd_level=zstd_level)
 
 
