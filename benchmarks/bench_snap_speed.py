@@ -69,20 +69,22 @@ def walk_floor(root: Path) -> float:
     return time.perf_counter() - t0
 
 
-def run_cli(args: Sequence[str], env: dict[str, str]) -> None:
-    """Run a command untimed; fail loudly if it fails."""
-    proc = subprocess.run(list(args), env=env, capture_output=True, check=False)
+def run_cli(args: Sequence[str], env: dict[str, str]) -> str:
+    """Run a command untimed in ``/`` (so that no checkout in the working directory shadows
+    ``PYTHONPATH``); its stdout. Fail loudly if it fails."""
+    proc = subprocess.run(list(args), env=env, capture_output=True, check=False, cwd="/")
     if proc.returncode != 0:
         raise SystemExit(f"command failed ({proc.returncode}): {' '.join(args)}\n"
                          f"{proc.stderr.decode(errors='replace')}")
+    return proc.stdout.decode()
 
 
 def run_measured(args: Sequence[str], env: dict[str, str]) -> tuple[float, int, str]:
-    """Run a command: (wall seconds, the process's own peak RSS in bytes (``os.wait4``),
-    stdout)."""
+    """Run a command in ``/`` (as :func:`run_cli`): (wall seconds, the process's own peak RSS
+    in bytes (``os.wait4``), stdout)."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(list(args), env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+                            stderr=subprocess.PIPE, cwd="/")
     assert proc.stdout is not None and proc.stderr is not None
     out = proc.stdout.read()
     err = proc.stderr.read()
@@ -140,8 +142,11 @@ def _measure(work: Path, src: Path, envs: dict[str, dict[str, str]], runs: int) 
     sizes: dict[str, int] = {}
     trees: dict[str, set[str]] = {v: set() for v in names}
     walks, starts = [], []
-    for v in names:  # compile the bytecode of each version once, untimed
+    for v in names:  # compile the bytecode of each version once, untimed; say which it is
         run_cli([*exe, "--version"], envs[v])
+        where = run_cli([sys.executable, "-c", "import snapkit; print(snapkit.__file__)"],
+                        envs[v]).strip()
+        print(f"{v}: {where}")
     for rnd in range(runs):
         walks.append(walk_floor(src))
         starts.append(run_measured([sys.executable, "-c", "pass"], envs["after"])[0])

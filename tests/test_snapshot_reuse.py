@@ -86,6 +86,23 @@ def test_an_unchanged_re_snapshot_reuses_every_tree_id(
     assert ids_below(repo, subtree(repo, s2, src)) == ids_below(repo, subtree(repo, s1, src))
 
 
+def test_recorded_symlinks_are_reused_too(
+    repo: Repository, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src = make_tree(tmp_path / "src", {"d/a": b"a", "e/b": b"b"})
+    (src / "d" / "link").symlink_to("a")
+    _, s1 = take(repo, src, symlinks="record")
+    spy = EncodeSpy(monkeypatch)
+    _, s2 = take(repo, src, symlinks="record")
+    assert spy.calls == 0
+    assert subtree(repo, s2, src) == subtree(repo, s1, src)
+    (src / "d" / "link").unlink()
+    (src / "d" / "link").symlink_to("elsewhere")
+    _, s3 = take(repo, src, symlinks="record")
+    assert spy.calls == 2  # d and the source above it
+    assert subtree(repo, s3, src) != subtree(repo, s1, src)
+
+
 @pytest.mark.parametrize("change", ["edit", "add", "remove", "chmod"])
 def test_a_change_gives_the_ids_of_a_snapshot_from_scratch(
     repo: Repository, tmp_path: Path, change: str

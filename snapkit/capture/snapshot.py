@@ -108,6 +108,16 @@ class _Frame:
     same: int = 0  # entries appended as the parent's very node (equal in every field)
 
 
+def _keep(frame: _Frame, node: Node) -> None:
+    """Add ``node`` to the directory: as the parent's map when it equals it in every field."""
+    old = frame.parent.get(node.name)
+    if old is not None and old == encode_node(node):
+        frame.nodes.append(old)
+        frame.same += 1
+    else:
+        frame.nodes.append(node)
+
+
 @dataclass
 class _Counts:
     new: int = 0
@@ -239,18 +249,11 @@ class _Builder:
             subtree = frame.old_subtree  # the same nodes: the same bytes, already stored
         else:
             subtree = self.saver.save(KIND_TREE, encode_tree_raw(frame.nodes))
-        up = stack[-1]
-        node = node_from_stat(name, NODE_DIR, st, subtree=subtree)
-        old = up.parent.get(name)
-        if old is not None and old == encode_node(node):
-            up.nodes.append(old)
-            up.same += 1
-        else:
-            up.nodes.append(node)
+        _keep(stack[-1], node_from_stat(name, NODE_DIR, st, subtree=subtree))
 
     def _link(self, e: Entry, frame: _Frame) -> None:
         if self.opts.symlinks == "record":
-            frame.nodes.append(node_from_stat(e.name, NODE_SYMLINK, e.st, target=e.target))
+            _keep(frame, node_from_stat(e.name, NODE_SYMLINK, e.st, target=e.target))
             self.counts.symlinks += 1
         else:
             self.skipped.append(Skipped(e.path, "symlink", e.target or ""))

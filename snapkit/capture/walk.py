@@ -211,9 +211,11 @@ def _walk_dir(
         if lines is not None:
             matcher = matcher.child(dir_entry.relpath, lines)
     yield Enter(dir_entry, names)
+    base = os.path.join(dir_entry.path, "")  # + name: os.path.join(path, name), once a dir
+    rel_base = _join(dir_entry.relpath, "")
     for name, st_or_error in children:
-        path = os.path.join(dir_entry.path, name)
-        rel = _join(dir_entry.relpath, name)
+        path = base + name
+        rel = rel_base + name
         if isinstance(st_or_error, OSError):
             # Gone before it could be looked at: not worth a note if a rule drops it anyway.
             if not (matcher is not None and st_or_error.errno in _VANISHED

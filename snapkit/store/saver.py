@@ -47,7 +47,7 @@ class SaverTarget(Protocol):
 
 class BlobSaver:
     """Deduplicates, compresses (in a small thread pool; small blobs handed over in batches)
-    and packs new blobs.
+    and packs new blobs. :meth:`save` is called from one thread.
 
     Memory is bounded by ``max_inflight`` hand-overs (a chunk, or a batch of small blobs up to
     :data:`BATCH_BYTES`), the batch being filled and one pack buffer. ``close()`` writes the
