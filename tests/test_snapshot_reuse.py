@@ -22,12 +22,11 @@ from snapkit.format.model import (
     Node,
     Snapshot,
     Tree,
-    decode_tree_raw,
     encode_node,
     encode_tree,
-    encode_tree_raw,
 )
 from snapkit.format.paths import split_path
+from snapkit.format.raw_tree import decode_tree_raw, encode_tree_raw
 from snapkit.read.treewalk import find_node, iter_tree
 from snapkit.store.repository import Repository
 

@@ -23,6 +23,7 @@ from typing import Any
 
 from snapkit import __version__
 from snapkit.capture.chunker import Chunker
+from snapkit.capture.counts import Counts
 from snapkit.capture.file import (
     CaptureFile,
     SkippedByPolicy,
@@ -41,18 +42,16 @@ from snapkit.format.model import (
     NODE_FILE,
     NODE_SYMLINK,
     Node,
-    RawNode,
     Skipped,
     Snapshot,
     Summary,
     Tree,
     decode_node,
-    decode_tree_raw,
     encode_node,
-    encode_tree_raw,
     sort_nodes,
 )
 from snapkit.format.paths import join_path, split_path
+from snapkit.format.raw_tree import RawNode, decode_tree_raw, encode_tree_raw
 from snapkit.select.config.defaults import SqlitePolicy, SymlinkPolicy
 from snapkit.store.repository import BlobSaver, Repository
 
@@ -118,18 +117,6 @@ def _keep(frame: _Frame, node: Node) -> None:
         frame.nodes.append(node)
 
 
-@dataclass
-class _Counts:
-    new: int = 0
-    changed: int = 0
-    unmodified: int = 0
-    dirs: int = 0
-    symlinks: int = 0
-    total_bytes: int = 0
-    bytes_read: int = 0
-    excluded: int = 0
-
-
 class _Builder:
     def __init__(
         self,
@@ -147,7 +134,7 @@ class _Builder:
         self.chunker = Chunker(repo.config.chunker)
         self.progress = progress
         self.on_progress = on_progress
-        self.counts = _Counts()
+        self.counts = Counts()
         self.skipped: list[Skipped] = []
         self.warnings: list[str] = []
         self.rules: list[str] = []
@@ -368,29 +355,11 @@ def create_snapshot(
             builder.parent_sqlite = frozenset(parent[1].sqlite) if parent else frozenset()
             root = builder.build_root(opts.sources, parent[1].tree if parent else None)
             saver.flush()
-            summary = _summary(builder.counts, saver, started)
+            summary = builder.counts.summary(saver, started)
     finally:
         sys.setrecursionlimit(old_limit)
     snap = _manifest(opts, parent, started, root, summary, builder)
     return (repo.save_snapshot(snap) if commit else ""), snap
-
-
-def _summary(c: _Counts, saver: BlobSaver, started: int) -> Summary:
-    return Summary(
-        files_new=c.new,
-        files_changed=c.changed,
-        files_unmodified=c.unmodified,
-        dirs=c.dirs,
-        symlinks=c.symlinks,
-        total_files=c.new + c.changed + c.unmodified,
-        total_bytes=c.total_bytes,
-        bytes_read=c.bytes_read,
-        blobs_added=saver.blobs_added,
-        bytes_added_raw=saver.bytes_added_raw,
-        bytes_added_stored=saver.bytes_added_stored,
-        excluded_entries=c.excluded,
-        duration_s=round((time.time_ns() - started) / 1e9, 3),
-    )
 
 
 def _manifest(opts: SnapOptions, parent: tuple[str, Snapshot] | None, started: int, root: str,

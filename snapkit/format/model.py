@@ -163,67 +163,14 @@ def encode_tree(tree: Tree) -> bytes:
     return pack_obj({"v": FORMAT_VERSION, "nodes": [_encode_node(n) for n in tree.nodes]})
 
 
-# A node as stored: the msgpack map :func:`encode_tree` writes for it (see docs/format.md).
-# The snapshot builder compares the parent's entries in this form, without building a Node
-# for each, and stores an unchanged entry's map as it is: the same map, the same bytes.
-RawNode = dict[str, Any]
-_BASE_KEYS = ("name", "type", "mode", "mtime", "ctime", "size", "inode", "uid", "gid", "user",
-              "group")
-_RAW_KEYS: dict[str, tuple[str, ...]] = {
-    NODE_FILE: (*_BASE_KEYS, "content", "hash"),
-    NODE_DIR: (*_BASE_KEYS, "subtree"),
-    NODE_SYMLINK: (*_BASE_KEYS, "target"),
-}
-
-
-def encode_node(n: Node) -> RawNode:
-    """The map a tree object stores for ``n``."""
+def encode_node(n: Node) -> dict[str, Any]:
+    """The map a tree object stores for ``n`` (see :mod:`snapkit.format.raw_tree`)."""
     return _encode_node(n)
 
 
-def decode_node(d: RawNode) -> Node:
+def decode_node(d: dict[str, Any]) -> Node:
     """The node of a stored map; IntegrityError when it is malformed."""
     return _decode_node(d)
-
-
-def _is_id(raw: object) -> bool:
-    return type(raw) is bytes and len(raw) == 16
-
-
-def _canonical(d: object) -> bool:
-    """``d`` is a node's map exactly as :func:`encode_node` writes it (keys in its order,
-    values of its types: the ones the builder reads without decoding are checked)."""
-    if not isinstance(d, dict) or tuple(d) != _RAW_KEYS.get(str(d.get("type")), ()):
-        return False
-    if type(d["name"]) is not bytes:
-        return False
-    if d["type"] == NODE_FILE:
-        content, digest = d["content"], d["hash"]
-        return (type(content) is list and all(map(_is_id, content))
-                and (digest is None or _is_id(digest)))
-    if d["type"] == NODE_DIR:
-        return d["subtree"] is None or _is_id(d["subtree"])
-    return True
-
-
-def decode_tree_raw(data: bytes) -> tuple[list[RawNode], bool]:
-    """The stored maps of a tree object's nodes, and whether ``data`` is exactly what
-    :func:`encode_tree` writes for them (then a tree of the same maps has the same id). A tree
-    in any other spelling comes back with its maps re-spelled as :func:`encode_node` writes
-    them; IntegrityError as :func:`decode_tree`."""
-    obj = unpack_obj(data, "tree object")
-    if (isinstance(obj, dict) and list(obj) == ["v", "nodes"] and obj["v"] == FORMAT_VERSION
-            and type(obj["nodes"]) is list and all(map(_canonical, obj["nodes"]))
-            and pack_obj(obj) == data):
-        return obj["nodes"], True
-    return [_encode_node(n) for n in decode_tree(data).nodes], False
-
-
-def encode_tree_raw(nodes: Sequence[Node | RawNode]) -> bytes:
-    """:func:`encode_tree` of nodes some of which are given as their stored maps."""
-    maps = [n if isinstance(n, dict) else _encode_node(n) for n in nodes]
-    maps.sort(key=lambda d: d["name"])
-    return pack_obj({"v": FORMAT_VERSION, "nodes": maps})
 
 
 def decode_tree(data: bytes) -> Tree:

@@ -1,0 +1,45 @@
+"""The snapshot builder's running counts, and the manifest summary made from them."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from snapkit.format.model import Summary
+
+if TYPE_CHECKING:
+    from snapkit.store.saver import BlobSaver
+
+
+@dataclass
+class Counts:
+    """What the builder has seen so far (files new, changed or reused, bytes read)."""
+
+    new: int = 0
+    changed: int = 0
+    unmodified: int = 0
+    dirs: int = 0
+    symlinks: int = 0
+    total_bytes: int = 0
+    bytes_read: int = 0
+    excluded: int = 0
+
+    def summary(self, saver: BlobSaver, started: int) -> Summary:
+        """The manifest's summary: these counts and what ``saver`` added."""
+        c = self  # (short name: one line per field below)
+        return Summary(
+            files_new=c.new,
+            files_changed=c.changed,
+            files_unmodified=c.unmodified,
+            dirs=c.dirs,
+            symlinks=c.symlinks,
+            total_files=c.new + c.changed + c.unmodified,
+            total_bytes=c.total_bytes,
+            bytes_read=c.bytes_read,
+            blobs_added=saver.blobs_added,
+            bytes_added_raw=saver.bytes_added_raw,
+            bytes_added_stored=saver.bytes_added_stored,
+            excluded_entries=c.excluded,
+            duration_s=round((time.time_ns() - started) / 1e9, 3),
+        )
