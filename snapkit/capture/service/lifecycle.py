@@ -352,12 +352,9 @@ def gateway_lifecycle(
     like policy ``never`` but still detects and warns. ``confirm`` (given on an interactive
     terminal without ``--yes``) is asked :data:`PROMPT` before stopping; a no goes on
     best-effort. ``warn`` gets every warning (they are also kept in the record), ``alert`` the
-    message that the gateway could not be restarted. ``run`` runs the stop and status commands
-    (``subprocess.run``). ``selected`` (see :func:`~snapkit.capture.service.detection.selector`)
-    leaves
-    out files the snapshot does not take. ``env`` and ``account`` are what OpenClaw's identity
-    rules are checked against (default: this process's environment and account); ``port``
-    is the gateway's (see :func:`~snapkit.capture.service.detection.detect`).
+    message that the gateway could not be restarted. ``run`` runs the stop and status commands.
+    ``selected``, ``env``, ``account`` and ``port`` go to
+    :func:`~snapkit.capture.service.detection.detect`.
     """
     effective = service.policy if policy is None else policy
     d = detect(sources, service, selected=selected, run=run, env=env, account=account,
