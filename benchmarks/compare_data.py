@@ -58,6 +58,7 @@ class DataSet:
     bytes: int
     home: Path | None = None
     selection: Path | None = None
+    selected: str = ""  # what the selection holds
 
     def describe(self) -> str:
         return f"{self.name}: {self.files:,} files, {self.bytes / 1e6:,.0f} MB"

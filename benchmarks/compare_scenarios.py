@@ -53,9 +53,19 @@ def walk(top, on_file):
                     on_file(e.path)
 mode, args = sys.argv[1], sys.argv[2:]
 if args[0].startswith("@"):
+    dirs = set()
     with open(args[0][1:]) as listing:
         for line in listing:
-            read(line.rstrip("\n"))
+            path = line.rstrip("\n")
+            if mode == "read":
+                read(path)
+                continue
+            os.lstat(path)
+            parent = os.path.dirname(path)
+            while parent not in dirs and parent != "/":
+                dirs.add(parent)
+                os.lstat(parent)
+                parent = os.path.dirname(parent)
 else:
     for a in args:
         walk(a, read if mode == "read" else None)
@@ -99,10 +109,9 @@ class Rows:
 
 
 def floor_cmd(mode: str, data: DataSet) -> Command:
-    """The floor: read every file once (the selection, on the fixture) or lstat-walk the
-    tree (its roots: a walk lists what the selection leaves out too)."""
-    use_list = data.selection is not None and mode == "read"
-    args = [f"@{data.selection}"] if use_list else [str(r) for r in data.roots]
+    """The floor: read every file once, or lstat-walk the tree; on the fixture (a selection)
+    read or lstat every selected file (and lstat each directory above it) instead."""
+    args = [f"@{data.selection}"] if data.selection else [str(r) for r in data.roots]
     return Command((sys.executable, "-c", FLOOR, mode, *args), {"PATH": "/usr/bin:/bin"})
 
 
@@ -114,10 +123,12 @@ def selection(bench: Bench, data: DataSet) -> DataSet:
     out = quiet([snapkit_exe(), "snap", "--dry-run", "--list", "--json", "--service-policy",
                  "never"],
                 {**snapkit.env, "HOME": str(data.home)}, data.home)
-    paths = json.loads(out.strip().splitlines()[-1])["paths"]
+    dry = json.loads(out.strip().splitlines()[-1])
     listing = bench.work / f"selection-{data.home.parent.name}.txt"
-    listing.write_text("".join(p + "\n" for p in paths))
-    return replace(data, selection=listing)
+    listing.write_text("".join(p + "\n" for p in dry["paths"]))
+    size = dry["included"]
+    return replace(data, selection=listing, selected=f"snapkit's selection, given to the "
+                   f"peers as a list: {size['files']:,} files, {size['bytes'] / 1e6:,.0f} MB")
 
 
 def _stored(path: Path) -> int:
@@ -149,12 +160,14 @@ def snapshots(bench: Bench, key: str, data: DataSet) -> tuple[list[Result], dict
                 shutil.rmtree(repo.path)
             rows.add(f"python {mode}", measure(floor_cmd(mode, data), bench.log), floor=True)
     notes = {"python read": "every selected file read once, in-process",
-             "python walk": "bare lstat walk, interpreter start included",
+             "python walk": "bare lstat walk, interpreter start included"
+             + (": the selected files and their directories" if data.selection else ""),
              "openclaw": "a full archive every run"}
     peers = tools + oc_all
-    return [Result(f"{key}/first", f"{data.name}: first snapshot", first.rows(peers, notes)),
+    return [Result(f"{key}/first", f"{data.name}: first snapshot", first.rows(peers, notes),
+                   data.selected),
             Result(f"{key}/unchanged", f"{data.name}: unchanged re-snapshot",
-                   unchanged.rows(peers, notes))], repos
+                   unchanged.rows(peers, notes), data.selected)], repos
 
 
 def _tar_floor(bench: Bench, data: DataSet, out: Path, flag: str) -> Command:
