@@ -125,10 +125,14 @@ def selection(bench: Bench, data: DataSet) -> DataSet:
                 {**snapkit.env, "HOME": str(data.home)}, data.home)
     dry = json.loads(out.strip().splitlines()[-1])
     listing = bench.work / f"selection-{data.home.parent.name}.txt"
-    listing.write_text("".join(p + "\n" for p in dry["paths"]))
+    # snapkit copies a live SQLite database through the backup API (its -wal included); a
+    # tool that copies files needs the -wal next to it to have the same transactions
+    wals = [f"{p}-wal" for p in dry["paths"] if os.path.isfile(f"{p}-wal")]
+    listing.write_text("".join(p + "\n" for p in [*dry["paths"], *wals]))
     size = dry["included"]
     return replace(data, selection=listing, selected=f"snapkit's selection, given to the "
-                   f"peers as a list: {size['files']:,} files, {size['bytes'] / 1e6:,.0f} MB")
+                   f"peers as a list: {size['files']:,} files, {size['bytes'] / 1e6:,.0f} MB "
+                   f"(plus the {len(wals)} live databases' -wal files)")
 
 
 def _stored(path: Path) -> int:
