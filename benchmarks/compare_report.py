@@ -194,7 +194,8 @@ def merge(old: Report, new: Report) -> Report:
     datasets = tuple(d for d in old.datasets if d not in new.datasets) + new.datasets
     return dataclasses.replace(
         new, command=f"{old.command}`, then `{new.command}", datasets=datasets,
-        notes=tuple(f"(first command) {n}" for n in old.notes) + new.notes,
+        notes=tuple(n if n.startswith("(") else f"(earlier command) {n}" for n in old.notes)
+        + new.notes,
         results=kept + new.results)
 
 
