@@ -272,6 +272,7 @@ def discover(env: Mapping[str, str] | None = None) -> Installation:
     if shared and _user_path(shared, home) not in agent_dirs:
         agent_dirs.append(_user_path(shared, home))
 
+    env_files = _env_files(env, home, config_path)
     return Installation(
         state_dir=state_dir,
         state_dir_source=source,
@@ -282,10 +283,10 @@ def discover(env: Mapping[str, str] | None = None) -> Installation:
         agents=tuple(agents),
         workspaces=tuple(workspaces),
         agent_dirs=tuple(agent_dirs),
-        env_files=_env_files(env, home, config_path),
+        env_files=env_files,
         included_configs=tuple(reader.included),
         warnings=tuple(warnings),
-        gateway_port=gateway_port(env, document, _env_files(env, home, config_path)),
+        gateway_port=gateway_port(env, document, env_files),
     )
 
 
