@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from snapkit.select import openclaw_config
 from snapkit.select.openclaw import Installation, discover, is_openclaw_root, openclaw_home
 
 
@@ -218,6 +219,21 @@ def test_workspace_from_json5_config(home: Path) -> None:
     found = discover(env_for(home))
     assert found.workspaces == (home / "clawd",)
     assert found.warnings == ()
+
+
+@pytest.mark.parametrize("text", [
+    JSON5_CONFIG, '{"agents": {"defaults": {"workspace": "~/clawd"}}, "n": [1, 2.5, null]}',
+    '{"a": 1, "a": 2, "big": 123456789012345678901234567890, "s": "\\u00e9\\n"}',
+])
+def test_config_parse_strict_json_first_gives_json5s_answer(text: str) -> None:
+    import json5
+
+    assert openclaw_config.parse(text) == json5.loads(text)
+
+
+def test_config_parse_rejects_what_json5_rejects() -> None:
+    with pytest.raises(ValueError):
+        openclaw_config.parse("{agents: ")
 
 
 def test_config_workspace_expands_tilde_with_openclaw_home(tmp_path: Path, home: Path) -> None:

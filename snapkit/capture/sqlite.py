@@ -113,7 +113,8 @@ def copy(path: str, dest: str, deadline_s: float | None = None) -> None:
     rollback-journal database in steps of :data:`STEP_PAGES`, so writers get in between,
     restarting when they do. Raises :class:`CopyFailed` when it cannot be opened or stays
     busy past ``deadline_s`` (None: :data:`DEADLINE_S`, read at the call). The copy is a
-    standalone database in rollback mode.
+    standalone database in rollback mode, written without journal or fsync (``dest`` is a temp
+    file for one read: durability would only cost time).
     """
     if deadline_s is None:
         deadline_s = DEADLINE_S
@@ -130,6 +131,10 @@ def copy(path: str, dest: str, deadline_s: float | None = None) -> None:
     try:
         dst = sqlite3.connect(dest)
         try:
+            # The copy is a private temp file, read once and deleted: it needs no journal and no
+            # fsync (a crash leaves nothing to recover). Same bytes, without ~20 fdatasync calls.
+            dst.execute("PRAGMA synchronous=OFF")
+            dst.execute("PRAGMA journal_mode=OFF")
             mode = src.execute("PRAGMA journal_mode").fetchone()[0]
             if str(mode).lower() == "wal":
                 src.backup(dst, pages=-1, progress=progress, sleep=0.01)

@@ -14,22 +14,40 @@ OpenClaw's ``dist/includes-*.mjs`` (``IncludeProcessor``) defines the rules this
 
 Problems are warnings, never errors: discovery must keep going on a broken config.
 
+OpenClaw writes the file as plain JSON (``JSON.stringify``); only a hand-edited one uses JSON5's
+extras. So :func:`parse` tries the standard library's strict parser first (microseconds) and
+only falls back to the pure-Python ``json5`` parser (hundreds of milliseconds on a 3 KB file,
+plus its import) when that fails; JSON5 is a superset of JSON, so the answer is the same.
+
 :func:`gateway_port` reads the port the gateway listens on (``resolveGatewayPort``), so that
 a snapshot can tell a stopped gateway without running ``openclaw gateway status``.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import json5
-
 INCLUDE_KEY = "$include"
 MAX_INCLUDE_DEPTH = 10  # IncludeProcessor.checkDepth
+
+
+def parse(text: str) -> Any:
+    """``text`` read as JSON5: strict JSON first (what OpenClaw writes), else ``json5``.
+
+    Raises ValueError when it is not JSON5 either.
+    """
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    import json5  # only for configs that need it (slow to import and to run)
+
+    return json5.loads(text)
 
 
 def _inside(root: Path, path: Path) -> bool:
@@ -69,7 +87,7 @@ class ConfigReader:
             self.warnings.append(f"{path}: cannot read OpenClaw config: {reason}")
             return None
         try:
-            return json5.loads(text)
+            return parse(text)
         except ValueError as exc:
             self.warnings.append(f"{path}: cannot parse OpenClaw config (JSON5): {exc}")
             return None
