@@ -16,7 +16,9 @@ temp file, and that copy is stored: committed transactions that live only in the
 included, the writer is never blocked for long, and the source is never checkpointed or
 modified. A WAL database with no ``-wal`` at all (at rest) is read plainly instead, so that no
 empty sidecar is created. A database that cannot be opened or copied in time
-(``snapkit.capture.sqlite.DEADLINE_S``) falls back to a raw read with a warning.
+(``snapkit.capture.sqlite.DEADLINE_S``) falls back to a raw read with a warning. Whichever
+way a database is read, it is cut into blocks of whole pages (``sqlite.PageChunker``), not
+content-defined chunks.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from snapkit.capture.sqlite import (
     HEADER_BYTES,
     MIN_SIZE,
     CopyFailed,
+    PageChunker,
     has_header,
     has_wal,
     temp_file,
@@ -43,6 +46,8 @@ from snapkit.format.model import content_id, file_hasher
 from snapkit.select.config.defaults import SqlitePolicy
 
 MAX_ATTEMPTS = 3
+#: What cuts a file: the repository's content-defined chunker, or page blocks for a database.
+Cutter = Chunker | PageChunker
 _OPEN_FLAGS = (
     os.O_RDONLY
     | getattr(os, "O_NOFOLLOW", 0)
@@ -142,21 +147,23 @@ def capture_file(
         if before.st_size >= MIN_SIZE and has_header(header):
             if sqlite == "skip":
                 raise SkippedByPolicy(path)
+            pages = PageChunker.for_header(header)  # a database is cut into page blocks
+            cut: Cutter = pages if pages is not None else chunker
             if sqlite == "backup-api" and wal_mode(header) and not has_wal(path):
                 # A WAL database at rest: every commit is in the main file, and a writer must
                 # create the -wal before it can commit. Opening it, even read-only, would
                 # leave empty -wal/-shm files behind; a plain read is consistent as long as
                 # no -wal appeared and the file did not move while it was read.
-                captured = _read(fd, path, before, chunker, save, on_bytes)
+                captured = _read(fd, path, before, cut, save, on_bytes)
                 if not captured.changed_during_read and not has_wal(path):
                     return replace(captured, method="sqlite-at-rest")
             if sqlite == "backup-api":
                 try:
-                    return _capture_sqlite(path, before, chunker, save, on_bytes)
+                    return _capture_sqlite(path, before, cut, save, on_bytes)
                 except CopyFailed as exc:
                     warning = (f"{path}: SQLite online backup failed ({exc}); stored a raw "
                                "copy, which may be inconsistent")
-            captured = _read(fd, path, before, chunker, save, on_bytes)
+            captured = _read(fd, path, before, cut, save, on_bytes)
             return replace(captured, method="sqlite-raw", warning=warning)
         return _read(fd, path, before, chunker, save, on_bytes)
     except OSError as exc:
@@ -195,7 +202,7 @@ def _read_small(fd: int, path: str, expect: os.stat_result, limit: int, save: Sa
 
 
 def _read(
-    fd: int, path: str, before: os.stat_result, chunker: Chunker, save: Save, on_bytes: OnBytes
+    fd: int, path: str, before: os.stat_result, chunker: Cutter, save: Save, on_bytes: OnBytes
 ) -> Captured:
     total = 0
     with os.fdopen(fd, "rb", buffering=0, closefd=False) as f:
@@ -212,7 +219,7 @@ def _read(
 
 
 def _store_stream(
-    f: BinaryIO, size_hint: int, chunker: Chunker, save: Save, on_bytes: OnBytes
+    f: BinaryIO, size_hint: int, chunker: Cutter, save: Save, on_bytes: OnBytes
 ) -> tuple[list[str], int, str]:
     """Chunk a stream into the store: (chunk ids, bytes, xxh3-128 of the whole)."""
     content: list[str] = []
@@ -228,7 +235,7 @@ def _store_stream(
 
 
 def _capture_sqlite(
-    path: str, st: os.stat_result, chunker: Chunker, save: Save, on_bytes: OnBytes
+    path: str, st: os.stat_result, chunker: Cutter, save: Save, on_bytes: OnBytes
 ) -> Captured:
     with temp_file("snapkit-sqlite-") as tmp:
         sqlite_copy(path, tmp)  # bounded by sqlite.DEADLINE_S

@@ -1,7 +1,8 @@
 """Collecting an archive's members into a tree keyed by archive names, and the hostile-entry
 policy: every name is normalised or the entry dropped, each case with a warning
 (:data:`POLICY`, documented in ``docs/import-export.md``). File content goes through the
-chunker straight into the blob saver as it is read.
+chunker straight into the blob saver as it is read; a SQLite database (by its header) is cut
+into page blocks as a snapshot cuts it, so its pages deduplicate with later snapshots.
 """
 
 from __future__ import annotations
@@ -10,11 +11,13 @@ import os
 import tarfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import IO
 
 from snapkit.capture.chunker import Chunker
 from snapkit.capture.nodes import node_from_tar
+from snapkit.capture.sqlite import HEADER_BYTES, MIN_SIZE, PageChunker
 from snapkit.format.model import NODE_DIR, NODE_FILE, NODE_SYMLINK, Node, content_id, file_hasher
-from snapkit.maintain.importer.stream import Guarded
+from snapkit.maintain.importer.stream import READ_ERRORS, Guarded
 from snapkit.read.openclaw_archive import MANIFEST, MANIFEST_MAX
 from snapkit.read.treewalk import Parts, UnsafeName, check_name
 from snapkit.store.repository import BlobSaver
@@ -198,7 +201,9 @@ class Collector:
         content: list[str] = []
         kept: list[bytes] = []
         size = 0
-        for chunk in self.chunker.chunks(Guarded(f), m.size):  # type: ignore[arg-type]
+        pages = PageChunker.for_header(_peek(f)) if m.size >= MIN_SIZE else None
+        cutter = pages if pages is not None else self.chunker
+        for chunk in cutter.chunks(Guarded(f), m.size):  # type: ignore[arg-type]
             hasher.update(chunk)
             size += len(chunk)
             self.st.bytes_read += len(chunk)
@@ -255,3 +260,13 @@ def _escapes(base: Parts, target: str) -> bool:
         elif p and p != ".":
             depth += 1
     return False
+
+
+def _peek(f: IO[bytes]) -> bytes:
+    """A member's first bytes without consuming them (b"" when they cannot be read now: the
+    read that follows reports the error)."""
+    peek = getattr(f, "peek", None)
+    try:
+        return bytes(peek(HEADER_BYTES)[:HEADER_BYTES]) if peek is not None else b""
+    except READ_ERRORS:
+        return b""
