@@ -5,8 +5,9 @@ and compares each entry with what the target already holds, so a conflict under
 ``--overwrite never`` is reported before a single byte is written. The write pass creates
 directories and files relative to open directory descriptors with ``O_NOFOLLOW``, so a
 symlink planted in the target is never followed; files are written to a temp name, checked
-chunk by chunk against their ids, then renamed into place. Memory does not grow with file
-size: content streams one chunk at a time.
+chunk by chunk against their ids, then renamed into place. The files coming next are read
+and verified in worker threads while the current one is written (``readahead``: a few MiB
+ahead), so memory does not grow with file size.
 
 Damage does not stop a restore (restic's behaviour): a file whose content cannot be read back
 (:class:`~snapkit.format.errors.IntegrityError`, a ``BlobUnreadable`` among them) leaves
@@ -36,6 +37,7 @@ from snapkit.format.model import (
     content_id,
 )
 from snapkit.format.paths import split_path
+from snapkit.read.readahead import ReadAhead
 from snapkit.read.restore_writer import (
     BINARY,
     DIRFD,
@@ -266,6 +268,8 @@ def restore_snapshot(
         return tally.result(actions)
     writer = Writer(opts.target, _follow_parts(snap, opts))
     dirs: list[Action] = []
+    ahead = ReadAhead(read_blobs, [(a.node.content, a.node.size) for a in actions
+                                   if a.node.type == NODE_FILE and a.action != "identical"])
     try:
         for a in actions:
             node = a.node
@@ -279,7 +283,7 @@ def restore_snapshot(
                 writer.set_meta(a.parts, node)
             elif node.type == NODE_FILE:
                 try:
-                    n = writer.write_file(a.parts, read_blobs(node.content), node)
+                    n = writer.write_file(a.parts, ahead.next_file(), node)
                 except IntegrityError as exc:  # nothing was written (see the docstring)
                     if opts.fail_fast:
                         raise
@@ -295,5 +299,6 @@ def restore_snapshot(
         for a in reversed(dirs):  # deepest first, so setting an mtime is not undone by a child
             writer.set_meta(a.parts, a.node)
     finally:
+        ahead.close()
         writer.close()
     return tally.result(actions, writer.leftovers)

@@ -92,6 +92,8 @@ class DirFds:
     def _reopen(self, level: int) -> int:
         """The descriptor of stack level ``level``, reopened from the nearest open one above
         it if it was closed; each reopened directory must be the one first opened."""
+        if self.stack[level][1] >= 0:
+            return self.stack[level][1]
         start = max(i for i in range(level + 1) if self.stack[i][1] >= 0)
         fd = self.stack[start][1]
         for i in range(start + 1, level + 1):
@@ -139,7 +141,10 @@ class Writer(DirFds):
 
     def __init__(self, base: str, follow_parts: int) -> None:
         self.leftovers = 0  # partial files of interrupted restores removed
+        self._temp_stem = partial_name(TEMP_PREFIX)[:-6]  # + 6 hex digits of a counter
+        self._made = 0
         self._swept: set[Parts] = set()
+        self._made_dirs: set[Parts] = set()  # created by this writer
         if DIRFD:
             super().__init__(base, follow_parts, create=True)
         else:
@@ -177,7 +182,9 @@ class Writer(DirFds):
         return None, path
 
     def remove(self, parts: Parts) -> None:
-        dfd, name = self._where(parts)
+        self._remove_at(*self._where(parts), parts)
+
+    def _remove_at(self, dfd: int | None, name: str, parts: Parts) -> None:
         try:
             st = os.lstat(name, dir_fd=dfd) if dfd is not None else os.lstat(name)
         except FileNotFoundError:
@@ -192,6 +199,7 @@ class Writer(DirFds):
         try:
             os.mkdir(name, 0o700, dir_fd=dfd) if dfd is not None else os.mkdir(name, 0o700)
             self._swept.add(parts)  # new and empty: nothing to clean up in it
+            self._made_dirs.add(parts)
         except FileExistsError:
             st = os.lstat(name, dir_fd=dfd) if dfd is not None else os.lstat(name)
             if not stat.S_ISDIR(st.st_mode):
@@ -203,23 +211,37 @@ class Writer(DirFds):
         self.remove(parts)
         os.symlink(target, name, dir_fd=dfd) if dfd is not None else os.symlink(target, name)
 
+    def _temp(self, dfd: int | None, name: str) -> tuple[str, int]:
+        """A new partial file beside ``name``: (its name, an fd open for writing)."""
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOFOLLOW | _CLOEXEC | BINARY
+        while True:
+            self._made += 1  # a fresh random name costs a syscall: a counter instead
+            tmp = f"{self._temp_stem}{self._made:06x}"
+            if dfd is None:
+                tmp = os.path.join(os.path.dirname(name), tmp)
+            try:
+                fd = (os.open(tmp, flags, 0o600, dir_fd=dfd) if dfd is not None
+                      else os.open(tmp, flags, 0o600))
+            except FileExistsError:
+                self._temp_stem = partial_name(TEMP_PREFIX)[:-6]
+                continue
+            return tmp, fd
+
     def write_file(self, parts: Parts, chunks: Iterator[bytes], node: Node) -> int:
         dfd, name = self._where(parts)
-        tmp = partial_name(TEMP_PREFIX)
-        if dfd is None:
-            tmp = os.path.join(os.path.dirname(name), tmp)
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOFOLLOW | _CLOEXEC | BINARY
-        fd = os.open(tmp, flags, 0o600, dir_fd=dfd) if dfd is not None else os.open(tmp, flags,
-                                                                                     0o600)
+        tmp, fd = self._temp(dfd, name)
         written = 0
-        hasher = file_hasher()
+        # One chunk whose id is the file's checksum: checked as it was read (ids are the
+        # same xxh3-128 of the same bytes), no second pass over it.
+        hasher = None if node.content == (node.hash,) else file_hasher()
         try:
-            with os.fdopen(fd, "wb", closefd=False) as f:
-                for chunk in chunks:
-                    f.write(chunk)
+            for chunk in chunks:
+                _write_all(fd, chunk)
+                if hasher is not None:
                     hasher.update(chunk)
-                    written += len(chunk)
-            if written != node.size or (node.hash and hasher.hexdigest() != node.hash):
+                written += len(chunk)
+            if written != node.size or (node.hash and hasher is not None
+                                        and hasher.hexdigest() != node.hash):
                 raise IntegrityError(f"{original_path(parts)}: restored content does not match the "
                                      "snapshot's size or checksum (repository damaged; run "
                                      "`snapkit check`)")
@@ -229,7 +251,8 @@ class Writer(DirFds):
             os.unlink(tmp, dir_fd=dfd) if dfd is not None else os.unlink(tmp)
             raise
         os.close(fd)
-        self.remove(parts)
+        if parts[:-1] not in self._made_dirs:  # in a directory it made, nothing is in the way
+            self._remove_at(dfd, name, parts)
         if dfd is not None:
             os.rename(tmp, name, src_dir_fd=dfd, dst_dir_fd=dfd)
         else:
@@ -252,11 +275,22 @@ def _is_root() -> bool:
     return hasattr(os, "geteuid") and os.geteuid() == 0
 
 
+def _write_all(fd: int, data: bytes) -> None:
+    n = os.write(fd, data)
+    if n < len(data):
+        view = memoryview(data)[n:]
+        while view:
+            view = view[os.write(fd, view):]
+
+
 def _set_meta_fd(fd: int, node: Node) -> None:
     # Owner before mode: chown clears the setuid/setgid bits.
-    if _is_root():
+    if _ROOT:
         with contextlib.suppress(OSError):
             os.fchown(fd, node.uid, node.gid)
     if hasattr(os, "fchmod"):
         os.fchmod(fd, node.mode)
     os.utime(fd, ns=(node.mtime_ns, node.mtime_ns))
+
+
+_ROOT = _is_root()

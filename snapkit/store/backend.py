@@ -180,6 +180,10 @@ class LocalBackend:
         # many blobs does not open a pack for each; removing a pack closes its descriptor.
         self._fds: OrderedDict[str, int] = OrderedDict()
         self._fds_lock = threading.Lock()
+        # Readers in other threads may be using a descriptor the cache lets go of: it is
+        # closed when the last of them is done.
+        self._users: dict[int, int] = {}
+        self._dropped: set[int] = set()
 
     def _path(self, kind: str, name: str) -> Path:
         check_name(kind, name)
@@ -233,7 +237,10 @@ class LocalBackend:
                     ranges: Sequence[tuple[int, int]]) -> list[bytes]:
         if kind == "packs" and _PREAD:
             fd = self._pack_fd(name)
-            return [os.pread(fd, length, offset) for offset, length in ranges]
+            try:
+                return [os.pread(fd, length, offset) for offset, length in ranges]
+            finally:
+                self._done_with(fd)
         try:
             fd = os.open(self._path(kind, name), os.O_RDONLY | getattr(os, "O_BINARY", 0))
         except FileNotFoundError as exc:
@@ -248,32 +255,51 @@ class LocalBackend:
             os.close(fd)
 
     def _pack_fd(self, name: str) -> int:
-        """An open descriptor of a pack, from the cache of :data:`OPEN_PACKS` most recent."""
+        """An open descriptor of a pack, from the cache of :data:`OPEN_PACKS` most recent;
+        the caller hands it back with :meth:`_done_with`."""
         with self._fds_lock:
             fd = self._fds.get(name)
             if fd is not None:
                 self._fds.move_to_end(name)
-                return fd
-            try:
-                fd = os.open(self._path("packs", name), os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-            except FileNotFoundError as exc:
-                raise NotFound(f"packs/{name}") from exc
-            self._fds[name] = fd
-            while len(self._fds) > OPEN_PACKS:
-                os.close(self._fds.popitem(last=False)[1])
+            else:
+                try:
+                    fd = os.open(self._path("packs", name),
+                                 os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+                except FileNotFoundError as exc:
+                    raise NotFound(f"packs/{name}") from exc
+                self._fds[name] = fd
+                while len(self._fds) > OPEN_PACKS:
+                    self._drop(self._fds.popitem(last=False)[1])
+            self._users[fd] = self._users.get(fd, 0) + 1
             return fd
+
+    def _done_with(self, fd: int) -> None:
+        with self._fds_lock:
+            left = self._users.pop(fd) - 1
+            if left:
+                self._users[fd] = left
+            elif fd in self._dropped:
+                self._dropped.discard(fd)
+                os.close(fd)
+
+    def _drop(self, fd: int) -> None:
+        """Close a descriptor the cache lets go of, or once its last reader is done."""
+        if fd in self._users:
+            self._dropped.add(fd)
+        else:
+            os.close(fd)
 
     def _forget_fd(self, name: str) -> None:
         with self._fds_lock:
             fd = self._fds.pop(name, None)
             if fd is not None:
-                os.close(fd)
+                self._drop(fd)
 
     def close(self) -> None:
         """Close the pack descriptors kept open (also done when the backend is dropped)."""
         with self._fds_lock:
             while self._fds:
-                os.close(self._fds.popitem()[1])
+                self._drop(self._fds.popitem()[1])
 
     def __del__(self) -> None:
         fds = getattr(self, "_fds", None)
