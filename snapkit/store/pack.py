@@ -28,7 +28,7 @@ class PackBuilder:
     """Collects stored blobs in memory until the pack is big enough to write."""
 
     def __init__(self) -> None:
-        self._parts: list[bytes] = [MAGIC]
+        self._parts: list[bytes | memoryview] = [MAGIC]
         self._size = len(MAGIC)
         self._entries: list[tuple[int, str, int, int, int]] = []
 
@@ -44,6 +44,14 @@ class PackBuilder:
         self._entries.append((kind, blob_id, self._size, len(stored), raw_length))
         self._parts.append(stored)
         self._size += len(stored)
+
+    def add_encoded(self, kind: int, blob_id: str, head: bytes, payload: bytes | memoryview,
+                    raw_length: int) -> None:
+        """:meth:`add` of ``head + payload`` (codec byte, then payload), without joining them."""
+        length = len(head) + len(payload)
+        self._entries.append((kind, blob_id, self._size, length, raw_length))
+        self._parts += (head, payload)
+        self._size += length
 
     def finish(self) -> tuple[str, bytes, list[BlobEntry]]:
         """Return (pack id, pack bytes, entries with the pack id filled in)."""

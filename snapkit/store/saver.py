@@ -1,5 +1,10 @@
 """The writers' side of a repository: :class:`BlobSaver` deduplicates, compresses and packs
 new blobs, and writes the index files that make them visible.
+
+The thread that saves only hashes, deduplicates and queues: small blobs go to the pool in
+batches, each compressed by one call that releases the GIL once for the whole batch
+(``multi_compress_to_buffer``: the same frames as one ``compress`` per blob), and a full pack is
+written (temp file, fsync, rename) outside the lock, so that saving never waits for the disk.
 """
 
 from __future__ import annotations
@@ -8,6 +13,8 @@ import contextlib
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Protocol
+
+import zstandard
 
 from snapkit.format.model import KIND_DATA, KIND_TREE, BlobEntry, Tree, content_id, encode_tree
 from snapkit.store import codec
@@ -21,8 +28,14 @@ INDEX_EVERY_PACKS = 8
 #: :data:`BATCH_BLOBS`, whichever comes first): one hand-over per blob costs more (locks,
 #: wake-ups, context switches) than compressing a small one.
 SMALL_MAX = 16 * 1024
-BATCH_BYTES = 256 * 1024
-BATCH_BLOBS = 256
+BATCH_BYTES = 1024 * 1024
+BATCH_BLOBS = 1024
+#: What :func:`codec.encode` never compresses (shorter blobs are stored raw).
+_MIN_COMPRESS = 64
+_RAW = bytes((codec.CODEC_RAW,))
+_ZSTD = bytes((codec.CODEC_ZSTD,))
+
+Blob = tuple[int, str, bytes]  # kind, id, plain bytes
 
 
 class SaverConfig(Protocol):
@@ -45,13 +58,44 @@ class SaverTarget(Protocol):
     def config(self) -> SaverConfig: ...
 
 
+_local = threading.local()
+
+
+def encode_batch(datas: list[bytes], level: int) -> list[tuple[bytes, bytes | memoryview]]:
+    """(codec byte, payload) of each blob, exactly as :func:`codec.encode` would store it,
+    the compressible ones compressed in one call that holds the GIL once."""
+    if level <= 0:
+        return [(_RAW, d) for d in datas]
+    todo: list[bytes | bytearray | memoryview] = [d for d in datas if len(d) >= _MIN_COMPRESS]
+    if not todo:
+        return [(_RAW, d) for d in datas]
+    comps = getattr(_local, "compressors", None)
+    if comps is None:
+        comps = _local.compressors = {}
+    comp = comps.get(level)
+    if comp is None:
+        comp = comps[level] = zstandard.ZstdCompressor(level=level)
+    frames = iter(comp.multi_compress_to_buffer(todo, threads=1))
+    out: list[tuple[bytes, bytes | memoryview]] = []
+    for d in datas:
+        n = len(d)
+        if n < _MIN_COMPRESS:
+            out.append((_RAW, d))
+            continue
+        frame = memoryview(next(frames))
+        out.append((_ZSTD, frame) if len(frame) < n - (n >> 5) else (_RAW, d))
+    return out
+
+
 class BlobSaver:
     """Deduplicates, compresses (in a small thread pool; small blobs handed over in batches)
-    and packs new blobs. :meth:`save` is called from one thread.
+    and packs new blobs. :meth:`save` is called from one thread, and takes no lock: the
+    workers add a blob to the index before they forget it was pending.
 
     Memory is bounded by ``max_inflight`` hand-overs (a chunk, or a batch of small blobs up to
-    :data:`BATCH_BYTES`), the batch being filled and one pack buffer. ``close()`` writes the
-    last pack and an index file; until then nothing saved is visible to other processes.
+    :data:`BATCH_BYTES`), the batch being filled and one pack buffer per worker. ``close()``
+    writes the last pack and an index file; until then nothing saved is visible to other
+    processes.
     """
 
     def __init__(self, repo: SaverTarget, workers: int = 2, zstd_level: int | None = None) -> None:
@@ -61,21 +105,23 @@ class BlobSaver:
         self._pool = ThreadPoolExecutor(max_workers=max(1, workers),
                                         thread_name_prefix="snapkit-zstd")
         self._slots = threading.BoundedSemaphore(max(1, workers) * 4)
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the open pack, the unindexed entries, the counters
+        #: ids handed over and not yet in the index (the saving thread adds, workers discard)
         self._pending: set[str] = set()
         self._pack = PackBuilder()
         self._unindexed: list[BlobEntry] = []
         self._packs_since_index = 0
         self._error: BaseException | None = None
-        self._futures: set[Future[None]] = set()
-        self._batch: list[tuple[int, str, bytes]] = []  # small blobs not yet handed over
+        self._futures: list[Future[None]] = []  # the saving thread's hand-overs
+        self._batch: list[Blob] = []  # small blobs not yet handed over
         self._batch_bytes = 0
         self.blobs_added = 0
         self.bytes_added_raw = 0
         self.bytes_added_stored = 0
 
     def known(self, blob_id: str) -> bool:
-        return blob_id in self._repo.index or blob_id in self._pending
+        # pending first: a worker adds an id to the index before it discards it from pending
+        return blob_id in self._pending or blob_id in self._repo.index
 
     def save(self, kind: int, data: bytes, blob_id: str | None = None) -> str:
         """Store ``data`` unless a blob with the same id exists; return the id."""
@@ -83,10 +129,9 @@ class BlobSaver:
             raise self._error
         if blob_id is None:
             blob_id = content_id(data)
-        with self._lock:
-            if self.known(blob_id):
-                return blob_id
-            self._pending.add(blob_id)
+        if blob_id in self._pending or blob_id in self._repo.index:
+            return blob_id
+        self._pending.add(blob_id)
         if len(data) <= SMALL_MAX:
             self._batch.append((kind, blob_id, data))
             self._batch_bytes += len(data)
@@ -101,12 +146,18 @@ class BlobSaver:
             batch, self._batch, self._batch_bytes = self._batch, [], 0
             self._submit(batch)
 
-    def _submit(self, blobs: list[tuple[int, str, bytes]]) -> None:
+    def _submit(self, blobs: list[Blob]) -> None:
         self._slots.acquire()
-        fut = self._pool.submit(self._compress_and_add, blobs)
-        with self._lock:
-            self._futures.add(fut)
+        try:
+            fut = self._pool.submit(self._compress_and_add, blobs)
+        except BaseException:
+            self._slots.release()
+            raise
         fut.add_done_callback(self._done)
+        futures = self._futures
+        futures.append(fut)
+        if len(futures) >= 64:
+            self._futures = [f for f in futures if not f.done()]
 
     def save_tree(self, tree: Tree) -> str:
         return self.save(KIND_TREE, encode_tree(tree))
@@ -115,8 +166,6 @@ class BlobSaver:
         return self.save(KIND_DATA, data, blob_id)
 
     def _done(self, fut: Future[None]) -> None:
-        with self._lock:
-            self._futures.discard(fut)
         self._slots.release()
         if fut.cancelled():  # abort(): fut.exception() would raise CancelledError here
             return
@@ -124,49 +173,55 @@ class BlobSaver:
         if exc is not None and self._error is None:
             self._error = exc
 
-    def _compress_and_add(self, blobs: list[tuple[int, str, bytes]]) -> None:
-        stored = [codec.encode(data, self._level) for _, _, data in blobs]
+    def _compress_and_add(self, blobs: list[Blob]) -> None:
+        stored = encode_batch([data for _, _, data in blobs], self._level)
+        full: list[PackBuilder] = []
         with self._lock:
-            for (kind, blob_id, data), packed in zip(blobs, stored, strict=True):
-                self._pack.add(kind, blob_id, packed, len(data))
-                self.blobs_added += 1
-                self.bytes_added_raw += len(data)
-                self.bytes_added_stored += len(packed)
-                if self._pack.size >= self._pack_size:
-                    self._flush_pack_locked()
+            pack = self._pack
+            raw = packed = 0
+            for (kind, blob_id, data), (head, payload) in zip(blobs, stored, strict=True):
+                pack.add_encoded(kind, blob_id, head, payload, len(data))
+                raw += len(data)
+                packed += 1 + len(payload)
+                if pack.size >= self._pack_size:
+                    full.append(pack)
+                    pack = self._pack = PackBuilder()
+            self.blobs_added += len(blobs)
+            self.bytes_added_raw += raw
+            self.bytes_added_stored += packed
+        for done in full:
+            self._write_pack(done)
 
-    def _flush_pack_locked(self) -> None:
-        if self._pack.count == 0:
-            return
-        pack_id, data, entries = self._pack.finish()
-        self._pack = PackBuilder()
+    def _write_pack(self, pack: PackBuilder) -> None:
+        """Write a full pack (outside the lock: the other workers go on), then list it."""
+        pack_id, data, entries = pack.finish()
         self._repo.backend.save("packs", pack_id, data)
-        self._unindexed.extend(entries)
-        self._packs_since_index += 1
-        if self._packs_since_index >= INDEX_EVERY_PACKS:
-            self._write_index_locked()
+        with self._lock:
+            self._unindexed.extend(entries)
+            self._packs_since_index += 1
+            if self._packs_since_index >= INDEX_EVERY_PACKS:
+                self._write_index_locked()
 
     def _write_index_locked(self) -> None:
         if not self._unindexed:
             return
         entries = self._unindexed
         name = write_index(self._repo.backend, entries)
-        self._repo.index.add(entries)
+        self._repo.index.add(entries)  # before the ids leave pending (see known)
         self._repo.index.files.add(name)
+        pending = self._pending
         for e in entries:
-            self._pending.discard(e.id)
+            pending.discard(e.id)
         self._unindexed = []
         self._packs_since_index = 0
 
     def _wait(self) -> None:
         self._submit_batch()
-        while True:
-            with self._lock:
-                futures = list(self._futures)
-            if not futures:
-                break
-            for f in futures:
-                f.exception()
+        futures, self._futures = self._futures, []
+        for f in futures:
+            exc = f.exception()  # the done callback may not have run yet
+            if exc is not None and self._error is None:
+                self._error = exc
         if self._error is not None:
             raise self._error
 
@@ -174,7 +229,10 @@ class BlobSaver:
         """Write everything pending: the open pack, then an index file for the new packs."""
         self._wait()
         with self._lock:
-            self._flush_pack_locked()
+            pack, self._pack = self._pack, PackBuilder()
+        if pack.count:
+            self._write_pack(pack)
+        with self._lock:
             self._write_index_locked()
 
     def close(self) -> None:
