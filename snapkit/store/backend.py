@@ -146,8 +146,9 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def atomic_write(path: Path, data: bytes, mode: int = FILE_MODE) -> None:
-    """Write ``data`` to ``path`` via temp file + fsync + rename + directory fsync."""
+def atomic_write(path: Path, data: bytes, mode: int = FILE_MODE, durable: bool = True) -> None:
+    """Write ``data`` to ``path`` via temp file + fsync + rename + directory fsync (without the
+    two fsyncs when not ``durable``: still atomic, but a crash of the machine may lose it)."""
     tmp = path.parent / f"{TMP_PREFIX}{path.name}-{secrets.token_hex(4)}"
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     fd = os.open(tmp, flags, mode)
@@ -156,7 +157,8 @@ def atomic_write(path: Path, data: bytes, mode: int = FILE_MODE) -> None:
         while view:
             n = os.write(fd, view)
             view = view[n:]
-        os.fsync(fd)
+        if durable:
+            os.fsync(fd)
     except BaseException:
         os.close(fd)
         tmp.unlink(missing_ok=True)
@@ -167,7 +169,14 @@ def atomic_write(path: Path, data: bytes, mode: int = FILE_MODE) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    fsync_dir(path.parent)
+    if durable:
+        fsync_dir(path.parent)
+
+
+#: Kinds written and removed without fsync: a lock only matters to processes running now, on
+#: this machine or through a shared filesystem (whose clients see it on close, not on fsync);
+#: after a machine crash it is gone or stale, and stale locks are removed either way.
+_VOLATILE = frozenset({"locks"})
 
 
 class LocalBackend:
@@ -212,7 +221,7 @@ class LocalBackend:
             if kind == "packs" and not path.parent.is_dir():
                 path.parent.mkdir(mode=DIR_MODE, exist_ok=True)
                 fsync_dir(path.parent.parent)
-            atomic_write(path, data)
+            atomic_write(path, data, durable=kind not in _VOLATILE)
         except OSError as exc:
             if exc.errno in _FULL:
                 free = None
@@ -384,4 +393,5 @@ class LocalBackend:
         except OSError as exc:  # pragma: no cover - platform specific
             if exc.errno != errno.ENOENT:
                 raise
-        fsync_dir(path.parent)
+        if kind not in _VOLATILE:
+            fsync_dir(path.parent)

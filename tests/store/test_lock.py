@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -166,3 +167,26 @@ def test_a_held_lock_is_refreshed(backend: LocalBackend, monkeypatch: pytest.Mon
         assert wait_for(lambda: decode_lock(backend.load("locks", name))["refreshed"]
                         > first["refreshed"], timeout=5)
     assert locks(backend) == []
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="names fds through /proc")
+def test_locks_are_atomic_but_not_fsynced_while_store_files_are(
+    backend: LocalBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A spy on the real fsync (it still runs): which files and directories were flushed.
+    synced: list[str] = []
+    real = os.fsync
+
+    def spy(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", spy)
+    with repository_lock(backend, exclusive=True, operation="snap"):
+        assert len(locks(backend)) == 1
+        assert not [p for p in os.listdir(backend.root / "locks") if p.startswith(".")]
+        backend.save("snapshots", "ab" * 16, b"x")
+    assert locks(backend) == []
+    root = str(backend.root.resolve())
+    assert synced == [f"{root}/snapshots/" + synced[0].rsplit("/", 1)[1], f"{root}/snapshots"]
+    assert synced[0].rsplit("/", 1)[1].startswith(".tmp-")
