@@ -12,7 +12,9 @@ older commit: ``git worktree add /tmp/wt-snap REV``) on ``PYTHONPATH``, interlea
 round with the current code (or ``--after DIR``, a worktree holding only the change
 measured), so each speed-up is a before/after ratio from one run. Each run also records the
 peak RSS of the CLI process (``os.wait4``), the repository size after the first snapshot, and
-the source's tree id: both versions must store the same tree (checked).
+the source's tree id: both versions must store the same tree (checked). ``--unchanged N``
+runs the unchanged snapshot N times a round (each on the previous one); in a round the
+versions take turns at each step (first, then each unchanged run).
 
     python -m benchmarks.bench_snap_speed --tree small --files 100000 --runs 3 --before /tmp/wt-snap
 """
@@ -115,6 +117,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--files", type=int, default=100_000, help="files of --tree small")
     ap.add_argument("--source", type=Path, help="snapshot this tree instead (not copied)")
     ap.add_argument("--runs", type=int, default=3, help="rounds (each: first, unchanged)")
+    ap.add_argument("--unchanged", type=int, default=1, metavar="N",
+                    help="unchanged runs after the first in each round [default: 1]")
     ap.add_argument("--before", type=Path, help="a checkout of the older snapkit to compare")
     ap.add_argument("--after", type=Path, default=Path(__file__).resolve().parent.parent,
                     help="the checkout measured as 'after' [default: this one]")
@@ -131,10 +135,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.before is not None:
             envs["before"] = dict(env, PYTHONPATH=str(args.before.resolve()),
                                   PYTHONPYCACHEPREFIX=str(work / "pycache-before"))
-        return _measure(work, src, envs, args.runs)
+        return _measure(work, src, envs, args.runs, args.unchanged)
 
 
-def _measure(work: Path, src: Path, envs: dict[str, dict[str, str]], runs: int) -> int:
+def _measure(work: Path, src: Path, envs: dict[str, dict[str, str]], runs: int,
+             unchanged: int) -> int:
     exe = [sys.executable, "-m", "snapkit"]
     names = [v for v in VARIANTS if v in envs]
     times: dict[tuple[str, str], list[float]] = {}
@@ -150,12 +155,14 @@ def _measure(work: Path, src: Path, envs: dict[str, dict[str, str]], runs: int) 
     for rnd in range(runs):
         walks.append(walk_floor(src))
         starts.append(run_measured([sys.executable, "-c", "pass"], envs["after"])[0])
-        for v in names if rnd % 2 == 0 else names[::-1]:
-            repo = work / f"repo-{v}"
-            shutil.rmtree(repo, ignore_errors=True)
-            cmd = [*exe, "snap", "--json", "--service-policy", "never", str(src),
-                   "--repo", str(repo)]
-            for kind in ("first", "unchanged"):
+        order = names if rnd % 2 == 0 else names[::-1]
+        for v in order:
+            shutil.rmtree(work / f"repo-{v}", ignore_errors=True)
+        for kind in ("first", *["unchanged"] * unchanged):  # both versions, one after the other
+            for v in order:
+                repo = work / f"repo-{v}"
+                cmd = [*exe, "snap", "--json", "--service-policy", "never", str(src),
+                       "--repo", str(repo)]
                 t, peak, out = run_measured(cmd, envs[v])
                 times.setdefault((v, kind), []).append(t)
                 rss.setdefault((v, kind), []).append(peak)
@@ -163,7 +170,7 @@ def _measure(work: Path, src: Path, envs: dict[str, dict[str, str]], runs: int) 
                 if kind == "unchanged" and summary["files_new"] + summary["files_changed"]:
                     raise SystemExit(f"{v}: the unchanged run read files: {summary}")
                 trees[v].add(source_tree(repo, src))
-            sizes[v] = du(repo)[0]
+                sizes[v] = du(repo)[0] if kind == "first" else sizes[v]
     return _report(names, times, rss, sizes, trees, walks, starts)
 
 

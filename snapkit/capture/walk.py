@@ -3,7 +3,10 @@
 ``walk()`` yields events in a fixed order (entries sorted by name): entering and leaving
 directories, files, symlinks, entries skipped with a reason, and entries excluded by a rule.
 The snapshot builder and the dry-run report consume the same events, so both select exactly
-the same files. Symbolic links (and Windows reparse points such as junctions) are never
+the same files. With ``batch=True`` (the snapshot builder) a run of regular files of one
+directory comes as one :class:`Files` event instead of one :class:`File` each, in the same
+place in the order: no object is made per file for a caller that compares a whole directory's
+``lstat`` results at once. Symbolic links (and Windows reparse points such as junctions) are never
 followed; sockets, FIFOs and devices are reported as skipped. A file or directory that
 vanishes between listing and reading is reported as ``vanished`` and the walk goes on.
 """
@@ -11,11 +14,13 @@ vanishes between listing and reading is reported as ``vanished`` and the walk go
 from __future__ import annotations
 
 import errno
+import operator
 import os
 import stat
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import NamedTuple, Protocol
+from typing import NamedTuple, Protocol, cast
 
 from snapkit.format.model import Skipped
 
@@ -59,6 +64,20 @@ class File:
 
 
 @dataclass(frozen=True)
+class Files:
+    """Regular files of one directory, in walk order (``walk(..., batch=True)``): the file
+    ``name`` is at ``base + name``, relative path ``rel_base + name``."""
+
+    base: str
+    rel_base: str
+    items: list[tuple[str, os.stat_result]]  # (name, lstat), not excluded by a rule
+
+    def entry(self, name: str, st: os.stat_result) -> Entry:
+        """The :class:`Entry` a :class:`File` event would carry for ``name``."""
+        return Entry(self.base + name, self.rel_base + name, name, "file", st)
+
+
+@dataclass(frozen=True)
 class Link:
     entry: Entry
 
@@ -79,6 +98,7 @@ class Excluded:
 
 
 Event = Enter | Leave | File | Link | Skip | Excluded
+BatchEvent = Event | Files
 
 _SPECIAL = (
     (stat.S_ISSOCK, "socket"),
@@ -89,6 +109,9 @@ _SPECIAL = (
 
 
 _REPARSE = getattr(stat, "FILE_ATTRIBUTE_REPARSE_POINT", 0) if os.name == "nt" else 0
+
+
+_IS_REG = stat.S_ISREG
 
 
 def is_link(st: os.stat_result) -> bool:
@@ -139,6 +162,16 @@ def walk(
     measure_excluded: bool = False,
 ) -> Iterator[Event]:
     """Walk ``root`` (an absolute path). A root that is itself a symlink is followed once."""
+    return cast("Iterator[Event]", _walk(root, matcher, measure_excluded, batch=False))
+
+
+def walk_batched(root: str, matcher: Matcher | None = None) -> Iterator[BatchEvent]:
+    """:func:`walk`, each run of regular files of a directory as one :class:`Files` event."""
+    return _walk(root, matcher, False, batch=True)
+
+
+def _walk(root: str, matcher: Matcher | None, measure: bool,
+          batch: bool) -> Iterator[BatchEvent]:
     try:
         st = os.stat(root)
     except OSError as exc:
@@ -148,19 +181,22 @@ def walk(
     name = os.path.basename(root.rstrip(os.sep)) or root
     entry = Entry(root, "", name, kind, st)
     if kind == "dir":
-        yield from _walk_dir(entry, matcher, measure_excluded, top=True)
+        yield from _walk_dir(entry, matcher, measure, batch, top=True)
     elif kind == "file":
         yield File(entry)
     else:
         yield Skip(Skipped(root, kind, ""))
 
 
-_FD_WALK = os.name != "nt" and os.scandir in os.supports_fd and os.stat in os.supports_dir_fd
+_FD_WALK = os.name != "nt" and os.listdir in os.supports_fd and os.stat in os.supports_dir_fd
 _DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
+#: os.fsencode of a name, as one C call (names sort by their bytes on disk)
+_FS_KEY = operator.methodcaller("encode", sys.getfilesystemencoding(),
+                                sys.getfilesystemencodeerrors())
 
 
-def _list(dir_entry: Entry, top: bool) -> list[tuple[str, os.stat_result | OSError]]:
-    """The directory's names, sorted, each with its lstat (or the error it gave).
+def _list(dir_entry: Entry, top: bool) -> tuple[list[str], list[os.stat_result | OSError]]:
+    """The directory's names, sorted, and the lstat of each (or the error it gave).
 
     On POSIX the directory is opened without following a symlink and checked to be the very
     directory lstat saw (device and inode), and its entries are stat'ed relative to that
@@ -168,8 +204,8 @@ def _list(dir_entry: Entry, top: bool) -> list[tuple[str, os.stat_result | OSErr
     """
     if not _FD_WALK:
         with os.scandir(dir_entry.path) as it:
-            names = sorted((e.name for e in it), key=os.fsencode)
-        return [(n, _lstat(os.path.join(dir_entry.path, n))) for n in names]
+            names = sorted((e.name for e in it), key=_FS_KEY)
+        return names, [_lstat(os.path.join(dir_entry.path, n)) for n in names]
     flags = _DIR_FLAGS if top else _DIR_FLAGS | getattr(os, "O_NOFOLLOW", 0)
     fd = os.open(dir_entry.path, flags)
     try:
@@ -177,15 +213,15 @@ def _list(dir_entry: Entry, top: bool) -> list[tuple[str, os.stat_result | OSErr
         if (st.st_dev, st.st_ino) != (dir_entry.st.st_dev, dir_entry.st.st_ino):
             raise FileNotFoundError(errno.ENOENT, "replaced while the snapshot ran",
                                     dir_entry.path)
-        with os.scandir(fd) as it:
-            names = sorted((e.name for e in it), key=os.fsencode)
-        out: list[tuple[str, os.stat_result | OSError]] = []
+        names = sorted(os.listdir(fd), key=_FS_KEY)
+        lstat = os.stat
+        out: list[os.stat_result | OSError] = []
         for name in names:
             try:
-                out.append((name, os.stat(name, dir_fd=fd, follow_symlinks=False)))
+                out.append(lstat(name, dir_fd=fd, follow_symlinks=False))
             except OSError as exc:
-                out.append((name, exc))
-        return out
+                out.append(exc)
+        return names, out
     finally:
         os.close(fd)
 
@@ -198,56 +234,73 @@ def _lstat(path: str) -> os.stat_result | OSError:
 
 
 def _walk_dir(
-    dir_entry: Entry, matcher: Matcher | None, measure: bool, top: bool = False
-) -> Iterator[Event]:
+    dir_entry: Entry, matcher: Matcher | None, measure: bool, batch: bool, top: bool = False
+) -> Iterator[BatchEvent]:
     try:
-        children = _list(dir_entry, top)
+        names, stats = _list(dir_entry, top)
     except OSError as exc:
         yield Skip(_error_skip(dir_entry.path, exc))
         return
-    names = frozenset(name for name, _ in children)
-    if matcher is not None and IGNORE_FILE in names:
+    listing = frozenset(names)
+    if matcher is not None and IGNORE_FILE in listing:
         lines = _read_ignore(os.path.join(dir_entry.path, IGNORE_FILE))
         if lines is not None:
             matcher = matcher.child(dir_entry.relpath, lines)
-    yield Enter(dir_entry, names)
+    yield Enter(dir_entry, listing)
     base = os.path.join(dir_entry.path, "")  # + name: os.path.join(path, name), once a dir
     rel_base = _join(dir_entry.relpath, "")
-    for name, st_or_error in children:
-        path = base + name
+    run: list[tuple[str, os.stat_result]] = []  # regular files not yet given (batch)
+    for name, st_or_error in zip(names, stats, strict=True):
         rel = rel_base + name
         if isinstance(st_or_error, OSError):
+            if run:
+                yield Files(base, rel_base, run)
+                run = []
             # Gone before it could be looked at: not worth a note if a rule drops it anyway.
             if not (matcher is not None and st_or_error.errno in _VANISHED
                     and matcher.excluded(rel, False) and matcher.excluded(rel, True)):
-                yield Skip(_error_skip(path, st_or_error))
+                yield Skip(_error_skip(base + name, st_or_error))
             continue
         st = st_or_error
-        kind = classify(st)
+        kind = "file" if _IS_REG(st.st_mode) and not _REPARSE else classify(st)
+        rule = None
         if matcher is not None and kind in ("file", "dir"):
             rule = matcher.excluded(rel, kind == "dir", st.st_size if kind == "file" else None)
-            if rule is not None:
-                if kind == "dir":
-                    files, size = _measure(path) if measure else (0, 0)
-                    yield Excluded(path, rel, rule, True, files, size)
-                else:
-                    yield Excluded(path, rel, rule, False, 1, st.st_size)
-                continue
-        entry = Entry(path, rel, name, kind, st)
-        if kind == "dir":
-            yield from _walk_dir(entry, matcher, measure)
-        elif kind == "file":
-            yield File(entry)
-        elif kind == "symlink":
-            if matcher is not None:
-                rule = matcher.excluded(rel, False, None)
-                if rule is not None:
-                    yield Excluded(path, rel, rule, False, 0, 0)
-                    continue
-            yield Link(Entry(path, rel, name, kind, st, read_link(path)))
+        if batch and kind == "file" and rule is None:
+            run.append((name, st))
+            continue
+        if run:
+            yield Files(base, rel_base, run)
+            run = []
+        entry = Entry(base + name, rel, name, kind, st)
+        if kind == "dir" and rule is None:
+            yield from _walk_dir(entry, matcher, measure, batch)
         else:
-            yield Skip(Skipped(path, kind, ""))
+            yield _entry_event(entry, rule, matcher, measure)
+    if run:
+        yield Files(base, rel_base, run)
     yield Leave(dir_entry)
+
+
+def _entry_event(entry: Entry, rule: str | None, matcher: Matcher | None,
+                 measure: bool) -> Event:
+    """The event of an entry of a directory other than one walked into; ``rule`` the one
+    that excludes it, if any."""
+    path, rel, kind, st = entry.path, entry.relpath, entry.kind, entry.st
+    if rule is not None:
+        if kind == "dir":
+            files, size = _measure(path) if measure else (0, 0)
+            return Excluded(path, rel, rule, True, files, size)
+        return Excluded(path, rel, rule, False, 1, st.st_size)
+    if kind == "file":
+        return File(entry)
+    if kind == "symlink":
+        if matcher is not None:
+            rule = matcher.excluded(rel, False, None)
+            if rule is not None:
+                return Excluded(path, rel, rule, False, 0, 0)
+        return Link(Entry(path, rel, entry.name, kind, st, read_link(path)))
+    return Skip(Skipped(path, kind, ""))
 
 
 def _read_ignore(path: str) -> list[str] | None:
