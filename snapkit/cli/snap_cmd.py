@@ -54,7 +54,6 @@ def snap(settings: Settings, paths: tuple[str, ...], tags: tuple[str, ...], host
     snapkit snap --json       JSON lines: progress events, then a summary
     """
     from snapkit.cli import snap_view
-    from snapkit.cli.dryrun_view import render_dry_run
     from snapkit.ops.snap import SnapRequest, preview
     from snapkit.ops.snap import snap as take_snapshot
 
@@ -62,6 +61,8 @@ def snap(settings: Settings, paths: tuple[str, ...], tags: tuple[str, ...], host
                           mode=mode, symlinks=symlinks, excludes=excludes, config=settings.config,
                           service_policy=service_policy, service_control=not no_service_control)
     if dry_run:
+        from snapkit.cli.dryrun_view import render_dry_run
+
         render_dry_run(settings, preview(repo_path(settings), request, list_paths), list_paths)
         return
     line = ProgressLine(settings, interval=0)  # the operation paces its progress events

@@ -18,8 +18,8 @@ import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-from snapkit.capture.dryrun import DryRunReport, dry_run
 from snapkit.capture.file import CaptureFile, capture_file
 from snapkit.capture.service import ServiceRecord, gateway_lifecycle, selector
 from snapkit.capture.snapshot import Progress, SnapOptions, create_snapshot
@@ -30,6 +30,9 @@ from snapkit.ops.repo import Location, open_repository
 from snapkit.select.config import LoadedConfig, ServicePolicy, SymlinkPolicy, load_config
 from snapkit.select.sources import SourcePlan, plan_sources
 from snapkit.store.location import is_remote
+
+if TYPE_CHECKING:
+    from snapkit.capture.dryrun import DryRunReport
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,8 @@ def preview(location: Location, request: SnapRequest, list_paths: bool = False) 
     """What ``snap`` would take for ``request`` and what each rule leaves out (the dry run).
 
     ``location`` is only compared with the sources (a repository inside one is left out)."""
+    from snapkit.capture.dryrun import dry_run  # the dry run only
+
     loaded, plan = _plan(location, request)
     return dry_run(plan.sources, plan.matcher_for, plan.symlinks, list_paths,
                    sqlite=loaded.config.sqlite)

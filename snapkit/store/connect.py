@@ -3,7 +3,8 @@
 ``location`` parses (pure, no backend); this module picks the backend, so neither of
 ``location`` and ``s3`` imports the other's dependents: ``s3`` uses ``location``'s
 :class:`~snapkit.store.location.S3Location`, and only this module knows both backends. boto3
-is still imported only when an S3 repository is opened (``S3Backend``'s first use).
+is still imported only when an S3 repository is opened (``S3Backend``'s first use), and the
+``s3`` module itself only for an ``s3:`` location (a local repository never loads it).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from pathlib import Path
 
 from snapkit.store.backend import Backend, LocalBackend
 from snapkit.store.location import is_remote, parse_s3
-from snapkit.store.s3 import S3Backend
 
 
 def backend_for(location: str | Path) -> Backend:
@@ -20,5 +20,7 @@ def backend_for(location: str | Path) -> Backend:
 
     A local path is used as given (the CLI makes it absolute first)."""
     if is_remote(location):
+        from snapkit.store.s3 import S3Backend  # only for S3 (its module and thread pool)
+
         return S3Backend(parse_s3(str(location)))
     return LocalBackend(Path(location))
