@@ -38,6 +38,7 @@ from snapkit.format.model import (
 )
 from snapkit.format.paths import split_path
 from snapkit.read.readahead import ReadAhead
+from snapkit.read.restore_files import ParallelFiles
 from snapkit.read.restore_writer import (
     BINARY,
     DIRFD,
@@ -120,6 +121,18 @@ class _Tally:
         else:
             self.files += 1
             self.bytes += size
+
+    def done(self, a: Action, outcome: int | Exception,
+             on_file: Callable[[str, int], None] | None) -> None:
+        """A file written (its size), or not: damaged (listed), or another error (raised)."""
+        if isinstance(outcome, IntegrityError):  # nothing was written (see the docstring)
+            self.failed.append(Failed(a.dest, "file", str(outcome)))
+            return
+        if isinstance(outcome, Exception):
+            raise outcome
+        self.count(a, outcome)
+        if on_file is not None:
+            on_file(a.dest, outcome)
 
     def result(self, actions: Sequence[Action], leftovers_removed: int = 0) -> RestoreResult:
         return RestoreResult(self.files, self.dirs, self.symlinks, self.bytes, self.identical,
@@ -267,38 +280,58 @@ def restore_snapshot(
             tally.count(a, a.node.size)
         return tally.result(actions)
     writer = Writer(opts.target, _follow_parts(snap, opts))
-    dirs: list[Action] = []
-    ahead = ReadAhead(read_blobs, [(a.node.content, a.node.size) for a in actions
-                                   if a.node.type == NODE_FILE and a.action != "identical"])
     try:
-        for a in actions:
-            node = a.node
-            if node.type == NODE_DIR:
-                writer.mkdir(a.parts)
-                dirs.append(a)
-            elif a.action == "identical":
-                pass
-            elif node.type == NODE_SYMLINK:
-                writer.symlink(a.parts, node.target or "")
-                writer.set_meta(a.parts, node)
-            elif node.type == NODE_FILE:
-                try:
-                    n = writer.write_file(a.parts, ahead.next_file(), node)
-                except IntegrityError as exc:  # nothing was written (see the docstring)
-                    if opts.fail_fast:
-                        raise
-                    tally.failed.append(Failed(a.dest, "file", str(exc)))
-                    continue
-                tally.count(a, n)
-                if on_file is not None:
-                    on_file(a.dest, n)
-                continue
-            else:
-                continue  # nothing else is planned (see plan_restore)
-            tally.count(a, 0)
+        dirs = (_write_in_order if opts.fail_fast else _write_in_parallel)(
+            writer, read_blobs, actions, tally, on_file)
         for a in reversed(dirs):  # deepest first, so setting an mtime is not undone by a child
             writer.set_meta(a.parts, a.node)
     finally:
-        ahead.close()
         writer.close()
     return tally.result(actions, writer.leftovers)
+
+
+def _write_other(writer: Writer, a: Action, tally: _Tally, dirs: list[Action]) -> bool:
+    """Carry out an action that is not a file to write (False: it is one)."""
+    node = a.node
+    if node.type == NODE_DIR:
+        writer.mkdir(a.parts)
+        dirs.append(a)
+    elif a.action == "identical":
+        pass
+    elif node.type == NODE_SYMLINK:
+        writer.symlink(a.parts, node.target or "")
+        writer.set_meta(a.parts, node)
+    else:  # a file, for the caller to write; nothing else is planned (see plan_restore)
+        return node.type != NODE_FILE
+    tally.count(a, 0)
+    return True
+
+
+def _write_in_order(writer: Writer, read_blobs: BlobReader, actions: Sequence[Action],
+                    tally: _Tally, on_file: Callable[[str, int], None] | None) -> list[Action]:
+    """``fail_fast``: each file written in turn (the next ones read ahead); the first damage
+    is raised, nothing after it written. The directories created are returned."""
+    dirs: list[Action] = []
+    with ReadAhead(read_blobs, [(a.node.content, a.node.size) for a in actions
+                                if a.node.type == NODE_FILE and a.action != "identical"]) as ahead:
+        for a in actions:
+            if not _write_other(writer, a, tally, dirs):
+                tally.done(a, writer.write_file(a.parts, ahead.next_file(), a.node), on_file)
+    return dirs
+
+
+def _write_in_parallel(writer: Writer, read_blobs: BlobReader, actions: Sequence[Action],
+                       tally: _Tally, on_file: Callable[[str, int], None] | None,
+                       ) -> list[Action]:
+    """Files written by worker threads (``restore_files``), damaged ones listed; the
+    directories created are returned."""
+    dirs: list[Action] = []
+    with ParallelFiles[Action](read_blobs) as files:
+        for a in actions:
+            if not _write_other(writer, a, tally, dirs):
+                files.add(a, writer.prepare(a.parts, own_fd=True), a.node)
+                for done, outcome in files.finished():
+                    tally.done(done, outcome, on_file)
+        for done, outcome in files.finished(wait=True):
+            tally.done(done, outcome, on_file)
+    return dirs

@@ -11,6 +11,7 @@ import errno
 import os
 import stat
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from snapkit.format.errors import IntegrityError, SnapkitError
 from snapkit.format.model import NODE_SYMLINK, Node, file_hasher
@@ -182,17 +183,7 @@ class Writer(DirFds):
         return None, path
 
     def remove(self, parts: Parts) -> None:
-        self._remove_at(*self._where(parts), parts)
-
-    def _remove_at(self, dfd: int | None, name: str, parts: Parts) -> None:
-        try:
-            st = os.lstat(name, dir_fd=dfd) if dfd is not None else os.lstat(name)
-        except FileNotFoundError:
-            return
-        if stat.S_ISDIR(st.st_mode):
-            raise SnapkitError(f"{dest_path(self.base, parts)} is a directory in the way of a "
-                               "file; remove it by hand")
-        os.unlink(name, dir_fd=dfd) if dfd is not None else os.unlink(name)
+        _remove_at(*self._where(parts), dest_path(self.base, parts))
 
     def mkdir(self, parts: Parts) -> None:
         dfd, name = self._where(parts)
@@ -211,53 +202,21 @@ class Writer(DirFds):
         self.remove(parts)
         os.symlink(target, name, dir_fd=dfd) if dfd is not None else os.symlink(target, name)
 
-    def _temp(self, dfd: int | None, name: str) -> tuple[str, int]:
-        """A new partial file beside ``name``: (its name, an fd open for writing)."""
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOFOLLOW | _CLOEXEC | BINARY
-        while True:
-            self._made += 1  # a fresh random name costs a syscall: a counter instead
-            tmp = f"{self._temp_stem}{self._made:06x}"
-            if dfd is None:
-                tmp = os.path.join(os.path.dirname(name), tmp)
-            try:
-                fd = (os.open(tmp, flags, 0o600, dir_fd=dfd) if dfd is not None
-                      else os.open(tmp, flags, 0o600))
-            except FileExistsError:
-                self._temp_stem = partial_name(TEMP_PREFIX)[:-6]
-                continue
-            return tmp, fd
+    def prepare(self, parts: Parts, own_fd: bool = False) -> FileJob:
+        """What :func:`write_job` needs to write the file ``parts``; with ``own_fd`` the job
+        holds its own copy of the directory's descriptor (for another thread: the writer may
+        close its own meanwhile), closed by :func:`write_job`."""
+        dfd, name = self._where(parts)
+        self._made += 1  # a fresh random name costs a syscall: a counter instead
+        if own_fd and dfd is not None:
+            dfd = os.dup(dfd)
+        return FileJob(parts, dfd, name, f"{self._temp_stem}{self._made:06x}",
+                       # in a directory it made, nothing is in the way
+                       clear=parts[:-1] not in self._made_dirs, base=self.base,
+                       own_fd=own_fd and dfd is not None)
 
     def write_file(self, parts: Parts, chunks: Iterator[bytes], node: Node) -> int:
-        dfd, name = self._where(parts)
-        tmp, fd = self._temp(dfd, name)
-        written = 0
-        # One chunk whose id is the file's checksum: checked as it was read (ids are the
-        # same xxh3-128 of the same bytes), no second pass over it.
-        hasher = None if node.content == (node.hash,) else file_hasher()
-        try:
-            for chunk in chunks:
-                _write_all(fd, chunk)
-                if hasher is not None:
-                    hasher.update(chunk)
-                written += len(chunk)
-            if written != node.size or (node.hash and hasher is not None
-                                        and hasher.hexdigest() != node.hash):
-                raise IntegrityError(f"{original_path(parts)}: restored content does not match the "
-                                     "snapshot's size or checksum (repository damaged; run "
-                                     "`snapkit check`)")
-            _set_meta_fd(fd, node)
-        except BaseException:
-            os.close(fd)
-            os.unlink(tmp, dir_fd=dfd) if dfd is not None else os.unlink(tmp)
-            raise
-        os.close(fd)
-        if parts[:-1] not in self._made_dirs:  # in a directory it made, nothing is in the way
-            self._remove_at(dfd, name, parts)
-        if dfd is not None:
-            os.rename(tmp, name, src_dir_fd=dfd, dst_dir_fd=dfd)
-        else:
-            os.replace(tmp, name)
-        return written
+        return write_job(self.prepare(parts), chunks, node)
 
     def set_meta(self, parts: Parts, node: Node) -> None:
         dfd, name = self._where(parts)
@@ -269,6 +228,86 @@ class Writer(DirFds):
             os.chmod(name, node.mode, dir_fd=dfd)
         if node.type != NODE_SYMLINK or os.utime in os.supports_follow_symlinks:
             os.utime(name, ns=(node.mtime_ns, node.mtime_ns), dir_fd=dfd, follow_symlinks=False)
+
+
+@dataclass(frozen=True)
+class FileJob:
+    """A file to write: where (its directory's descriptor, or None: ``name`` is a path), the
+    temp name to write it to, and whether something may be in the way of the rename."""
+
+    parts: Parts
+    dfd: int | None
+    name: str
+    tmp: str
+    clear: bool
+    base: str
+    own_fd: bool  # close ``dfd`` when done
+
+
+def write_job(job: FileJob, chunks: Iterator[bytes], node: Node) -> int:
+    """Write ``chunks`` to a temp file, check them against ``node``'s size and checksum, set
+    its metadata and rename it into place; on any error remove the temp file and raise."""
+    try:
+        return _write(job, chunks, node)
+    finally:
+        if job.own_fd and job.dfd is not None:
+            os.close(job.dfd)
+
+
+def _open_temp(job: FileJob) -> tuple[str, int]:
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOFOLLOW | _CLOEXEC | BINARY
+    dfd, tmp = job.dfd, job.tmp
+    while True:
+        if dfd is None:
+            tmp = os.path.join(os.path.dirname(job.name), tmp)
+        try:
+            return tmp, (os.open(tmp, flags, 0o600, dir_fd=dfd) if dfd is not None
+                         else os.open(tmp, flags, 0o600))
+        except FileExistsError:
+            tmp = partial_name(TEMP_PREFIX)
+
+
+def _write(job: FileJob, chunks: Iterator[bytes], node: Node) -> int:
+    dfd, name = job.dfd, job.name
+    tmp, fd = _open_temp(job)
+    written = 0
+    # One chunk whose id is the file's checksum: checked as it was read (ids are the same
+    # xxh3-128 of the same bytes), no second pass over it.
+    hasher = None if node.content == (node.hash,) else file_hasher()
+    try:
+        for chunk in chunks:
+            _write_all(fd, chunk)
+            if hasher is not None:
+                hasher.update(chunk)
+            written += len(chunk)
+        if written != node.size or (node.hash and hasher is not None
+                                    and hasher.hexdigest() != node.hash):
+            raise IntegrityError(f"{original_path(job.parts)}: restored content does not match "
+                                 "the snapshot's size or checksum (repository damaged; run "
+                                 "`snapkit check`)")
+        _set_meta_fd(fd, node)
+    except BaseException:
+        os.close(fd)
+        os.unlink(tmp, dir_fd=dfd) if dfd is not None else os.unlink(tmp)
+        raise
+    os.close(fd)
+    if job.clear:
+        _remove_at(dfd, name, dest_path(job.base, job.parts))
+    if dfd is not None:
+        os.rename(tmp, name, src_dir_fd=dfd, dst_dir_fd=dfd)
+    else:
+        os.replace(tmp, name)
+    return written
+
+
+def _remove_at(dfd: int | None, name: str, shown: str) -> None:
+    try:
+        st = os.lstat(name, dir_fd=dfd) if dfd is not None else os.lstat(name)
+    except FileNotFoundError:
+        return
+    if stat.S_ISDIR(st.st_mode):
+        raise SnapkitError(f"{shown} is a directory in the way of a file; remove it by hand")
+    os.unlink(name, dir_fd=dfd) if dfd is not None else os.unlink(name)
 
 
 def _is_root() -> bool:

@@ -1,0 +1,108 @@
+"""Restore's files written by worker threads: each file read, checked, written to its temp
+name and renamed into place by one worker, several files at once.
+
+The restore (the main thread) walks its plan in order: it creates the directories, resolves
+each file's directory descriptor and temp name (:meth:`Writer.prepare`, a copy of the
+descriptor for the worker), and hands the files over in batches (:data:`BATCH_FILES` files or
+about :data:`BATCH_BYTES` bytes). Each worker streams a file's content through ``read_blobs``
+(pack reads, zstd decoding and xxh3 checks release the GIL, as do the writes), so memory stays
+at a few read windows whatever the file sizes. The outcomes come back in plan order — the
+size written, or the error (a damaged file leaves nothing, as :func:`write_job` guarantees) —
+with at most :data:`AHEAD_FILES` files under way.
+
+Only a restore that goes on past damage uses it: ``--fail-fast`` writes in plan order in the
+main thread (its files read ahead, :mod:`snapkit.read.readahead`), so that nothing after the
+first damage is written.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Generic, TypeVar
+
+from snapkit.format.model import Node
+from snapkit.read.readahead import default_workers
+from snapkit.read.restore_writer import FileJob, write_job
+from snapkit.read.treewalk import BlobReader
+
+BATCH_FILES = 32
+BATCH_BYTES = 1024 * 1024
+AHEAD_FILES = 256
+
+K = TypeVar("K")
+#: What writing a file gave: the bytes written, or the error it raised.
+Outcome = int | Exception
+
+
+def _run(read_blobs: BlobReader, batch: list[tuple[FileJob, Node]]) -> list[Outcome]:
+    out: list[Outcome] = []
+    for job, node in batch:
+        try:
+            out.append(write_job(job, read_blobs(node.content), node))
+        except Exception as exc:  # handed to the restore, in plan order
+            out.append(exc)
+    return out
+
+
+class ParallelFiles(Generic[K]):
+    """Files written by ``workers`` threads; :meth:`add` one (with a key of the caller's),
+    take the finished ones in order from :meth:`finished`; use as a context manager."""
+
+    def __init__(self, read_blobs: BlobReader, workers: int | None = None) -> None:
+        self._read_blobs = read_blobs
+        self._pool = ThreadPoolExecutor(workers or default_workers(),
+                                        thread_name_prefix="snapkit-restore")
+        self._batch: list[tuple[FileJob, Node]] = []
+        self._keys: list[K] = []
+        self._bytes = 0
+        self._running: deque[tuple[list[K], list[FileJob], Future[list[Outcome]]]] = deque()
+        self._ahead = 0  # files handed over, not yet taken back
+
+    def __enter__(self) -> ParallelFiles[K]:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def add(self, key: K, job: FileJob, node: Node) -> None:
+        self._batch.append((job, node))
+        self._keys.append(key)
+        self._bytes += node.size
+        if len(self._batch) >= BATCH_FILES or self._bytes >= BATCH_BYTES:
+            self._submit()
+
+    def _submit(self) -> None:
+        if not self._batch:
+            return
+        batch, keys = self._batch, self._keys
+        self._batch, self._keys, self._bytes = [], [], 0
+        self._running.append((keys, [job for job, _ in batch],
+                              self._pool.submit(_run, self._read_blobs, batch)))
+        self._ahead += len(keys)
+
+    def finished(self, wait: bool = False) -> Iterator[tuple[K, Outcome]]:
+        """The outcomes of the files done, in the order added: those ready (waiting while
+        more than :data:`AHEAD_FILES` are under way), or with ``wait`` all of them."""
+        if wait:
+            self._submit()
+        while self._running and (wait or self._ahead > AHEAD_FILES
+                                 or self._running[0][2].done()):
+            keys, _, task = self._running.popleft()
+            self._ahead -= len(keys)
+            yield from zip(keys, task.result(), strict=True)
+
+    def close(self) -> None:
+        """Drop what was not started (closing its descriptors) and wait for the rest."""
+        jobs = [job for job, _ in self._batch]
+        self._batch, self._keys = [], []
+        while self._running:
+            _, batch_jobs, task = self._running.popleft()
+            if task.cancel():
+                jobs += batch_jobs
+        self._pool.shutdown(wait=True)
+        for job in jobs:
+            if job.own_fd and job.dfd is not None:
+                os.close(job.dfd)

@@ -1,0 +1,75 @@
+"""Restore's files written by worker threads (``snapkit.read.restore_files``): outcomes in the
+order given, a damaged file leaves nothing, no descriptor is left open, even when dropped."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+
+from snapkit.format.errors import BlobUnreadable, IntegrityError
+from snapkit.format.model import NODE_FILE, Node, content_id
+from snapkit.read import restore_files
+from snapkit.read.restore_files import ParallelFiles
+from snapkit.read.restore_writer import TEMP_PREFIX, Writer
+
+
+def read_blobs(ids: Sequence[str]) -> Iterator[bytes]:
+    for blob in ids:
+        if blob.startswith("bad"):
+            raise BlobUnreadable("damaged", blob, "pack")
+        yield blob.encode()
+
+
+def node(name: str, blobs: tuple[str, ...]) -> Node:
+    data = "".join(blobs).encode()
+    return Node(name=name, type=NODE_FILE, mode=0o640, mtime_ns=1_000_000_000, size=len(data),
+                content=blobs, hash=content_id(data))
+
+
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc")
+def test_outcomes_in_order_damage_leaves_nothing(tmp_path: Path) -> None:
+    before = open_fds()
+    writer = Writer(str(tmp_path / "t"), 0)
+    writer.mkdir(("d",))
+    names = [f"f{i:03d}" for i in range(100)]
+    with ParallelFiles[str](read_blobs, workers=2) as files:
+        got = []
+        for i, name in enumerate(names):
+            blobs = ("bad",) if i % 7 == 3 else (name, "-", "x" * i)
+            files.add(name, writer.prepare(("d", name), own_fd=True), node(name, blobs))
+            got += list(files.finished())
+        got += list(files.finished(wait=True))
+    writer.close()
+    assert [key for key, _ in got] == names
+    for i, (name, outcome) in enumerate(got):
+        path = tmp_path / "t" / "d" / name
+        if i % 7 == 3:
+            assert isinstance(outcome, IntegrityError) and not path.exists()
+        else:
+            assert outcome == len(name) + 1 + i
+            assert path.read_bytes() == f"{name}-{'x' * i}".encode()
+            assert path.stat().st_mode & 0o777 == 0o640
+    assert not [n for n in os.listdir(tmp_path / "t" / "d") if n.startswith(TEMP_PREFIX)]
+    assert open_fds() == before
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc")
+def test_files_dropped_unwritten_close_their_descriptors(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(restore_files, "BATCH_FILES", 1)
+    before = open_fds()
+    writer = Writer(str(tmp_path / "t"), 0)
+    files = ParallelFiles[int](read_blobs, workers=1)
+    for i in range(50):
+        files.add(i, writer.prepare((f"f{i}",), own_fd=True), node(f"f{i}", ("a" * 100_000,)))
+    files.close()  # most never started
+    writer.close()
+    assert open_fds() == before
+    assert not [n for n in os.listdir(tmp_path / "t") if n.startswith(TEMP_PREFIX)]
