@@ -216,12 +216,22 @@ def wal_databases(roots: Roots, selected: Selector | None, cache: dict[str, bool
             if has_wal(source):
                 check(source)
             continue
-        for dirpath, dirnames, filenames in os.walk(source):
-            if selected is not None:
-                dirnames[:] = [d for d in dirnames
-                               if selected(os.path.join(dirpath, d), True)]
-            names = set(filenames)
-            for name in filenames:
-                if name.endswith(WAL) and name[: -len(WAL)] in names:
-                    check(os.path.join(dirpath, name[: -len(WAL)]))
+        stack = [source]
+        while stack:  # scandir's entry types: no lstat per directory, unlike os.walk
+            dirpath = stack.pop()
+            try:
+                with os.scandir(dirpath) as it:
+                    entries = list(it)
+            except OSError:
+                continue
+            names = {e.name for e in entries}
+            for e in entries:
+                if e.name.endswith(WAL) and e.name[: -len(WAL)] in names:
+                    check(os.path.join(dirpath, e.name[: -len(WAL)]))
+                try:
+                    is_dir = e.is_dir(follow_symlinks=False)
+                except OSError:
+                    continue
+                if is_dir and (selected is None or selected(e.path, True)):
+                    stack.append(e.path)
     return found
