@@ -96,3 +96,16 @@ def test_quick_and_slow_files_of_one_directory_give_the_snapshot_from_scratch(
     assert (s.total_files, s.total_bytes) == (scratch.summary.total_files,
                                               scratch.summary.total_bytes)
     assert seen and seen == sorted(seen) and seen[-1] == 46
+
+
+def test_names_come_in_the_order_of_their_bytes(tmp_path: Path) -> None:
+    raw = [b"Z", b"a", b"\xc3\xa9", b"\x80x", b"\xef\xbf\xbd", b"~", b"a.b", b"a-b"]
+    for names in (raw[:2] + raw[5:], raw):  # all ASCII (sorted as strings), and not
+        src = tmp_path / f"src{len(names)}"
+        src.mkdir()
+        for name in names:
+            with open(os.fsencode(src) + b"/" + name, "wb"):
+                pass
+        got = [os.fsencode(n) for e in walk_batched(str(src))
+               if isinstance(e, Files) for n, _ in e.items]
+        assert got == sorted(names)

@@ -195,6 +195,15 @@ _FS_KEY = operator.methodcaller("encode", sys.getfilesystemencoding(),
                                 sys.getfilesystemencodeerrors())
 
 
+def _sorted(names: list[str]) -> list[str]:
+    """``names`` in the order of their bytes on disk (of ``os.fsencode``): as strings when
+    all are ASCII (the same order), else by their encoding."""
+    if "".join(names).isascii():
+        names.sort()
+        return names
+    return sorted(names, key=_FS_KEY)
+
+
 def _list(dir_entry: Entry, top: bool) -> tuple[list[str], list[os.stat_result | OSError]]:
     """The directory's names, sorted, and the lstat of each (or the error it gave).
 
@@ -204,7 +213,7 @@ def _list(dir_entry: Entry, top: bool) -> tuple[list[str], list[os.stat_result |
     """
     if not _FD_WALK:
         with os.scandir(dir_entry.path) as it:
-            names = sorted((e.name for e in it), key=_FS_KEY)
+            names = _sorted([e.name for e in it])
         return names, [_lstat(os.path.join(dir_entry.path, n)) for n in names]
     flags = _DIR_FLAGS if top else _DIR_FLAGS | getattr(os, "O_NOFOLLOW", 0)
     fd = os.open(dir_entry.path, flags)
@@ -213,7 +222,7 @@ def _list(dir_entry: Entry, top: bool) -> tuple[list[str], list[os.stat_result |
         if (st.st_dev, st.st_ino) != (dir_entry.st.st_dev, dir_entry.st.st_ino):
             raise FileNotFoundError(errno.ENOENT, "replaced while the snapshot ran",
                                     dir_entry.path)
-        names = sorted(os.listdir(fd), key=_FS_KEY)
+        names = _sorted(os.listdir(fd))
         lstat = os.stat
         out: list[os.stat_result | OSError] = []
         for name in names:
