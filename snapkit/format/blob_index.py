@@ -78,28 +78,50 @@ def decode_index(data: bytes, name: str) -> list[BlobEntry]:
 
 def decode_index_file(data: bytes, name: str) -> tuple[list[BlobEntry], list[Damage]]:
     """An index file: its blob entries and its ``damaged`` records (none in most files)."""
+    packs, damaged = decode_index_rows(data, name)
+    return [BlobEntry(i.hex(), k, pack_id, o, n, r)
+            for pack_id, rows in packs for k, i, o, n, r in rows], damaged
+
+
+#: One row of an index file as stored: kind, 16-byte blob id, offset, length, plain length.
+Row = tuple[int, bytes, int, int, int]
+#: Offsets and lengths are below this (256 TiB; no pack comes near it), kinds below 256: a
+#: reader refuses an index file that says otherwise as malformed.
+LIMIT = 1 << 48
+
+
+def decode_index_rows(data: bytes, name: str) -> tuple[list[tuple[str, list[Row]]], list[Damage]]:
+    """An index file as (pack id, its rows) pairs, every row checked to be
+    ``[int, 16-byte id, int, int, int]``, and its ``damaged`` records: for a reader that builds
+    its own records (the in-memory index keeps no :class:`BlobEntry` per blob)."""
     obj = unpack_obj(data, f"index file {name}")
     if not isinstance(obj, dict) or obj.get("v") != FORMAT_VERSION:
         raise IntegrityError(f"index file {name} has an unknown format version")
-    out: list[BlobEntry] = []
+    out: list[tuple[str, list[Row]]] = []
     damaged: list[Damage] = []
     try:
         for p in obj["packs"]:
-            pack_id = id_hex(p["id"])
             rows = p["blobs"]
-            # One comprehension at C speed; a row that is not [int, 16-byte id, int, int, int]
-            # is caught after, and the slow path names what is wrong.
-            entries = [BlobEntry(i.hex(), k, pack_id, o, n, r) for k, i, o, n, r in rows]
-            if not all(len(e.id) == 32 and type(e.kind) is type(e.offset) is type(e.length)
-                       is type(e.raw_length) is int for e in entries):
-                entries = [BlobEntry(id_hex(i), int(k), pack_id, int(o), int(n), int(r))
-                           for k, i, o, n, r in rows]
-            out.extend(entries)
+            # The common case checked at C speed; anything else goes through the slow path,
+            # which names what is wrong.
+            if not all(type(k) is type(o) is type(n) is type(r) is int and type(i) is bytes
+                       and len(i) == 16 and 0 <= k < 256 and 0 <= o < LIMIT and 0 <= n < LIMIT
+                       and 0 <= r < LIMIT for k, i, o, n, r in rows):
+                rows = [_checked_row(k, i, o, n, r) for k, i, o, n, r in rows]
+            out.append((id_hex(p["id"]), rows))
         for blob, pack, reason in obj.get("damaged", ()):
             damaged.append(Damage(id_hex(blob), id_hex(pack), str(reason)))
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise IntegrityError(f"malformed index file {name}: {exc}") from exc
     return out, damaged
+
+
+def _checked_row(kind: Any, raw: Any, offset: Any, length: Any, raw_length: Any) -> Row:
+    id_hex(raw)  # IntegrityError unless 16 bytes
+    row = (int(kind), raw, int(offset), int(length), int(raw_length))
+    if not (0 <= row[0] < 256 and all(0 <= v < LIMIT for v in row[2:])):
+        raise ValueError(f"entry out of range {row[:1] + row[2:]}")
+    return row
 
 
 # --------------------------------------------------------------------------- locks

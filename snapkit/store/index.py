@@ -10,23 +10,50 @@ from the live file — bit rot heals instead of spreading.
 An index file that cannot be read is skipped, not fatal: it is kept in :attr:`Index.broken`
 (name → reason) for the caller to report, and the blobs only it listed look missing until
 ``snapkit repair index`` rebuilds the index from the pack trailers.
+
+Every blob of the repository is in memory while it is open, so each costs as little as it can:
+its hex id (the dict key) and one integer packing its pack's number, offset, length, plain
+length and kind (:func:`_pack`); :meth:`Index.get` unpacks a :class:`BlobEntry` on demand. A
+million blobs take ~175 B each instead of ~300 B as a key and a ``BlobEntry`` of separate
+integers (``benchmarks/bench_index.py``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from snapkit.format.blob_index import Damage, decode_index_file, encode_index
+from snapkit.format.blob_index import LIMIT, Damage, Row, decode_index_rows, encode_index
 from snapkit.format.errors import IntegrityError
 from snapkit.format.model import BlobEntry, content_id
 from snapkit.store.backend import Backend, NotFound
+
+#: Bits of each of offset, length and plain length in a packed entry (``LIMIT``: an index file
+#: with larger values is refused as malformed when it is read).
+_BITS = 48
+_MASK = (1 << _BITS) - 1
+assert 1 << _BITS == LIMIT
+
+
+def _pack(pack_no: int, kind: int, offset: int, length: int, raw_length: int) -> int:
+    """One integer for one entry: pack number, offset, length, plain length, then the kind in
+    the low 8 bits."""
+    return ((((pack_no << _BITS | offset) << _BITS | length) << _BITS | raw_length) << 8) | kind
+
+
+def _valid(kind: int, offset: int, length: int, raw_length: int) -> bool:
+    return 0 <= kind < 256 and 0 <= offset < LIMIT and 0 <= length < LIMIT \
+        and 0 <= raw_length < LIMIT
 
 
 class Index:
     """Blob id → BlobEntry for every blob the repository's index files list."""
 
     def __init__(self) -> None:
-        self._entries: dict[str, BlobEntry] = {}
+        #: blob id → its first listed copy, packed (:func:`_pack`)
+        self._entries: dict[str, int] = {}
+        #: pack number → pack id, and back
+        self._packs: list[str] = []
+        self._pack_no: dict[str, int] = {}
         #: further copies of a blob (listed by a second index file): rarely any
         self._others: dict[str, list[BlobEntry]] = {}
         #: (blob, pack) → why that copy is damaged
@@ -40,32 +67,57 @@ class Index:
         may deduplicate against and the files cache may reuse."""
         if not isinstance(blob_id, str):
             return False
-        entry = self._entries.get(blob_id)
-        if entry is None:
+        packed = self._entries.get(blob_id)
+        if packed is None:
             return False
-        if not self.damaged or (blob_id, entry.pack) not in self.damaged:
+        if not self.damaged or (blob_id, self._pack_of(packed)) not in self.damaged:
             return True
         return any((blob_id, e.pack) not in self.damaged for e in self._others.get(blob_id, ()))
+
+    def _pack_of(self, packed: int) -> str:
+        return self._packs[packed >> (3 * _BITS + 8)]
+
+    def _entry(self, blob_id: str, packed: int) -> BlobEntry:
+        kind = packed & 0xFF
+        packed >>= 8
+        raw_length = packed & _MASK
+        packed >>= _BITS
+        length = packed & _MASK
+        packed >>= _BITS
+        return BlobEntry(blob_id, kind, self._packs[packed >> _BITS], packed & _MASK, length,
+                         raw_length)
+
+    def _number(self, pack: str) -> int:
+        number = self._pack_no.get(pack)
+        if number is None:
+            number = self._pack_no[pack] = len(self._packs)
+            self._packs.append(pack)
+        return number
 
     def __len__(self) -> int:
         return len(self._entries)
 
     def __iter__(self) -> Iterator[BlobEntry]:
         """One entry per blob (the copy :meth:`get` returns)."""
-        for blob_id, entry in self._entries.items():
+        for blob_id, packed in self._entries.items():
+            entry = self._entry(blob_id, packed)
             yield self.get(blob_id) or entry if self.damaged else entry
 
     def copies(self) -> Iterator[BlobEntry]:
         """Every listed copy of every blob, damaged ones included."""
-        yield from self._entries.values()
+        for blob_id, packed in self._entries.items():
+            yield self._entry(blob_id, packed)
         for others in self._others.values():
             yield from others
 
     def get(self, blob_id: str) -> BlobEntry | None:
         """Where to read ``blob_id``: a copy not known to be damaged if there is one, else
         the damaged copy (reading it tells how it fails), else None."""
-        entry = self._entries.get(blob_id)
-        if entry is None or not self.damaged or (blob_id, entry.pack) not in self.damaged:
+        packed = self._entries.get(blob_id)
+        if packed is None:
+            return None
+        entry = self._entry(blob_id, packed)
+        if not self.damaged or (blob_id, entry.pack) not in self.damaged:
             return entry
         for other in self._others.get(blob_id, ()):
             if (blob_id, other.pack) not in self.damaged:
@@ -78,18 +130,42 @@ class Index:
 
     def add(self, entries: Iterable[BlobEntry]) -> None:
         for e in entries:
-            first = self._entries.setdefault(e.id, e)
-            if first is not e and first.pack != e.pack:
-                others = self._others.setdefault(e.id, [])
-                if all(o.pack != e.pack for o in others):
-                    others.append(e)
+            if not _valid(e.kind, e.offset, e.length, e.raw_length):
+                raise ValueError(f"blob entry out of range: {e}")
+            packed = _pack(self._number(e.pack), e.kind, e.offset, e.length, e.raw_length)
+            first = self._entries.setdefault(e.id, packed)
+            if first is not packed:
+                self._another(e.id, first, e)
+
+    def _add_rows(self, pack: str, rows: list[Row]) -> None:
+        """An index file's rows for one pack, checked (see :func:`decode_index_rows`)."""
+        number = self._number(pack)
+        base = number << (3 * _BITS + 8)
+        entries = self._entries
+        for kind, raw_id, offset, length, raw_length in rows:
+            packed = base | ((((offset << _BITS | length) << _BITS | raw_length) << 8) | kind)
+            blob_id = raw_id.hex()
+            first = entries.setdefault(blob_id, packed)
+            if first is not packed:
+                self._another(blob_id, first,
+                              BlobEntry(blob_id, kind, pack, offset, length, raw_length))
+
+    def _another(self, blob_id: str, first: int, e: BlobEntry) -> None:
+        """A second listing of ``blob_id``: kept when it is another pack's copy."""
+        if self._pack_of(first) != e.pack:
+            others = self._others.setdefault(blob_id, [])
+            if all(o.pack != e.pack for o in others):
+                others.append(e)
 
     def add_damage(self, records: Iterable[Damage]) -> None:
         for d in records:
             self.damaged.setdefault((d.blob, d.pack), d.reason)
 
     def packs(self) -> set[str]:
-        return {e.pack for e in self.copies()}
+        shift = 3 * _BITS + 8
+        numbers = {packed >> shift for packed in self._entries.values()}
+        return {self._packs[n] for n in numbers} | {
+            e.pack for others in self._others.values() for e in others}
 
     @classmethod
     def load(cls, backend: Backend) -> Index:
@@ -99,13 +175,14 @@ class Index:
                 data = backend.load("index", name)
                 if content_id(data) != name:
                     raise IntegrityError(f"index file {name} does not match its id (damaged)")
-                entries, damaged = decode_index_file(data, name)
+                packs, damaged = decode_index_rows(data, name)
             except IntegrityError as exc:
                 index.broken[name] = exc.message
                 continue
             except NotFound:
                 continue  # removed since the listing (a prune rewrote the index)
-            index.add(entries)
+            for pack, rows in packs:
+                index._add_rows(pack, rows)
             index.add_damage(damaged)
             index.files.add(name)
         return index

@@ -89,8 +89,14 @@ def test_index_encoding_is_deterministic_and_grouped_by_pack() -> None:
         msgpack.packb({"v": 1}),
         msgpack.packb({"v": 1, "packs": [{"id": b"short", "blobs": []}]}),
         msgpack.packb({"v": 1, "packs": [{"id": bytes(16), "blobs": [[0, bytes(16), 1]]}]}),
+        msgpack.packb({"v": 1, "packs": [{"id": bytes(16), "blobs": [
+            [0, bytes(16), 1, 2, 3], [0, bytes(15) + b"x", 1 << 48, 2, 3]]}]}),
+        msgpack.packb({"v": 1, "packs": [{"id": bytes(16), "blobs": [[0, bytes(16), -1, 2, 3]]}]}),
+        msgpack.packb({"v": 1, "packs": [{"id": bytes(16), "blobs": [[256, bytes(16), 1, 2, 3]]}]}),
+        msgpack.packb({"v": 1, "packs": [{"id": bytes(16), "blobs": [[0, "0" * 32, 1, 2, 3]]}]}),
     ],
-    ids=["garbage", "list", "version-2", "no-packs", "short-id", "short-blob-row"],
+    ids=["garbage", "list", "version-2", "no-packs", "short-id", "short-blob-row",
+         "offset-over-256TiB", "negative-offset", "kind-over-255", "id-as-text"],
 )
 def test_damaged_index_file_is_refused(backend: LocalBackend, data: bytes) -> None:
     """Decoding refuses it; loading skips it, keeps the reason, and reads the other files."""
@@ -103,6 +109,28 @@ def test_damaged_index_file_is_refused(backend: LocalBackend, data: bytes) -> No
     assert index.files == {good}
     assert set(index.broken) == {name}
     assert index.get(f"{1:032x}") == entry(1, 1)
+
+
+def test_entries_round_trip_through_the_packed_index(backend: LocalBackend) -> None:
+    """Each entry is kept as one packed integer: every field comes back, at its limits too,
+    and a second copy in another pack is kept beside the first."""
+    top = (1 << 48) - 1
+    edge = [BlobEntry(f"{n:032x}", kind, f"{p:032x}", off, length, raw)
+            for n, (kind, p, off, length, raw) in enumerate([
+                (KIND_DATA, 1, 0, 0, 0), (KIND_TREE, 2, top, top, top), (255, 3, 1, top, 0)])]
+    copy = edge[1]._replace(pack=f"{9:032x}", offset=5)
+    index = Index()
+    index.add([*edge, copy, edge[0]])  # the same copy listed twice is kept once
+    assert [index.get(e.id) for e in edge] == edge
+    assert sorted(index.copies()) == sorted([*edge, copy])
+    assert index.packs() == {e.pack for e in edge} | {copy.pack}
+    name = write_index(backend, [*edge, copy])
+    loaded = Index.load(backend)
+    assert loaded.files == {name} and loaded.broken == {}
+    assert [loaded.get(e.id) for e in edge] == edge
+    assert sorted(loaded.copies()) == sorted([*edge, copy])
+    with pytest.raises(ValueError):
+        index.add([edge[0]._replace(offset=1 << 48)])
 
 
 def test_an_index_file_that_does_not_match_its_name_is_skipped(backend: LocalBackend) -> None:
