@@ -50,7 +50,14 @@ from snapkit.format.paths import split_path
 from snapkit.read import openclaw_archive
 from snapkit.read.openclaw_format import PAYLOAD, payload_parts
 from snapkit.read.readahead import ReadAhead
-from snapkit.read.tar_sink import ContentReader, Members, Spooled, read_verified, tarinfo
+from snapkit.read.tar_sink import (
+    ContentReader,
+    Members,
+    Records,
+    Spooled,
+    read_verified,
+    tarinfo,
+)
 from snapkit.read.treewalk import (
     BlobReader,
     Entry,
@@ -313,7 +320,8 @@ def export_snapshot(
     counts = {NODE_FILE: 0, NODE_DIR: 0, NODE_SYMLINK: 0}
     content_bytes = 0
     names: list[str] = []
-    tar = tarfile.open(fileobj=stream, mode="w|", format=tarfile.PAX_FORMAT,  # noqa: SIM115
+    records = Records(stream)  # the stream mode's writes, without its copying
+    tar = tarfile.open(fileobj=records, mode="w", format=tarfile.PAX_FORMAT,  # noqa: SIM115
                        pax_headers={PAX_RECORD: meta.encode()}, encoding="utf-8",
                        errors="surrogateescape")
     members = Members(tar, hold_last=not opts.fail_fast)
@@ -347,6 +355,7 @@ def export_snapshot(
         ahead.close()
         members.discard()
         tar.close()
+        records.close()
         finish()
     return ExportResult(counts[NODE_FILE], counts[NODE_DIR], counts[NODE_SYMLINK], content_bytes,
                         tuple(names), tuple(sorted(omitted, key=lambda f: f.path)))

@@ -115,6 +115,15 @@ class Spooled:
             return self.file
         return io.BufferedReader(ContentReader(iter(self.chunks)), _COPY)
 
+    def pieces(self) -> Iterator[bytes]:
+        """The content, in the chunks held or 1 MiB reads of the temp file."""
+        if self.file is None:
+            yield from self.chunks
+            return
+        self.file.seek(0)
+        while piece := self.file.read(_COPY):
+            yield piece
+
     def close(self) -> None:
         self.chunks = []
         if self.file is not None:
@@ -140,6 +149,58 @@ def read_verified(chunks: Iterator[bytes], node: Node, name: str,
     return spool
 
 
+class Records(io.RawIOBase):
+    """What ``tarfile`` writes, passed on in 10 KiB records as its stream mode (``w|``) does —
+    the compressors see the same writes, so give the same bytes — without its copying of the
+    whole buffer at each record; counts what went through (``tarfile`` asks ``tell``).
+    :meth:`close` writes the last record (it does not close ``out``)."""
+
+    def __init__(self, out: IO[bytes]) -> None:
+        self._out = out
+        self._buf = bytearray()
+        self._written = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, b: Any) -> int:
+        n: int = memoryview(b).nbytes
+        self._buf += b
+        self._written += n
+        if len(self._buf) > tarfile.RECORDSIZE:  # as _Stream: a full record stays until more
+            cut = (len(self._buf) - 1) // tarfile.RECORDSIZE * tarfile.RECORDSIZE
+            for start in range(0, cut, tarfile.RECORDSIZE):
+                self._out.write(bytes(self._buf[start:start + tarfile.RECORDSIZE]))
+            del self._buf[:cut]
+        return n
+
+    def tell(self) -> int:
+        return self._written
+
+    def close(self) -> None:
+        if not self.closed and self._buf:
+            self._out.write(bytes(self._buf))
+            self._buf = bytearray()
+        super().close()
+
+
+def add_member(tar: tarfile.TarFile, info: tarfile.TarInfo, content: Spooled | None) -> None:
+    """``tar.addfile`` (but not listed in ``tar.members``: nothing reads them back), the
+    content written in the pieces it is held in, not copied through 16 KiB reads."""
+    assert tar.fileobj is not None
+    buf = info.tobuf(tar.format, tar.encoding, tar.errors)
+    tar.fileobj.write(buf)
+    tar.offset += len(buf)
+    if content is not None:
+        for piece in content.pieces():
+            tar.fileobj.write(piece)
+        blocks, remainder = divmod(info.size, tarfile.BLOCKSIZE)
+        if remainder:
+            tar.fileobj.write(tarfile.NUL * (tarfile.BLOCKSIZE - remainder))
+            blocks += 1
+        tar.offset += blocks * tarfile.BLOCKSIZE
+
+
 class Members:
     """Writes members to a tar stream, with ``hold_last`` the last one held back until
     :meth:`finish`."""
@@ -161,7 +222,7 @@ class Members:
         info, content = self._pending
         self._pending = None
         try:
-            self.tar.addfile(info, content.reader() if content is not None else None)
+            add_member(self.tar, info, content)
         finally:
             if content is not None:
                 content.close()
