@@ -12,10 +12,10 @@ An index file that cannot be read is skipped, not fatal: it is kept in :attr:`In
 ``snapkit repair index`` rebuilds the index from the pack trailers.
 
 Every blob of the repository is in memory while it is open, so each costs as little as it can:
-its hex id (the dict key) and one integer packing its pack's number, offset, length, plain
-length and kind (:func:`_pack`); :meth:`Index.get` unpacks a :class:`BlobEntry` on demand. A
-million blobs take ~175 B each instead of ~300 B as a key and a ``BlobEntry`` of separate
-integers (``benchmarks/bench_index.py``).
+its hex id (the dict key) and one integer packing its pack's number, offset, length and plain
+length (from the high bits down) and its kind (the low 8 bits); :meth:`Index.get` unpacks a
+:class:`BlobEntry` on demand. A million blobs take ~165 B each instead of ~300 B as a key and a
+``BlobEntry`` of separate integers (``benchmarks/bench_index.py``).
 """
 
 from __future__ import annotations
@@ -34,22 +34,13 @@ _MASK = (1 << _BITS) - 1
 assert 1 << _BITS == LIMIT
 
 
-def _pack(pack_no: int, kind: int, offset: int, length: int, raw_length: int) -> int:
-    """One integer for one entry: pack number, offset, length, plain length, then the kind in
-    the low 8 bits."""
-    return ((((pack_no << _BITS | offset) << _BITS | length) << _BITS | raw_length) << 8) | kind
-
-
-def _valid(kind: int, offset: int, length: int, raw_length: int) -> bool:
-    return 0 <= kind < 256 and 0 <= offset < LIMIT and 0 <= length < LIMIT \
-        and 0 <= raw_length < LIMIT
 
 
 class Index:
     """Blob id → BlobEntry for every blob the repository's index files list."""
 
     def __init__(self) -> None:
-        #: blob id → its first listed copy, packed (:func:`_pack`)
+        #: blob id → its first listed copy, packed (see the module docstring)
         self._entries: dict[str, int] = {}
         #: pack number → pack id, and back
         self._packs: list[str] = []
@@ -129,13 +120,18 @@ class Index:
         return blob_id in self._entries and blob_id not in self
 
     def add(self, entries: Iterable[BlobEntry]) -> None:
+        entries_ = self._entries
+        pack, base = None, 0
         for e in entries:
-            if not _valid(e.kind, e.offset, e.length, e.raw_length):
+            blob_id, kind, epack, offset, length, raw_length = e
+            if (offset | length | raw_length) >> _BITS or kind >> 8:  # negative ones too
                 raise ValueError(f"blob entry out of range: {e}")
-            packed = _pack(self._number(e.pack), e.kind, e.offset, e.length, e.raw_length)
-            first = self._entries.setdefault(e.id, packed)
+            if epack != pack:  # entries come a pack at a time
+                pack, base = epack, self._number(epack) << (3 * _BITS + 8)
+            packed = base | ((((offset << _BITS | length) << _BITS | raw_length) << 8) | kind)
+            first = entries_.setdefault(blob_id, packed)
             if first is not packed:
-                self._another(e.id, first, e)
+                self._another(blob_id, first, e)
 
     def _add_rows(self, pack: str, rows: list[Row]) -> None:
         """An index file's rows for one pack, checked (see :func:`decode_index_rows`)."""
