@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from archives import invoke, ok
-from helpers import cli_env, init_repo, take
+from helpers import cli_env, init_repo, restore, take
 from test_import import node_at
 
 from snapkit.capture.sqlite import HEADER, PAGE_BLOCK, PageChunker, page_size
@@ -133,3 +133,17 @@ def test_an_imported_database_deduplicates_with_a_snapshot_of_it(tmp_path: Path)
     b = db_node(Repository.open(tmp_path / "repo2"), imported, src / "db.sqlite")
     assert a.content == b.content and a.hash == b.hash
     assert len(b.content) == -(-b.size // PAGE_BLOCK)
+
+
+def test_restoring_over_the_same_database_leaves_it_as_identical(tmp_path: Path) -> None:
+    # The file already in the target is compared by the whole content's hash: re-cutting it
+    # with the content-defined chunker would never match a database's page blocks.
+    src = tmp_path / "src"
+    src.mkdir()
+    make_db(src / "db.sqlite").close()
+    repo = init_repo(tmp_path / "repo")
+    sid, _ = take(repo, src)
+    first = restore(repo, sid, tmp_path / "out")
+    assert first.files == 1
+    again = restore(repo, sid, tmp_path / "out", overwrite="if-changed")
+    assert (again.files, again.identical) == (0, 1)

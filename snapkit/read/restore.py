@@ -35,6 +35,7 @@ from snapkit.format.model import (
     Snapshot,
     Tree,
     content_id,
+    file_hasher,
 )
 from snapkit.format.paths import split_path
 from snapkit.read.readahead import ReadAhead
@@ -62,6 +63,8 @@ from snapkit.read.treewalk import (
 from snapkit.select.rules import path_filter
 
 Overwrite = Literal["never", "if-changed", "always"]
+#: How much of an existing file is hashed at a time, to tell whether it is the snapshot's.
+HASH_READ = 1024 * 1024
 OVERWRITE_POLICIES: tuple[Overwrite, ...] = ("never", "if-changed", "always")
 
 
@@ -260,6 +263,11 @@ def _same_content(dfd: int | None, name: str, node: Node, chunker: Chunker) -> b
     except OSError:
         return False
     with os.fdopen(fd, "rb") as f:
+        if node.hash is not None:  # the whole content's hash, however the file was cut (a
+            hasher = file_hasher()  # database in page blocks, the rest by content)
+            while block := f.read(HASH_READ):
+                hasher.update(block)
+            return hasher.hexdigest() == node.hash
         ids = [content_id(c) for c in chunker.chunks(f, node.size)]
     return tuple(ids) == node.content
 
