@@ -25,7 +25,7 @@ def on_event(settings: Settings, line: ProgressLine, event: Event) -> None:
             emit_json({"event": "progress", "files": event.files, "dirs": event.dirs,
                        "bytes": event.bytes_seen, "bytes_read": event.bytes_read,
                        "elapsed_s": round(event.elapsed_s, 2), "current": event.current})
-        else:
+        elif line.enabled:  # nothing formatted when no line is shown (-q, not a terminal)
             line.update(f"{event.files:,} files  {hb(event.bytes_seen)}  "
                         f"{hb(event.bytes_read / event.elapsed_s)}/s  {event.current}")
     elif isinstance(event, ServiceWarning | ServiceAlert):
