@@ -11,7 +11,8 @@ plus the start of a bare interpreter; the unchanged target is 2x that walk plus 
 older commit: ``git worktree add /tmp/wt-snap REV``) on ``PYTHONPATH``, interleaved round by
 round with the current code (or ``--after DIR``, a worktree holding only the change
 measured), so each speed-up is a before/after ratio from one run. Each run also records the
-peak RSS of the CLI process (``os.wait4``), the repository size after the first snapshot, and
+peak RSS and the CPU time (user + system) of the CLI process (``os.wait4``; on a shared
+machine CPU time is steadier than wall time), the repository size after the first snapshot, and
 the source's tree id: both versions must store the same tree (checked). ``--unchanged N``
 runs the unchanged snapshot N times a round (each on the previous one); in a round the
 versions take turns at each step (first, then each unchanged run).
@@ -81,9 +82,9 @@ def run_cli(args: Sequence[str], env: dict[str, str]) -> str:
     return proc.stdout.decode()
 
 
-def run_measured(args: Sequence[str], env: dict[str, str]) -> tuple[float, int, str]:
+def run_measured(args: Sequence[str], env: dict[str, str]) -> tuple[float, int, str, float]:
     """Run a command in ``/`` (as :func:`run_cli`): (wall seconds, the process's own peak RSS
-    in bytes (``os.wait4``), stdout)."""
+    in bytes (``os.wait4``), stdout, its CPU seconds: user + system)."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(list(args), env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, cwd="/")
@@ -96,7 +97,7 @@ def run_measured(args: Sequence[str], env: dict[str, str]) -> tuple[float, int, 
     if proc.returncode != 0:
         raise SystemExit(f"command failed ({proc.returncode}): {' '.join(args)}\n"
                          f"{err.decode(errors='replace')}")
-    return elapsed, usage.ru_maxrss * 1024, out.decode()
+    return elapsed, usage.ru_maxrss * 1024, out.decode(), usage.ru_utime + usage.ru_stime
 
 
 def source_tree(repo: Path, source: Path) -> str:
@@ -143,6 +144,7 @@ def _measure(work: Path, src: Path, envs: dict[str, dict[str, str]], runs: int,
     exe = [sys.executable, "-m", "snapkit"]
     names = [v for v in VARIANTS if v in envs]
     times: dict[tuple[str, str], list[float]] = {}
+    cpus: dict[tuple[str, str], list[float]] = {}  # user + system seconds
     rss: dict[tuple[str, str], list[int]] = {}
     sizes: dict[str, int] = {}
     trees: dict[str, set[str]] = {v: set() for v in names}
@@ -163,20 +165,22 @@ def _measure(work: Path, src: Path, envs: dict[str, dict[str, str]], runs: int,
                 repo = work / f"repo-{v}"
                 cmd = [*exe, "snap", "--json", "--service-policy", "never", str(src),
                        "--repo", str(repo)]
-                t, peak, out = run_measured(cmd, envs[v])
+                t, peak, out, cpu = run_measured(cmd, envs[v])
                 times.setdefault((v, kind), []).append(t)
+                cpus.setdefault((v, kind), []).append(cpu)
                 rss.setdefault((v, kind), []).append(peak)
                 summary = last_json(out)
                 if kind == "unchanged" and summary["files_new"] + summary["files_changed"]:
                     raise SystemExit(f"{v}: the unchanged run read files: {summary}")
                 trees[v].add(source_tree(repo, src))
                 sizes[v] = du(repo)[0] if kind == "first" else sizes[v]
-    return _report(names, times, rss, sizes, trees, walks, starts)
+    return _report(names, (times, cpus), rss, sizes, trees, walks, starts)
 
 
-def _report(names: list[str], times: dict[tuple[str, str], list[float]],
+def _report(names: list[str], measured: tuple[dict[tuple[str, str], list[float]], ...],
             rss: dict[tuple[str, str], list[int]], sizes: dict[str, int],
             trees: dict[str, set[str]], walks: list[float], starts: list[float]) -> int:
+    times, cpus = measured
     floor = 2 * min(walks) + min(starts)
     print(f"\nfloor: walk {min(walks):.3f} s (median {median(walks):.3f}), interpreter start "
           f"{min(starts):.3f} s; unchanged target 2 x walk + start = {floor:.3f} s\n")
@@ -184,18 +188,24 @@ def _report(names: list[str], times: dict[tuple[str, str], list[float]],
     for kind in ("first", "unchanged"):
         for v in names:
             ts, peak = times[(v, kind)], max(rss[(v, kind)])
+            cs = cpus[(v, kind)]
             rows.append([f"{kind}, {v}", f"{min(ts):.3f}", f"{median(ts):.3f}",
-                         f"{peak / 2**20:.0f} MiB",
+                         f"{min(cs):.3f}", f"{median(cs):.3f}", f"{peak / 2**20:.0f} MiB",
                          mb(sizes[v]) if kind == "first" else "",
                          f"{min(ts) / floor:.2f}" if kind == "unchanged" else ""])
     table("snapkit snap (wall time of the CLI process, seconds)",
-          ["run", "min", "median", "peak RSS", "repo size", "min / target"], rows)
+          ["run", "min", "median", "CPU min", "CPU median", "peak RSS", "repo size",
+           "min / target"], rows)
     if len(names) == 2:
         ratios = []
         for kind in ("first", "unchanged"):
-            b, a = times[("before", kind)], times[("after", kind)]
-            ratios.append([kind, f"{min(b) / min(a):.2f}x", f"{median(b) / median(a):.2f}x"])
-        table("before / after (speed-up)", ["run", "min", "median"], ratios)
+            row = [kind]
+            for got in (times, cpus):
+                b, a = got[("before", kind)], got[("after", kind)]
+                row += [f"{min(b) / min(a):.2f}x", f"{median(b) / median(a):.2f}x"]
+            ratios.append(row)
+        table("before / after (speed-up)", ["run", "min", "median", "CPU min", "CPU median"],
+              ratios)
     problems = [f"{v}: the source's tree id varies between runs: {sorted(t)}"
                 for v, t in trees.items() if len(t) != 1]
     if len(names) == 2 and trees["before"] != trees["after"]:
