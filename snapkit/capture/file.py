@@ -27,10 +27,10 @@ import errno
 import os
 import stat
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from typing import BinaryIO, Protocol
+from typing import BinaryIO, NamedTuple, Protocol
 
 from snapkit.capture.chunker import Chunker
+from snapkit.capture.nodes import owner_name
 from snapkit.capture.sqlite import (
     HEADER_BYTES,
     MIN_SIZE,
@@ -42,7 +42,8 @@ from snapkit.capture.sqlite import (
     wal_mode,
 )
 from snapkit.capture.sqlite import copy as sqlite_copy
-from snapkit.format.model import content_id, file_hasher
+from snapkit.format.model import NODE_FILE, content_id, file_hasher
+from snapkit.format.raw_tree import RawNode
 from snapkit.select.config.defaults import SqlitePolicy
 
 MAX_ATTEMPTS = 3
@@ -72,8 +73,11 @@ class SkippedByPolicy(Exception):
     """The file is a SQLite database and the ``sqlite`` policy is ``skip``."""
 
 
-@dataclass(frozen=True)
-class Captured:
+class Captured(NamedTuple):
+    """What was stored of one file. Built once per file read: an immutable ``NamedTuple``
+    rather than a frozen dataclass, which costs several times as much to build (2.7 vs 0.4 µs,
+    a tenth of a second per 50,000 small files)."""
+
     content: tuple[str, ...]
     size: int  # bytes stored (the last read, or the database copy)
     st: os.stat_result  # of the source file
@@ -82,6 +86,28 @@ class Captured:
     method: str = "read"  # "read" | "sqlite-backup" | "sqlite-at-rest" | "sqlite-raw"
     warning: str | None = None
     hash: str = ""  # xxh3-128 of the content stored
+
+
+def file_map(name: str, cap: Captured) -> RawNode:
+    """The map a tree stores for the file ``name`` captured as ``cap``: exactly
+    ``encode_node(node_from_stat(name, NODE_FILE, cap.st, content=cap.content, hash=cap.hash,
+    size=cap.size))``, built directly (a quarter of the time: no ``Node`` in between)."""
+    st = cap.st
+    return {
+        "name": os.fsencode(name),
+        "type": NODE_FILE,
+        "mode": st.st_mode & 0o7777,  # stat.S_IMODE
+        "mtime": st.st_mtime_ns,
+        "ctime": st.st_ctime_ns,
+        "size": cap.size,
+        "inode": st.st_ino,
+        "uid": st.st_uid,
+        "gid": st.st_gid,
+        "user": owner_name("u", st.st_uid),
+        "group": owner_name("g", st.st_gid),
+        "content": [bytes.fromhex(c) for c in cap.content],
+        "hash": bytes.fromhex(cap.hash) if cap.hash else None,
+    }
 
 
 Save = Callable[[bytes], str]
@@ -156,7 +182,7 @@ def capture_file(
                 # no -wal appeared and the file did not move while it was read.
                 captured = _read(fd, path, before, cut, save, on_bytes)
                 if not captured.changed_during_read and not has_wal(path):
-                    return replace(captured, method="sqlite-at-rest")
+                    return captured._replace(method="sqlite-at-rest")
             if sqlite == "backup-api":
                 try:
                     return _capture_sqlite(path, before, cut, save, on_bytes)
@@ -164,7 +190,7 @@ def capture_file(
                     warning = (f"{path}: SQLite online backup failed ({exc}); stored a raw "
                                "copy, which may be inconsistent")
             captured = _read(fd, path, before, cut, save, on_bytes)
-            return replace(captured, method="sqlite-raw", warning=warning)
+            return captured._replace(method="sqlite-raw", warning=warning)
         return _read(fd, path, before, chunker, save, on_bytes)
     except OSError as exc:
         if exc.errno in (errno.ENOENT, errno.ENOTDIR):
@@ -198,7 +224,7 @@ def _read_small(fd: int, path: str, expect: os.stat_result, limit: int, save: Sa
         on_bytes(len(data))
     content = (save(data),) if data else ()
     # The whole content's hash (file_hasher's xxh3-128) of one chunk is that chunk's id.
-    return Captured(content, len(data), after, len(data), False, hash=content_id(data))
+    return Captured(content, len(data), after, len(data), False, "read", None, content_id(data))
 
 
 def _read(
