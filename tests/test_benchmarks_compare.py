@@ -45,6 +45,21 @@ def test_report_ratios_missing_peers_and_targets() -> None:
     assert not any(t.startswith("stdlib: unchanged") for t in got)  # failed runs check nothing
 
 
+def test_s3_targets_divide_by_the_local_directory() -> None:
+    local = "snapkit, local directory"
+    first = Result("s3-stdlib/first", "stdlib on S3: first snapshot", (
+        _row("snapkit", 2.5, 3.0), _row(local, 1.0, 1.1, floor=True)))
+    restore = Result("s3-stdlib/restore", "stdlib on S3: restore", (
+        _row("snapkit", 1.9), _row(local, 1.0, floor=True)))
+    got = {t: (m, met) for t, m, met in targets([first, restore])}
+    assert got["stdlib on S3: first snapshot: ≤ 2× the same on a local directory"] == (
+        "2.50× (2.50 s vs 1.00 s)", "**no**")
+    assert got["stdlib on S3: restore: ≤ 2× the same on a local directory"][1] == "yes"
+    assert len(got) == 2  # no restic/borg/tar targets for the S3 scenario
+    assert "| floor: snapkit, local directory | 1.00 s |" in render(Report(
+        "c", "m", (), (), (), (first,)))
+
+
 def test_report_saved_and_merged(tmp_path: Path) -> None:
     old = Report("cmd one", "m", ("v",), ("a",), ("n1",), (
         Result("a/first", "a", (_row("snapkit", 1.0),)),

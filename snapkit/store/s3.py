@@ -1,22 +1,28 @@
-"""The S3 backend: the repository layout on S3-compatible object storage, through boto3.
+"""The S3 backend: the repository layout on S3-compatible object storage, through botocore
+(boto3's client).
 
 Keys mirror the local layout below an optional prefix: ``<prefix>/config``,
 ``<prefix>/packs/<xx>/<id>``, ``<prefix>/index/<id>``, ``<prefix>/snapshots/<id>``,
 ``<prefix>/locks/<id>``. Every save is one ``PutObject``, which S3 applies atomically (readers
 see the old object or the whole new one, never a part), so there are no temp files; loads of a
 part use a ``Range`` request. Write order (packs → index → manifest) makes a crash safe here
-exactly as it does on disk. See ``docs/s3.md``.
+exactly as it does on disk. See ``docs/s3.md``. Requests run concurrently where it pays: packs
+are uploaded in the background (``s3_write``: an index file or a manifest waits for them), and
+packs are read ahead in growing windows (``s3_read``: a restore reads each pack front to back
+in a few large ranged GETs instead of one per file).
 
-boto3 is imported when an S3 repository is opened, so snapkit runs without it; botocore
-failures become one-line :class:`~snapkit.format.errors.SnapkitError` messages: access denied,
-missing credentials and an unreachable endpoint exit 10 (the repository cannot be reached),
-anything else S3 reports exits 1.
+botocore is imported when an S3 repository is opened (boto3, the ``s3`` extra, must be
+installed), so snapkit runs without it; botocore failures become one-line
+:class:`~snapkit.format.errors.SnapkitError` messages: access denied, missing credentials
+and an unreachable endpoint exit 10 (the repository cannot be reached), anything else S3
+reports exits 1.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import os
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -27,6 +33,8 @@ from snapkit import __version__
 from snapkit.format.errors import RepositoryMissing, SnapkitError, UsageError
 from snapkit.store.backend import KINDS, NotFound, TempFile, check_name, check_temp_name
 from snapkit.store.location import S3Location, redact
+from snapkit.store.s3_read import PackReader
+from snapkit.store.s3_write import Uploads
 
 DEFAULT_REGION = "us-east-1"
 #: ``load_ranges``: ranges this close together are fetched in one request, up to this size.
@@ -38,15 +46,29 @@ _DENIED = {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "403",
 _MISSING = {"NoSuchKey", "NoSuchBucket", "404", "NotFound"}
 
 
-def _boto3() -> Any:
+#: AWS variables that choose the credentials and the region (part of a client's identity).
+_AWS_ENV = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
+            "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_CONFIG_FILE",
+            "AWS_SHARED_CREDENTIALS_FILE")
+
+
+def _check_boto3() -> None:
+    """boto3 (the ``s3`` extra) must be installed; its client is botocore's, used directly:
+    importing boto3 itself (and s3transfer) costs start-up and adds nothing snapkit uses."""
+    from importlib.util import find_spec
+
     try:
-        import boto3
-    except ImportError as exc:
-        raise UsageError(BOTO3_MISSING) from exc
-    return boto3
+        found = find_spec("boto3") is not None and find_spec("botocore") is not None
+    except (ImportError, ValueError):
+        found = False
+    if not found:
+        raise UsageError(BOTO3_MISSING)
 
 
 _LOADER: list[Any] = []
+#: One client per endpoint and credentials in a process (botocore clients are thread-safe):
+#: opening a repository twice (``snap`` checks the location, then opens it) builds one.
+_CLIENTS: dict[tuple[str | None, ...], tuple[Any, str]] = {}
 
 
 def _botocore_session() -> Any:
@@ -60,6 +82,35 @@ def _botocore_session() -> Any:
     else:
         _LOADER.append(session.get_component("data_loader"))
     return session
+
+
+def _new_client(endpoint: str | None, access_key: str | None, secret_key: str | None
+                ) -> tuple[Any, str]:
+    """A botocore S3 client and its region. Credentials and region: the usual chain (AWS_*
+    variables, ~/.aws/config, instance roles) unless given here."""
+    from botocore.config import Config
+
+    session = _botocore_session()
+    if access_key is not None or secret_key is not None:
+        session.set_credentials(access_key, secret_key)
+    region: str = session.get_config_variable("region") or DEFAULT_REGION
+    options: dict[str, Any] = {
+        # Custom endpoints (MinIO, Ceph, rclone…) rarely have wildcard DNS for buckets.
+        "s3": {"addressing_style": "path" if endpoint else "auto"},
+        "connect_timeout": 10,
+        "read_timeout": 120,
+        "user_agent_extra": f"snapkit/{__version__}",
+        # read-ahead, uploads and the caller's own requests at once (s3_read, s3_write)
+        "max_pool_connections": 16,
+    }
+    if "request_checksum_calculation" in Config.OPTION_DEFAULTS:
+        # botocore >= 1.36 adds CRC32 trailers by default, which several S3-compatible
+        # servers refuse; every PUT carries Content-MD5 instead (save below).
+        options["request_checksum_calculation"] = "when_required"
+        options["response_checksum_validation"] = "when_required"
+    client = session.create_client("s3", endpoint_url=endpoint, region_name=region,
+                                   config=Config(**options))
+    return client, region
 
 
 def _code(exc: Any) -> str:
@@ -86,35 +137,20 @@ class S3Backend:
 
     def __init__(self, where: S3Location, *, access_key: str | None = None,
                  secret_key: str | None = None) -> None:
-        boto3 = _boto3()
-        from botocore.config import Config
-
+        _check_boto3()
         self.where = where
         self.location = str(where)
         self.bucket = where.bucket
-        # Credentials and region: boto3's usual chain (AWS_* variables, ~/.aws/config,
-        # instance roles) unless given here.
-        session = boto3.session.Session(botocore_session=_botocore_session(),
-                                        aws_access_key_id=access_key,
-                                        aws_secret_access_key=secret_key)
-        self.region: str = session.region_name or DEFAULT_REGION
-        options: dict[str, Any] = {
-            # Custom endpoints (MinIO, Ceph, rclone…) rarely have wildcard DNS for buckets.
-            "s3": {"addressing_style": "path" if where.endpoint else "auto"},
-            "connect_timeout": 10,
-            "read_timeout": 120,
-            "user_agent_extra": f"snapkit/{__version__}",
-        }
-        if "request_checksum_calculation" in Config.OPTION_DEFAULTS:
-            # boto3 >= 1.36 adds CRC32 trailers by default, which several S3-compatible
-            # servers refuse; every PUT carries Content-MD5 instead (save below).
-            options["request_checksum_calculation"] = "when_required"
-            options["response_checksum_validation"] = "when_required"
-        self._client = session.client("s3", endpoint_url=where.endpoint,
-                                      region_name=self.region, config=Config(**options))
+        key = (where.endpoint, access_key, secret_key, *map(os.environ.get, _AWS_ENV))
+        if key not in _CLIENTS:
+            _CLIENTS[key] = _new_client(where.endpoint, access_key, secret_key)
+        self._client, self.region = _CLIENTS[key]
         # Sizes of packs seen in a listing: packs are content-addressed and never change,
         # so prune and check need not HEAD each one.
         self._pack_sizes: dict[str, tuple[int, float]] = {}
+        self._uploads = Uploads(lambda pack, data: self._put(self._key("packs", pack), data))
+        self._reader = PackReader(lambda pack, offset, length: self._get("packs", pack, offset,
+                                                                         length))
 
     # ------------------------------------------------------------------ keys and errors
 
@@ -202,21 +238,41 @@ class S3Backend:
                 self._client.head_bucket(Bucket=self.bucket)
 
     def save(self, kind: str, name: str, data: bytes) -> None:
+        """One ``PutObject``; a pack's in the background (:mod:`snapkit.store.s3_write`),
+        every pack under way stored before an index file or a manifest is written."""
         key = self._key(kind, name)
+        if kind == "packs":
+            self._pack_sizes.pop(name, None)
+            self._reader.forget(name)
+            self._uploads.start(name, data)
+            return
+        if kind in ("index", "snapshots"):
+            self._uploads.wait_all()
+        self._put(key, data)
+
+    def _put(self, key: str, data: bytes) -> None:
         md5 = base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode()
         with self._errors(f"writing {key}"):
             self._client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentMD5=md5,
                                     ContentType="application/octet-stream")
-        if kind == "packs":
-            self._pack_sizes.pop(name, None)
 
     def load(self, kind: str, name: str, offset: int = 0, length: int | None = None) -> bytes:
-        from botocore.exceptions import ClientError
-
-        key = self._key(kind, name)
         if length == 0:
             self.size(kind, name)  # NotFound when missing
             return b""
+        if kind == "packs":
+            self._uploads.wait(name)
+        if kind == "packs" and length is not None:
+            return self._reader.read(name, [(offset, offset + length)])[0]
+        return self._get(kind, name, offset, length)[0]
+
+    def _get(self, kind: str, name: str, offset: int = 0, length: int | None = None
+             ) -> tuple[bytes, int | None]:
+        """One GET (ranged when ``offset`` or ``length`` is given): the bytes and the object's
+        size when the response says it."""
+        from botocore.exceptions import ClientError
+
+        key = self._key(kind, name)
         kw: dict[str, Any] = {}
         if offset or length is not None:
             end = "" if length is None else str(offset + length - 1)
@@ -228,15 +284,18 @@ class S3Backend:
                 if _is_missing(exc):
                     raise NotFound(f"{kind}/{name}") from exc
                 if _code(exc) == "InvalidRange" or _status(exc) == 416:
-                    return b""  # the range starts at or past the end of the object
+                    return b"", None  # the range starts at or past the end of the object
                 raise
             data: bytes = response["Body"].read()
-            return data
+        total = str(response.get("ContentRange", "")).rpartition("/")[2]
+        return data, int(total) if total.isdigit() else (None if kw else len(data))
 
     def load_ranges(self, kind: str, name: str,
                     ranges: Sequence[tuple[int, int]]) -> list[bytes]:
-        """One ranged GET per run of nearby ranges (gaps up to :data:`RANGE_GAP`, spans up to
-        :data:`RANGE_SPAN`), instead of one request per range."""
+        """Runs of nearby ranges (gaps up to :data:`RANGE_GAP`, spans up to
+        :data:`RANGE_SPAN`) read as one span each, instead of one request per range; a pack's
+        spans through the read-ahead of :class:`~snapkit.store.s3_read.PackReader` (several
+        at once, a pack read front to back in growing windows)."""
         out: list[bytes] = [b""] * len(ranges)
         order = sorted(range(len(ranges)), key=lambda i: ranges[i][0])
         spans: list[tuple[int, int, list[int]]] = []  # (start, end, members)
@@ -248,8 +307,13 @@ class S3Backend:
                 spans[-1] = (start, max(last, end), [*members, i])
             else:
                 spans.append((offset, end, [i]))
-        for start, end, members in spans:
-            data = self.load(kind, name, start, end - start) if end > start else b""
+        spans = [span for span in spans if span[1] > span[0]]  # empty ranges read nothing
+        if kind == "packs":
+            self._uploads.wait(name)
+            loaded = self._reader.read(name, [(start, end) for start, end, _ in spans])
+        else:
+            loaded = [self.load(kind, name, start, end - start) for start, end, _ in spans]
+        for (start, _end, members), data in zip(spans, loaded, strict=True):
             for i in members:
                 offset, length = ranges[i]
                 out[i] = data[offset - start: offset - start + length]
@@ -269,12 +333,16 @@ class S3Backend:
         return int(head["ContentLength"]), float(head["LastModified"].timestamp())
 
     def size(self, kind: str, name: str) -> int:
-        known = self._pack_sizes.get(name) if kind == "packs" else None
-        return (known or self._head(kind, name))[0]
+        return self._stat(kind, name)[0]
 
     def modified(self, kind: str, name: str) -> float | None:
+        return self._stat(kind, name)[1]
+
+    def _stat(self, kind: str, name: str) -> tuple[int, float]:
+        if kind == "packs":
+            self._uploads.wait(name)
         known = self._pack_sizes.get(name) if kind == "packs" else None
-        return (known or self._head(kind, name))[1]
+        return known or self._head(kind, name)
 
     def list(self, kind: str) -> Iterator[str]:
         from botocore.exceptions import ClientError
@@ -285,6 +353,8 @@ class S3Backend:
             if self.exists():
                 yield "config"
             return
+        if kind == "packs":
+            self._uploads.wait_all(check=False)  # a failed upload is just not listed
         base = self._kind_prefix(kind)
         depth = 2 if kind == "packs" else 1
         paginator = self._client.get_paginator("list_objects_v2")
@@ -309,7 +379,9 @@ class S3Backend:
 
         key = self._key(kind, name)
         if kind == "packs":
+            self._uploads.wait(name, forget=True)
             self._pack_sizes.pop(name, None)
+            self._reader.forget(name)
         with self._errors(f"removing {key}"):
             try:
                 self._client.delete_object(Bucket=self.bucket, Key=key)
