@@ -320,7 +320,8 @@ def export_snapshot(
     counts = {NODE_FILE: 0, NODE_DIR: 0, NODE_SYMLINK: 0}
     content_bytes = 0
     names: list[str] = []
-    records = Records(stream)  # the stream mode's writes, without its copying
+    # the stream mode's writes without its copying (gzip: its output depends on them)
+    records = Records(stream, records=opts.format == "tar.gz")
     tar = tarfile.open(fileobj=records, mode="w", format=tarfile.PAX_FORMAT,  # noqa: SIM115
                        pax_headers={PAX_RECORD: meta.encode()}, encoding="utf-8",
                        errors="surrogateescape")

@@ -136,12 +136,16 @@ def read_verified(chunks: Iterator[bytes], node: Node, name: str,
     """``node``'s whole content, checked against its size and checksum; raises
     :class:`IntegrityError` (a ``BlobUnreadable`` among them) with nothing kept."""
     spool = Spooled(limit)
-    hasher: xxhash.xxh3_128 = file_hasher()
+    # One chunk whose id is the file's checksum: checked as it was read (ids are the same
+    # xxh3-128 of the same bytes), no second pass over it.
+    hasher: xxhash.xxh3_128 | None = None if node.content == (node.hash,) else file_hasher()
     try:
         for chunk in chunks:
             spool.write(chunk)
-            hasher.update(chunk)
-        if spool.size != node.size or (node.hash and hasher.hexdigest() != node.hash):
+            if hasher is not None:
+                hasher.update(chunk)
+        if spool.size != node.size or (node.hash and hasher is not None
+                                       and hasher.hexdigest() != node.hash):
             raise IntegrityError(f"{name}: stored content does not match its size or checksum")
     except BaseException:
         spool.close()
@@ -153,10 +157,12 @@ class Records(io.RawIOBase):
     """What ``tarfile`` writes, passed on in 10 KiB records as its stream mode (``w|``) does —
     the compressors see the same writes, so give the same bytes — without its copying of the
     whole buffer at each record; counts what went through (``tarfile`` asks ``tell``).
-    :meth:`close` writes the last record (it does not close ``out``)."""
+    :meth:`close` writes the last record (it does not close ``out``). ``records=False`` for a
+    stream whose bytes do not depend on how they are cut (zstd, a plain file)."""
 
-    def __init__(self, out: IO[bytes]) -> None:
+    def __init__(self, out: IO[bytes], records: bool = True) -> None:
         self._out = out
+        self._records = records  # False: each write passed on as it comes
         self._buf = bytearray()
         self._written = 0
 
@@ -165,8 +171,11 @@ class Records(io.RawIOBase):
 
     def write(self, b: Any) -> int:
         n: int = memoryview(b).nbytes
-        self._buf += b
         self._written += n
+        if not self._records:
+            self._out.write(b)
+            return n
+        self._buf += b
         if len(self._buf) > tarfile.RECORDSIZE:  # as _Stream: a full record stays until more
             cut = (len(self._buf) - 1) // tarfile.RECORDSIZE * tarfile.RECORDSIZE
             for start in range(0, cut, tarfile.RECORDSIZE):
