@@ -7,7 +7,9 @@ the files cache: a file whose type, size, mtime, ctime and inode match its node 
 decision is :mod:`snapkit.capture.files_cache`'s, shared with the live diff. A directory whose
 entries are unchanged produces the same tree bytes, hence the same tree id: when every entry of
 a directory equals its node in the parent's tree (that tree readable and in the index), the
-parent's tree id is reused as it is, without encoding, hashing or saving the tree again.
+parent's tree id is reused as it is, without encoding, hashing or saving the tree again. The
+walk gives a directory's regular files as one batch (:func:`~snapkit.capture.walk.walk_batched`)
+and those the files cache keeps as they are go in one loop, with no object made per file.
 """
 
 from __future__ import annotations
