@@ -101,10 +101,12 @@ def test_an_unchanged_snap_imports_no_other_commands_modules(tmp_path: Path) -> 
     names = imported(["snap", str(src), "-q"], env)
     assert cli_modules(names, "snap_cmd", "snap_view") == set()
     assert names.isdisjoint(OTHER_COMMANDS)
-    # Nor the dry run's report, nor the S3 backend for a local repository.
+    # Nor the dry run's report, nor the S3 backend for a local repository, nor (no OpenClaw
+    # source) the gateway's lifecycle and psutil.
     assert {n for n in names if n.startswith(("snapkit.store.s3", "snapkit.capture.dryrun"))} \
         == set()
-    assert heavy(names) <= {"msgpack", "xxhash", "zstandard", "psutil"}  # psutil: the lock
+    assert heavy(names) <= {"msgpack", "xxhash", "zstandard"}
+    assert not any(n.startswith("snapkit.capture.service") for n in names)
 
 
 def test_an_openclaw_snap_of_a_plain_json_config_does_not_import_json5(tmp_path: Path) -> None:

@@ -8,7 +8,6 @@ from typing import Any
 
 import click
 
-from snapkit.capture.service import command_text
 from snapkit.cli.common import ProgressLine, Settings, count_reasons, echo_event, emit_json
 from snapkit.cli.common import human_bytes as hb
 from snapkit.format.errors import EXIT_GATEWAY_DOWN, EXIT_INCOMPLETE, GatewayDown
@@ -47,6 +46,8 @@ def prompt(settings: Settings, yes: bool) -> Callable[[str], bool] | None:
 
 
 def gateway_down_message(result: SnapResult) -> str:
+    from snapkit.capture.service import command_text
+
     start = command_text(result.service.start_command if result.service else [])
     return (f"snapshot {result.snapshot_id[:8]} was saved, but the OpenClaw gateway was "
             f"stopped for it and is NOT running: start it now with: {start}")

@@ -21,7 +21,6 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from snapkit.capture.file import CaptureFile, capture_file
-from snapkit.capture.service import ServiceRecord, gateway_lifecycle, selector
 from snapkit.capture.snapshot import Progress, SnapOptions, create_snapshot
 from snapkit.format.model import Snapshot
 from snapkit.maintain.selection import find_parent, resolve
@@ -33,6 +32,7 @@ from snapkit.store.location import is_remote
 
 if TYPE_CHECKING:
     from snapkit.capture.dryrun import DryRunReport
+    from snapkit.capture.service import ServiceRecord
 
 
 @dataclass(frozen=True)
@@ -150,8 +150,11 @@ def snap(location: Location, request: SnapRequest, *,
             openclaw=(plan.installation.to_dict()
                       if plan.installation is not None and plan.touches_openclaw else {}),
         )
-        lifecycle: AbstractContextManager[ServiceRecord | None] = (
-            gateway_lifecycle(
+        lifecycle: AbstractContextManager[ServiceRecord | None] = nullcontext(None)
+        if plan.touches_openclaw:  # the gateway's lifecycle (psutil and all) for OpenClaw only
+            from snapkit.capture.service import gateway_lifecycle, selector
+
+            lifecycle = gateway_lifecycle(
                 plan.sources, loaded.config.service, policy=request.service_policy,
                 control=request.service_control, confirm=confirm,
                 warn=lambda message: on_event(ServiceWarning(message)),
@@ -159,9 +162,6 @@ def snap(location: Location, request: SnapRequest, *,
                 selected=selector(plan.sources, plan.matcher_for),
                 port=plan.installation.gateway_port if plan.installation else None,
             )
-            if plan.touches_openclaw
-            else nullcontext(None)
-        )
         with lifecycle as record:
             _, manifest = create_snapshot(repo, opts, parent,
                                           _progress(on_event, progress_interval), commit=False,

@@ -36,11 +36,29 @@ STALE_AFTER_S = 1800.0
 
 
 def _start_time(pid: int) -> float | None:
+    """When process ``pid`` started (seconds since the epoch), as psutil's ``create_time``."""
+    linux = _linux_start_time(pid)
+    if linux is not None:
+        return linux
     import psutil  # here, not at the top: listing snapshots takes no lock and skips its import
 
     try:
         return float(psutil.Process(pid).create_time())
     except psutil.Error:
+        return None
+
+
+def _linux_start_time(pid: int) -> float | None:
+    """psutil's computation on Linux (boot time + the start tick of ``/proc/PID/stat``),
+    without importing psutil (taking a lock records this process's); None elsewhere."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+        with open("/proc/stat", "rb") as f:
+            boot = next(line for line in f if line.startswith(b"btime "))
+        ticks = int(stat[stat.rindex(b")") + 2:].split()[19])  # field 22, starttime
+        return float(boot.split()[1]) + ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
         return None
 
 

@@ -190,3 +190,13 @@ def test_locks_are_atomic_but_not_fsynced_while_store_files_are(
     root = str(backend.root.resolve())
     assert synced == [f"{root}/snapshots/" + synced[0].rsplit("/", 1)[1], f"{root}/snapshots"]
     assert synced[0].rsplit("/", 1)[1].startswith(".tmp-")
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/stat"), reason="Linux /proc")
+def test_a_locks_process_start_time_is_psutils_without_importing_it() -> None:
+    import psutil
+
+    for pid in (os.getpid(), os.getppid(), 1):
+        assert lock_module._start_time(pid) == pytest.approx(psutil.Process(pid).create_time(),
+                                                             abs=0.02)
+    assert lock_module._linux_start_time(dead_pid()) is None
