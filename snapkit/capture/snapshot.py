@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import socket
-import stat
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -35,6 +34,7 @@ from snapkit.capture.file import (
 )
 from snapkit.capture.files_cache import FileMeta, Verdict, decide, wal_mtime
 from snapkit.capture.nodes import current_user, node_from_stat, owner_name
+from snapkit.capture.parent import Frame, ParentTrees, keep, same_owner_mode
 from snapkit.capture.sqlite import WAL, sidecar_names
 from snapkit.capture.walk import (
     Enter,
@@ -48,7 +48,7 @@ from snapkit.capture.walk import (
     Skip,
     walk_batched,
 )
-from snapkit.format.errors import IntegrityError, UsageError
+from snapkit.format.errors import UsageError
 from snapkit.format.model import (
     KIND_TREE,
     NODE_DIR,
@@ -64,7 +64,7 @@ from snapkit.format.model import (
     sort_nodes,
 )
 from snapkit.format.paths import join_path, split_path
-from snapkit.format.raw_tree import RawNode, decode_tree_raw, encode_tree_raw
+from snapkit.format.raw_tree import RawNode, encode_tree_raw
 from snapkit.select.config.defaults import SqlitePolicy, SymlinkPolicy
 from snapkit.store.repository import BlobSaver, Repository
 
@@ -98,40 +98,8 @@ class SnapOptions:
     )
 
 
-#: os.fsdecode of a stored name, as one C call per name
-_FS_ENCODING = sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()
-
-
 def _same_meta(a: Node, b: Node) -> bool:
     return (a.mode, a.mtime_ns, a.uid, a.gid) == (b.mode, b.mtime_ns, b.uid, b.gid)
-
-
-def _same_owner_mode(old: RawNode, st: os.stat_result) -> bool:
-    """An unchanged file's new node would be ``old`` (the files cache compared the rest)."""
-    return bool(old["mode"] == stat.S_IMODE(st.st_mode) and old["uid"] == st.st_uid
-                and old["gid"] == st.st_gid and old["user"] == owner_name("u", st.st_uid)
-                and old["group"] == owner_name("g", st.st_gid))
-
-
-@dataclass
-class _Frame:
-    nodes: list[Node | RawNode]  # a map: the parent's entry, equal in every field
-    parent: dict[str, RawNode]  # the parent's entries, as stored
-    names: frozenset[str] | None = None  # the directory's listing (None: a lone source file)
-    skip: set[str] = field(default_factory=set)  # sidecars of databases already captured
-    #: the parent's tree of this directory, when it was read and is in the index
-    old_subtree: str | None = None
-    same: int = 0  # entries appended as the parent's very node (equal in every field)
-
-
-def _keep(frame: _Frame, node: Node) -> None:
-    """Add ``node`` to the directory: as the parent's map when it equals it in every field."""
-    old = frame.parent.get(node.name)
-    if old is not None and old == encode_node(node):
-        frame.nodes.append(old)
-        frame.same += 1
-    else:
-        frame.nodes.append(node)
 
 
 class _Builder:
@@ -158,27 +126,7 @@ class _Builder:
         self.sqlite_captured: list[str] = []
         self.parent_time_ns = 0  # start of the parent snapshot (see files_cache)
         self.parent_sqlite: frozenset[str] = frozenset()  # databases the parent copied
-
-    # --------------------------------------------------------------- parent lookup
-
-    def _parent_tree(self, tree_id: str) -> tuple[dict[str, RawNode], str | None]:
-        """The entries of the parent's tree ``tree_id`` by name, as stored, and the id when
-        the same entries make the same id (None: the tree itself may not be reused)."""
-        if tree_id not in self.repo.index:  # unknown, or known damaged
-            return {}, None
-        try:
-            nodes, canonical = decode_tree_raw(self.repo.load_blob(tree_id))
-        except IntegrityError as exc:  # found damaged now (and recorded): read this part again
-            self.warnings.append(f"the parent snapshot's tree {tree_id} cannot be read "
-                                 f"({exc.message}); the files below it were read again")
-            return {}, None
-        enc, err = _FS_ENCODING
-        return {d["name"].decode(enc, err): d for d in nodes}, tree_id if canonical else None
-
-    def _dir_tree(self, old: RawNode | None) -> tuple[dict[str, RawNode], str | None]:
-        if old is None or old["type"] != NODE_DIR or not old["subtree"]:
-            return {}, None
-        return self._parent_tree(old["subtree"].hex())
+        self.parents = ParentTrees(repo, self.warnings)
 
     # --------------------------------------------------------------- tree building
 
@@ -191,7 +139,7 @@ class _Builder:
             node = self._source(join_path(()), "", old)
             assert node is not None and node.subtree
             return node.subtree
-        return self._intermediate((), set(paths), self._dir_tree(old)[0])
+        return self._intermediate((), set(paths), self.parents.of_dir(old)[0])
 
     def _intermediate(
         self, prefix: tuple[str, ...], paths: set[tuple[str, ...]], parent: dict[str, RawNode]
@@ -207,7 +155,7 @@ class _Builder:
                 if node is not None:
                     nodes.append(node)
                 continue
-            subtree = self._intermediate(here, paths, self._dir_tree(old)[0])
+            subtree = self._intermediate(here, paths, self.parents.of_dir(old)[0])
             st = os.stat(join_path(here))
             nodes.append(node_from_stat(name, NODE_DIR, st, subtree=subtree))
         return self.saver.save_tree(Tree(sort_nodes(nodes)))
@@ -215,8 +163,8 @@ class _Builder:
     def _source(self, path: str, name: str, old: RawNode | None) -> Node | None:
         matcher, rule_name = self.opts.matchers(path)
         self.rules.append(f"{path}: {rule_name}")
-        top = _Frame([], {name: old} if old is not None else {})
-        stack: list[_Frame] = [top]
+        top = Frame([], {name: old} if old is not None else {})
+        stack: list[Frame] = [top]
         for event in walk_batched(path, matcher):
             if isinstance(event, Files):
                 self._files(event, stack[-1])
@@ -225,8 +173,8 @@ class _Builder:
             elif isinstance(event, Enter):
                 frame = stack[-1]
                 key = event.entry.name if event.entry.relpath else name
-                children, old_subtree = self._dir_tree(frame.parent.get(key))
-                stack.append(_Frame([], children, event.names, old_subtree=old_subtree))
+                children, old_subtree = self.parents.of_dir(frame.parent.get(key))
+                stack.append(Frame([], children, event.names, old_subtree=old_subtree))
                 self.counts.dirs += 1
                 self.progress.dirs += 1
             elif isinstance(event, Leave):
@@ -248,7 +196,7 @@ class _Builder:
         node = top.nodes[0]
         return decode_node(node) if isinstance(node, dict) else node
 
-    def _leave(self, stack: list[_Frame], name: str, st: os.stat_result) -> None:
+    def _leave(self, stack: list[Frame], name: str, st: os.stat_result) -> None:
         """Close a directory: its tree (the parent's id when every entry is the parent's
         node), then its node in the directory above."""
         frame = stack.pop()
@@ -256,16 +204,16 @@ class _Builder:
             subtree = frame.old_subtree  # the same nodes: the same bytes, already stored
         else:
             subtree = self.saver.save(KIND_TREE, encode_tree_raw(frame.nodes))
-        _keep(stack[-1], node_from_stat(name, NODE_DIR, st, subtree=subtree))
+        keep(stack[-1], node_from_stat(name, NODE_DIR, st, subtree=subtree))
 
-    def _link(self, e: Entry, frame: _Frame) -> None:
+    def _link(self, e: Entry, frame: Frame) -> None:
         if self.opts.symlinks == "record":
-            _keep(frame, node_from_stat(e.name, NODE_SYMLINK, e.st, target=e.target))
+            keep(frame, node_from_stat(e.name, NODE_SYMLINK, e.st, target=e.target))
             self.counts.symlinks += 1
         else:
             self.skipped.append(Skipped(e.path, "symlink", e.target or ""))
 
-    def _files(self, batch: Files, frame: _Frame) -> None:
+    def _files(self, batch: Files, frame: Frame) -> None:
         """Files of one directory: each one the files cache keeps as it is (no ``-wal``
         beside it, not a database the parent copied, owner and mode unchanged) appended as
         the parent's very node, in one loop; any other goes through :meth:`_file`."""
@@ -302,7 +250,7 @@ class _Builder:
             self._count_kept(frame, files, size)
             self._tick()
 
-    def _count_kept(self, frame: _Frame, files: int, size: int) -> None:
+    def _count_kept(self, frame: Frame, files: int, size: int) -> None:
         """Count ``files`` (``size`` bytes) :meth:`_files` appended as the parent's nodes."""
         progress, counts = self.progress, self.counts
         progress.files += files
@@ -311,7 +259,7 @@ class _Builder:
         counts.total_bytes += size
         frame.same += files
 
-    def _file(self, e: Entry, frame: _Frame, root_name: str | None) -> None:
+    def _file(self, e: Entry, frame: Frame, root_name: str | None) -> None:
         name = root_name if root_name is not None else e.name
         if name in frame.skip:
             return
@@ -322,7 +270,7 @@ class _Builder:
         progress.files += 1
         progress.bytes_seen += st.st_size
         if not self.opts.force and raw is not None and self._unchanged(e, raw, frame.names):
-            if _same_owner_mode(raw, st):
+            if same_owner_mode(raw, st):
                 frame.nodes.append(raw)  # equal in every field: the very node
                 frame.same += 1
             else:  # a database copy keeps its own size
@@ -350,7 +298,7 @@ class _Builder:
                            else wal_mtime(e.path, names),
                            since_ns=self.parent_time_ns) is Verdict.UNCHANGED)
 
-    def _capture(self, e: Entry, frame: _Frame, name: str, old: Node | None) -> None:
+    def _capture(self, e: Entry, frame: Frame, name: str, old: Node | None) -> None:
         try:
             cap = self.capture(e.path, self.chunker, self.saver.save_data, self._read,
                                self.opts.sqlite, expect=e.st)
