@@ -154,10 +154,9 @@ class BlobSaver:
             self._slots.release()
             raise
         fut.add_done_callback(self._done)
-        futures = self._futures
-        futures.append(fut)
-        if len(futures) >= 64:
-            self._futures = [f for f in futures if not f.done()]
+        self._futures.append(fut)
+        if len(self._futures) >= 64:
+            self._futures = self._reap(self._futures, wait=False)
 
     def save_tree(self, tree: Tree) -> str:
         return self.save(KIND_TREE, encode_tree(tree))
@@ -215,13 +214,21 @@ class BlobSaver:
         self._unindexed = []
         self._packs_since_index = 0
 
+    def _reap(self, futures: list[Future[None]], wait: bool) -> list[Future[None]]:
+        """The hand-overs still running (all done when ``wait``); the first error is kept
+        (read here: a future is done before its callback has run)."""
+        running = []
+        for f in futures:
+            if not wait and not f.done():
+                running.append(f)
+            elif not f.cancelled() and f.exception() is not None and self._error is None:
+                self._error = f.exception()
+        return running
+
     def _wait(self) -> None:
         self._submit_batch()
         futures, self._futures = self._futures, []
-        for f in futures:
-            exc = f.exception()  # the done callback may not have run yet
-            if exc is not None and self._error is None:
-                self._error = exc
+        self._reap(futures, wait=True)
         if self._error is not None:
             raise self._error
 
