@@ -80,8 +80,30 @@ def _botocore_session() -> Any:
     if _LOADER:
         session.register_component("data_loader", _LOADER[0])
     else:
-        _LOADER.append(session.get_component("data_loader"))
+        loader = session.get_component("data_loader")
+        loader.list_available_services = lambda type_name: _Services(loader, type_name)
+        _LOADER.append(loader)
     return session
+
+
+class _Services:
+    """What botocore's loader answers for "the services there are": ``load_service_model``
+    only asks whether a name is among them, which this checks on that service's directory,
+    where botocore would list every service's (~400 directories, thousands of ``stat``
+    calls per model loaded)."""
+
+    def __init__(self, loader: Any, type_name: str) -> None:
+        self._loader = loader
+        self._type = type_name
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and any(
+            os.path.isdir(os.path.join(path, name)) for path in self._loader.search_paths)
+
+    def __iter__(self) -> Iterator[str]:  # the whole list, for an error message
+        import botocore.loaders
+
+        return iter(botocore.loaders.Loader.list_available_services(self._loader, self._type))
 
 
 def _new_client(endpoint: str | None, access_key: str | None, secret_key: str | None
