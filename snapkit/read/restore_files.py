@@ -28,9 +28,9 @@ from snapkit.read.readahead import default_workers
 from snapkit.read.restore_writer import FileJob, write_job
 from snapkit.read.treewalk import BlobReader
 
-BATCH_FILES = 32
+BATCH_FILES = 16
 BATCH_BYTES = 1024 * 1024
-AHEAD_FILES = 256
+AHEAD_FILES = 96  # each holds a descriptor of its directory: far below the usual limits
 
 K = TypeVar("K")
 #: What writing a file gave: the bytes written, or the error it raised.
