@@ -9,8 +9,10 @@ import random
 import socket
 from pathlib import Path
 
+import pytest
 from helpers import init_repo, make_tree
 
+import snapkit.capture.walk as walk_mod
 from snapkit.capture.snapshot import Progress, SnapOptions, create_snapshot
 from snapkit.capture.walk import Event, File, Files, Matcher, walk, walk_batched
 from snapkit.format.model import Snapshot
@@ -109,3 +111,12 @@ def test_names_come_in_the_order_of_their_bytes(tmp_path: Path) -> None:
         got = [os.fsencode(n) for e in walk_batched(str(src))
                if isinstance(e, Files) for n, _ in e.items]
         assert got == sorted(names)
+
+
+def test_a_big_directory_comes_in_several_batches(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(walk_mod, "BATCH_FILES", 4)
+    src = make_tree(tmp_path / "src", {f"f{i:02d}": b"x" for i in range(10)})
+    batched = list(walk_batched(str(src)))
+    assert [len(e.items) for e in batched if isinstance(e, Files)] == [4, 4, 2]
+    assert _flatten(batched) == list(walk(str(src)))

@@ -3,12 +3,13 @@
 ``walk()`` yields events in a fixed order (entries sorted by name): entering and leaving
 directories, files, symlinks, entries skipped with a reason, and entries excluded by a rule.
 The snapshot builder and the dry-run report consume the same events, so both select exactly
-the same files. With ``batch=True`` (the snapshot builder) a run of regular files of one
-directory comes as one :class:`Files` event instead of one :class:`File` each, in the same
-place in the order: no object is made per file for a caller that compares a whole directory's
-``lstat`` results at once. Symbolic links (and Windows reparse points such as junctions) are never
-followed; sockets, FIFOs and devices are reported as skipped. A file or directory that
-vanishes between listing and reading is reported as ``vanished`` and the walk goes on.
+the same files. From ``walk_batched()`` (the snapshot builder) a run of regular files of one
+directory (up to :data:`BATCH_FILES`) comes as one :class:`Files` event instead of one
+:class:`File` each, in the same place in the order: no object is made per file for a caller
+that compares a directory's ``lstat`` results at once. Symbolic links (and Windows reparse
+points such as junctions) are never followed; sockets, FIFOs and devices are reported as
+skipped. A file or directory that vanishes between listing and reading is reported as
+``vanished`` and the walk goes on.
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ class File:
 
 @dataclass(frozen=True)
 class Files:
-    """Regular files of one directory, in walk order (``walk(..., batch=True)``): the file
+    """Regular files of one directory, in walk order (:func:`walk_batched`): the file
     ``name`` is at ``base + name``, relative path ``rel_base + name``."""
 
     base: str
@@ -112,6 +113,8 @@ _REPARSE = getattr(stat, "FILE_ATTRIBUTE_REPARSE_POINT", 0) if os.name == "nt" e
 
 
 _IS_REG = stat.S_ISREG
+#: The most files a :class:`Files` event holds (a huge directory comes in several).
+BATCH_FILES = 1024
 
 
 def is_link(st: os.stat_result) -> bool:
@@ -277,6 +280,9 @@ def _walk_dir(
             rule = matcher.excluded(rel, kind == "dir", st.st_size if kind == "file" else None)
         if batch and kind == "file" and rule is None:
             run.append((name, st))
+            if len(run) == BATCH_FILES:
+                yield Files(base, rel_base, run)
+                run = []
             continue
         if run:
             yield Files(base, rel_base, run)
