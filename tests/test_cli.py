@@ -444,3 +444,54 @@ def test_version_and_help(tmp_path: Path) -> None:
     assert out.code == 0
     for cmd in ("init", "snap", "snapshots", "restore"):
         assert cmd in out.stdout
+
+
+# --------------------------------------------------------------------------- polish (issue 16)
+
+
+def test_skip_reasons_take_plurals_where_they_are_kinds() -> None:
+    from snapkit.cli.common import reasons_text
+
+    assert reasons_text({"socket": 1, "symlink": 4, "vanished": 2, "hardlink": 3}) == (
+        "3 hard links, 1 socket, 4 symlinks, 2 vanished")
+    assert reasons_text({"symlink": 1, "unreadable": 1, "sqlite": 2}) == (
+        "2 SQLite databases, 1 symlink, 1 unreadable")
+
+
+def test_names_with_control_characters_are_one_escaped_line(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    src = make_tree(tmp_path / "src", {"new\nline.txt": b"x", "esc\x1b[31m": b"y", "ok": b"z"})
+    assert invoke(["snap", str(src), "-q"], env).code == 0
+    out = invoke(["ls", "latest"], env)
+    assert out.code == 0
+    assert f"{src}/new\\nline.txt" in out.stdout.splitlines()
+    assert f"{src}/esc\\x1b[31m" in out.stdout.splitlines()
+    assert "\x1b" not in out.stdout
+    names = [json.loads(line)["path"] for line in invoke(["ls", "latest", "--json"], env).lines]
+    assert f"{src}/new\nline.txt" in names  # JSON keeps the name as it is
+
+
+def test_an_empty_diff_and_a_named_forget_print_no_blank_first_line(
+    env: dict[str, str], src: Path
+) -> None:
+    assert invoke(["snap", str(src), "-q"], env).code == 0
+    assert invoke(["snap", str(src), "-q"], env).code == 0
+    ids = [s["id"] for s in json.loads(invoke(["snapshots", "--json"], env).stdout)]
+    diff = invoke(["diff", ids[0], ids[1]], env)
+    assert diff.code == 0 and diff.stdout.startswith("Added: 0 (0 B)"), diff.stdout
+    forget = invoke(["forget", ids[0]], env)
+    assert forget.code == 0 and forget.stdout.startswith("group: "), forget.stdout
+    assert "kept" not in forget.stdout
+    assert forget.stdout.rstrip().endswith("removed 1 snapshot")
+
+
+def test_backup_is_snap_and_typos_get_suggestions(env: dict[str, str], src: Path) -> None:
+    out = invoke(["backup", str(src), "-q"], env)
+    assert out.code == 0 and len(out.stdout.strip()) == 32
+    assert "snapkit backup ..." in invoke(["snap", "--help"], env).stdout
+    assert_one_line_error(invoke(["snpa"], env), 2, "No such command 'snpa'.",
+                          "Did you mean 'snap'?")
+    assert_one_line_error(invoke(["xyzzy"], env), 2, "No such command 'xyzzy'. (see")
+    assert_one_line_error(invoke(["forget", "--keep-daily"], env), 2,
+                          "'--keep-daily' requires an argument", "see `snapkit forget --help`")

@@ -302,7 +302,7 @@ def test_diff_same_snapshot_is_empty(pair: Pair) -> None:
     out = invoke(["diff", pair.b, pair.b], pair.env)
     assert out.code == 0
     assert out.stdout.splitlines() == [
-        "", "Added: 0 (0 B)  Removed: 0 (0 B)  Modified: 0 (+0 B)  Type changed: 0  Metadata: 0"
+        "Added: 0 (0 B)  Removed: 0 (0 B)  Modified: 0 (+0 B)  Type changed: 0  Metadata: 0"
     ]
 
 
@@ -422,7 +422,7 @@ def test_live_diff_metadata_and_content(tmp_path: Path) -> None:
     snap_id([str(src)], env)
     out = invoke(["diff", "latest"], env)
     assert out.stdout.splitlines() == [
-        "", "Added: 0 (0 B)  Removed: 0 (0 B)  Modified: 0 (+0 B)  Type changed: 0  Metadata: 0"
+        "Added: 0 (0 B)  Removed: 0 (0 B)  Modified: 0 (+0 B)  Type changed: 0  Metadata: 0"
     ]
 
     os.utime(src / "touched.txt", ns=(T0, T0 + 5 * 10**9))  # mtime only

@@ -7,7 +7,7 @@ import stat
 import click
 
 from snapkit.capture.service import command_text
-from snapkit.cli.common import Settings, emit_json, human_bytes, json_time, local_time
+from snapkit.cli.common import Settings, emit_json, human_bytes, json_time, local_time, shown
 from snapkit.format.model import NODE_DIR, NODE_FILE, NODE_SYMLINK, Node
 from snapkit.ops.browse import ShowResult
 from snapkit.read.browse import Found
@@ -79,12 +79,12 @@ def entry(settings: Settings, long_form: bool, p: str, n: Node) -> None:
                    **({"target": n.target} if n.target else {})})
     elif long_form:
         owner = f"{n.user or n.uid}/{n.group or n.gid}"
-        link = f" -> {n.target}" if n.type == NODE_SYMLINK else ""
+        link = f" -> {shown(n.target or '')}" if n.type == NODE_SYMLINK else ""
         click.echo(f"{_mode_string(n)} {owner:<15} {n.size:>12,} "
-                   f"{local_time(n.mtime_ns)} {p}{'/' if n.type == NODE_DIR else ''}"
+                   f"{local_time(n.mtime_ns)} {shown(p)}{'/' if n.type == NODE_DIR else ''}"
                    f"{link}")
     else:
-        click.echo(p + ("/" if n.type == NODE_DIR else ""))
+        click.echo(shown(p) + ("/" if n.type == NODE_DIR else ""))
 
 
 def found(settings: Settings, f: Found) -> None:
@@ -96,7 +96,7 @@ def found(settings: Settings, f: Found) -> None:
     else:
         click.echo(f"{f.snapshot_id[:8]}  {local_time(f.snapshot.time_ns)}  "
                    f"{human_bytes(f.node.size) if f.node.type == NODE_FILE else '-':>10}  "
-                   f"{local_time(f.node.mtime_ns)}  {f.path}"
+                   f"{local_time(f.node.mtime_ns)}  {shown(f.path)}"
                    f"{'/' if f.node.type == NODE_DIR else ''}")
 
 

@@ -175,9 +175,40 @@ def notice(settings: Settings, message: str) -> None:
         click.echo(message, err=True)
 
 
+#: Control characters (C0, DEL, C1) as a line of output shows them.
+_CONTROL = {c: (f"\\x{c:02x}" if c not in (9, 10, 13) else {9: "\\t", 10: "\\n", 13: "\\r"}[c])
+            for c in [*range(32), *range(127, 160)]}
+
+
+def shown(path: str) -> str:
+    """``path`` for a line of output: control characters (a newline in a file name, an escape
+    sequence) written as ``\\n``, ``\\x1b``…, so one entry is one line and a name cannot drive
+    the terminal. ``--json`` output keeps names as they are."""
+    return path.translate(_CONTROL) if not path.isprintable() else path
+
+
 def count_reasons(skipped: Iterable[Skipped]) -> dict[str, int]:
     """How many entries were skipped for each reason, by reason name."""
     return dict(sorted(Counter(k.reason for k in skipped).items()))
+
+
+#: Skip reasons that name a kind of entry, and their plural (the others, such as ``vanished``
+#: or ``unreadable``, say what happened and take no plural).
+_KIND_NOUNS = {"symlink": "symlinks", "socket": "sockets", "fifo": "fifos",
+               "device": "devices", "hardlink": "hard links", "other": "others",
+               "sqlite": "SQLite databases"}
+_KIND_SINGULAR = {"hardlink": "hard link", "sqlite": "SQLite database"}
+
+
+def reasons_text(reasons: dict[str, int]) -> str:
+    """``1 socket, 2 symlinks, 3 vanished``: :func:`count_reasons` for people."""
+    parts = []
+    for reason, n in sorted(reasons.items()):
+        word = _KIND_SINGULAR.get(reason, reason)
+        if n != 1:
+            word = _KIND_NOUNS.get(reason, word)
+        parts.append(f"{n:,} {word}")
+    return ", ".join(parts)
 
 
 def emit_json(obj: Any) -> None:

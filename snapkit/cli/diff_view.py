@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from snapkit.cli.common import Settings, emit_json, human_bytes
+from snapkit.cli.common import Settings, emit_json, human_bytes, shown
 from snapkit.format.model import NODE_DIR, NODE_FILE, Node
 from snapkit.ops.diff import DiffOutcome
 from snapkit.read.diff import Change
@@ -17,9 +17,9 @@ def change(settings: Settings, stat_only: bool, name_only: bool, c: Change) -> N
     if settings.json:
         emit_json(_change_json(c))
     elif name_only:
-        click.echo(c.path + ("/" if c.is_dir else ""))
+        click.echo(shown(c.path) + ("/" if c.is_dir else ""))
     else:
-        click.echo(f"{c.marker}  {c.path}{'/' if c.is_dir else ''}{_sizes(c)}")
+        click.echo(f"{c.marker}  {shown(c.path)}{'/' if c.is_dir else ''}{_sizes(c)}")
 
 
 def summary(settings: Settings, done: DiffOutcome, stat_only: bool, name_only: bool) -> None:
@@ -28,8 +28,9 @@ def summary(settings: Settings, done: DiffOutcome, stat_only: bool, name_only: b
         emit_json({"event": "summary", "from": done.from_id, "to": done.to, **stats.__dict__})
     elif not name_only and not settings.quiet:
         delta = stats.modified_new_bytes - stats.modified_old_bytes
-        if not stat_only:
-            click.echo("")
+        if not stat_only and (stats.added or stats.removed or stats.modified
+                              or stats.type_changed or stats.metadata):
+            click.echo("")  # between the changes listed and the totals
         click.echo(
             f"Added: {stats.added:,} ({human_bytes(stats.added_bytes)})"
             f"  Removed: {stats.removed:,} ({human_bytes(stats.removed_bytes)})"

@@ -42,10 +42,13 @@ def render(settings: Settings, decisions: Sequence[Decision], policy: KeepPolicy
     if not decisions:
         click.echo("no snapshots")
         return
-    for group, items in _groups(decisions).items():
+    verb = "would remove" if dry_run else "removed"
+    for i, (group, items) in enumerate(_groups(decisions).items()):
         gone = sum(not d.keep for d in items)
-        click.echo(f"\ngroup: {group.describe()} ({len(items) - gone} kept, "
-                   f"{'would remove' if dry_run else 'removed'} {gone})")
+        # Snapshots named on the command line: only those are listed, so no "kept" count.
+        counts = f"{verb} {gone}" if policy is None else f"{len(items) - gone} kept, {verb} {gone}"
+        gap = "" if i == 0 and policy is None else "\n"
+        click.echo(f"{gap}group: {group.describe()} ({counts})")
         rows = [("ID", "Time", "Tags", "Action", "Reasons")]
         for d in items:
             action = "keep" if d.keep else ("would remove" if dry_run else "remove")
@@ -56,9 +59,10 @@ def render(settings: Settings, decisions: Sequence[Decision], policy: KeepPolicy
             click.echo(("  " + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False))
                         + "  " + r[4]).rstrip())
     kept = len(decisions) - len(removed)
-    verb = "would remove" if dry_run else "removed"
-    click.echo(f"\n{kept} kept, {verb} {len(removed)} snapshot(s)"
-               + (" (dry run: nothing changed)" if dry_run else ""))
+    what = "snapshot" if len(removed) == 1 else "snapshots"
+    total = f"{verb} {len(removed)} {what}" if policy is None else \
+        f"{kept} kept, {verb} {len(removed)} {what}"
+    click.echo(f"\n{total}" + (" (dry run: nothing changed)" if dry_run else ""))
 
 
 def result_json(r: ForgetResult, policy: KeepPolicy | None, group_by: Sequence[str],

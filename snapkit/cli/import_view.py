@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from snapkit.cli.common import Settings, count_reasons, emit_json, human_bytes
+from snapkit.cli.common import Settings, count_reasons, emit_json, human_bytes, reasons_text
 from snapkit.maintain.importer import ImportResult
 
 MAX_WARNINGS_SHOWN = 50
@@ -92,7 +92,7 @@ def report(settings: Settings, archive: str, r: ImportResult) -> None:
         f"(stored {human_bytes(s.summary.bytes_added_stored)})")
     reasons = count_reasons(s.skipped)
     if reasons:
-        out("Skipped:     " + ", ".join(f"{n:,} {k}" for k, n in sorted(reasons.items())))
+        out("Skipped:     " + reasons_text(reasons))
     out(f"Warnings:    {len(s.warnings):,}" + (" (on stderr and in the snapshot)"
                                                if s.warnings else ""))
     if not r.complete and "truncated" in reasons:

@@ -29,7 +29,7 @@ from snapkit.format.errors import (
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-ALIASES = {"list": "snapshots"}
+ALIASES = {"list": "snapshots", "backup": "snap"}
 
 #: Every command: its name -> (``module:attribute``, the one-line help ``snapkit --help``
 #: lists). A command's module is imported only when it runs or shows its own help, so
@@ -88,6 +88,18 @@ class _Group(click.Group):
             self.add_command(command, name)
         return self.commands.get(name)
 
+    def resolve_command(self, ctx: click.Context,
+                        args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
+        """As click's, and an unknown command's error names the closest ones."""
+        name = click.utils.make_str(args[0]) if args else ""
+        if args and self.get_command(ctx, name) is None and not name.startswith("-"):
+            import difflib
+
+            close = difflib.get_close_matches(name, [*COMMANDS, *ALIASES], n=3, cutoff=0.6)
+            hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+            ctx.fail(f"No such command {name!r}.{hint}")
+        return super().resolve_command(ctx, args)
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """The command list as click writes it, read from :data:`COMMANDS`: a command not
         loaded yet stands in as a bare command with its one-line help."""
@@ -137,6 +149,14 @@ def _traceback() -> None:
     click.echo(redact(traceback.format_exc()), err=True, nl=False)
 
 
+def _command_path(argv: list[str] | None) -> str:
+    """``snapkit COMMAND`` for the first command name in ``argv``, else ``snapkit``."""
+    for arg in sys.argv[1:] if argv is None else argv:
+        if arg in COMMANDS or arg in ALIASES:
+            return f"snapkit {ALIASES.get(arg, arg)}"
+    return "snapkit"
+
+
 def main(argv: list[str] | None = None) -> Any:
     """Console entry point."""
     if hasattr(signal, "SIGTERM"):
@@ -162,8 +182,10 @@ def main(argv: list[str] | None = None) -> Any:
             click.echo(ctx.get_help())
             sys.exit(0)
         message = " ".join(exc.format_message().split())
-        if isinstance(exc, click.UsageError) and exc.ctx is not None:
-            message += f" (see `{exc.ctx.command_path} --help`)"
+        if isinstance(exc, click.UsageError):
+            # An option's parse error carries no context: the command is found in argv.
+            path = exc.ctx.command_path if exc.ctx is not None else _command_path(argv)
+            message += f" (see `{path} --help`)"
         _error(f"snapkit: error: {message}")
         sys.exit(EXIT_USAGE if exc.exit_code == 2 else exc.exit_code)
     except SnapkitError as exc:

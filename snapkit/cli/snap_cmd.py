@@ -52,6 +52,7 @@ def snap(settings: Settings, paths: tuple[str, ...], tags: tuple[str, ...], host
     snapkit snap              back up ~/.openclaw (or $OPENCLAW_STATE_DIR)
     snapkit snap .            back up the current directory
     snapkit snap --json       JSON lines: progress events, then a summary
+    snapkit backup ...        the same command (as restic and borg users type it)
     """
     from snapkit.cli import snap_view
     from snapkit.ops.snap import SnapRequest, preview

@@ -8,7 +8,14 @@ from typing import Any
 
 import click
 
-from snapkit.cli.common import ProgressLine, Settings, count_reasons, echo_event, emit_json
+from snapkit.cli.common import (
+    ProgressLine,
+    Settings,
+    count_reasons,
+    echo_event,
+    emit_json,
+    reasons_text,
+)
 from snapkit.cli.common import human_bytes as hb
 from snapkit.format.errors import EXIT_GATEWAY_DOWN, EXIT_INCOMPLETE, GatewayDown
 from snapkit.format.model import Snapshot
@@ -105,7 +112,7 @@ def report(settings: Settings, result: SnapResult, exit_code: int) -> None:
             "them)")
     reasons = count_reasons(m.skipped)
     if reasons:
-        out("Skipped:     " + ", ".join(f"{n:,} {r}" for r, n in sorted(reasons.items())))
+        out("Skipped:     " + reasons_text(reasons))
         if settings.verbose:
             for k in m.skipped:
                 detail = f" -> {k.detail}" if k.reason == "symlink" else (
