@@ -13,9 +13,11 @@ import pytest
 from helpers import init_repo, make_tree
 
 import snapkit.capture.walk as walk_mod
+from snapkit.capture.nodes import node_from_stat
+from snapkit.capture.parent import Frame, all_kept
 from snapkit.capture.snapshot import Progress, SnapOptions, create_snapshot
 from snapkit.capture.walk import Event, File, Files, Matcher, walk, walk_batched
-from snapkit.format.model import Snapshot
+from snapkit.format.model import NODE_FILE, Snapshot, encode_node
 from snapkit.format.paths import split_path
 from snapkit.read.treewalk import find_node
 from snapkit.store.repository import Repository
@@ -120,3 +122,26 @@ def test_a_big_directory_comes_in_several_batches(tmp_path: Path,
     batched = list(walk_batched(str(src)))
     assert [len(e.items) for e in batched if isinstance(e, Files)] == [4, 4, 2]
     assert _flatten(batched) == list(walk(str(src)))
+
+
+@pytest.mark.parametrize("change", ["", "mode", "mtime", "size", "gone", "type", "hash",
+                                    "user", "chunk"])
+def test_all_kept_keeps_a_batch_only_when_every_file_keeps_its_map(
+    tmp_path: Path, change: str
+) -> None:
+    src = make_tree(tmp_path / "src", {"a": b"a" * 10, "b": b"b" * 20})
+    items = [(n, os.lstat(src / n)) for n in ("a", "b")]
+    ids = ("ab" * 16, "cd" * 16)
+    maps = {n: encode_node(node_from_stat(n, NODE_FILE, st, content=(i,), hash=i))
+            for (n, st), i in zip(items, ids, strict=True)}
+    b = maps["b"]
+    other = {"mode": 0o600, "mtime": 1, "size": 21, "type": "symlink", "hash": None,
+             "user": "someone-else"}
+    if change in other:
+        b[change] = other[change]
+    elif change == "gone":
+        del maps["b"]
+    frame = Frame([], maps, frozenset(maps))
+    listed = (lambda blob: blob != ids[1]) if change == "chunk" else (lambda blob: True)
+    got = all_kept(items, frame, listed)
+    assert got == (None if change else ([maps["a"], maps["b"]], 30))

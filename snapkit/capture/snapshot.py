@@ -25,16 +25,10 @@ from typing import Any
 from snapkit import __version__
 from snapkit.capture.chunker import Chunker
 from snapkit.capture.counts import Counts
-from snapkit.capture.file import (
-    CaptureFile,
-    SkippedByPolicy,
-    Unreadable,
-    Vanished,
-    capture_file,
-)
+from snapkit.capture.file import CaptureFile, SkippedByPolicy, Unreadable, Vanished, capture_file
 from snapkit.capture.files_cache import FileMeta, Verdict, decide, wal_mtime
 from snapkit.capture.nodes import current_user, node_from_stat, owner_name
-from snapkit.capture.parent import Frame, ParentTrees, keep, same_owner_mode
+from snapkit.capture.parent import Frame, ParentTrees, all_kept, keep, same_owner_mode
 from snapkit.capture.sqlite import WAL, sidecar_names
 from snapkit.capture.walk import (
     Enter,
@@ -221,6 +215,14 @@ class _Builder:
         names = frame.names if frame.names is not None else frozenset()
         listed, hexed = self.repo.index.__contains__, bytes.hex  # (a chunk not damaged)
         quick = not self.opts.force and not self.parent_sqlite and frame.names is not None
+        if quick and not skip and frame.without_wal():
+            kept = all_kept(batch.items, frame, listed)
+            if kept is not None:  # the whole batch at once
+                nodes.extend(kept[0])
+                self.progress.current = batch.base + batch.items[-1][0]
+                self._count_kept(frame, len(kept[0]), kept[1])
+                self._tick()
+                return
         uid = gid = -1
         user = group = ""
         files = size = 0
