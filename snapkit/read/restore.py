@@ -5,9 +5,10 @@ and compares each entry with what the target already holds, so a conflict under
 ``--overwrite never`` is reported before a single byte is written. The write pass creates
 directories and files relative to open directory descriptors with ``O_NOFOLLOW``, so a
 symlink planted in the target is never followed; files are written to a temp name, checked
-chunk by chunk against their ids, then renamed into place. The files coming next are read
-and verified in worker threads while the current one is written (``readahead``: a few MiB
-ahead), so memory does not grow with file size.
+chunk by chunk against their ids, then renamed into place — by worker threads, several
+files at once, their outcomes taken back in plan order (``restore_files``); with
+``fail_fast`` one at a time in plan order, the next ones read ahead (``readahead``). Memory
+does not grow with file size: content streams a few read windows at a time.
 
 Damage does not stop a restore (restic's behaviour): a file whose content cannot be read back
 (:class:`~snapkit.format.errors.IntegrityError`, a ``BlobUnreadable`` among them) leaves
