@@ -147,3 +147,17 @@ def test_restoring_over_the_same_database_leaves_it_as_identical(tmp_path: Path)
     assert first.files == 1
     again = restore(repo, sid, tmp_path / "out", overwrite="if-changed")
     assert (again.files, again.identical) == (0, 1)
+
+
+def test_a_very_large_database_gets_larger_blocks() -> None:
+    from snapkit.capture.sqlite import MAX_BLOCKS
+
+    limit = PAGE_BLOCK * MAX_BLOCKS  # 1 GiB in 8 KiB blocks
+    assert PageChunker(4096, limit).block == PAGE_BLOCK
+    assert PageChunker(4096, limit + 1).block == 2 * PAGE_BLOCK
+    assert PageChunker(4096, 10 * limit).block == 16 * PAGE_BLOCK
+    assert PageChunker(65536, 10 * limit).block == 16 * PAGE_BLOCK
+    for header_page in (4096, 1):
+        hdr = header(header_page)
+        chunker = PageChunker.for_header(hdr, 3 * limit)
+        assert chunker is not None and chunker.block == max(4 * PAGE_BLOCK, page_size(hdr) or 0)

@@ -173,7 +173,7 @@ def capture_file(
         if before.st_size >= MIN_SIZE and has_header(header):
             if sqlite == "skip":
                 raise SkippedByPolicy(path)
-            pages = PageChunker.for_header(header)  # a database is cut into page blocks
+            pages = PageChunker.for_header(header, before.st_size)  # page blocks
             cut: Cutter = pages if pages is not None else chunker
             if sqlite == "backup-api" and wal_mode(header) and not has_wal(path):
                 # A WAL database at rest: every commit is in the main file, and a writer must

@@ -40,8 +40,11 @@ SIDECARS = (WAL, "-shm", "-journal")
 DEADLINE_S = 30.0
 #: Pages copied per step of a rollback-journal database (writers get in between steps).
 STEP_PAGES = 1024
-#: A database is cut into blocks of this many bytes, or of one page when pages are larger.
+#: A database is cut into blocks of this many bytes, or of one page when pages are larger...
 PAGE_BLOCK = 8 * 1024
+#: ...and of twice that, and so on, when it would otherwise be more than this many blocks (1 GiB
+#: in 8 KiB blocks): the index holds every block in memory (~165 B each).
+MAX_BLOCKS = 128 * 1024
 #: How much of a database :class:`PageChunker` reads at a time.
 READ_SIZE = 1024 * 1024
 
@@ -75,20 +78,26 @@ class PageChunker:
     """Cuts a database into fixed blocks of whole pages, aligned to the start of the file.
 
     The block is :data:`PAGE_BLOCK` bytes, or the page size when pages are larger (both powers
-    of two, so a block always holds whole pages); the last block is what is left. The same
+    of two, so a block always holds whole pages), doubled for a database over
+    :data:`MAX_BLOCKS` blocks (one that grows past such a size is stored once more in the
+    larger blocks); the last block is what is left. The same
     bytes are always cut the same way, whichever copy they come from (online backup, a
     database at rest, an imported archive), so unchanged pages deduplicate across snapshots.
     Same interface as :class:`snapkit.capture.chunker.Chunker` for the capture code.
     """
 
-    def __init__(self, page: int) -> None:
-        self.block = max(PAGE_BLOCK, page)
+    def __init__(self, page: int, size: int = 0) -> None:
+        block = max(PAGE_BLOCK, page)
+        while size > block * MAX_BLOCKS:
+            block *= 2
+        self.block = block
 
     @classmethod
-    def for_header(cls, header: bytes) -> PageChunker | None:
-        """The chunker for a database with this header, None when it is not a valid one."""
+    def for_header(cls, header: bytes, size: int = 0) -> PageChunker | None:
+        """The chunker for a database of about ``size`` bytes with this header, None when it
+        is not a valid one."""
         page = page_size(header)
-        return None if page is None else cls(page)
+        return None if page is None else cls(page, size)
 
     def chunks(self, stream: BinaryIO, size_hint: int = 0) -> Iterator[bytes]:
         """Yield ``stream``'s blocks, read to its end (``size_hint`` is not needed)."""

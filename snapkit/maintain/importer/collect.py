@@ -201,7 +201,7 @@ class Collector:
         content: list[str] = []
         kept: list[bytes] = []
         size = 0
-        pages = PageChunker.for_header(_peek(f)) if m.size >= MIN_SIZE else None
+        pages = PageChunker.for_header(_peek(f), m.size) if m.size >= MIN_SIZE else None
         cutter = pages if pages is not None else self.chunker
         for chunk in cutter.chunks(Guarded(f), m.size):  # type: ignore[arg-type]
             hasher.update(chunk)
