@@ -198,6 +198,15 @@ def test_a_snap_with_the_gateway_stopped_does_not_ask_its_status(real_openclaw: 
     assert detection["gateway_running"] is False
 
 
+def _files_under(root: Path) -> int:
+    """How many files are below ``root`` now (0 while the gateway renames its staging dir
+    under the listing: asked again)."""
+    try:
+        return sum(1 for p in root.rglob("*") if p.is_file())
+    except FileNotFoundError:
+        return 0
+
+
 def test_full_snapshot_after_a_gateway_run(tmp_path: Path) -> None:
     """Once the real gateway has run, the state dir holds 51 MiB of regenerable Control UI
     assets: a full snapshot takes the second agent's workspace and none of them."""
@@ -208,8 +217,7 @@ def test_full_snapshot_after_a_gateway_run(tmp_path: Path) -> None:
     with gateway(install):
         # The Control UI's first page view unpacks its assets into the state dir.
         urllib.request.urlopen(f"http://127.0.0.1:{install.port}/", timeout=30).read()
-        assert wait_for(lambda: sum(1 for p in assets.rglob("*") if p.is_file()) > 1000,
-                        timeout=60)
+        assert wait_for(lambda: _files_under(assets) > 1000, timeout=60)
 
     env = snapkit_env(install, tmp_path)
     info = summary(snapkit(["snap", "--json"], env))
