@@ -1,15 +1,28 @@
-"""The snapshot builder's running counts, and the manifest summary made from them."""
+"""The snapshot builder's running counts, the manifest summary made from them, and the live
+counters the progress display reads."""
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from snapkit.format.model import Summary
 
 if TYPE_CHECKING:
     from snapkit.store.saver import BlobSaver
+
+
+@dataclass
+class Progress:
+    """Live counters of a running snapshot, read by the progress display."""
+
+    files: int = 0
+    dirs: int = 0
+    bytes_seen: int = 0
+    bytes_read: int = 0
+    current: str = ""
+    started: float = field(default_factory=time.monotonic)
 
 
 @dataclass

@@ -25,7 +25,15 @@ from typing import Any
 from snapkit import __version__
 from snapkit.capture.chunker import Chunker
 from snapkit.capture.counts import Counts
-from snapkit.capture.file import CaptureFile, SkippedByPolicy, Unreadable, Vanished, capture_file
+from snapkit.capture.counts import Progress as Progress  # (re-exported: ops.snap reads it here)
+from snapkit.capture.file import (
+    CaptureFile,
+    SkippedByPolicy,
+    Unreadable,
+    Vanished,
+    capture_file,
+    file_map,
+)
 from snapkit.capture.files_cache import FileMeta, Verdict, decide, wal_mtime
 from snapkit.capture.nodes import current_user, node_from_stat, owner_name
 from snapkit.capture.parent import Frame, ParentTrees, all_kept, keep, same_owner_mode
@@ -63,18 +71,6 @@ from snapkit.select.config.defaults import SqlitePolicy, SymlinkPolicy
 from snapkit.store.repository import BlobSaver, Repository
 
 
-@dataclass
-class Progress:
-    """Live counters of a running snapshot, read by the progress display."""
-
-    files: int = 0
-    dirs: int = 0
-    bytes_seen: int = 0
-    bytes_read: int = 0
-    current: str = ""
-    started: float = field(default_factory=time.monotonic)
-
-
 @dataclass(frozen=True)
 class SnapOptions:
     sources: tuple[str, ...]  # absolute paths
@@ -92,8 +88,8 @@ class SnapOptions:
     )
 
 
-def _same_meta(a: Node, b: Node) -> bool:
-    return (a.mode, a.mtime_ns, a.uid, a.gid) == (b.mode, b.mtime_ns, b.uid, b.gid)
+def _same_meta(a: Node, b: RawNode) -> bool:
+    return (a.mode, a.mtime_ns, a.uid, a.gid) == (b["mode"], b["mtime"], b["uid"], b["gid"])
 
 
 class _Builder:
@@ -321,8 +317,7 @@ class _Builder:
         if cap.method in ("sqlite-backup", "sqlite-at-rest"):
             self.sqlite_captured.append(e.path)
             frame.skip.update(sidecar_names(name))
-        node = node_from_stat(name, NODE_FILE, cap.st, content=cap.content, hash=cap.hash,
-                              size=cap.size)
+        node = file_map(name, cap)  # the stored map, built directly
         frame.nodes.append(node)
         if old is None or old.type != NODE_FILE:
             self.counts.new += 1
