@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -51,7 +51,6 @@ from snapkit.store.index import Index, write_index
 from snapkit.store.lock import repository_lock
 
 if TYPE_CHECKING:  # the writers' side is loaded when a run writes (saver() below)
-    from snapkit.store.prefetch import Prefetcher
     from snapkit.store.saver import INDEX_EVERY_PACKS as INDEX_EVERY_PACKS
     from snapkit.store.saver import BlobSaver as BlobSaver
 
@@ -112,7 +111,6 @@ class Repository:
         #: snapshot id → why its manifest could not be read (skipped by :meth:`snapshots`)
         self.damaged_snapshots: dict[str, str] = {}
         self._new_damage: list[Damage] = []
-        self._prefetcher: Prefetcher | None = None
         #: why the config file could not be read (the repository was opened with
         #: :meth:`RepoConfig.fallback`), or None
         self.config_damaged: str | None = None
@@ -223,27 +221,14 @@ class Repository:
         raises :class:`BlobUnreadable` and is recorded as damaged."""
         entry = self._entry(blob_id)
         try:
-            ahead = self._prefetcher.take(blob_id, entry) if self._prefetcher else None
             try:
-                stored = ahead if ahead is not None else self.backend.load(
-                    "packs", entry.pack, entry.offset, entry.length)
+                stored = self.backend.load("packs", entry.pack, entry.offset, entry.length)
             except NotFound as exc:
                 raise _pack_missing(blob_id, entry.pack) from exc
             return _verified(blob_id, entry, stored)
         except BlobUnreadable as exc:
             self.record_damage(exc.blob, exc.pack, exc.message)
             raise
-
-    def prefetch(self, blob_ids: Iterable[str]) -> None:
-        """Fetch ``blob_ids`` in the background, for :meth:`load_blob` soon after (a walk's
-        next trees); nothing for a local repository (``snapkit.store.prefetch``)."""
-        if self.backend.local_root() is not None:
-            return
-        if self._prefetcher is None:
-            from snapkit.store.prefetch import Prefetcher
-
-            self._prefetcher = Prefetcher(self.backend, self.index.get)
-        self._prefetcher.want(blob_ids)
 
     def read_blobs(self, blob_ids: Sequence[str]) -> Iterator[bytes]:
         """The plain bytes of ``blob_ids`` (a file's content), in order, each verified.
