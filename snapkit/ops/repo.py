@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
+from snapkit.format.errors import RepositoryMissing
 from snapkit.ops.events import (
     OnEvent,
     ReadingUnlocked,
@@ -36,11 +37,13 @@ def open_repository(location: Location, *, create: bool = False,
     """Open the repository at ``location``; with ``create``, make an empty one first when
     nothing is stored there yet (reported as :class:`RepositoryCreated`). What is skipped as
     damaged, now or later, is reported as :class:`RepositoryDamaged`."""
-    if create and is_vacant(location):
+    try:
+        repo = Repository.open(location)  # the common case first: no listing of the store
+    except RepositoryMissing:
+        if not (create and is_vacant(location)):
+            raise
         repo = Repository.init(location)
         on_event(RepositoryCreated(str(repo.backend.location)))
-    else:
-        repo = Repository.open(location)
     repo.set_on_warning(lambda message: on_event(RepositoryDamaged(message)))
     return repo
 
