@@ -1,6 +1,6 @@
 """``python -m snapkit`` entry point."""
 
-from snapkit.cli.main import main
+from snapkit.cli.entry import main
 
 if __name__ == "__main__":
     main()

@@ -24,9 +24,10 @@ from snapkit.cli import main as cli_main
 #: Heavy third-party packages a start-up that does not need them must not import.
 HEAVY = frozenset({"psutil", "zstandard", "msgpack", "xxhash", "boto3", "botocore", "isal"})
 
-#: Every snapkit module ``snapkit --help`` may import.
-HELP_MODULES = frozenset({"snapkit", "snapkit.__main__", "snapkit.cli", "snapkit.cli.main",
-                          "snapkit.cli.common", "snapkit.format", "snapkit.format.errors"})
+#: Every snapkit module ``snapkit --help`` may import (no click: snapkit.cli.entry prints the
+#: page of snapkit.cli.help_page).
+HELP_MODULES = frozenset({"snapkit", "snapkit.__main__", "snapkit.cli", "snapkit.cli.entry",
+                          "snapkit.cli.help_page"})
 
 #: The modules of the other commands (restore, export, browse, import, prune, check, repair,
 #: diff, forget): neither listing snapshots nor an unchanged snapshot needs them.
@@ -52,7 +53,7 @@ def imported(args: Sequence[str], env: dict[str, str]) -> set[str]:
                           env=env, capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
     names = {m.group(2) for m in map(_LINE.match, proc.stderr.splitlines()) if m}
-    assert "click" in names, proc.stderr[-2000:]  # the output is what we parse
+    assert "snapkit.cli.entry" in names, proc.stderr[-2000:]  # the output is what we parse
     return names
 
 
@@ -67,15 +68,40 @@ def heavy(names: set[str]) -> set[str]:
 
 def cli_modules(names: set[str], *allowed: str) -> set[str]:
     """The ``snapkit.cli`` modules imported besides the group's and ``allowed``."""
-    own = {"snapkit.cli", "snapkit.cli.main", "snapkit.cli.common"}
+    own = {"snapkit.cli", "snapkit.cli.entry", "snapkit.cli.main", "snapkit.cli.common",
+           "snapkit.cli.help_page"}
     return {n for n in names if n.startswith("snapkit.cli.")} - own - {
         f"snapkit.cli.{a}" for a in allowed}
 
 
-def test_help_imports_click_and_a_handful_of_modules(tmp_path: Path) -> None:
-    names = imported(["--help"], cli_env(tmp_path))
+@pytest.mark.parametrize("args", [["--help"], ["-h"], []], ids=["--help", "-h", "bare"])
+def test_help_imports_neither_click_nor_more_than_the_page(tmp_path: Path,
+                                                             args: list[str]) -> None:
+    names = imported(args, cli_env(tmp_path))
     assert snapkit_modules(names) <= HELP_MODULES
-    assert heavy(names) == set()
+    assert "click" not in names and heavy(names) == set()
+
+
+@pytest.mark.parametrize("columns", [20, 50, 60, 80, 99, 100, 101, 120, 200])
+def test_the_click_free_help_page_is_clicks_at_every_width(
+    tmp_path: Path, columns: int
+) -> None:
+    """What ``snapkit --help`` prints without click is what click prints for the group (in
+    a real process, as a user runs it: $COLUMNS sets the width, as for click)."""
+    env = {**cli_env(tmp_path), "COLUMNS": str(columns)}
+    fast = subprocess.run([sys.executable, "-m", "snapkit", "--help"], env=env,
+                          capture_output=True, text=True, timeout=60, check=True)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("COLUMNS", str(columns))
+        ctx = cli_main.cli.make_context("snapkit", ["--help"], resilient_parsing=True)
+        assert fast.stdout == cli_main.cli.get_help(ctx) + "\n"
+    bare = subprocess.run([sys.executable, "-m", "snapkit"], env=env, capture_output=True,
+                          text=True, timeout=60, check=True)
+    assert bare.stdout == fast.stdout and bare.stderr == ""
+    # Anything else is click's: an option after --help, a command's own help.
+    assert "Usage: snapkit snap" in subprocess.run(
+        [sys.executable, "-m", "snapkit", "snap", "--help"], env=env, capture_output=True,
+        text=True, timeout=60, check=True).stdout
 
 
 def test_a_commands_own_help_loads_that_command_only(tmp_path: Path) -> None:

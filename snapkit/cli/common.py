@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 from click.core import ParameterSource
 
+from snapkit.cli import help_page
+
 if TYPE_CHECKING:  # the functions that need more of snapkit import it when called
     from pathlib import Path
 
@@ -108,19 +110,16 @@ def global_options(f: F) -> F:
     """Add --repo, --config, --json, -q, -v to a command (or the group)."""
     options = [
         click.option("--repo", "-r", metavar="PATH|URL", envvar="SNAPKIT_REPO",
-                     help="Repository: a path, or s3:https://host/bucket/prefix "
-                          "[env SNAPKIT_REPO; default $XDG_DATA_HOME/snapkit/repo]."),
+                     help=help_page.HELP_REPO),
         # No click envvar: $SNAPKIT_CONFIG is read by snapkit.select.config.config_search_path, so
         # it is reported as "$SNAPKIT_CONFIG" (not "--config") by `config path` and errors.
-        click.option("--config", "config", metavar="FILE",
-                     help="Config file [env SNAPKIT_CONFIG; default "
-                          "$XDG_CONFIG_HOME/snapkit/config.json]."),
+        click.option("--config", "config", metavar="FILE", help=help_page.HELP_CONFIG),
         click.option("--json", "json_out", is_flag=True, envvar="SNAPKIT_JSON",
-                     help="Machine-readable JSON output (JSON lines for streams)."),
+                     help=help_page.HELP_JSON),
         click.option("-q", "--quiet", is_flag=True, envvar="SNAPKIT_QUIET",
-                     help="Print only errors and the essential result."),
+                     help=help_page.HELP_QUIET),
         click.option("-v", "--verbose", is_flag=True, envvar="SNAPKIT_VERBOSE",
-                     help="More detail; tracebacks on internal errors."),
+                     help=help_page.HELP_VERBOSE),
     ]
     for opt in reversed(options):
         f = opt(f)

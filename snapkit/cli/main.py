@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from snapkit import __version__
+from snapkit.cli import help_page
 from snapkit.cli.common import VERBOSE, global_options, group_settings
 from snapkit.format.errors import (
     EXIT_FATAL,
@@ -26,50 +27,12 @@ from snapkit.format.errors import (
     SnapkitError,
 )
 
-CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": help_page.MAX_WIDTH}
 
 
-ALIASES = {"list": "snapshots", "backup": "snap"}
-
-#: Every command: its name -> (``module:attribute``, the one-line help ``snapkit --help``
-#: lists). A command's module is imported only when it runs or shows its own help, so
-#: ``snapkit --help`` imports click and a handful of modules; tests/test_startup.py checks that
-#: each line here equals the command's own short help.
-COMMANDS: dict[str, tuple[str, str]] = {
-    "cat": ("browse_cmd:cat", "Write the content of one file of SNAPSHOT to stdout."),
-    "check": ("check_cmd:check", "Verify the repository and name what any damage costs."),
-    "config": ("config_cmd:config", "Create, show and locate the configuration file."),
-    "diff": ("diff_cmd:diff", "Compare two snapshots, or (with one) a snapshot with the files "
-             "on disk now."),
-    "export": ("export_cmd:export", "Write SNAPSHOT as a standard archive that plain "
-               "`tar -xzf` restores anywhere."),
-    "find": ("browse_cmd:find_cmd", "Which snapshots hold paths matching PATTERN "
-             "(gitignore-style glob: `*.json`, `/home/me/.openclaw/credentials/**`), with size "
-             "and mtime."),
-    "forget": ("forget_cmd:forget", "Remove snapshots given by id, or those a keep policy "
-               "does not keep."),
-    "import": ("import_cmd:import_cmd", "Import ARCHIVE (tar, tar.gz or tar.zst) as a new, "
-               "deduplicated snapshot."),
-    "init": ("init_cmd:init", "Create a new, empty repository at --repo (or the default "
-             "path)."),
-    "ls": ("browse_cmd:ls", "List the entries of SNAPSHOT at PATH (default: each source)."),
-    "prune": ("prune_cmd:prune", "Delete packs no snapshot uses and repack mostly-unused "
-              "ones."),
-    "repair": ("repair_cmd:repair", "Repair a damaged repository (each takes the exclusive "
-               "lock)."),
-    "restore": ("restore_cmd:restore", "Restore SNAPSHOT (id, unique prefix, `latest` or a "
-                "tag; ~N for an earlier one) into --target."),
-    "show": ("browse_cmd:show", "Print a snapshot's manifest: sources, host, counts, service "
-             "actions, skipped entries."),
-    "snap": ("snap_cmd:snap", "Snapshot PATHS (default: the OpenClaw installation) into the "
-             "repository."),
-    "snapshots": ("snapshots_cmd:snapshots", "List snapshots, oldest first."),
-    "verify-archive": ("export_cmd:verify_archive_cmd", "Check an exported archive's files "
-                       "against the checksums it carries."),
-    "where": ("config_cmd:where", "Show the OpenClaw installation snapkit found (state dir, "
-              "config, env files, each agent's workspace and agent dir, and where each came "
-              "from), and the repository and config it uses."),
-}
+#: The command table, the aliases and the group's help live in the click-free
+#: :mod:`snapkit.cli.help_page`, which prints ``snapkit --help`` without importing click.
+COMMANDS, ALIASES = help_page.COMMANDS, help_page.ALIASES
 
 
 class _Group(click.Group):
@@ -111,19 +74,13 @@ class _Group(click.Group):
             formatter.write_dl([(name, c.get_short_help_str(limit)) for name, c in shown])
 
 
-@click.group(cls=_Group, context_settings=CONTEXT)
+@click.group(cls=_Group, context_settings=CONTEXT, help=help_page.GROUP_HELP)
 @click.version_option(__version__, prog_name="snapkit")
 @global_options
 @click.pass_context
 def cli(ctx: click.Context, repo: str | None, config: str | None, json_out: bool, quiet: bool,
         verbose: bool) -> None:
-    """Deduplicated, incremental snapshots of an OpenClaw installation or any directory.
-
-    \b
-    snapkit snap                     back up ~/.openclaw into ~/.local/share/snapkit/repo
-    snapkit snapshots                list snapshots
-    snapkit restore latest -t DIR    restore the newest snapshot below DIR
-    """
+    """The ``snapkit`` group (its help: :data:`snapkit.cli.help_page.GROUP_HELP`)."""
     ctx.obj = group_settings(ctx, repo=repo, config=config, json_out=json_out, quiet=quiet,
                              verbose=verbose)
 
