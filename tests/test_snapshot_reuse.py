@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 from helpers import init_repo, make_tree, random_tree, take
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from snapkit.capture import snapshot as snapshot_mod
 from snapkit.capture.file import Captured, capture_file
@@ -176,3 +178,57 @@ def test_tree_maps_round_trip_and_other_spellings_are_not_reused() -> None:
     maps2, canonical2 = decode_tree_raw(other)
     assert not canonical2 and maps2 == maps
     assert os.fsencode("a") == maps[0]["name"]
+
+
+def _is_id(raw: object) -> bool:
+    return type(raw) is bytes and len(raw) == 16
+
+
+def _canonical_oracle(d: object) -> bool:
+    """The per-node rule :func:`snapkit.format.raw_tree._all_canonical` checks in columns."""
+    keys = {"file": (*BASE_KEYS, "content", "hash"), "dir": (*BASE_KEYS, "subtree"),
+            "symlink": (*BASE_KEYS, "target")}
+    if not isinstance(d, dict) or tuple(d) != keys.get(str(d.get("type")), ()):
+        return False
+    if type(d["name"]) is not bytes:
+        return False
+    if d["type"] == "file":
+        return (type(d["content"]) is list and all(map(_is_id, d["content"]))
+                and (d["hash"] is None or _is_id(d["hash"])))
+    if d["type"] == "dir":
+        return d["subtree"] is None or _is_id(d["subtree"])
+    return True
+
+
+BASE_KEYS = ("name", "type", "mode", "mtime", "ctime", "size", "inode", "uid", "gid", "user",
+             "group")
+_ids = st.one_of(st.binary(min_size=16, max_size=16), st.binary(max_size=20), st.none(),
+                 st.text(max_size=3), st.integers(0, 3))
+
+
+@st.composite
+def _node_map(draw: st.DrawFn) -> object:
+    kind = draw(st.sampled_from(["file", "dir", "symlink", "other", 7, None]))
+    d: dict[str, object] = {k: 0 for k in BASE_KEYS}
+    d["name"] = draw(st.one_of(st.binary(max_size=4), st.text(max_size=2)))
+    d["type"] = kind
+    if kind == "file" or draw(st.booleans()):
+        d["content"] = draw(st.one_of(st.lists(_ids, max_size=3), st.none(), _ids))
+        d["hash"] = draw(_ids)
+    if kind == "dir" or draw(st.integers(0, 5)) == 0:
+        d["subtree"] = draw(_ids)
+    if kind == "symlink":
+        d["target"] = "t"
+    if draw(st.integers(0, 6)) == 0:  # keys in another order
+        d = dict(reversed(list(d.items())))
+    if draw(st.integers(0, 8)) == 0:
+        return draw(st.sampled_from([[1], "x", None, 3]))
+    return d
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_node_map(), max_size=6))
+def test_the_column_check_of_tree_maps_is_the_per_node_rule(nodes: list[object]) -> None:
+    from snapkit.format.raw_tree import _all_canonical
+
+    assert _all_canonical(nodes) == all(map(_canonical_oracle, nodes))

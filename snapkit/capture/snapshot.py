@@ -209,7 +209,7 @@ class _Builder:
         the parent's very node, in one loop; any other goes through :meth:`_file`."""
         parent, nodes, skip = frame.parent, frame.nodes, frame.skip
         names = frame.names if frame.names is not None else frozenset()
-        listed, hexed = self.repo.index.__contains__, bytes.hex  # (a chunk not damaged)
+        listed, hexed = self.repo.index.has, bytes.hex  # (a chunk not damaged)
         quick = not self.opts.force and not self.parent_sqlite and frame.names is not None
         if quick and not skip and frame.without_wal():
             kept = all_kept(batch.items, frame, listed)
@@ -287,9 +287,9 @@ class _Builder:
     def _unchanged(self, e: Entry, raw: RawNode, names: frozenset[str] | None) -> bool:
         """The files cache says the parent's node ``raw`` still holds the file's content, and
         every chunk of it is in the index (not missing, not known damaged)."""
-        index = self.repo.index
+        has = self.repo.index.has
         return (raw["type"] == NODE_FILE and raw["hash"] is not None
-                and all(c.hex() in index for c in raw["content"])
+                and all(has(c.hex()) for c in raw["content"])
                 and decide(FileMeta(True, raw["size"], raw["mtime"], raw["ctime"], raw["inode"]),
                            FileMeta.of_stat(e.st), copied=e.path in self.parent_sqlite,
                            wal=None if names is not None and e.name + WAL not in names

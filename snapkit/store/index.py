@@ -20,7 +20,7 @@ length (from the high bits down) and its kind (the low 8 bits); :meth:`Index.get
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from snapkit.format.blob_index import LIMIT, Damage, Row, decode_index_rows, encode_index
 from snapkit.format.errors import IntegrityError
@@ -52,6 +52,9 @@ class Index:
         self.files: set[str] = set()
         #: index files that could not be read: name → reason
         self.broken: dict[str, str] = {}
+        #: ``blob_id in index`` without a Python-level call while nothing is known damaged
+        #: (the dict's own lookup: a hot path of an unchanged snapshot), else ``__contains__``
+        self.has: Callable[[str], bool] = self._entries.__contains__
 
     def __contains__(self, blob_id: object) -> bool:
         """Whether a copy of ``blob_id`` not known to be damaged is listed: what the saver
@@ -156,6 +159,8 @@ class Index:
     def add_damage(self, records: Iterable[Damage]) -> None:
         for d in records:
             self.damaged.setdefault((d.blob, d.pack), d.reason)
+        if self.damaged:
+            self.has = self.__contains__
 
     def packs(self) -> set[str]:
         shift = 3 * _BITS + 8

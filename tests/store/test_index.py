@@ -248,3 +248,13 @@ def test_saver_writes_an_index_every_few_packs(tmp_path: Path) -> None:
     assert len(list(repo.backend.list("index"))) == 3
     index = Repository.open(tmp_path / "repo").index
     assert index.packs() == set(packs)
+
+
+def test_has_is_the_dicts_lookup_until_damage_is_known(backend: LocalBackend) -> None:
+    index = Index()
+    a, b = entry(1, 1), entry(2, 1)
+    index.add([a, b])
+    assert index.has(a.id) and not index.has(f"{9:032x}")
+    index.add_damage([Damage(a.id, a.pack, "flipped")])
+    assert not index.has(a.id) and index.has(b.id)  # now the damage-aware test
+    assert index.has(a.id) == (a.id in index)
