@@ -17,7 +17,6 @@ first damage is written.
 
 from __future__ import annotations
 
-import os
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -104,5 +103,5 @@ class ParallelFiles(Generic[K]):
                 jobs += batch_jobs
         self._pool.shutdown(wait=True)
         for job in jobs:
-            if job.own_fd and job.dfd is not None:
-                os.close(job.dfd)
+            if job.shared is not None:
+                job.shared.release()

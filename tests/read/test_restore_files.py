@@ -73,3 +73,25 @@ def test_files_dropped_unwritten_close_their_descriptors(tmp_path: Path,
     writer.close()
     assert open_fds() == before
     assert not [n for n in os.listdir(tmp_path / "t") if n.startswith(TEMP_PREFIX)]
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc")
+def test_one_descriptor_copy_per_directory_run_and_none_left(tmp_path: Path) -> None:
+    """Jobs of one directory share one copy of its descriptor; moving between directories
+    (back and forth) releases the writer's hold, and the last job to finish closes it."""
+    before = open_fds()
+    writer = Writer(str(tmp_path / "t"), 0)
+    for d in ("a", "b"):
+        writer.mkdir((d,))
+    jobs = [writer.prepare((d, f"f{i}"), own_fd=True) for i, d in enumerate("aabbab")]
+    shared = [j.shared for j in jobs]
+    assert shared[0] is shared[1] and shared[2] is shared[3] and shared[1] is not shared[2]
+    assert len({id(s) for s in shared}) == 4  # a, b, a again, b again
+    with ParallelFiles[int](read_blobs) as files:
+        for i, job in enumerate(jobs):
+            files.add(i, job, node(job.name, (f"data {i}",)))
+        outcomes = list(files.finished(wait=True))
+    assert [k for k, _ in outcomes] == list(range(6))
+    writer.close()
+    assert open_fds() == before
+    assert (tmp_path / "t" / "b" / "f5").read_bytes() == b"data 5"
