@@ -9,6 +9,11 @@ anonymous temporary file (mode 0600, in the system temp directory, gone when clo
 then is the member written. :class:`Members` holds the last member back until the end, so that
 a final PAX global header (the list of omitted entries, :mod:`snapkit.format.archive_meta`)
 can go before it: Python's ``tarfile`` refuses an archive that ends on a global header.
+
+``tarfile`` sums each header's 504 bytes through a 504-item ``struct`` tuple, twice (signed and
+unsigned); that was a sixth of a tar.zst export's main thread. Importing this module replaces
+``tarfile.calc_chksums`` with :func:`calc_chksums`, the same two sums at C speed (tested equal
+on every byte value), for every archive this process writes or reads.
 """
 
 from __future__ import annotations
@@ -23,6 +28,24 @@ import xxhash
 
 from snapkit.format.errors import IntegrityError
 from snapkit.format.model import NODE_DIR, NODE_SYMLINK, Node, file_hasher
+
+_HIGH = bytes(range(128, 256))
+_STDLIB_CALC_CHKSUMS = tarfile.calc_chksums  # type: ignore[attr-defined]
+
+
+def calc_chksums(buf: bytes) -> tuple[int, int]:
+    """``tarfile.calc_chksums``: a header's unsigned and signed byte sums, the checksum field
+    counted as spaces (a signed byte is the unsigned one less 256 when its high bit is set)."""
+    if len(buf) < tarfile.BLOCKSIZE:
+        return _STDLIB_CALC_CHKSUMS(buf)  # type: ignore[no-any-return]  # its error, as before
+    head, tail = bytes(buf[:148]), bytes(buf[156:tarfile.BLOCKSIZE])
+    unsigned = 256 + sum(head) + sum(tail)
+    high = len(head) + len(tail) - len(head.translate(None, _HIGH)) \
+        - len(tail.translate(None, _HIGH))
+    return unsigned, unsigned - 256 * high
+
+
+tarfile.calc_chksums = calc_chksums  # type: ignore[attr-defined]
 
 #: Content up to this size is held in memory before its member is written; beyond, on disk.
 SPOOL_MEMORY = 64 * 1024 * 1024
