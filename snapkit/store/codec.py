@@ -19,7 +19,8 @@ CODEC_ZSTD = 1
 _local = threading.local()
 
 
-def _compressor(level: int) -> zstandard.ZstdCompressor:
+def compressor(level: int) -> zstandard.ZstdCompressor:
+    """This thread's zstd compressor for ``level`` (one per thread and level, reused)."""
     cache = getattr(_local, "compressors", None)
     if cache is None:
         cache = _local.compressors = {}
@@ -39,7 +40,7 @@ def _decompressor() -> zstandard.ZstdDecompressor:
 def encode(data: bytes, level: int = DEFAULT_ZSTD_LEVEL) -> bytes:
     """Codec byte + payload: zstd when it saves at least 1/32 of the size, else raw."""
     if level > 0 and len(data) >= 64:
-        packed = _compressor(level).compress(data)
+        packed = compressor(level).compress(data)
         if len(packed) < len(data) - (len(data) >> 5):
             return bytes((CODEC_ZSTD,)) + packed
     return bytes((CODEC_RAW,)) + data

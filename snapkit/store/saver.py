@@ -14,8 +14,6 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Protocol
 
-import zstandard
-
 from snapkit.format.model import KIND_DATA, KIND_TREE, BlobEntry, Tree, content_id, encode_tree
 from snapkit.store import codec
 from snapkit.store.backend import Backend
@@ -58,9 +56,6 @@ class SaverTarget(Protocol):
     def config(self) -> SaverConfig: ...
 
 
-_local = threading.local()
-
-
 def encode_batch(datas: list[bytes], level: int) -> list[tuple[bytes, bytes | memoryview]]:
     """(codec byte, payload) of each blob, exactly as :func:`codec.encode` would store it,
     the compressible ones compressed in one call that holds the GIL once."""
@@ -69,20 +64,14 @@ def encode_batch(datas: list[bytes], level: int) -> list[tuple[bytes, bytes | me
     todo: list[bytes | bytearray | memoryview] = [d for d in datas if len(d) >= _MIN_COMPRESS]
     if not todo:
         return [(_RAW, d) for d in datas]
-    comps = getattr(_local, "compressors", None)
-    if comps is None:
-        comps = _local.compressors = {}
-    comp = comps.get(level)
-    if comp is None:
-        comp = comps[level] = zstandard.ZstdCompressor(level=level)
-    frames = iter(comp.multi_compress_to_buffer(todo, threads=1))
+    frames = iter(codec.compressor(level).multi_compress_to_buffer(todo, threads=1))
     out: list[tuple[bytes, bytes | memoryview]] = []
     for d in datas:
         n = len(d)
         if n < _MIN_COMPRESS:
             out.append((_RAW, d))
             continue
-        frame = memoryview(next(frames))
+        frame = memoryview(next(frames))  # type: ignore[arg-type]  # a buffer (stubs lag)
         out.append((_ZSTD, frame) if len(frame) < n - (n >> 5) else (_RAW, d))
     return out
 
