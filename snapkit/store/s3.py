@@ -12,127 +12,35 @@ packs are read ahead in growing windows (``s3_read``: a restore reads each pack 
 in a few large ranged GETs instead of one per file).
 
 botocore is imported when an S3 repository is opened (boto3, the ``s3`` extra, must be
-installed), so snapkit runs without it; botocore failures become one-line
-:class:`~snapkit.format.errors.SnapkitError` messages: access denied, missing credentials
-and an unreachable endpoint exit 10 (the repository cannot be reached), anything else S3
-reports exits 1.
+installed; ``s3_client`` builds the client once per process), so snapkit runs without it;
+botocore failures become one-line :class:`~snapkit.format.errors.SnapkitError` messages:
+access denied, missing credentials and an unreachable endpoint exit 10 (the repository cannot
+be reached), anything else S3 reports exits 1.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-import os
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from snapkit import __version__
-from snapkit.format.errors import RepositoryMissing, SnapkitError, UsageError
+from snapkit.format.errors import RepositoryMissing, SnapkitError
 from snapkit.store.backend import KINDS, NotFound, TempFile, check_name, check_temp_name
 from snapkit.store.location import S3Location, redact
+from snapkit.store.s3_client import DEFAULT_REGION, client_for
 from snapkit.store.s3_read import PackReader
 from snapkit.store.s3_write import Uploads
 
-DEFAULT_REGION = "us-east-1"
 #: ``load_ranges``: ranges this close together are fetched in one request, up to this size.
 RANGE_GAP = 256 * 1024
 RANGE_SPAN = 32 * 1024 * 1024
-BOTO3_MISSING = "the S3 backend needs boto3: pip install 'snapkit[s3]'"
 _DENIED = {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "403",
            "InvalidToken", "ExpiredToken", "AllAccessDisabled", "AccountProblem"}
 _MISSING = {"NoSuchKey", "NoSuchBucket", "404", "NotFound"}
-
-
-#: AWS variables that choose the credentials and the region (part of a client's identity).
-_AWS_ENV = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
-            "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_CONFIG_FILE",
-            "AWS_SHARED_CREDENTIALS_FILE")
-
-
-def _check_boto3() -> None:
-    """boto3 (the ``s3`` extra) must be installed; its client is botocore's, used directly:
-    importing boto3 itself (and s3transfer) costs start-up and adds nothing snapkit uses."""
-    from importlib.util import find_spec
-
-    try:
-        found = find_spec("boto3") is not None and find_spec("botocore") is not None
-    except (ImportError, ValueError):
-        found = False
-    if not found:
-        raise UsageError(BOTO3_MISSING)
-
-
-_LOADER: list[Any] = []
-#: One client per endpoint and credentials in a process (botocore clients are thread-safe):
-#: opening a repository twice (``snap`` checks the location, then opens it) builds one.
-_CLIENTS: dict[tuple[str | None, ...], tuple[Any, str]] = {}
-
-
-def _botocore_session() -> Any:
-    """A new botocore session sharing one model loader: the S3 service model is read and
-    parsed once per process, not once per backend (about 0.1 s each)."""
-    import botocore.session
-
-    session = botocore.session.Session()
-    if _LOADER:
-        session.register_component("data_loader", _LOADER[0])
-    else:
-        loader = session.get_component("data_loader")
-        loader.list_available_services = lambda type_name: _Services(loader, type_name)
-        _LOADER.append(loader)
-    return session
-
-
-class _Services:
-    """What botocore's loader answers for "the services there are": ``load_service_model``
-    only asks whether a name is among them, which this checks on that service's directory,
-    where botocore would list every service's (~400 directories, thousands of ``stat``
-    calls per model loaded)."""
-
-    def __init__(self, loader: Any, type_name: str) -> None:
-        self._loader = loader
-        self._type = type_name
-
-    def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and any(
-            os.path.isdir(os.path.join(path, name)) for path in self._loader.search_paths)
-
-    def __iter__(self) -> Iterator[str]:  # the whole list, for an error message
-        import botocore.loaders
-
-        return iter(botocore.loaders.Loader.list_available_services(self._loader, self._type))
-
-
-def _new_client(endpoint: str | None, access_key: str | None, secret_key: str | None
-                ) -> tuple[Any, str]:
-    """A botocore S3 client and its region. Credentials and region: the usual chain (AWS_*
-    variables, ~/.aws/config, instance roles) unless given here."""
-    from botocore.config import Config
-
-    session = _botocore_session()
-    if access_key is not None or secret_key is not None:
-        session.set_credentials(access_key, secret_key)
-    region: str = session.get_config_variable("region") or DEFAULT_REGION
-    options: dict[str, Any] = {
-        # Custom endpoints (MinIO, Ceph, rclone…) rarely have wildcard DNS for buckets.
-        "s3": {"addressing_style": "path" if endpoint else "auto"},
-        "connect_timeout": 10,
-        "read_timeout": 120,
-        "user_agent_extra": f"snapkit/{__version__}",
-        # read-ahead, uploads and the caller's own requests at once (s3_read, s3_write)
-        "max_pool_connections": 16,
-    }
-    if "request_checksum_calculation" in Config.OPTION_DEFAULTS:
-        # botocore >= 1.36 adds CRC32 trailers by default, which several S3-compatible
-        # servers refuse; every PUT carries Content-MD5 instead (save below).
-        options["request_checksum_calculation"] = "when_required"
-        options["response_checksum_validation"] = "when_required"
-    client = session.create_client("s3", endpoint_url=endpoint, region_name=region,
-                                   config=Config(**options))
-    return client, region
 
 
 def _code(exc: Any) -> str:
@@ -159,14 +67,10 @@ class S3Backend:
 
     def __init__(self, where: S3Location, *, access_key: str | None = None,
                  secret_key: str | None = None) -> None:
-        _check_boto3()
         self.where = where
         self.location = str(where)
         self.bucket = where.bucket
-        key = (where.endpoint, access_key, secret_key, *map(os.environ.get, _AWS_ENV))
-        if key not in _CLIENTS:
-            _CLIENTS[key] = _new_client(where.endpoint, access_key, secret_key)
-        self._client, self.region = _CLIENTS[key]
+        self._client, self.region = client_for(where.endpoint, access_key, secret_key)
         # Sizes of packs seen in a listing: packs are content-addressed and never change,
         # so prune and check need not HEAD each one.
         self._pack_sizes: dict[str, tuple[int, float]] = {}

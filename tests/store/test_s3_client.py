@@ -8,7 +8,8 @@ from __future__ import annotations
 import pytest
 
 from snapkit.store.location import S3Location
-from snapkit.store.s3 import S3Backend, _botocore_session
+from snapkit.store.s3 import S3Backend
+from snapkit.store.s3_client import botocore_session
 
 pytest.importorskip("botocore", reason="boto3 is not installed (pip install '.[test]')")
 
@@ -32,7 +33,7 @@ def test_one_client_per_endpoint_and_credentials(monkeypatch: pytest.MonkeyPatch
 def test_the_loader_knows_s3_and_refuses_an_unknown_service() -> None:
     from botocore.exceptions import UnknownServiceError
 
-    session = _botocore_session()
+    session = botocore_session()
     assert session.create_client("s3", region_name="us-east-1").meta.service_model
     with pytest.raises(UnknownServiceError, match=r"Valid service names are: .*s3"):
         session.create_client("no-such-service", region_name="us-east-1")
