@@ -168,29 +168,9 @@ def capture_file(
             and (before.st_dev, before.st_ino) != (expect.st_dev, expect.st_ino)
         ):
             raise Vanished(path)
-        warning = None
         header = _header(fd)
         if before.st_size >= MIN_SIZE and has_header(header):
-            if sqlite == "skip":
-                raise SkippedByPolicy(path)
-            pages = PageChunker.for_header(header, before.st_size)  # page blocks
-            cut: Cutter = pages if pages is not None else chunker
-            if sqlite == "backup-api" and wal_mode(header) and not has_wal(path):
-                # A WAL database at rest: every commit is in the main file, and a writer must
-                # create the -wal before it can commit. Opening it, even read-only, would
-                # leave empty -wal/-shm files behind; a plain read is consistent as long as
-                # no -wal appeared and the file did not move while it was read.
-                captured = _read(fd, path, before, cut, save, on_bytes)
-                if not captured.changed_during_read and not has_wal(path):
-                    return captured._replace(method="sqlite-at-rest")
-            if sqlite == "backup-api":
-                try:
-                    return _capture_sqlite(path, before, cut, save, on_bytes)
-                except CopyFailed as exc:
-                    warning = (f"{path}: SQLite online backup failed ({exc}); stored a raw "
-                               "copy, which may be inconsistent")
-            captured = _read(fd, path, before, cut, save, on_bytes)
-            return captured._replace(method="sqlite-raw", warning=warning)
+            return _database(fd, path, before, header, chunker, save, on_bytes, sqlite)
         return _read(fd, path, before, chunker, save, on_bytes)
     except OSError as exc:
         if exc.errno in (errno.ENOENT, errno.ENOTDIR):
@@ -198,6 +178,32 @@ def capture_file(
         raise Unreadable(exc.strerror or str(exc)) from exc
     finally:
         os.close(fd)
+
+
+def _database(fd: int, path: str, before: os.stat_result, header: bytes, chunker: Chunker,
+              save: Save, on_bytes: OnBytes, sqlite: SqlitePolicy) -> Captured:
+    """A file with the SQLite header, by the ``sqlite`` policy, cut into page blocks."""
+    if sqlite == "skip":
+        raise SkippedByPolicy(path)
+    pages = PageChunker.for_header(header, before.st_size)
+    cut: Cutter = pages if pages is not None else chunker
+    warning = None
+    if sqlite == "backup-api" and wal_mode(header) and not has_wal(path):
+        # A WAL database at rest: every commit is in the main file, and a writer must create
+        # the -wal before it can commit. Opening it, even read-only, would leave empty
+        # -wal/-shm files behind; a plain read is consistent as long as no -wal appeared and
+        # the file did not move while it was read.
+        captured = _read(fd, path, before, cut, save, on_bytes)
+        if not captured.changed_during_read and not has_wal(path):
+            return captured._replace(method="sqlite-at-rest")
+    if sqlite == "backup-api":
+        try:
+            return _capture_sqlite(path, before, cut, save, on_bytes)
+        except CopyFailed as exc:
+            warning = (f"{path}: SQLite online backup failed ({exc}); stored a raw copy, "
+                       "which may be inconsistent")
+    captured = _read(fd, path, before, cut, save, on_bytes)
+    return captured._replace(method="sqlite-raw", warning=warning)
 
 
 def _read_small(fd: int, path: str, expect: os.stat_result, limit: int, save: Save,
