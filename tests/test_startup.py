@@ -209,3 +209,14 @@ def test_help_lists_the_commands_as_click_would_with_all_loaded() -> None:
     assert lazy.commands == {}  # listing loaded nothing
     assert lazy.get_command(click.Context(lazy), "list") is eager.commands["snapshots"]
     assert _help(lazy) == expected
+
+
+def test_help_into_a_closed_pipe_exits_quietly(tmp_path: Path) -> None:
+    """``snapkit --help | head -1``: the reader went away; no traceback, as for any command."""
+    for args in (["--help"], ["snapshots", "--help"]):
+        proc = subprocess.Popen([sys.executable, "-m", "snapkit", *args], env=cli_env(tmp_path),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert proc.stdout is not None and proc.stderr is not None
+        proc.stdout.close()
+        err = proc.stderr.read()
+        assert proc.wait(timeout=60) == 1 and err == b"", (args, err)

@@ -8,6 +8,7 @@ user types, and what shells and scripts run to probe the tool.
 
 from __future__ import annotations
 
+import os
 import sys
 
 
@@ -16,8 +17,12 @@ def main() -> None:
     if sys.argv[1:] in ([], ["--help"], ["-h"]):
         from snapkit.cli.help_page import group_help
 
-        sys.stdout.write(group_help())
-        sys.stdout.flush()
+        try:
+            sys.stdout.write(group_help())
+            sys.stdout.flush()
+        except BrokenPipeError:  # `snapkit --help | head -1`: as the full CLI, no traceback
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(1)
         sys.exit(0)
     from snapkit.cli.main import main as run
 
