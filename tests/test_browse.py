@@ -210,8 +210,8 @@ def test_show_vanished_unreadable_and_service(tmp_path: Path) -> None:
     assert f"    vanished   {src}/gone" in text.splitlines()
     assert f"    unreadable {src}/locked: Permission denied" in text.splitlines()
     assert "  skipped:  2\n" in text
-    assert ("  service:  policy auto, stopped for the snapshot; stopped: True, restarted: True"
-            in text.splitlines())
+    assert ("  service:  policy auto, stopped for the snapshot; the gateway was stopped for "
+            "the snapshot and started again" in text.splitlines())
     (doc,) = invoke(["show", crafted, "--json"], env).json_lines()
     assert doc["service"] == service
     assert {(k["reason"], k["path"], k["detail"]) for k in doc["skipped"]} == {

@@ -7,7 +7,8 @@ import stat
 import click
 
 from snapkit.capture.service import command_text
-from snapkit.cli.common import Settings, emit_json, human_bytes, json_time, local_time, shown
+from snapkit.cli.common import Settings, emit_json, human_bytes, json_time, local_time
+from snapkit.cli.common import shown as printable
 from snapkit.format.model import NODE_DIR, NODE_FILE, NODE_SYMLINK, Node
 from snapkit.ops.browse import ShowResult
 from snapkit.read.browse import Found
@@ -51,7 +52,7 @@ def show(settings: Settings, shown: ShowResult) -> None:
     if s.service:
         svc = dict(s.service)
         out(f"  service:  policy {svc.get('policy', '?')}, {svc.get('decision', '')}; "
-            f"stopped: {svc.get('stopped', False)}, restarted: {svc.get('restarted', False)}")
+            f"{_gateway_outcome(svc)}")
         if svc.get("gateway_down"):
             start = command_text([str(part) for part in svc.get("start_command") or ()])
             out(f"  service:  the gateway was left NOT running (start it with: {start})")
@@ -62,7 +63,16 @@ def show(settings: Settings, shown: ShowResult) -> None:
         for k in s.skipped:
             detail = f" -> {k.detail}" if k.reason == "symlink" else (
                 f": {k.detail}" if k.detail else "")
-            out(f"    {k.reason:<10} {k.path}{detail}")
+            out(f"    {k.reason:<10} {printable(k.path)}{printable(detail)}")
+
+
+def _gateway_outcome(svc: dict[str, object]) -> str:
+    """What happened to the gateway, in words (the manifest keeps the booleans)."""
+    if not svc.get("stopped"):
+        return "the gateway was not stopped"
+    if svc.get("restarted"):
+        return "the gateway was stopped for the snapshot and started again"
+    return "the gateway was stopped and not started again"
 
 
 def _mode_string(node: Node) -> str:
@@ -79,12 +89,12 @@ def entry(settings: Settings, long_form: bool, p: str, n: Node) -> None:
                    **({"target": n.target} if n.target else {})})
     elif long_form:
         owner = f"{n.user or n.uid}/{n.group or n.gid}"
-        link = f" -> {shown(n.target or '')}" if n.type == NODE_SYMLINK else ""
+        link = f" -> {printable(n.target or '')}" if n.type == NODE_SYMLINK else ""
         click.echo(f"{_mode_string(n)} {owner:<15} {n.size:>12,} "
-                   f"{local_time(n.mtime_ns)} {shown(p)}{'/' if n.type == NODE_DIR else ''}"
+                   f"{local_time(n.mtime_ns)} {printable(p)}{'/' if n.type == NODE_DIR else ''}"
                    f"{link}")
     else:
-        click.echo(shown(p) + ("/" if n.type == NODE_DIR else ""))
+        click.echo(printable(p) + ("/" if n.type == NODE_DIR else ""))
 
 
 def found(settings: Settings, f: Found) -> None:
@@ -96,7 +106,7 @@ def found(settings: Settings, f: Found) -> None:
     else:
         click.echo(f"{f.snapshot_id[:8]}  {local_time(f.snapshot.time_ns)}  "
                    f"{human_bytes(f.node.size) if f.node.type == NODE_FILE else '-':>10}  "
-                   f"{local_time(f.node.mtime_ns)}  {shown(f.path)}"
+                   f"{local_time(f.node.mtime_ns)}  {printable(f.path)}"
                    f"{'/' if f.node.type == NODE_DIR else ''}")
 
 
