@@ -495,3 +495,19 @@ def test_backup_is_snap_and_typos_get_suggestions(env: dict[str, str], src: Path
     assert_one_line_error(invoke(["xyzzy"], env), 2, "No such command 'xyzzy'. (see")
     assert_one_line_error(invoke(["forget", "--keep-daily"], env), 2,
                           "'--keep-daily' requires an argument", "see `snapkit forget --help`")
+
+
+def test_snap_and_its_dry_run_say_what_their_excluded_counts_count(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    src = make_tree(tmp_path / "src", {"keep.txt": b"k", "node_modules/a/1.js": b"1",
+                                       "node_modules/a/2.js": b"2", "node_modules/b.js": b"3",
+                                       "x.tmp": b"t"})
+    (tmp_path / "rules.json").write_text(
+        '{"exclude": ["node_modules/", "*.tmp"]}\n')
+    env = {**env, "SNAPKIT_CONFIG": str(tmp_path / "rules.json")}
+    snap = invoke(["snap", str(src)], env)
+    assert snap.code == 0, snap.stderr
+    assert "Excluded:    2 paths by rules, not entered" in snap.stdout
+    dry = invoke(["snap", str(src), "--dry-run"], env)
+    assert "Excluded: 4 files" in dry.stdout, dry.stdout

@@ -108,8 +108,11 @@ def report(settings: Settings, result: SnapResult, exit_code: int) -> None:
     out(f"Read:        {hb(s.bytes_read)} of {hb(s.total_bytes)}")
     out(f"Added:       {hb(s.bytes_added_raw)} (stored {hb(s.bytes_added_stored)})")
     if s.excluded_entries:
-        out(f"Excluded:    {s.excluded_entries:,} entries by rules (`snap --dry-run` details "
-            "them)")
+        # Paths, not files: an excluded directory is one path and is not entered (the dry
+        # run enters it to count the files below, which is its "Excluded: N files").
+        what = "path" if s.excluded_entries == 1 else "paths"
+        out(f"Excluded:    {s.excluded_entries:,} {what} by rules, not entered "
+            "(`snap --dry-run` counts the files below them)")
     reasons = count_reasons(m.skipped)
     if reasons:
         out("Skipped:     " + reasons_text(reasons))
