@@ -788,6 +788,8 @@ def test_where_prints_the_state_dir_and_its_source(world: World) -> None:
     r = run_ok(["where"], world.env())
     assert f"OpenClaw state dir:     {world.state}  [$OPENCLAW_STATE_DIR]" in r.stdout
     assert f"Agent main:             workspace {world.state / 'workspace'}" in r.stdout
+    # Every path it names says when it is missing: the repository too, until the first snap.
+    assert "  [missing: the first `snapkit snap` creates it]" in r.stdout
     info = run_ok(["where", "--json"], world.env()).json()
     assert info["state_dir"] == str(world.state)
     assert info["state_dir_source"] == "$OPENCLAW_STATE_DIR"

@@ -93,5 +93,7 @@ def where(settings: Settings, inst: Installation, repository: str, cfg: Path) ->
         line("Sources (config-only)", ", ".join(config_only))
     for warning in inst.warnings:
         click.echo(f"Warning: {warning}")
-    line("Repository", repository)
+    local = not repository.startswith("s3:")
+    line("Repository", repository, "" if not local or Path(repository, "config").is_file()
+         else "missing: the first `snapkit snap` creates it")
     line("snapkit config", str(cfg), "" if cfg.exists() else "missing: built-in defaults")
