@@ -50,6 +50,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "snap": ("snap_cmd:snap", "Snapshot PATHS (default: the OpenClaw installation) into the "
              "repository."),
     "snapshots": ("snapshots_cmd:snapshots", "List snapshots, oldest first."),
+    "unlock": ("unlock_cmd:unlock", "Remove stale locks: those whose process is gone (same "
+               "host), or not refreshed for 30 minutes (another host), or damaged."),
     "verify-archive": ("export_cmd:verify_archive_cmd", "Check an exported archive's files "
                        "against the checksums it carries."),
     "where": ("config_cmd:where", "Show the OpenClaw installation snapkit found (state dir, "

@@ -23,6 +23,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from typing import Any
 
 from snapkit.format.errors import IntegrityError, RepositoryLocked, SnapkitError
@@ -152,8 +153,9 @@ def _check_conflicts(backend: Backend, exclusive: bool, ignore: str | None) -> N
                 backend.remove("locks", ignore)
             raise RepositoryLocked(
                 f"repository {backend.location} is locked by {info.get('operation', '?')} "
-                f"(pid {info.get('pid')} on {info.get('host')}); wait for it to finish, or "
-                f"remove {backend.location}/locks/{other} if that process is gone"
+                f"(pid {info.get('pid')} on {info.get('host')}); wait for it to finish, or, "
+                "if that process is gone, run `snapkit unlock --all` or remove "
+                f"{backend.location}/locks/{other}"
             )
 
 
@@ -176,3 +178,43 @@ def other_holders(backend: Backend) -> list[dict[str, Any]]:
             continue
         found.append(info)
     return found
+
+
+@dataclass(frozen=True)
+class LockInfo:
+    """One lock file, as ``snapkit unlock`` reports it (``damaged``: it did not decode)."""
+
+    name: str
+    host: str = ""
+    pid: int | None = None
+    operation: str = ""
+    time: float | None = None
+    exclusive: bool = False
+    damaged: bool = False
+
+
+def unlock(backend: Backend, remove_all: bool = False) -> tuple[list[LockInfo], list[LockInfo]]:
+    """Remove the stale locks (a holder certainly gone, or a lock file that does not decode),
+    or with ``remove_all`` every lock; the locks removed and those kept (live holders)."""
+    removed: list[LockInfo] = []
+    kept: list[LockInfo] = []
+    for name in sorted(backend.list("locks")):
+        try:
+            info = decode_lock(backend.load("locks", name))
+        except NotFound:
+            continue
+        except IntegrityError:
+            _remove_quietly(backend, name)
+            removed.append(LockInfo(name, damaged=True))
+            continue
+        pid, when = info.get("pid"), info.get("time")
+        found = LockInfo(name, str(info.get("host", "")), pid if isinstance(pid, int) else None,
+                         str(info.get("operation", "")),
+                         float(when) if isinstance(when, (int, float)) else None,
+                         bool(info.get("exclusive")))
+        if remove_all or _is_stale(info):
+            backend.remove("locks", name)
+            removed.append(found)
+        else:
+            kept.append(found)
+    return removed, kept
