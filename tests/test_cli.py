@@ -112,7 +112,7 @@ def test_click_runner_invoke(tmp_path: Path, src: Path) -> None:
     result = runner.invoke(cli, ["list", "--repo", repo])  # alias, option after the command
     assert result.exit_code == 0
     assert summary["short_id"] in result.stdout
-    assert "1 snapshot(s)" in result.stdout
+    assert "1 snapshot\n" in result.stdout
     result = runner.invoke(cli, ["--version"])
     assert result.exit_code == 0
     assert __version__ in result.stdout
@@ -300,7 +300,7 @@ def test_round_trip_as_subprocesses(tmp_path: Path, src: Path) -> None:
     assert [r["id"] for r in rows] == [summary["snapshot_id"], again["snapshot_id"]]
     out = run(["snapshots", "--repo", repo], env)
     assert summary["short_id"] in out.stdout
-    assert "2 snapshot(s)" in out.stdout
+    assert "2 snapshots\n" in out.stdout
     out = run(["restore", summary["snapshot_id"][:8], "--repo", repo,
                "--target", str(tmp_path / "t"), "--json"], env)
     assert out.code == 0, out.stderr
@@ -511,3 +511,25 @@ def test_snap_and_its_dry_run_say_what_their_excluded_counts_count(
     assert "Excluded:    2 paths by rules, not entered" in snap.stdout
     dry = invoke(["snap", str(src), "--dry-run"], env)
     assert "Excluded: 4 files" in dry.stdout, dry.stdout
+
+
+def test_snapshots_latest_group_by_and_compact(tmp_path: Path, env: dict[str, str]) -> None:
+    a = make_tree(tmp_path / "a", {"f": b"a"})
+    b = make_tree(tmp_path / "b", {"f": b"b"})
+    for src, tag in ((a, "one"), (b, "two"), (a, "three"), (a, "four")):
+        assert invoke(["snap", str(src), "-q", "--tag", tag], env).code == 0
+    rows = json.loads(invoke(["snapshots", "--json"], env).stdout)
+    assert [r["tags"] for r in rows] == [["one"], ["two"], ["three"], ["four"]]
+    latest = json.loads(invoke(["snapshots", "--latest", "1", "--json"], env).stdout)
+    assert [r["tags"] for r in latest] == [["two"], ["four"]]  # the newest of each source
+    groups = json.loads(invoke(["snapshots", "--group-by", "paths", "--latest", "2", "--json"],
+                               env).stdout)
+    assert [(g["group"]["sources"], [r["tags"][0] for r in g["snapshots"]]) for g in groups] == [
+        ([str(a)], ["three", "four"]), ([str(b)], ["two"])]
+    text = invoke(["snapshots", "--group-by", "paths", "--compact"], env).stdout
+    assert text.startswith(f"group: sources {a}\n")
+    assert f"\ngroup: sources {b}\n" in text and text.rstrip().endswith("4 snapshots")
+    header = text.splitlines()[1].split()
+    assert header == ["ID", "Time", "Host", "Tags"]
+    out = invoke(["snapshots", "--group-by", "colour"], env)
+    assert out.code == 2 and "unknown field 'colour'" in out.stderr

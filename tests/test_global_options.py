@@ -85,7 +85,7 @@ def test_json_flag_beats_snapkit_json_in_both_positions(
     a, _, env = two_repos
     env_off = {**env, "SNAPKIT_REPO": str(a), "SNAPKIT_JSON": off}
     plain = invoke_main(["snapshots"], env_off)
-    assert plain.code == 0 and "1 snapshot(s)" in plain.text
+    assert plain.code == 0 and "1 snapshot\n" in plain.text
     for args in both_positions(["snapshots"], ["--json"]):
         out = invoke_main(args, env_off)
         assert out.code == 0, out.stderr
@@ -100,12 +100,12 @@ def test_quiet_flag_beats_snapkit_quiet_in_both_positions(
 ) -> None:
     a, _, env = two_repos
     env_off = {**env, "SNAPKIT_REPO": str(a), "SNAPKIT_QUIET": "false"}
-    assert "1 snapshot(s)" in invoke_main(["snapshots"], env_off).text
+    assert "1 snapshot\n" in invoke_main(["snapshots"], env_off).text
     for args in both_positions(["snapshots"], [flag]):
         out = invoke_main(args, env_off)
         assert out.code == 0, out.stderr
-        assert "snapshot(s)" not in out.text and "in-a" in out.text, args
-    assert "snapshot(s)" not in invoke_main(["snapshots"], {**env_off, "SNAPKIT_QUIET": "1"}).text
+        assert "1 snapshot\n" not in out.text and "in-a" in out.text, args
+    assert "1 snapshot\n" not in invoke_main(["snapshots"], {**env_off, "SNAPKIT_QUIET": "1"}).text
 
 
 @pytest.mark.parametrize("flag", ["-v", "--verbose"])

@@ -114,7 +114,7 @@ def test_snapshots_imports_only_what_listing_needs(tmp_path: Path) -> None:
     env = cli_env(tmp_path, SNAPKIT_REPO=str(tmp_path / "repo"))
     assert invoke_main(["init", "-q"], env).code == 0
     names = imported(["snapshots"], env)
-    assert cli_modules(names, "snapshots_cmd") == set()
+    assert cli_modules(names, "snapshots_cmd", "snapshots_view") == set()
     assert heavy(names) <= {"msgpack", "xxhash", "zstandard"}  # no psutil, no boto3
     assert {n for n in names if n.startswith(("snapkit.capture", "snapkit.read"))} == set()
     assert names.isdisjoint(OTHER_COMMANDS)

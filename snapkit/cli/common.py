@@ -126,6 +126,21 @@ def global_options(f: F) -> F:
     return f
 
 
+def group_by_callback(_ctx: click.Context, _param: click.Parameter,
+                      value: str | None) -> tuple[str, ...] | None:
+    """``--group-by``'s comma-separated fields, checked (None: not given)."""
+    from snapkit.maintain.retention import GROUP_FIELDS, check_group_by
+
+    if value is None:
+        return None
+    fields = tuple(f.strip() for f in value.split(",") if f.strip())
+    bad = [f for f in fields if f not in GROUP_FIELDS]
+    if bad:
+        raise click.BadParameter(f"unknown field {bad[0]!r}; use a comma-separated list of "
+                                 f"{', '.join(GROUP_FIELDS)}, or '' for one group")
+    return check_group_by(fields)
+
+
 def with_settings(f: F) -> F:
     """Decorator: collapse the global options into a ``settings`` argument."""
 

@@ -8,7 +8,8 @@ from typing import Any, TypeVar
 
 import click
 
-from snapkit.maintain.retention import GROUP_FIELDS, check_group_by, parse_duration
+from snapkit.cli.common import group_by_callback
+from snapkit.maintain.retention import parse_duration
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -20,15 +21,6 @@ def _duration(_ctx: click.Context, _param: click.Parameter, value: str | None) -
         return parse_duration(value)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from exc
-
-
-def _group_by(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[str, ...]:
-    fields = tuple(f.strip() for f in value.split(",") if f.strip())
-    bad = [f for f in fields if f not in GROUP_FIELDS]
-    if bad:
-        raise click.BadParameter(f"unknown field {bad[0]!r}; use a comma-separated list of "
-                                 f"{', '.join(GROUP_FIELDS)}, or '' for one group")
-    return check_group_by(fields)
 
 
 def _count(name: str, what: str) -> Callable[[F], F]:
@@ -60,6 +52,6 @@ def keep_options(f: F) -> F:
 
 
 group_by_option = click.option(
-    "--group-by", default="host,paths,mode", show_default=True, callback=_group_by,
+    "--group-by", default="host,paths,mode", show_default=True, callback=group_by_callback,
     metavar="FIELDS", help="Apply the policy to each group of snapshots sharing these fields: "
                            "any of host, paths, tags, mode ('' for one group).")

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 from snapkit.format.errors import IntegrityError, UsageError
 from snapkit.format.model import Snapshot
-from snapkit.maintain.retention import DEFAULT_GROUP_BY, group_of
+from snapkit.maintain.retention import DEFAULT_GROUP_BY, Group, group_of
 from snapkit.store.repository import SnapshotList
 
 Pair = tuple[str, Snapshot]
@@ -126,6 +126,16 @@ def filter_snapshots(
             continue
         out.append((sid, snap))
     return out
+
+
+def grouped(snapshots: Sequence[Pair], group_by: Sequence[str],
+            latest: int | None = None) -> list[tuple[Group, list[Pair]]]:
+    """``snapshots`` (oldest first) by group of the ``group_by`` fields, groups in order of
+    their first snapshot; with ``latest``, only the newest ``latest`` of each group."""
+    groups: dict[Group, list[Pair]] = {}
+    for pair in snapshots:
+        groups.setdefault(group_of(pair[1], group_by), []).append(pair)
+    return [(g, members[-latest:] if latest else members) for g, members in groups.items()]
 
 
 def _covers(source: str, path: str) -> bool:
