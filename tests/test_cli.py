@@ -533,3 +533,24 @@ def test_snapshots_latest_group_by_and_compact(tmp_path: Path, env: dict[str, st
     assert header == ["ID", "Time", "Host", "Tags"]
     out = invoke(["snapshots", "--group-by", "colour"], env)
     assert out.code == 2 and "unknown field 'colour'" in out.stderr
+
+
+def test_snap_files_from_and_exclude_file(tmp_path: Path, env: dict[str, str]) -> None:
+    a = make_tree(tmp_path / "a", {"keep.txt": b"k", "drop.log": b"d", "sub/x.log": b"x"})
+    b = make_tree(tmp_path / "b", {"y.txt": b"y"})
+    (tmp_path / "list").write_text(f"# sources\n{a}\n\n{b}\n")
+    (tmp_path / "ex").write_text("# no logs\n*.log\n")
+    out = invoke(["snap", "--files-from", str(tmp_path / "list"), "--exclude-file",
+                  str(tmp_path / "ex"), "--json"], env)
+    assert out.code == 0, out.stderr
+    summary = json.loads(out.stdout.splitlines()[-1])
+    assert set(summary["sources"]) == {str(a), str(b)}
+    listed = invoke(["ls", "latest", "--json"], env).lines
+    paths = {json.loads(line)["path"] for line in listed}
+    assert f"{a}/keep.txt" in paths and f"{b}/y.txt" in paths
+    assert not any(p.endswith(".log") for p in paths)
+    (tmp_path / "empty").write_text("# nothing\n\n")
+    bad = invoke(["snap", "--files-from", str(tmp_path / "empty")], env)
+    assert bad.code == 2 and "--files-from lists no path" in bad.stderr
+    missing = invoke(["snap", "--exclude-file", str(tmp_path / "nope")], env)
+    assert missing.code == 2 and "cannot read" in missing.stderr

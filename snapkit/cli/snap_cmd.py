@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import sys
 from typing import TYPE_CHECKING
 
 import click
@@ -28,6 +29,14 @@ if TYPE_CHECKING:  # the command loads its modules when it runs
 @click.option("--exclude", "excludes", multiple=True, metavar="PATTERN",
               help="Also leave out paths matching PATTERN (gitignore-style, relative to each "
                    "source; repeatable).")
+@click.option("--exclude-file", "exclude_files", multiple=True, metavar="FILE",
+              type=click.Path(dir_okay=False),
+              help="Also leave out the patterns listed in FILE, one a line ('#' comments and "
+                   "blank lines ignored; repeatable).")
+@click.option("--files-from", "files_from", multiple=True, metavar="FILE",
+              type=click.Path(dir_okay=False),
+              help="Also snapshot the paths listed in FILE, one a line ('#' comments and blank "
+                   "lines ignored; '-' reads standard input; repeatable).")
 @click.option("--dry-run", "-n", is_flag=True,
               help="Report what would be taken and what each rule excludes; touch no "
                    "repository.")
@@ -41,7 +50,8 @@ if TYPE_CHECKING:  # the command loads its modules when it runs
 @with_settings
 def snap(settings: Settings, paths: tuple[str, ...], tags: tuple[str, ...], host: str | None,
          parent: str | None, force: bool, mode: str, symlinks: SymlinkPolicy | None,
-         excludes: tuple[str, ...], dry_run: bool, list_paths: bool,
+         excludes: tuple[str, ...], exclude_files: tuple[str, ...],
+         files_from: tuple[str, ...], dry_run: bool, list_paths: bool,
          service_policy: ServicePolicy | None, no_service_control: bool, yes: bool) -> None:
     """Snapshot PATHS (default: the OpenClaw installation) into the repository.
 
@@ -58,6 +68,10 @@ def snap(settings: Settings, paths: tuple[str, ...], tags: tuple[str, ...], host
     from snapkit.ops.snap import SnapRequest, preview
     from snapkit.ops.snap import snap as take_snapshot
 
+    paths = (*paths, *(p for f in files_from for p in listed_lines(f)))
+    excludes = (*excludes, *(p for f in exclude_files for p in listed_lines(f)))
+    if files_from and not paths:
+        raise click.UsageError("--files-from lists no path (only comments or blank lines)")
     request = SnapRequest(paths=paths, tags=tags, host=host, parent=parent, force=force,
                           mode=mode, symlinks=symlinks, excludes=excludes, config=settings.config,
                           service_policy=service_policy, service_control=not no_service_control)
@@ -76,3 +90,19 @@ def snap(settings: Settings, paths: tuple[str, ...], tags: tuple[str, ...], host
         line.clear()
     snap_view.finish(settings, result)
 
+
+def listed_lines(name: str) -> list[str]:
+    """The entries of a ``--files-from`` / ``--exclude-file`` list: one a line, without
+    blank lines and ``#`` comments (``-``: standard input)."""
+    try:
+        if name == "-":
+            text = sys.stdin.read()
+        else:
+            with open(name, encoding="utf-8") as f:
+                text = f.read()
+    except OSError as exc:
+        raise click.BadParameter(f"cannot read {name}: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise click.BadParameter(f"cannot read {name}: not UTF-8 text ({exc})") from exc
+    return [line.rstrip("\r") for line in text.split("\n")
+            if line.strip() and not line.lstrip().startswith("#")]
