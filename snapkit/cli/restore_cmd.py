@@ -29,11 +29,14 @@ from snapkit.read.restore import OVERWRITE_POLICIES, Overwrite
 @click.option("--fail-fast", is_flag=True,
               help="Stop at the first damaged file or directory (default: restore every "
                    "intact file, list the others, exit 1).")
+@click.option("--verify", is_flag=True,
+              help="Read every file written back from the target and compare it with the "
+                   "snapshot (a file that differs is listed, exit 1).")
 @no_lock_option
 @with_settings
 def restore(settings: Settings, snapshot: str, target: str | None, in_place: bool,
             overwrite: Overwrite | None, includes: tuple[str, ...], excludes: tuple[str, ...],
-            dry_run: bool, fail_fast: bool, no_lock: bool) -> None:
+            dry_run: bool, fail_fast: bool, verify: bool, no_lock: bool) -> None:
     """Restore SNAPSHOT (id, unique prefix, `latest` or a tag; ~N for an earlier one) into
     --target.
 
@@ -56,7 +59,8 @@ def restore(settings: Settings, snapshot: str, target: str | None, in_place: boo
         done = run_restore(repo_path(settings), snapshot, target, in_place=in_place,
                            overwrite=overwrite or "never", includes=includes,
                            excludes=excludes, dry_run=dry_run, no_lock=no_lock,
-                           fail_fast=fail_fast, on_event=progress.on_event)
+                           fail_fast=fail_fast, verify=verify and not dry_run,
+                           on_event=progress.on_event)
     restore_view.report(settings, done, dry_run)
     if done.result.failed:
         raise SystemExit(EXIT_FATAL)

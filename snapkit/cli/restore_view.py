@@ -35,6 +35,7 @@ def report(settings: Settings, done: RestoreOutcome, dry_run: bool) -> None:
         emit_json({"event": "summary", "snapshot_id": done.snapshot_id, "target": done.target,
                    "dry_run": dry_run, "files": r.files, "dirs": r.dirs,
                    "symlinks": r.symlinks, "bytes": r.bytes, "identical": r.identical,
+                   "verified": r.verified,
                    "leftovers_removed": r.leftovers_removed,
                    "unmatched_includes": list(done.unmatched_includes),
                    "failed": [{"path": f.path, "type": f.type, "reason": f.reason}
@@ -54,6 +55,9 @@ def report(settings: Settings, done: RestoreOutcome, dry_run: bool) -> None:
                    f"{r.symlinks:,} symlinks from snapshot {done.snapshot_id[:8]} to "
                    f"{done.target}" + (f"; {r.identical:,} already identical"
                                         if r.identical else ""))
+        if r.verified:
+            click.echo(f"verified {_count(r.verified, 'file')}: read back, equal to the "
+                       "snapshot")
     failures(r.failed, "would restore" if dry_run else "restored", r.files)
 
 

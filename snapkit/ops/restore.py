@@ -43,7 +43,7 @@ class RestoreOutcome:
 def restore(location: Location, snapshot: str, target: str, *, in_place: bool = False,
             overwrite: Overwrite = "never", includes: Sequence[str] = (),
             excludes: Sequence[str] = (), dry_run: bool = False, no_lock: bool = False,
-            fail_fast: bool = False, on_event: OnEvent = ignore,
+            fail_fast: bool = False, verify: bool = False, on_event: OnEvent = ignore,
             progress_interval: float = 0.2) -> RestoreOutcome:
     """Restore ``snapshot`` (a selector) below ``target`` (``/`` with ``in_place``: the
     original paths); ``overwrite`` says what happens to existing files that differ.
@@ -63,7 +63,7 @@ def restore(location: Location, snapshot: str, target: str, *, in_place: bool = 
                               in_place=in_place, overwrite=overwrite, dry_run=dry_run,
                               includes=source_patterns(includes, snap.sources),
                               excludes=source_patterns(excludes, snap.sources),
-                              fail_fast=fail_fast)
+                              fail_fast=fail_fast, verify=verify)
         result = restore_snapshot(repo.load_tree, repo.read_blobs, snap, opts,
                                   Chunker(repo.config.chunker),
                                   file_counter(on_event, progress_interval))

@@ -78,6 +78,7 @@ class RestoreOptions:
     includes: tuple[str, ...] = ()  # gitignore-style, against the original absolute path
     excludes: tuple[str, ...] = ()
     fail_fast: bool = False  # raise at the first damage (else: restore the rest, list it)
+    verify: bool = False  # read every file written back and compare it with the snapshot
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,8 @@ class RestoreResult:
     actions: tuple[Action, ...] = ()
     #: what could not be restored (damaged content, unreadable directories), by path
     failed: tuple[Failed, ...] = ()
+    #: files read back and found equal to the snapshot (``verify``)
+    verified: int = 0
 
 
 @dataclass
@@ -113,6 +116,7 @@ class _Tally:
     symlinks: int = 0
     bytes: int = 0
     identical: int = 0
+    verified: int = 0
     failed: list[Failed] = field(default_factory=list)
 
     def count(self, a: Action, size: int) -> None:
@@ -141,7 +145,7 @@ class _Tally:
     def result(self, actions: Sequence[Action], leftovers_removed: int = 0) -> RestoreResult:
         return RestoreResult(self.files, self.dirs, self.symlinks, self.bytes, self.identical,
                              leftovers_removed, tuple(actions),
-                             tuple(sorted(self.failed, key=lambda f: f.path)))
+                             tuple(sorted(self.failed, key=lambda f: f.path)), self.verified)
 
 
 def _follow_parts(snap: Snapshot, opts: RestoreOptions) -> int:
@@ -296,7 +300,23 @@ def restore_snapshot(
             writer.set_meta(a.parts, a.node)
     finally:
         writer.close()
+    if opts.verify:
+        _verify(actions, tally, chunker)
     return tally.result(actions, writer.leftovers)
+
+
+def _verify(actions: Sequence[Action], tally: _Tally, chunker: Chunker) -> None:
+    """``--verify``: each file written, read back from the target (never through a symlink)
+    and compared with the snapshot's content; one that differs is listed as failed."""
+    failed = {f.path for f in tally.failed}
+    for a in actions:
+        if a.node.type != NODE_FILE or a.action == "identical" or a.dest in failed:
+            continue
+        if _same_content(None, a.dest, a.node, chunker):
+            tally.verified += 1
+        else:
+            tally.failed.append(Failed(a.dest, "file", "written, but reading it back from the "
+                                       "target gives other content (check the target's disk)"))
 
 
 def _write_other(writer: Writer, a: Action, tally: _Tally, dirs: list[Action]) -> bool:
