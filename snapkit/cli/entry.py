@@ -14,7 +14,8 @@ import sys
 
 def main() -> None:
     """Console entry point."""
-    if sys.argv[1:] in ([], ["--help"], ["-h"]):
+    # (a shell asking for completions runs a bare `snapkit` with _SNAPKIT_COMPLETE set)
+    if sys.argv[1:] in ([], ["--help"], ["-h"]) and "_SNAPKIT_COMPLETE" not in os.environ:
         from snapkit.cli.help_page import group_help
 
         try:

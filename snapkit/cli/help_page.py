@@ -34,6 +34,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
              "and mtime."),
     "forget": ("forget_cmd:forget", "Remove snapshots given by id, or those a keep policy "
                "does not keep."),
+    "generate": ("generate_cmd:generate", "Write shell completion scripts and man pages."),
     "import": ("import_cmd:import_cmd", "Import ARCHIVE (tar, tar.gz or tar.zst) as a new, "
                "deduplicated snapshot."),
     "init": ("init_cmd:init", "Create a new, empty repository at --repo (or the default "
