@@ -51,6 +51,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "snap": ("snap_cmd:snap", "Snapshot PATHS (default: the OpenClaw installation) into the "
              "repository."),
     "snapshots": ("snapshots_cmd:snapshots", "List snapshots, oldest first."),
+    "tag": ("tag_cmd:tag", "Add, remove or set the tags of SNAPSHOTS (ids, prefixes, "
+            "`latest` or tags)."),
     "unlock": ("unlock_cmd:unlock", "Remove stale locks: those whose process is gone (same "
                "host), or not refreshed for 30 minutes (another host), or damaged."),
     "verify-archive": ("export_cmd:verify_archive_cmd", "Check an exported archive's files "
