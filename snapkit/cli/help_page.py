@@ -51,6 +51,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "snap": ("snap_cmd:snap", "Snapshot PATHS (default: the OpenClaw installation) into the "
              "repository."),
     "snapshots": ("snapshots_cmd:snapshots", "List snapshots, oldest first."),
+    "stats": ("stats_cmd:stats", "Sizes of SNAPSHOTS (default: all): what they restore to, "
+              "the unique data behind them (deduplication) and what it takes in the "
+              "repository (compression)."),
     "tag": ("tag_cmd:tag", "Add, remove or set the tags of SNAPSHOTS (ids, prefixes, "
             "`latest` or tags)."),
     "unlock": ("unlock_cmd:unlock", "Remove stale locks: those whose process is gone (same "
