@@ -545,7 +545,7 @@ def test_snap_files_from_and_exclude_file(tmp_path: Path, env: dict[str, str]) -
     assert out.code == 0, out.stderr
     summary = json.loads(out.stdout.splitlines()[-1])
     assert set(summary["sources"]) == {str(a), str(b)}
-    listed = invoke(["ls", "latest", "--json"], env).lines
+    listed = invoke(["ls", "latest", "-R", "--json"], env).lines
     paths = {json.loads(line)["path"] for line in listed}
     assert f"{a}/keep.txt" in paths and f"{b}/y.txt" in paths
     assert not any(p.endswith(".log") for p in paths)
@@ -554,3 +554,24 @@ def test_snap_files_from_and_exclude_file(tmp_path: Path, env: dict[str, str]) -
     assert bad.code == 2 and "--files-from lists no path" in bad.stderr
     missing = invoke(["snap", "--exclude-file", str(tmp_path / "nope")], env)
     assert missing.code == 2 and "cannot read" in missing.stderr
+
+
+def test_snap_exclude_if_present_and_exclude_caches(tmp_path: Path, env: dict[str, str]) -> None:
+    from snapkit.select.rules import CACHEDIR_SIGNATURE
+
+    src = make_tree(tmp_path / "src", {
+        "keep/a.txt": b"a",
+        "build/.nobackup": b"", "build/out.o": b"o",
+        "cache/CACHEDIR.TAG": CACHEDIR_SIGNATURE + b"\n# a cache\n", "cache/blob": b"c",
+        "notcache/CACHEDIR.TAG": b"no signature here", "notcache/b.txt": b"b",
+    })
+    out = invoke(["snap", str(src), "--exclude-if-present", ".nobackup", "--exclude-caches",
+                  "--json"], env)
+    assert out.code == 0, out.stderr
+    listed = invoke(["ls", "latest", "-R", "--json"], env).lines
+    paths = {json.loads(line)["path"] for line in listed}
+    assert f"{src}/keep/a.txt" in paths and f"{src}/notcache/b.txt" in paths
+    assert not any(p.startswith((f"{src}/build", f"{src}/cache/")) for p in paths), paths
+    assert f"{src}/cache" not in paths
+    dry = invoke(["snap", str(src), "--exclude-caches", "--dry-run"], env)
+    assert "holds CACHEDIR.TAG: 2 files" in dry.stdout, dry.stdout

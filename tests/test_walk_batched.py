@@ -35,6 +35,11 @@ class _Rules:
     def child(self, dir_relpath: str, ignore_lines: list[str]) -> Matcher:
         return self
 
+    markers: tuple[str, ...] = ()
+
+    def marked(self, dir_path: str, listing: frozenset[str]) -> str | None:
+        return None
+
 
 def _flatten(events: list[Event | Files]) -> list[Event]:
     out: list[Event] = []

@@ -36,6 +36,11 @@ class Matcher(Protocol):
 
     def child(self, dir_relpath: str, ignore_lines: list[str]) -> Matcher: ...
 
+    @property
+    def markers(self) -> tuple[str, ...]: ...
+
+    def marked(self, dir_path: str, listing: frozenset[str]) -> str | None: ...
+
 
 class Entry(NamedTuple):
     """One filesystem entry as seen by lstat (a named tuple: one is made per entry walked)."""
@@ -254,6 +259,11 @@ def _walk_dir(
         yield Skip(_error_skip(dir_entry.path, exc))
         return
     listing = frozenset(names)
+    if not top and matcher is not None and matcher.markers:
+        reason = matcher.marked(dir_entry.path, listing)
+        if reason is not None:  # a directory holding a marker file: left out, not entered
+            yield _entry_event(dir_entry, reason, matcher, measure)
+            return
     if matcher is not None and IGNORE_FILE in listing:
         lines = _read_ignore(os.path.join(dir_entry.path, IGNORE_FILE))
         if lines is not None:

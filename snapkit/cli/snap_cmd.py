@@ -37,6 +37,11 @@ if TYPE_CHECKING:  # the command loads its modules when it runs
               type=click.Path(dir_okay=False),
               help="Also snapshot the paths listed in FILE, one a line ('#' comments and blank "
                    "lines ignored; '-' reads standard input; repeatable).")
+@click.option("--exclude-if-present", "markers", multiple=True, metavar="NAME",
+              help="Leave out every directory holding a file named NAME (repeatable).")
+@click.option("--exclude-caches", is_flag=True,
+              help="Leave out every directory holding a CACHEDIR.TAG with the cache directory "
+                   "tag's signature.")
 @click.option("--dry-run", "-n", is_flag=True,
               help="Report what would be taken and what each rule excludes; touch no "
                    "repository.")
@@ -51,7 +56,8 @@ if TYPE_CHECKING:  # the command loads its modules when it runs
 def snap(settings: Settings, paths: tuple[str, ...], tags: tuple[str, ...], host: str | None,
          parent: str | None, force: bool, mode: str, symlinks: SymlinkPolicy | None,
          excludes: tuple[str, ...], exclude_files: tuple[str, ...],
-         files_from: tuple[str, ...], dry_run: bool, list_paths: bool,
+         files_from: tuple[str, ...], markers: tuple[str, ...], exclude_caches: bool,
+         dry_run: bool, list_paths: bool,
          service_policy: ServicePolicy | None, no_service_control: bool, yes: bool) -> None:
     """Snapshot PATHS (default: the OpenClaw installation) into the repository.
 
@@ -74,6 +80,7 @@ def snap(settings: Settings, paths: tuple[str, ...], tags: tuple[str, ...], host
         raise click.UsageError("--files-from lists no path (only comments or blank lines)")
     request = SnapRequest(paths=paths, tags=tags, host=host, parent=parent, force=force,
                           mode=mode, symlinks=symlinks, excludes=excludes, config=settings.config,
+                          markers=(*markers, *(("CACHEDIR.TAG",) if exclude_caches else ())),
                           service_policy=service_policy, service_control=not no_service_control)
     if dry_run:
         from snapkit.cli.dryrun_view import render_dry_run

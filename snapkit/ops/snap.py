@@ -47,6 +47,9 @@ class SnapRequest:
     mode: str = "full"
     symlinks: SymlinkPolicy | None = None  # None: the config's
     excludes: tuple[str, ...] = ()
+    #: leave out a directory holding a file of one of these names (--exclude-if-present,
+    #: --exclude-caches: CACHEDIR.TAG)
+    markers: tuple[str, ...] = ()
     service_policy: ServicePolicy | None = None  # None: the config's
     service_control: bool = True  # False: never stop or start the gateway
     config: str | None = None  # the config file; None: the usual lookup
@@ -101,7 +104,7 @@ def _plan(location: Location, request: SnapRequest) -> tuple[LoadedConfig, Sourc
     loaded = load_config(request.config)
     local = None if isinstance(location, str) and is_remote(location) else str(location)
     plan = plan_sources(request.paths, request.mode, request.symlinks, loaded,
-                        request.excludes, repository=local)
+                        request.excludes, repository=local, markers=request.markers)
     return loaded, plan
 
 

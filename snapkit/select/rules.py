@@ -26,7 +26,9 @@ nothing below an excluded directory can be re-included).
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -51,6 +53,9 @@ class RuleSet:
     max_file_size: int | None = None
     include: tuple[str, ...] | None = None
     mode: str = "full"
+    #: a directory holding a file of one of these names is left out (``--exclude-if-present``;
+    #: ``CACHEDIR.TAG`` counts only with the cache directory tag's signature)
+    exclude_if_present: tuple[str, ...] = ()
 
 
 # --------------------------------------------------------------------------- compiled rules
@@ -264,7 +269,8 @@ def _could_match_below(parts: list[str], segments: _Segments) -> bool:
 class Matcher:
     """Decides for each entry of a source tree whether it is selected, and if not, why."""
 
-    __slots__ = ("_include", "_layers", "_max_size", "_mode_reason", "_size_reason", "rules")
+    __slots__ = ("_include", "_layers", "_max_size", "_mode_reason", "_size_reason", "markers",
+                 "rules")
 
     def __init__(self, rules: RuleSet) -> None:
         self.rules = rules
@@ -275,6 +281,16 @@ class Matcher:
         self._size_reason = f"size > {format_size(rules.max_file_size or 0)}"
         self._include = None if rules.include is None else _Include.build(rules.include)
         self._mode_reason = f"not in mode {rules.mode}"
+        self.markers = rules.exclude_if_present
+
+    def marked(self, dir_path: str, listing: frozenset[str]) -> str | None:
+        """The reason a directory is left out because it holds a marker file (one of
+        ``exclude_if_present`` in ``listing``), else None."""
+        for marker in self.markers:
+            if marker in listing and (marker != CACHEDIR_TAG or _is_cache_tag(
+                    os.path.join(dir_path, marker))):
+                return f"holds {marker}"
+        return None
 
     def excluded(self, relpath: str, is_dir: bool, size: int | None = None) -> str | None:
         """None if relpath is selected, else the reason (one short rule description)."""
@@ -316,7 +332,29 @@ class Matcher:
         derived._size_reason = self._size_reason
         derived._include = self._include
         derived._mode_reason = self._mode_reason
+        derived.markers = self.markers
         return derived
+
+
+#: The cache directory tag (https://bford.info/cachedir/), and how its file must begin.
+CACHEDIR_TAG = "CACHEDIR.TAG"
+CACHEDIR_SIGNATURE = b"Signature: 8a477f597d28d172789f06886806bc55"
+
+
+def _is_cache_tag(path: str) -> bool:
+    """``path`` is a regular file starting with the cache directory tag's signature."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
+                     | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return False
+    try:
+        return stat.S_ISREG(os.fstat(fd).st_mode) and os.read(fd, len(CACHEDIR_SIGNATURE)) \
+            == CACHEDIR_SIGNATURE
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
 
 
 def path_filter(

@@ -82,6 +82,7 @@ def plan_sources(
     excludes: Sequence[str] = (),
     env: Mapping[str, str] | None = None,
     repository: str | None = None,
+    markers: Sequence[str] = (),
 ) -> SourcePlan:
     """Resolve the sources of one run and the rules for each (raises UsageError).
 
@@ -114,7 +115,8 @@ def plan_sources(
     sources = list(dict.fromkeys(sources))
     origin = str(loaded.path) if loaded.path else ""
     per_source = {src: _rules_for(src, inst, loaded, mode,
-                                  (*excludes, *_inside(repository, src)), origin)
+                                  (*excludes, *_inside(repository, src)), origin,
+                                  tuple(markers))
                   for src in sources}
     return SourcePlan(tuple(sources), symlinks or config.symlinks, mode, per_source,
                       inst if inst.exists else None)
@@ -133,7 +135,8 @@ def _inside(repository: str | None, source: str) -> tuple[str, ...]:
 
 
 def _rules_for(src: str, inst: Installation, loaded: LoadedConfig, mode: str,
-               excludes: tuple[str, ...], origin: str) -> SourceRules:
+               excludes: tuple[str, ...], origin: str,
+               markers: tuple[str, ...] = ()) -> SourceRules:
     config = loaded.config
     path = Path(src)
     kind = inst.kind_of(path)
@@ -158,12 +161,14 @@ def _rules_for(src: str, inst: Installation, loaded: LoadedConfig, mode: str,
         max_file_size=keys["max_file_size"],
         include=include,
         mode=mode,
+        exclude_if_present=markers,
     )
     if openclaw:
         desc = "openclaw defaults" + (f" + {origin}" if origin else "")
     else:
         has_rules = any(keys[k] for k in ("excluded_extensions", "excluded_folders",
-                                          "excluded_files", "exclude")) or excludes
+                                          "excluded_files", "exclude")) or excludes \
+            or markers
         desc = (f"user rules from {origin}" if origin and has_rules
                 else "user rules" if has_rules else "no exclusion rules (not an OpenClaw dir)")
     desc += f", mode {mode}"
