@@ -575,3 +575,15 @@ def test_snap_exclude_if_present_and_exclude_caches(tmp_path: Path, env: dict[st
     assert f"{src}/cache" not in paths
     dry = invoke(["snap", str(src), "--exclude-caches", "--dry-run"], env)
     assert "holds CACHEDIR.TAG: 2 files" in dry.stdout, dry.stdout
+
+
+@pytest.mark.skipif(not os.path.isdir("/dev/shm") or os.stat("/dev").st_dev
+                    == os.stat("/dev/shm").st_dev, reason="needs /dev/shm mounted below /dev")
+def test_snap_one_file_system_leaves_a_mount_point_out(env: dict[str, str]) -> None:
+    # A real mount point: /dev/shm (tmpfs) below /dev (devtmpfs). Dry runs: nothing stored.
+    crossing = invoke(["snap", "/dev", "--dry-run", "--list"], env)
+    assert crossing.code == 0, crossing.stderr
+    staying = invoke(["snap", "/dev", "--dry-run", "--list", "--one-file-system"], env)
+    assert staying.code == 0, staying.stderr
+    assert "on another filesystem (--one-file-system)" in staying.stdout
+    assert "/dev/shm" not in {line.rstrip("/") for line in staying.stdout.splitlines()}

@@ -36,6 +36,7 @@ class _Rules:
         return self
 
     markers: tuple[str, ...] = ()
+    one_file_system = False
 
     def marked(self, dir_path: str, listing: frozenset[str]) -> str | None:
         return None

@@ -39,6 +39,9 @@ class Matcher(Protocol):
     @property
     def markers(self) -> tuple[str, ...]: ...
 
+    @property
+    def one_file_system(self) -> bool: ...
+
     def marked(self, dir_path: str, listing: frozenset[str]) -> str | None: ...
 
 
@@ -288,6 +291,9 @@ def _walk_dir(
         rule = None
         if matcher is not None and kind in ("file", "dir"):
             rule = matcher.excluded(rel, kind == "dir", st.st_size if kind == "file" else None)
+            if (rule is None and kind == "dir" and matcher.one_file_system
+                    and st.st_dev != dir_entry.st.st_dev):
+                rule = "on another filesystem (--one-file-system)"
         if batch and kind == "file" and rule is None:
             run.append((name, st))
             if len(run) == BATCH_FILES:

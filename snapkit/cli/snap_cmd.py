@@ -42,6 +42,9 @@ if TYPE_CHECKING:  # the command loads its modules when it runs
 @click.option("--exclude-caches", is_flag=True,
               help="Leave out every directory holding a CACHEDIR.TAG with the cache directory "
                    "tag's signature.")
+@click.option("--one-file-system", "-x", is_flag=True,
+              help="Do not cross into other filesystems: a mount point below a source is left "
+                   "out.")
 @click.option("--dry-run", "-n", is_flag=True,
               help="Report what would be taken and what each rule excludes; touch no "
                    "repository.")
@@ -57,7 +60,7 @@ def snap(settings: Settings, paths: tuple[str, ...], tags: tuple[str, ...], host
          parent: str | None, force: bool, mode: str, symlinks: SymlinkPolicy | None,
          excludes: tuple[str, ...], exclude_files: tuple[str, ...],
          files_from: tuple[str, ...], markers: tuple[str, ...], exclude_caches: bool,
-         dry_run: bool, list_paths: bool,
+         one_file_system: bool, dry_run: bool, list_paths: bool,
          service_policy: ServicePolicy | None, no_service_control: bool, yes: bool) -> None:
     """Snapshot PATHS (default: the OpenClaw installation) into the repository.
 
@@ -81,6 +84,7 @@ def snap(settings: Settings, paths: tuple[str, ...], tags: tuple[str, ...], host
     request = SnapRequest(paths=paths, tags=tags, host=host, parent=parent, force=force,
                           mode=mode, symlinks=symlinks, excludes=excludes, config=settings.config,
                           markers=(*markers, *(("CACHEDIR.TAG",) if exclude_caches else ())),
+                          one_file_system=one_file_system,
                           service_policy=service_policy, service_control=not no_service_control)
     if dry_run:
         from snapkit.cli.dryrun_view import render_dry_run

@@ -50,6 +50,7 @@ class SnapRequest:
     #: leave out a directory holding a file of one of these names (--exclude-if-present,
     #: --exclude-caches: CACHEDIR.TAG)
     markers: tuple[str, ...] = ()
+    one_file_system: bool = False  # leave out directories on another filesystem (mounts)
     service_policy: ServicePolicy | None = None  # None: the config's
     service_control: bool = True  # False: never stop or start the gateway
     config: str | None = None  # the config file; None: the usual lookup
@@ -104,7 +105,8 @@ def _plan(location: Location, request: SnapRequest) -> tuple[LoadedConfig, Sourc
     loaded = load_config(request.config)
     local = None if isinstance(location, str) and is_remote(location) else str(location)
     plan = plan_sources(request.paths, request.mode, request.symlinks, loaded,
-                        request.excludes, repository=local, markers=request.markers)
+                        request.excludes, repository=local, markers=request.markers,
+                        one_file_system=request.one_file_system)
     return loaded, plan
 
 

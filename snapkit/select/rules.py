@@ -56,6 +56,8 @@ class RuleSet:
     #: a directory holding a file of one of these names is left out (``--exclude-if-present``;
     #: ``CACHEDIR.TAG`` counts only with the cache directory tag's signature)
     exclude_if_present: tuple[str, ...] = ()
+    #: a directory on another filesystem than its parent (a mount point) is left out
+    one_file_system: bool = False
 
 
 # --------------------------------------------------------------------------- compiled rules
@@ -270,7 +272,7 @@ class Matcher:
     """Decides for each entry of a source tree whether it is selected, and if not, why."""
 
     __slots__ = ("_include", "_layers", "_max_size", "_mode_reason", "_size_reason", "markers",
-                 "rules")
+                 "one_file_system", "rules")
 
     def __init__(self, rules: RuleSet) -> None:
         self.rules = rules
@@ -282,6 +284,7 @@ class Matcher:
         self._include = None if rules.include is None else _Include.build(rules.include)
         self._mode_reason = f"not in mode {rules.mode}"
         self.markers = rules.exclude_if_present
+        self.one_file_system = rules.one_file_system
 
     def marked(self, dir_path: str, listing: frozenset[str]) -> str | None:
         """The reason a directory is left out because it holds a marker file (one of
@@ -333,6 +336,7 @@ class Matcher:
         derived._include = self._include
         derived._mode_reason = self._mode_reason
         derived.markers = self.markers
+        derived.one_file_system = self.one_file_system
         return derived
 
 

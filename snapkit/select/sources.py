@@ -83,6 +83,7 @@ def plan_sources(
     env: Mapping[str, str] | None = None,
     repository: str | None = None,
     markers: Sequence[str] = (),
+    one_file_system: bool = False,
 ) -> SourcePlan:
     """Resolve the sources of one run and the rules for each (raises UsageError).
 
@@ -116,7 +117,7 @@ def plan_sources(
     origin = str(loaded.path) if loaded.path else ""
     per_source = {src: _rules_for(src, inst, loaded, mode,
                                   (*excludes, *_inside(repository, src)), origin,
-                                  tuple(markers))
+                                  tuple(markers), one_file_system)
                   for src in sources}
     return SourcePlan(tuple(sources), symlinks or config.symlinks, mode, per_source,
                       inst if inst.exists else None)
@@ -136,7 +137,7 @@ def _inside(repository: str | None, source: str) -> tuple[str, ...]:
 
 def _rules_for(src: str, inst: Installation, loaded: LoadedConfig, mode: str,
                excludes: tuple[str, ...], origin: str,
-               markers: tuple[str, ...] = ()) -> SourceRules:
+               markers: tuple[str, ...] = (), one_file_system: bool = False) -> SourceRules:
     config = loaded.config
     path = Path(src)
     kind = inst.kind_of(path)
@@ -162,13 +163,14 @@ def _rules_for(src: str, inst: Installation, loaded: LoadedConfig, mode: str,
         include=include,
         mode=mode,
         exclude_if_present=markers,
+        one_file_system=one_file_system,
     )
     if openclaw:
         desc = "openclaw defaults" + (f" + {origin}" if origin else "")
     else:
         has_rules = any(keys[k] for k in ("excluded_extensions", "excluded_folders",
                                           "excluded_files", "exclude")) or excludes \
-            or markers
+            or markers or one_file_system
         desc = (f"user rules from {origin}" if origin and has_rules
                 else "user rules" if has_rules else "no exclusion rules (not an OpenClaw dir)")
     desc += f", mode {mode}"
