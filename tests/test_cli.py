@@ -587,3 +587,17 @@ def test_snap_one_file_system_leaves_a_mount_point_out(env: dict[str, str]) -> N
     assert staying.code == 0, staying.stderr
     assert "on another filesystem (--one-file-system)" in staying.stdout
     assert "/dev/shm" not in {line.rstrip("/") for line in staying.stdout.splitlines()}
+
+
+def test_errors_under_json_are_json(tmp_path: Path, env: dict[str, str]) -> None:
+    for args in (["snapshots", "--json"], ["--json", "snapshots"], ["snap", "--json", "--bogus"]):
+        out = invoke(args, {**env, "SNAPKIT_REPO": str(tmp_path / "none")})
+        (line,) = out.stderr.strip().splitlines()
+        doc = json.loads(line)
+        assert doc["event"] == "error" and doc["exit_code"] == out.code != 0, args
+        assert not doc["message"].startswith("snapkit:"), doc
+    out = invoke(["snapshots"], {**env, "SNAPKIT_REPO": str(tmp_path / "none"),
+                                 "SNAPKIT_JSON": "1"})
+    assert json.loads(out.stderr)["exit_code"] == 10
+    plain = invoke(["snapshots"], {**env, "SNAPKIT_REPO": str(tmp_path / "none")})
+    assert plain.stderr.startswith("snapkit: error: no repository at")

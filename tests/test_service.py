@@ -777,10 +777,13 @@ def test_cli_gateway_left_down_exits_4(tmp_path: Path, fake: Fake, json_out: boo
     assert fake.gateway_pid() is None
     start = f"{fake.exe} gateway start"
     lines = result.stderr.splitlines()
-    # The last line: the snapshot is saved, the gateway is down, and the command to run.
-    assert lines[-1].startswith("snapkit: error: snapshot ")
-    assert lines[-1].endswith("was saved, but the OpenClaw gateway was stopped for it and is "
-                              f"NOT running: start it now with: {start}")
+    # The last line: the snapshot is saved, the gateway is down, and the command to run (under
+    # --json a JSON error object).
+    last = (json.loads(lines[-1])["message"] if json_out
+            else lines[-1].removeprefix("snapkit: error: "))
+    assert last.startswith("snapshot ")
+    assert last.endswith("was saved, but the OpenClaw gateway was stopped for it and is "
+                         f"NOT running: start it now with: {start}")
     assert any(line.startswith("snapkit: error: the OpenClaw gateway was stopped for the "
                                "snapshot and could not be restarted") for line in lines)
     service = _service_map(tmp_path)

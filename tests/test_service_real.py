@@ -279,9 +279,10 @@ def test_restart_that_fails_exits_4(account: Live, tmp_path: Path) -> None:
     assert result.returncode == EXIT_GATEWAY_DOWN == 4, result.stderr
     assert not account.gateway.running()  # stopped, and (as the test wants) not back
     command = "sh -c 'echo '\"'\"'cannot start the gateway'\"'\"' >&2; exit 1'"
-    last = result.stderr.splitlines()[-1]
-    assert last.startswith("snapkit: error: snapshot ")
-    assert last.endswith(f"is NOT running: start it now with: {command}")
+    last = json.loads(result.stderr.splitlines()[-1])  # under --json, the error is JSON too
+    assert last["event"] == "error" and last["exit_code"] == 4
+    assert last["message"].startswith("snapshot ")
+    assert last["message"].endswith(f"is NOT running: start it now with: {command}")
     assert (f"`{command}` exited with status 1: cannot start the gateway (3 attempts); "
             f"start it now with: {command}") in result.stderr
     events = [json.loads(line) for line in result.stdout.splitlines()]

@@ -47,6 +47,8 @@ def __getattr__(name: str) -> Any:
 
 
 VERBOSE = {"on": False}
+#: Whether the running command was asked for JSON (its errors are JSON too: ``cli.main``).
+JSON_OUTPUT = {"on": False}
 
 
 @dataclass
@@ -78,6 +80,8 @@ def group_settings(ctx: click.Context, **kw: Any) -> Settings:
                         json=bool(values["json"]), quiet=bool(values["quiet"]),
                         verbose=bool(values["verbose"]), explicit=explicit)
     VERBOSE["on"] = settings.verbose
+    # (the command's own options are not parsed yet: a --json after it still counts)
+    JSON_OUTPUT["on"] = JSON_OUTPUT["on"] or settings.json
     return settings
 
 
@@ -103,6 +107,7 @@ def _merge(ctx: click.Context, **kw: Any) -> Settings:
         verbose=bool(picked["verbose"]),
     )
     VERBOSE["on"] = merged.verbose
+    JSON_OUTPUT["on"] = merged.json
     return merged
 
 

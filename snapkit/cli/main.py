@@ -9,6 +9,7 @@ traceback. Every line it prints, and the traceback, goes through
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from types import FrameType
@@ -18,7 +19,7 @@ import click
 
 from snapkit import __version__
 from snapkit.cli import help_page
-from snapkit.cli.common import VERBOSE, global_options, group_settings
+from snapkit.cli.common import JSON_OUTPUT, VERBOSE, global_options, group_settings
 from snapkit.format.errors import (
     EXIT_FATAL,
     EXIT_INTERRUPTED,
@@ -90,10 +91,18 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
                       "snapshot and still valid")
 
 
-def _error(message: str) -> None:
-    """One line on stderr, with any secret in a URL replaced by ``***``."""
+def _error(message: str, exit_code: int | None = None) -> None:
+    """One line on stderr, with any secret in a URL replaced by ``***``; under ``--json`` a
+    JSON object (``{"event": "error", "message", "exit_code"}``) instead, for scripts."""
     from snapkit.store.location import redact
 
+    if JSON_OUTPUT["on"] and exit_code is not None:
+        import json
+
+        text = redact(message).removeprefix("snapkit: error: ").removeprefix("snapkit: ")
+        click.echo(json.dumps({"event": "error", "message": text, "exit_code": exit_code}),
+                   err=True)
+        return
     click.echo(redact(message), err=True)
 
 
@@ -118,6 +127,10 @@ def main(argv: list[str] | None = None) -> Any:
     """Console entry point."""
     if hasattr(signal, "SIGTERM"):
         signal.signal(signal.SIGTERM, _on_sigterm)
+    # Until the options are parsed (a usage error may come first): --json on the command line
+    # or a true SNAPKIT_JSON.
+    JSON_OUTPUT["on"] = "--json" in (sys.argv[1:] if argv is None else argv) or (
+        os.environ.get("SNAPKIT_JSON", "").strip().lower() in ("1", "true", "yes", "on", "t", "y"))
     try:
         cli.main(args=argv, prog_name="snapkit", standalone_mode=False)
     except click.exceptions.Exit as exc:
@@ -129,9 +142,9 @@ def main(argv: list[str] | None = None) -> Any:
             if VERBOSE["on"]:
                 _traceback()
             _error(f"snapkit: error: unexpected end of data: {exc.__context__} (the input is "
-                   "truncated or damaged; use a complete copy)")
+                   "truncated or damaged; use a complete copy)", EXIT_FATAL)
             sys.exit(EXIT_FATAL)
-        _error("snapkit: interrupted; the repository is still valid")
+        _error("snapkit: interrupted; the repository is still valid", EXIT_INTERRUPTED)
         sys.exit(EXIT_INTERRUPTED)
     except click.ClickException as exc:
         ctx = getattr(exc, "ctx", None)
@@ -143,15 +156,16 @@ def main(argv: list[str] | None = None) -> Any:
             # An option's parse error carries no context: the command is found in argv.
             path = exc.ctx.command_path if exc.ctx is not None else _command_path(argv)
             message += f" (see `{path} --help`)"
-        _error(f"snapkit: error: {message}")
-        sys.exit(EXIT_USAGE if exc.exit_code == 2 else exc.exit_code)
+        code = EXIT_USAGE if exc.exit_code == 2 else exc.exit_code
+        _error(f"snapkit: error: {message}", code)
+        sys.exit(code)
     except SnapkitError as exc:
         if VERBOSE["on"]:
             _traceback()
-        _error(f"snapkit: error: {exc.message}")
+        _error(f"snapkit: error: {exc.message}", exc.exit_code)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        _error("snapkit: interrupted; the repository is still valid")
+        _error("snapkit: interrupted; the repository is still valid", EXIT_INTERRUPTED)
         sys.exit(EXIT_INTERRUPTED)
     except BrokenPipeError:
         sys.exit(EXIT_FATAL)
@@ -159,12 +173,12 @@ def main(argv: list[str] | None = None) -> Any:
         if VERBOSE["on"]:
             _traceback()
         where = f" ({exc.filename})" if exc.filename else ""
-        _error(f"snapkit: error: {exc.strerror or exc}{where}")
+        _error(f"snapkit: error: {exc.strerror or exc}{where}", EXIT_FATAL)
         sys.exit(EXIT_FATAL)
     except Exception as exc:  # the error boundary: never a bare traceback
         if VERBOSE["on"]:
             _traceback()
         _error(f"snapkit: internal error: {type(exc).__name__}: {exc} (rerun with -v for the "
-               "traceback and report it)")
+               "traceback and report it)", EXIT_FATAL)
         sys.exit(EXIT_FATAL)
     sys.exit(0)
