@@ -601,3 +601,26 @@ def test_errors_under_json_are_json(tmp_path: Path, env: dict[str, str]) -> None
     assert json.loads(out.stderr)["exit_code"] == 10
     plain = invoke(["snapshots"], {**env, "SNAPKIT_REPO": str(tmp_path / "none")})
     assert plain.stderr.startswith("snapkit: error: no repository at")
+
+
+def test_progress_says_how_far_and_how_long(tmp_path: Path, env: dict[str, str]) -> None:
+    from snapkit.cli.snap_view import progress_text
+    from snapkit.ops.snap import SnapProgress
+
+    src = make_tree(tmp_path / "src", {f"f{i}.bin": os.urandom(20_000) for i in range(20)})
+    assert invoke(["snap", str(src), "-q"], env).code == 0
+    events = [json.loads(line) for line in invoke(["snap", str(src), "--json"], env).lines]
+    progress = [e for e in events if e["event"] == "progress"]
+    assert progress, events
+    last = progress[-1]
+    assert (last["total_files"], last["total_bytes"]) == (20, 400_000)  # the parent's
+    assert 0 <= last["percent"] <= 100 and "eta_s" in last and "elapsed_s" in last
+    first = [json.loads(line) for line in invoke(["snap", str(src), "--json", "--force"],
+                                                 env).lines]
+    assert all(e["total_files"] == 20 for e in first if e["event"] == "progress")
+    half = SnapProgress(10, 1, 200_000, 200_000, 4.0, "/src/f9.bin", 20, 400_000)
+    assert half.fraction == 0.5 and half.eta_s == 4.0
+    assert progress_text(half) == ("10/20 files  195.3 KiB/390.6 KiB  50%  48.8 KiB/s  0:04  "
+                                   "ETA 0:04  /src/f9.bin")
+    alone = SnapProgress(3, 1, 100, 100, 0.5, "/x", None, None)
+    assert alone.eta_s is None and progress_text(alone) == "3 files  100 B  200 B/s  0:00  /x"

@@ -28,12 +28,17 @@ def on_event(settings: Settings, line: ProgressLine, event: Event) -> None:
     the gateway lifecycle's warnings and alert (on stderr, and as JSON events)."""
     if isinstance(event, SnapProgress):
         if settings.json:
+            eta = event.eta_s
             emit_json({"event": "progress", "files": event.files, "dirs": event.dirs,
                        "bytes": event.bytes_seen, "bytes_read": event.bytes_read,
-                       "elapsed_s": round(event.elapsed_s, 2), "current": event.current})
+                       "total_files": event.total_files, "total_bytes": event.total_bytes,
+                       "percent": None if event.fraction is None
+                       else round(100 * event.fraction, 1),
+                       "elapsed_s": round(event.elapsed_s, 2),
+                       "eta_s": None if eta is None else round(eta, 1),
+                       "current": event.current})
         elif line.enabled:  # nothing formatted when no line is shown (-q, not a terminal)
-            line.update(f"{event.files:,} files  {hb(event.bytes_seen)}  "
-                        f"{hb(event.bytes_read / event.elapsed_s)}/s  {event.current}")
+            line.update(progress_text(event))
     elif isinstance(event, ServiceWarning | ServiceAlert):
         line.clear()
         kind = "warning" if isinstance(event, ServiceWarning) else "error"
@@ -156,3 +161,22 @@ def finish(settings: Settings, result: SnapResult) -> None:
         raise GatewayDown(gateway_down_message(result))
     if code:
         raise SystemExit(code)
+
+
+def _clock(seconds: float) -> str:
+    m, sec = divmod(int(seconds), 60)
+    h, m = divmod(m, 60)
+    return f"{h}:{m:02}:{sec:02}" if h else f"{m}:{sec:02}"
+
+
+def progress_text(event: SnapProgress) -> str:
+    """The live line: done of the likely totals (the parent snapshot's), percent, rate,
+    elapsed and ETA; without a parent, what was done so far."""
+    rate = f"{hb(event.bytes_read / event.elapsed_s)}/s"
+    clock = _clock(event.elapsed_s)
+    if event.total_files is None or event.fraction is None:
+        return f"{event.files:,} files  {hb(event.bytes_seen)}  {rate}  {clock}  {event.current}"
+    eta = event.eta_s
+    return (f"{event.files:,}/{event.total_files:,} files  {hb(event.bytes_seen)}/"
+            f"{hb(event.total_bytes or 0)}  {100 * event.fraction:.0f}%  {rate}  {clock}"
+            + (f"  ETA {_clock(eta)}" if eta is not None else "") + f"  {event.current}")

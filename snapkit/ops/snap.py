@@ -66,6 +66,24 @@ class SnapProgress(Event):
     bytes_read: int
     elapsed_s: float
     current: str
+    #: what the parent snapshot held (files, bytes): the likely totals; None without a parent
+    total_files: int | None = None
+    total_bytes: int | None = None
+
+    @property
+    def fraction(self) -> float | None:
+        """How far along, by bytes seen against the parent's total (None: unknown)."""
+        if not self.total_bytes:
+            return None
+        return min(self.bytes_seen / self.total_bytes, 1.0)
+
+    @property
+    def eta_s(self) -> float | None:
+        """Seconds left at the pace so far (None: unknown, or too early to tell)."""
+        done = self.fraction
+        if done is None or done <= 0 or self.elapsed_s < 1.0:
+            return None
+        return self.elapsed_s * (1 - done) / done
 
 
 @dataclass(frozen=True)
@@ -142,6 +160,9 @@ def snap(location: Location, request: SnapRequest, *,
             parent = None
         else:
             parent = find_parent(snapshots, plan.sources, hostname, request.mode)
+        # the progress line's likely totals: the parent's, or (--force) the one it would be
+        previous = parent or find_parent(snapshots, plan.sources, hostname, request.mode)
+        likely = previous[1] if previous else None
         opts = SnapOptions(
             sources=plan.sources,
             hostname=hostname,
@@ -169,7 +190,8 @@ def snap(location: Location, request: SnapRequest, *,
             )
         with lifecycle as record:
             _, manifest = create_snapshot(repo, opts, parent,
-                                          _progress(on_event, progress_interval), commit=False,
+                                          _progress(on_event, progress_interval, likely),
+                                          commit=False,
                                           capture=capture)
         if record is not None:  # after the restart, so the manifest says how it went
             manifest = replace(manifest, service=record.to_dict())
@@ -178,14 +200,18 @@ def snap(location: Location, request: SnapRequest, *,
     return SnapResult(snap_id, manifest, parent[0] if parent else None, record)
 
 
-def _progress(on_event: OnEvent, interval: float) -> Callable[[Progress], None]:
-    """The builder's progress callback: its counters as throttled :class:`SnapProgress`."""
+def _progress(on_event: OnEvent, interval: float,
+              parent: Snapshot | None = None) -> Callable[[Progress], None]:
+    """The builder's progress callback: its counters as throttled :class:`SnapProgress`,
+    with the ``parent`` snapshot's totals as the likely ones."""
     throttle = Throttle(interval)
+    files = parent.summary.total_files if parent is not None else None
+    size = parent.summary.total_bytes if parent is not None else None
 
     def on_progress(p: Progress) -> None:
         if throttle.due():
             elapsed = max(time.monotonic() - p.started, 1e-6)
             on_event(SnapProgress(p.files, p.dirs, p.bytes_seen, p.bytes_read, elapsed,
-                                  p.current))
+                                  p.current, files, size))
 
     return on_progress
