@@ -624,3 +624,15 @@ def test_progress_says_how_far_and_how_long(tmp_path: Path, env: dict[str, str])
                                    "ETA 0:04  /src/f9.bin")
     alone = SnapProgress(3, 1, 100, 100, 0.5, "/x", None, None)
     assert alone.eta_s is None and progress_text(alone) == "3 files  100 B  200 B/s  0:00  /x"
+
+
+def test_restore_and_export_lines_show_the_rate(capsys: pytest.CaptureFixture[str]) -> None:
+    from snapkit.cli.common import FileProgress, Settings
+    from snapkit.ops.events import FileWritten
+
+    with FileProgress(Settings()) as progress:
+        progress.line.enabled = True  # as on a terminal
+        progress.started -= 2.0  # two seconds in
+        progress.on_event(FileWritten("/t/a.bin", 4 << 20, 3, 8 << 20))
+        err = capsys.readouterr().err
+    assert "3 files  8.0 MiB  4.0 MiB/s  0:02  /t/a.bin" in err

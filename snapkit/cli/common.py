@@ -289,6 +289,7 @@ class FileProgress:
         self.settings = settings
         self.handler = handler
         self.line = ProgressLine(settings, interval=0)  # the operation paces its events
+        self.started = time.monotonic()
 
     def __enter__(self) -> FileProgress:
         return self
@@ -301,7 +302,11 @@ class FileProgress:
         from snapkit.select.sizes import format_size
 
         if isinstance(event, FileWritten):
-            self.line.update(f"{event.files:,} files  {format_size(event.bytes)}  {event.path}")
+            if self.line.enabled:  # (nothing formatted when no line is shown)
+                elapsed = max(time.monotonic() - self.started, 1e-6)
+                self.line.update(f"{event.files:,} files  {format_size(event.bytes)}  "
+                                 f"{format_size(int(event.bytes / elapsed))}/s  "
+                                 f"{int(elapsed) // 60}:{int(elapsed) % 60:02}  {event.path}")
         elif self.handler is None or not self.handler(event):
             echo_event(self.settings, event)
 
