@@ -635,4 +635,20 @@ def test_restore_and_export_lines_show_the_rate(capsys: pytest.CaptureFixture[st
         progress.started -= 2.0  # two seconds in
         progress.on_event(FileWritten("/t/a.bin", 4 << 20, 3, 8 << 20))
         err = capsys.readouterr().err
+        progress.on_event(FileWritten("/t/b.bin", 4 << 20, 4, 8 << 20, 10, 32 << 20))
+        planned = capsys.readouterr().err
     assert "3 files  8.0 MiB  4.0 MiB/s  0:02  /t/a.bin" in err
+    # Once restore has planned: done of the totals, percent, and the time left at this pace.
+    assert "4/10 files  8.0 MiB/32.0 MiB  25%  4.0 MiB/s  0:02  ETA 0:06  /t/b.bin" in planned
+
+
+def test_restore_plans_its_totals(tmp_path: Path, env: dict[str, str]) -> None:
+    from snapkit.ops.events import FileWritten
+    from snapkit.ops.restore import restore as run_restore
+
+    src = make_tree(tmp_path / "src", {f"f{i}": b"x" * 1000 for i in range(5)})
+    assert invoke(["snap", str(src), "-q"], env).code == 0
+    seen: list[FileWritten] = []
+    run_restore(tmp_path / "repo", "latest", str(tmp_path / "t"), progress_interval=0,
+                on_event=lambda e: seen.append(e) if isinstance(e, FileWritten) else None)
+    assert [(e.files, e.total_files, e.total_bytes) for e in seen][-1] == (5, 5, 5000)

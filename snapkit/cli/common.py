@@ -303,12 +303,24 @@ class FileProgress:
 
         if isinstance(event, FileWritten):
             if self.line.enabled:  # (nothing formatted when no line is shown)
-                elapsed = max(time.monotonic() - self.started, 1e-6)
-                self.line.update(f"{event.files:,} files  {format_size(event.bytes)}  "
-                                 f"{format_size(int(event.bytes / elapsed))}/s  "
-                                 f"{int(elapsed) // 60}:{int(elapsed) % 60:02}  {event.path}")
+                self.line.update(self._text(event, format_size))
         elif self.handler is None or not self.handler(event):
             echo_event(self.settings, event)
+
+    def _text(self, event: Any, size: Callable[[int], str]) -> str:
+        """Done (of the planned totals, when known), rate, elapsed, ETA, the current path."""
+        elapsed = max(time.monotonic() - self.started, 1e-6)
+        rate = f"{size(int(event.bytes / elapsed))}/s"
+        clock = f"{int(elapsed) // 60}:{int(elapsed) % 60:02}"
+        if not event.total_bytes:
+            return f"{event.files:,} files  {size(event.bytes)}  {rate}  {clock}  {event.path}"
+        done = min(event.bytes / event.total_bytes, 1.0)
+        eta = "" if done <= 0 or elapsed < 1 else (
+            f"  ETA {int(elapsed * (1 - done) / done) // 60}:"
+            f"{int(elapsed * (1 - done) / done) % 60:02}")
+        return (f"{event.files:,}/{event.total_files:,} files  {size(event.bytes)}/"
+                f"{size(event.total_bytes)}  {100 * done:.0f}%  {rate}  {clock}{eta}  "
+                f"{event.path}")
 
 
 def _columns() -> int:

@@ -59,6 +59,9 @@ class FileWritten(Event):
     size: int
     files: int
     bytes: int
+    #: what the run will write in all (known once planned), else None
+    total_files: int | None = None
+    total_bytes: int | None = None
 
 
 @dataclass(frozen=True)
@@ -84,17 +87,29 @@ class Throttle:
         return True
 
 
-def file_counter(on_event: OnEvent, interval: float) -> Callable[[str, int], None]:
+class FileCounter:
     """An ``on_file(path, size)`` callback for a sink (restore, export): it keeps the running
-    totals and reports them as :class:`FileWritten` events, at most once per ``interval``."""
-    throttle = Throttle(interval)
-    files = total = 0
+    totals and reports them as :class:`FileWritten` events, at most once per ``interval``;
+    :meth:`planned` gives the totals the run will reach, when the sink knows them."""
 
-    def on_file(path: str, size: int) -> None:
-        nonlocal files, total
-        files += 1
-        total += size
-        if throttle.due():
-            on_event(FileWritten(path, size, files, total))
+    def __init__(self, on_event: OnEvent, interval: float) -> None:
+        self._on_event = on_event
+        self._throttle = Throttle(interval)
+        self.files = self.bytes = 0
+        self._planned: tuple[int, int] | None = None
 
-    return on_file
+    def planned(self, files: int, size: int) -> None:
+        self._planned = (files, size)
+
+    def __call__(self, path: str, size: int) -> None:
+        self.files += 1
+        self.bytes += size
+        if self._throttle.due():
+            total_files, total_bytes = self._planned or (None, None)
+            self._on_event(FileWritten(path, size, self.files, self.bytes, total_files,
+                                       total_bytes))
+
+
+def file_counter(on_event: OnEvent, interval: float) -> FileCounter:
+    """A :class:`FileCounter` reporting to ``on_event``."""
+    return FileCounter(on_event, interval)

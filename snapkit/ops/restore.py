@@ -64,7 +64,7 @@ def restore(location: Location, snapshot: str, target: str, *, in_place: bool = 
                               includes=source_patterns(includes, snap.sources),
                               excludes=source_patterns(excludes, snap.sources),
                               fail_fast=fail_fast, verify=verify)
+        counter = file_counter(on_event, progress_interval)
         result = restore_snapshot(repo.load_tree, repo.read_blobs, snap, opts,
-                                  Chunker(repo.config.chunker),
-                                  file_counter(on_event, progress_interval))
+                                  Chunker(repo.config.chunker), counter, counter.planned)
     return RestoreOutcome(snap_id, opts.target, result, unmatched)

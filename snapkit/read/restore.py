@@ -284,10 +284,16 @@ def restore_snapshot(
     opts: RestoreOptions,
     chunker: Chunker,
     on_file: Callable[[str, int], None] | None = None,
+    on_plan: Callable[[int, int], None] | None = None,
 ) -> RestoreResult:
-    """Plan, then (unless ``dry_run``) write; see the module docstring."""
+    """Plan, then (unless ``dry_run``) write; see the module docstring. ``on_plan`` is told
+    how many files (and bytes) will be written, once planned."""
     tally = _Tally()
     actions = plan_restore(load_tree, snap, opts, chunker, tally.failed)
+    if on_plan is not None:
+        todo = [a.node.size for a in actions
+                if a.node.type == NODE_FILE and a.action != "identical"]
+        on_plan(len(todo), sum(todo))
     if opts.dry_run:
         for a in actions:
             tally.count(a, a.node.size)
