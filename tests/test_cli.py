@@ -557,7 +557,7 @@ def test_snap_files_from_and_exclude_file(tmp_path: Path, env: dict[str, str]) -
 
 
 def test_snap_exclude_if_present_and_exclude_caches(tmp_path: Path, env: dict[str, str]) -> None:
-    from snapkit.select.rules import CACHEDIR_SIGNATURE
+    from snapkit.select.cachedir import CACHEDIR_SIGNATURE
 
     src = make_tree(tmp_path / "src", {
         "keep/a.txt": b"a",

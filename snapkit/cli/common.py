@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # the functions that need more of snapkit import it when call
     from pathlib import Path
 
     from snapkit.format.model import Skipped
-    from snapkit.ops.events import Event
+    from snapkit.ops.events import Event, FileWritten
     from snapkit.store.repository import Repository
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -307,20 +307,25 @@ class FileProgress:
         elif self.handler is None or not self.handler(event):
             echo_event(self.settings, event)
 
-    def _text(self, event: Any, size: Callable[[int], str]) -> str:
+    def _text(self, event: FileWritten, size: Callable[[int], str]) -> str:
         """Done (of the planned totals, when known), rate, elapsed, ETA, the current path."""
         elapsed = max(time.monotonic() - self.started, 1e-6)
         rate = f"{size(int(event.bytes / elapsed))}/s"
-        clock = f"{int(elapsed) // 60}:{int(elapsed) % 60:02}"
-        if not event.total_bytes:
-            return f"{event.files:,} files  {size(event.bytes)}  {rate}  {clock}  {event.path}"
+        if not event.total_bytes or event.total_files is None:
+            return (f"{event.files:,} files  {size(event.bytes)}  {rate}  {clock(elapsed)}  "
+                    f"{event.path}")
         done = min(event.bytes / event.total_bytes, 1.0)
-        eta = "" if done <= 0 or elapsed < 1 else (
-            f"  ETA {int(elapsed * (1 - done) / done) // 60}:"
-            f"{int(elapsed * (1 - done) / done) % 60:02}")
+        left = None if done <= 0 or elapsed < 1 else elapsed * (1 - done) / done
         return (f"{event.files:,}/{event.total_files:,} files  {size(event.bytes)}/"
-                f"{size(event.total_bytes)}  {100 * done:.0f}%  {rate}  {clock}{eta}  "
-                f"{event.path}")
+                f"{size(event.total_bytes)}  {100 * done:.0f}%  {rate}  {clock(elapsed)}"
+                + ("" if left is None else f"  ETA {clock(left)}") + f"  {event.path}")
+
+
+def clock(seconds: float) -> str:
+    """Elapsed or remaining time for a progress line: ``m:ss``, ``h:mm:ss`` past an hour."""
+    m, sec = divmod(int(seconds), 60)
+    h, m = divmod(m, 60)
+    return f"{h}:{m:02}:{sec:02}" if h else f"{m}:{sec:02}"
 
 
 def _columns() -> int:

@@ -76,6 +76,7 @@ def snap(settings: Settings, paths: tuple[str, ...], tags: tuple[str, ...], host
     from snapkit.cli import snap_view
     from snapkit.ops.snap import SnapRequest, preview
     from snapkit.ops.snap import snap as take_snapshot
+    from snapkit.select.cachedir import CACHEDIR_TAG
 
     paths = (*paths, *(p for f in files_from for p in listed_lines(f)))
     excludes = (*excludes, *(p for f in exclude_files for p in listed_lines(f)))
@@ -83,7 +84,7 @@ def snap(settings: Settings, paths: tuple[str, ...], tags: tuple[str, ...], host
         raise click.UsageError("--files-from lists no path (only comments or blank lines)")
     request = SnapRequest(paths=paths, tags=tags, host=host, parent=parent, force=force,
                           mode=mode, symlinks=symlinks, excludes=excludes, config=settings.config,
-                          markers=(*markers, *(("CACHEDIR.TAG",) if exclude_caches else ())),
+                          markers=(*markers, *((CACHEDIR_TAG,) if exclude_caches else ())),
                           one_file_system=one_file_system,
                           service_policy=service_policy, service_control=not no_service_control)
     if dry_run:

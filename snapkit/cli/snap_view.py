@@ -11,6 +11,7 @@ import click
 from snapkit.cli.common import (
     ProgressLine,
     Settings,
+    clock,
     count_reasons,
     echo_event,
     emit_json,
@@ -163,20 +164,14 @@ def finish(settings: Settings, result: SnapResult) -> None:
         raise SystemExit(code)
 
 
-def _clock(seconds: float) -> str:
-    m, sec = divmod(int(seconds), 60)
-    h, m = divmod(m, 60)
-    return f"{h}:{m:02}:{sec:02}" if h else f"{m}:{sec:02}"
-
-
 def progress_text(event: SnapProgress) -> str:
     """The live line: done of the likely totals (the parent snapshot's), percent, rate,
     elapsed and ETA; without a parent, what was done so far."""
     rate = f"{hb(event.bytes_read / event.elapsed_s)}/s"
-    clock = _clock(event.elapsed_s)
+    took = clock(event.elapsed_s)
     if event.total_files is None or event.fraction is None:
-        return f"{event.files:,} files  {hb(event.bytes_seen)}  {rate}  {clock}  {event.current}"
+        return f"{event.files:,} files  {hb(event.bytes_seen)}  {rate}  {took}  {event.current}"
     eta = event.eta_s
     return (f"{event.files:,}/{event.total_files:,} files  {hb(event.bytes_seen)}/"
-            f"{hb(event.total_bytes or 0)}  {100 * event.fraction:.0f}%  {rate}  {clock}"
-            + (f"  ETA {_clock(eta)}" if eta is not None else "") + f"  {event.current}")
+            f"{hb(event.total_bytes or 0)}  {100 * event.fraction:.0f}%  {rate}  {took}"
+            + (f"  ETA {clock(eta)}" if eta is not None else "") + f"  {event.current}")

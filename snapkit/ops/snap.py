@@ -153,16 +153,12 @@ def snap(location: Location, request: SnapRequest, *,
     hostname = request.host or socket.gethostname()
     with repo.lock(exclusive=False, operation="snap"):
         snapshots = repo.snapshots()
-        parent: tuple[str, Snapshot] | None
-        if request.parent:
-            parent = resolve(request.parent, snapshots)
-        elif request.force:
-            parent = None
-        else:
-            parent = find_parent(snapshots, plan.sources, hostname, request.mode)
-        # the progress line's likely totals: the parent's, or (--force) the one it would be
-        previous = parent or find_parent(snapshots, plan.sources, hostname, request.mode)
-        likely = previous[1] if previous else None
+        # The newest snapshot of the same sources: the parent unless named or --force, and
+        # either way the likely totals for the progress line.
+        newest = find_parent(snapshots, plan.sources, hostname, request.mode)
+        parent = (resolve(request.parent, snapshots) if request.parent
+                  else None if request.force else newest)
+        likely = parent[1] if parent else newest[1] if newest else None
         opts = SnapOptions(
             sources=plan.sources,
             hostname=hostname,

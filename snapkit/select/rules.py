@@ -28,11 +28,11 @@ from __future__ import annotations
 
 import os
 import re
-import stat
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from snapkit.select.cachedir import CACHEDIR_TAG, is_cache_tag
 from snapkit.select.gitignore import GLOB_CHARS, Pattern, name_pattern, parse_line, translate
 from snapkit.select.sizes import format_size
 
@@ -290,7 +290,7 @@ class Matcher:
         """The reason a directory is left out because it holds a marker file (one of
         ``exclude_if_present`` in ``listing``), else None."""
         for marker in self.markers:
-            if marker in listing and (marker != CACHEDIR_TAG or _is_cache_tag(
+            if marker in listing and (marker != CACHEDIR_TAG or is_cache_tag(
                     os.path.join(dir_path, marker))):
                 return f"holds {marker}"
         return None
@@ -338,27 +338,6 @@ class Matcher:
         derived.markers = self.markers
         derived.one_file_system = self.one_file_system
         return derived
-
-
-#: The cache directory tag (https://bford.info/cachedir/), and how its file must begin.
-CACHEDIR_TAG = "CACHEDIR.TAG"
-CACHEDIR_SIGNATURE = b"Signature: 8a477f597d28d172789f06886806bc55"
-
-
-def _is_cache_tag(path: str) -> bool:
-    """``path`` is a regular file starting with the cache directory tag's signature."""
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
-                     | getattr(os, "O_NONBLOCK", 0))
-    except OSError:
-        return False
-    try:
-        return stat.S_ISREG(os.fstat(fd).st_mode) and os.read(fd, len(CACHEDIR_SIGNATURE)) \
-            == CACHEDIR_SIGNATURE
-    except OSError:
-        return False
-    finally:
-        os.close(fd)
 
 
 def path_filter(
