@@ -280,15 +280,17 @@ class ProgressLine:
 
 class FileProgress:
     """The live line of a command that writes files (``restore``, ``export``): its
-    :meth:`on_event` shows the running totals of :class:`FileWritten` events, gives other
-    events to ``handler`` (when it returns False, to :func:`echo_event`), and the line is
-    cleared when the ``with`` block ends."""
+    :meth:`on_event` shows the running totals of :class:`FileWritten` events (with
+    ``json_events``, under ``--json``: as JSON progress events), gives other events to
+    ``handler`` (when it returns False, to :func:`echo_event`), and the line is cleared when
+    the ``with`` block ends."""
 
-    def __init__(self, settings: Settings,
-                 handler: Callable[[Event], bool] | None = None) -> None:
+    def __init__(self, settings: Settings, handler: Callable[[Event], bool] | None = None,
+                 json_events: bool = False) -> None:
         self.settings = settings
         self.handler = handler
         self.line = ProgressLine(settings, interval=0)  # the operation paces its events
+        self.json_events = json_events and settings.json
         self.started = time.monotonic()
 
     def __enter__(self) -> FileProgress:
@@ -302,22 +304,40 @@ class FileProgress:
         from snapkit.select.sizes import format_size
 
         if isinstance(event, FileWritten):
-            if self.line.enabled:  # (nothing formatted when no line is shown)
+            if self.json_events:
+                emit_json(self.progress_json(event))
+            elif self.line.enabled:  # (nothing formatted when no line is shown)
                 self.line.update(self._text(event, format_size))
         elif self.handler is None or not self.handler(event):
             echo_event(self.settings, event)
 
+    def _pace(self, event: FileWritten) -> tuple[float, float | None, float | None]:
+        """Seconds elapsed, the fraction of the planned bytes done and the seconds left at
+        this pace (None: no totals, or too early to tell)."""
+        elapsed = max(time.monotonic() - self.started, 1e-6)
+        if not event.total_bytes or event.total_files is None:
+            return elapsed, None, None
+        done = min(event.bytes / event.total_bytes, 1.0)
+        return elapsed, done, None if done <= 0 or elapsed < 1 else elapsed * (1 - done) / done
+
+    def progress_json(self, event: FileWritten) -> dict[str, Any]:
+        """A JSON progress event: the fields of ``snap``'s (no ``dirs``, ``bytes_read``)."""
+        elapsed, done, left = self._pace(event)
+        return {"event": "progress", "files": event.files, "bytes": event.bytes,
+                "total_files": event.total_files, "total_bytes": event.total_bytes,
+                "percent": None if done is None else round(100 * done, 1),
+                "elapsed_s": round(elapsed, 2), "eta_s": None if left is None else round(left, 1),
+                "current": event.path}
+
     def _text(self, event: FileWritten, size: Callable[[int], str]) -> str:
         """Done (of the planned totals, when known), rate, elapsed, ETA, the current path."""
-        elapsed = max(time.monotonic() - self.started, 1e-6)
+        elapsed, done, left = self._pace(event)
         rate = f"{size(int(event.bytes / elapsed))}/s"
-        if not event.total_bytes or event.total_files is None:
+        if done is None:
             return (f"{event.files:,} files  {size(event.bytes)}  {rate}  {clock(elapsed)}  "
                     f"{event.path}")
-        done = min(event.bytes / event.total_bytes, 1.0)
-        left = None if done <= 0 or elapsed < 1 else elapsed * (1 - done) / done
         return (f"{event.files:,}/{event.total_files:,} files  {size(event.bytes)}/"
-                f"{size(event.total_bytes)}  {100 * done:.0f}%  {rate}  {clock(elapsed)}"
+                f"{size(event.total_bytes or 0)}  {100 * done:.0f}%  {rate}  {clock(elapsed)}"
                 + ("" if left is None else f"  ETA {clock(left)}") + f"  {event.path}")
 
 
