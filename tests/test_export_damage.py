@@ -74,7 +74,8 @@ def test_json_lists_what_was_left_out(tmp_path: Path) -> None:
     archive = tmp_path / "out.tar.zst"
     code, stdout, _ = sk(tmp_path, "--json", "export", sid, "-o", str(archive))
     assert code == 1
-    out = json.loads(stdout)
+    *progress, out = [json.loads(line) for line in stdout.splitlines()]
+    assert out["event"] == "summary" and {e["event"] for e in progress} <= {"progress"}
     assert out["files"] == 6
     [left] = out["omitted"]
     assert left["path"].endswith("/dir1/victim.bin") and left["type"] == "file"

@@ -50,16 +50,19 @@ def export(settings: Settings, snapshot: str, output: str | None, fmt: str | Non
     tar -xzf <archive> -C /                        # put every file back in place
 
     On a damaged repository, files that cannot be read are left out and listed (exit 1).
+    With --json: JSON lines, progress events (of the totals: percent, ETA), then a summary.
     """
     from snapkit.cli import export_view
     from snapkit.ops.export import export_to
 
-    with FileProgress(settings, export_view.partials_removed(settings)) as progress:
+    with FileProgress(settings, export_view.partials_removed(settings),
+                      json_events=True) as progress:
         done = export_to(repo_path(settings), snapshot,
                          sys.stdout.buffer if output == "-" else output, fmt=fmt, mode=mode,
                          includes=includes, excludes=excludes, paths=paths, layout=layout,
                          force=force, no_lock=no_lock, config=settings.config,
-                         fail_fast=fail_fast, on_event=progress.on_event)
+                         fail_fast=fail_fast, on_event=progress.on_event,
+                         progress_interval=1.0 if settings.json else 0.2)
     export_view.report(settings, done)
     if done.result.omitted:
         raise SystemExit(EXIT_FATAL)

@@ -30,7 +30,8 @@ def partials_removed(settings: Settings) -> Callable[[Event], bool]:
 def report(settings: Settings, done: ExportOutcome) -> None:
     r = done.result
     if settings.json:
-        emit_json({"archive": done.archive or "-", "snapshot_id": done.snapshot_id,
+        emit_json({"event": "summary", "archive": done.archive or "-",
+                   "snapshot_id": done.snapshot_id,
                    "format": done.format, "files": r.files, "dirs": r.dirs,
                    "symlinks": r.symlinks, "bytes": r.bytes,
                    "omitted": [{"path": f.path, "type": f.type, "reason": f.reason}

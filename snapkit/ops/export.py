@@ -74,7 +74,8 @@ def export_to(location: Location, snapshot: str, output: str | Path | BinaryIO |
 
     ``fmt`` defaults to the file name's extension, else tar.gz; ``mode`` exports only that
     mode's subset. Files added to a file output are reported as
-    :class:`~snapkit.ops.events.FileWritten` events, at most once per ``progress_interval``.
+    :class:`~snapkit.ops.events.FileWritten` events, at most once per ``progress_interval``,
+    with the totals the archive will reach (from the export's plan: no extra pass).
     """
     loaded = load_config(config)
     named, stream, fmt = _output(output, fmt)
@@ -94,9 +95,9 @@ def export_to(location: Location, snapshot: str, output: str | Path | BinaryIO |
                              zstd_level=loaded.config.zstd_level, fail_fast=fail_fast)
 
         def write(out: BinaryIO, counting: bool = False) -> ExportResult:
-            on_file = file_counter(on_event, progress_interval) if counting else None
+            counter = file_counter(on_event, progress_interval) if counting else None
             return export_snapshot(repo.load_tree, repo.read_blobs, snap_id, snap, out, opts,
-                                   on_file)
+                                   counter, counter.planned if counter else None)
 
         if stream is not None:
             if stream.isatty():

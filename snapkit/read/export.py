@@ -309,11 +309,17 @@ def export_snapshot(
     out: BinaryIO,
     opts: ExportOptions,
     on_file: Callable[[str, int], None] | None = None,
+    on_plan: Callable[[int, int], None] | None = None,
 ) -> ExportResult:
-    """Write the archive to ``out`` (not closed); see the module docstring for damage."""
+    """Write the archive to ``out`` (not closed); see the module docstring for damage.
+    ``on_plan`` is told how many files (and content bytes) the archive will hold, once
+    planned; ``on_file`` is called with each file's name and size once it is written."""
     opts = replace(opts, format=normalize_format(opts.format))
     lost: list[tuple[str, str]] | None = None if opts.fail_fast else []
     layout, plan, meta = _plan(load_tree, snap_id, snap, opts, lost)
+    contents = [(node.content, node.size) for _, node in plan if node.type == NODE_FILE]
+    if on_plan is not None:
+        on_plan(len(contents), sum(size for _, size in contents))
     omitted = [Failed(name, "dir", f"directory left out, its listing cannot be read: {why}")
                for name, why in lost or ()]
     stream, finish = _compressor(out, opts)
@@ -326,8 +332,7 @@ def export_snapshot(
                        pax_headers={PAX_RECORD: meta.encode()}, encoding="utf-8",
                        errors="surrogateescape")
     members = Members(tar, hold_last=not opts.fail_fast)
-    ahead = ReadAhead(read_blobs, [(node.content, node.size) for _, node in plan
-                                   if node.type == NODE_FILE])
+    ahead = ReadAhead(read_blobs, contents)
     try:
         for name, node in plan:
             info = tarinfo(name, node)
