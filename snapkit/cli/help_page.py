@@ -40,6 +40,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("init_cmd:init", "Create a new, empty repository at --repo (or the default "
              "path)."),
     "ls": ("browse_cmd:ls", "List the entries of SNAPSHOT at PATH (default: each source)."),
+    "mount": ("mount_cmd:mount", "Browse every snapshot in a read-only filesystem mounted at "
+              "MOUNTPOINT (FUSE), until Ctrl-C or `umount MOUNTPOINT`."),
     "prune": ("prune_cmd:prune", "Delete packs no snapshot uses and repack mostly-unused "
               "ones."),
     "repair": ("repair_cmd:repair", "Repair a damaged repository (each takes the exclusive "
