@@ -34,8 +34,9 @@ def mount(settings: Settings, mountpoint: Path, no_lock: bool) -> None:
 
     Below a snapshot are its sources at their full paths, with their stored modes, owners,
     sizes, times and symlinks; files are read from the repository as they are read. Runs in
-    the foreground holding the shared lock (so prune waits); new snapshots appear within a
-    minute. Needs FUSE: /dev/fuse, libfuse 2 or 3, and pip install 'snapkit[mount]'.
+    the foreground holding the shared lock (forget and prune are refused meanwhile); new
+    snapshots appear within a minute. Needs FUSE: /dev/fuse, libfuse 2 or 3, and
+    pip install 'snapkit[mount]'.
     """
     from snapkit.ops import mount as mount_op
 
@@ -47,7 +48,9 @@ def mount(settings: Settings, mountpoint: Path, no_lock: bool) -> None:
             notice(settings, f"mounted {event.snapshots} snapshot(s) at {event.mountpoint}; "
                              f"press Ctrl-C or run `umount {event.mountpoint}` to unmount")
 
-    mount_op.mount(repo_path(settings), mountpoint, mounted, no_lock=no_lock,
-                   on_event=functools.partial(echo_event, settings))
-    if not settings.json:
-        notice(settings, f"unmounted {mountpoint}")
+    where = mount_op.mount(repo_path(settings), mountpoint, mounted, no_lock=no_lock,
+                           on_event=functools.partial(echo_event, settings))
+    if settings.json:
+        emit_json({"event": "unmounted", "mountpoint": str(where)})
+    else:
+        notice(settings, f"unmounted {where}")

@@ -38,9 +38,10 @@ class Mounted:
 
 
 def mount(location: Location, mountpoint: Path, on_mounted: Callable[[Mounted], None], *,
-          no_lock: bool = False, on_event: OnEvent = ignore) -> None:
+          no_lock: bool = False, on_event: OnEvent = ignore) -> Path:
     """Mount the repository at ``location`` on ``mountpoint`` and serve it until unmounted
-    (Ctrl-C, SIGTERM, ``umount``); ``on_mounted`` once the mount answers."""
+    (Ctrl-C, SIGTERM, ``umount``); ``on_mounted`` once the mount answers. The absolute mount
+    point, once unmounted."""
     where = check_mountpoint(mountpoint)
     fuse = load_binding()
     with reading(location, no_lock, "mount", on_event) as repo:
@@ -63,6 +64,7 @@ def mount(location: Location, mountpoint: Path, on_mounted: Callable[[Mounted], 
         except RuntimeError as exc:
             raise SnapkitError(f"could not mount at {where} (libfuse failed with {exc}; its "
                                "reason is on the line above)") from exc
+    return where
 
 
 def check_mountpoint(mountpoint: Path) -> Path:

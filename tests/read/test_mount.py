@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ctypes.util
 import errno
+import json
 import os
 import random
 import shutil
@@ -18,6 +19,7 @@ import signal
 import stat
 import subprocess
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,13 +61,23 @@ class Mounted:
         return self.proc.returncode, err
 
 
+def _is_mounted(path: Path) -> bool:
+    """Whether something is mounted at ``path`` — also a FUSE mount whose process died
+    (``os.path.ismount`` cannot stat that one)."""
+    try:
+        with open("/proc/self/mounts", encoding="utf-8", errors="replace") as f:
+            return any(line.split()[1:2] == [str(path)] for line in f)
+    except OSError:
+        return os.path.ismount(path)
+
+
 def _unmount(mountpoint: Path) -> None:
     """Unmount ``mountpoint`` if something is still mounted there (teardown)."""
-    if os.path.ismount(mountpoint):
+    if _is_mounted(mountpoint):
         tool = shutil.which("fusermount3") or shutil.which("fusermount")
         if tool:
             subprocess.run([tool, "-u", "-z", str(mountpoint)], check=False)
-        if os.path.ismount(mountpoint):
+        if _is_mounted(mountpoint):
             subprocess.run(["umount", "-l", str(mountpoint)], check=False)
 
 
@@ -93,17 +105,17 @@ def taken(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[st
     return source, base / "repo", env
 
 
-@pytest.fixture
-def mounted(taken: tuple[Path, Path, dict[str, str]], tmp_path: Path) -> Iterator[Mounted]:
-    source, _, env = taken
-    mountpoint = tmp_path / "mnt"
-    mountpoint.mkdir()
-    proc = popen_snapkit(["mount", str(mountpoint)], env)
+@contextmanager
+def _running(env: dict[str, str], mountpoint: Path, *options: str) -> Iterator[
+        subprocess.Popen[str]]:
+    """``snapkit [OPTIONS] mount MOUNTPOINT``, once its mount answers; afterwards the process
+    is stopped (SIGINT, then SIGKILL) and anything still mounted unmounted."""
+    proc = popen_snapkit([*options, "mount", str(mountpoint)], env)
     try:
         ok = wait_for(lambda: proc.poll() is not None or (mountpoint / "ids").is_dir(),
                       timeout=30, interval=0.05)
         assert ok and proc.poll() is None, proc.communicate(timeout=10)
-        yield Mounted(proc, mountpoint, source)
+        yield proc
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGINT)
@@ -113,6 +125,15 @@ def mounted(taken: tuple[Path, Path, dict[str, str]], tmp_path: Path) -> Iterato
                 proc.kill()
                 proc.wait()
         _unmount(mountpoint)
+
+
+@pytest.fixture
+def mounted(taken: tuple[Path, Path, dict[str, str]], tmp_path: Path) -> Iterator[Mounted]:
+    source, _, env = taken
+    mountpoint = tmp_path / "mnt"
+    mountpoint.mkdir()
+    with _running(env, mountpoint) as proc:
+        yield Mounted(proc, mountpoint, source)
 
 
 def test_the_layout_by_id_time_host_and_tag(mounted: Mounted,
@@ -207,15 +228,17 @@ def test_missing_paths_are_enoent(mounted: Mounted) -> None:
 def test_sigint_unmounts_and_exits_0(mounted: Mounted) -> None:
     code, err = mounted.stop(signal.SIGINT)
     assert code == 0, err
-    assert "mounted 2 snapshot(s) at" in err and "unmounted" in err
-    assert not os.path.ismount(mounted.mountpoint)
+    assert err.splitlines() == [
+        f"mounted 2 snapshot(s) at {mounted.mountpoint}; press Ctrl-C or run "
+        f"`umount {mounted.mountpoint}` to unmount", f"unmounted {mounted.mountpoint}"]
+    assert not _is_mounted(mounted.mountpoint)
     assert os.listdir(mounted.mountpoint) == []
 
 
 def test_sigterm_unmounts_and_exits_0(mounted: Mounted) -> None:
     code, err = mounted.stop(signal.SIGTERM)
     assert code == 0, err
-    assert not os.path.ismount(mounted.mountpoint)
+    assert not _is_mounted(mounted.mountpoint)
     assert os.listdir(mounted.mountpoint) == []
 
 
@@ -238,3 +261,32 @@ def test_the_mount_holds_a_shared_lock(mounted: Mounted,
     assert prune.returncode == 11, prune.stderr
     assert mounted.stop()[0] == 0
     assert list((repo_path / "locks").iterdir()) == []
+
+
+def test_json_events_when_mounted_and_unmounted(taken: tuple[Path, Path, dict[str, str]],
+                                                tmp_path: Path) -> None:
+    mountpoint = tmp_path / "mnt"
+    mountpoint.mkdir()
+    with _running(taken[2], mountpoint, "--json") as proc:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert [json.loads(line) for line in out.splitlines()] == [
+        {"event": "mounted", "mountpoint": str(mountpoint), "snapshots": 2},
+        {"event": "unmounted", "mountpoint": str(mountpoint)}]
+    assert err == ""
+
+
+def test_a_killed_mount_is_cleaned_up_by_the_fixture(taken: tuple[Path, Path, dict[str, str]],
+                                                     tmp_path: Path) -> None:
+    """The teardown's own check: a mount whose process was killed (SIGKILL: no unmount) is
+    still found and unmounted. (On a copy of the repository: the kill leaves a lock.)"""
+    mountpoint = tmp_path / "mnt"
+    mountpoint.mkdir()
+    shutil.copytree(taken[1], tmp_path / "repo")
+    with _running({**taken[2], "SNAPKIT_REPO": str(tmp_path / "repo")}, mountpoint) as proc:
+        proc.kill()
+        proc.wait()
+        assert _is_mounted(mountpoint)  # left behind, as a crash leaves it
+    assert not _is_mounted(mountpoint)
+    assert os.listdir(mountpoint) == []
