@@ -60,10 +60,23 @@ class _Operations(mfusepy.Operations):  # type: ignore[misc]  # (mfusepy is unty
 def serve(fs: SnapshotFS, mountpoint: Path, on_ready: Callable[[], None]) -> None:
     """Mount ``fs`` at ``mountpoint`` and answer requests until it is unmounted;
     ``on_ready`` once it is mounted. A mount libfuse refuses raises ``RuntimeError`` (libfuse
-    has said why on stderr)."""
+    has said why on stderr).
+
+    Once mounted, the end is not an error: libfuse 3 returns 8 from ``fuse_main`` when a
+    signal ended its loop (it unmounted all the same), libfuse 2 returns 0."""
+    mounted: list[bool] = []
+
+    def ready() -> None:
+        mounted.append(True)
+        on_ready()
+
     with _signals_to_libfuse():
-        mfusepy.FUSE(_Operations(fs, on_ready), str(mountpoint), foreground=True,
-                     nothreads=True, ro=True, fsname="snapkit", subtype="snapkit")
+        try:
+            mfusepy.FUSE(_Operations(fs, ready), str(mountpoint), foreground=True,
+                         nothreads=True, ro=True, fsname="snapkit", subtype="snapkit")
+        except RuntimeError:
+            if not mounted:
+                raise
 
 
 @contextmanager

@@ -42,6 +42,16 @@ def _fuse_missing() -> str | None:
 
 pytestmark = pytest.mark.skipif(_fuse_missing() is not None, reason=str(_fuse_missing()))
 
+#: The libfuse versions installed here: the mounts are tested with each ($FUSE_LIBRARY_PATH
+#: tells mfusepy which to load; by itself it prefers libfuse 2).
+LIBFUSE = sorted({lib for lib in (ctypes.util.find_library("fuse"),
+                                  ctypes.util.find_library("fuse3")) if lib})
+
+
+@pytest.fixture(params=LIBFUSE or ["none"])
+def libfuse(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
 
 @dataclass
 class Mounted:
@@ -128,11 +138,12 @@ def _running(env: dict[str, str], mountpoint: Path, *options: str) -> Iterator[
 
 
 @pytest.fixture
-def mounted(taken: tuple[Path, Path, dict[str, str]], tmp_path: Path) -> Iterator[Mounted]:
+def mounted(taken: tuple[Path, Path, dict[str, str]], tmp_path: Path,
+            libfuse: str) -> Iterator[Mounted]:
     source, _, env = taken
     mountpoint = tmp_path / "mnt"
     mountpoint.mkdir()
-    with _running(env, mountpoint) as proc:
+    with _running({**env, "FUSE_LIBRARY_PATH": libfuse}, mountpoint) as proc:
         yield Mounted(proc, mountpoint, source)
 
 
@@ -264,10 +275,10 @@ def test_the_mount_holds_a_shared_lock(mounted: Mounted,
 
 
 def test_json_events_when_mounted_and_unmounted(taken: tuple[Path, Path, dict[str, str]],
-                                                tmp_path: Path) -> None:
+                                                tmp_path: Path, libfuse: str) -> None:
     mountpoint = tmp_path / "mnt"
     mountpoint.mkdir()
-    with _running(taken[2], mountpoint, "--json") as proc:
+    with _running({**taken[2], "FUSE_LIBRARY_PATH": libfuse}, mountpoint, "--json") as proc:
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
@@ -278,13 +289,14 @@ def test_json_events_when_mounted_and_unmounted(taken: tuple[Path, Path, dict[st
 
 
 def test_a_killed_mount_is_cleaned_up_by_the_fixture(taken: tuple[Path, Path, dict[str, str]],
-                                                     tmp_path: Path) -> None:
+                                                     tmp_path: Path, libfuse: str) -> None:
     """The teardown's own check: a mount whose process was killed (SIGKILL: no unmount) is
     still found and unmounted. (On a copy of the repository: the kill leaves a lock.)"""
     mountpoint = tmp_path / "mnt"
     mountpoint.mkdir()
     shutil.copytree(taken[1], tmp_path / "repo")
-    with _running({**taken[2], "SNAPKIT_REPO": str(tmp_path / "repo")}, mountpoint) as proc:
+    env = {**taken[2], "SNAPKIT_REPO": str(tmp_path / "repo"), "FUSE_LIBRARY_PATH": libfuse}
+    with _running(env, mountpoint) as proc:
         proc.kill()
         proc.wait()
         assert _is_mounted(mountpoint)  # left behind, as a crash leaves it
