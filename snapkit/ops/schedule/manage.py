@@ -1,0 +1,226 @@
+"""``schedule install``, ``status`` and ``remove``: which scheduler, the job's exact command,
+and dispatching to the scheduler's module.
+
+The job's command is the same on every scheduler (:func:`run_argv`): this Python running
+``-m snapkit schedule run`` with the repository and config as absolute paths, the status
+file's path, the OpenClaw location variables set at install time (``--setenv``; never a secret:
+only the names in :data:`CARRIED_ENV`), the mode, tags and keep policy. What is installed is
+always read back from the scheduler's own files, so ``status`` shows what will really run.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from snapkit.format.errors import UsageError
+from snapkit.maintain.retention import KeepPolicy, format_duration
+from snapkit.ops.schedule import cron, launchd, schtasks, systemd
+from snapkit.ops.schedule.base import JOB_NAME, Applied, Home, Installed, Job, Plan, Runner
+from snapkit.ops.schedule.record import FILE_NAME, RunRecord, process_alive, read_record
+from snapkit.ops.schedule.spec import Schedule
+
+SCHEDULERS = ("systemd", "launchd", "schtasks", "cron")
+#: The variables that say where an OpenClaw installation is (paths, names, a port): carried
+#: into the job as they were at install time. Nothing else is: no token, no password.
+CARRIED_ENV = ("OPENCLAW_STATE_DIR", "OPENCLAW_CONFIG_PATH", "OPENCLAW_HOME",
+               "OPENCLAW_PROFILE", "OPENCLAW_AGENT_DIR", "OPENCLAW_OAUTH_DIR",
+               "OPENCLAW_WORKSPACE_DIR", "OPENCLAW_INCLUDE_ROOTS", "OPENCLAW_GATEWAY_PORT",
+               "OPENCLAW_SYSTEMD_UNIT", "OPENCLAW_LAUNCHD_LABEL", "OPENCLAW_SUPERVISOR_MODE")
+_PATH_VARS = {"OPENCLAW_STATE_DIR", "OPENCLAW_CONFIG_PATH", "OPENCLAW_HOME",
+              "OPENCLAW_AGENT_DIR", "OPENCLAW_OAUTH_DIR", "OPENCLAW_WORKSPACE_DIR"}
+#: What ``--forget`` keeps when no ``--keep-*`` option is given.
+DEFAULT_POLICY = KeepPolicy(daily=7, weekly=4, monthly=6)
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What the scheduled run does: the ``snap`` (and ``forget``) it runs."""
+
+    repo: str  # an absolute path or an s3: URL
+    config: str | None = None  # an absolute path; None: the usual lookup at run time
+    paths: tuple[str, ...] = ()  # absolute; none: the OpenClaw installation
+    mode: str = "full"
+    tags: tuple[str, ...] = ()
+    policy: KeepPolicy | None = None  # None: no forget
+
+
+def detect(platform: str, which: Callable[[str], str | None] = shutil.which) -> str:
+    """The scheduler this machine has: launchd on macOS, the Task Scheduler on Windows,
+    systemd where ``systemctl`` is, else cron where ``crontab`` is."""
+    if platform == "darwin":
+        return "launchd"
+    if platform == "win32":
+        return "schtasks"
+    if which("systemctl"):
+        return "systemd"
+    if which("crontab"):
+        return "cron"
+    raise UsageError("no scheduler found: neither systemctl nor crontab is on PATH; install "
+                     "cron (e.g. `apt install cron`) or pass --scheduler")
+
+
+def keep_flags(policy: KeepPolicy) -> list[str]:
+    """``policy`` as the ``--keep-*`` options that make it again."""
+    flags = [f"--keep-{name}={n}" for name, n in (
+        ("last", policy.last), ("hourly", policy.hourly), ("daily", policy.daily),
+        ("weekly", policy.weekly), ("monthly", policy.monthly), ("yearly", policy.yearly),
+    ) if n]
+    if policy.within is not None:
+        flags.append(f"--keep-within={format_duration(policy.within)}")
+    return flags + [f"--keep-tag={t}" for t in policy.tags]
+
+
+def run_argv(options: RunOptions, status_file: Path,
+             env: Mapping[str, str] | None = None) -> tuple[str, ...]:
+    """The job's exact command line."""
+    env = os.environ if env is None else env
+    argv = [sys.executable, "-m", "snapkit", "schedule", "run", "--repo", options.repo]
+    if options.config:
+        argv += ["--config", options.config]
+    argv += ["--status-file", str(status_file)]
+    for name in CARRIED_ENV:
+        value = env.get(name, "")
+        if value:
+            if name in _PATH_VARS:
+                value = os.path.abspath(os.path.expanduser(value))
+            argv += ["--setenv", f"{name}={value}"]
+    if options.mode != "full":
+        argv += ["--mode", options.mode]
+    for tag in options.tags:
+        argv += ["--tag", tag]
+    if options.policy is not None:
+        argv += ["--forget", *keep_flags(options.policy)]
+    return (*argv, *options.paths)
+
+
+def log_path(home: Home) -> Path:
+    """Where launchd and cron append the job's output (systemd keeps it in the journal)."""
+    if home.platform == "darwin":
+        return home.home / "Library" / "Logs" / "snapkit" / "schedule.log"
+    return home.state / "schedule.log"
+
+
+def make_job(options: RunOptions, schedule: Schedule, home: Home,
+             env: Mapping[str, str] | None = None) -> Job:
+    return Job(schedule, run_argv(options, home.state / FILE_NAME, env), log_path(home))
+
+
+def plan(scheduler: str, job: Job, home: Home, now: datetime) -> Plan:
+    """What install would write and run (``--dry-run``)."""
+    if scheduler == "schtasks":
+        return schtasks.plan(job, home, now.date().isoformat())
+    if scheduler == "launchd":
+        return launchd.plan(job, home)
+    return systemd.plan(job, home) if scheduler == "systemd" else cron.plan(job, home)
+
+
+def inspect_all(home: Home, runner: Runner, now: datetime,
+                scheduler: str | None = None,
+                which: Callable[[str], str | None] = shutil.which) -> list[Installed]:
+    """Every snapkit job found, on ``scheduler`` or on those this platform may have."""
+    names = [scheduler] if scheduler else {
+        "darwin": ["launchd", "cron"], "win32": ["schtasks"]}.get(home.platform,
+                                                                   ["systemd", "cron"])
+    found = []
+    for name in names:
+        if name == "cron" and scheduler is None and not which("crontab"):
+            continue
+        module = {"systemd": systemd, "launchd": launchd, "schtasks": schtasks,
+                  "cron": cron}[name]
+        installed = module.inspect(home, runner, now)
+        if installed is not None:
+            found.append(installed)
+    return found
+
+
+def install(scheduler: str, job: Job, home: Home, runner: Runner, now: datetime,
+            which: Callable[[str], str | None] = shutil.which) -> Applied:
+    """Install ``job`` on ``scheduler``; refuses when a job is installed on another one."""
+    other = [i.scheduler for i in inspect_all(home, runner, now, which=which)
+             if i.scheduler != scheduler]
+    if other:
+        raise UsageError(f"a snapkit schedule is already installed with {other[0]}; run "
+                         "`snapkit schedule remove` first, then install again")
+    home.state.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if scheduler == "schtasks":
+        return schtasks.install(job, home, runner, now.date().isoformat())
+    if scheduler == "launchd":
+        return launchd.install(job, home, runner)
+    if scheduler == "systemd":
+        return systemd.install(job, home, runner)
+    return cron.install(job, home, runner)
+
+
+def remove(home: Home, runner: Runner, now: datetime, scheduler: str | None = None,
+           which: Callable[[str], str | None] = shutil.which) -> list[Applied]:
+    """Remove the job from every scheduler it is found on (or from ``scheduler``)."""
+    done = []
+    for installed in inspect_all(home, runner, now, scheduler, which):
+        module = {"systemd": systemd, "launchd": launchd, "schtasks": schtasks,
+                  "cron": cron}[installed.scheduler]
+        done.append(module.remove(home, runner))
+    return done
+
+
+@dataclass(frozen=True)
+class Status:
+    installed: tuple[Installed, ...]
+    record: RunRecord | None
+    record_path: Path
+    #: for a record still "running": whether its process is alive (None: finished)
+    running: bool | None
+
+
+def status(home: Home, runner: Runner, now: datetime, scheduler: str | None = None,
+           which: Callable[[str], str | None] = shutil.which) -> Status:
+    """What is installed and the last run's record (from the file the job's command names)."""
+    installed = tuple(inspect_all(home, runner, now, scheduler, which))
+    path = home.state / FILE_NAME
+    for job in installed:
+        if "--status-file" in job.argv[:-1]:
+            path = Path(job.argv[job.argv.index("--status-file") + 1])
+            break
+    record = read_record(path)
+    running = None
+    if record is not None and record.state == "running":
+        running = process_alive(record.pid)
+    return Status(installed, record, path, running)
+
+
+def pinned_config(explicit: str | None, env: Mapping[str, str] | None = None) -> str | None:
+    """The config file the job names (absolute): the one ``--config`` or ``$SNAPKIT_CONFIG``
+    gives, or the default one when it exists; None leaves the run to the usual lookup."""
+    from snapkit.select.config import config_search_path
+
+    label, path = config_search_path(explicit, env)[0]
+    if label != "default" or path.exists():
+        return os.path.abspath(os.path.expanduser(str(path)))
+    return None
+
+
+def checked_repo(repo: str) -> str:
+    """``repo`` for the job's command line, refused when it carries a secret (user info or a
+    signed query in an ``s3:`` URL): a command line is no place for one."""
+    from snapkit.store.location import redact
+
+    if redact(repo) != repo:
+        raise UsageError(f"the repository URL {redact(repo)} carries credentials, which a "
+                         "scheduled command line would show; give the URL without them and "
+                         "put the keys in ~/.aws/credentials (docs/s3.md)")
+    return repo
+
+
+def logs_hint(scheduler: str, home: Home) -> str:
+    """Where the job's output goes."""
+    if scheduler == "systemd":
+        return f"journalctl --user -u {systemd.SERVICE}"
+    if scheduler == "schtasks":
+        return (f"the Task Scheduler's history of {JOB_NAME}; the outcome of each "
+                "run is in the status file")
+    return str(log_path(home))
