@@ -12,6 +12,7 @@ data).
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -70,8 +71,15 @@ def mount(location: Location, mountpoint: Path, on_mounted: Callable[[Mounted], 
 def check_mountpoint(mountpoint: Path) -> Path:
     """The absolute mount point, when it is an empty directory that is not mounted on."""
     where = Path(os.path.abspath(mountpoint))
-    if not where.exists():
-        raise UsageError(f"mount point {where} does not exist; create it (mkdir) first")
+    try:
+        where.stat()
+    except FileNotFoundError as exc:
+        raise UsageError(f"mount point {where} does not exist; create it (mkdir) first") from exc
+    except OSError as exc:
+        if exc.errno == errno.ENOTCONN:  # a FUSE mount whose process has ended
+            raise UsageError(f"{where} is a FUSE mount whose process has ended; unmount it "
+                             f"(fusermount -u {where}, or umount {where}) first") from exc
+        raise UsageError(f"cannot use mount point {where} ({exc.strerror})") from exc
     if not where.is_dir():
         raise UsageError(f"mount point {where} is not a directory; give an empty directory")
     if os.path.ismount(where):

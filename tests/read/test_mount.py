@@ -300,5 +300,10 @@ def test_a_killed_mount_is_cleaned_up_by_the_fixture(taken: tuple[Path, Path, di
         proc.kill()
         proc.wait()
         assert _is_mounted(mountpoint)  # left behind, as a crash leaves it
+        again = run_snapkit(["mount", str(mountpoint)], env)
+        assert again.returncode == 2
+        assert again.stderr == (f"snapkit: error: {mountpoint} is a FUSE mount whose process "
+                                f"has ended; unmount it (fusermount -u {mountpoint}, or "
+                                f"umount {mountpoint}) first\n")
     assert not _is_mounted(mountpoint)
     assert os.listdir(mountpoint) == []
