@@ -19,6 +19,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -338,3 +339,14 @@ def test_install_refuses_a_second_scheduler(tmp_path: Path) -> None:
     assert runner.crontab is None and cron.HEADER not in (runner.crontab or "")
     with pytest.raises(UsageError, match="no scheduler found"):
         manage.detect("linux", _no_crontab)
+
+
+def test_install_refuses_a_python_that_cannot_import_snapkit(tmp_path: Path) -> None:
+    """A real Python without snapkit (a fresh venv): the job could never start, so install
+    says so instead of writing it."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(tmp_path / "venv")],
+                   check=True, timeout=120)
+    python = str(tmp_path / "venv" / "bin" / "python")
+    with pytest.raises(UsageError, match="cannot import snapkit without PYTHONPATH"):
+        manage.importable(python)
+    manage.importable(sys.executable)  # this one can

@@ -147,6 +147,7 @@ def install(scheduler: str, job: Job, home: Home, runner: Runner, now: datetime,
     if other:
         raise UsageError(f"a snapkit schedule is already installed with {other[0]}; run "
                          "`snapkit schedule remove` first, then install again")
+    importable(job.argv[0])
     home.state.mkdir(parents=True, exist_ok=True, mode=0o700)
     if scheduler == "schtasks":
         return schtasks.install(job, home, runner, now.date().isoformat())
@@ -155,6 +156,23 @@ def install(scheduler: str, job: Job, home: Home, runner: Runner, now: datetime,
     if scheduler == "systemd":
         return systemd.install(job, home, runner)
     return cron.install(job, home, runner)
+
+
+def importable(python: str) -> None:
+    """Refuse a job whose Python cannot import snapkit as the scheduler will start it: without
+    PYTHONPATH, from the root directory (a checkout run through PYTHONPATH is not enough)."""
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+    try:
+        done = subprocess.run([python, "-c", "import snapkit"], env=env, cwd=os.path.abspath(
+            os.sep), capture_output=True, text=True, timeout=60, check=False)
+    except OSError as exc:
+        raise UsageError(f"cannot run {python}: {exc}") from exc
+    if done.returncode != 0:
+        raise UsageError(f"{python} cannot import snapkit without PYTHONPATH, so the scheduled "
+                         "job could not start; install snapkit into it (`pip install .`), then "
+                         "run `snapkit schedule install` again")
 
 
 def remove(home: Home, runner: Runner, now: datetime, scheduler: str | None = None,
