@@ -24,6 +24,8 @@ import textwrap
 COMMANDS: dict[str, tuple[str, str]] = {
     "cat": ("browse_cmd:cat", "Write the content of one file of SNAPSHOT to stdout."),
     "check": ("check_cmd:check", "Verify the repository and name what any damage costs."),
+    "copy": ("copy_cmd:copy", "Copy snapshots to another repository (e.g. local to S3), "
+             "sending only the data it lacks."),
     "config": ("config_cmd:config", "Create, show and locate the configuration file."),
     "diff": ("diff_cmd:diff", "Compare two snapshots, or (with one) a snapshot with the files "
              "on disk now."),

@@ -1,0 +1,140 @@
+"""Rendering of ``snapkit copy``: what will be copied, a line per snapshot as it is committed,
+one per snapshot the source's damage costs, the live progress line, the summary and the JSON
+document."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import click
+
+from snapkit.cli.common import (
+    ProgressLine,
+    Settings,
+    clock,
+    echo_event,
+    emit_json,
+    human_bytes,
+    json_time,
+    local_time,
+    shown,
+)
+from snapkit.format.model import Snapshot
+from snapkit.maintain.copy import CopyProgress, SnapshotCopied, SnapshotDamaged
+from snapkit.ops.copy import CopyPlanned, CopyProgressed, CopyResult, SnapshotDone
+from snapkit.ops.events import Event
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+def _what(sid: str, snap: Snapshot | None) -> str:
+    if snap is None:
+        return sid[:8]
+    return (f"{sid[:8]}  {local_time(snap.time_ns)}  {snap.hostname}  "
+            f"{', '.join(shown(s) for s in snap.sources)}")
+
+
+class Watcher:
+    """The events of a running copy, shown as they come (:meth:`on_event`)."""
+
+    def __init__(self, settings: Settings, line: ProgressLine) -> None:
+        self.settings = settings
+        self.line = line
+        self.started = time.monotonic()
+        self._number = 0  # the snapshot the progress line is about
+
+    def on_event(self, event: Event) -> None:
+        s = self.settings
+        if isinstance(event, CopyProgressed):
+            if self.line.enabled:
+                self.line.update(self._progress(event.progress))
+        elif isinstance(event, CopyPlanned):
+            if not s.json and not s.quiet and event.to_copy:
+                there = f" ({_plural(len(event.present), 'snapshot')} already there)"
+                click.echo(f"{'would copy' if event.dry_run else 'copying'} "
+                           f"{_plural(len(event.to_copy), 'snapshot')} to "
+                           f"{event.destination}{there if event.present else ''}")
+        elif isinstance(event, SnapshotDone):
+            self.line.clear()
+            self._done(event.outcome, event.dry_run)
+        else:
+            echo_event(s, event)
+
+    def _done(self, outcome: SnapshotCopied | SnapshotDamaged, dry_run: bool) -> None:
+        if self.settings.json:
+            return
+        if isinstance(outcome, SnapshotDamaged):
+            click.echo(f"snapkit: snapshot {_what(outcome.snapshot_id, outcome.snapshot)} "
+                       f"{'would not be' if dry_run else 'not'} copied: {outcome.reason}",
+                       err=True)
+        elif not self.settings.quiet:
+            click.echo(f"{'would copy' if dry_run else 'copied'}  "
+                       f"{_what(outcome.snapshot_id, outcome.snapshot)}  "
+                       f"({_plural(outcome.blobs, 'new blob')}, {human_bytes(outcome.bytes)})")
+
+    def _progress(self, p: CopyProgress) -> str:
+        """Snapshot n of m, blobs and bytes done of its total, percent, rate, elapsed, ETA."""
+        if p.number != self._number:  # rate and ETA are per snapshot
+            self._number, self.started = p.number, time.monotonic()
+        elapsed = max(time.monotonic() - self.started, 1e-6)
+        done = p.bytes / p.bytes_total if p.bytes_total else 1.0
+        text = (f"copy {p.number}/{p.count} {p.snapshot_id[:8]}  {p.blobs:,}/{p.blobs_total:,} "
+                f"blobs  {human_bytes(p.bytes)}/{human_bytes(p.bytes_total)}  "
+                f"{100 * done:.0f}%  {human_bytes(int(p.bytes / elapsed))}/s  {clock(elapsed)}")
+        if 0 < done < 1 and elapsed >= 1:
+            text += f"  ETA {clock(elapsed * (1 - done) / done)}"
+        return text
+
+
+def render(settings: Settings, r: CopyResult) -> None:
+    """The summary line (text), or the JSON document."""
+    if settings.json:
+        emit_json(result_json(r))
+        return
+    if settings.quiet:
+        return
+    if not r.copied and not r.damaged:
+        click.echo(f"nothing to copy: {r.destination} holds all "
+                   f"{_plural(len(r.present), 'selected snapshot')}" if r.present
+                   else "nothing to copy: the source has no snapshot to select")
+        return
+    verb = "would copy" if r.dry_run else "copied"
+    sent = "would send" if r.dry_run else "sent"
+    stored = "stored in the source" if r.dry_run else "stored"
+    damaged = f", {len(r.damaged):,} not (damaged in the source)" if r.damaged else ""
+    click.echo(f"{verb} {_plural(len(r.copied), 'snapshot')}{damaged}: {sent} "
+               f"{_plural(r.sent.blobs, 'blob')}, {human_bytes(r.sent.bytes_raw)} "
+               f"({human_bytes(r.sent.bytes_stored)} {stored})")
+    if r.damaged:
+        click.echo("snapkit: `snapkit check --read-data` on the source names every file the "
+                   "damage costs; `snapkit repair` helps", err=True)
+
+
+def _row(sid: str, snap: Snapshot | None) -> dict[str, Any]:
+    if snap is None:
+        return {"id": sid, "short_id": sid[:8]}
+    return {"id": sid, "short_id": sid[:8], "time": json_time(snap.time_ns),
+            "time_ns": snap.time_ns, "host": snap.hostname, "sources": list(snap.sources),
+            "tags": list(snap.tags)}
+
+
+def result_json(r: CopyResult) -> dict[str, Any]:
+    return {
+        "source": r.source,
+        "destination": r.destination,
+        "dry_run": r.dry_run,
+        "snapshots_copied": len(r.copied),
+        "snapshots_skipped": len(r.present),
+        "snapshots_damaged": len(r.damaged),
+        "copied": [{**_row(c.snapshot_id, c.snapshot), "blobs": c.blobs, "bytes": c.bytes}
+                   for c in r.copied],
+        "skipped": list(r.present),
+        "damaged": [{**_row(d.snapshot_id, d.snapshot), "reason": d.reason}
+                    for d in r.damaged],
+        "blobs_sent": r.sent.blobs,
+        "bytes_sent": r.sent.bytes_raw,
+        "bytes_sent_stored": r.sent.bytes_stored,
+    }

@@ -1,0 +1,340 @@
+"""Copying snapshots into another repository (``snapkit copy``), sending only what it lacks.
+
+Blobs keep their ids between repositories (an id is the xxh3-128 of the plain bytes), so the
+destination's index decides what is missing. Per snapshot, oldest first: its trees are walked
+(a tree walked whole for an earlier snapshot of this run is not walked again), each tree blob
+the destination lacks is saved as it is read, byte for byte, and the data blobs it lacks are
+listed; then those are read from the source in pack order, each checked against its id, and
+saved. Everything goes through the destination's own :class:`~snapkit.store.saver.BlobSaver`
+(its packs, compression level and index files). The manifest is copied byte for byte, so the
+snapshot keeps its id, which is how a later run knows it is there.
+
+A blob that cannot be read (damaged, its pack gone, not in the source's index) costs the
+snapshot: it is reported with the reason and its manifest is not written; a later snapshot
+reaching the same blob is skipped the same way. The rest of its data is still copied (later
+snapshots likely share it).
+
+Manifests are written in batches, each after :meth:`BlobSaver.flush` made the packs and index
+files they need durable: every :data:`COMMIT_BYTES` of new stored data (at least a pack),
+every :data:`COMMIT_SECONDS`, and at the end. A run killed at any moment leaves the
+destination valid (at worst packs no snapshot uses yet, which ``prune`` reclaims, and index
+files listing them, which a second run finds and does not send again).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from snapkit.format.encoding import FORMAT_VERSION, id_hex, unpack_obj
+from snapkit.format.errors import BlobUnreadable, IntegrityError, SnapkitError
+from snapkit.format.model import KIND_DATA, KIND_TREE, BlobEntry, Snapshot, content_id
+from snapkit.store.backend import NotFound
+from snapkit.store.repository import Repository
+
+if TYPE_CHECKING:
+    from snapkit.store.saver import BlobSaver
+
+#: Manifests are committed after about this much new stored data (or a pack, if larger) ...
+COMMIT_BYTES = 64 * 1024 * 1024
+#: ... or after this many seconds, whichever comes first.
+COMMIT_SECONDS = 60.0
+
+Pair = tuple[str, Snapshot]
+
+
+@dataclass(frozen=True)
+class SnapshotCopied:
+    """A snapshot whose manifest is now in the destination (with ``dry_run``: would be), and
+    the new blobs and plain bytes its copy needed (those an earlier one sent not counted)."""
+
+    snapshot_id: str
+    snapshot: Snapshot
+    blobs: int
+    bytes: int
+
+
+@dataclass(frozen=True)
+class SnapshotDamaged:
+    """A snapshot not copied: data it needs cannot be read from the source (``reason``);
+    ``snapshot`` is None when its manifest itself cannot be read."""
+
+    snapshot_id: str
+    snapshot: Snapshot | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class CopyProgress:
+    """The data of snapshot ``number`` of ``count`` being copied: blobs and plain bytes done
+    of those it needs."""
+
+    snapshot_id: str
+    number: int
+    count: int
+    blobs: int
+    blobs_total: int
+    bytes: int
+    bytes_total: int
+
+
+@dataclass(frozen=True)
+class Sent:
+    """What the run added to the destination (with ``dry_run``: would add; stored bytes are
+    then the source's)."""
+
+    blobs: int = 0
+    bytes_raw: int = 0
+    bytes_stored: int = 0
+
+
+@dataclass
+class _Hooks:
+    on_done: Callable[[SnapshotCopied | SnapshotDamaged], None]
+    on_progress: Callable[[CopyProgress], None]
+    progress_due: Callable[[], bool]
+
+
+@dataclass
+class _Work:
+    """One snapshot's share of the run: the data blobs it must send (with their entries in
+    the source's index), the trees it walked, what it counted, and the first damage found."""
+
+    data: list[tuple[str, BlobEntry | None]] = field(default_factory=list)
+    trees: list[str] = field(default_factory=list)
+    blobs: int = 0
+    bytes: int = 0
+    damage: str | None = None
+
+
+class Copier:
+    """Copies snapshots from ``src`` into ``dst`` (see the module docstring). With ``saver``
+    None it is a dry run: nothing is written, what would be sent is counted."""
+
+    def __init__(self, src: Repository, dst: Repository, saver: BlobSaver | None,
+                 hooks: _Hooks) -> None:
+        self.src = src
+        self.dst = dst
+        self.saver = saver
+        self.hooks = hooks
+        #: trees walked whole for a snapshot whose data all arrived: not walked again
+        self.done_trees: set[str] = set()
+        #: blob id -> why it cannot be read from the source
+        self.failed: dict[str, str] = {}
+        #: dry run: what would have been sent already
+        self.planned: set[str] = set()
+        self.sent = Sent()
+        self._pending: list[tuple[SnapshotCopied, bytes]] = []
+        self._since = (time.monotonic(), 0)  # the last commit: when, and stored bytes then
+
+    def has(self, blob_id: str) -> bool:
+        """Whether the destination holds (or this run already sends) ``blob_id``."""
+        if self.saver is not None:
+            return self.saver.known(blob_id)
+        return blob_id in self.planned or blob_id in self.dst.index
+
+    def run(self, chosen: Sequence[Pair]) -> Sent:
+        """Copy ``chosen`` (oldest first); returns what was sent."""
+        for number, (sid, snap) in enumerate(chosen, 1):
+            self._one(sid, snap, number, len(chosen))
+        self._commit()
+        return self._totals()
+
+    # ------------------------------------------------------------------ one snapshot
+
+    def _one(self, sid: str, snap: Snapshot, number: int, count: int) -> None:
+        manifest = self._manifest(sid)
+        work = _Work()
+        if isinstance(manifest, str):
+            work.damage = manifest
+        else:
+            self._walk(snap.tree, work)
+        if work.damage is None:
+            self._send_data(sid, work, number, count)
+        if work.damage is not None:
+            self.hooks.on_done(SnapshotDamaged(sid, snap, work.damage))
+            return
+        self.done_trees.update(work.trees)
+        assert isinstance(manifest, bytes)
+        self._pending.append((SnapshotCopied(sid, snap, work.blobs, work.bytes), manifest))
+        if self._commit_due():
+            self._commit()
+
+    def _manifest(self, sid: str) -> bytes | str:
+        """The manifest's bytes as stored (checked against its id), or why they cannot be."""
+        try:
+            data = self.src.backend.load("snapshots", sid)
+        except NotFound:
+            return "its manifest is gone from the source (removed since it was listed)"
+        except (OSError, SnapkitError) as exc:
+            return f"its manifest cannot be read ({exc})"
+        if content_id(data) != sid:
+            return f"its manifest {sid} does not match its id (file damaged)"
+        return data
+
+    def _walk(self, root: str, work: _Work) -> None:
+        """Walk the trees under ``root``: save the tree blobs the destination lacks, list the
+        data blobs it lacks in ``work``; stop at the first blob known unreadable."""
+        stack, seen, listed = [root], set(), set()
+        index, failed = self.src.index, self.failed
+        while stack:
+            tree_id = stack.pop()
+            if tree_id in seen or tree_id in self.done_trees:
+                continue
+            seen.add(tree_id)
+            work.trees.append(tree_id)
+            read = self._tree(tree_id, work)
+            if read is None:
+                return
+            raw, subtrees, content = read
+            if not self.has(tree_id):
+                if self.saver is None:
+                    self._plan(work, tree_id, len(raw), index.get(tree_id))
+                else:
+                    self.saver.save(KIND_TREE, raw, tree_id)
+                    work.blobs += 1
+                    work.bytes += len(raw)
+            stack.extend(subtrees)
+            for blob_id in content:
+                if blob_id in failed:
+                    work.damage = failed[blob_id]
+                    return
+                if blob_id not in listed and not self.has(blob_id):
+                    listed.add(blob_id)
+                    work.data.append((blob_id, index.get(blob_id)))
+
+    def _tree(self, tree_id: str, work: _Work) -> tuple[bytes, list[str], list[str]] | None:
+        """A tree blob's bytes (checked) and the ids it names (:func:`tree_children`), or
+        None with ``work.damage`` set."""
+        if tree_id in self.failed:
+            work.damage = self.failed[tree_id]
+            return None
+        try:
+            raw = self.src.load_blob(tree_id)
+            return (raw, *tree_children(raw))
+        except IntegrityError as exc:
+            work.damage = self.failed[tree_id] = f"tree {tree_id}: {exc.message}"
+            return None
+
+    def _send_data(self, sid: str, work: _Work, number: int, count: int) -> None:
+        """Read the listed data blobs in the source's pack order and save them; each that
+        cannot be read is remembered, the first one as the snapshot's damage. A dry run
+        reads no data: the source's index stands for it."""
+        order = []
+        for blob_id, entry in work.data:
+            if entry is None:
+                self._fail(work, blob_id, f"blob {blob_id} is not in the source's index")
+            else:
+                order.append((entry.pack, entry.offset, blob_id, entry))
+        order.sort(key=lambda o: (o[0], o[1]))
+        if self.saver is None:
+            for _, _, blob_id, entry in order:
+                self._plan(work, blob_id, entry.raw_length, entry)
+            return
+        ids = [blob_id for _, _, blob_id, _ in order]
+        total = sum(entry.raw_length for *_, entry in order)
+        done_bytes = 0
+        for i, plain in self._read(ids, work):
+            self.saver.save(KIND_DATA, plain, ids[i])
+            work.blobs += 1
+            work.bytes += len(plain)
+            done_bytes += len(plain)
+            if self.hooks.progress_due():
+                self.hooks.on_progress(CopyProgress(sid, number, count, i + 1, len(ids),
+                                                    done_bytes, total))
+
+    def _read(self, ids: list[str], work: _Work) -> Iterator[tuple[int, bytes]]:
+        """``(position, plain bytes)`` of each of ``ids`` that can be read, in order; one
+        that cannot is remembered in :attr:`failed` and the reading goes on after it."""
+        start = 0
+        while start < len(ids):
+            at = start
+            try:
+                for plain in self.src.read_blobs(ids[start:]):
+                    yield at, plain
+                    at += 1
+                start = len(ids)
+            except BlobUnreadable as exc:
+                self._fail(work, ids[at], exc.message)
+                start = at + 1
+
+    def _fail(self, work: _Work, blob_id: str, reason: str) -> None:
+        self.failed[blob_id] = reason
+        if work.damage is None:
+            work.damage = reason
+
+    def _plan(self, work: _Work, blob_id: str, raw: int, entry: BlobEntry | None) -> None:
+        """Dry run: count a blob that would be sent (its stored size as in the source)."""
+        self.planned.add(blob_id)
+        work.blobs += 1
+        work.bytes += raw
+        self.sent = Sent(self.sent.blobs + 1, self.sent.bytes_raw + raw,
+                         self.sent.bytes_stored + (entry.length if entry else 0))
+
+    # ------------------------------------------------------------------ commits
+
+    def _commit_due(self) -> bool:
+        if self.saver is None:
+            return False
+        when, stored = self._since
+        grown = self.saver.bytes_added_stored - stored
+        return (grown >= max(COMMIT_BYTES, self.dst.config.pack_size)
+                or time.monotonic() - when >= COMMIT_SECONDS)
+
+    def _commit(self) -> None:
+        """Make the data of the pending snapshots durable, then write their manifests."""
+        if self.saver is not None:
+            self.saver.flush()
+            self._since = (time.monotonic(), self.saver.bytes_added_stored)
+        pending, self._pending = self._pending, []
+        for copied, manifest in pending:
+            if self.saver is not None:
+                self.dst.backend.save("snapshots", copied.snapshot_id, manifest)
+            self.hooks.on_done(copied)
+
+    def _totals(self) -> Sent:
+        if self.saver is None:
+            return self.sent
+        return Sent(self.saver.blobs_added, self.saver.bytes_added_raw,
+                    self.saver.bytes_added_stored)
+
+
+def tree_children(raw: bytes) -> tuple[list[str], list[str]]:
+    """The subtree ids and the data blob ids a tree object names, in order: all a copy needs
+    of it, read without building its nodes. IntegrityError when it is not a tree this
+    snapkit reads (as :func:`~snapkit.format.model.decode_tree` would refuse it)."""
+    obj = unpack_obj(raw, "tree object")
+    if not isinstance(obj, dict) or not isinstance(obj.get("nodes"), list):
+        raise IntegrityError("tree object has no node list")
+    if obj.get("v") != FORMAT_VERSION:
+        raise IntegrityError(f"tree object has format version {obj.get('v')}; this snapkit "
+                             f"reads version {FORMAT_VERSION} — upgrade snapkit")
+    subtrees: list[str] = []
+    content: list[str] = []
+    try:
+        for node in obj["nodes"]:
+            if node.get("subtree"):
+                subtrees.append(id_hex(node["subtree"]))
+            content.extend(map(id_hex, node.get("content") or ()))
+    except (AttributeError, TypeError) as exc:
+        raise IntegrityError(f"malformed node in tree object: {exc}") from exc
+    return subtrees, content
+
+
+def copy_snapshots(src: Repository, dst: Repository, chosen: Iterable[Pair], *,
+                   dry_run: bool,
+                   on_done: Callable[[SnapshotCopied | SnapshotDamaged], None],
+                   on_progress: Callable[[CopyProgress], None],
+                   progress_due: Callable[[], bool]) -> Sent:
+    """Copy ``chosen`` from ``src`` into ``dst`` (both locked by the caller), reporting each
+    snapshot to ``on_done`` as it is committed or found damaged; returns what was sent.
+    On an error (the destination cannot be written) the blobs not yet listed by an index file
+    are removed again and the error raised; the snapshots committed before it stay."""
+    hooks = _Hooks(on_done, on_progress, progress_due)
+    chosen = list(chosen)
+    if dry_run:
+        return Copier(src, dst, None, hooks).run(chosen)
+    with dst.saver() as saver:
+        return Copier(src, dst, saver, hooks).run(chosen)

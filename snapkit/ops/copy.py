@@ -1,0 +1,155 @@
+"""``copy``: copy snapshots into another repository (a local one to S3, say), sending only the
+data the destination lacks (:mod:`snapkit.maintain.copy`), as ``restic copy`` does.
+
+The source is read under a shared lock (its damage found is recorded at the end, as every
+reader does); the destination is written under the shared lock a ``snap`` takes. The
+destination must exist (``snapkit init --repo ...`` creates it) and must not be the source.
+A snapshot already in the destination is skipped: a manifest is named by the hash of its bytes
+and copied byte for byte, so the same id means the same snapshot.
+
+By default every snapshot of the source (of ``host``, carrying all ``tags``, with a source at
+or above ``path``) is copied; ``selectors`` (ids, prefixes, ``latest``, tags, ``~N``) pick
+some among those. A snapshot whose manifest cannot be read is reported as damaged when every
+snapshot was asked for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from snapkit.format.errors import RepositoryMissing, SnapkitError, UsageError
+from snapkit.maintain.copy import (
+    CopyProgress,
+    Sent,
+    SnapshotCopied,
+    SnapshotDamaged,
+    copy_snapshots,
+)
+from snapkit.maintain.selection import Pair, filter_snapshots, resolve
+from snapkit.ops.events import Event, OnEvent, RepositoryDamaged, Throttle, ignore
+from snapkit.ops.repo import Location, read_lock
+from snapkit.ops.repo import open_repository as open_source
+from snapkit.store.repository import Repository, is_vacant
+
+
+@dataclass(frozen=True)
+class CopyPlanned(Event):
+    """The snapshots to copy (oldest first) and those the destination already holds."""
+
+    destination: str
+    to_copy: tuple[Pair, ...]
+    present: tuple[str, ...]
+    dry_run: bool
+
+
+@dataclass(frozen=True)
+class CopyProgressed(Event):
+    """Progress of the data of one snapshot (paced by ``progress_interval``)."""
+
+    progress: CopyProgress
+
+
+@dataclass(frozen=True)
+class SnapshotDone(Event):
+    """One snapshot copied (its manifest written; with ``dry_run``: would be) or skipped as
+    damaged in the source."""
+
+    outcome: SnapshotCopied | SnapshotDamaged
+    dry_run: bool
+
+
+@dataclass(frozen=True)
+class CopyResult:
+    source: str
+    destination: str
+    copied: tuple[SnapshotCopied, ...]
+    #: the selected snapshots the destination already held
+    present: tuple[str, ...]
+    damaged: tuple[SnapshotDamaged, ...]
+    sent: Sent
+    dry_run: bool
+
+
+def open_destination(location: Location, on_event: OnEvent = ignore) -> Repository:
+    """The destination repository; one line saying how to create it when it is missing."""
+    try:
+        repo = Repository.open(location)
+    except RepositoryMissing as exc:
+        try:
+            vacant = is_vacant(location)
+        except (OSError, SnapkitError):
+            vacant = False
+        where = str(location)
+        if vacant:
+            raise RepositoryMissing(f"no repository at the destination {where}; create it "
+                                    f"with `snapkit init --repo {where}`") from exc
+        why = exc.message.replace("--repo / $SNAPKIT_REPO", "--to")
+        raise RepositoryMissing(f"destination: {why}") from exc
+    repo.set_on_warning(lambda message: on_event(RepositoryDamaged(f"destination: {message}")))
+    return repo
+
+
+def _same(src: Repository, dst: Repository) -> bool:
+    if src.backend.location == dst.backend.location:
+        return True
+    root, other = src.backend.local_root(), dst.backend.local_root()
+    if root is not None and other is not None and root.exists() and other.exists():
+        return root.samefile(other)
+    return (src.config_damaged is None and dst.config_damaged is None
+            and src.config.id == dst.config.id)
+
+
+def select(listing: Sequence[Pair], selectors: Sequence[str], host: str | None,
+           tags: Sequence[str], path: str | None) -> list[Pair]:
+    """The snapshots to consider, oldest first: those the filters keep or, with
+    ``selectors``, those they name among them."""
+    pairs = filter_snapshots(listing, host=host, tags=tags, path=path)
+    if not selectors:
+        return pairs
+    named = {resolve(s, pairs)[0] for s in selectors}
+    return [p for p in pairs if p[0] in named]
+
+
+def copy(location: Location, to: Location, *, selectors: Sequence[str] = (),
+         host: str | None = None, tags: Sequence[str] = (), path: str | None = None,
+         dry_run: bool = False, on_event: OnEvent = ignore,
+         progress_interval: float = 0.2) -> CopyResult:
+    """Copy the selected snapshots of the repository at ``location`` into the one at ``to``.
+    A snapshot whose data cannot all be read is not copied (``CopyResult.damaged``)."""
+    src = open_source(location, on_event=on_event)
+    dst = open_destination(to, on_event)
+    if _same(src, dst):
+        raise UsageError(f"--to names the source repository itself ({dst.backend.location}); "
+                         "give another repository")
+    throttle = Throttle(progress_interval)
+    copied: list[SnapshotCopied] = []
+    damaged: list[SnapshotDamaged] = []
+
+    def done(outcome: SnapshotCopied | SnapshotDamaged) -> None:
+        if isinstance(outcome, SnapshotCopied):
+            copied.append(outcome)
+        else:
+            damaged.append(outcome)
+        on_event(SnapshotDone(outcome, dry_run))
+
+    with read_lock(src, False, "copy", on_event):
+        try:
+            with dst.lock(exclusive=False, operation="copy"):
+                listing = src.snapshots()
+                chosen = select(listing, selectors, host, tags, path)
+                if not (selectors or host or tags or path):  # "all" includes these
+                    for sid, why in sorted(listing.damaged.items()):
+                        done(SnapshotDamaged(sid, None, why))
+                there = set(dst.snapshot_ids())
+                todo = tuple(p for p in chosen if p[0] not in there)
+                present = tuple(sid for sid, _ in chosen if sid in there)
+                on_event(CopyPlanned(dst.backend.location, todo, present, dry_run))
+                sent = copy_snapshots(
+                    src, dst, todo, dry_run=dry_run, on_done=done,
+                    on_progress=lambda p: on_event(CopyProgressed(p)),
+                    progress_due=throttle.due)
+        finally:
+            src.flush_damage()
+    return CopyResult(src.backend.location, dst.backend.location, tuple(copied), present,
+                      tuple(damaged), sent, dry_run)
