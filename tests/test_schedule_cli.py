@@ -7,10 +7,10 @@ the units are written, nothing claims to be enabled, and the command to enable t
 The job's ``ExecStart`` is then parsed and run as a subprocess, with the small environment a
 systemd user manager gives, against a real repository and source tree.
 
-launchd, schtasks and (where no ``crontab`` binary is installed) cron are not on this
-machine: their tests at the end run the real install/status/remove code with a *stand-in*
-runner (:class:`StandIn`) that answers as ``launchctl``, ``schtasks`` and ``crontab`` do,
-and say so.
+launchd, schtasks, (where no ``crontab`` binary is installed) cron, and a user systemd that
+answers are not on this machine: their tests at the end run the real install/status/remove
+code with a *stand-in* runner (:class:`StandIn`, or one answering as ``systemctl --user``)
+that answers as those programs do, and say so.
 """
 
 from __future__ import annotations
@@ -350,3 +350,33 @@ def test_install_refuses_a_python_that_cannot_import_snapkit(tmp_path: Path) -> 
     with pytest.raises(UsageError, match="cannot import snapkit without PYTHONPATH"):
         manage.importable(python)
     manage.importable(sys.executable)  # this one can
+
+
+def test_systemd_when_a_user_manager_answers(tmp_path: Path) -> None:
+    """No user systemd can run on this machine, so a STAND-IN answers as ``systemctl --user``
+    and ``loginctl`` do when one runs: install enables the timer and notes that the manager
+    does not linger; status reports what ``systemctl show`` says, next run included."""
+    home, now = _home(tmp_path, "linux"), datetime.now().astimezone()
+    calls: list[tuple[str, ...]] = []
+
+    def systemctl(argv: Sequence[str], _input: str | None) -> Ran:
+        calls.append(tuple(argv))
+        if argv[:3] == ("systemctl", "--user", "show"):
+            return Ran(0, "UnitFileState=enabled\nActiveState=active\n"
+                          "NextElapseUSecRealtime=@1796180400\n")
+        if argv[0] == "loginctl":
+            return Ran(0, "no\n")
+        return Ran(0)
+
+    job = manage.make_job(_options(tmp_path), Schedule("daily", 4, 15), home)
+    done = manage.install("systemd", job, home, systemctl, now, _no_crontab)
+    assert done.enabled and not done.manual
+    assert ("systemctl", "--user", "enable", "--now", "snapkit-snap.timer") in calls
+    assert any("loginctl enable-linger" in note for note in done.notes)
+    [found] = manage.status(home, systemctl, now, None, _no_crontab).installed
+    assert (found.enabled, found.state_text, found.next_from) == (True, "enabled, active",
+                                                                  "systemd")
+    assert found.next_run is not None and int(found.next_run.timestamp()) == 1796180400
+    [gone] = manage.remove(home, systemctl, now, None, _no_crontab)
+    assert gone.enabled and ("systemctl", "--user", "disable", "--now",
+                             "snapkit-snap.timer") in calls

@@ -175,8 +175,10 @@ def inspect(home: Home, runner: Runner, now: datetime) -> Installed | None:
     files = tuple(str(p) for p in (service, timer) if p.exists())
     notes = [f"{p} is missing: run `snapkit schedule install` again"
              for p in (service, timer) if not p.exists()]
-    shown = runner((*SYSTEMCTL, "show", TIMER, "--timestamp=unix", "-p", "UnitFileState",
-                    "-p", "ActiveState", "-p", "NextElapseUSecRealtime"), None)
+    props_argv = ("-p", "UnitFileState", "-p", "ActiveState", "-p", "NextElapseUSecRealtime")
+    shown = runner((*SYSTEMCTL, "show", TIMER, "--timestamp=unix", *props_argv), None)
+    if shown.code != 0 and "timestamp" in shown.err:  # systemd < 247: times as text
+        shown = runner((*SYSTEMCTL, "show", TIMER, *props_argv), None)
     computed = next_run(schedule, now) if schedule else None
     if shown.code != 0:
         linked = (units / "timers.target.wants" / TIMER).exists()
