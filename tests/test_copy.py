@@ -168,7 +168,9 @@ def damage_blob(repo: Path, blob: str) -> None:
     pack.write_bytes(bytes(data))
 
 
-def test_damaged_source_blob_costs_only_the_snapshots_reaching_it(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", ["data", "tree"])
+def test_damaged_source_blob_costs_only_the_snapshots_reaching_it(tmp_path: Path,
+                                                                   kind: str) -> None:
     env = cli_env(tmp_path, SNAPKIT_REPO=str(tmp_path / "repo"))
     init_repo(tmp_path / "repo", pack_size=1)  # one blob per pack
     a, b = tree(tmp_path / "a", seed=1), tree(tmp_path / "b", seed=2)
@@ -177,10 +179,11 @@ def test_damaged_source_blob_costs_only_the_snapshots_reaching_it(tmp_path: Path
     (a / "more.txt").write_bytes(b"more\n")
     hurt2 = snap(env, str(a))["snapshot_id"]  # shares a's big file
     repo = Repository.open(tmp_path / "repo")
-    node = find_node(repo.load_tree, repo.load_snapshot(hurt).tree,
-                     split_path(str(a / "media" / "big.bin")))
+    where = a / "media" / "big.bin" if kind == "data" else a / "media"
+    node = find_node(repo.load_tree, repo.load_snapshot(hurt).tree, split_path(str(where)))
     assert node is not None
-    victim = node.content[len(node.content) // 2]
+    victim = node.content[len(node.content) // 2] if kind == "data" else node.subtree
+    assert victim is not None
     damage_blob(tmp_path / "repo", victim)
     ok(env, "init", "--repo", str(tmp_path / "dst"))
 
@@ -260,6 +263,11 @@ def test_copy_local_to_s3(tmp_path: Path, s3_server: S3Server,
     assert_trees_equal(first, restored(tmp_path / "t", src))
     again = copied(env, "--to", loc)
     assert (again["snapshots_copied"], again["blobs_sent"]) == (0, 0)
+    ok(env, "init", "--repo", str(tmp_path / "back"))  # and back from S3
+    back = copied(env, "--repo", loc, "--to", str(tmp_path / "back"))
+    assert back["snapshots_copied"] == 2 and back["bytes_sent"] == result["bytes_sent"]
+    assert ids(tmp_path / "back") == ids(tmp_path / "repo")
+    verify_repository(tmp_path / "back")
 
 
 def test_one_line_errors(tmp_path: Path, world: tuple[dict[str, str], Path, Path]) -> None:

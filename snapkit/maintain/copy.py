@@ -175,48 +175,67 @@ class Copier:
         return data
 
     def _walk(self, root: str, work: _Work) -> None:
-        """Walk the trees under ``root``: save the tree blobs the destination lacks, list the
-        data blobs it lacks in ``work``; stop at the first blob known unreadable."""
-        stack, seen, listed = [root], set(), set()
+        """Walk the trees under ``root`` a level at a time (each level read in the source's
+        pack order, a window at a time: few requests on S3); save the tree blobs the
+        destination lacks and list the data blobs it lacks in ``work``; stop at the first
+        blob that cannot be read."""
+        level, seen, listed = [root], set(), set()
         index, failed = self.src.index, self.failed
-        while stack:
-            tree_id = stack.pop()
-            if tree_id in seen or tree_id in self.done_trees:
-                continue
-            seen.add(tree_id)
-            work.trees.append(tree_id)
-            read = self._tree(tree_id, work)
-            if read is None:
-                return
-            raw, subtrees, content = read
-            if not self.has(tree_id):
-                if self.saver is None:
-                    self._plan(work, tree_id, len(raw), index.get(tree_id))
-                else:
-                    self.saver.save(KIND_TREE, raw, tree_id)
-                    work.blobs += 1
-                    work.bytes += len(raw)
-            stack.extend(subtrees)
-            for blob_id in content:
-                if blob_id in failed:
-                    work.damage = failed[blob_id]
+        while level:
+            todo = []
+            for tree_id in level:
+                if tree_id in seen or tree_id in self.done_trees:
+                    continue
+                seen.add(tree_id)
+                if tree_id in failed:
+                    work.damage = failed[tree_id]
                     return
-                if blob_id not in listed and not self.has(blob_id):
-                    listed.add(blob_id)
-                    work.data.append((blob_id, index.get(blob_id)))
+                todo.append(tree_id)
+            work.trees.extend(todo)
+            level = []
+            for tree_id, raw in self._trees(todo, work):
+                try:
+                    subtrees, content = tree_children(raw)
+                except IntegrityError as exc:
+                    self._fail(work, tree_id, f"tree {tree_id}: {exc.message}")
+                    return
+                self._save_tree(work, tree_id, raw)
+                level.extend(subtrees)
+                for blob_id in content:
+                    if blob_id in failed:
+                        work.damage = failed[blob_id]
+                        return
+                    if blob_id not in listed and not self.has(blob_id):
+                        listed.add(blob_id)
+                        work.data.append((blob_id, index.get(blob_id)))
+            if work.damage is not None:
+                return
 
-    def _tree(self, tree_id: str, work: _Work) -> tuple[bytes, list[str], list[str]] | None:
-        """A tree blob's bytes (checked) and the ids it names (:func:`tree_children`), or
-        None with ``work.damage`` set."""
-        if tree_id in self.failed:
-            work.damage = self.failed[tree_id]
-            return None
-        try:
-            raw = self.src.load_blob(tree_id)
-            return (raw, *tree_children(raw))
-        except IntegrityError as exc:
-            work.damage = self.failed[tree_id] = f"tree {tree_id}: {exc.message}"
-            return None
+    def _trees(self, tree_ids: list[str], work: _Work) -> Iterator[tuple[str, bytes]]:
+        """``(id, bytes)`` of the trees ``tree_ids``, read in pack order, until the first
+        that cannot be read (``work.damage`` is set then)."""
+        placed = []
+        for tree_id in tree_ids:
+            entry = self.src.index.get(tree_id)
+            if entry is None:
+                self._fail(work, tree_id, f"tree {tree_id} is not in the source's index")
+                return
+            placed.append((entry.pack, entry.offset, tree_id))
+        ids = [tree_id for _, _, tree_id in sorted(placed)]
+        for i, raw in self._read(ids, work):
+            if work.damage is not None:
+                return
+            yield ids[i], raw
+
+    def _save_tree(self, work: _Work, tree_id: str, raw: bytes) -> None:
+        if self.has(tree_id):
+            return
+        if self.saver is None:
+            self._plan(work, tree_id, len(raw), self.src.index.get(tree_id))
+            return
+        self.saver.save(KIND_TREE, raw, tree_id)
+        work.blobs += 1
+        work.bytes += len(raw)
 
     def _send_data(self, sid: str, work: _Work, number: int, count: int) -> None:
         """Read the listed data blobs in the source's pack order and save them; each that
