@@ -219,7 +219,9 @@ def test_each_subcommand_has_help(sub: str, tmp_path: Path) -> None:
 
 
 def test_cron_with_the_real_crontab(tmp_path: Path) -> None:
-    """Installs into, and removes from, this user's real crontab, keeping its other lines."""
+    """Installs into this user's real crontab (its other lines kept), runs the installed line's
+    command as cron would (``/bin/sh``, a small environment) against a real repository, then
+    removes it: the crontab is as it was (or absent, as it was)."""
     if shutil.which("crontab") is None:
         pytest.skip("no crontab binary on this machine (cron is not installed); the cron "
                     "path is tested with a stand-in below")
@@ -227,15 +229,28 @@ def test_cron_with_the_real_crontab(tmp_path: Path) -> None:
     before = subprocess.run(["crontab", "-l"], capture_output=True, text=True, check=False)
     original = before.stdout if before.returncode == 0 else ""
     try:
-        result = invoke_main(["schedule", "install", "--scheduler", "cron", "--hourly"], env)
+        src = make_tree(tmp_path / "src", {"a.txt": b"a\n"})
+        result = invoke_main(["schedule", "install", "--scheduler", "cron", "--hourly",
+                              str(src)], env)
         assert result.code == 0, result.stderr
         now = subprocess.run(["crontab", "-l"], capture_output=True, text=True, check=True)
         assert now.stdout.startswith(original) and MARKER in now.stdout
         [found] = status_json(env)["installed"]
         assert found["scheduler"] == "cron" and found["schedule"]["kind"] == "hourly"
+        # The line's command, as cron runs it: /bin/sh, a small environment, from HOME.
+        [line] = [x for x in now.stdout.splitlines() if x.endswith(f"# {MARKER}")]
+        (tmp_path / "home").mkdir(exist_ok=True)
+        ran = subprocess.run(["/bin/sh", "-c", line.split(None, 5)[5]], cwd=tmp_path / "home",
+                             env={"HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin",
+                                  "SHELL": "/bin/sh"}, timeout=120, check=False)
+        assert ran.returncode == 0
+        last = status_json(env)["last_run"]
+        assert (last["result"], last["exit_code"]) == ("ok", 0) and last["snapshot_id"]
+        log = (tmp_path / "xdg-state" / "snapkit" / "schedule.log").read_text()
+        assert f"Snapshot {last['snapshot_id'][:8]} saved" in log
         assert invoke_main(["schedule", "remove", "--scheduler", "cron"], env).code == 0
         after = subprocess.run(["crontab", "-l"], capture_output=True, text=True, check=False)
-        assert (after.stdout if after.returncode == 0 else "") == original
+        assert (after.returncode, after.stdout) == (before.returncode, before.stdout)
     finally:
         if MARKER in subprocess.run(["crontab", "-l"], capture_output=True, text=True,
                                     check=False).stdout:
@@ -264,6 +279,9 @@ class StandIn:
                     else Ran(1, "", "no crontab for tester\n"))
         if args == ("crontab", "-"):
             self.crontab = input or ""
+            return Ran(0)
+        if args == ("crontab", "-r"):
+            self.crontab = None
             return Ran(0)
         if args[:2] == ("launchctl", "bootstrap"):
             self.loaded.add(Path(args[3]).stem)

@@ -115,7 +115,13 @@ def remove(home: Home, runner: Runner) -> Applied:
     kept = [line for line in lines if not is_ours(line)]
     if len(kept) == len(lines):
         return Applied("cron", (), (), True)
-    written = _write(runner, "\n".join(kept) + "\n" if kept else "")
+    if kept:
+        written = _write(runner, "\n".join(kept) + "\n")
+    else:  # nothing else was there: no crontab, as before install
+        argv = ("crontab", "-r")
+        written = (argv, runner(argv, None))
+        if written[1].code != 0:
+            written = _write(runner, "")
     return Applied("cron", ("crontab",), (written,), True,
                    (), tuple(f"removed: {line}" for line in lines if is_ours(line)))
 
