@@ -398,3 +398,24 @@ def test_systemd_when_a_user_manager_answers(tmp_path: Path) -> None:
     [gone] = manage.remove(home, systemctl, now, None, _no_crontab)
     assert gone.enabled and ("systemctl", "--user", "disable", "--now",
                              "snapkit-snap.timer") in calls
+
+
+@pytest.mark.parametrize("platform,scheduler", [("darwin", "launchd"), ("win32", "schtasks")])
+def test_the_command_the_plist_and_task_hold_runs(tmp_path: Path, platform: str,
+                                                  scheduler: str) -> None:
+    """The plist's ``ProgramArguments`` and the task XML's ``Command`` + ``Arguments``, read
+    back from the files install wrote (registered with the STAND-IN runner: launchd and
+    schtasks are not here), run as a subprocess: a snapshot, and its record in the status
+    file both name."""
+    home, runner, now = _home(tmp_path, platform), StandIn(), datetime.now().astimezone()
+    make_tree(tmp_path / "src", {"a.txt": b"a\n"})
+    job = manage.make_job(_options(tmp_path), Schedule("daily", 4, 15), home)
+    manage.install(scheduler, job, home, runner, now, _no_crontab)
+    [installed] = manage.status(home, runner, now, None, _no_crontab).installed
+    assert installed.argv == job.argv
+    ran = run_job(list(installed.argv), tmp_path)
+    assert ran.returncode == 0, ran.stderr
+    record = manage.status(home, runner, now, None, _no_crontab).record
+    assert record is not None and (record.result, record.exit_code) == ("ok", 0)
+    env = sched_env(tmp_path)
+    assert [s["id"] for s in snapshots(env)] == [record.snapshot_id]

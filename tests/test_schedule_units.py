@@ -181,6 +181,13 @@ def test_cron_line_reads_back_and_keeps_other_lines() -> None:
     assert [x for x in again.splitlines() if not cron.is_ours(x)] == others.splitlines()
 
 
+@given(st.lists(WORDS.filter(lambda w: "%" not in w and "\n" not in w), min_size=1,
+                max_size=6))
+def test_cron_quoting_round_trips(words: list[str]) -> None:
+    assert cron.parse_line(cron.render_line(job(["/usr/bin/python3", *words]))) == \
+        (Schedule("daily", 3, 0), ("/usr/bin/python3", *words))
+
+
 def test_cron_refuses_what_a_crontab_line_cannot_carry() -> None:
     with pytest.raises(UsageError, match="'%'"):
         cron.render_line(job(["/usr/bin/python3", "50%"]))
