@@ -34,6 +34,8 @@ from snapkit.format.paths import split_path
 from snapkit.ops.copy import CopyProgressed, copy
 from snapkit.ops.events import Event
 from snapkit.read.treewalk import find_node
+from snapkit.store.index import write_index
+from snapkit.store.pack import PackBuilder
 from snapkit.store.repository import Repository
 
 MiB = 1024 * 1024
@@ -202,6 +204,37 @@ def test_damaged_source_blob_costs_only_the_snapshots_reaching_it(tmp_path: Path
     assert len(lines) == 2 and lines[0].startswith(f"snapkit: snapshot {hurt[:8]}  ")
     assert victim in lines[0] and "Traceback" not in out.stderr
     assert "copied 0 snapshots, 2 not (damaged in the source)" in out.stdout
+
+
+
+def test_a_second_copy_of_a_damaged_blob_in_the_source_is_used(tmp_path: Path) -> None:
+    """A blob listed in two packs of the source (two concurrent snaps wrote it): when the
+    copy read first is damaged, the other one is copied and the snapshot with it."""
+    env = cli_env(tmp_path, SNAPKIT_REPO=str(tmp_path / "repo"))
+    src = tree(tmp_path / "src")
+    sid = snap(env, str(src))["snapshot_id"]
+    repo = Repository.open(tmp_path / "repo")
+    node = find_node(repo.load_tree, repo.load_snapshot(sid).tree,
+                     split_path(str(src / "media" / "small.bin")))
+    assert node is not None
+    (victim,) = node.content
+    entry = repo.index.get(victim)
+    assert entry is not None
+    builder = PackBuilder()
+    builder.add(entry.kind, victim, repo.backend.load("packs", entry.pack, entry.offset,
+                                                      entry.length), entry.raw_length)
+    pack_id, data, entries = builder.finish()
+    repo.backend.save("packs", pack_id, data)
+    write_index(repo.backend, entries)
+    first = Repository.open(tmp_path / "repo").index.get(victim)
+    assert first is not None
+    damage_blob(tmp_path / "repo", victim)  # the copy the index names first
+    ok(env, "init", "--repo", str(tmp_path / "dst"))
+    result = copied(env, "--to", str(tmp_path / "dst"))
+    assert [r["id"] for r in result["copied"]] == [sid] and not result["damaged"]
+    verify_repository(tmp_path / "dst")
+    # the damaged copy was read, failed, and is recorded as such in the source
+    assert (victim, first.pack) in Repository.open(tmp_path / "repo").index.damaged
 
 
 def test_killed_copy_leaves_both_repositories_valid_and_a_rerun_finishes(

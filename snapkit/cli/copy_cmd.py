@@ -21,7 +21,8 @@ from snapkit.format.errors import EXIT_FATAL
               help="Only snapshots carrying TAG (repeatable: all of them).")
 @click.option("--path", metavar="PATH", help="Only snapshots whose sources include PATH.")
 @click.option("--dry-run", "-n", is_flag=True,
-              help="Say which snapshots would be copied and how much data sent; write nothing.")
+              help="Say which snapshots would be copied and how much data sent; write "
+                   "nothing (reads the trees, not the data).")
 @with_settings
 def copy(settings: Settings, selectors: tuple[str, ...], to: str, host: str | None,
          tags: tuple[str, ...], path: str | None, dry_run: bool) -> None:

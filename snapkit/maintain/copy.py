@@ -276,8 +276,22 @@ class Copier:
                     at += 1
                 start = len(ids)
             except BlobUnreadable as exc:
-                self._fail(work, ids[at], exc.message)
+                other = self._other_copy(ids[at])
+                if other is None:
+                    self._fail(work, ids[at], exc.message)
+                else:
+                    yield at, other
                 start = at + 1
+
+    def _other_copy(self, blob_id: str) -> bytes | None:
+        """The blob read from another copy the source's index lists (the one that failed is
+        recorded as damaged now, so it is not tried again), or None when none is left."""
+        while blob_id in self.src.index:
+            try:
+                return self.src.load_blob(blob_id)
+            except BlobUnreadable:
+                continue
+        return None
 
     def _fail(self, work: _Work, blob_id: str, reason: str) -> None:
         self.failed[blob_id] = reason
