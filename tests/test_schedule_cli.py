@@ -83,12 +83,14 @@ def snapshots(env: dict[str, str]) -> list[dict[str, Any]]:
 
 def test_install_print_shows_the_units_and_writes_nothing(tmp_path: Path) -> None:
     env = sched_env(tmp_path)
-    result = invoke_main(["schedule", "install", "--print", "--at", "04:15"], env)
+    src = str(make_tree(tmp_path / "src", {"a.txt": b"a\n"}))
+    result = invoke_main(["schedule", "install", "--print", "--at", "04:15", src], env)
     assert result.code == 0, result.stderr
     assert "OnCalendar=*-*-* 04:15:00" in result.text and "ExecStart=" in result.text
     assert "systemctl --user enable --now snapkit-snap.timer" in result.text
     assert not any(p.exists() for p in units(tmp_path))
-    as_json = json.loads(invoke_main(["schedule", "install", "--dry-run", "--json"], env).text)
+    as_json = json.loads(invoke_main(["schedule", "install", "--dry-run", "--json", src],
+                                     env).text)
     assert as_json["dry_run"] is True and len(as_json["files"]) == 2
 
 
@@ -198,6 +200,18 @@ def test_a_repository_url_with_credentials_is_refused(tmp_path: Path) -> None:
                           "s3:https://AKIA:secret@s3.example.com/bucket/snapkit"], env)
     assert result.code == 2
     assert "credentials" in result.stderr and "secret" not in result.stderr
+    assert not any(p.exists() for p in units(tmp_path))
+
+
+def test_install_refuses_a_job_whose_snapshot_would_fail(tmp_path: Path) -> None:
+    env = sched_env(tmp_path)  # OPENCLAW_STATE_DIR names a directory that is not there
+    result = invoke_main(["schedule", "install"], env)
+    assert result.code == 2 and "OpenClaw state dir" in result.stderr
+    missing = invoke_main(["schedule", "install", str(tmp_path / "nowhere")], env)
+    assert missing.code == 2 and "does not exist" in missing.stderr
+    src = str(make_tree(tmp_path / "src", {"a.txt": b"a\n"}))
+    mode = invoke_main(["schedule", "install", "--mode", "nosuch", src], env)
+    assert mode.code == 2 and "unknown mode" in mode.stderr
     assert not any(p.exists() for p in units(tmp_path))
 
 

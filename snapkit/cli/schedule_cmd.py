@@ -79,6 +79,7 @@ def install(settings: Settings, paths: tuple[str, ...], every_day: bool, every_h
         paths=tuple(os.path.abspath(os.path.expanduser(p)) for p in paths), mode=mode,
         tags=tags, policy=(policy if not policy.empty else manage.DEFAULT_POLICY)
         if forget else None)
+    manage.check_sources(options)
     home, now = Home.from_env(), datetime.now().astimezone()
     name = scheduler or manage.detect(home.platform)
     job = manage.make_job(options, when, home)

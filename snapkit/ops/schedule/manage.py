@@ -222,6 +222,18 @@ def pinned_config(explicit: str | None, env: Mapping[str, str] | None = None) ->
     return None
 
 
+def check_sources(options: RunOptions) -> None:
+    """Refuse a job whose snapshot would fail at once: an unknown mode, a missing path, no
+    OpenClaw installation when no path is given (checked as ``snap`` checks them now; the
+    config is the one the job names)."""
+    from snapkit.select.config import load_config
+    from snapkit.select.sources import plan_sources
+    from snapkit.store.location import is_remote
+
+    plan_sources(options.paths, options.mode, None, load_config(options.config),
+                 repository=None if is_remote(options.repo) else options.repo)
+
+
 def checked_repo(repo: str) -> str:
     """``repo`` for the job's command line, refused when it carries a secret (user info or a
     signed query in an ``s3:`` URL): a command line is no place for one."""
