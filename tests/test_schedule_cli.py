@@ -36,11 +36,19 @@ from snapkit.ops.schedule.spec import Schedule
 
 
 def sched_env(tmp: Path) -> dict[str, str]:
-    """The test's user: every directory below ``tmp``, and no user systemd to reach."""
+    """The test's user: every directory below ``tmp``, no user systemd to reach, and a PATH
+    holding only the real ``systemctl`` and ``loginctl`` — so no test but the one meant to
+    reads or writes this machine's real crontab (which HOME does not isolate)."""
     (tmp / "runtime").mkdir(mode=0o700, exist_ok=True)
+    tools = tmp / "bin"
+    tools.mkdir(exist_ok=True)
+    for name in ("systemctl", "loginctl"):
+        real = shutil.which(name)
+        if real and not (tools / name).exists():
+            (tools / name).symlink_to(real)
     return cli_env(tmp, XDG_STATE_HOME=str(tmp / "xdg-state"), SNAPKIT_REPO=str(tmp / "repo"),
                    OPENCLAW_STATE_DIR=str(tmp / "no-openclaw"),
-                   XDG_RUNTIME_DIR=str(tmp / "runtime"),
+                   XDG_RUNTIME_DIR=str(tmp / "runtime"), PATH=str(tools),
                    DBUS_SESSION_BUS_ADDRESS=f"unix:path={tmp / 'no-bus'}")
 
 
@@ -239,7 +247,7 @@ def test_cron_with_the_real_crontab(tmp_path: Path) -> None:
     if shutil.which("crontab") is None:
         pytest.skip("no crontab binary on this machine (cron is not installed); the cron "
                     "path is tested with a stand-in below")
-    env = sched_env(tmp_path)
+    env = {**sched_env(tmp_path), "PATH": os.environ["PATH"]}
     before = subprocess.run(["crontab", "-l"], capture_output=True, text=True, check=False)
     original = before.stdout if before.returncode == 0 else ""
     try:
