@@ -237,8 +237,9 @@ def test_a_second_copy_of_a_damaged_blob_in_the_source_is_used(tmp_path: Path) -
     assert (victim, first.pack) in Repository.open(tmp_path / "repo").index.damaged
 
 
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT, signal.SIGTERM])
 def test_killed_copy_leaves_both_repositories_valid_and_a_rerun_finishes(
-        tmp_path: Path) -> None:
+        tmp_path: Path, sig: signal.Signals) -> None:
     env = cli_env(tmp_path, SNAPKIT_REPO=str(tmp_path / "repo"))
     src = make_tree(tmp_path / "src", {
         f"f{i}.bin": random.Random(i).randbytes(3 * MiB) for i in range(8)})
@@ -248,13 +249,20 @@ def test_killed_copy_leaves_both_repositories_valid_and_a_rerun_finishes(
     packs = tmp_path / "dst" / "packs"
     try:
         assert wait_for(lambda: sum(1 for _ in packs.rglob("*")) > 40, timeout=60)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
+        proc.send_signal(sig)
+        _, stderr = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    assert proc.returncode == -signal.SIGKILL
+    if sig == signal.SIGKILL:
+        assert proc.returncode == -signal.SIGKILL
+    else:  # interrupted: one line, exit 130, the packs no index lists removed again
+        assert proc.returncode == 130, stderr
+        assert stderr.strip().splitlines()[-1].endswith("still valid"), stderr
+        assert "Traceback" not in stderr
+        listed = Repository.open(tmp_path / "dst").index.packs()
+        assert {p.name for p in packs.rglob("*") if p.is_file()} <= listed
     assert ids(tmp_path / "dst") == []  # the manifest comes last
     for repo in ("repo", "dst"):
         out = run_snapkit(["check", "--repo", str(tmp_path / repo)], env)
