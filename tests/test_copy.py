@@ -22,6 +22,7 @@ from helpers import (
     init_repo,
     invoke_main,
     make_tree,
+    plant_lock,
     popen_snapkit,
     restored,
     run_snapkit,
@@ -330,6 +331,10 @@ def test_one_line_errors(tmp_path: Path, world: tuple[dict[str, str], Path, Path
     assert nope.code == 2 and "feedbeef" in nope.stderr
     as_json = sk(env, "copy", "--to", str(missing), "--json")
     assert json.loads(as_json.stderr)["exit_code"] == 10
+    plant_lock(tmp_path / "dst", os.getpid())  # a live prune holds the destination
+    locked = sk(env, "copy", "--to", str(tmp_path / "dst"))
+    assert locked.code == 11 and len(locked.stderr.strip().splitlines()) == 1
+    assert f"`snapkit unlock --all --repo {tmp_path / 'dst'}`" in locked.stderr
     no_to = sk(env, "copy")
     assert no_to.code == 2 and "--to" in no_to.stderr
     assert "Traceback" not in out.stderr + same.stderr + junk.stderr + nope.stderr

@@ -15,10 +15,16 @@ snapshot was asked for.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
-from snapkit.format.errors import RepositoryMissing, SnapkitError, UsageError
+from snapkit.format.errors import (
+    RepositoryLocked,
+    RepositoryMissing,
+    SnapkitError,
+    UsageError,
+)
 from snapkit.maintain.copy import (
     CopyProgress,
     Sent,
@@ -100,6 +106,20 @@ def _same(src: Repository, dst: Repository) -> bool:
             and src.config.id == dst.config.id)
 
 
+@contextmanager
+def _destination_lock(dst: Repository) -> Iterator[None]:
+    """The shared lock a ``snap`` takes, on the destination; when it is locked, the error's
+    ``snapkit unlock`` names the destination (not --repo)."""
+    with ExitStack() as stack:
+        try:
+            stack.enter_context(dst.lock(exclusive=False, operation="copy"))
+        except RepositoryLocked as exc:
+            raise RepositoryLocked(exc.message.replace(
+                "`snapkit unlock --all`",
+                f"`snapkit unlock --all --repo {dst.backend.location}`")) from exc
+        yield
+
+
 def select(listing: Sequence[Pair], selectors: Sequence[str], host: str | None,
            tags: Sequence[str], path: str | None) -> list[Pair]:
     """The snapshots to consider, oldest first: those the filters keep or, with
@@ -135,7 +155,7 @@ def copy(location: Location, to: Location, *, selectors: Sequence[str] = (),
 
     with read_lock(src, False, "copy", on_event):
         try:
-            with dst.lock(exclusive=False, operation="copy"):
+            with _destination_lock(dst):
                 listing = src.snapshots()
                 chosen = select(listing, selectors, host, tags, path)
                 if not (selectors or host or tags or path):  # "all" includes these
