@@ -5,14 +5,11 @@ percent, rate and elapsed time."""
 
 from __future__ import annotations
 
-import fcntl
 import os
-import pty
 import re
 import struct
 import subprocess
 import sys
-import termios
 import time
 from pathlib import Path
 
@@ -65,6 +62,10 @@ def test_progress_events_reach_the_totals(tmp_path: Path,
 
 def _on_a_terminal(argv: list[str], env: dict[str, str]) -> str:
     """Run the CLI with stderr on a 160-column pseudo-terminal; what it wrote there."""
+    import fcntl
+    import pty
+    import termios
+
     main, side = pty.openpty()
     fcntl.ioctl(side, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 160, 0, 0))
     proc = subprocess.Popen([sys.executable, "-m", "snapkit", *argv], env=env,
@@ -85,6 +86,7 @@ def _on_a_terminal(argv: list[str], env: dict[str, str]) -> str:
     return got.decode(errors="replace")
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="no pseudo-terminals (pty) on Windows")
 def test_the_terminal_line_shows_done_of_the_totals(tmp_path: Path) -> None:
     env = {**_repo(tmp_path), "TERM": "xterm"}
     shown = _on_a_terminal(["export", "latest", "-o", str(tmp_path / "a.tar.gz")], env)
