@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # `import helpers` from any subdir
+# The local cache of every snap the tests run (in process, or in a subprocess given this
+# environment) goes to a folder of the run's own, never the user's ~/.cache.
+os.environ.setdefault("SNAPKIT_CACHE_DIR", tempfile.mkdtemp(prefix="snapkit-test-cache-"))
 
 from helpers import close_sockets, init_repo
 from openclaw_real import RealInstall, onboard

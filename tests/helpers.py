@@ -46,6 +46,7 @@ from snapkit.maintain.check import check_repository
 from snapkit.maintain.selection import find_parent
 from snapkit.read.restore import RestoreOptions, RestoreResult, restore_snapshot
 from snapkit.store.backend import LocalBackend
+from snapkit.store.local_cache import cache_root
 from snapkit.store.repository import Repository
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -364,6 +365,7 @@ def take(
     """Snapshot ``sources``; ``parent=True`` uses the newest snapshot of the same sources.
     ``capture`` is the builder's file reader (a test's spy or fault)."""
     srcs = tuple(os.path.abspath(os.fspath(s)) for s in sources)
+    kw.setdefault("cache", cache_root())  # as `snapkit snap` does (conftest: the run's folder)
     opts = SnapOptions(sources=srcs, workers=kw.pop("workers", 2), **kw)
     snaps = repo.snapshots()
     pair = None
@@ -471,6 +473,7 @@ def env_for(base: Path, state: Path | None = None) -> dict[str, str]:
         "HOME": str(base / "home"),
         "XDG_CONFIG_HOME": str(base / "xdg-config"),
         "XDG_DATA_HOME": str(base / "xdg-data"),
+        "XDG_CACHE_HOME": str(base / "xdg-cache"),
         "SNAPKIT_REPO": str(base / "repo"),
         "OPENCLAW_STATE_DIR": str(state if state is not None else base / "no-openclaw"),
     }

@@ -28,7 +28,7 @@ from snapkit.format.model import (
     encode_tree,
 )
 from snapkit.format.paths import split_path
-from snapkit.format.raw_tree import decode_tree_raw, encode_tree_raw
+from snapkit.format.raw_tree import decode_tree_raw, encode_maps, encode_tree_raw
 from snapkit.read.treewalk import find_node, iter_tree
 from snapkit.store.repository import Repository
 
@@ -50,13 +50,13 @@ class EncodeSpy:
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.calls = 0
-        real = encode_tree_raw
+        real = encode_maps
 
-        def spy(nodes: Any) -> bytes:
+        def spy(maps: Any) -> bytes:
             self.calls += 1
-            return real(nodes)
+            return real(maps)
 
-        monkeypatch.setattr(snapshot_mod, "encode_tree_raw", spy)
+        monkeypatch.setattr(snapshot_mod, "encode_maps", spy)
 
 
 class CaptureSpy:

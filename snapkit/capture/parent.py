@@ -24,6 +24,7 @@ from typing import cast
 
 from snapkit.capture.nodes import owner_name
 from snapkit.capture.sqlite import WAL
+from snapkit.capture.walk import Files
 from snapkit.format.errors import IntegrityError
 from snapkit.format.model import NODE_DIR, NODE_FILE, Node, encode_node
 from snapkit.format.raw_tree import RawNode, decode_tree_raw
@@ -45,6 +46,10 @@ class Frame:
     old_subtree: str | None = None
     same: int = 0  # entries appended as the parent's very node (equal in every field)
     no_wal: bool | None = None  # no name in the listing ends with -wal (None: not looked)
+    #: the parent's tree, not read yet: the directory may be that tree as it is (its files'
+    #: digest is cached), and ``pending`` holds its batches of files until that is known
+    lazy: str | None = None
+    pending: list[Files] | None = None
 
     def without_wal(self) -> bool:
         """No name of the directory ends with ``-wal``: no file has a ``-wal`` beside it."""

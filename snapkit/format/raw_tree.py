@@ -86,8 +86,18 @@ def decode_tree_raw(data: bytes) -> tuple[list[RawNode], bool]:
     return [encode_node(n) for n in decode_tree(data).nodes], False
 
 
+def tree_maps(nodes: Sequence[Node | RawNode]) -> list[RawNode]:
+    """The maps a tree of ``nodes`` (some given as their stored maps) stores, in its order."""
+    maps = [n if isinstance(n, dict) else encode_node(n) for n in nodes]
+    maps.sort(key=_name)
+    return maps
+
+
+def encode_maps(maps: list[RawNode]) -> bytes:
+    """The tree object of :func:`tree_maps`'s ``maps``."""
+    return pack_obj({"v": FORMAT_VERSION, "nodes": maps})
+
+
 def encode_tree_raw(nodes: Sequence[Node | RawNode]) -> bytes:
     """:func:`encode_tree` of nodes some of which are given as their stored maps."""
-    maps = [n if isinstance(n, dict) else encode_node(n) for n in nodes]
-    maps.sort(key=lambda d: d["name"])
-    return pack_obj({"v": FORMAT_VERSION, "nodes": maps})
+    return encode_maps(tree_maps(nodes))

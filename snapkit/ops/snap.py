@@ -28,6 +28,7 @@ from snapkit.ops.events import Event, OnEvent, Throttle, ignore
 from snapkit.ops.repo import Location, open_repository
 from snapkit.select.config import LoadedConfig, ServicePolicy, SymlinkPolicy, load_config
 from snapkit.select.sources import SourcePlan, plan_sources
+from snapkit.store.local_cache import cache_root
 from snapkit.store.location import is_remote
 
 if TYPE_CHECKING:
@@ -171,6 +172,7 @@ def snap(location: Location, request: SnapRequest, *,
             sqlite=loaded.config.sqlite,
             openclaw=(plan.installation.to_dict()
                       if plan.installation is not None and plan.touches_openclaw else {}),
+            cache=cache_root(),
         )
         lifecycle: AbstractContextManager[ServiceRecord | None] = nullcontext(None)
         if plan.touches_openclaw:  # the gateway's lifecycle (psutil and all) for OpenClaw only
