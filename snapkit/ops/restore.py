@@ -12,15 +12,21 @@ damaged repository every intact file is restored and the others are listed in
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import BinaryIO
 
-from snapkit.capture.chunker import Chunker
+from snapkit.format.model import ChunkerParams
 from snapkit.maintain.selection import resolve
 from snapkit.ops.events import Event, OnEvent, file_counter, ignore
 from snapkit.ops.repo import Location, reading
-from snapkit.read.browse import source_patterns, unmatched_patterns
-from snapkit.read.restore import Overwrite, RestoreOptions, RestoreResult, restore_snapshot
+from snapkit.read.restore import (
+    Chunker,
+    Overwrite,
+    RestoreOptions,
+    RestoreResult,
+    restore_snapshot,
+)
 from snapkit.read.treewalk import or_empty
 
 
@@ -52,19 +58,41 @@ def restore(location: Location, snapshot: str, target: str, *, in_place: bool = 
     most once per ``progress_interval`` seconds."""
     with reading(location, no_lock, "restore", on_event) as repo:
         snap_id, snap = resolve(snapshot, repo.snapshots())
-        damaged: list[str] = []  # trees that cannot be loaded: listed by the restore
-        load = repo.load_tree if fail_fast else or_empty(repo.load_tree, damaged)
-        unmatched = tuple(unmatched_patterns(load, snap, includes))
-        if damaged:  # an include may name something below a damaged tree: cannot tell
-            unmatched = ()
+        unmatched: tuple[str, ...] = ()
+        patterns: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
+        if includes or excludes:  # (browse and the pattern rules: only when needed)
+            from snapkit.read.browse import source_patterns, unmatched_patterns
+
+            damaged: list[str] = []  # trees that cannot be loaded: listed by the restore
+            load = repo.load_tree if fail_fast else or_empty(repo.load_tree, damaged)
+            unmatched = tuple(unmatched_patterns(load, snap, includes))
+            if damaged:  # an include may name something below a damaged tree: cannot tell
+                unmatched = ()
+            patterns = (source_patterns(includes, snap.sources),
+                        source_patterns(excludes, snap.sources))
         for pattern in unmatched:
             on_event(UnmatchedInclude(pattern, snap_id))
         opts = RestoreOptions(target=os.path.abspath(os.path.expanduser(target)),
                               in_place=in_place, overwrite=overwrite, dry_run=dry_run,
-                              includes=source_patterns(includes, snap.sources),
-                              excludes=source_patterns(excludes, snap.sources),
+                              includes=patterns[0], excludes=patterns[1],
                               fail_fast=fail_fast, verify=verify)
         counter = file_counter(on_event, progress_interval)
         result = restore_snapshot(repo.load_tree, repo.read_blobs, snap, opts,
-                                  Chunker(repo.config.chunker), counter, counter.planned)
+                                  _LazyChunker(repo.config.chunker), counter, counter.planned)
     return RestoreOutcome(snap_id, opts.target, result, unmatched)
+
+
+class _LazyChunker:
+    """The repository's chunker, built on first use (importing the content-defined chunking
+    only for a restore that compares existing files or verifies what it wrote)."""
+
+    def __init__(self, params: ChunkerParams) -> None:
+        self._params = params
+        self._chunker: Chunker | None = None
+
+    def chunks(self, stream: BinaryIO, size_hint: int) -> Iterator[bytes]:
+        if self._chunker is None:
+            from snapkit.capture.chunker import Chunker as ContentChunker
+
+            self._chunker = ContentChunker(self._params)
+        return self._chunker.chunks(stream, size_hint)

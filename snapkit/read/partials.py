@@ -10,14 +10,11 @@ and said so) from the file of a run still at work (left alone).
 from __future__ import annotations
 
 import os
-import secrets
-
-import psutil
 
 
 def partial_name(prefix: str, suffix: str = "") -> str:
     """A fresh temp name for this process: ``<prefix><pid>-<hex><suffix>``."""
-    return f"{prefix}{os.getpid()}-{secrets.token_hex(6)}{suffix}"
+    return f"{prefix}{os.getpid()}-{os.urandom(6).hex()}{suffix}"
 
 
 def is_orphan(name: str, prefix: str, suffix: str = "") -> bool:
@@ -28,4 +25,8 @@ def is_orphan(name: str, prefix: str, suffix: str = "") -> bool:
     if not pid_text.isdigit():
         return False
     pid = int(pid_text)
-    return pid != os.getpid() and not psutil.pid_exists(pid)
+    if pid == os.getpid():
+        return False
+    import psutil  # only once a partial file is found: most runs never need it
+
+    return not psutil.pid_exists(pid)

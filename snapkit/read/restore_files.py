@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from itertools import islice
 from typing import Generic, TypeVar
 
 from snapkit.format.model import Node
@@ -37,13 +38,24 @@ Outcome = int | Exception
 
 
 def _run(read_blobs: BlobReader, batch: list[tuple[FileJob, Node]]) -> list[Outcome]:
+    """Write a batch's files in order, their content read by one ``read_blobs`` call (a pack
+    read per window of blobs, not per file); after a file that failed, the reading starts
+    again at the next file, so an error stays with the file it belongs to."""
     out: list[Outcome] = []
-    for job, node in batch:
+    chunks = _contents(read_blobs, batch, 0)
+    for i, (job, node) in enumerate(batch):
         try:
-            out.append(write_job(job, read_blobs(node.content), node))
+            out.append(write_job(job, islice(chunks, len(node.content)), node))
         except Exception as exc:  # handed to the restore, in plan order
             out.append(exc)
+            chunks = _contents(read_blobs, batch, i + 1)
     return out
+
+
+def _contents(read_blobs: BlobReader, batch: list[tuple[FileJob, Node]],
+              start: int) -> Iterator[bytes]:
+    """The chunks of the files of ``batch`` from ``start`` on, one after the other."""
+    return read_blobs([blob for _, node in batch[start:] for blob in node.content])
 
 
 class ParallelFiles(Generic[K]):
@@ -66,12 +78,15 @@ class ParallelFiles(Generic[K]):
     def __exit__(self, *_exc: object) -> None:
         self.close()
 
-    def add(self, key: K, job: FileJob, node: Node) -> None:
+    def add(self, key: K, job: FileJob, node: Node) -> bool:
+        """Hand a file over; True when that completed a batch (some may have finished)."""
         self._batch.append((job, node))
         self._keys.append(key)
         self._bytes += node.size
         if len(self._batch) >= BATCH_FILES or self._bytes >= BATCH_BYTES:
             self._submit()
+            return True
+        return False
 
     def _submit(self) -> None:
         if not self._batch:

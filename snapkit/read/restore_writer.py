@@ -12,7 +12,7 @@ import os
 import stat
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from snapkit.format.errors import IntegrityError, SnapkitError
 from snapkit.format.model import NODE_SYMLINK, Node, file_hasher
@@ -210,21 +210,24 @@ class Writer(DirFds):
         holds a copy of the directory's descriptor (for another thread: the writer may close
         its own meanwhile), shared by the jobs of one directory and released by
         :func:`write_job`."""
-        dfd, name = self._where(parts)
         self._made += 1  # a fresh random name costs a syscall: a counter instead
-        shared = None
-        if own_fd and dfd is not None:
-            if self._shared is None or self._shared[0] != parts[:-1]:
-                if self._shared is not None:
-                    self._shared[1].release()  # the writer's own hold: it has moved on
-                self._shared = (parts[:-1], SharedFd(dfd))
-            shared = self._shared[1]
+        tmp = f"{self._temp_stem}{self._made:06x}"
+        parent = parts[:-1]
+        # in a directory it made, nothing is in the way
+        clear = parent not in self._made_dirs
+        if own_fd and self._shared is not None and self._shared[0] == parent:
+            shared = self._shared[1]  # the run of files in one directory: nothing to look up
             shared.hold()
-            dfd = shared.fd
-        return FileJob(parts, dfd, name, f"{self._temp_stem}{self._made:06x}",
-                       # in a directory it made, nothing is in the way
-                       clear=parts[:-1] not in self._made_dirs, base=self.base,
-                       shared=shared)
+            return FileJob(parts, shared.fd, parts[-1], tmp, clear, self.base, shared)
+        dfd, name = self._where(parts)
+        if not own_fd or dfd is None:
+            return FileJob(parts, dfd, name, tmp, clear, self.base)
+        if self._shared is not None:
+            self._shared[1].release()  # the writer's own hold: it has moved on
+        shared = SharedFd(dfd)
+        self._shared = (parent, shared)
+        shared.hold()
+        return FileJob(parts, shared.fd, name, tmp, clear, self.base, shared)
 
     def close(self) -> None:
         if self._shared is not None:
@@ -269,10 +272,12 @@ class SharedFd:
             os.close(self.fd)
 
 
-@dataclass(frozen=True)
-class FileJob:
+class FileJob(NamedTuple):
     """A file to write: where (its directory's descriptor, or None: ``name`` is a path), the
-    temp name to write it to, and whether something may be in the way of the rename."""
+    temp name to write it to, and whether something may be in the way of the rename.
+
+    One per file written, built in the restore's main thread: an immutable ``NamedTuple``
+    rather than a frozen dataclass, three times cheaper to build."""
 
     parts: Parts
     dfd: int | None
