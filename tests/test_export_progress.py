@@ -1,10 +1,12 @@
 """``export``'s progress against the totals of its plan (issue 16): the ``--json`` progress
 events carry ``total_files``/``total_bytes``/``percent``/``elapsed_s``/``eta_s`` as ``snap``'s do,
 and the live line on a real terminal (a pseudo-terminal) says ``done/total files``, bytes,
-percent, rate and elapsed time."""
+percent, rate and elapsed time, also when the archive goes to stdout (whose JSON summary then
+goes to stderr)."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import struct
@@ -60,7 +62,7 @@ def test_progress_events_reach_the_totals(tmp_path: Path,
     assert (written[-1].bytes, written[-1].total_bytes) == (55_000, 55_000)
 
 
-def _on_a_terminal(argv: list[str], env: dict[str, str]) -> str:
+def _on_a_terminal(argv: list[str], env: dict[str, str], cwd: Path) -> str:
     """Run the CLI with stderr on a 160-column pseudo-terminal; what it wrote there."""
     import fcntl
     import pty
@@ -68,7 +70,7 @@ def _on_a_terminal(argv: list[str], env: dict[str, str]) -> str:
 
     main, side = pty.openpty()
     fcntl.ioctl(side, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 160, 0, 0))
-    proc = subprocess.Popen([sys.executable, "-m", "snapkit", *argv], env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "snapkit", *argv], env=env, cwd=cwd,
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=side)
     os.close(side)
     got = b""
@@ -87,11 +89,24 @@ def _on_a_terminal(argv: list[str], env: dict[str, str]) -> str:
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="no pseudo-terminals (pty) on Windows")
-def test_the_terminal_line_shows_done_of_the_totals(tmp_path: Path) -> None:
+@pytest.mark.parametrize("output", ["a.tar.gz", "-"])
+def test_the_terminal_line_shows_done_of_the_totals(tmp_path: Path, output: str) -> None:
     env = {**_repo(tmp_path), "TERM": "xterm"}
-    shown = _on_a_terminal(["export", "latest", "-o", str(tmp_path / "a.tar.gz")], env)
+    shown = _on_a_terminal(["export", "latest", "-o", output], env, cwd=tmp_path)
     lines = [part for part in shown.split("\r\x1b[2K") if part.strip()]
     first = next(line for line in lines if " files  " in line)
     assert re.match(r"1/12 files  4\.9 KiB/53\.7 KiB  9%  [\d.]+ [KMG]?i?B/s  0:00  \S+f00\.bin$",
                     first), lines
-    assert lines[-1].startswith("exported snapshot "), lines  # the line was cleared first
+    if output != "-":
+        assert lines[-1].startswith("exported snapshot "), lines  # the line was cleared first
+    else:
+        assert shown.endswith("\r\x1b[2K"), lines  # the line cleared, and nothing else said
+
+
+def test_json_with_the_archive_on_stdout_keeps_stdout_the_archive(tmp_path: Path) -> None:
+    env = _repo(tmp_path)
+    ok(invoke(["export", "latest", "-o", str(tmp_path / "a.tar")], env))
+    out = ok(invoke(["export", "latest", "-o", "-", "--format", "tar", "--json"], env))
+    assert out.stdout == (tmp_path / "a.tar").read_bytes()  # no JSON in it
+    summary = json.loads(out.stderr)
+    assert (summary["event"], summary["archive"], summary["files"]) == ("summary", "-", 12)

@@ -50,13 +50,15 @@ def export(settings: Settings, snapshot: str, output: str | None, fmt: str | Non
     tar -xzf <archive> -C /                        # put every file back in place
 
     On a damaged repository, files that cannot be read are left out and listed (exit 1).
-    With --json: JSON lines, progress events (of the totals: percent, ETA), then a summary.
+    With --json: JSON lines, progress events (of the totals: percent, ETA), then a summary
+    (with -o -: only the summary, on stderr).
     """
     from snapkit.cli import export_view
     from snapkit.ops.export import export_to
 
+    # (with the archive on stdout, --json gives only the summary, on stderr)
     with FileProgress(settings, export_view.partials_removed(settings),
-                      json_events=True) as progress:
+                      json_events=output != "-") as progress:
         done = export_to(repo_path(settings), snapshot,
                          sys.stdout.buffer if output == "-" else output, fmt=fmt, mode=mode,
                          includes=includes, excludes=excludes, paths=paths, layout=layout,

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 
 import click
@@ -30,12 +31,15 @@ def partials_removed(settings: Settings) -> Callable[[Event], bool]:
 def report(settings: Settings, done: ExportOutcome) -> None:
     r = done.result
     if settings.json:
-        emit_json({"event": "summary", "archive": done.archive or "-",
-                   "snapshot_id": done.snapshot_id,
-                   "format": done.format, "files": r.files, "dirs": r.dirs,
-                   "symlinks": r.symlinks, "bytes": r.bytes,
+        summary = {"event": "summary", "archive": done.archive or "-",
+                   "snapshot_id": done.snapshot_id, "format": done.format, "files": r.files,
+                   "dirs": r.dirs, "symlinks": r.symlinks, "bytes": r.bytes,
                    "omitted": [{"path": f.path, "type": f.type, "reason": f.reason}
-                               for f in r.omitted]})
+                               for f in r.omitted]}
+        if done.archive is None:  # stdout holds the archive
+            click.echo(json.dumps(summary), err=True)
+        else:
+            emit_json(summary)
         return
     if done.archive is not None:
         notice(settings, f"exported snapshot {done.snapshot_id[:8]}: {r.files:,} files "

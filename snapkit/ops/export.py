@@ -73,7 +73,7 @@ def export_to(location: Location, snapshot: str, output: str | Path | BinaryIO |
     .<ext>`` here; an existing file only with ``force``) or a binary stream (not closed).
 
     ``fmt`` defaults to the file name's extension, else tar.gz; ``mode`` exports only that
-    mode's subset. Files added to a file output are reported as
+    mode's subset. Files added to the archive are reported as
     :class:`~snapkit.ops.events.FileWritten` events, at most once per ``progress_interval``,
     with the totals the archive will reach (from the export's plan: no extra pass).
     """
@@ -94,10 +94,10 @@ def export_to(location: Location, snapshot: str, output: str | Path | BinaryIO |
                              layout=layout, gzip_level=loaded.config.gzip_level,
                              zstd_level=loaded.config.zstd_level, fail_fast=fail_fast)
 
-        def write(out: BinaryIO, counting: bool = False) -> ExportResult:
-            counter = file_counter(on_event, progress_interval) if counting else None
+        def write(out: BinaryIO) -> ExportResult:
+            counter = file_counter(on_event, progress_interval)
             return export_snapshot(repo.load_tree, repo.read_blobs, snap_id, snap, out, opts,
-                                   counter, counter.planned if counter else None)
+                                   counter, counter.planned)
 
         if stream is not None:
             if stream.isatty():
@@ -113,7 +113,7 @@ def export_to(location: Location, snapshot: str, output: str | Path | BinaryIO |
         removed = _remove_orphans(path.parent)
         if removed:
             on_event(PartialsRemoved(removed, str(path.parent)))
-        result = _atomically(path, lambda f: write(f, counting=True))
+        result = _atomically(path, write)
     return ExportOutcome(snap_id, fmt, archive, os.path.getsize(path), result)
 
 
