@@ -10,14 +10,15 @@ records.
 
 from __future__ import annotations
 
-import getpass
 import os
 import re
 import stat
-import tarfile
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from snapkit.format.model import NODE_FILE, Node, NodeType
+
+if TYPE_CHECKING:
+    import tarfile
 
 try:  # POSIX only
     import grp
@@ -48,6 +49,8 @@ def owner_name(kind: str, ident: int) -> str:
 
 def current_user() -> str:
     """The name of the user running snapkit ("" when it cannot be told)."""
+    import getpass  # (its import pulls in termios: only snap asks, once)
+
     try:
         return getpass.getuser()
     except (KeyError, OSError):

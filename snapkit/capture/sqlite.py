@@ -21,10 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sqlite3
-import tempfile
 import time
-import urllib.parse
 from collections.abc import Collection, Iterator, MutableMapping
 from typing import BinaryIO
 
@@ -171,6 +168,8 @@ def is_unstored_sidecar(path: str, names: Collection[str], policy: str) -> bool:
 
 
 def _ro_uri(path: str) -> str:
+    import urllib.parse  # (imported where used: a snapshot without databases never needs it)
+
     return "file:" + urllib.parse.quote(os.path.abspath(path)) + "?mode=ro"
 
 
@@ -185,6 +184,8 @@ def copy(path: str, dest: str, deadline_s: float | None = None) -> None:
     standalone database in rollback mode, written without journal or fsync (``dest`` is a temp
     file for one read: durability would only cost time).
     """
+    import sqlite3  # (imported where used: a snapshot without databases never needs it)
+
     if deadline_s is None:
         deadline_s = DEADLINE_S
     deadline = time.monotonic() + deadline_s
@@ -222,6 +223,8 @@ def copy(path: str, dest: str, deadline_s: float | None = None) -> None:
 @contextlib.contextmanager
 def temp_file(prefix: str) -> Iterator[str]:
     """A private temp file for a database copy; it and any sidecars go on exit."""
+    import tempfile
+
     fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".db")
     os.close(fd)
     try:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import secrets
 import shutil
 import threading
 from collections import OrderedDict
@@ -149,7 +148,7 @@ def fsync_dir(path: Path) -> None:
 def atomic_write(path: Path, data: bytes, mode: int = FILE_MODE, durable: bool = True) -> None:
     """Write ``data`` to ``path`` via temp file + fsync + rename + directory fsync (without the
     two fsyncs when not ``durable``: still atomic, but a crash of the machine may lose it)."""
-    tmp = path.parent / f"{TMP_PREFIX}{path.name}-{secrets.token_hex(4)}"
+    tmp = path.parent / f"{TMP_PREFIX}{path.name}-{os.urandom(4).hex()}"
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     fd = os.open(tmp, flags, mode)
     try:

@@ -17,7 +17,6 @@ differs); on another host, where processes cannot be seen, a lock not refreshed 
 from __future__ import annotations
 
 import os
-import secrets
 import socket
 import threading
 import time
@@ -107,7 +106,7 @@ class _Refresher:
 @contextmanager
 def repository_lock(backend: Backend, exclusive: bool, operation: str) -> Iterator[None]:
     """Hold a lock on the repository for the duration of the block."""
-    name = f"{secrets.token_hex(16)}"
+    name = os.urandom(16).hex()
     now = time.time()
     info: dict[str, Any] = {
         "host": socket.gethostname(),

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +75,8 @@ def write_default_config(path: Path, force: bool) -> None:
     text = json.dumps(defaults_document(), indent=2) + "\n"
     try:
         _make_private_dirs(path.parent)
+        import tempfile  # (only `config init` writes a config)
+
         fd, tmp_name = tempfile.mkstemp(prefix=".config-", suffix=".tmp", dir=path.parent)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
