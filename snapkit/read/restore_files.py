@@ -4,8 +4,9 @@ name and renamed into place by one worker, several files at once.
 The restore (the main thread) walks its plan in order: it creates the directories, resolves
 each file's directory descriptor and temp name (:meth:`Writer.prepare`, a copy of the
 descriptor for the worker), and hands the files over in batches (:data:`BATCH_FILES` files or
-about :data:`BATCH_BYTES` bytes). Each worker streams a file's content through ``read_blobs``
-(pack reads, zstd decoding and xxh3 checks release the GIL, as do the writes), so memory stays
+about :data:`BATCH_BYTES` bytes). Each worker streams its batch's content through one
+``read_blobs`` call (pack reads, zstd decoding and xxh3 checks release the GIL, as do the
+writes) — a big file's pieces read ahead by helper threads while it writes — so memory stays
 at a few read windows whatever the file sizes. The outcomes come back in plan order — the
 size written, or the error (a damaged file leaves nothing, as :func:`write_job` guarantees) —
 with at most :data:`AHEAD_FILES` files under way.
@@ -24,13 +25,17 @@ from itertools import islice
 from typing import Generic, TypeVar
 
 from snapkit.format.model import Node
-from snapkit.read.readahead import default_workers
+from snapkit.read.readahead import ReadAhead, default_workers
 from snapkit.read.restore_writer import FileJob, write_job
 from snapkit.read.treewalk import BlobReader
 
 BATCH_FILES = 16
 BATCH_BYTES = 1024 * 1024
 AHEAD_FILES = 96  # each holds a descriptor of its directory: far below the usual limits
+#: A file of at least this many bytes (and more than one chunk) is read ahead in pieces by
+#: helper threads (:class:`~snapkit.read.readahead.ReadAhead`) while its worker writes: a
+#: database of 20 MiB is no longer read, decoded and written by one thread alone.
+BIG_FILE = 4 * 1024 * 1024
 
 K = TypeVar("K")
 #: What writing a file gave: the bytes written, or the error it raised.
@@ -40,22 +45,33 @@ Outcome = int | Exception
 def _run(read_blobs: BlobReader, batch: list[tuple[FileJob, Node]]) -> list[Outcome]:
     """Write a batch's files in order, their content read by one ``read_blobs`` call (a pack
     read per window of blobs, not per file); after a file that failed, the reading starts
-    again at the next file, so an error stays with the file it belongs to."""
+    again at the next file, so an error stays with the file it belongs to. A big file's
+    pieces are read ahead by helper threads while this one writes (:data:`BIG_FILE`)."""
     out: list[Outcome] = []
     chunks = _contents(read_blobs, batch, 0)
     for i, (job, node) in enumerate(batch):
         try:
-            out.append(write_job(job, islice(chunks, len(node.content)), node))
+            if _is_big(node):
+                with ReadAhead(read_blobs, [(node.content, node.size)]) as ahead:
+                    out.append(write_job(job, ahead.next_file(), node))
+            else:
+                out.append(write_job(job, islice(chunks, len(node.content)), node))
         except Exception as exc:  # handed to the restore, in plan order
             out.append(exc)
             chunks = _contents(read_blobs, batch, i + 1)
     return out
 
 
+def _is_big(node: Node) -> bool:
+    return node.size >= BIG_FILE and len(node.content) > 1
+
+
 def _contents(read_blobs: BlobReader, batch: list[tuple[FileJob, Node]],
               start: int) -> Iterator[bytes]:
-    """The chunks of the files of ``batch`` from ``start`` on, one after the other."""
-    return read_blobs([blob for _, node in batch[start:] for blob in node.content])
+    """The chunks of the files of ``batch`` from ``start`` on, one after the other (a big
+    file's are read on their own)."""
+    return read_blobs([blob for _, node in batch[start:] if not _is_big(node)
+                       for blob in node.content])
 
 
 class ParallelFiles(Generic[K]):

@@ -95,3 +95,31 @@ def test_one_descriptor_copy_per_directory_run_and_none_left(tmp_path: Path) -> 
     writer.close()
     assert open_fds() == before
     assert (tmp_path / "t" / "b" / "f5").read_bytes() == b"data 5"
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc")
+def test_big_files_read_ahead_in_pieces_damage_stays_with_its_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file of at least BIG_FILE bytes is read ahead by helper threads, the small files of
+    its batch from the batch's one reading: each written whole, a damaged big file leaves
+    nothing and the files after it in the batch are written."""
+    monkeypatch.setattr(restore_files, "BIG_FILE", 2_000)
+    before = open_fds()
+    writer = Writer(str(tmp_path / "t"), 0)
+    big = tuple(f"{i:04d}" * 100 for i in range(8))  # 8 chunks of 400 bytes
+    files = [("a", ("small a",)), ("big", big), ("b", ("small b",)),
+             ("bad", (*big[:3], "bad", *big[3:])), ("c", ("small c",)), ("big2", big[::-1])]
+    with ParallelFiles[str](read_blobs, workers=2) as pool:
+        for name, blobs in files:
+            pool.add(name, writer.prepare((name,), own_fd=True), node(name, blobs))
+        got = dict(pool.finished(wait=True))
+    writer.close()
+    assert list(got) == [name for name, _ in files]
+    for name, blobs in files:
+        path = tmp_path / "t" / name
+        if name == "bad":
+            assert isinstance(got[name], IntegrityError) and not path.exists()
+        else:
+            assert path.read_bytes() == "".join(blobs).encode() and got[name] == path.stat().st_size
+    assert not [n for n in os.listdir(tmp_path / "t") if n.startswith(TEMP_PREFIX)]
+    assert open_fds() == before
