@@ -102,7 +102,7 @@ class Repository:
     def __init__(self, backend: Backend, config: RepoConfig) -> None:
         self.backend = backend
         self.config = config
-        self.index = Index.load(backend)
+        self._index: Index | None = None  # read when first asked for (see :attr:`index`)
         self._tree_cache: OrderedDict[str, Tree] = OrderedDict()
         #: one line per object skipped as damaged, in the order found
         self.warnings: list[str] = []
@@ -114,10 +114,24 @@ class Repository:
         #: why the config file could not be read (the repository was opened with
         #: :meth:`RepoConfig.fallback`), or None
         self.config_damaged: str | None = None
-        for name, reason in sorted(self.index.broken.items()):
-            self._warn(f"index file {name} is damaged ({reason}) and was skipped: the blobs "
-                       "only it listed look missing until `snapkit repair index` rebuilds "
-                       "the index")
+
+    @property
+    def index(self) -> Index:
+        """The blob index, read from the index files when first asked for: a command that
+        reads only manifests (``snapshots``, ``tag``, ``forget`` without ``--prune``) never
+        reads it (a million blobs take a second), and one that takes a lock reads it under
+        the lock. An index file that cannot be read is a warning, then."""
+        if self._index is None:
+            self._index = Index.load(self.backend)
+            for name, reason in sorted(self._index.broken.items()):
+                self._warn(f"index file {name} is damaged ({reason}) and was skipped: the "
+                           "blobs only it listed look missing until `snapkit repair index` "
+                           "rebuilds the index")
+        return self._index
+
+    @index.setter
+    def index(self, index: Index) -> None:
+        self._index = index
 
     def _warn(self, message: str) -> None:
         self.warnings.append(message)

@@ -390,13 +390,18 @@ class TestErrorsSurface:
                 list(repo.read_blobs([blob]))
 
     @pytest.mark.parametrize(("op", "kind"), [("load", "index"), ("list", "index")])
-    def test_a_failed_read_of_the_index_fails_the_open(self, faulty: FaultyBackend, op: str,
-                                                       kind: str) -> None:
+    def test_a_failed_read_of_the_index_fails_its_first_use(self, faulty: FaultyBackend,
+                                                            op: str, kind: str) -> None:
+        """The index is read when first needed (not at open); a failed read then surfaces
+        as the error it is, never as an empty index: the next use reads it again."""
         with self._repo(faulty.inner).saver() as saver:
-            saver.save_data(b"indexed")
+            blob = saver.save_data(b"indexed")
         faulty.fail(op, kind, error=TimeoutError("read timed out"))
+        repo = self._repo(faulty)
         with pytest.raises(TimeoutError, match="read timed out"):
-            self._repo(faulty)
+            repo.load_blob(blob)
+        assert blob in repo.index
+        assert repo.load_blob(blob) == b"indexed"
 
     def test_a_failed_listing_of_snapshots_surfaces(self, faulty: FaultyBackend) -> None:
         repo = self._repo(faulty)
