@@ -557,6 +557,7 @@ def cli_env(tmp: Path, **extra: str) -> dict[str, str]:
         HOME=str(tmp / "home"),
         XDG_DATA_HOME=str(tmp / "xdg-data"),
         XDG_CONFIG_HOME=str(tmp / "xdg-config"),
+        XDG_CACHE_HOME=str(tmp / "xdg-cache"),
         PYTHONPATH=os.pathsep.join([str(REPO_ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
         PYTHONDONTWRITEBYTECODE="1",
     )

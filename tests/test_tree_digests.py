@@ -4,6 +4,7 @@ while the index files it names are all there and nothing is recorded damaged."""
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import stat
@@ -11,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import init_repo, make_tree, random_tree, take
+from helpers import cli_env, init_repo, make_tree, random_tree, run_snapkit, take
 
 from snapkit.capture import parent as parent_mod
 from snapkit.capture.snapshot import SnapOptions, create_snapshot
@@ -220,3 +221,23 @@ def test_where_the_cache_lives() -> None:
     assert root({"HOME": "/h"}) in (Path("/h/.cache/snapkit"), Path("/h/Library/Caches/snapkit"))
     assert root({"SNAPKIT_NO_CACHE": "1", "SNAPKIT_CACHE_DIR": "/c"}) is None
     assert root({"SNAPKIT_NO_CACHE": "0", "SNAPKIT_CACHE_DIR": "/c"}) == Path("/c")
+
+
+def test_snap_keeps_its_cache_where_the_environment_says(tmp_path: Path) -> None:
+    """Through a real `snapkit snap` process: the cache under $XDG_CACHE_HOME/snapkit, the
+    second run finds every file unchanged through it, and SNAPKIT_NO_CACHE=1 writes none."""
+    src = tmp_path / "src"
+    random_tree(src, random.Random(2), files=40)
+    env = cli_env(tmp_path, SNAPKIT_REPO=str(tmp_path / "repo"))
+    runs = [run_snapkit(["snap", "--json", "--service-policy", "never", str(src)], env)
+            for _ in range(2)]
+    assert [r.returncode for r in runs] == [0, 0], runs[-1].stderr
+    cache = tmp_path / "xdg-cache" / "snapkit"
+    (folder,) = (p for p in cache.iterdir() if p.is_dir())
+    assert [p.name.startswith("trees-") for p in folder.iterdir()] == [True]
+    summary = json.loads(runs[1].stdout.splitlines()[-1])
+    assert (summary["files_new"], summary["files_changed"]) == (0, 0)
+    assert summary["files_unmodified"] == summary["total_files"] == 40
+    off = cli_env(tmp_path / "off", SNAPKIT_REPO=str(tmp_path / "repo2"), SNAPKIT_NO_CACHE="1")
+    assert run_snapkit(["snap", "--service-policy", "never", str(src)], off).returncode == 0
+    assert not (tmp_path / "off" / "xdg-cache").exists()
