@@ -21,6 +21,7 @@ from snapkit.select.config import (
     DEFAULT_CONFIG,
     DEFAULT_PROCESS_PATTERN,
     STATE_DIR_EXCLUDES,
+    Retention,
     config_document,
     config_search_path,
     default_config_path,
@@ -548,3 +549,46 @@ def test_write_default_config_force_overwrites_and_fixes_mode(tmp_path: Path) ->
     assert json.loads(path.read_text()) == defaults_document()
     if sys.platform != "win32":
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+# --------------------------------------------------------------------------- retention
+
+
+def test_retention_is_forgets_keep_options(tmp_path: Path) -> None:
+    document = {"retention": {"keep_last": 3, "keep_hourly": 24, "keep_daily": 7,
+                              "keep_weekly": 4, "keep_monthly": 6, "keep_yearly": 2,
+                              "keep_within": "1y6m", "keep_tag": ["pre-update"]}}
+    loaded = load_config(write(tmp_path, document), env=env_for(tmp_path))
+    assert loaded.config.retention == Retention(3, 24, 7, 4, 6, 2, 545 * 86400.0,
+                                                ("pre-update",))
+    assert loaded.origins["retention"] == str(tmp_path / "config.json")
+    shown = config_document(loaded.config)["retention"]
+    assert shown == {**document["retention"], "keep_within": "545d"}
+    again = load_config(write(tmp_path, {"retention": shown}, "again.json"),
+                        env=env_for(tmp_path))
+    assert again.config.retention == loaded.config.retention
+    assert DEFAULT_CONFIG.retention is None and defaults_document()["retention"] is None
+    none = load_config(write(tmp_path, {"retention": None}, "none.json"), env=env_for(tmp_path))
+    assert none.config.retention is None
+
+
+@pytest.mark.parametrize(
+    ("retention", "expected"),
+    [
+        ({"keep_daly": 7}, 'unknown key "retention.keep_daly" (did you mean '
+                           '"retention.keep_daily"?)'),
+        ([7], '"retention" must be an object, not a list'),
+        ({"keep_daily": "7"}, '"retention.keep_daily" must be an integer from 0 to'),
+        ({"keep_daily": -1}, '"retention.keep_daily" must be an integer from 0 to'),
+        ({"keep_last": True}, '"retention.keep_last" must be an integer'),
+        ({"keep_within": "7x"}, '"retention.keep_within" must be a duration like "7d"'),
+        ({"keep_within": 7}, '"retention.keep_within" must be a duration like "7d"'),
+        ({"keep_tag": "a"}, '"retention.keep_tag" must be a list of tags'),
+        ({"keep_tag": [""]}, '"retention.keep_tag[0]" must be a non-empty string'),
+        ({}, '"retention" sets no rule (no count above 0), so it would keep every snapshot'),
+        ({"keep_daily": 0, "keep_tag": []}, '"retention" sets no rule'),
+    ],
+)
+def test_retention_errors_name_the_key(tmp_path: Path, retention: Any, expected: str) -> None:
+    message = load_error(tmp_path, {"retention": retention})
+    assert expected in message and "\n" not in message

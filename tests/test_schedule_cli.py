@@ -29,6 +29,7 @@ import pytest
 from helpers import cli_env, invoke_main, make_tree
 
 from snapkit.format.errors import UsageError
+from snapkit.maintain.retention import KeepPolicy
 from snapkit.ops.schedule import cron, manage, systemd
 from snapkit.ops.schedule.base import MARKER, Home, Ran
 from snapkit.ops.schedule.record import RunRecord, write_record
@@ -223,6 +224,41 @@ def test_install_refuses_a_job_whose_snapshot_would_fail(tmp_path: Path) -> None
     assert not any(p.exists() for p in units(tmp_path))
 
 
+def test_forget_without_keep_options_uses_the_configs_retention(tmp_path: Path) -> None:
+    """No --keep-*: the job runs `--forget` alone and the run applies the config's
+    "retention" (read at each run); without one, install refuses, and a run whose config lost
+    it records the failure before taking a snapshot."""
+    env = sched_env(tmp_path)
+    src = make_tree(tmp_path / "src", {"a.txt": b"one\n"})
+    refused = invoke_main(["schedule", "install", "--forget", str(src)], env)
+    assert refused.code == 2 and '"retention"' in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+    assert not any(p.exists() for p in units(tmp_path))
+
+    cfg = tmp_path / "config.json"
+    cfg.write_text(json.dumps({"retention": {"keep_last": 1}}))
+    result = invoke_main(["schedule", "install", "--config", str(cfg), "--forget", str(src)],
+                         env)
+    assert result.code == 0, result.stderr
+    argv = exec_start(tmp_path)
+    assert "--forget" in argv and not any(a.startswith("--keep-") for a in argv)
+    assert argv[argv.index("--config") + 1] == str(cfg)
+    for text in ("one\n", "two\n"):
+        (src / "a.txt").write_text(text)
+        ran = run_job(argv, tmp_path)
+        assert ran.returncode == 0, ran.stderr
+    last = status_json(env)["last_run"]
+    assert last["forgotten"] == 1 and [s["id"] for s in snapshots(env)] == [
+        last["snapshot_id"]]
+
+    cfg.write_text(json.dumps({"retention": None}))
+    ran = run_job(argv, tmp_path)
+    assert ran.returncode == 2 and '"retention"' in ran.stderr
+    failed = status_json(env)["last_run"]
+    assert (failed["result"], failed["exit_code"]) == ("failed", 2)
+    assert failed["snapshot_id"] is None and len(snapshots(env)) == 1  # no snapshot taken
+
+
 def test_keep_options_need_forget(tmp_path: Path) -> None:
     result = invoke_main(["schedule", "install", "--keep-daily", "7"], sched_env(tmp_path))
     assert result.code == 2 and "--forget" in result.stderr
@@ -335,7 +371,7 @@ def _home(tmp: Path, platform: str) -> Home:
 
 def _options(tmp: Path) -> manage.RunOptions:
     return manage.RunOptions(repo=str(tmp / "repo"), paths=(str(tmp / "src"),),
-                             policy=manage.DEFAULT_POLICY)
+                             policy=KeepPolicy(daily=7, weekly=4, monthly=6))
 
 
 def _no_crontab(_name: str) -> str | None:

@@ -21,6 +21,7 @@ import socket
 import sys
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from operator import attrgetter, itemgetter
 from typing import cast
 
@@ -211,8 +212,12 @@ def create_snapshot(
     on_progress: Callable[[Progress], None] | None = None,
     commit: bool = True,
     capture: CaptureFile = capture_file,
+    time_ns: int | None = None,
 ) -> tuple[str, Snapshot]:
     """Snapshot ``opts.sources`` into ``repo``; return (id, manifest). Commit point: manifest.
+
+    ``time_ns`` is the time to record (``snap --time``; None: the start); the real start is
+    then recorded beside it, and the files cache always compares with a parent's real start.
 
     With ``commit=False`` everything but the manifest is written and the id is ``""``: the
     caller adds what it learned afterwards (the gateway restart) and calls
@@ -230,7 +235,7 @@ def create_snapshot(
         with repo.saver(opts.workers, opts.zstd_level) as saver:
             builder = _Builder(repo, saver, opts, progress, on_progress, capture)
             builder.digests = TreeDigests.load(opts.cache, repo, opts.sources)
-            builder.parent_time_ns = parent[1].time_ns if parent else 0
+            builder.parent_time_ns = parent[1].taken_ns if parent else 0
             builder.parent_sqlite = frozenset(parent[1].sqlite) if parent else frozenset()
             root = builder.build_root(opts.sources, parent[1].tree if parent else None)
             saver.flush()
@@ -239,6 +244,8 @@ def create_snapshot(
     finally:
         sys.setrecursionlimit(old_limit)
     snap = _manifest(opts, parent, started, root, summary, builder)
+    if time_ns is not None:
+        snap = replace(snap, time_ns=time_ns, started_ns=started)
     return (repo.save_snapshot(snap) if commit else ""), snap
 
 

@@ -38,8 +38,8 @@ def schedule() -> None:
 @click.option("--at", "at", metavar="HH:MM", help="Every day at this local time.")
 @click.option("--forget", "forget", is_flag=True,
               help="After each snapshot, forget this host's scheduled snapshots the keep "
-                   "policy does not keep, and prune [default policy: --keep-daily 7 "
-                   "--keep-weekly 4 --keep-monthly 6].")
+                   "policy does not keep, and prune [default policy: the config's "
+                   "\"retention\", read at each run].")
 @keep_options
 @click.option("--mode", default="full", show_default=True, metavar="MODE",
               help="The snapshot's mode (as `snap --mode`).")
@@ -77,8 +77,7 @@ def install(settings: Settings, paths: tuple[str, ...], every_day: bool, every_h
         repo=manage.checked_repo(str(repo_path(settings))),
         config=manage.pinned_config(settings.config),
         paths=tuple(os.path.abspath(os.path.expanduser(p)) for p in paths), mode=mode,
-        tags=tags, policy=(policy if not policy.empty else manage.DEFAULT_POLICY)
-        if forget else None)
+        tags=tags, policy=policy if forget else None)  # empty: the config's retention
     manage.check_sources(options)
     home, now = Home.from_env(), datetime.now().astimezone()
     name = scheduler or manage.detect(home.platform)
@@ -129,7 +128,8 @@ def remove(settings: Settings, scheduler: str | None) -> None:
               help="Set an environment variable first (the OpenClaw locations at install).")
 @click.option("--mode", default="full", show_default=True, metavar="MODE")
 @click.option("--tag", "tags", multiple=True, metavar="TAG")
-@click.option("--forget", "forget", is_flag=True, help="Then forget by the policy, and prune.")
+@click.option("--forget", "forget", is_flag=True,
+              help="Then forget by the policy (none given: the config's retention), and prune.")
 @keep_options
 @with_settings
 def run(settings: Settings, paths: tuple[str, ...], status_file: str, setenv: tuple[str, ...],
@@ -152,8 +152,6 @@ def run(settings: Settings, paths: tuple[str, ...], status_file: str, setenv: tu
             raise click.BadParameter(f"{pair!r} is not NAME=VALUE", param_hint="--setenv")
         os.environ[name] = value
     policy = KeepPolicy(last, hourly, daily, weekly, monthly, yearly, within, keep_tags)
-    if forget and policy.empty:
-        raise click.UsageError("--forget needs a keep policy (e.g. --keep-daily 7)")
     request = SnapRequest(paths=paths, tags=tags, mode=mode, config=settings.config)
     line = ProgressLine(settings, interval=0)
     try:

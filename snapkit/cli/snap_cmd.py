@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import functools
+import re
 import sys
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import click
@@ -11,7 +13,32 @@ import click
 from snapkit.cli.common import ProgressLine, Settings, repo_path, with_settings
 
 if TYPE_CHECKING:  # the command loads its modules when it runs
+    from snapkit.maintain.retention import KeepPolicy
+    from snapkit.ops.snap import SnapResult
     from snapkit.select.config.defaults import ServicePolicy, SymlinkPolicy
+
+_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})?",
+                   re.IGNORECASE)
+
+
+def parse_time(_ctx: click.Context | None, _param: click.Parameter | None,
+               value: str | None) -> int | None:
+    """``--time``: ``YYYY-MM-DD HH:MM[:SS]`` in local time, or RFC 3339 with ``Z`` or an
+    offset (``2026-01-10T09:30:00+01:00``), as ns since the epoch."""
+    if value is None:
+        return None
+    text = value.strip()
+    forms = ("write YYYY-MM-DD HH:MM[:SS] (local time) or RFC 3339 such as "
+             "2026-01-10T09:30:00+01:00")
+    if not _TIME.fullmatch(text):
+        raise click.BadParameter(f"{value!r} is not a time; {forms}")
+    fraction = re.search(r"\.(\d+)", text)
+    try:
+        when = datetime.fromisoformat(re.sub(r"\.\d+", "", text).upper().replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise click.BadParameter(f"{value!r} is not a time ({exc}); {forms}") from exc
+    seconds = int(when.astimezone(UTC).timestamp())  # a naive time is local time
+    return seconds * 1_000_000_000 + (int(fraction.group(1).ljust(9, "0")) if fraction else 0)
 
 
 @click.command("snap")
@@ -45,6 +72,13 @@ if TYPE_CHECKING:  # the command loads its modules when it runs
 @click.option("--one-file-system", "-x", is_flag=True,
               help="Do not cross into other filesystems: a mount point below a source is left "
                    "out.")
+@click.option("--time", "time_ns", metavar="TIME", callback=parse_time,
+              help="Record TIME as the snapshot's time, as restic's backup --time (imports, "
+                   "tests): YYYY-MM-DD HH:MM[:SS] local time, or RFC 3339 with an offset. The "
+                   "real start is recorded too, for the files cache [default: now].")
+@click.option("--forget", "then_forget", is_flag=True,
+              help="Then apply the config's \"retention\" to this snapshot's group (host, "
+                   "sources, mode) and prune, as `forget --prune` does.")
 @click.option("--dry-run", "-n", is_flag=True,
               help="Report what would be taken and what each rule excludes; touch no "
                    "repository.")
@@ -60,7 +94,8 @@ def snap(settings: Settings, paths: tuple[str, ...], tags: tuple[str, ...], host
          parent: str | None, force: bool, mode: str, symlinks: SymlinkPolicy | None,
          excludes: tuple[str, ...], exclude_files: tuple[str, ...],
          files_from: tuple[str, ...], markers: tuple[str, ...], exclude_caches: bool,
-         one_file_system: bool, dry_run: bool, list_paths: bool,
+         one_file_system: bool, time_ns: int | None, then_forget: bool, dry_run: bool,
+         list_paths: bool,
          service_policy: ServicePolicy | None, no_service_control: bool, yes: bool) -> None:
     """Snapshot PATHS (default: the OpenClaw installation) into the repository.
 
@@ -71,6 +106,7 @@ def snap(settings: Settings, paths: tuple[str, ...], tags: tuple[str, ...], host
     snapkit snap              back up ~/.openclaw (or $OPENCLAW_STATE_DIR)
     snapkit snap .            back up the current directory
     snapkit snap --json       JSON lines: progress events, then a summary
+    snapkit snap --forget     then forget by the config's retention, and prune
     snapkit backup ...        the same command (as restic and borg users type it)
     """
     from snapkit.cli import snap_view
@@ -85,8 +121,16 @@ def snap(settings: Settings, paths: tuple[str, ...], tags: tuple[str, ...], host
     request = SnapRequest(paths=paths, tags=tags, host=host, parent=parent, force=force,
                           mode=mode, symlinks=symlinks, excludes=excludes, config=settings.config,
                           markers=(*markers, *((CACHEDIR_TAG,) if exclude_caches else ())),
-                          one_file_system=one_file_system,
+                          one_file_system=one_file_system, time_ns=time_ns,
                           service_policy=service_policy, service_control=not no_service_control)
+    if dry_run and then_forget:
+        raise click.UsageError("--dry-run takes no snapshot, so there is nothing to --forget "
+                               "after; drop one (`snapkit forget --dry-run` previews a forget)")
+    policy = None
+    if then_forget:  # no retention in the config: stop before anything is done
+        from snapkit.ops.snap_forget import config_policy
+
+        policy = config_policy(settings.config)
     if dry_run:
         from snapkit.cli.dryrun_view import render_dry_run
 
@@ -100,7 +144,31 @@ def snap(settings: Settings, paths: tuple[str, ...], tags: tuple[str, ...], host
             progress_interval=1.0 if settings.json else 0.2)
     finally:
         line.clear()
-    snap_view.finish(settings, result)
+    if policy is None:
+        snap_view.finish(settings, result)
+    else:
+        forget_after(settings, result, policy)
+
+
+def forget_after(settings: Settings, result: SnapResult, policy: KeepPolicy) -> None:
+    """``--forget``: the snapshot's report, then the forget and prune of its group, then the
+    exit status (see ``snap_forget_view.finish``)."""
+    from snapkit.cli import forget_view, snap_forget_view, snap_view
+    from snapkit.ops.snap_forget import forget_group
+
+    if not settings.json:
+        snap_view.report(settings, result, snap_view.exit_code(result.snapshot))
+        if not settings.quiet:
+            click.echo()
+    line = ProgressLine(settings, interval=0)
+    try:
+        outcome = forget_group(
+            repo_path(settings), result, policy,
+            on_event=functools.partial(forget_view.on_event, settings, line, policy),
+            progress_interval=1.0 if settings.json else 0.2)
+    finally:
+        line.clear()
+    snap_forget_view.finish(settings, result, outcome)
 
 
 def listed_lines(name: str) -> list[str]:

@@ -15,6 +15,8 @@ from snapkit.cli.common import (
     count_reasons,
     echo_event,
     emit_json,
+    json_time,
+    local_time,
     reasons_text,
 )
 from snapkit.cli.common import human_bytes as hb
@@ -72,6 +74,9 @@ def summary_dict(snap_id: str, m: Snapshot, exit_code: int) -> dict[str, Any]:
         "event": "summary",
         "snapshot_id": snap_id,
         "short_id": snap_id[:8],
+        "time": json_time(m.time_ns),
+        "time_ns": m.time_ns,
+        "started_ns": m.taken_ns,
         "parent": m.parent,
         "sources": list(m.sources),
         "mode": m.mode,
@@ -140,6 +145,9 @@ def report(settings: Settings, result: SnapResult, exit_code: int) -> None:
         click.echo(f"note: {vanished} file(s) vanished while the snapshot ran and were skipped",
                    err=True)
     out(f"Duration:    {s.duration_s:.1f} s")
+    if m.started_ns is not None:
+        out(f"Time:        {local_time(m.time_ns)} recorded (--time), taken "
+            f"{local_time(m.started_ns)}")
     parent = result.parent_id
     out(f"Snapshot {snap_id[:8]} saved" + (f" (parent {parent[:8]})" if parent else "")
         + f" — {snap_id}")

@@ -241,6 +241,15 @@ class Snapshot:
     #: ("snapkit", "openclaw", "tar"), ``complete`` (False: the archive ended early) and
     #: ``snapshot`` (the exported snapshot's id, if any)
     imported: Mapping[str, Any] = field(default_factory=dict)
+    #: when ``time_ns`` was given (``snap --time``): the real start, which the files cache
+    #: compares a ``-wal``'s mtime with; None: ``time_ns`` is the real start
+    started_ns: int | None = None
+
+    @property
+    def taken_ns(self) -> int:
+        """When the snapshot really started (``started_ns``, else ``time_ns``): the files
+        cache's reference and the order parents are chosen in."""
+        return self.time_ns if self.started_ns is None else self.started_ns
 
     @property
     def is_import(self) -> bool:
@@ -296,6 +305,7 @@ def encode_snapshot(s: Snapshot) -> bytes:
             "sqlite": [_text(p) for p in s.sqlite],
             **({"openclaw": dict(s.openclaw)} if s.openclaw else {}),
             **({"imported": dict(s.imported)} if s.imported else {}),
+            **({"started": s.started_ns} if s.started_ns is not None else {}),
         }
     )
 
@@ -331,6 +341,7 @@ def decode_snapshot(data: bytes) -> Snapshot:
             sqlite=tuple(obj.get("sqlite", ())),
             openclaw=dict(obj.get("openclaw", {})),
             imported=dict(obj.get("imported", {})),
+            started_ns=None if obj.get("started") is None else int(obj["started"]),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise IntegrityError(f"malformed snapshot manifest: {exc}") from exc

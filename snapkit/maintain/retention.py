@@ -25,12 +25,15 @@ restic means the same here:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
 from snapkit.format.model import Snapshot
+
+# Re-exported: the keep policy's durations, parsed and shown (also the config's).
+from snapkit.select.durations import format_duration as format_duration
+from snapkit.select.durations import parse_duration as parse_duration
 
 Pair = tuple[str, Snapshot]
 
@@ -38,8 +41,6 @@ GROUP_FIELDS = ("host", "paths", "tags", "mode")
 DEFAULT_GROUP_BY = ("host", "paths", "mode")
 
 NS = 1_000_000_000
-_UNITS = {"h": 3600, "d": 86400, "w": 7 * 86400, "m": 30 * 86400, "y": 365 * 86400}
-_DURATION = re.compile(r"(\d+)([hdwmy])")
 
 
 @dataclass(frozen=True)
@@ -218,26 +219,3 @@ def remove_named(snapshots: Sequence[Pair], ids: Sequence[str],
     wanted = set(ids)
     return [Decision(sid, snap, False, ("named",), group_of(snap, group_by))
             for sid, snap in snapshots if sid in wanted]
-
-
-def parse_duration(text: str) -> float:
-    """``7d``, ``12h``, ``2w``, ``1y6m`` (restic style: m = 30-day month, y = 365 days) → s."""
-    s = text.strip().lower()
-    parts = _DURATION.findall(s)
-    if not s or "".join(n + u for n, u in parts) != s:
-        raise ValueError(f"{text!r} is not a duration; use e.g. 12h, 7d, 2w, 6m, 1y or 1y6m")
-    seconds = sum(int(n) * _UNITS[u] for n, u in parts)
-    if seconds <= 0:
-        raise ValueError(f"{text!r} is not a positive duration")
-    return float(seconds)
-
-
-def format_duration(seconds: float) -> str:
-    """Seconds as days and hours (``7d``, ``1d12h``, ``90d``, ``36s``): never ambiguous."""
-    total = int(seconds)
-    days, rest = divmod(total, 86400)
-    hours, rest = divmod(rest, 3600)
-    text = (f"{days}d" if days else "") + (f"{hours}h" if hours else "")
-    if rest or not text:
-        text += f"{rest}s"
-    return text

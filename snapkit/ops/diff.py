@@ -71,7 +71,7 @@ def _against_live(repo: Repository, snap: Snapshot, content: bool,
     plan = plan_sources(list(snap.sources), mode, _symlink_policy(snap), loaded)
     stored = stored_entries(repo.load_tree, snap.tree, snap.sources, split_path)
     live = live_entries(plan.sources, plan.matcher_for, plan.symlinks, loaded.config.sqlite)
-    return diff_live(stored, live, content, frozenset(snap.sqlite), snap.time_ns)
+    return diff_live(stored, live, content, frozenset(snap.sqlite), snap.taken_ns)
 
 
 def _symlink_policy(snap: Snapshot) -> SymlinkPolicy | None:

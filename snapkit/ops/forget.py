@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from snapkit.maintain.retention import (
     DEFAULT_GROUP_BY,
     Decision,
+    Group,
     KeepPolicy,
     apply_policy,
+    group_of,
     remove_named,
 )
 from snapkit.maintain.selection import filter_snapshots, resolve
@@ -50,14 +52,17 @@ def forget(location: Location, *, selectors: Sequence[str] = (),
            policy: KeepPolicy | None = None, host: str | None = None,
            tags: Sequence[str] = (), group_by: Sequence[str] = DEFAULT_GROUP_BY,
            dry_run: bool = False, prune: bool = False, on_event: OnEvent = ignore,
-           progress_interval: float = 0.2) -> ForgetResult:
+           progress_interval: float = 0.2, group: Group | None = None) -> ForgetResult:
     """Remove the snapshots named by ``selectors`` or, without any, those ``policy`` does not
-    keep, among the snapshots of ``host`` carrying all ``tags``; with ``prune``, then prune.
+    keep, among the snapshots of ``host`` carrying all ``tags`` (and, given a ``group``, only
+    those of that group: ``snap --forget``); with ``prune``, then prune.
     """
     policy = policy or KeepPolicy()
     repo = open_repository(location, on_event=on_event)
     with repo.lock(exclusive=not dry_run, operation="forget"):
         pairs = filter_snapshots(repo.snapshots(), host=host, tags=tags)
+        if group is not None:
+            pairs = [p for p in pairs if group_of(p[1], group_by) == group]
         if selectors:
             named = [resolve(s, pairs)[0] for s in selectors]
             decisions = remove_named(pairs, named, group_by)

@@ -55,6 +55,8 @@ class SnapRequest:
     service_policy: ServicePolicy | None = None  # None: the config's
     service_control: bool = True  # False: never stop or start the gateway
     config: str | None = None  # the config file; None: the usual lookup
+    #: the time to record in the manifest (``--time``, ns since the epoch); None: the start
+    time_ns: int | None = None
 
 
 @dataclass(frozen=True)
@@ -154,9 +156,10 @@ def snap(location: Location, request: SnapRequest, *,
     hostname = request.host or socket.gethostname()
     with repo.lock(exclusive=False, operation="snap"):
         snapshots = repo.snapshots()
-        # The newest snapshot of the same sources: the parent unless named or --force, and
-        # either way the likely totals for the progress line.
-        newest = find_parent(snapshots, plan.sources, hostname, request.mode)
+        # The snapshot of the same sources taken last (by its real start, whatever --time
+        # recorded): the parent unless named or --force, and either way the likely totals.
+        newest = find_parent(sorted(snapshots, key=taken_order), plan.sources, hostname,
+                             request.mode)
         parent = (resolve(request.parent, snapshots) if request.parent
                   else None if request.force else newest)
         likely = parent[1] if parent else newest[1] if newest else None
@@ -189,13 +192,21 @@ def snap(location: Location, request: SnapRequest, *,
         with lifecycle as record:
             _, manifest = create_snapshot(repo, opts, parent,
                                           _progress(on_event, progress_interval, likely),
-                                          commit=False,
-                                          capture=capture)
+                                          commit=False, capture=capture,
+                                          time_ns=request.time_ns)
         if record is not None:  # after the restart, so the manifest says how it went
             manifest = replace(manifest, service=record.to_dict())
         snap_id = repo.save_snapshot(manifest)
         repo.flush_damage()  # a parent tree found damaged: no later run trusts it
     return SnapResult(snap_id, manifest, parent[0] if parent else None, record)
+
+
+def taken_order(pair: tuple[str, Snapshot]) -> tuple[int, bool, str]:
+    """The order snapshots were taken in: by real start (a ``--time`` in the past or future
+    does not move a snapshot there), else as
+    :func:`~snapkit.format.model.snapshot_order`."""
+    sid, snap = pair
+    return snap.taken_ns, not snap.is_import, sid
 
 
 def _progress(on_event: OnEvent, interval: float,

@@ -12,6 +12,7 @@ Hex is wrapped at 64 characters; ``_hex`` joins it.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import msgpack
@@ -208,6 +209,22 @@ def test_snapshot_manifest_optional_maps() -> None:
     assert list(doc)[-2:] == ["openclaw", "imported"]
     assert doc["openclaw"] == {"state_dir": "/s"} and doc["imported"] == {"complete": True}
     assert "openclaw" not in msgpack.unpackb(SNAPSHOT_BYTES)
+
+
+def test_snapshot_manifest_started_is_optional() -> None:
+    """``started`` (the real start beside a ``snap --time``) is written only when set, last;
+    a reader ignores keys it does not know, so an older snapkit reads such a manifest (by its
+    ``time``) and this one reads older manifests (``started_ns`` None: ``time`` is the
+    start)."""
+    snap = replace(SNAPSHOT, time_ns=T - 10**12, started_ns=T)
+    data = encode_snapshot(snap)
+    doc = msgpack.unpackb(data)
+    assert list(doc)[-1] == "started" and doc["started"] == T and doc["time"] == T - 10**12
+    assert decode_snapshot(data) == snap and snap.taken_ns == T
+    assert "started" not in msgpack.unpackb(SNAPSHOT_BYTES)
+    assert decode_snapshot(SNAPSHOT_BYTES).started_ns is None and SNAPSHOT.taken_ns == T
+    doc["a key from a later version"] = [1, 2]
+    assert decode_snapshot(msgpack.packb(doc)) == snap
 
 
 def test_snapshot_text_that_is_not_utf8_is_escaped() -> None:

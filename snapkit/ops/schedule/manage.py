@@ -34,9 +34,6 @@ CARRIED_ENV = ("OPENCLAW_STATE_DIR", "OPENCLAW_CONFIG_PATH", "OPENCLAW_HOME",
                "OPENCLAW_SYSTEMD_UNIT", "OPENCLAW_LAUNCHD_LABEL", "OPENCLAW_SUPERVISOR_MODE")
 _PATH_VARS = {"OPENCLAW_STATE_DIR", "OPENCLAW_CONFIG_PATH", "OPENCLAW_HOME",
               "OPENCLAW_AGENT_DIR", "OPENCLAW_OAUTH_DIR", "OPENCLAW_WORKSPACE_DIR"}
-#: What ``--forget`` keeps when no ``--keep-*`` option is given.
-DEFAULT_POLICY = KeepPolicy(daily=7, weekly=4, monthly=6)
-
 
 @dataclass(frozen=True)
 class RunOptions:
@@ -47,7 +44,8 @@ class RunOptions:
     paths: tuple[str, ...] = ()  # absolute; none: the OpenClaw installation
     mode: str = "full"
     tags: tuple[str, ...] = ()
-    policy: KeepPolicy | None = None  # None: no forget
+    #: None: no forget; an empty policy: the config's ``retention``, read when the job runs
+    policy: KeepPolicy | None = None
 
 
 def detect(platform: str, which: Callable[[str], str | None] = shutil.which) -> str:
@@ -225,13 +223,16 @@ def pinned_config(explicit: str | None, env: Mapping[str, str] | None = None) ->
 def check_sources(options: RunOptions) -> None:
     """Refuse a job whose snapshot would fail at once: an unknown mode, a missing path, no
     OpenClaw installation when no path is given (checked as ``snap`` checks them now; the
-    config is the one the job names)."""
+    config is the one the job names), or a forget by a config with no ``retention``."""
+    from snapkit.ops.snap_forget import config_policy
     from snapkit.select.config import load_config
     from snapkit.select.sources import plan_sources
     from snapkit.store.location import is_remote
 
     plan_sources(options.paths, options.mode, None, load_config(options.config),
                  repository=None if is_remote(options.repo) else options.repo)
+    if options.policy is not None and options.policy.empty:
+        config_policy(options.config, "--forget without --keep-* options")
 
 
 def checked_repo(repo: str) -> str:

@@ -1,7 +1,8 @@
 """``schedule run``: what the scheduler starts. It takes the snapshot with the same operation
 ``snapkit snap`` runs (:func:`snapkit.ops.snap.snap`), then, when the job carries a keep
-policy, forgets what the policy does not keep among this host's scheduled snapshots and
-prunes — and records the outcome (:mod:`.record`) whatever it is.
+policy (given at install, else the config's ``retention``), forgets what the policy does not
+keep among this host's scheduled snapshots and prunes — and records the outcome
+(:mod:`.record`) whatever it is.
 
 The record is written ``running`` before anything else and ``finished`` at the end, with the
 exit code the command then exits with: 0, 3 (some files unreadable), 4 (the gateway stopped for
@@ -32,6 +33,7 @@ from snapkit.ops.repo import Location
 from snapkit.ops.schedule.base import SCHEDULED_TAG
 from snapkit.ops.schedule.record import RunRecord, write_record
 from snapkit.ops.snap import SnapRequest, SnapResult, snap
+from snapkit.ops.snap_forget import config_policy
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,8 @@ def failure(exc: BaseException) -> tuple[int, str, str]:
 
 def run_scheduled(location: Location, request: SnapRequest, policy: KeepPolicy | None,
                   status_file: Path, *, on_event: OnEvent = ignore) -> ScheduledRun:
-    """Snapshot, then forget and prune by ``policy`` (None: no forget); the outcome is in
+    """Snapshot, then forget and prune by ``policy`` (None: no forget; empty: the config's
+    ``retention``, which must be there before the snapshot is taken); the outcome is in
     ``status_file`` before this returns or raises."""
     started = RunRecord("running", time.time_ns(), os.getpid(), socket.gethostname())
     write_record(status_file, started)
@@ -75,6 +78,8 @@ def run_scheduled(location: Location, request: SnapRequest, policy: KeepPolicy |
         request = replace(request, tags=(*request.tags, SCHEDULED_TAG))
     taken: SnapResult | None = None
     try:
+        if policy is not None and policy.empty:
+            policy = config_policy(request.config, "--forget without --keep-* options")
         taken = snap(location, request, confirm=None, on_event=on_event)
         code, result = snap_exit_code(taken)
         forgot = None

@@ -45,6 +45,7 @@ from snapkit.select.config.defaults import (
     FILE_EXCLUDES,
     LOCKFILE_KEEP,
     MODE_KEYS,
+    RETENTION_KEYS,
     SERVICE_KEYS,
     SERVICE_POLICIES,
     SQLITE_POLICIES,
@@ -58,6 +59,7 @@ from snapkit.select.config.defaults import (
 from snapkit.select.config.document import (
     config_document,
     defaults_document,
+    retention_document,
     write_default_config,
 )
 from snapkit.select.config.load import (
@@ -73,6 +75,7 @@ from snapkit.select.config.records import (
     Config,
     LoadedConfig,
     OpenClawRules,
+    Retention,
     ServiceConfig,
 )
 from snapkit.select.config.scope import (
@@ -94,6 +97,7 @@ __all__ = [
     "FILE_EXCLUDES",
     "LOCKFILE_KEEP",
     "MODE_KEYS",
+    "RETENTION_KEYS",
     "SERVICE_KEYS",
     "SERVICE_POLICIES",
     "SQLITE_POLICIES",
@@ -103,6 +107,7 @@ __all__ = [
     "Config",
     "LoadedConfig",
     "OpenClawRules",
+    "Retention",
     "ServiceConfig",
     "ServicePolicy",
     "SqlitePolicy",
@@ -114,5 +119,6 @@ __all__ = [
     "defaults_document",
     "exclusion_keys",
     "load_config",
+    "retention_document",
     "write_default_config",
 ]

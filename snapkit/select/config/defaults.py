@@ -155,6 +155,7 @@ TOP_LEVEL_KEYS = (
     "sqlite",
     "service",
     "compression",
+    "retention",
 )
 SERVICE_KEYS = (
     "policy",
@@ -170,3 +171,7 @@ COMPRESSION_KEYS = ("zstd_level", "gzip_level")
 #: sources only).
 EXCLUSION_LISTS = ("excluded_extensions", "excluded_folders", "excluded_files", "exclude")
 MODE_KEYS = ("include",)
+#: The keep policy of ``snap --forget`` (and ``schedule install --forget`` without
+#: ``--keep-*``): ``forget``'s ``--keep-*`` options, one key each.
+RETENTION_KEYS = ("keep_last", "keep_hourly", "keep_daily", "keep_weekly", "keep_monthly",
+                  "keep_yearly", "keep_within", "keep_tag")

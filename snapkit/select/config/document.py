@@ -10,7 +10,8 @@ from typing import Any
 
 from snapkit.format.errors import UsageError
 from snapkit.select.config.defaults import EXCLUSION_LISTS
-from snapkit.select.config.records import DEFAULT_CONFIG, Config
+from snapkit.select.config.records import DEFAULT_CONFIG, Config, Retention
+from snapkit.select.durations import format_duration
 
 
 def _seconds(value: float) -> int | float:
@@ -44,7 +45,24 @@ def config_document(config: Config) -> dict[str, Any]:
             "start_timeout": _seconds(service.start_timeout),
         },
         "compression": {"zstd_level": config.zstd_level, "gzip_level": config.gzip_level},
+        "retention": retention_document(config.retention),
     }
+
+
+def retention_document(retention: Retention | None) -> dict[str, Any] | None:
+    """The ``retention`` object in the file's shape (its rules only; None: no retention)."""
+    if retention is None:
+        return None
+    document: dict[str, Any] = {
+        f"keep_{name}": getattr(retention, name)
+        for name in ("last", "hourly", "daily", "weekly", "monthly", "yearly")
+        if getattr(retention, name)
+    }
+    if retention.within is not None:
+        document["keep_within"] = format_duration(retention.within)
+    if retention.tags:
+        document["keep_tag"] = list(retention.tags)
+    return document
 
 
 def defaults_document() -> dict[str, Any]:

@@ -57,6 +57,21 @@ class OpenClawRules:
 
 
 @dataclass(frozen=True)
+class Retention:
+    """The config's ``retention``: a keep policy as ``forget``'s ``--keep-*`` options give
+    one (counts of buckets; ``within`` in seconds), for ``snap --forget``."""
+
+    last: int = 0
+    hourly: int = 0
+    daily: int = 0
+    weekly: int = 0
+    monthly: int = 0
+    yearly: int = 0
+    within: float | None = None
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Config:
     """The effective configuration: built-in defaults overridden by the user's file.
 
@@ -79,6 +94,8 @@ class Config:
     #: each key its ``openclaw`` object sets.
     user_keys: frozenset[str]
     openclaw: OpenClawRules = OpenClawRules()
+    #: the keep policy of ``snap --forget``; None: the file sets none
+    retention: Retention | None = None
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from snapkit.select.config.defaults import (
     COMPRESSION_KEYS,
     EXCLUSION_LISTS,
     MODE_KEYS,
+    RETENTION_KEYS,
     SERVICE_KEYS,
     SERVICE_POLICIES,
     SQLITE_POLICIES,
@@ -34,8 +35,10 @@ from snapkit.select.config.records import (
     DEFAULT_SERVICE,
     Config,
     OpenClawRules,
+    Retention,
     ServiceConfig,
 )
+from snapkit.select.durations import parse_duration
 from snapkit.select.sizes import parse_size
 
 _Choice = TypeVar("_Choice", bound=str)
@@ -212,6 +215,8 @@ def build(
         changes["service"] = _merge_service(check, document["service"], origins)
     if "compression" in document:
         _build_compression(check, document["compression"], where, changes, origins)
+    if "retention" in document:
+        changes["retention"] = _build_retention(check, document["retention"])
 
     for key in document:
         origins[key] = where
@@ -270,6 +275,31 @@ def _build_compression(check: _Checker, value: Any, where: str, changes: dict[st
         )
     for key in compression:
         origins[f"compression.{key}"] = where
+
+
+def _build_retention(check: _Checker, value: Any) -> Retention | None:
+    """The ``retention`` object (null: none), as ``forget``'s ``--keep-*`` options."""
+    if value is None:
+        return None
+    spec = check.obj("retention", value)
+    _check_keys(spec, RETENTION_KEYS, check.where, "retention.")
+    counts = {name: check.int_range(f"retention.keep_{name}", spec[f"keep_{name}"], 0, 10**6)
+              for name in ("last", "hourly", "daily", "weekly", "monthly", "yearly")
+              if f"keep_{name}" in spec}
+    within = spec.get("keep_within")
+    if within is not None:
+        try:
+            within = parse_duration(within if isinstance(within, str) else "")
+        except ValueError as exc:
+            raise check.fail("retention.keep_within", 'a duration like "7d", "12h", "2w", "6m", '
+                             '"1y" or "1y6m"', spec["keep_within"]) from exc
+    tags = spec.get("keep_tag")
+    tags = () if tags is None else check.string_list("retention.keep_tag", tags, "tag")
+    if not any(counts.values()) and within is None and not tags:
+        raise UsageError(f'{check.where}: "retention" sets no rule (no count above 0), so it '
+                         'would keep every snapshot; set one such as "keep_daily": 7, or use '
+                         'null for no retention')
+    return Retention(**counts, within=within, tags=tags)
 
 
 def _exclusion_list(check: _Checker, key: str, kind: str, value: Any) -> tuple[str, ...]:
