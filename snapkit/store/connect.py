@@ -4,7 +4,8 @@
 ``location`` and ``s3`` imports the other's dependents: ``s3`` uses ``location``'s
 :class:`~snapkit.store.location.S3Location`, and only this module knows both backends. boto3
 is still imported only when an S3 repository is opened (``S3Backend``'s first use), and the
-``s3`` module itself only for an ``s3:`` location (a local repository never loads it).
+``s3`` module itself only for an ``s3:`` location (a local repository never loads it). An S3
+backend gets snapkit's cache directory (``s3_cache.default_cache_dir``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ def backend_for(location: str | Path) -> Backend:
     A local path is used as given (the CLI makes it absolute first)."""
     if is_remote(location):
         from snapkit.store.s3 import S3Backend  # only for S3 (its module and thread pool)
+        from snapkit.store.s3_cache import default_cache_dir
 
-        return S3Backend(parse_s3(str(location)))
+        return S3Backend(parse_s3(str(location)), cache_dir=default_cache_dir())
     return LocalBackend(Path(location))

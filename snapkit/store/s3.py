@@ -11,6 +11,12 @@ are uploaded in the background (``s3_write``: an index file or a manifest waits 
 packs are read ahead in growing windows (``s3_read``: a restore reads each pack front to back
 in a few large ranged GETs instead of one per file).
 
+With a cache directory (``connect`` passes snapkit's), immutable objects are kept on the local
+disk (``s3_cache``): index files and snapshot manifests as they are read or written, and the
+trees of each pack as it is uploaded or when a tree of it is first read (then the pack's
+trailer is read, and all its trees in a few requests at once), so an unchanged snapshot reads
+no tree from S3. Listings always come from S3.
+
 botocore is imported when an S3 repository is opened (boto3, the ``s3`` extra, must be
 installed; ``s3_client`` builds the client once per process), so snapkit runs without it;
 botocore failures become one-line :class:`~snapkit.format.errors.SnapkitError` messages:
@@ -31,6 +37,8 @@ from typing import Any
 from snapkit.format.errors import RepositoryMissing, SnapkitError
 from snapkit.store.backend import KINDS, NotFound, TempFile, check_name, check_temp_name
 from snapkit.store.location import S3Location, redact
+from snapkit.store.pack import FOOTER
+from snapkit.store.s3_cache import ObjectCache, fetch_trees, pack_trees
 from snapkit.store.s3_client import DEFAULT_REGION, client_for
 from snapkit.store.s3_read import PackReader
 from snapkit.store.s3_write import Uploads
@@ -66,15 +74,18 @@ class S3Backend:
     """A repository under a key prefix of an S3 bucket."""
 
     def __init__(self, where: S3Location, *, access_key: str | None = None,
-                 secret_key: str | None = None) -> None:
+                 secret_key: str | None = None, cache_dir: Path | None = None) -> None:
         self.where = where
         self.location = str(where)
         self.bucket = where.bucket
-        self._client, self.region = client_for(where.endpoint, access_key, secret_key)
+        self._client, self.region = client_for(where.endpoint, access_key, secret_key,
+                                               cache_dir)
+        self._cache = ObjectCache(cache_dir, self.location) if cache_dir is not None else None
+        self._uncached: set[str] = set()  # packs whose trees could not be cached
         # Sizes of packs seen in a listing: packs are content-addressed and never change,
         # so prune and check need not HEAD each one.
         self._pack_sizes: dict[str, tuple[int, float]] = {}
-        self._uploads = Uploads(lambda pack, data: self._put(self._key("packs", pack), data))
+        self._uploads = Uploads(self._put_pack)
         self._reader = PackReader(lambda pack, offset, length: self._get("packs", pack, offset,
                                                                          length))
 
@@ -167,6 +178,8 @@ class S3Backend:
         """One ``PutObject``; a pack's in the background (:mod:`snapkit.store.s3_write`),
         every pack under way stored before an index file or a manifest is written."""
         key = self._key(kind, name)
+        if self._cache is not None:
+            self._cache.drop(kind, name)  # cached again once written
         if kind == "packs":
             self._pack_sizes.pop(name, None)
             self._reader.forget(name)
@@ -175,6 +188,15 @@ class S3Backend:
         if kind in ("index", "snapshots"):
             self._uploads.wait_all()
         self._put(key, data)
+        if self._cache is not None and kind in ("index", "snapshots"):
+            self._cache.put(kind, name, data)
+
+    def _put_pack(self, name: str, data: bytes) -> None:
+        """Upload a pack (in an upload thread); then cache its trees."""
+        self._put(self._key("packs", name), data)
+        trees = pack_trees(name, data) if self._cache is not None else None
+        if self._cache is not None and trees is not None:
+            self._cache.put_trees(name, trees)
 
     def _put(self, key: str, data: bytes) -> None:
         md5 = base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode()
@@ -189,8 +211,37 @@ class S3Backend:
         if kind == "packs":
             self._uploads.wait(name)
         if kind == "packs" and length is not None:
+            tree = self._cached_tree(name, offset, length)
+            if tree is not None:
+                return tree
             return self._reader.read(name, [(offset, offset + length)])[0]
+        if self._cache is not None and kind in ("index", "snapshots") and not offset \
+                and length is None:
+            data = self._cache.get(kind, name)
+            if data is None:
+                data = self._get(kind, name)[0]
+                self._cache.put(kind, name, data)
+            return data
         return self._get(kind, name, offset, length)[0]
+
+    def _cached_tree(self, pack: str, offset: int, length: int) -> bytes | None:
+        """The tree at ``offset`` of ``pack`` from the cache, the pack's trees cached first
+        when it has no entry (None: not a tree, no cache, or they could not be read)."""
+        known = self._pack_sizes.get(pack)
+        if self._cache is None or (known and offset + length >= known[0] - FOOTER.size):
+            return None  # no cache, or the pack's footer or trailer (``check``, ``repair``)
+        if self._cache.trees(pack) is None and pack not in self._uncached:
+            try:
+                found = fetch_trees(
+                    pack, lambda offset, length: self._get("packs", pack, offset, length),
+                    lambda spans: self._reader.read_alone(pack, spans))
+            except (NotFound, SnapkitError):  # the read below fails (or not) as it would
+                found = None
+            if found is None:
+                self._uncached.add(pack)
+            else:
+                self._cache.put_trees(pack, found)
+        return self._cache.tree(pack, offset, length)
 
     def _get(self, kind: str, name: str, offset: int = 0, length: int | None = None
              ) -> tuple[bytes, int | None]:
@@ -200,7 +251,9 @@ class S3Backend:
 
         key = self._key(kind, name)
         kw: dict[str, Any] = {}
-        if offset or length is not None:
+        if offset < 0:  # the last -offset bytes
+            kw["Range"] = f"bytes={offset}"
+        elif offset or length is not None:
             end = "" if length is None else str(offset + length - 1)
             kw["Range"] = f"bytes={offset}-{end}"
         with self._errors(f"reading {key}"):
@@ -268,6 +321,8 @@ class S3Backend:
         if kind == "packs":
             self._uploads.wait(name)
         known = self._pack_sizes.get(name) if kind == "packs" else None
+        if known is None and kind == "packs":  # a pack never changes: its size neither
+            known = self._pack_sizes[name] = self._head(kind, name)
         return known or self._head(kind, name)
 
     def list(self, kind: str) -> Iterator[str]:
@@ -284,6 +339,7 @@ class S3Backend:
         base = self._kind_prefix(kind)
         depth = 2 if kind == "packs" else 1
         paginator = self._client.get_paginator("list_objects_v2")
+        listed: list[str] = []
         with self._errors(f"listing {base}"):
             try:
                 for page in paginator.paginate(Bucket=self.bucket, Prefix=base):
@@ -295,10 +351,13 @@ class S3Backend:
                         if kind == "packs":
                             self._pack_sizes[name] = (int(obj["Size"]),
                                                       float(obj["LastModified"].timestamp()))
+                        listed.append(name)
                         yield name
             except ClientError as exc:
                 if _code(exc) != "NoSuchBucket":
                     raise
+        if self._cache is not None and kind in ("index", "snapshots", "packs"):
+            self._cache.keep_only(kind, listed)  # the whole listing was read
 
     def remove(self, kind: str, name: str) -> None:
         from botocore.exceptions import ClientError
@@ -308,6 +367,8 @@ class S3Backend:
             self._uploads.wait(name, forget=True)
             self._pack_sizes.pop(name, None)
             self._reader.forget(name)
+        if self._cache is not None:
+            self._cache.drop(kind, name)
         with self._errors(f"removing {key}"):
             try:
                 self._client.delete_object(Bucket=self.bucket, Key=key)

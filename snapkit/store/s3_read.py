@@ -95,6 +95,17 @@ class PackReader:
             out.append(data[offset - base:end - base])
         return out
 
+    def read_alone(self, pack: str, spans: Sequence[tuple[int, int]]) -> list[bytes]:
+        """The bytes of each ``(start, end)`` span of ``pack``, one request per span (all but
+        the first in background threads), past the cache and without read-ahead: for spans
+        known to be wanted and nothing around them (the trees of a pack)."""
+        jobs = [_Job(pack, None, start, end - start) for start, end in spans]
+        for job in jobs[1:]:
+            self._submit(job)
+        if jobs:
+            self._run(jobs[0])
+        return [job.futures[0].result() for job in jobs]
+
     def forget(self, pack: str) -> None:
         """Drop the blocks of ``pack`` (written again or removed)."""
         with self._lock:
