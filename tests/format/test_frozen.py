@@ -483,7 +483,10 @@ def test_what_the_other_commands_do(tmp_path: Path, name: str) -> None:
     listed = sk(repo, "snapshots", "--json")
     assert listed.code == 0, listed.stderr
     assert [r["id"] for r in listed.json()] == list(damaged.listed)
-    _warned(listed, damaged.warning)
+    # `snapshots` reads the manifests only: it warns of a damaged manifest, not of a damaged
+    # index file (the index is read, and its damage told, by the commands that use it).
+    index_only = damaged.warning is not None and damaged.warning.startswith("index file")
+    _warned(listed, None if index_only else damaged.warning)
     for snap in (SNAP_1, SNAP_2):
         target = tmp_path / f"restore-{snap[:8]}"
         out = sk(repo, "restore", snap, "--target", str(target))
