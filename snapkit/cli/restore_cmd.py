@@ -32,17 +32,23 @@ from snapkit.read.restore import OVERWRITE_POLICIES, Overwrite
 @click.option("--verify", is_flag=True,
               help="Read every file written back from the target and compare it with the "
                    "snapshot (a file that differs is listed, exit 1).")
+@click.option("--delete", is_flag=True,
+              help="Make the target equal to the snapshot: after a clean restore, remove "
+                   "what the target holds below the snapshot's paths (within --include/"
+                   "--exclude) that the snapshot does not; with --dry-run, list it. Never "
+                   "follows a symlink; nothing is removed if anything failed.")
 @no_lock_option
 @with_settings
 def restore(settings: Settings, snapshot: str, target: str | None, in_place: bool,
             overwrite: Overwrite | None, includes: tuple[str, ...], excludes: tuple[str, ...],
-            dry_run: bool, fail_fast: bool, verify: bool, no_lock: bool) -> None:
+            dry_run: bool, fail_fast: bool, verify: bool, delete: bool, no_lock: bool) -> None:
     """Restore SNAPSHOT (id, unique prefix, `latest` or a tag; ~N for an earlier one) into
     --target.
 
     Files land under their original absolute path below the target:
     `--target /tmp/r` puts ~/.openclaw/openclaw.json at /tmp/r/home/<you>/.openclaw/openclaw.json.
     On a damaged repository every intact file is restored, the others are listed (exit 1).
+    With --delete the target then holds just the snapshot below its paths, as restic's.
     """
     if in_place:
         if target:
@@ -52,6 +58,9 @@ def restore(settings: Settings, snapshot: str, target: str | None, in_place: boo
         target = os.path.abspath(os.sep)
     elif not target:
         raise UsageError("say where to restore: --target DIR (or --in-place with --overwrite)")
+    elif delete and os.path.abspath(os.path.expanduser(target)) == os.path.abspath(os.sep):
+        raise UsageError("--delete into --target / replaces the original paths: say so with "
+                         "--in-place and an explicit --overwrite")
     from snapkit.cli import restore_view
     from snapkit.ops.restore import restore as run_restore
 
@@ -60,7 +69,7 @@ def restore(settings: Settings, snapshot: str, target: str | None, in_place: boo
                            overwrite=overwrite or "never", includes=includes,
                            excludes=excludes, dry_run=dry_run, no_lock=no_lock,
                            fail_fast=fail_fast, verify=verify and not dry_run,
-                           on_event=progress.on_event)
-    restore_view.report(settings, done, dry_run)
+                           delete=delete, on_event=progress.on_event)
+    restore_view.report(settings, done, dry_run, delete)
     if done.result.failed:
         raise SystemExit(EXIT_FATAL)

@@ -1,6 +1,7 @@
 """Rendering of ``snapkit restore``: a warning for each include that matches nothing, then
-what was (or would be) written, as text or JSON, and what could not be (a damaged
-repository): one stderr line per file or directory and a summary naming `snapkit check`."""
+what was (or would be) written and, with ``--delete``, removed, as text or JSON, and what
+could not be (a damaged repository): one stderr line per file or directory and a summary
+naming `snapkit check`."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import click
 from snapkit.cli.common import Settings, emit_json, human_bytes, notice
 from snapkit.ops.events import Event
 from snapkit.ops.restore import RestoreOutcome, UnmatchedInclude
+from snapkit.read.restore import RestoreResult
 from snapkit.read.treewalk import Failed
 
 
@@ -25,18 +27,25 @@ def unmatched_include(event: Event) -> bool:
     return True
 
 
-def report(settings: Settings, done: RestoreOutcome, dry_run: bool) -> None:
+def report(settings: Settings, done: RestoreOutcome, dry_run: bool,
+           delete: bool = False) -> None:
     r = done.result
     if settings.json:
         if dry_run:
             for a in r.actions:
                 emit_json({"event": "plan", "path": a.dest, "type": a.node.type,
                            "action": a.action, "size": a.node.size})
+            for e in r.extras:
+                emit_json({"event": "plan", "path": e.path, "type": e.type,
+                           "action": "keep" if e.kept else "delete", "reason": e.kept})
         emit_json({"event": "summary", "snapshot_id": done.snapshot_id, "target": done.target,
                    "dry_run": dry_run, "files": r.files, "dirs": r.dirs,
                    "symlinks": r.symlinks, "bytes": r.bytes, "identical": r.identical,
                    "verified": r.verified,
                    "leftovers_removed": r.leftovers_removed,
+                   "deleted": r.deleted, "delete_skipped": r.delete_skipped,
+                   "kept": [{"path": e.path, "type": e.type, "reason": e.kept}
+                            for e in r.extras if e.kept],
                    "unmatched_includes": list(done.unmatched_includes),
                    "failed": [{"path": f.path, "type": f.type, "reason": f.reason}
                               for f in r.failed]})
@@ -49,6 +58,8 @@ def report(settings: Settings, done: RestoreOutcome, dry_run: bool) -> None:
         for a in r.actions:
             if a.node.type != "dir":
                 click.echo(f"{a.action:<9} {a.dest}")
+        for e in r.extras:
+            click.echo(f"keep      {e.path} ({e.kept})" if e.kept else f"delete    {e.path}")
     if not settings.quiet:
         verb = "would restore" if dry_run else "restored"
         click.echo(f"{verb} {r.files:,} files ({human_bytes(r.bytes)}), {r.dirs:,} dirs, "
@@ -58,7 +69,24 @@ def report(settings: Settings, done: RestoreOutcome, dry_run: bool) -> None:
         if r.verified:
             click.echo(f"verified {_count(r.verified, 'file')}: read back, equal to the "
                        "snapshot")
+        if delete and not r.delete_skipped:
+            click.echo(f"{'would delete' if dry_run else 'deleted'} "
+                       f"{_count(r.deleted, 'entry', 'entries')} the snapshot does not hold")
+    _deletions(r, dry_run)
     failures(r.failed, "would restore" if dry_run else "restored", r.files)
+
+
+def _deletions(r: RestoreResult, dry_run: bool) -> None:
+    """``--delete``: what was kept, and why (a dry run lists it with the plan); a restore
+    that failed, said to have deleted nothing."""
+    if not dry_run:
+        for e in r.extras:
+            if e.kept:
+                click.echo(f"snapkit: warning: --delete kept {e.path}: {e.kept}", err=True)
+    if r.delete_skipped:
+        lost = _count(len(r.failed), "entry", "entries")
+        click.echo(f"snapkit: --delete removed nothing: {lost} could not be restored, and "
+                   "only a clean restore deletes", err=True)
 
 
 def failures(failed: Sequence[Failed], did: str, done: int) -> None:

@@ -6,7 +6,9 @@ relative to a source as ``ls`` takes them) are matched against its sources, and
 renamed; partial files an interrupted restore left in the target are removed). An include
 that matches nothing is reported as an :class:`UnmatchedInclude` event, not an error. On a
 damaged repository every intact file is restored and the others are listed in
-``result.failed`` (``fail_fast``: the first damage is raised instead).
+``result.failed`` (``fail_fast``: the first damage is raised instead). With ``delete``, a
+clean restore then removes what the target holds below the sources beyond the snapshot
+(``result.extras``); one that failed anywhere removes nothing.
 """
 
 from __future__ import annotations
@@ -49,10 +51,12 @@ class RestoreOutcome:
 def restore(location: Location, snapshot: str, target: str, *, in_place: bool = False,
             overwrite: Overwrite = "never", includes: Sequence[str] = (),
             excludes: Sequence[str] = (), dry_run: bool = False, no_lock: bool = False,
-            fail_fast: bool = False, verify: bool = False, on_event: OnEvent = ignore,
-            progress_interval: float = 0.2) -> RestoreOutcome:
+            fail_fast: bool = False, verify: bool = False, delete: bool = False,
+            on_event: OnEvent = ignore, progress_interval: float = 0.2) -> RestoreOutcome:
     """Restore ``snapshot`` (a selector) below ``target`` (``/`` with ``in_place``: the
-    original paths); ``overwrite`` says what happens to existing files that differ.
+    original paths); ``overwrite`` says what happens to existing files that differ;
+    ``delete`` removes, after a clean restore, what the target holds below the snapshot's
+    sources (within the filters) that the snapshot does not.
 
     Each file written is reported as a :class:`~snapkit.ops.events.FileWritten` event, at
     most once per ``progress_interval`` seconds."""
@@ -75,7 +79,7 @@ def restore(location: Location, snapshot: str, target: str, *, in_place: bool = 
         opts = RestoreOptions(target=os.path.abspath(os.path.expanduser(target)),
                               in_place=in_place, overwrite=overwrite, dry_run=dry_run,
                               includes=patterns[0], excludes=patterns[1],
-                              fail_fast=fail_fast, verify=verify)
+                              fail_fast=fail_fast, verify=verify, delete=delete)
         counter = file_counter(on_event, progress_interval)
         result = restore_snapshot(repo.load_tree, repo.read_blobs, snap, opts,
                                   _LazyChunker(repo.config.chunker), counter, counter.planned)

@@ -16,15 +16,19 @@ nothing in the target — its temp file is removed, nothing is renamed into plac
 that was there stays as it was — and a directory whose tree cannot be loaded is not created,
 nothing below it being known; each goes to ``RestoreResult.failed`` and the restore goes on
 with the rest. ``fail_fast`` raises at the first damage instead.
+
+With ``delete``, once every file is written and nothing failed, what the target holds below
+the snapshot's sources beyond the plan (and within its filters) is removed, before the
+directories get their times back (``restore_delete``); a restore that failed anywhere removes
+nothing. What is already there is compared through ``restore_compare``.
 """
 
 from __future__ import annotations
 
 import os
-import stat
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import BinaryIO, Literal, NamedTuple, Protocol
+from typing import Literal, NamedTuple
 
 from snapkit.format.errors import IntegrityError, SnapkitError, UsageError
 from snapkit.format.model import (
@@ -34,18 +38,16 @@ from snapkit.format.model import (
     Node,
     Snapshot,
     Tree,
-    content_id,
-    file_hasher,
 )
 from snapkit.format.paths import split_path
 from snapkit.read.readahead import ReadAhead
+from snapkit.read.restore_compare import Chunker as Chunker
+from snapkit.read.restore_compare import compare, same_content
+from snapkit.read.restore_delete import Extra, covered_dirs, remove_extras
 from snapkit.read.restore_files import ParallelFiles
 from snapkit.read.restore_writer import (
-    BINARY,
     DIRFD,
-    NOFOLLOW,
     DirFds,
-    SymlinkInTheWay,
     Writer,
     dest_path,
 )
@@ -62,16 +64,7 @@ from snapkit.read.treewalk import (
 )
 
 Overwrite = Literal["never", "if-changed", "always"]
-#: How much of an existing file is hashed at a time, to tell whether it is the snapshot's.
-HASH_READ = 1024 * 1024
 OVERWRITE_POLICIES: tuple[Overwrite, ...] = ("never", "if-changed", "always")
-
-
-class Chunker(Protocol):
-    """Cuts a file's content as a snapshot did (``snapkit.capture.chunker.Chunker``): to tell
-    whether a file already in the target is the snapshot's, and for ``verify``."""
-
-    def chunks(self, stream: BinaryIO, size_hint: int) -> Iterator[bytes]: ...
 
 
 @dataclass(frozen=True)
@@ -84,6 +77,7 @@ class RestoreOptions:
     excludes: tuple[str, ...] = ()
     fail_fast: bool = False  # raise at the first damage (else: restore the rest, list it)
     verify: bool = False  # read every file written back and compare it with the snapshot
+    delete: bool = False  # remove what the target holds below the sources beyond the snapshot
 
 
 class Action(NamedTuple):
@@ -112,6 +106,14 @@ class RestoreResult:
     failed: tuple[Failed, ...] = ()
     #: files read back and found equal to the snapshot (``verify``)
     verified: int = 0
+    #: ``delete``: what the target held beyond the snapshot, removed (in a dry run: to be)
+    #: or kept with the reason; nothing when the restore was not clean (``delete_skipped``)
+    extras: tuple[Extra, ...] = ()
+    delete_skipped: bool = False
+
+    @property
+    def deleted(self) -> int:
+        return sum(1 for e in self.extras if not e.kept)
 
 
 @dataclass
@@ -149,10 +151,12 @@ class _Tally:
         if on_file is not None:
             on_file(a.dest, outcome)
 
-    def result(self, actions: Sequence[Action], leftovers_removed: int = 0) -> RestoreResult:
+    def result(self, actions: Sequence[Action], leftovers_removed: int = 0,
+               extras: Sequence[Extra] = (), delete_skipped: bool = False) -> RestoreResult:
         return RestoreResult(self.files, self.dirs, self.symlinks, self.bytes, self.identical,
                              leftovers_removed, tuple(actions),
-                             tuple(sorted(self.failed, key=lambda f: f.path)), self.verified)
+                             tuple(sorted(self.failed, key=lambda f: f.path)), self.verified,
+                             tuple(extras), delete_skipped)
 
 
 def _follow_parts(snap: Snapshot, opts: RestoreOptions) -> int:
@@ -173,6 +177,9 @@ def plan_restore(
     ``failed`` is None: then the error is raised)."""
     if opts.overwrite not in OVERWRITE_POLICIES:
         raise UsageError(f"--overwrite must be one of {', '.join(OVERWRITE_POLICIES)}")
+    if opts.delete and not DIRFD:
+        raise UsageError("--delete needs directory descriptors, which this platform lacks; "
+                         "restore into an empty --target instead")
     if not opts.in_place and os.path.islink(opts.target):
         raise UsageError(f"--target {opts.target} is a symlink (to {os.readlink(opts.target)}); "
                          "restore never follows one — name the directory it points to")
@@ -194,7 +201,7 @@ def plan_restore(
             if all_new or parent in created:
                 action, problem = "create", ""
             else:
-                action, problem = _compare(prober, parts, dest, node, opts.overwrite, chunker)
+                action, problem = compare(prober, parts, dest, node, opts.overwrite, chunker)
             if node.type == NODE_DIR:
                 dir_dests[parts] = dest
                 if action == "create":
@@ -247,60 +254,6 @@ def _damaged_dir(opts: RestoreOptions, parts: Parts, exc: Exception) -> Failed:
                   f"directory not restored, its listing cannot be read: {exc}")
 
 
-def _compare(prober: DirFds | None, parts: Parts, dest: str, node: Node, policy: Overwrite,
-             chunker: Chunker) -> tuple[str, str]:
-    """(action, conflict or "") for one destination, looked at through directory
-    descriptors (no path length limit, no symlink followed) where the platform has them."""
-    try:
-        if prober is not None:
-            dfd, name = prober.parent_of(parts), parts[-1]
-            st = os.lstat(name, dir_fd=dfd)
-        else:
-            dfd, name = None, dest
-            st = os.lstat(dest)
-    except FileNotFoundError:
-        return "create", ""
-    except (NotADirectoryError, SymlinkInTheWay):
-        return ("overwrite", "") if policy == "always" else ("create", "a parent is not a dir")
-    if stat.S_ISDIR(st.st_mode) and node.type == NODE_DIR:
-        return "identical", ""
-    if (
-        stat.S_ISLNK(st.st_mode)
-        and node.type == NODE_SYMLINK
-        and (os.readlink(name, dir_fd=dfd) if dfd is not None else os.readlink(name))
-        == node.target
-    ):
-        return "identical", ""
-    if (
-        stat.S_ISREG(st.st_mode)
-        and node.type == NODE_FILE
-        and st.st_size == node.size
-        and _same_content(dfd, name, node, chunker)
-    ):
-        return ("overwrite" if policy == "always" else "identical"), ""
-    if policy == "never":
-        return "overwrite", "exists and differs"
-    if stat.S_ISDIR(st.st_mode) and node.type != NODE_DIR and policy != "always":
-        return "overwrite", "a directory is in the way"
-    return "overwrite", ""
-
-
-def _same_content(dfd: int | None, name: str, node: Node, chunker: Chunker) -> bool:
-    try:
-        flags = os.O_RDONLY | NOFOLLOW | BINARY
-        fd = os.open(name, flags, dir_fd=dfd) if dfd is not None else os.open(name, flags)
-    except OSError:
-        return False
-    with os.fdopen(fd, "rb") as f:
-        if node.hash is not None:  # the whole content's hash, however the file was cut (a
-            hasher = file_hasher()  # database in page blocks, the rest by content)
-            while block := f.read(HASH_READ):
-                hasher.update(block)
-            return hasher.hexdigest() == node.hash
-        ids = [content_id(c) for c in chunker.chunks(f, node.size)]
-    return tuple(ids) == node.content
-
-
 def restore_snapshot(
     load_tree: Callable[[str], Tree],
     read_blobs: BlobReader,
@@ -321,18 +274,37 @@ def restore_snapshot(
     if opts.dry_run:
         for a in actions:
             tally.count(a, a.node.size)
-        return tally.result(actions)
+        extras = _delete(snap, opts, actions) if opts.delete and not tally.failed else []
+        return tally.result(actions, extras=extras, delete_skipped=opts.delete and bool(
+            tally.failed))
     writer = Writer(opts.target, _follow_parts(snap, opts))
+    extras = []
     try:
         dirs = (_write_in_order if opts.fail_fast else _write_in_parallel)(
             writer, read_blobs, actions, tally, on_file)
+        if opts.delete and not tally.failed:  # only after a clean restore (restic's rule)
+            extras = _delete(snap, opts, actions)
         for a in reversed(dirs):  # deepest first, so setting an mtime is not undone by a child
             writer.set_meta(a.parts, a.node)
     finally:
         writer.close()
     if opts.verify:
         _verify(actions, tally, chunker)
-    return tally.result(actions, writer.leftovers)
+    return tally.result(actions, writer.leftovers, extras, opts.delete and bool(tally.failed))
+
+
+def _delete(snap: Snapshot, opts: RestoreOptions, actions: Sequence[Action]) -> list[Extra]:
+    """``delete``: the target's entries below the sources that the plan does not hold, and
+    that its filters select, removed (``dry_run``: listed); see ``restore_delete``."""
+    select = None
+    if opts.includes or opts.excludes:
+        from snapkit.select.rules import path_filter
+
+        select = path_filter(opts.includes, opts.excludes)
+    dirs = covered_dirs(((a.parts, a.node.type == NODE_DIR) for a in actions),
+                        (split_path(s) for s in snap.sources))
+    return remove_extras(opts.target, _follow_parts(snap, opts), dirs, select,
+                         bool(opts.includes), opts.dry_run)
 
 
 def _verify(actions: Sequence[Action], tally: _Tally, chunker: Chunker) -> None:
@@ -342,7 +314,7 @@ def _verify(actions: Sequence[Action], tally: _Tally, chunker: Chunker) -> None:
     for a in actions:
         if a.node.type != NODE_FILE or a.action == "identical" or a.dest in failed:
             continue
-        if _same_content(None, a.dest, a.node, chunker):
+        if same_content(None, a.dest, a.node, chunker):
             tally.verified += 1
         else:
             tally.failed.append(Failed(a.dest, "file", "written, but reading it back from the "

@@ -1,0 +1,80 @@
+"""What the target already holds, against the snapshot: whether an entry a restore plans is
+new, identical, or in the way (and whether the policy lets it be overwritten), and whether a
+file's content is the snapshot's — looked at through directory descriptors, never through a
+symlink. Shared by the restore's plan and its ``--verify``.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator
+from typing import BinaryIO, Protocol
+
+from snapkit.format.model import NODE_DIR, NODE_FILE, NODE_SYMLINK, Node, content_id, file_hasher
+from snapkit.read.restore_writer import BINARY, NOFOLLOW, DirFds, SymlinkInTheWay
+from snapkit.read.treewalk import Parts
+
+#: How much of an existing file is hashed at a time, to tell whether it is the snapshot's.
+HASH_READ = 1024 * 1024
+
+
+class Chunker(Protocol):
+    """Cuts a file's content as a snapshot did (``snapkit.capture.chunker.Chunker``): to tell
+    whether a file already in the target is the snapshot's, and for ``verify``."""
+
+    def chunks(self, stream: BinaryIO, size_hint: int) -> Iterator[bytes]: ...
+
+
+def compare(prober: DirFds | None, parts: Parts, dest: str, node: Node, policy: str,
+             chunker: Chunker) -> tuple[str, str]:
+    """(action, conflict or "") for one destination, looked at through directory
+    descriptors (no path length limit, no symlink followed) where the platform has them."""
+    try:
+        if prober is not None:
+            dfd, name = prober.parent_of(parts), parts[-1]
+            st = os.lstat(name, dir_fd=dfd)
+        else:
+            dfd, name = None, dest
+            st = os.lstat(dest)
+    except FileNotFoundError:
+        return "create", ""
+    except (NotADirectoryError, SymlinkInTheWay):
+        return ("overwrite", "") if policy == "always" else ("create", "a parent is not a dir")
+    if stat.S_ISDIR(st.st_mode) and node.type == NODE_DIR:
+        return "identical", ""
+    if (
+        stat.S_ISLNK(st.st_mode)
+        and node.type == NODE_SYMLINK
+        and (os.readlink(name, dir_fd=dfd) if dfd is not None else os.readlink(name))
+        == node.target
+    ):
+        return "identical", ""
+    if (
+        stat.S_ISREG(st.st_mode)
+        and node.type == NODE_FILE
+        and st.st_size == node.size
+        and same_content(dfd, name, node, chunker)
+    ):
+        return ("overwrite" if policy == "always" else "identical"), ""
+    if policy == "never":
+        return "overwrite", "exists and differs"
+    if stat.S_ISDIR(st.st_mode) and node.type != NODE_DIR and policy != "always":
+        return "overwrite", "a directory is in the way"
+    return "overwrite", ""
+
+
+def same_content(dfd: int | None, name: str, node: Node, chunker: Chunker) -> bool:
+    try:
+        flags = os.O_RDONLY | NOFOLLOW | BINARY
+        fd = os.open(name, flags, dir_fd=dfd) if dfd is not None else os.open(name, flags)
+    except OSError:
+        return False
+    with os.fdopen(fd, "rb") as f:
+        if node.hash is not None:  # the whole content's hash, however the file was cut (a
+            hasher = file_hasher()  # database in page blocks, the rest by content)
+            while block := f.read(HASH_READ):
+                hasher.update(block)
+            return hasher.hexdigest() == node.hash
+        ids = [content_id(c) for c in chunker.chunks(f, node.size)]
+    return tuple(ids) == node.content
