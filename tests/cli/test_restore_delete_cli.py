@@ -15,6 +15,7 @@ import pytest
 from helpers import (
     CliResult,
     assert_trees_equal,
+    describe,
     env_for,
     init_repo,
     invoke_main,
@@ -169,3 +170,19 @@ def test_delete_into_the_filesystem_root_needs_in_place(
 def test_help_names_delete(world: tuple[dict[str, str], Path, Path]) -> None:
     out = invoke_main(["restore", "--help"], world[0])
     assert out.code == 0 and "--delete" in out.text and "Make the target equal" in out.text
+
+
+def test_in_place_delete_rolls_a_directory_back(
+        world: tuple[dict[str, str], Path, Path]) -> None:
+    env, src, _ = world
+    before = describe(src)
+    (src / "new.txt").write_bytes(b"written after the snapshot\n")
+    (src / "sub" / "newdir").mkdir()
+    (src / "a.txt").write_bytes(b"changed\n")
+
+    out = invoke_main(["restore", "latest", "--in-place", "--overwrite", "if-changed",
+                       "--delete"], env)
+
+    assert out.code == 0, out.stderr
+    assert "deleted 2 entries the snapshot does not hold" in out.text
+    assert_trees_equal(before, src)
