@@ -71,5 +71,5 @@ def restore(settings: Settings, snapshot: str, target: str | None, in_place: boo
                            fail_fast=fail_fast, verify=verify and not dry_run,
                            delete=delete, on_event=progress.on_event)
     restore_view.report(settings, done, dry_run, delete)
-    if done.result.failed:
+    if done.result.failed or any(e.failed for e in done.result.extras):
         raise SystemExit(EXIT_FATAL)

@@ -44,8 +44,8 @@ def report(settings: Settings, done: RestoreOutcome, dry_run: bool,
                    "verified": r.verified,
                    "leftovers_removed": r.leftovers_removed,
                    "deleted": r.deleted, "delete_skipped": r.delete_skipped,
-                   "kept": [{"path": e.path, "type": e.type, "reason": e.kept}
-                            for e in r.extras if e.kept],
+                   "kept": [{"path": e.path, "type": e.type, "reason": e.kept,
+                             "failed": e.failed} for e in r.extras if e.kept],
                    "unmatched_includes": list(done.unmatched_includes),
                    "failed": [{"path": f.path, "type": f.type, "reason": f.reason}
                               for f in r.failed]})
@@ -81,7 +81,9 @@ def _deletions(r: RestoreResult, dry_run: bool) -> None:
     that failed, said to have deleted nothing."""
     if not dry_run:
         for e in r.extras:
-            if e.kept:
+            if e.failed:
+                click.echo(f"snapkit: could not delete {e.path}: {e.kept}", err=True)
+            elif e.kept:
                 click.echo(f"snapkit: warning: --delete kept {e.path}: {e.kept}", err=True)
     if r.delete_skipped:
         lost = _count(len(r.failed), "entry", "entries")

@@ -39,6 +39,7 @@ class Extra:
     path: str  # in the target
     type: str  # "file", "dir", "symlink" or "other" (a socket, a device...)
     kept: str = ""  # why it was not removed ("" when it was)
+    failed: bool = False  # kept because removing it failed (not by the rules above)
 
 
 def covered_dirs(planned: Iterable[tuple[Parts, bool]], sources: Iterable[Parts],
@@ -98,24 +99,36 @@ def _kind(mode: int) -> str:
 
 def _extra(walk: _Walk, parent: int, parts: Parts) -> tuple[list[Extra], bool]:
     """One extra entry of the directory ``parent`` (a directory: its content first): what
-    was removed or kept, and whether the entry is gone (or, in a dry run, would be)."""
+    was removed or kept, and whether the entry is gone (or, in a dry run, would be). One
+    that cannot be removed (no permission, ...) is kept, marked ``failed``."""
     name, shown = parts[-1], dest_path(walk.target, parts)
-    kind = _kind(os.lstat(name, dir_fd=parent).st_mode)
+    try:
+        kind = _kind(os.lstat(name, dir_fd=parent).st_mode)
+    except FileNotFoundError:
+        return [], True  # gone meanwhile
     if walk.select is not None and not walk.select(original_path(parts), kind == "dir"):
         return [], False  # outside what the restore selected: not the restore's to remove
-    if kind != "dir":
+    try:
+        if kind == "dir":
+            return _extra_dir(walk, parent, parts, shown)
         if name.startswith(TEMP_PREFIX) and not is_orphan(name, TEMP_PREFIX):
             return [Extra(shown, kind, "a partial file of a restore still running")], False
         if not walk.dry_run:
             os.unlink(name, dir_fd=parent)
         return [Extra(shown, kind)], True
+    except OSError as exc:
+        return [Extra(shown, kind, _cannot(exc), True)], False
+
+
+def _extra_dir(walk: _Walk, parent: int, parts: Parts, shown: str,
+               ) -> tuple[list[Extra], bool]:
     if len(parts) - walk.depth > MAX_DEPTH:
         why = f"nested over {MAX_DEPTH} levels deep: remove it by hand"
-        return [Extra(shown, kind, why)], False
-    fd = os.open(name, _OPEN_DIR, dir_fd=parent)
+        return [Extra(shown, "dir", why)], False
+    fd = os.open(parts[-1], _OPEN_DIR, dir_fd=parent)
     try:
         if os.fstat(fd).st_dev != os.fstat(parent).st_dev:
-            return [Extra(shown, kind, "another filesystem is mounted there")], False
+            return [Extra(shown, "dir", "another filesystem is mounted there")], False
         inside: list[Extra] = []
         gone = True
         for child in sorted(os.listdir(fd)):
@@ -125,9 +138,16 @@ def _extra(walk: _Walk, parent: int, parts: Parts) -> tuple[list[Extra], bool]:
     finally:
         os.close(fd)
     if any(e.kept for e in inside):
-        return [*inside, Extra(shown, kind, "it holds entries that are kept")], False
+        return [*inside, Extra(shown, "dir", "it holds entries that are kept")], False
     if not gone or (walk.includes and not inside):
         return inside, False  # it holds what the filters leave out, or nothing they select
     if not walk.dry_run:
-        os.rmdir(name, dir_fd=parent)
-    return [*inside, Extra(shown, kind)], True
+        try:
+            os.rmdir(parts[-1], dir_fd=parent)
+        except OSError as exc:  # what was in it is gone: say so, and why it stays
+            return [*inside, Extra(shown, "dir", _cannot(exc), True)], False
+    return [*inside, Extra(shown, "dir")], True
+
+
+def _cannot(exc: OSError) -> str:
+    return f"cannot remove it: {exc.strerror or exc}"

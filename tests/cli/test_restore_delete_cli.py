@@ -9,6 +9,7 @@ is refused in one line.
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -186,3 +187,28 @@ def test_in_place_delete_rolls_a_directory_back(
     assert out.code == 0, out.stderr
     assert "deleted 2 entries the snapshot does not hold" in out.text
     assert_trees_equal(before, src)
+
+
+def test_an_entry_that_cannot_be_removed_is_named_and_exits_1(
+        world: tuple[dict[str, str], Path, Path]) -> None:
+    """An immutable file (``chattr +i``: even root cannot remove it) is kept and named; the
+    rest is deleted and the directories still get their times back."""
+    env, src, target = world
+    assert run(env, target).code == 0
+    where = restored(target, src)
+    stuck, other = where / "sub" / "stuck.txt", where / "other.txt"
+    stuck.write_bytes(b"x\n")
+    other.write_bytes(b"x\n")
+    if subprocess.run(["chattr", "+i", str(stuck)], capture_output=True,
+                      check=False).returncode != 0:
+        pytest.skip("chattr +i is not available here")
+    try:
+        out = run(env, target, "--delete")
+    finally:
+        subprocess.run(["chattr", "-i", str(stuck)], check=False)
+    assert out.code == EXIT_FATAL
+    assert f"snapkit: could not delete {stuck}: cannot remove it" in out.stderr
+    assert stuck.exists() and not other.exists()
+    assert "deleted 1 entry the snapshot does not hold" in out.text
+    for d in (where, where / "sub"):  # their times set after the deletions
+        assert d.stat().st_mtime_ns == (src / d.relative_to(where)).stat().st_mtime_ns
