@@ -20,7 +20,7 @@ from snapkit.ops.events import OnEvent, ignore
 from snapkit.ops.forget import ForgetResult, forget
 from snapkit.ops.repo import Location
 from snapkit.ops.snap import SnapResult
-from snapkit.select.config import Retention, default_config_path, load_config
+from snapkit.select.config import default_config_path, load_config
 
 #: What the errors suggest when the config has no ``retention``.
 EXAMPLE = '"retention": {"keep_daily": 7, "keep_weekly": 4, "keep_monthly": 6}'
@@ -37,12 +37,6 @@ class ForgetOutcome:
     not_run: str | None = None
 
 
-def policy_of(retention: Retention) -> KeepPolicy:
-    """The config's ``retention`` as ``forget``'s keep policy."""
-    return KeepPolicy(retention.last, retention.hourly, retention.daily, retention.weekly,
-                      retention.monthly, retention.yearly, retention.within, retention.tags)
-
-
 def config_policy(config: str | None, option: str = "--forget") -> KeepPolicy:
     """The keep policy of the config's ``retention`` (``config``: the file; None: the usual
     lookup); a one-line :class:`UsageError` naming the key and the fix when it sets none."""
@@ -53,7 +47,7 @@ def config_policy(config: str | None, option: str = "--forget") -> KeepPolicy:
         raise UsageError(f'{option} applies the config\'s "retention", but {where}; add '
                          f"{EXAMPLE} to it (docs/configuration.md), or run `snapkit forget "
                          "--keep-daily 7 --prune` yourself")
-    return policy_of(loaded.config.retention)
+    return loaded.config.retention
 
 
 def forget_group(location: Location, taken: SnapResult, policy: KeepPolicy, *,

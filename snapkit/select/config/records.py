@@ -23,6 +23,7 @@ from snapkit.select.config.defaults import (
     SqlitePolicy,
     SymlinkPolicy,
 )
+from snapkit.select.keep import KeepPolicy
 
 
 @dataclass(frozen=True)
@@ -56,19 +57,9 @@ class OpenClawRules:
     exclude: tuple[str, ...] = DEFAULT_EXCLUDE
 
 
-@dataclass(frozen=True)
-class Retention:
-    """The config's ``retention``: a keep policy as ``forget``'s ``--keep-*`` options give
-    one (counts of buckets; ``within`` in seconds), for ``snap --forget``."""
-
-    last: int = 0
-    hourly: int = 0
-    daily: int = 0
-    weekly: int = 0
-    monthly: int = 0
-    yearly: int = 0
-    within: float | None = None
-    tags: tuple[str, ...] = ()
+#: The config's ``retention``: a keep policy as ``forget``'s ``--keep-*`` options give one,
+#: for ``snap --forget`` and ``schedule --forget``.
+Retention = KeepPolicy
 
 
 @dataclass(frozen=True)
