@@ -142,14 +142,16 @@ class _Tally:
     def done(self, a: Action, outcome: int | Exception,
              on_file: Callable[[str, int], None] | None) -> None:
         """A file written (its size), or not: damaged (listed), or another error (raised)."""
+        if isinstance(outcome, int):  # written (only files come here)
+            self.files += 1
+            self.bytes += outcome
+            if on_file is not None:
+                on_file(a.dest, outcome)
+            return
         if isinstance(outcome, IntegrityError):  # nothing was written (see the docstring)
             self.failed.append(Failed(a.dest, "file", str(outcome)))
             return
-        if isinstance(outcome, Exception):
-            raise outcome
-        self.count(a, outcome)
-        if on_file is not None:
-            on_file(a.dest, outcome)
+        raise outcome
 
     def result(self, actions: Sequence[Action], leftovers_removed: int = 0,
                extras: Sequence[Extra] = (), delete_skipped: bool = False) -> RestoreResult:

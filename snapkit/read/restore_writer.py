@@ -298,9 +298,17 @@ def write_job(job: FileJob, chunks: Iterator[bytes], node: Node) -> int:
             job.shared.release()
 
 
+_TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOFOLLOW | _CLOEXEC | BINARY
+
+
 def _open_temp(job: FileJob) -> tuple[str, int]:
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOFOLLOW | _CLOEXEC | BINARY
+    flags = _TEMP_FLAGS
     dfd, tmp = job.dfd, job.tmp
+    if dfd is not None:  # the usual case, first try
+        try:
+            return tmp, os.open(tmp, flags, 0o600, dir_fd=dfd)
+        except FileExistsError:
+            tmp = partial_name(TEMP_PREFIX)
     while True:
         if dfd is None:
             tmp = os.path.join(os.path.dirname(job.name), tmp)
@@ -320,7 +328,8 @@ def _write(job: FileJob, chunks: Iterator[bytes], node: Node) -> int:
     hasher = None if node.content == (node.hash,) else file_hasher()
     try:
         for chunk in chunks:
-            _write_all(fd, chunk)
+            if (n := os.write(fd, chunk)) < len(chunk):  # a short write (rare): the rest
+                _write_rest(fd, chunk, n)
             if hasher is not None:
                 hasher.update(chunk)
             written += len(chunk)
@@ -358,22 +367,24 @@ def _is_root() -> bool:
     return hasattr(os, "geteuid") and os.geteuid() == 0
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    n = os.write(fd, data)
-    if n < len(data):
-        view = memoryview(data)[n:]
-        while view:
-            view = view[os.write(fd, view):]
+def _write_rest(fd: int, data: bytes, done: int) -> None:
+    """Finish writing ``data`` after a short write of its first ``done`` bytes."""
+    view = memoryview(data)[done:]
+    while view:
+        view = view[os.write(fd, view):]
 
 
 def _set_meta_fd(fd: int, node: Node) -> None:
     # Owner before mode: chown clears the setuid/setgid bits.
     if _ROOT:
-        with contextlib.suppress(OSError):
+        try:  # noqa: SIM105 (once per file: a try costs less than contextlib.suppress)
             os.fchown(fd, node.uid, node.gid)
-    if hasattr(os, "fchmod"):
+        except OSError:
+            pass
+    if _FCHMOD:
         os.fchmod(fd, node.mode)
     os.utime(fd, ns=(node.mtime_ns, node.mtime_ns))
 
 
 _ROOT = _is_root()
+_FCHMOD = hasattr(os, "fchmod")
