@@ -118,3 +118,13 @@ def parse_s3(location: str, env: Mapping[str, str] | None = None) -> S3Location:
     shown = shown_base + "/".join(parts)
     return S3Location(bucket=bucket, prefix=prefix, endpoint=endpoint, original=shown)
 
+
+def default_repo_path(env: Mapping[str, str] | None = None) -> Path:
+    """``$SNAPKIT_REPO``, else ``$XDG_DATA_HOME/snapkit/repo`` (``~/.local/share/...``)."""
+    env = os.environ if env is None else env
+    if env.get("SNAPKIT_REPO"):
+        return Path(env["SNAPKIT_REPO"]).expanduser()
+    if os.name == "nt" and env.get("LOCALAPPDATA"):
+        return Path(env["LOCALAPPDATA"]) / "snapkit" / "repo"
+    base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base).expanduser() / "snapkit" / "repo"

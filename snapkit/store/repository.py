@@ -48,6 +48,7 @@ from snapkit.store import codec
 from snapkit.store.backend import KINDS, Backend, NotFound
 from snapkit.store.connect import backend_for
 from snapkit.store.index import Index, write_index
+from snapkit.store.location import default_repo_path as default_repo_path
 from snapkit.store.lock import repository_lock
 
 if TYPE_CHECKING:  # the writers' side is loaded when a run writes (saver() below)
@@ -66,17 +67,6 @@ def __getattr__(name: str) -> Any:
 #: ``read_blobs`` reads at most this many blobs, or about this many stored bytes, at a time.
 READ_WINDOW_BLOBS = 256
 READ_WINDOW_BYTES = 2 * 1024 * 1024
-
-
-def default_repo_path(env: dict[str, str] | None = None) -> Path:
-    """``$SNAPKIT_REPO``, else ``$XDG_DATA_HOME/snapkit/repo`` (``~/.local/share/...``)."""
-    env = dict(os.environ) if env is None else env
-    if env.get("SNAPKIT_REPO"):
-        return Path(env["SNAPKIT_REPO"]).expanduser()
-    if os.name == "nt" and env.get("LOCALAPPDATA"):
-        return Path(env["LOCALAPPDATA"]) / "snapkit" / "repo"
-    base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base).expanduser() / "snapkit" / "repo"
 
 
 def is_vacant(location: str | Path | Backend) -> bool:
@@ -255,9 +245,16 @@ class Repository:
         while start < len(blob_ids):
             window: list[tuple[str, BlobEntry]] = []
             size = 0
+            unknown: IntegrityError | None = None  # raised where its blob stands, not before
             while (start < len(blob_ids) and len(window) < READ_WINDOW_BLOBS
                    and size < READ_WINDOW_BYTES):
-                entry = self._entry(blob_ids[start])
+                try:
+                    entry = self._entry(blob_ids[start])
+                except IntegrityError as exc:  # not in the index: after the blobs before it
+                    if not window:
+                        raise
+                    unknown = exc
+                    break
                 window.append((blob_ids[start], entry))
                 size += entry.length
                 start += 1
@@ -286,6 +283,8 @@ class Repository:
                     self.record_damage(exc.blob, exc.pack, exc.message)
                     raise
                 yield plain
+            if unknown is not None:
+                raise unknown
 
     def _entry(self, blob_id: str) -> BlobEntry:
         entry = self.index.get(blob_id)
