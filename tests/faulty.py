@@ -106,6 +106,9 @@ class FaultyBackend:
             raise AttributeError(attr)
         return getattr(self.inner, attr)
 
+    def uncached(self) -> FaultyBackend:
+        return self  # the faults stay: a check through it meets them
+
     def count(self, *ops: str, kind: str | None = None) -> int:
         """Calls made of the operations ``ops`` (of one kind, or of all)."""
         return sum(n for (op, k), n in self.calls.items()

@@ -359,3 +359,23 @@ def test_prune_ages_stray_packs_by_the_object_time(
     assert not [k for k in s3_server.keys(bucket) if k.endswith(stray)]
     assert check_repository(repo, read_data=True).ok
 
+
+
+def test_check_verifies_the_bucket_not_the_local_cache(tmp_path: Path, s3_server: S3Server,
+                                                       src: Path, aws: S3Server) -> None:
+    """The local cache keeps good copies of index files and manifests; damage in the bucket
+    (what another machine would restore from) must still be found by `check`."""
+    bucket = s3_server.new_bucket()
+    loc = s3_server.location(bucket, "laptop")
+    env = s3_env(tmp_path, s3_server)
+    assert invoke(["init", "--repo", loc], env).code == 0
+    assert invoke(["snap", "-q", "--repo", loc, str(src)], env).code == 0
+    assert invoke(["check", "--repo", loc], env).code == 0  # every object now cached
+    raw = Repository.open(loc).backend.uncached()
+    (sid,) = raw.list("snapshots")
+    (index,) = raw.list("index")
+    raw.save("snapshots", sid, b"garbage")
+    raw.save("index", index, b"garbage-index")
+    out = invoke(["check", "--repo", loc], env)
+    assert out.code == 1, out.stdout
+    assert f"snapshot manifest {sid}" in out.stdout and f"index file {index}" in out.stdout

@@ -203,6 +203,7 @@ def test_the_cache_is_private_tagged_and_can_be_turned_off(
     take(repo, src)
     folder = tmp_path / "cache" / repo.config.id
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert stat.S_IMODE((tmp_path / "cache").stat().st_mode) == 0o700  # the top one too
     (cache_file,) = folder.iterdir()
     assert stat.S_IMODE(cache_file.stat().st_mode) == 0o600
     assert (tmp_path / "cache" / "CACHEDIR.TAG").read_bytes().startswith(

@@ -34,6 +34,7 @@ def check(location: Location, *, read_data: bool = False, read_data_subset: str 
             on_event(event)
 
     with reading(location, no_lock, "check", forward) as repo:
+        repo.backend = repo.backend.uncached()  # what is stored, not a cached copy of it
         report = check_repository(repo, read_data or subset is not None, subset=subset)
         checking[0] = False
     return report

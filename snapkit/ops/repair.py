@@ -122,7 +122,7 @@ def _lock(repo: Repository, dry_run: bool) -> AbstractContextManager[None]:
 def repair_config(location: Location, *, dry_run: bool = False,
                   on_event: OnEvent = ignore) -> ConfigRepair:
     """Write a damaged or missing config again (see :mod:`snapkit.maintain.repair_config`)."""
-    repo = open_repository(location, on_event=on_event)
+    repo = _uncached(open_repository(location, on_event=on_event))
     with _lock(repo, dry_run):
         check = check_config(repo)
         new_id = None
@@ -134,7 +134,7 @@ def repair_config(location: Location, *, dry_run: bool = False,
 def repair_index(location: Location, *, dry_run: bool = False,
                  on_event: OnEvent = ignore) -> IndexRepair:
     """Rebuild the index from the packs (see :mod:`snapkit.maintain.repair_index`)."""
-    repo = open_repository(location, on_event=on_event)
+    repo = _uncached(open_repository(location, on_event=on_event))
     with _lock(repo, dry_run):
         plan = plan_index_rebuild(repo)
         done = None
@@ -146,7 +146,7 @@ def repair_index(location: Location, *, dry_run: bool = False,
 def repair_packs(location: Location, *, dry_run: bool = False,
                  on_event: OnEvent = ignore) -> PackRepair:
     """Salvage damaged packs and drop lost blobs (see :mod:`snapkit.maintain.repair_packs`)."""
-    repo = open_repository(location, on_event=on_event)
+    repo = _uncached(open_repository(location, on_event=on_event))
     with _lock(repo, dry_run):
         plan = plan_pack_repair(repo)
         done = None
@@ -166,7 +166,7 @@ def repair_snapshots(location: Location, *, selectors: Sequence[str] = (),
     """Write repaired copies of the snapshots that reference lost data (see
     :mod:`snapkit.maintain.repair_snapshots`); with ``forget``, remove the originals and the
     damaged manifests."""
-    repo = open_repository(location, on_event=on_event)
+    repo = _uncached(open_repository(location, on_event=on_event))
     with _lock(repo, dry_run):
         every = repo.snapshots()
         pairs: list[tuple[str, Snapshot]] = list(every)
@@ -215,3 +215,10 @@ def _repair_all(repo: Repository, pairs: Sequence[tuple[str, Snapshot]],
             for fix in fixes:
                 repo.remove_snapshot(fix.snapshot)
     return fixes
+
+
+def _uncached(repo: Repository) -> Repository:
+    """``repo`` reading the store itself: a repair acts on what is stored, never on a good
+    copy a local cache still holds of a damaged object."""
+    repo.backend = repo.backend.uncached()
+    return repo

@@ -1,13 +1,12 @@
 """The storage backend interface and the local-directory backend.
 
 A backend stores named files of a few kinds (``config``, ``packs``, ``index``, ``snapshots``,
-``locks``) and knows nothing about their content. A few operations — save, load, list, remove,
-size, modified — are all the repository needs, so an object store implements the same
-interface (``snapkit/store/s3.py``; both run ``tests/store/test_backend_conformance.py``).
-Callers never ask which kind of backend they hold: what differs is in the interface —
-:meth:`Backend.local_root` (the directory, for a local repository only) and the temp files an
-interrupted write leaves (:meth:`Backend.temp_files`: a local directory's; an object store,
-whose writes are atomic, has none).
+``locks``) and knows nothing about their content: save, load, list, remove, size, modified are
+all the repository needs, so an object store implements the same interface (``s3.py``; both
+run ``tests/store/test_backend_conformance.py``). What differs is in the interface:
+:meth:`Backend.local_root` (a local repository's directory), the temp files an interrupted
+write leaves (:meth:`Backend.temp_files`: none where writes are atomic) and a local cache
+(:meth:`Backend.uncached` reads past it).
 
 The local backend writes every file atomically: a temp file in the same directory, fsync,
 rename, then fsync of the directory. Files are created ``0600`` and directories ``0700``
@@ -101,6 +100,10 @@ class Backend(Protocol):
     def local_root(self) -> Path | None:
         """The directory holding the repository when it is on the local filesystem, else
         None."""
+        ...
+
+    def uncached(self) -> Backend:
+        """This backend reading the store itself, never a local copy (``check``)."""
         ...
 
     def temp_files(self) -> Iterator[TempFile]:
@@ -347,6 +350,9 @@ class LocalBackend:
                             yield e.name
             except FileNotFoundError:
                 continue
+
+    def uncached(self) -> LocalBackend:  # (it keeps no cache)
+        return self
 
     def local_root(self) -> Path | None:
         return self.root

@@ -13,6 +13,7 @@ cache names trees of private data.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Mapping
@@ -44,13 +45,26 @@ def cache_root(env: Mapping[str, str] | None = None) -> Path | None:
     return home / ".cache" / "snapkit"
 
 
+def make_private(folder: Path) -> None:
+    """Create ``folder`` and each missing folder above it ``0700`` (``os.makedirs`` gives the
+    mode to the last one only); OSError when it cannot."""
+    missing: list[Path] = []
+    while not folder.is_dir():
+        missing.append(folder)
+        if folder.parent == folder:
+            break
+        folder = folder.parent
+    for path in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            path.mkdir(mode=0o700)
+        os.chmod(path, 0o700)
+
+
 def repo_folder(root: Path, repo_id: str) -> Path:
     """The cache folder of repository ``repo_id`` under ``root``, created ``0700`` (and the
     root's ``CACHEDIR.TAG``) if need be; OSError when it cannot be."""
     folder = root / repo_id
-    if not folder.is_dir():
-        os.makedirs(folder, mode=0o700, exist_ok=True)
-        os.chmod(folder, 0o700)
+    make_private(folder)
     tag = root / "CACHEDIR.TAG"
     if not tag.exists():
         write(tag, TAG, checked=False)

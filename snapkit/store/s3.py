@@ -27,6 +27,7 @@ be reached), anything else S3 reports exits 1.
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 import re
 from collections.abc import Iterator, Sequence
@@ -88,6 +89,16 @@ class S3Backend:
         self._uploads = Uploads(self._put_pack)
         self._reader = PackReader(lambda pack, offset, length: self._get("packs", pack, offset,
                                                                          length))
+
+    def uncached(self) -> S3Backend:
+        """This backend without its local cache: every read asks S3, so ``check`` verifies
+        what the bucket holds, not the cache's copy of it (the same client, uploads and
+        listings)."""
+        if self._cache is None:
+            return self
+        other = copy.copy(self)
+        other._cache = None
+        return other
 
     # ------------------------------------------------------------------ keys and errors
 

@@ -194,13 +194,11 @@ class ObjectCache:
         """Create ``folder`` (this location's folder ``0700``, the top one tagged)."""
         if folder in self._made:
             return
-        if not self.root.is_dir():
-            os.makedirs(self.root, mode=0o700, exist_ok=True)
-            os.chmod(self.root, 0o700)
+        local_cache.make_private(self.root)
         tag = self.top / "CACHEDIR.TAG"
         if not tag.exists():
             _replace(tag, local_cache.TAG)
-        folder.mkdir(parents=True, exist_ok=True)
+        local_cache.make_private(folder)
         self._made.add(folder)
 
     @staticmethod

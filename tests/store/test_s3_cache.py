@@ -126,6 +126,8 @@ def test_the_cache_is_private_and_tagged(tmp_path: Path) -> None:
     cache.put_trees("ab" * 16, {8: b"tree"})
     assert stat.S_IMODE(cache.root.stat().st_mode) == 0o700
     assert stat.S_IMODE((cache.root / "trees" / "ab" / ("ab" * 16)).stat().st_mode) == 0o600
+    folders = [tmp_path / "c", *(p for p in (tmp_path / "c").rglob("*") if p.is_dir())]
+    assert {stat.S_IMODE(p.stat().st_mode) for p in folders} == {0o700}  # every one
     assert (tmp_path / "c" / "CACHEDIR.TAG").read_bytes().startswith(
         b"Signature: 8a477f597d28d172789f06886806bc55")
 
