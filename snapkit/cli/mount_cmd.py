@@ -32,11 +32,15 @@ def mount(settings: Settings, mountpoint: Path, no_lock: bool) -> None:
     MOUNTPOINT/hosts/<host>/<time>/            by host, each with its latest
     MOUNTPOINT/tags/<tag>/<time>/              by tag, each with its latest
 
-    Below a snapshot are its sources at their full paths, with their stored modes, owners,
-    sizes, times and symlinks; files are read from the repository as they are read. Runs in
-    the foreground holding the shared lock (forget and prune are refused meanwhile); new
-    snapshots appear within a minute. Needs FUSE: /dev/fuse, libfuse 2 or 3, and
-    pip install 'snapkit[mount]'.
+    Hosts and tags are file names with % escapes (/ is %2F, % is %25, . and .. are %2E and
+    %2E%2E, an empty one %), so that no two share a directory. Below a
+    snapshot are its sources at their full paths, with their stored modes, owners, sizes,
+    times and symlinks; files are read from the repository as they are read. Damaged data,
+    or a repository that cannot be reached, is an I/O error with one warning line; the
+    mount reads again once the repository is back. Runs in the foreground holding the
+    shared lock (forget, prune, tag and repair, which take the exclusive one, are refused
+    meanwhile); new snapshots appear within a minute. Ctrl-C, SIGTERM and umount unmount it
+    and exit 0. Needs FUSE: /dev/fuse, libfuse 2 or 3, and pip install 'snapkit[mount]'.
     """
     from snapkit.ops import mount as mount_op
 

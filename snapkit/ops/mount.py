@@ -3,11 +3,17 @@
 The mount point must be an empty directory, and FUSE usable here: ``/dev/fuse``, libfuse
 (2 or 3) and the ``mfusepy`` binding (the ``mount`` extra) — each missing one is named with
 its fix before the repository is opened. The repository is then held open under the shared
-read lock (:func:`snapkit.ops.repo.reading`) for as long as it is mounted, so ``prune`` does
+read lock (:func:`snapkit.ops.repo.read_lock`) for as long as it is mounted, so ``prune`` does
 not delete what the mount reads, and served by :mod:`snapkit.read.mount_fuse` in the
 foreground. Snapshots taken meanwhile appear within a minute: the next look at the top
 finds the snapshot list changed and opens the repository afresh (its index then has their
 data).
+
+The mount outlives its repository's outages (:class:`Reader`): a read that fails because the
+repository cannot be reached (an S3 endpoint down, a directory moved away) drops the opened
+repository, and the next read opens it again — the mount answers ``EIO`` meanwhile and
+recovers by itself once the repository is back. A repository that is no longer there is
+said to be so, not reported as damaged.
 """
 
 from __future__ import annotations
@@ -18,16 +24,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import TypeVar
 
-from snapkit.format.errors import IntegrityError, SnapkitError, UsageError
+from snapkit.format.errors import IntegrityError, RepositoryMissing, SnapkitError, UsageError
+from snapkit.format.model import Tree
 from snapkit.ops.events import OnEvent, RepositoryDamaged, ignore
-from snapkit.ops.repo import Location, open_repository, reading
+from snapkit.ops.repo import Location, open_repository, read_lock
 from snapkit.read.mount_fs import Catalog, SnapshotFS
 from snapkit.store.repository import Repository
 
 #: The device FUSE needs.
 FUSE_DEVICE = Path("/dev/fuse")
 INSTALL_BINDING = "pip install 'snapkit[mount]'"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -45,19 +54,21 @@ def mount(location: Location, mountpoint: Path, on_mounted: Callable[[Mounted], 
     point, once unmounted."""
     where = check_mountpoint(mountpoint)
     fuse = load_binding()
-    with reading(location, no_lock, "mount", on_event) as repo:
-        catalog = _catalog(repo)
+    repo = open_repository(location, on_event=on_event)
+    with read_lock(repo, no_lock, "mount", on_event):
+        reader = Reader(location, repo, on_event)
         known = set(repo.snapshot_ids())
 
         def refresh() -> Catalog | None:
             nonlocal known
-            now = set(repo.snapshot_ids())
+            now = set(reader.snapshot_ids())
             if now == known:
                 return None
+            reader.reopen()
             known = now
-            return _catalog(open_repository(location, on_event=on_event))
+            return reader.catalog()
 
-        fs = SnapshotFS(catalog, refresh=refresh,
+        fs = SnapshotFS(reader.catalog(), refresh=refresh,
                         on_warning=lambda message: on_event(RepositoryDamaged(message)))
         try:
             fuse.serve(fs, where, lambda: on_mounted(Mounted(str(where),
@@ -65,6 +76,8 @@ def mount(location: Location, mountpoint: Path, on_mounted: Callable[[Mounted], 
         except RuntimeError as exc:
             raise SnapkitError(f"could not mount at {where} (libfuse failed with {exc}; its "
                                "reason is on the line above)") from exc
+        finally:
+            reader.flush()
     return where
 
 
@@ -114,12 +127,79 @@ def load_binding() -> ModuleType:
     return mount_fuse
 
 
-def _catalog(repo: Repository) -> Catalog:
-    def blob_size(blob_id: str) -> int:
-        entry = repo.index.get(blob_id)
-        if entry is None:
-            raise IntegrityError(f"blob {blob_id} is not in the index (repository damaged; "
-                                 "run `snapkit check`)")
-        return entry.raw_length
+class Reader:
+    """The repository the mount reads, opened again after a failure to reach it.
 
-    return Catalog(repo.snapshots(), repo.load_tree, repo.load_blob, blob_size)
+    Blobs found damaged are recorded in the repository (:func:`snapkit.ops.repo.reading`
+    does the same) when it is opened afresh and at the end, by :meth:`flush` — except
+    what was found while it could not be reached, which may be no damage at all."""
+
+    def __init__(self, location: Location, repo: Repository, on_event: OnEvent) -> None:
+        self.location, self.on_event = location, on_event
+        self.repo: Repository | None = repo
+
+    def reopen(self) -> None:
+        """Open the repository afresh (a new index, the snapshots taken meanwhile)."""
+        self.flush()
+        self.repo = None
+        self._read(lambda repo: repo)
+
+    def flush(self) -> None:
+        """Record the damage found (best-effort, warned about when it cannot be)."""
+        if self.repo is not None:
+            self.repo.flush_damage()
+
+    def catalog(self) -> Catalog:
+        return Catalog(self._read(lambda repo: repo.snapshots()), self.load_tree,
+                       self.load_blob, self.blob_size)
+
+    def snapshot_ids(self) -> list[str]:
+        """The ids of the snapshots; a repository that is not there (no snapshots listed)
+        is an error, so that its snapshots are not taken off the mount."""
+        ids = self._read(lambda repo: repo.snapshot_ids())
+        if not ids:
+            self._read(_there)
+        return ids
+
+    def load_tree(self, tree_id: str) -> Tree:
+        return self._read(lambda repo: repo.load_tree(tree_id))
+
+    def load_blob(self, blob_id: str) -> bytes:
+        return self._read(lambda repo: repo.load_blob(blob_id))
+
+    def blob_size(self, blob_id: str) -> int:
+        """A data blob's plain length, from the index."""
+
+        def size(repo: Repository) -> int:
+            entry = repo.index.get(blob_id)
+            if entry is None:
+                raise IntegrityError(f"blob {blob_id} is not in the index (repository "
+                                     "damaged; run `snapkit check`)")
+            return entry.raw_length
+
+        return self._read(size)
+
+    def _read(self, read: Callable[[Repository], T]) -> T:
+        """``read`` of the repository, opened first when it is not. Damage met where the
+        repository is not there any more is its absence, not damage."""
+        repo = self.repo
+        try:
+            if repo is None:
+                repo = self.repo = open_repository(self.location, on_event=self.on_event)
+            try:
+                return read(repo)
+            except IntegrityError:
+                _there(repo)
+                raise
+        except IntegrityError:
+            raise
+        except Exception:
+            self.repo = None  # opened again by the next read
+            raise
+
+
+def _there(repo: Repository) -> None:
+    """Nothing, when the repository is still there; else :class:`RepositoryMissing`."""
+    if not repo.backend.exists():
+        raise RepositoryMissing(f"the repository {repo.backend.location} is not there any "
+                                "more (moved, deleted, or its disk unmounted?)")

@@ -7,8 +7,10 @@ lays them out (restic ``internal/fuse/snapshots_dirstruct.go``, its default path
 
 A time is the snapshot's local time to the second, as ``snapkit snapshots`` shows it, with a
 ``T``: ``2026-11-20T14:45:00``. Two snapshots that would get the same name are told apart as
-restic does, the later one by ``-1``, ``-2``... A host or tag that cannot be a file name is
-made one as restic makes it (``/`` becomes ``_``; an empty name ``_``, ``..`` ``__``).
+restic does, the later one by ``-1``, ``-2``... A host or tag is made a file name by an
+escaping that keeps every two of them apart (restic's ``_`` for ``/`` would merge ``a/b`` with
+``a_b``): ``%`` becomes ``%25``, ``/`` ``%2F``, NUL ``%00``; the names ``.`` and ``..`` become
+``%2E`` and ``%2E%2E``, an empty one ``%``.
 
 :func:`layout` is a pure function of the snapshot list (oldest first, so ``latest`` is the
 one ``latest`` selects everywhere else); each snapshot's own files are below its entry.
@@ -55,13 +57,17 @@ def time_name(time_ns: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(time_ns // 1_000_000_000))
 
 
+#: The names a host or tag cannot have as they are.
+_SPECIAL = {"": "%", ".": "%2E", "..": "%2E%2E"}
+
+
 def file_name(text: str) -> str:
-    """A host or tag as a file name, as restic's ``filenameFromTag`` makes it."""
-    if text in ("", "."):
-        return "_"
-    if text == "..":
-        return "__"
-    return text.replace("/", "_").replace("\0", "_")
+    """A host or tag as a file name: the same text as far as it can be, and never the name of
+    another (``%`` escapes, undone by reading ``%XX`` as a byte)."""
+    special = _SPECIAL.get(text)
+    if special is not None:
+        return special
+    return text.replace("%", "%25").replace("/", "%2F").replace("\0", "%00")
 
 
 def layout(snapshots: Sequence[tuple[str, Snapshot]]) -> Layout:

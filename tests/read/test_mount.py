@@ -26,6 +26,8 @@ from pathlib import Path
 import pytest
 from helpers import File, Symlink, cli_env, make_tree, popen_snapkit, run_snapkit, wait_for
 
+from snapkit.format.paths import split_path
+from snapkit.read.treewalk import find_node
 from snapkit.store.repository import Repository
 
 MiB = 2**20
@@ -183,7 +185,9 @@ def test_files_stats_and_links_are_the_originals(mounted: Mounted) -> None:
     assert stat.S_ISDIR(got_dir.st_mode)
     assert stat.S_IMODE(got_dir.st_mode) == stat.S_IMODE(want_dir.st_mode)
     assert got_dir.st_mtime_ns == want_dir.st_mtime_ns
-    assert stat.S_ISLNK(os.lstat(inside / "link").st_mode)
+    link = os.lstat(inside / "link")
+    assert stat.S_ISLNK(link.st_mode)
+    assert link.st_size == len("notes/a.txt")  # POSIX: the length of the target
     assert os.readlink(inside / "link") == "notes/a.txt"
     assert (inside / "link").read_bytes() == b"second\n"  # followed inside the mount
 
@@ -307,3 +311,37 @@ def test_a_killed_mount_is_cleaned_up_by_the_fixture(taken: tuple[Path, Path, di
                                 f"umount {mountpoint}) first\n")
     assert not _is_mounted(mountpoint)
     assert os.listdir(mountpoint) == []
+
+
+def test_a_damaged_file_is_eio_and_one_warning_naming_it(
+        taken: tuple[Path, Path, dict[str, str]], tmp_path: Path, libfuse: str) -> None:
+    """The kernel reads a failing file several times (and ``cat`` gives up only then): one
+    warning, naming the file by its path in the mount; the other files still read."""
+    source = taken[0]
+    shutil.copytree(taken[1], tmp_path / "repo")
+    repo = Repository.open(tmp_path / "repo")
+    node = find_node(repo.load_tree, repo.snapshots()[-1][1].tree,
+                     split_path(str(source / "big.bin")))
+    assert node is not None
+    entry = repo.index.get(node.content[1])
+    assert entry is not None
+    pack = next((tmp_path / "repo" / "packs").rglob(entry.pack))
+    raw = bytearray(pack.read_bytes())
+    raw[entry.offset:entry.offset + 16] = bytes(16)
+    pack.write_bytes(bytes(raw))
+    mountpoint = tmp_path / "mnt"
+    mountpoint.mkdir()
+    env = {**taken[2], "SNAPKIT_REPO": str(tmp_path / "repo"), "FUSE_LIBRARY_PATH": libfuse}
+    with _running(env, mountpoint) as proc:
+        inside = mountpoint / "ids" / repo.snapshots()[-1][0][:8] / str(source).lstrip("/")
+        for _ in range(2):
+            with pytest.raises(OSError) as info:
+                (inside / "big.bin").read_bytes()
+            assert info.value.errno == errno.EIO
+        assert (inside / "exec.sh").read_bytes() == (source / "exec.sh").read_bytes()
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    warnings = [line for line in err.splitlines() if "warning" in line]
+    assert warnings == [f"snapkit: warning: {inside.relative_to(mountpoint)}/big.bin: blob "
+                        f"{entry.id} in pack {entry.pack} does not match its id (data "
+                        "corrupted)"], err

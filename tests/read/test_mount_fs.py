@@ -1,6 +1,8 @@
 """What ``snapkit mount`` shows, without FUSE: the layout above the snapshots
 (``read.mount_layout``), ranged reads of stored files (``read.mount_files``) and the answers
-by path (``read.mount_fs``), over real repositories."""
+by path (``read.mount_fs``), over real repositories — damaged, unreachable (a faulty backend)
+or moved away (``ops.mount.Reader``). A real S3 outage under a real mount is in
+``test_mount_s3.py``."""
 
 from __future__ import annotations
 
@@ -13,14 +15,19 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from faulty import FaultyBackend
 from helpers import File, Symlink, make_tree, take
 
-from snapkit.format.model import Node, Snapshot
+from snapkit.format.errors import RepositoryMissing
+from snapkit.format.model import Node, Snapshot, Tree
 from snapkit.format.paths import split_path
+from snapkit.ops.events import ignore
+from snapkit.ops.mount import Reader
 from snapkit.read.mount_files import BlobCache, read_range, stored_file
 from snapkit.read.mount_fs import Catalog, SnapshotFS
 from snapkit.read.mount_layout import file_name, layout, snapshot_at, time_name
 from snapkit.read.treewalk import find_node
+from snapkit.store.backend import LocalBackend
 from snapkit.store.repository import Repository
 
 MiB = 2**20
@@ -79,9 +86,25 @@ def test_an_empty_repository_has_the_four_empty_directories() -> None:
 
 
 def test_hosts_and_tags_as_file_names() -> None:
-    assert [file_name(t) for t in ("", ".", "..", "a/b", "ok")] == ["_", "_", "__", "a_b", "ok"]
-    lay = layout([("a" * 32, _snap(T, "h", ("a/b", "", "..")))])
-    assert lay.children[("tags",)] == ("_", "__", "a_b")
+    assert [file_name(t) for t in ("", ".", "..", "a/b", "a_b", "50%", "ok", "x\0y")] == [
+        "%", "%2E", "%2E%2E", "a%2Fb", "a_b", "50%25", "ok", "x%00y"]
+    lay = layout([("a" * 32, _snap(T, "h/1", ("a/b", "a_b", "", "..")))])
+    assert lay.children[("tags",)] == ("%", "%2E%2E", "a%2Fb", "a_b")
+    assert lay.children[("hosts",)] == ("h%2F1",)
+    assert lay.children[("tags", "a_b")] == lay.children[("tags", "a%2Fb")] == (
+        time_name(T), "latest")
+
+
+def test_no_two_hosts_or_tags_get_one_name() -> None:
+    """The escaping is injective (tags ``a/b`` and ``a_b`` once shared ``tags/a_b``), and every
+    name it makes is a file name."""
+    rng = random.Random(16)
+    texts = {"", ".", "..", "%", "%2E", "%2F", "a/b", "a_b", "a%2Fb", "/", "_", "__"}
+    texts |= {"".join(rng.choice("a/_%.2EF\0") for _ in range(rng.randrange(6)))
+              for _ in range(3000)}
+    names = {file_name(t): t for t in texts}
+    assert len(names) == len(texts)
+    assert all(n not in ("", ".", "..") and "/" not in n and "\0" not in n for n in names)
 
 
 def test_time_names_are_local_times() -> None:
@@ -164,11 +187,90 @@ def test_damage_is_eio_with_a_warning(repo: Repository, tmp_path: Path) -> None:
     warnings: list[str] = []
     fs = SnapshotFS(_catalog(Repository.open(repo.backend.location)),
                     on_warning=warnings.append)
-    fh = fs.open(f"/ids/{repo.snapshots()[0][0][:8]}{src}/f", os.O_RDONLY)
+    path = f"ids/{repo.snapshots()[0][0][:8]}{src}/f"
+    for _ in range(2):  # the kernel reads again, a reader opens it again: one warning
+        fh = fs.open("/" + path, os.O_RDONLY)
+        for offset in (0, 0, 4096):
+            with pytest.raises(OSError) as info:
+                fs.read(fh, offset, 100)
+            assert info.value.errno == errno.EIO
+        fs.release(fh)
+    # the file is named by its path in the mount, and said once
+    assert warnings == [f"{path}: blob {entry.id} in pack {entry.pack} does not match its id "
+                        "(data corrupted)"]
+
+
+def test_an_unreachable_repository_is_eio_with_one_warning_then_recovers(
+        repo: Repository, tmp_path: Path) -> None:
+    """The index is read when first needed, which may be by any request: while the store
+    cannot be reached every request is EIO, said once, never another exception; the same
+    filesystem reads again once the store answers."""
+    src = make_tree(tmp_path / "src", {"d/f": b"content\n", "d/g": b"other\n"})
+    take(repo, src)
+    backend = FaultyBackend(LocalBackend(Path(repo.backend.location)))
+    down = RepositoryMissing("cannot reach S3 endpoint http://127.0.0.1:9: Connection refused")
+    warnings: list[str] = []
+    fs = SnapshotFS(_catalog(Repository(backend, repo.config)), on_warning=warnings.append)
+    backend.fail(("list", "load"), error=down, times=None)  # before the index is read
+    inside = "/ids/" + repo.snapshots()[0][0][:8] + str(src)
+    assert fs.readdir("/ids") == [repo.snapshots()[0][0][:8]]  # no read of the store
+    for request in (lambda: fs.getattr(inside + "/d/f"), lambda: fs.readdir(inside),
+                    lambda: fs.open(inside + "/d/f", os.O_RDONLY)):
+        with pytest.raises(OSError) as info:
+            request()
+        assert info.value.errno == errno.EIO
+    assert warnings == [f"{inside.lstrip('/')}/d/f: {down.message}; the mount answers with I/O "
+                        "errors until the repository can be read again"]
+    backend.faults.clear()  # the endpoint is back
+    fh = fs.open(inside + "/d/f", os.O_RDONLY)
+    assert fs.read(fh, 0, 100) == b"content\n"
+    backend.fail("load", "packs", error=OSError(errno.ECONNRESET, "Connection reset"))
+    fh = fs.open(inside + "/d/g", os.O_RDONLY)
     with pytest.raises(OSError) as info:
-        fs.read(fh, 0, 100)
+        fs.read(fh, 0, 100)  # a second outage is said again
+    assert info.value.errno == errno.EIO and len(warnings) == 2
+    assert warnings[1].startswith(f"{inside.lstrip('/')}/d/g: Connection reset; ")
+    assert fs.read(fh, 0, 100) == b"other\n"
+
+
+def test_a_bug_is_eio_with_a_warning_not_an_exception(repo: Repository, tmp_path: Path) -> None:
+    take(repo, make_tree(tmp_path / "src", {"f": b"x"}))
+    warnings: list[str] = []
+
+    def broken(tree_id: str) -> Tree:
+        raise KeyError(tree_id)
+
+    fs = SnapshotFS(replace(_catalog(repo), load_tree=broken), on_warning=warnings.append)
+    with pytest.raises(OSError) as info:
+        fs.readdir("/ids/" + repo.snapshots()[0][0][:8])
     assert info.value.errno == errno.EIO
-    assert len(warnings) == 1 and entry.id in warnings[0]
+    assert len(warnings) == 1 and "KeyError" in warnings[0]
+
+
+def test_a_repository_moved_away_is_said_to_be_gone_and_read_once_back(
+        repo: Repository, tmp_path: Path) -> None:
+    """Through the mount's own reader (``ops.mount.Reader``): not "blob not in the index
+    (repository damaged)", and no damage recorded for it."""
+    src = make_tree(tmp_path / "src", {"d/f": b"content\n", "g": b"other\n"})
+    take(repo, src)
+    where = Path(repo.backend.location)
+    warnings: list[str] = []
+    reader = Reader(str(where), Repository.open(where), ignore)
+    fs = SnapshotFS(reader.catalog(), on_warning=warnings.append)
+    inside = "/ids/" + repo.snapshots()[0][0][:8] + str(src)
+    where.rename(tmp_path / "moved")
+    for path in (inside + "/d/f", inside + "/g"):
+        with pytest.raises(OSError) as info:
+            fs.open(path, os.O_RDONLY)
+        assert info.value.errno == errno.EIO
+    assert warnings == [f"{inside.lstrip('/')}/d/f: the repository {where} is not there any more "
+                        "(moved, deleted, or its disk unmounted?); the mount answers with I/O "
+                        "errors until the repository can be read again"]
+    (tmp_path / "moved").rename(where)
+    fh = fs.open(inside + "/d/f", os.O_RDONLY)
+    assert fs.read(fh, 0, 100) == b"content\n"
+    reader.flush()
+    assert Repository.open(where).index.damaged == {}
 
 
 def test_new_snapshots_appear_after_a_refresh(repo: Repository, tmp_path: Path) -> None:
