@@ -42,7 +42,8 @@ def report(settings: Settings, done: ExportOutcome) -> None:
             emit_json(summary)
         return
     if done.archive is not None:
-        notice(settings, f"exported snapshot {done.snapshot_id[:8]}: {r.files:,} files "
+        notice(settings, f"exported snapshot {done.snapshot_id[:8]}: {r.files:,} "
+                         f"file{'' if r.files == 1 else 's'} "
                          f"({human_bytes(r.bytes)}) to {done.archive} "
                          f"({human_bytes(done.size or 0)})")
     omitted(r.omitted, done.archive, r.files)
@@ -94,5 +95,6 @@ def verdict(settings: Settings, archive: str, result: VerifyResult) -> None:
         layout = " (OpenClaw layout)" if result.layout == "openclaw" else ""
         left_out = (f"; {len(result.omitted):,} entries left out at export (the repository "
                     "was damaged)" if result.omitted else "")
-        click.echo(f"{verdict}: {result.checked:,} files checked against snapshot "
+        click.echo(f"{verdict}: {result.checked:,} file{'' if result.checked == 1 else 's'} "
+                   "checked against snapshot "
                    f"{(result.snapshot or '?')[:8]}{layout}{unchecked}{left_out}")

@@ -62,8 +62,9 @@ def report(settings: Settings, done: RestoreOutcome, dry_run: bool,
             click.echo(f"keep      {e.path} ({e.kept})" if e.kept else f"delete    {e.path}")
     if not settings.quiet:
         verb = "would restore" if dry_run else "restored"
-        click.echo(f"{verb} {r.files:,} files ({human_bytes(r.bytes)}), {r.dirs:,} dirs, "
-                   f"{r.symlinks:,} symlinks from snapshot {done.snapshot_id[:8]} to "
+        click.echo(f"{verb} {_count(r.files, 'file')} ({human_bytes(r.bytes)}), "
+                   f"{_count(r.dirs, 'dir')}, {_count(r.symlinks, 'symlink')} from snapshot "
+                   f"{done.snapshot_id[:8]} to "
                    f"{done.target}" + (f"; {r.identical:,} already identical"
                                         if r.identical else ""))
         if r.verified:

@@ -15,14 +15,16 @@ partial file.
 from __future__ import annotations
 
 import contextlib
+import errno
+import io
 import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
-from snapkit.format.errors import UsageError
+from snapkit.format.errors import SnapkitError, UsageError
 from snapkit.format.model import Snapshot
 from snapkit.maintain.selection import resolve
 from snapkit.ops.events import Event, OnEvent, file_counter, ignore
@@ -39,6 +41,9 @@ from snapkit.select.config import load_config
 from snapkit.select.openclaw import Installation, discover
 from snapkit.select.sources import mode_subset
 from snapkit.store.backend import fsync_dir
+
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
 
 _EXT = {"tar.gz": "tar.gz", "tar.zst": "tar.zst", "tar": "tar"}
 #: An export in progress is written to ``.snapkit-export-<pid>-<hex>.tmp`` beside the output.
@@ -79,6 +84,8 @@ def export_to(location: Location, snapshot: str, output: str | Path | BinaryIO |
     """
     loaded = load_config(config)
     named, stream, fmt = _output(output, fmt)
+    if named:  # before the repository is opened: nothing to undo
+        _check_output(Path(named), force, fmt)
     if mode is not None and mode not in loaded.config.modes:
         known = ", ".join(sorted(loaded.config.modes))
         raise UsageError(f"unknown mode {mode!r}; the config defines: {known}")
@@ -108,8 +115,7 @@ def export_to(location: Location, snapshot: str, output: str | Path | BinaryIO |
             return ExportOutcome(snap_id, fmt, None, None, result)
         archive = str(named) if named else _default_name(snap_id, snap, fmt)
         path = Path(archive)
-        if path.exists() and not force:
-            raise UsageError(f"{path} exists; pass --force to replace it or -o another name")
+        _check_output(path, force, fmt)
         removed = _remove_orphans(path.parent)
         if removed:
             on_event(PartialsRemoved(removed, str(path.parent)))
@@ -130,26 +136,81 @@ def _output(output: str | Path | BinaryIO | None,
     return named, stream, (format_from_filename(str(named)) if named else None) or "tar.gz"
 
 
+def _check_output(path: Path, force: bool, fmt: str) -> None:
+    """Refuse (a usage error: nothing written) an output that is a directory (even with
+    ``force``), whose directory does not exist, or that exists without ``force``."""
+    if path.is_dir():
+        raise UsageError(f"{path} is a directory; name a file (-o {path / 'NAME'}.{_EXT[fmt]})")
+    if not path.parent.is_dir():
+        raise UsageError(f"the directory of -o {path} does not exist; create it first"
+                         if not path.parent.exists() else
+                         f"-o {path}: {path.parent} is not a directory; name a file in one")
+    if path.exists() and not force:
+        raise UsageError(f"{path} exists; pass --force to replace it or -o another name")
+
+
 def _default_name(snap_id: str, snap: Snapshot, fmt: str) -> str:
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(snap.time_ns / 1e9))
     return f"{snap.hostname}-{stamp}-{snap_id[:8]}.{_EXT[fmt]}"
 
 
 def _atomically(path: Path, write: Callable[[BinaryIO], ExportResult]) -> ExportResult:
-    """Run ``write`` on a partial file beside ``path``, then put it in place durably."""
+    """Run ``write`` on a partial file beside ``path``, then put it in place durably. An error
+    of the output (not of the repository read meanwhile) names ``path``, not the partial
+    file."""
     tmp = path.with_name(partial_name(_PARTIAL_PREFIX, _PARTIAL_SUFFIX))
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
     try:
-        with os.fdopen(fd, "wb") as f:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
+                     0o600)
+    except OSError as exc:
+        raise _output_error(exc, path) from exc
+    raw = _Output(fd, "wb")
+    written = False
+    try:
+        with io.BufferedWriter(raw) as f:
             result = write(f)
+            written = True  # from here on, every error is the output's
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
         fsync_dir(path.resolve().parent)
-    except BaseException:
+    except BaseException as exc:
         tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and (written or exc is raw.error):
+            raise _output_error(exc, path) from exc
         raise
     return result
+
+
+class _Output(io.FileIO):
+    """The partial archive: an error of its writes is kept, to tell it from an error of the
+    repository read meanwhile (both reach :func:`_atomically` as an ``OSError``)."""
+
+    error: OSError | None = None
+
+    def write(self, b: ReadableBuffer, /) -> int:
+        try:
+            return super().write(b)
+        except OSError as exc:
+            self.error = exc
+            raise
+
+
+def _output_error(exc: OSError, path: Path) -> SnapkitError:
+    """An error writing the archive as one line naming ``path`` (never the partial file, which
+    is removed) and the fix."""
+    if exc.errno == errno.EROFS:
+        return SnapkitError(f"cannot write {path}: read-only file system; -o a file on a "
+                            "writable disk")
+    if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+        return SnapkitError(f"no space left on the disk of {path} (the partial archive was "
+                            "removed); free space there or -o a file on another disk")
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return SnapkitError(f"permission denied writing {path}; -o a file in a directory you "
+                            "can write to")
+    if exc.errno == errno.EISDIR:
+        return UsageError(f"{path} is a directory; name a file")
+    return SnapkitError(f"cannot write {path}: {exc.strerror or exc}")
 
 
 def _remove_orphans(directory: Path) -> int:

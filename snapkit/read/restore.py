@@ -28,9 +28,9 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, NamedTuple
+from typing import Literal, NamedTuple, NoReturn
 
-from snapkit.format.errors import IntegrityError, SnapkitError, UsageError
+from snapkit.format.errors import IntegrityError, UsageError
 from snapkit.format.model import (
     NODE_DIR,
     NODE_FILE,
@@ -45,6 +45,7 @@ from snapkit.read.restore_compare import Chunker as Chunker
 from snapkit.read.restore_compare import compare, same_content
 from snapkit.read.restore_delete import Extra, covered_dirs, remove_extras
 from snapkit.read.restore_files import ParallelFiles
+from snapkit.read.restore_target import check_target, raise_named
 from snapkit.read.restore_writer import (
     DIRFD,
     DirFds,
@@ -127,6 +128,7 @@ class _Tally:
     identical: int = 0
     verified: int = 0
     failed: list[Failed] = field(default_factory=list)
+    opts: RestoreOptions = RestoreOptions("")  # the target an error names (``named``)
 
     def count(self, a: Action, size: int) -> None:
         if a.node.type == NODE_DIR:
@@ -151,7 +153,12 @@ class _Tally:
         if isinstance(outcome, IntegrityError):  # nothing was written (see the docstring)
             self.failed.append(Failed(a.dest, "file", str(outcome)))
             return
+        if isinstance(outcome, OSError):  # named by its destination, not its temp name
+            self.named(outcome, a.dest)
         raise outcome
+
+    def named(self, exc: OSError, dest: str) -> NoReturn:
+        raise_named(exc, dest, self.opts.target, self.opts.in_place)
 
     def result(self, actions: Sequence[Action], leftovers_removed: int = 0,
                extras: Sequence[Extra] = (), delete_skipped: bool = False) -> RestoreResult:
@@ -182,9 +189,8 @@ def plan_restore(
     if opts.delete and not DIRFD:
         raise UsageError("--delete needs directory descriptors, which this platform lacks; "
                          "restore into an empty --target instead")
-    if not opts.in_place and os.path.islink(opts.target):
-        raise UsageError(f"--target {opts.target} is a symlink (to {os.readlink(opts.target)}); "
-                         "restore never follows one — name the directory it points to")
+    if not opts.in_place:
+        check_target(opts.target)
     entries = _walk(load_tree, snap, opts, failed)
     actions: list[Action] = []
     conflicts: list[str] = []
@@ -218,7 +224,7 @@ def plan_restore(
         more = f" and {len(conflicts) - 1} more" if len(conflicts) > 1 else ""
         fix = ("--overwrite always" if opts.overwrite == "if-changed"
                else "--overwrite if-changed (or always)")
-        raise SnapkitError(
+        raise UsageError(
             f"restore would overwrite {conflicts[0]}{more}; nothing was written — pass "
             f"{fix} to replace them, or restore into an empty --target"
         )
@@ -267,7 +273,7 @@ def restore_snapshot(
 ) -> RestoreResult:
     """Plan, then (unless ``dry_run``) write; see the module docstring. ``on_plan`` is told
     how many files (and bytes) will be written, once planned."""
-    tally = _Tally()
+    tally = _Tally(opts=opts)
     actions = plan_restore(load_tree, snap, opts, chunker, tally.failed)
     if on_plan is not None:
         todo = [a.node.size for a in actions
@@ -279,7 +285,10 @@ def restore_snapshot(
         extras = _delete(snap, opts, actions) if opts.delete and not tally.failed else []
         return tally.result(actions, extras=extras, delete_skipped=opts.delete and bool(
             tally.failed))
-    writer = Writer(opts.target, _follow_parts(snap, opts))
+    try:
+        writer = Writer(opts.target, _follow_parts(snap, opts))
+    except OSError as exc:
+        raise_named(exc, opts.target, opts.target, opts.in_place)
     extras = []
     try:
         dirs = (_write_in_order if opts.fail_fast else _write_in_parallel)(
@@ -287,7 +296,10 @@ def restore_snapshot(
         if opts.delete and not tally.failed:  # only after a clean restore (restic's rule)
             extras = _delete(snap, opts, actions)
         for a in reversed(dirs):  # deepest first, so setting an mtime is not undone by a child
-            writer.set_meta(a.parts, a.node)
+            try:
+                writer.set_meta(a.parts, a.node)
+            except OSError as exc:
+                raise_named(exc, a.dest, opts.target, opts.in_place)
     finally:
         writer.close()
     if opts.verify:
@@ -348,8 +360,11 @@ def _write_in_order(writer: Writer, read_blobs: BlobReader, actions: Sequence[Ac
     with ReadAhead(read_blobs, [(a.node.content, a.node.size) for a in actions
                                 if a.node.type == NODE_FILE and a.action != "identical"]) as ahead:
         for a in actions:
-            if not _write_other(writer, a, tally, dirs):
-                tally.done(a, writer.write_file(a.parts, ahead.next_file(), a.node), on_file)
+            try:
+                if not _write_other(writer, a, tally, dirs):
+                    tally.done(a, writer.write_file(a.parts, ahead.next_file(), a.node), on_file)
+            except OSError as exc:
+                tally.named(exc, a.dest)
     return dirs
 
 
@@ -361,8 +376,12 @@ def _write_in_parallel(writer: Writer, read_blobs: BlobReader, actions: Sequence
     dirs: list[Action] = []
     with ParallelFiles[Action](read_blobs) as files:
         for a in actions:
-            if not _write_other(writer, a, tally, dirs) and files.add(
-                    a, writer.prepare(a.parts, own_fd=True), a.node):
+            try:
+                added = not _write_other(writer, a, tally, dirs) and files.add(
+                    a, writer.prepare(a.parts, own_fd=True), a.node)
+            except OSError as exc:
+                tally.named(exc, a.dest)
+            if added:
                 for done, outcome in files.finished():
                     tally.done(done, outcome, on_file)
         for done, outcome in files.finished(wait=True):
