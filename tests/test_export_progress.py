@@ -95,8 +95,8 @@ def test_the_terminal_line_shows_done_of_the_totals(tmp_path: Path, output: str)
     shown = _on_a_terminal(["export", "latest", "-o", output], env, cwd=tmp_path)
     lines = [part for part in shown.split("\r\x1b[2K") if part.strip()]
     first = next(line for line in lines if " files  " in line)
-    assert re.match(r"1/12 files  4\.9 KiB/53\.7 KiB  9%  [\d.]+ [KMG]?i?B/s  0:00  \S+f00\.bin$",
-                    first), lines
+    # (no rate in a first frame milliseconds in, of 4.9 KiB: it would be noise)
+    assert re.match(r"1/12 files  4\.9 KiB/53\.7 KiB  9%  0:00  \S+f00\.bin$", first), lines
     if output != "-":
         assert lines[-1].startswith("exported snapshot "), lines  # the line was cleared first
     else:

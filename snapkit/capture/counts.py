@@ -23,6 +23,19 @@ class Progress:
     bytes_read: int = 0
     current: str = ""
     started: float = field(default_factory=time.monotonic)
+    #: of the file being read, what is not read yet (``bytes_seen`` counts a file whole as
+    #: it is reached: :attr:`bytes_done` does not, so a big file's progress shows)
+    unread: int = 0
+
+    @property
+    def bytes_done(self) -> int:
+        """The bytes seen, less what the file being read still holds."""
+        return self.bytes_seen - self.unread
+
+    def read(self, n: int) -> None:
+        """``n`` more bytes of the file being read were read."""
+        self.bytes_read += n
+        self.unread = max(0, self.unread - n)
 
 
 @dataclass

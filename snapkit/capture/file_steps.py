@@ -183,6 +183,7 @@ class FileSteps:
                            since_ns=self.parent_time_ns) is Verdict.UNCHANGED)
 
     def _capture(self, e: Entry, frame: Frame, name: str, old: Node | None) -> None:
+        self.progress.unread = e.st.st_size  # (counted down as it is read: :meth:`_read`)
         try:
             cap = self.capture(e.path, self.chunker, self.saver.save_data, self._read,
                                self.opts.sqlite, expect=e.st)
@@ -196,6 +197,8 @@ class FileSteps:
             self.skipped.append(Skipped(e.path, "sqlite", "skipped by the sqlite policy"))
             frame.skip.update(sidecar_names(name))
             return
+        finally:
+            self.progress.unread = 0
         if cap.changed_during_read:
             self.warnings.append(f"{e.path}: changed during read; stored as last read")
         if cap.warning:
@@ -216,7 +219,9 @@ class FileSteps:
         self._tick()
 
     def _read(self, n: int) -> None:
-        self.progress.bytes_read += n
+        """``n`` bytes of a file were read: counted, and shown (a big file's progress)."""
+        self.progress.read(n)
+        self._tick()
 
     def _tick(self) -> None:
         if self.on_progress is not None:

@@ -22,6 +22,8 @@ import click
 from click.core import ParameterSource
 
 from snapkit.cli import help_page
+from snapkit.cli.progress_line import Pace, pace, pace_json, progress_line
+from snapkit.cli.progress_line import clock as clock  # (the views import it from here)
 
 if TYPE_CHECKING:  # the functions that need more of snapkit import it when called
     from pathlib import Path
@@ -258,14 +260,21 @@ class ProgressLine:
         self._last = 0.0
         self._shown = False
 
+    @property
+    def width(self) -> int:
+        """The columns a line may take: the terminal's less one (no wrap at the last)."""
+        return max(20, _columns() - 1)
+
     def update(self, text: str, force: bool = False) -> None:
+        """Show ``text``, cut at the end if too long (``progress_line`` makes a line that
+        fits: :func:`snapkit.cli.progress_line.progress_line`)."""
         if not self.enabled:
             return
         now = time.monotonic()
         if not force and now - self._last < self.interval:
             return
         self._last = now
-        width = max(20, _columns() - 1)
+        width = self.width
         line = text if len(text) <= width else text[: width - 1] + "…"
         sys.stderr.write("\r\x1b[2K" + line)
         sys.stderr.flush()
@@ -301,58 +310,37 @@ class FileProgress:
 
     def on_event(self, event: Event) -> None:
         from snapkit.ops.events import FileWritten
-        from snapkit.select.sizes import format_size
 
         if isinstance(event, FileWritten):
             if self.json_events:
                 emit_json(self.progress_json(event))
             elif self.line.enabled:  # (nothing formatted when no line is shown)
-                self.line.update(self._text(event, format_size))
+                self.line.update(self._text(event))
         elif self.handler is None or not self.handler(event):
             echo_event(self.settings, event)
 
-    def _pace(self, event: FileWritten) -> tuple[float, float | None, float | None]:
-        """Seconds elapsed, the fraction of the planned bytes done and the seconds left at
-        this pace (None: no totals, or too early to tell)."""
-        elapsed = max(time.monotonic() - self.started, 1e-6)
-        if not event.total_bytes or event.total_files is None:
-            return elapsed, None, None
-        done = min(event.bytes / event.total_bytes, 1.0)
-        return elapsed, done, None if done <= 0 or elapsed < 1 else elapsed * (1 - done) / done
+    def _pace(self, event: FileWritten) -> Pace:
+        return pace(event.files, event.bytes, time.monotonic() - self.started,
+                    event.total_files, event.total_bytes)
 
     def progress_json(self, event: FileWritten) -> dict[str, Any]:
         """A JSON progress event: the fields of ``snap``'s (no ``dirs``, ``bytes_read``)."""
-        elapsed, done, left = self._pace(event)
-        return {"event": "progress", "files": event.files, "bytes": event.bytes,
-                "total_files": event.total_files, "total_bytes": event.total_bytes,
-                "percent": None if done is None else round(100 * done, 1),
-                "elapsed_s": round(elapsed, 2), "eta_s": None if left is None else round(left, 1),
-                "current": event.path}
+        return {"event": "progress", **pace_json(self._pace(event)), "current": event.path}
 
-    def _text(self, event: FileWritten, size: Callable[[int], str]) -> str:
+    def _text(self, event: FileWritten, width: int | None = None) -> str:
         """Done (of the planned totals, when known), rate, elapsed, ETA, the current path."""
-        elapsed, done, left = self._pace(event)
-        rate = f"{size(int(event.bytes / elapsed))}/s"
-        if done is None:
-            return (f"{event.files:,} files  {size(event.bytes)}  {rate}  {clock(elapsed)}  "
-                    f"{event.path}")
-        return (f"{event.files:,}/{event.total_files:,} files  {size(event.bytes)}/"
-                f"{size(event.total_bytes or 0)}  {100 * done:.0f}%  {rate}  {clock(elapsed)}"
-                + ("" if left is None else f"  ETA {clock(left)}") + f"  {event.path}")
-
-
-def clock(seconds: float) -> str:
-    """Elapsed or remaining time for a progress line: ``m:ss``, ``h:mm:ss`` past an hour."""
-    m, sec = divmod(int(seconds), 60)
-    h, m = divmod(m, 60)
-    return f"{h}:{m:02}:{sec:02}" if h else f"{m}:{sec:02}"
+        return progress_line(self._pace(event), event.path,
+                             self.line.width if width is None else width)
 
 
 def _columns() -> int:
+    """The terminal's width; 80 when it cannot be told (not a terminal, or a terminal with
+    no window size, as under ``script -qc``: 0 columns)."""
     try:
-        return os.get_terminal_size(sys.stderr.fileno()).columns
-    except OSError:
+        columns = os.get_terminal_size(sys.stderr.fileno()).columns
+    except (OSError, ValueError):
         return 80
+    return columns if columns > 0 else 80
 
 
 def no_lock_option(f: F) -> F:

@@ -11,7 +11,6 @@ import click
 from snapkit.cli.common import (
     ProgressLine,
     Settings,
-    clock,
     count_reasons,
     echo_event,
     emit_json,
@@ -20,6 +19,7 @@ from snapkit.cli.common import (
     reasons_text,
 )
 from snapkit.cli.common import human_bytes as hb
+from snapkit.cli.progress_line import Pace, pace, pace_json, progress_line
 from snapkit.format.errors import EXIT_GATEWAY_DOWN, EXIT_INCOMPLETE, GatewayDown
 from snapkit.format.model import Snapshot
 from snapkit.ops.events import Event
@@ -31,17 +31,10 @@ def on_event(settings: Settings, line: ProgressLine, event: Event) -> None:
     the gateway lifecycle's warnings and alert (on stderr, and as JSON events)."""
     if isinstance(event, SnapProgress):
         if settings.json:
-            eta = event.eta_s
-            emit_json({"event": "progress", "files": event.files, "dirs": event.dirs,
-                       "bytes": event.bytes_seen, "bytes_read": event.bytes_read,
-                       "total_files": event.total_files, "total_bytes": event.total_bytes,
-                       "percent": None if event.fraction is None
-                       else round(100 * event.fraction, 1),
-                       "elapsed_s": round(event.elapsed_s, 2),
-                       "eta_s": None if eta is None else round(eta, 1),
-                       "current": event.current})
+            emit_json({"event": "progress", "dirs": event.dirs, **pace_json(snap_pace(event)),
+                       "bytes_read": event.bytes_read, "current": event.current})
         elif line.enabled:  # nothing formatted when no line is shown (-q, not a terminal)
-            line.update(progress_text(event))
+            line.update(progress_text(event, line.width))
     elif isinstance(event, ServiceWarning | ServiceAlert):
         line.clear()
         kind = "warning" if isinstance(event, ServiceWarning) else "error"
@@ -172,14 +165,14 @@ def finish(settings: Settings, result: SnapResult) -> None:
         raise SystemExit(code)
 
 
-def progress_text(event: SnapProgress) -> str:
+def snap_pace(event: SnapProgress) -> Pace:
+    """Where the snapshot stands: bytes seen (of the parent's total, the likely one), the
+    rate of those read."""
+    return pace(event.files, event.bytes_seen, event.elapsed_s, event.total_files,
+                event.total_bytes, rated=event.bytes_read)
+
+
+def progress_text(event: SnapProgress, width: int = 79) -> str:
     """The live line: done of the likely totals (the parent snapshot's), percent, rate,
-    elapsed and ETA; without a parent, what was done so far."""
-    rate = f"{hb(event.bytes_read / event.elapsed_s)}/s"
-    took = clock(event.elapsed_s)
-    if event.total_files is None or event.fraction is None:
-        return f"{event.files:,} files  {hb(event.bytes_seen)}  {rate}  {took}  {event.current}"
-    eta = event.eta_s
-    return (f"{event.files:,}/{event.total_files:,} files  {hb(event.bytes_seen)}/"
-            f"{hb(event.total_bytes or 0)}  {100 * event.fraction:.0f}%  {rate}  {took}"
-            + (f"  ETA {clock(eta)}" if eta is not None else "") + f"  {event.current}")
+    elapsed and ETA; without a parent, or once past its totals, what was done so far."""
+    return progress_line(snap_pace(event), event.current, width)

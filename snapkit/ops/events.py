@@ -11,6 +11,7 @@ here; one operation's own events are defined in its module. None of them carries
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -90,13 +91,23 @@ class Throttle:
 class FileCounter:
     """An ``on_file(path, size)`` callback for a sink (restore, export): it keeps the running
     totals and reports them as :class:`FileWritten` events, at most once per ``interval``;
-    :meth:`planned` gives the totals the run will reach, when the sink knows them."""
+    :meth:`planned` gives the totals the run will reach, when the sink knows them.
+
+    It is also the sink's :class:`~snapkit.read.write_progress.WriteProgress`: the bytes of
+    big files under way (:meth:`wrote`, from any thread) count in the bytes reported, which
+    :meth:`tick` reports when due, so a file of gigabytes shows its progress. The bytes
+    reported never go back (a file's counted bytes are taken back just before it is counted
+    whole)."""
 
     def __init__(self, on_event: OnEvent, interval: float) -> None:
         self._on_event = on_event
         self._throttle = Throttle(interval)
         self.files = self.bytes = 0
         self._planned: tuple[int, int] | None = None
+        self._lock = threading.Lock()
+        self._under_way = 0  # bytes written of the big files not done yet
+        self._path = ""  # the file last reported or under way
+        self._shown = 0
 
     def planned(self, files: int, size: int) -> None:
         self._planned = (files, size)
@@ -105,9 +116,22 @@ class FileCounter:
         self.files += 1
         self.bytes += size
         if self._throttle.due():
-            total_files, total_bytes = self._planned or (None, None)
-            self._on_event(FileWritten(path, size, self.files, self.bytes, total_files,
-                                       total_bytes))
+            self._report(path, size)
+
+    def wrote(self, n: int, path: str) -> None:
+        with self._lock:
+            self._under_way += n
+            self._path = path
+
+    def tick(self) -> None:
+        if self._under_way > 0 and self._throttle.due():
+            self._report(self._path, 0)
+
+    def _report(self, path: str, size: int) -> None:
+        self._shown = max(self._shown, self.bytes + self._under_way)
+        total_files, total_bytes = self._planned or (None, None)
+        self._on_event(FileWritten(path, size, self.files, self._shown, total_files,
+                                   total_bytes))
 
 
 def file_counter(on_event: OnEvent, interval: float) -> FileCounter:

@@ -76,9 +76,9 @@ class SnapProgress(Event):
     @property
     def fraction(self) -> float | None:
         """How far along, by bytes seen against the parent's total (None: unknown)."""
-        if not self.total_bytes:
-            return None
-        return min(self.bytes_seen / self.total_bytes, 1.0)
+        if not self.total_bytes or self.bytes_seen > self.total_bytes:
+            return None  # no totals, or the run outgrew them: they no longer tell
+        return self.bytes_seen / self.total_bytes
 
     @property
     def eta_s(self) -> float | None:
@@ -212,7 +212,9 @@ def taken_order(pair: tuple[str, Snapshot]) -> tuple[int, bool, str]:
 def _progress(on_event: OnEvent, interval: float,
               parent: Snapshot | None = None) -> Callable[[Progress], None]:
     """The builder's progress callback: its counters as throttled :class:`SnapProgress`,
-    with the ``parent`` snapshot's totals as the likely ones."""
+    with the ``parent`` snapshot's totals as the likely ones. It is called as each file is
+    done and as each piece of a file is read, so a big file's bytes show as they are read;
+    the bytes seen are those done (:attr:`~snapkit.capture.counts.Progress.bytes_done`)."""
     throttle = Throttle(interval)
     files = parent.summary.total_files if parent is not None else None
     size = parent.summary.total_bytes if parent is not None else None
@@ -220,7 +222,7 @@ def _progress(on_event: OnEvent, interval: float,
     def on_progress(p: Progress) -> None:
         if throttle.due():
             elapsed = max(time.monotonic() - p.started, 1e-6)
-            on_event(SnapProgress(p.files, p.dirs, p.bytes_seen, p.bytes_read, elapsed,
+            on_event(SnapProgress(p.files, p.dirs, p.bytes_done, p.bytes_read, elapsed,
                                   p.current, files, size))
 
     return on_progress

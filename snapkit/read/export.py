@@ -70,6 +70,7 @@ from snapkit.read.treewalk import (
     original_path,
     select_entries,
 )
+from snapkit.read.write_progress import counted, write_progress
 from snapkit.select.rules import Matcher, path_filter
 
 FORMATS = ("tar.gz", "tar.zst", "tar")
@@ -333,14 +334,17 @@ def export_snapshot(
                        errors="surrogateescape")
     members = Members(tar, hold_last=not opts.fail_fast)
     ahead = ReadAhead(read_blobs, contents)
+    progress = write_progress(on_file)  # a big file's bytes counted as they are read back
     try:
         for name, node in plan:
             info = tarinfo(name, node)
+            if node.type == NODE_FILE:
+                chunks = counted(ahead.next_file(), progress, node.size, name, tick=True)
             if node.type == NODE_FILE and opts.fail_fast:
-                _stream_file(tar, info, ahead.next_file(), node)
+                _stream_file(tar, info, chunks, node)
             elif node.type == NODE_FILE:
                 try:
-                    members.add(info, read_verified(ahead.next_file(), node, name))
+                    members.add(info, read_verified(chunks, node, name))
                 except IntegrityError as exc:  # nothing of it was written
                     omitted.append(Failed(name, "file", str(exc)))
                     continue

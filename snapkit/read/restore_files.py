@@ -21,13 +21,15 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_for
 from itertools import islice
 from typing import Generic, TypeVar
 
 from snapkit.format.model import Node
 from snapkit.read.readahead import ReadAhead, default_workers
-from snapkit.read.restore_writer import FileJob, write_job
+from snapkit.read.restore_writer import FileJob, dest_path, write_job
 from snapkit.read.treewalk import BlobReader
+from snapkit.read.write_progress import WriteProgress, counted
 
 BATCH_FILES = 16
 BATCH_BYTES = 1024 * 1024
@@ -36,24 +38,29 @@ AHEAD_FILES = 96  # each holds a descriptor of its directory: far below the usua
 #: helper threads (:class:`~snapkit.read.readahead.ReadAhead`) while its worker writes: a
 #: database of 20 MiB is no longer read, decoded and written by one thread alone.
 BIG_FILE = 4 * 1024 * 1024
+#: While the restore waits for a file being written, it offers a progress report this often.
+TICK_S = 0.1
 
 K = TypeVar("K")
 #: What writing a file gave: the bytes written, or the error it raised.
 Outcome = int | Exception
 
 
-def _run(read_blobs: BlobReader, batch: list[tuple[FileJob, Node]]) -> list[Outcome]:
+def _run(read_blobs: BlobReader, batch: list[tuple[FileJob, Node]],
+         progress: WriteProgress | None = None) -> list[Outcome]:
     """Write a batch's files in order, their content read by one ``read_blobs`` call (a pack
     read per window of blobs, not per file); after a file that failed, the reading starts
     again at the next file, so an error stays with the file it belongs to. A big file's
-    pieces are read ahead by helper threads while this one writes (:data:`BIG_FILE`)."""
+    pieces are read ahead by helper threads while this one writes (:data:`BIG_FILE`), and
+    counted in ``progress`` as they are written."""
     out: list[Outcome] = []
     chunks = _contents(read_blobs, batch, 0)
     for i, (job, node) in enumerate(batch):
         try:
             if _is_big(node):
                 with ReadAhead(read_blobs, [(node.content, node.size)]) as ahead:
-                    out.append(write_job(job, ahead.next_file(), node))
+                    out.append(write_job(job, counted(ahead.next_file(), progress, node.size,
+                                                      dest_path(job.base, job.parts)), node))
             else:
                 out.append(write_job(job, islice(chunks, len(node.content)), node))
         except Exception as exc:  # handed to the restore, in plan order
@@ -78,8 +85,10 @@ class ParallelFiles(Generic[K]):
     """Files written by ``workers`` threads; :meth:`add` one (with a key of the caller's),
     take the finished ones in order from :meth:`finished`; use as a context manager."""
 
-    def __init__(self, read_blobs: BlobReader, workers: int | None = None) -> None:
+    def __init__(self, read_blobs: BlobReader, workers: int | None = None,
+                 progress: WriteProgress | None = None) -> None:
         self._read_blobs = read_blobs
+        self._progress = progress  # told of big files' bytes, ticked while waiting
         self._pool = ThreadPoolExecutor(workers or default_workers(),
                                         thread_name_prefix="snapkit-restore")
         self._batch: list[tuple[FileJob, Node]] = []
@@ -110,7 +119,8 @@ class ParallelFiles(Generic[K]):
         batch, keys = self._batch, self._keys
         self._batch, self._keys, self._bytes = [], [], 0
         self._running.append((keys, [job for job, _ in batch],
-                              self._pool.submit(_run, self._read_blobs, batch)))
+                              self._pool.submit(_run, self._read_blobs, batch,
+                                                self._progress)))
         self._ahead += len(keys)
 
     def finished(self, wait: bool = False) -> Iterator[tuple[K, Outcome]]:
@@ -122,6 +132,9 @@ class ParallelFiles(Generic[K]):
                                  or self._running[0][2].done()):
             keys, _, task = self._running.popleft()
             self._ahead -= len(keys)
+            if self._progress is not None:
+                while not wait_for([task], timeout=TICK_S).done:  # a big file: its bytes shown
+                    self._progress.tick()
             yield from zip(keys, task.result(), strict=True)
 
     def close(self) -> None:
