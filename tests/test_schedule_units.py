@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from snapkit.format.errors import UsageError
 from snapkit.ops.schedule import cron, launchd, schtasks, systemd
-from snapkit.ops.schedule.base import Home, Job
+from snapkit.ops.schedule.base import MARKER, Home, Job
 from snapkit.ops.schedule.record import RunRecord, read_record, write_record
 from snapkit.ops.schedule.spec import (
     Schedule,
@@ -173,36 +173,72 @@ def test_cron_line_reads_back_and_keeps_other_lines() -> None:
     line = cron.render_line(j)
     assert line.startswith("5 * * * * ") and line.endswith(" # snapkit-schedule")
     assert cron.parse_line(line) == (j.schedule, j.argv)
-    others = "MAILTO=me\n# my own job\n*/5 * * * * /usr/bin/true\n"
+    others = "MAILTO=me\n# my own job\x0c, a form feed\n*/5 * * * * /usr/bin/true\n"
     text = cron.merged(others, j)
     assert text.startswith(others) and text.count("snapkit-schedule") == 2
     again = cron.merged(text, job(schedule=Schedule("daily", 1, 0)))  # replaces, not adds
     assert again.startswith(others) and again.count("snapkit-schedule") == 2
-    assert [x for x in again.splitlines() if not cron.is_ours(x)] == others.splitlines()
+    assert [x for x in cron.lines_of(again) if not cron.is_ours(x)] == cron.lines_of(others)
+    odd = job(["/usr/bin/python3", "a\x85b\u2028c"])  # not line breaks to cron
+    [ours] = [x for x in cron.lines_of(cron.merged(others, odd)) if x.endswith(cron.TAIL)]
+    assert cron.parse_line(ours)[1] == odd.argv
 
 
-@given(st.lists(WORDS.filter(lambda w: "%" not in w and "\n" not in w), min_size=1,
-                max_size=6))
+#: Words a shell or cron reads specially: operators, the log's redirection, comments,
+#: quotes, cron's ``%`` (a newline, unless escaped) and backslashes before it.
+SHELL_WORDS = [">>", ">", "<", "|", "2>&1", "&", ";", "%", "%%", "50%", "a%b", "#", "#x",
+               "'", '"', "\\", "\\%", "a\\", "50\\%", "$HOME", "`id`", "$(id)", "~", "*",
+               "", " ", "\t", "\x0c", "\x85", "\u2028", "a b%c", "x >> y", "\\'%"]
+LINE_WORDS = WORDS.filter(lambda w: "\n" not in w and "\r" not in w)
+
+
+@given(st.lists(LINE_WORDS | st.sampled_from(SHELL_WORDS), min_size=1, max_size=6))
 def test_cron_quoting_round_trips(words: list[str]) -> None:
     assert cron.parse_line(cron.render_line(job(["/usr/bin/python3", *words]))) == \
         (Schedule("daily", 3, 0), ("/usr/bin/python3", *words))
 
 
+def test_cron_quoting_of_shell_words() -> None:
+    """The words found by hypothesis (``'>>'`` was read as the log's redirection) and every
+    other word sh or cron reads specially."""
+    argv = ("/usr/bin/python3", *SHELL_WORDS)
+    line = cron.render_line(job(list(argv)))
+    assert cron.parse_line(line) == (Schedule("daily", 3, 0), argv)
+
+
 def test_cron_refuses_what_a_crontab_line_cannot_carry() -> None:
-    with pytest.raises(UsageError, match="'%'"):
-        cron.render_line(job(["/usr/bin/python3", "50%"]))
+    for broken in ("a\nb", "a\rb"):
+        with pytest.raises(UsageError, match="line break"):
+            cron.render_line(job(["/usr/bin/python3", broken]))
+    with pytest.raises(UsageError, match="bytes"):
+        cron.render_line(job(["/usr/bin/python3", "x" * cron.MAX_LINE]))
 
 
-def test_cron_lines_command_runs_in_sh(tmp_path: Path) -> None:
-    """The line's command part, as cron hands it to ``/bin/sh``: the words arrive intact and
-    the output lands in the log."""
-    log = tmp_path / "my log" / "schedule.log"
+@pytest.mark.parametrize("cron_kind", ["vixie", "no-percent"])
+def test_cron_lines_command_runs_in_sh(tmp_path: Path, cron_kind: str) -> None:
+    """The line's command part, as cron hands it to the real ``/bin/sh``: Vixie cron and
+    cronie turn ``\\%`` into ``%`` (crontab(5)), busybox's crond hands the line as it is; the
+    words arrive intact either way and the output lands in the log."""
+    log = tmp_path / "my log%" / "schedule.log"
     log.parent.mkdir()
-    argv = [shutil.which("echo") or "/bin/echo", *TRICKY[1:-1]]
+    words = [*TRICKY[1:-1], *SHELL_WORDS]
+    argv = [shutil.which("printf") or "/usr/bin/printf", "[%s]\\n", *words]
     line = cron.render_line(job(argv, log=str(log)))
     command = line.split(None, 5)[5]
+    if cron_kind == "vixie":
+        command = cron.cron_unescape(command)
+        assert command.endswith(f"# {MARKER}")  # no unescaped '%' cut it short
     subprocess.run(["/bin/sh", "-c", command], check=True, timeout=30)
-    assert log.read_text() == " ".join(TRICKY[1:-1]) + "\n"
+    assert log.read_text() == "".join(f"[{w}]\n" for w in words)
+
+
+def test_cron_unescape_is_crontab_5() -> None:
+    """crontab(5): a ``%`` ends the command (the rest is its input) unless escaped with a
+    backslash, whose backslash cron removes; other backslashes stay."""
+    assert cron.cron_unescape("a\\%b") == "a%b"
+    assert cron.cron_unescape("a%b") == "a"
+    assert cron.cron_unescape("'a\\'\\%") == "'a\\'%"
+    assert cron.cron_unescape("a\\\\b \\n") == "a\\\\b \\n"
 
 
 # --------------------------------------------------------------------------- launchd

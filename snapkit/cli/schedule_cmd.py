@@ -12,11 +12,10 @@ import click
 from snapkit.cli.common import ProgressLine, Settings, repo_path, with_settings
 from snapkit.cli.forget_options import keep_options
 
-_SCHEDULERS = click.Choice(["systemd", "launchd", "schtasks", "cron"])
+_SCHEDULERS = ["systemd", "launchd", "schtasks", "cron"]
 _scheduler_option = click.option(
-    "--scheduler", type=_SCHEDULERS, default=None,
-    help="Use this scheduler [default: launchd on macOS, the Task Scheduler on Windows, "
-         "systemd where systemctl is, else cron].")
+    "--scheduler", type=click.Choice(_SCHEDULERS), default=None,
+    help="Look only at this scheduler's job [default: every scheduler's].")
 
 
 @click.group("schedule")
@@ -45,7 +44,16 @@ def schedule() -> None:
               help="The snapshot's mode (as `snap --mode`).")
 @click.option("--tag", "tags", multiple=True, metavar="TAG",
               help="Also tag each snapshot TAG (every one is tagged 'scheduled').")
-@_scheduler_option
+@click.option("--scheduler", type=click.Choice(["auto", *_SCHEDULERS]), default="auto",
+              show_default=True,
+              help="auto: the first that can run the job here — launchd on macOS, the Task "
+                   "Scheduler on Windows, a user systemd that answers, else cron with a "
+                   "running cron daemon. A scheduler that cannot run it here is refused "
+                   "(exit 2) unless --write-only.")
+@click.option("--write-only", is_flag=True,
+              help="Write the job even where its scheduler cannot run it now (no user "
+                   "systemd, no cron daemon), without enabling it, and print what to run "
+                   "to enable it.")
 @click.option("--dry-run", "--print", "dry_run", is_flag=True,
               help="Print the files and commands install would write and run; change "
                    "nothing.")
@@ -53,7 +61,8 @@ def schedule() -> None:
 def install(settings: Settings, paths: tuple[str, ...], every_day: bool, every_hour: bool,
             at: str | None, forget: bool, last: int, hourly: int, daily: int, weekly: int,
             monthly: int, yearly: int, within: float | None, keep_tags: tuple[str, ...],
-            mode: str, tags: tuple[str, ...], scheduler: str | None, dry_run: bool) -> None:
+            mode: str, tags: tuple[str, ...], scheduler: str, write_only: bool,
+            dry_run: bool) -> None:
     """Install a job that runs `snapkit snap` (with --forget: then `forget --prune`) on a
     schedule, with this repository and config as absolute paths.
 
@@ -66,7 +75,7 @@ def install(settings: Settings, paths: tuple[str, ...], every_day: bool, every_h
     from snapkit.cli import schedule_view
     from snapkit.maintain.retention import KeepPolicy
     from snapkit.ops.schedule import manage
-    from snapkit.ops.schedule.base import Home, run_command
+    from snapkit.ops.schedule.base import Home, Host
     from snapkit.ops.schedule.spec import next_run, parse_schedule
 
     policy = KeepPolicy(last, hourly, daily, weekly, monthly, yearly, within, keep_tags)
@@ -79,15 +88,16 @@ def install(settings: Settings, paths: tuple[str, ...], every_day: bool, every_h
         paths=tuple(os.path.abspath(os.path.expanduser(p)) for p in paths), mode=mode,
         tags=tags, policy=policy if forget else None)  # empty: the config's retention
     manage.check_sources(options)
-    home, now = Home.from_env(), datetime.now().astimezone()
-    name = scheduler or manage.detect(home.platform)
+    home, host, now = Home.from_env(), Host(), datetime.now().astimezone()
+    chosen = manage.choose(scheduler, home, host, write_only or dry_run)
     job = manage.make_job(options, when, home)
     if dry_run:
-        schedule_view.plan(settings, manage.plan(name, job, home, now), job)
+        schedule_view.plan(settings, manage.plan(chosen.scheduler, job, home, now), job,
+                           chosen)
         return
-    done = manage.install(name, job, home, run_command, now)
+    done = manage.install(chosen.scheduler, job, home, host, now, write_only)
     schedule_view.installed(settings, done, job, next_run(when, now),
-                            manage.logs_hint(name, home))
+                            manage.logs_hint(chosen.scheduler, home), chosen)
 
 
 @schedule.command("status")
@@ -98,10 +108,10 @@ def status(settings: Settings, scheduler: str | None) -> None:
     (time, result, exit code, snapshot) and the next run."""
     from snapkit.cli import schedule_view
     from snapkit.ops.schedule import manage
-    from snapkit.ops.schedule.base import Home, run_command
+    from snapkit.ops.schedule.base import Home, Host
 
     home = Home.from_env()
-    found = manage.status(home, run_command, datetime.now().astimezone(), scheduler)
+    found = manage.status(home, Host(), datetime.now().astimezone(), scheduler)
     schedule_view.status(settings, found, {name: manage.logs_hint(name, home)
                                            for name in manage.SCHEDULERS})
 
@@ -114,9 +124,9 @@ def remove(settings: Settings, scheduler: str | None) -> None:
     (the last run's record stays)."""
     from snapkit.cli import schedule_view
     from snapkit.ops.schedule import manage
-    from snapkit.ops.schedule.base import Home, run_command
+    from snapkit.ops.schedule.base import Home, Host
 
-    done = manage.remove(Home.from_env(), run_command, datetime.now().astimezone(), scheduler)
+    done = manage.remove(Home.from_env(), Host(), datetime.now().astimezone(), scheduler)
     schedule_view.removed(settings, done)
 
 

@@ -4,8 +4,10 @@ as text, or as JSON with ``--json``."""
 
 from __future__ import annotations
 
+import json
 import shlex
 import subprocess
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -13,7 +15,7 @@ import click
 
 from snapkit.cli.common import Settings, emit_json, json_time, local_time, notice
 from snapkit.ops.schedule.base import Applied, Installed, Job, Plan
-from snapkit.ops.schedule.manage import Status
+from snapkit.ops.schedule.manage import Status, Usable
 from snapkit.ops.schedule.record import RunRecord
 from snapkit.ops.schedule.run import ScheduledRun
 
@@ -33,17 +35,35 @@ def _json_moment(moment: datetime | None) -> str | None:
     return moment.isoformat(timespec="seconds") if moment else None
 
 
-def plan(settings: Settings, p: Plan, job: Job) -> None:
-    """``install --print``: every file with its content, then the commands, changing nothing."""
+def warn(settings: Settings, message: str) -> None:
+    """A warning on stderr: ``snapkit: warning: …``, or under ``--json`` a JSON event
+    (``{"event": "warning", "message"}``), as errors are."""
     if settings.json:
-        emit_json({"dry_run": True, "scheduler": p.scheduler,
+        click.echo(json.dumps({"event": "warning", "message": message}), err=True)
+    else:
+        click.echo(f"snapkit: warning: {message}", err=True)
+
+
+def _unusable(chosen: Usable) -> str:
+    return (f"{chosen.scheduler} cannot run the job here: {chosen.reason}; {chosen.fix} "
+            "(install refuses it without --write-only)")
+
+
+def plan(settings: Settings, p: Plan, job: Job, chosen: Usable) -> None:
+    """``install --print``: every file with its content, then the commands, changing nothing
+    (and whether the scheduler can run the job here)."""
+    if settings.json:
+        emit_json({"dry_run": True, "scheduler": p.scheduler, "usable": chosen.ok,
                    "schedule": job.schedule.to_dict(), "command": list(job.argv),
                    "files": [{"path": str(f.path), "mode": f"{f.mode:04o}",
                               "content": f.content} for f in p.files],
-                   "commands": [list(c) for c in p.commands], "notes": list(p.manual)})
+                   "commands": [list(c) for c in p.commands],
+                   "notes": [*p.manual, *([] if chosen.ok else [_unusable(chosen)])]})
         return
     out = click.echo
     out(f"Scheduler:  {p.scheduler} — {job.schedule.describe()} (dry run: nothing written)")
+    if not chosen.ok:
+        out(f"Note:       {_unusable(chosen)}")
     out(f"Command:    {command_text(job.argv, p.scheduler)}")
     for f in p.files:
         out(f"\n--- {f.path} (mode {f.mode:04o})")
@@ -58,16 +78,21 @@ def plan(settings: Settings, p: Plan, job: Job) -> None:
 
 
 def installed(settings: Settings, done: Applied, job: Job, next_run: datetime,
-              logs: str) -> None:
-    """What install wrote and ran, whether the job is enabled, and what is left to do."""
+              logs: str, chosen: Usable) -> None:
+    """What install wrote and ran, whether the job is enabled, and what is left to do (a
+    warning, even under -q)."""
+    if not chosen.ok:
+        done = replace(done, notes=(*done.notes, f"{chosen.scheduler} cannot run the job here "
+                                    f"now: {chosen.reason}; {chosen.fix}"))
     if settings.json:
         emit_json({"installed": True, "scheduler": done.scheduler, "enabled": done.enabled,
                    "schedule": job.schedule.to_dict(), "command": list(job.argv),
-                   "files": list(done.files), "next_run": _json_moment(next_run),
+                   "files": list(done.files),
+                   "next_run": _json_moment(next_run) if done.enabled else None,
                    "commands": [{"argv": list(a), "exit_code": r.code}
                                 for a, r in done.commands],
                    "to_run": list(done.manual), "notes": list(done.notes), "logs": logs})
-    else:
+    elif not settings.quiet:
         out = click.echo
         out(f"Scheduler:  {done.scheduler} — {job.schedule.describe()}")
         out(f"Command:    {command_text(job.argv, done.scheduler)}")
@@ -78,12 +103,11 @@ def installed(settings: Settings, done: Applied, job: Job, next_run: datetime,
         for note in done.notes:
             out(f"Note:       {note}")
         out(f"Enabled:    {'yes' if done.enabled else 'NO'}")
-        if done.enabled:
-            out(f"Next run:   {_when(next_run)}")
+        out(f"Next run:   {_when(next_run) if done.enabled else 'none until it is enabled'}")
         out(f"Logs:       {logs}")
     if not done.enabled:
-        click.echo(f"snapkit: warning: the schedule is written but NOT enabled; to enable it, "
-                   f"run: {'; '.join(done.manual)}", err=True)
+        warn(settings, f"the {done.scheduler} job is written but NOT enabled, so it will not "
+                       f"run; to enable it, run: {'; '.join(done.manual)}")
 
 
 def _installed_json(i: Installed) -> dict[str, Any]:
@@ -118,11 +142,22 @@ def _record_lines(r: RunRecord, running: bool | None) -> list[str]:
     return lines
 
 
+def _next_text(i: Installed) -> str:
+    if i.next_run is not None:
+        src = "from the schedule" if i.next_from == "computed" else f"from {i.next_from}"
+        return f"{_when(i.next_run)} ({src})"
+    if i.enabled is False:
+        return "none: the job is not enabled"
+    return "unknown: the scheduler cannot be asked" if i.enabled is None else "unknown"
+
+
 def status(settings: Settings, st: Status, logs: dict[str, str]) -> None:
-    """The installed job(s), the last run, the next run."""
+    """The installed job(s), the last run, the next run; a run record that cannot be read
+    is named (and the jobs still shown)."""
     if settings.json:
         emit_json({"installed": [_installed_json(i) for i in st.installed],
                    "last_run": _record_json(st.record, st.running) if st.record else None,
+                   "last_run_error": st.record_error,
                    "status_file": str(st.record_path),
                    "logs": {i.scheduler: logs[i.scheduler] for i in st.installed}})
         return
@@ -134,12 +169,12 @@ def status(settings: Settings, st: Status, logs: dict[str, str]) -> None:
         out(f"Schedule:   {i.schedule.describe() if i.schedule else 'not one snapkit wrote'}")
         out(f"Command:    {command_text(i.argv, i.scheduler)}")
         out(f"Files:      {', '.join(i.files)}")
-        src = "from the schedule" if i.next_from == "computed" else f"from {i.next_from}"
-        out(f"Next run:   {_when(i.next_run)} ({src})")
+        out(f"Next run:   {_next_text(i)}")
         for note in i.notes:
             out(f"Note:       {note}")
         out(f"Logs:       {logs[i.scheduler]}")
     lines = (_record_lines(st.record, st.running) if st.record
+             else [f"unknown: {st.record_error}"] if st.record_error
              else [f"none recorded yet ({st.record_path})"])
     for n, text in enumerate(lines):
         out(f"{'Last run:' if n == 0 else '':<12}{text}")
@@ -154,6 +189,8 @@ def removed(settings: Settings, done: list[Applied]) -> None:
         return
     if not done:
         notice(settings, "No snapkit schedule is installed; nothing removed.")
+        return
+    if settings.quiet:
         return
     for a in done:
         click.echo(f"Removed ({a.scheduler}): " + (", ".join(a.files) or "nothing"))

@@ -6,6 +6,7 @@ that is not on this machine), and the records of an install plan and of what is 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -54,6 +55,39 @@ def run_command(argv: Sequence[str], input: str | None = None) -> Ran:
     except (OSError, subprocess.TimeoutExpired) as exc:
         return Ran(126, "", f"{argv[0]}: {exc}")
     return Ran(done.returncode, done.stdout, done.stderr)
+
+
+#: The process names of the cron daemons (Debian's cron, cronie, dcron and busybox's crond,
+#: fcron).
+CRON_DAEMONS = frozenset({"cron", "crond", "fcron"})
+
+
+def running_cron_daemon() -> str | None:
+    """The name of a cron daemon running on this machine, or None."""
+    import psutil
+
+    for proc in psutil.process_iter(["name"]):
+        name = proc.info.get("name") or ""
+        if name in CRON_DAEMONS:
+            return str(name)
+    return None
+
+
+def systemd_booted() -> bool:
+    """Whether systemd is this machine's init (``sd_booted``: ``/run/systemd/system``)."""
+    return os.path.isdir("/run/systemd/system")
+
+
+@dataclass(frozen=True)
+class Host:
+    """How this machine is asked what it has: commands run, programs found on PATH, a
+    running cron daemon, systemd as init. The real one by default; tests pass stand-ins for
+    what this machine does not have (and say so)."""
+
+    runner: Runner = run_command
+    which: Callable[[str], str | None] = shutil.which
+    cron_daemon: Callable[[], str | None] = running_cron_daemon
+    booted_systemd: Callable[[], bool] = systemd_booted
 
 
 @dataclass(frozen=True)

@@ -58,16 +58,19 @@ def plan(job: Job, home: Home) -> Plan:
                  ("launchctl", "bootstrap", _domain(home), str(path))))
 
 
-def install(job: Job, home: Home, runner: Runner) -> Applied:
-    """Write the plist, unload an earlier copy (its failure means none was loaded), load."""
+def install(job: Job, home: Home, runner: Runner, enable: bool = True) -> Applied:
+    """Write the plist, then (``enable``) unload an earlier copy (its failure means none was
+    loaded) and load it."""
     p = plan(job, home)
     job.log.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     for f in p.files:
         write_file(f)
+    manual = f"launchctl bootstrap {_domain(home)} {plist_path(home)}"
+    if not enable:
+        return Applied("launchd", (str(plist_path(home)),), (), False, (manual,))
     ran = [(argv, runner(argv, None)) for argv in p.commands]
     loaded = ran[-1][1]
     if loaded.code != 0:
-        manual = f"launchctl bootstrap {_domain(home)} {plist_path(home)}"
         return Applied("launchd", (str(plist_path(home)),), tuple(ran), False, (manual,),
                        (f"`launchctl bootstrap` failed: {loaded.message}",))
     return Applied("launchd", (str(plist_path(home)),), tuple(ran), True)
@@ -88,7 +91,7 @@ def inspect(home: Home, runner: Runner, now: datetime) -> Installed | None:
     loaded = printed.code == 0
     return Installed("launchd", schedule, argv, (str(path),), loaded,
                      "loaded" if loaded else f"not loaded ({printed.message})",
-                     next_run(schedule, now) if schedule else None)
+                     next_run(schedule, now) if schedule and loaded else None)
 
 
 def remove(home: Home, runner: Runner) -> Applied:

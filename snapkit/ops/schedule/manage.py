@@ -11,17 +11,16 @@ always read back from the scheduler's own files, so ``status`` shows what will r
 from __future__ import annotations
 
 import os
-import shutil
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from snapkit.format.errors import UsageError
+from snapkit.format.errors import SnapkitError, UsageError
 from snapkit.maintain.retention import KeepPolicy, format_duration
 from snapkit.ops.schedule import cron, launchd, schtasks, systemd
-from snapkit.ops.schedule.base import JOB_NAME, Applied, Home, Installed, Job, Plan, Runner
+from snapkit.ops.schedule.base import JOB_NAME, Applied, Home, Host, Installed, Job, Plan
 from snapkit.ops.schedule.record import FILE_NAME, RunRecord, process_alive, read_record
 from snapkit.ops.schedule.spec import Schedule
 
@@ -48,19 +47,87 @@ class RunOptions:
     policy: KeepPolicy | None = None
 
 
-def detect(platform: str, which: Callable[[str], str | None] = shutil.which) -> str:
-    """The scheduler this machine has: launchd on macOS, the Task Scheduler on Windows,
-    systemd where ``systemctl`` is, else cron where ``crontab`` is."""
-    if platform == "darwin":
-        return "launchd"
-    if platform == "win32":
-        return "schtasks"
-    if which("systemctl"):
-        return "systemd"
-    if which("crontab"):
-        return "cron"
-    raise UsageError("no scheduler found: neither systemctl nor crontab is on PATH; install "
-                     "cron (e.g. `apt install cron`) or pass --scheduler")
+@dataclass(frozen=True)
+class Usable:
+    """Whether a scheduler can run a job on this machine now, and if not, why and what
+    would make it."""
+
+    scheduler: str
+    ok: bool
+    reason: str = ""
+    fix: str = ""
+
+
+#: Each platform's schedulers, in the order ``--scheduler auto`` tries them.
+CANDIDATES = {"darwin": ("launchd", "cron"), "win32": ("schtasks",),
+              "linux": ("systemd", "cron")}
+
+
+def usable(name: str, home: Home, host: Host) -> Usable:
+    """Ask this machine whether ``name`` can run a job: launchd on macOS and the Task
+    Scheduler on Windows (their program on PATH); systemd when the user's manager answers;
+    cron when ``crontab -l`` works and a cron daemon is running."""
+    if name in ("launchd", "schtasks"):
+        system, program = {"launchd": ("darwin", "launchctl"),
+                           "schtasks": ("win32", "schtasks")}[name]
+        if home.platform != system or not host.which(program):
+            where = "macOS's" if name == "launchd" else "Windows'"
+            return Usable(name, False, f"{name} is {where} scheduler and `{program}` is not "
+                          f"here (this machine runs {home.platform})",
+                          "leave --scheduler at auto to use one this machine has")
+        return Usable(name, True)
+    if name == "systemd":
+        if not host.which("systemctl"):
+            return Usable(name, False, "systemctl is not installed",
+                          "use --scheduler cron")
+        ran = systemd.reachable(host.runner)
+        if ran.code != 0:
+            return Usable(name, False, f"no user systemd answers ({ran.message})",
+                          "log in to a session with a user systemd (over SSH: `loginctl "
+                          "enable-linger $USER` keeps one running)")
+        return Usable(name, True)
+    if not host.which("crontab"):
+        return Usable(name, False, "cron is not installed (no crontab program)",
+                      "install cron (e.g. `apt install cron`)")
+    try:
+        cron.read_crontab(host.runner)
+    except SnapkitError as exc:
+        return Usable(name, False, exc.message.partition(";")[0], "check `crontab -l`")
+    if host.cron_daemon() is None:
+        return Usable(name, False, "no cron daemon is running",
+                      f"start a cron daemon ({cron.START_DAEMON})")
+    return Usable(name, True)
+
+
+def choose(requested: str, home: Home, host: Host, write_only: bool = False) -> Usable:
+    """The scheduler to install with: ``requested``, refused when it cannot run the job here
+    (unless ``write_only``); ``auto``: the first of this platform's that can, else (with
+    ``write_only``) the one most likely to once enabled."""
+    if requested != "auto":
+        found = usable(requested, home, host)
+        if not found.ok and not write_only:
+            raise UsageError(f"--scheduler {requested} cannot run the job here: "
+                             f"{found.reason}; {found.fix}, or pass --write-only to write "
+                             "its files without enabling them")
+        return found
+    tried = [usable(name, home, host) for name in CANDIDATES[home.platform]]
+    for found in tried:
+        if found.ok:
+            return found
+    if write_only:
+        return next((t for t in tried if _installed_here(t.scheduler, host)), tried[0])
+    why = "; ".join(f"{t.scheduler}: {t.reason}" for t in tried)
+    fixes = " or ".join(t.fix for t in tried)
+    raise UsageError(f"no scheduler can run the job here ({why}); {fixes}, then install "
+                     "again — or pass --write-only to write the job now and enable it later")
+
+
+def _installed_here(name: str, host: Host) -> bool:
+    """Whether ``name`` is on this machine at all (so that a job written for it can be
+    enabled once it runs): systemd as init, a crontab program."""
+    if name == "systemd":
+        return host.booted_systemd() and host.which("systemctl") is not None
+    return host.which({"cron": "crontab", "launchd": "launchctl"}.get(name, name)) is not None
 
 
 def keep_flags(policy: KeepPolicy) -> list[str]:
@@ -118,42 +185,57 @@ def plan(scheduler: str, job: Job, home: Home, now: datetime) -> Plan:
     return systemd.plan(job, home) if scheduler == "systemd" else cron.plan(job, home)
 
 
-def inspect_all(home: Home, runner: Runner, now: datetime,
-                scheduler: str | None = None,
-                which: Callable[[str], str | None] = shutil.which) -> list[Installed]:
-    """Every snapkit job found, on ``scheduler`` or on those this platform may have."""
-    names = [scheduler] if scheduler else {
-        "darwin": ["launchd", "cron"], "win32": ["schtasks"]}.get(home.platform,
-                                                                   ["systemd", "cron"])
+def inspect_all(home: Home, host: Host, now: datetime,
+                scheduler: str | None = None) -> list[Installed]:
+    """Every snapkit job found, in ``scheduler``'s place or in every scheduler's (a plist
+    written on Linux, units left on a machine now without systemd: all are found)."""
     found = []
-    for name in names:
-        if name == "cron" and scheduler is None and not which("crontab"):
+    for name in [scheduler] if scheduler else SCHEDULERS:
+        if name == "cron" and not host.which("crontab"):
             continue
-        module = {"systemd": systemd, "launchd": launchd, "schtasks": schtasks,
-                  "cron": cron}[name]
-        installed = module.inspect(home, runner, now)
+        if name == "cron":
+            installed = cron.inspect(home, host.runner, now, host.cron_daemon())
+        else:
+            module = {"systemd": systemd, "launchd": launchd, "schtasks": schtasks}[name]
+            installed = module.inspect(home, host.runner, now)
         if installed is not None:
             found.append(installed)
     return found
 
 
-def install(scheduler: str, job: Job, home: Home, runner: Runner, now: datetime,
-            which: Callable[[str], str | None] = shutil.which) -> Applied:
-    """Install ``job`` on ``scheduler``; refuses when a job is installed on another one."""
-    other = [i.scheduler for i in inspect_all(home, runner, now, which=which)
+def install(scheduler: str, job: Job, home: Home, host: Host, now: datetime,
+            write_only: bool = False) -> Applied:
+    """Install ``job`` on ``scheduler`` and enable it; refuses when a job is installed on
+    another one. A scheduler that fails to enable it leaves nothing behind and raises. With
+    ``write_only``, the files (the crontab line) are written and the enabling commands are
+    left for the user (:attr:`Applied.manual`)."""
+    other = [i.scheduler for i in inspect_all(home, host, now)
              if i.scheduler != scheduler]
     if other:
         raise UsageError(f"a snapkit schedule is already installed with {other[0]}; run "
                          "`snapkit schedule remove` first, then install again")
     importable(job.argv[0])
     home.state.mkdir(parents=True, exist_ok=True, mode=0o700)
+    enable = not write_only
     if scheduler == "schtasks":
-        return schtasks.install(job, home, runner, now.date().isoformat())
-    if scheduler == "launchd":
-        return launchd.install(job, home, runner)
-    if scheduler == "systemd":
-        return systemd.install(job, home, runner)
-    return cron.install(job, home, runner)
+        done = schtasks.install(job, home, host.runner, now.date().isoformat(), enable)
+    elif scheduler == "launchd":
+        done = launchd.install(job, home, host.runner, enable)
+    elif scheduler == "systemd":
+        done = systemd.install(job, home, host.runner, enable)
+    else:
+        done = cron.install(job, home, host.runner, host.cron_daemon())
+    if done.enabled or write_only:
+        return done
+    if scheduler == "cron":  # the daemon stopped since it was checked
+        remove(home, host, now, "cron")
+        raise SnapkitError(f"no cron daemon is running, so the crontab line would never run; "
+                           f"nothing is installed; start one ({cron.START_DAEMON}) and "
+                           "install again, or pass --write-only")
+    remove(home, host, now, scheduler)
+    raise SnapkitError(f"{scheduler} did not enable the job: {'; '.join(done.notes)}; "
+                       "nothing is installed; fix that and install again, or pass "
+                       "--write-only to write the files and enable them yourself")
 
 
 def importable(python: str) -> None:
@@ -173,14 +255,14 @@ def importable(python: str) -> None:
                          "run `snapkit schedule install` again")
 
 
-def remove(home: Home, runner: Runner, now: datetime, scheduler: str | None = None,
-           which: Callable[[str], str | None] = shutil.which) -> list[Applied]:
+def remove(home: Home, host: Host, now: datetime,
+           scheduler: str | None = None) -> list[Applied]:
     """Remove the job from every scheduler it is found on (or from ``scheduler``)."""
     done = []
-    for installed in inspect_all(home, runner, now, scheduler, which):
+    for installed in inspect_all(home, host, now, scheduler):
         module = {"systemd": systemd, "launchd": launchd, "schtasks": schtasks,
                   "cron": cron}[installed.scheduler]
-        done.append(module.remove(home, runner))
+        done.append(module.remove(home, host.runner))
     return done
 
 
@@ -191,18 +273,23 @@ class Status:
     record_path: Path
     #: for a record still "running": whether its process is alive (None: finished)
     running: bool | None
+    #: why the record could not be read (damaged, not a file), else None
+    record_error: str | None = None
 
 
-def status(home: Home, runner: Runner, now: datetime, scheduler: str | None = None,
-           which: Callable[[str], str | None] = shutil.which) -> Status:
-    """What is installed and the last run's record (from the file the job's command names)."""
-    installed = tuple(inspect_all(home, runner, now, scheduler, which))
+def status(home: Home, host: Host, now: datetime, scheduler: str | None = None) -> Status:
+    """What is installed and the last run's record (from the file the job's command names);
+    a record that cannot be read is named, the jobs still shown."""
+    installed = tuple(inspect_all(home, host, now, scheduler))
     path = home.state / FILE_NAME
     for job in installed:
         if "--status-file" in job.argv[:-1]:
             path = Path(job.argv[job.argv.index("--status-file") + 1])
             break
-    record = read_record(path)
+    try:
+        record = read_record(path)
+    except UsageError as exc:
+        return Status(installed, None, path, None, exc.message)
     running = None
     if record is not None and record.state == "running":
         running = process_alive(record.pid)
@@ -226,9 +313,14 @@ def check_sources(options: RunOptions) -> None:
     config is the one the job names), or a forget by a config with no ``retention``."""
     from snapkit.ops.snap_forget import config_policy
     from snapkit.select.config import load_config
+    from snapkit.select.openclaw import discover
     from snapkit.select.sources import plan_sources
     from snapkit.store.location import is_remote
 
+    if not options.paths and not (found := discover()).exists:
+        raise UsageError(f"OpenClaw state dir {found.state_dir} not found; set "
+                         "OPENCLAW_STATE_DIR or pass the paths to back up, e.g. `snapkit "
+                         "schedule install ~/projects`")
     plan_sources(options.paths, options.mode, None, load_config(options.config),
                  repository=None if is_remote(options.repo) else options.repo)
     if options.policy is not None and options.policy.empty:

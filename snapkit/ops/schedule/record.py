@@ -70,11 +70,16 @@ def write_record(path: Path, record: RunRecord) -> None:
 
 
 def read_record(path: Path) -> RunRecord | None:
-    """The record at ``path``; None when no run has written one yet."""
+    """The record at ``path``; None when no run has written one yet. A record that cannot be
+    read (damaged, a directory in its place) raises :class:`UsageError` naming it."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None
+    except (OSError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise UsageError(f"the run record {path} cannot be read ({why}); remove it, the next "
+                         "scheduled run writes it again") from exc
     try:
         data = json.loads(text)
         if not isinstance(data, dict):

@@ -23,6 +23,7 @@ from snapkit.ops.schedule.base import (
     Job,
     Plan,
     PlannedFile,
+    Ran,
     Runner,
     remove_file,
     write_file,
@@ -145,11 +146,15 @@ def plan(job: Job, home: Home, day: str) -> Plan:
                 (("schtasks", "/Create", "/TN", JOB_NAME, "/XML", str(path), "/F"),))
 
 
-def install(job: Job, home: Home, runner: Runner, day: str) -> Applied:
+def install(job: Job, home: Home, runner: Runner, day: str, enable: bool = True) -> Applied:
+    """Write the task XML, then (``enable``) register it."""
     p = plan(job, home, day)
     for f in p.files:
         write_file(f)
     argv = p.commands[0]
+    if not enable:
+        return Applied("schtasks", (str(xml_path(home)),), (), False,
+                       (subprocess.list2cmdline(argv),))
     ran = runner(argv, None)
     if ran.code != 0:
         return Applied("schtasks", (str(xml_path(home)),), ((argv, ran),), False,
@@ -159,19 +164,24 @@ def install(job: Job, home: Home, runner: Runner, day: str) -> Applied:
 
 
 def inspect(home: Home, runner: Runner, now: datetime) -> Installed | None:
-    queried = runner(("schtasks", "/Query", "/TN", JOB_NAME, "/XML"), None)
+    """The registered task (asked of ``schtasks`` on Windows), else the XML install wrote."""
     path = xml_path(home)
-    if queried.code != 0:
-        if not path.exists():
-            return None
-        schedule, argv, _ = read_task(path.read_text(encoding="utf-16"))
-        return Installed("schtasks", schedule, argv, (str(path),), False,
-                         f"written, not registered ({queried.message})",
-                         next_run(schedule, now) if schedule else None)
-    schedule, argv, enabled = read_task(queried.out)
+    queried = (runner(("schtasks", "/Query", "/TN", JOB_NAME, "/XML"), None)
+               if home.platform == "win32" else Ran(127, "", "schtasks: not on this system"))
+    try:
+        if queried.code != 0:
+            if not path.exists():
+                return None
+            schedule, argv, _ = read_task(path.read_text(encoding="utf-16"))
+            return Installed("schtasks", schedule, argv, (str(path),), False,
+                             f"written, not registered ({queried.message})")
+        schedule, argv, enabled = read_task(queried.out)
+    except (ElementTree.ParseError, UnicodeError, ValueError) as exc:
+        return Installed("schtasks", None, (), (str(path),), None,
+                         f"unreadable task XML ({exc}): run `snapkit schedule install` again")
     return Installed("schtasks", schedule, argv, (f"task {JOB_NAME}",), enabled,
                      "enabled" if enabled else "disabled",
-                     next_run(schedule, now) if schedule else None)
+                     next_run(schedule, now) if schedule and enabled else None)
 
 
 def remove(home: Home, runner: Runner) -> Applied:

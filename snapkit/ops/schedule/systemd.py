@@ -133,12 +133,15 @@ def plan(job: Job, home: Home) -> Plan:
                 ((*SYSTEMCTL, "daemon-reload"), (*SYSTEMCTL, "enable", "--now", TIMER)))
 
 
-def install(job: Job, home: Home, runner: Runner) -> Applied:
-    """Write both units, then reload and enable the timer when a user systemd answers."""
+def install(job: Job, home: Home, runner: Runner, enable: bool = True) -> Applied:
+    """Write both units, then (``enable``) reload the user systemd and enable the timer;
+    without ``enable``, the commands to do it are left for the user."""
     p = plan(job, home)
     for f in p.files:
         write_file(f)
     files = tuple(str(f.path) for f in p.files)
+    if not enable:
+        return Applied("systemd", files, (), False, (ENABLE_TEXT,))
     ran: list[tuple[tuple[str, ...], Ran]] = []
     for argv in p.commands:
         result = runner(argv, None)
@@ -147,6 +150,11 @@ def install(job: Job, home: Home, runner: Runner) -> Applied:
             return Applied("systemd", files, tuple(ran), False, (ENABLE_TEXT,),
                            (f"`{' '.join(argv)}` failed: {result.message}",))
     return Applied("systemd", files, tuple(ran), True, (), _linger_note(runner))
+
+
+def reachable(runner: Runner) -> Ran:
+    """Ask the user's systemd manager for its version: exit 0 when one answers."""
+    return runner((*SYSTEMCTL, "show", "--property=Version"), None)
 
 
 def _linger_note(runner: Runner) -> tuple[str, ...]:
@@ -179,17 +187,17 @@ def inspect(home: Home, runner: Runner, now: datetime) -> Installed | None:
     shown = runner((*SYSTEMCTL, "show", TIMER, "--timestamp=unix", *props_argv), None)
     if shown.code != 0 and "timestamp" in shown.err:  # systemd < 247: times as text
         shown = runner((*SYSTEMCTL, "show", TIMER, *props_argv), None)
-    computed = next_run(schedule, now) if schedule else None
     if shown.code != 0:
         linked = (units / "timers.target.wants" / TIMER).exists()
         return Installed("systemd", schedule, argv, files, None,
                          f"unknown: no user systemd reachable ({shown.message}); the "
                          f"timer's enable link is {'present' if linked else 'absent'}",
-                         computed, "computed", tuple(notes))
+                         None, "computed", tuple(notes))
     props = dict(line.partition("=")[::2] for line in shown.out.splitlines())
     enabled = props.get("UnitFileState") == "enabled"
     state = f"{props.get('UnitFileState') or 'unknown'}, {props.get('ActiveState') or '?'}"
     asked = _unix_time(props.get("NextElapseUSecRealtime", ""))
+    computed = next_run(schedule, now) if schedule and enabled else None
     return Installed("systemd", schedule, argv, files, enabled, state,
                      asked or computed, "systemd" if asked else "computed", tuple(notes))
 
