@@ -2,7 +2,11 @@
 data the destination lacks sent, every manifest under its own id; the destination checks
 clean and restores byte-identical (local and S3); a second run sends nothing; a damaged
 source blob costs exactly the snapshots that reach it; a killed copy leaves both repositories
-valid and a second run finishes; one-line errors."""
+valid and a second run finishes; one-line errors. Filters that match nothing say so; a
+relative --path is taken from the current directory; an interrupted copy says how many
+snapshots arrived; damage found without reading data (a missing pack) sends none of the
+snapshot's data, damage found by reading ends its sending and what was sent for nothing is
+named with the `prune` that frees it."""
 
 from __future__ import annotations
 
@@ -31,8 +35,9 @@ from helpers import (
 )
 from s3server import S3Server
 
+from snapkit.format.errors import Interrupted
 from snapkit.format.paths import split_path
-from snapkit.ops.copy import CopyProgressed, copy
+from snapkit.ops.copy import CopyProgressed, SnapshotDone, copy
 from snapkit.ops.events import Event
 from snapkit.read.treewalk import find_node
 from snapkit.store.index import write_index
@@ -150,6 +155,47 @@ def test_selection_filters_and_dry_run(
     assert ids(dst) == ids(tmp_path / "repo")
 
 
+def test_filters_that_match_nothing_say_so_and_a_relative_path_is_resolved(
+        tmp_path: Path, world: tuple[dict[str, str], Path, Path],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    env, src, dst = world
+    for args, named in ((("--tag", "nosuch"), "--tag nosuch"),
+                        (("--host", "VM"), "--host VM"),
+                        (("--path", "/nowhere"), "--path /nowhere")):
+        out = ok(env, "copy", "--to", str(dst), *args)
+        assert out.stdout.strip() == (f"nothing to copy: no snapshots match {named} (the "
+                                      "source holds 2 snapshots; `snapkit snapshots` lists "
+                                      "them)")
+    monkeypatch.chdir(src.parent)
+    rel = os.path.join(src.name, "media")  # snap recorded the absolute path
+    assert copied(env, "--to", str(dst), "--path", rel)["snapshots_copied"] == 2
+    listed = ok(env, "snapshots", "--path", rel, "--json").json()
+    assert len(listed) == 2
+    out = ok(env, "snapshots", "--path", "elsewhere")
+    assert out.stdout.strip() == (f"no snapshots match --path {src.parent / 'elsewhere'} (the "
+                                  "repository holds 2 snapshots; `snapkit snapshots` lists "
+                                  "them)")
+
+
+def test_an_interrupted_copy_says_how_many_snapshots_arrived(
+        tmp_path: Path, world: tuple[dict[str, str], Path, Path]) -> None:
+    """Ctrl-C as the first snapshot is committed: the error counts it; a rerun finishes."""
+    env, _src, dst = world
+
+    def interrupt(event: Event) -> None:
+        if isinstance(event, SnapshotDone):
+            raise KeyboardInterrupt
+
+    with pytest.raises(Interrupted) as caught:
+        copy(tmp_path / "repo", dst, on_event=interrupt)
+    assert caught.value.message == (
+        f"interrupted: 1 snapshot copied so far to {dst}; both repositories are valid: run "
+        "`snapkit copy` again to finish")
+    assert len(ids(dst)) == 1
+    assert copied(env, "--to", str(dst))["snapshots_copied"] == 1
+    verify_repository(dst)
+
+
 def test_progress_events_carry_totals(world: tuple[dict[str, str], Path, Path],
                                       tmp_path: Path) -> None:
     _env, _src, dst = world
@@ -207,6 +253,61 @@ def test_damaged_source_blob_costs_only_the_snapshots_reaching_it(tmp_path: Path
     assert "copied 0 snapshots, 2 not (damaged in the source)" in out.stdout
 
 
+def test_damage_found_without_reading_costs_no_data(tmp_path: Path) -> None:
+    """A pack missing from the source: the snapshot needing it sends none of its data (only
+    the trees walked to find out, named as unused); the other one is copied."""
+    env = cli_env(tmp_path, SNAPKIT_REPO=str(tmp_path / "repo"))
+    init_repo(tmp_path / "repo", pack_size=1)  # one blob per pack
+    a, b = tree(tmp_path / "a", seed=1), tree(tmp_path / "b", seed=2)
+    hurt = snap(env, str(a))["snapshot_id"]
+    fine = snap(env, str(b))["snapshot_id"]
+    repo = Repository.open(tmp_path / "repo")
+    node = find_node(repo.load_tree, repo.load_snapshot(hurt).tree,
+                     split_path(str(a / "media" / "big.bin")))
+    assert node is not None
+    entry = repo.index.get(node.content[-1])  # the last in pack order is read last
+    assert entry is not None
+    (tmp_path / "repo" / "packs" / entry.pack[:2] / entry.pack).unlink()
+    ok(env, "init", "--repo", str(tmp_path / "dst"))
+    result = copied(env, "--to", str(tmp_path / "dst"), code=1)
+    assert [r["id"] for r in result["copied"]] == [fine]
+    assert [r["id"] for r in result["damaged"]] == [hurt]
+    assert f"pack {entry.pack} holding blob {node.content[-1]} is missing" in (
+        result["damaged"][0]["reason"])
+    assert result["bytes_sent"] - result["bytes_sent_unused"] == result["copied"][0]["bytes"]
+    assert 0 < result["bytes_sent_unused"] < 64 * 1024  # trees only, none of a's 2 MiB
+    verify_repository(tmp_path / "dst")
+
+
+def test_damage_found_by_reading_ends_the_sending_and_names_what_prune_frees(
+        tmp_path: Path) -> None:
+    env = cli_env(tmp_path, SNAPKIT_REPO=str(tmp_path / "repo"))
+    init_repo(tmp_path / "repo", pack_size=1)
+    a = tree(tmp_path / "a", seed=1)
+    hurt = snap(env, str(a))["snapshot_id"]
+    repo = Repository.open(tmp_path / "repo")
+    node = find_node(repo.load_tree, repo.load_snapshot(hurt).tree,
+                     split_path(str(a / "media" / "big.bin")))
+    assert node is not None and len(node.content) >= 3
+    placed = sorted((e.pack, e.offset, b) for b in node.content
+                    if (e := repo.index.get(b)) is not None)
+    victim = placed[len(placed) // 2][2]  # blobs before it in pack order are sent
+    damage_blob(tmp_path / "repo", victim)
+    dst = tmp_path / "dst"
+    init_repo(dst, pack_size=1)
+    out = invoke_main(["copy", "--to", str(dst)], env)
+    assert out.code == 1 and victim in out.stderr
+    lines = out.stdout.strip().splitlines()
+    assert lines[-2].startswith("copied 0 snapshots, 1 not (damaged in the source)")
+    assert lines[-1].startswith("of which ") and lines[-1].endswith(
+        f"only for the snapshot not copied: `snapkit prune --repo {dst}` frees them")
+    again = copied(env, "--to", str(dst), code=1)  # nothing more is sent for it
+    assert again["blobs_sent"] == 0 and again["damaged"][0]["id"] == hurt
+    plan = ok(env, "prune", "--repo", str(dst), "--dry-run", "--json").json()
+    assert plan["bytes_to_free"] > 0
+    verify_repository(dst)
+
+
 
 def test_a_second_copy_of_a_damaged_blob_in_the_source_is_used(tmp_path: Path) -> None:
     """A blob listed in two packs of the source (two concurrent snaps wrote it): when the
@@ -260,7 +361,10 @@ def test_killed_copy_leaves_both_repositories_valid_and_a_rerun_finishes(
         assert proc.returncode == -signal.SIGKILL
     else:  # interrupted: one line, exit 130, the packs no index lists removed again
         assert proc.returncode == 130, stderr
-        assert stderr.strip().splitlines()[-1].endswith("still valid"), stderr
+        how = "terminated (SIGTERM)" if sig == signal.SIGTERM else "interrupted"
+        assert stderr.strip().splitlines()[-1] == (
+            f"snapkit: error: {how}: 0 snapshots copied so far to {tmp_path / 'dst'}; both "
+            "repositories are valid: run `snapkit copy` again to finish"), stderr
         assert "Traceback" not in stderr
         listed = Repository.open(tmp_path / "dst").index.packs()
         assert {p.name for p in packs.rglob("*") if p.is_file()} <= listed

@@ -243,8 +243,16 @@ def test_missing_repository_on_s3_exit_10(tmp_path: Path, s3_server: S3Server) -
 
 
 def test_bad_location_is_a_usage_error(tmp_path: Path, s3_server: S3Server) -> None:
-    out = invoke(["snapshots", "--repo", "s3:https://host/x"], s3_env(tmp_path, s3_server))
+    env = s3_env(tmp_path, s3_server)
+    out = invoke(["snapshots", "--repo", "s3:https://host/x"], env)
     assert_one_line_error(out, 2, "invalid S3 bucket name 'x'")
+    # S3's rules (which the server would apply later): lowercase, no '_', not an IP address
+    for bucket in ("Bad_Bucket", "UPPER", "under_score", "192.168.1.20"):
+        loc = s3_server.location(bucket, "y")
+        for args in (["init", "--repo", loc], ["snapshots", "--repo", loc],
+                     ["copy", "--repo", str(tmp_path / "nowhere"), "--to", loc]):
+            assert_one_line_error(invoke(args, env), 2, f"invalid S3 bucket name {bucket!r}")
+    assert not (tmp_path / "nowhere").exists()
 
 
 def test_without_boto3(tmp_path: Path, s3_server: S3Server,

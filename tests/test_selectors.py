@@ -1,6 +1,9 @@
 """Snapshot selectors with ``~N`` (issue 11, item 12): ``latest~N``, ``ID~N``, ``TAG~N`` name
 the Nth snapshot before one in its group (same host, sources and mode), wherever a command
 takes a snapshot. ``diff --help`` showed ``latest~`` before any command accepted it.
+A tag that is also the start of a snapshot's id is refused as ambiguous (``tag:NAME`` selects
+the tag); filters take a relative --path from the current directory; tag and host values are
+checked by one rule (``check_label``).
 """
 
 from __future__ import annotations
@@ -13,7 +16,12 @@ from helpers import CliResult, cli_env, init_repo, invoke_main, make_tree, take
 
 from snapkit.format.errors import UsageError
 from snapkit.format.model import Snapshot
-from snapkit.maintain.selection import resolve
+from snapkit.maintain.selection import (
+    check_label,
+    describe_filters,
+    filter_snapshots,
+    resolve,
+)
 
 # ------------------------------------------------------------------------------- pure
 
@@ -74,6 +82,60 @@ def test_out_of_range_is_one_line(selector: str, needles: tuple[str, ...]) -> No
     assert "\n" not in info.value.message
     for n in needles:
         assert n in info.value.message, (n, info.value.message)
+
+
+def test_a_tag_that_is_also_an_id_prefix_is_ambiguous() -> None:
+    snaps = [pair("aaaa0001", 1), pair("bbbb0002", 2, tags=("aaaa",)),
+             pair("cccc0003", 3, tags=("cccc",))]
+    with pytest.raises(UsageError) as info:
+        resolve("aaaa", snaps)  # the id aaaa0001 or the tag on bbbb0002
+    assert info.value.message == ("'aaaa' is both a tag and the start of snapshot id "
+                                  "aaaa0001: write tag:aaaa for the tag, or more of the id")
+    assert resolve("tag:aaaa", snaps)[0] == "bbbb0002"
+    assert resolve("aaaa00", snaps)[0] == "aaaa0001"
+    assert resolve("cccc", snaps)[0] == "cccc0003"  # the same snapshot either way
+    assert resolve("2026", [*snaps, pair("dddd0004", 4, tags=("2026",))])[0] == "dddd0004"
+
+
+def test_filters_take_a_relative_path_from_the_current_directory(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    snaps = [pair("aaaa0001", 1, sources=(str(tmp_path / "data"),)),
+             pair("bbbb0002", 2, sources=("/elsewhere",))]
+    monkeypatch.chdir(tmp_path)
+    for path in ("data/small", "data", "./data/", str(tmp_path / "data" / "x")):
+        assert [p[0] for p in filter_snapshots(snaps, path=path)] == ["aaaa0001"], path
+    assert filter_snapshots(snaps, path="other") == []
+    assert describe_filters("vm", ("a", "b"), "data") == (
+        f"--host vm --tag a --tag b --path {tmp_path / 'data'}")
+    assert describe_filters() == ""
+
+
+@pytest.mark.parametrize(("kind", "value", "problem"), [
+    ("tag", "", "cannot be empty"),
+    ("tag", "a\nb", "control characters"),
+    ("tag", "a\x7fb", "control characters"),
+    ("tag", "a\u2028b", "control characters"),
+    ("tag", "x ", "start or end with a space"),
+    ("tag", "a,b", "comma"),
+    ("tag", "latest", "cannot be `latest`"),
+    ("tag", "latest:x", "cannot be `latest`"),
+    ("tag", "tag:x", "cannot be `latest`"),
+    ("host", "", "cannot be empty"),
+    ("host", "a\tb", "control characters"),
+])
+def test_check_label_refuses(kind: str, value: str, problem: str) -> None:
+    with pytest.raises(UsageError) as info:
+        check_label(kind, value)
+    assert info.value.exit_code == 2 and problem in info.value.message
+    assert info.value.message.startswith(f"invalid {kind} {value!r}: ")
+
+
+@pytest.mark.parametrize(("kind", "value"), [
+    ("tag", "pre-update"), ("tag", "env:prod"), ("tag", "deadbeef"), ("tag", "day~1"),
+    ("tag", "été"), ("host", "latest"), ("host", "a,b"), ("host", "my laptop"),
+])
+def test_check_label_accepts(kind: str, value: str) -> None:
+    assert check_label(kind, value) == value
 
 
 # ------------------------------------------------------------------------------- every command

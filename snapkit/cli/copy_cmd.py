@@ -11,15 +11,24 @@ from snapkit.cli.common import ProgressLine, Settings, repo_path, with_settings
 from snapkit.format.errors import EXIT_FATAL
 
 
+def _destination(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    """``--to``: a path or URL; an empty one is a usage error naming the option."""
+    if not value.strip():
+        raise click.BadParameter("empty; give the destination repository's path or "
+                                 "s3: URL")
+    return value
+
+
 @click.command("copy")
 @click.argument("selectors", nargs=-1, metavar="[SNAPSHOT]...")
-@click.option("--to", "to", required=True, metavar="PATH|URL",
+@click.option("--to", "to", required=True, metavar="PATH|URL", callback=_destination,
               help="The destination repository: a path or an s3: URL, as --repo takes. It "
                    "must exist (`snapkit init --repo PATH|URL`).")
 @click.option("--host", metavar="NAME", help="Only snapshots of this host.")
 @click.option("--tag", "tags", multiple=True, metavar="TAG",
               help="Only snapshots carrying TAG (repeatable: all of them).")
-@click.option("--path", metavar="PATH", help="Only snapshots whose sources include PATH.")
+@click.option("--path", metavar="PATH",
+              help="Only snapshots whose sources include PATH (relative: from here).")
 @click.option("--dry-run", "-n", is_flag=True,
               help="Say which snapshots would be copied and how much data sent; write "
                    "nothing (reads the trees, not the data).")
@@ -34,7 +43,8 @@ def copy(settings: Settings, selectors: tuple[str, ...], to: str, host: str | No
     the same id, so a second run copies nothing and an interrupted one leaves both
     repositories valid (run it again to finish). A snapshot whose data cannot all be read
     from the source is not copied: it is named with the reason, and the exit code is 1 (as
-    `snapkit check` exits on damage).
+    `snapkit check` exits on damage); a missing pack is found before its data is sent, and
+    data sent before damage showed is named with the `prune` that frees it.
 
     \b
     snapkit init --repo s3:https://s3.example.com/bucket/laptop

@@ -97,9 +97,7 @@ def render(settings: Settings, r: CopyResult) -> None:
     if settings.quiet:
         return
     if not r.copied and not r.damaged:
-        click.echo(f"nothing to copy: {r.destination} holds all "
-                   f"{_plural(len(r.present), 'selected snapshot')}" if r.present
-                   else "nothing to copy: the source has no snapshot to select")
+        click.echo(_nothing(r))
         return
     verb = "would copy" if r.dry_run else "copied"
     sent = "would send" if r.dry_run else "sent"
@@ -108,9 +106,26 @@ def render(settings: Settings, r: CopyResult) -> None:
     click.echo(f"{verb} {_plural(len(r.copied), 'snapshot')}{damaged}: {sent} "
                f"{_plural(r.sent.blobs, 'blob')}, {human_bytes(r.sent.bytes_raw)} "
                f"({human_bytes(r.sent.bytes_stored)} {stored})")
+    if r.sent.unused_blobs:
+        click.echo(f"{'would be' if r.dry_run else 'of which'} "
+                   f"{_plural(r.sent.unused_blobs, 'blob')}, "
+                   f"{human_bytes(r.sent.unused_bytes)} only for the "
+                   f"{'snapshot' if len(r.damaged) == 1 else 'snapshots'} not copied: "
+                   f"`snapkit prune --repo {r.destination}` frees them")
     if r.damaged:
         click.echo("snapkit: `snapkit check --read-data` on the source names every file the "
                    "damage costs; `snapkit repair` helps", err=True)
+
+
+def _nothing(r: CopyResult) -> str:
+    """Why nothing was copied: all there, no snapshot matches the filters, or none at all."""
+    if r.present:
+        return (f"nothing to copy: {r.destination} holds all "
+                f"{_plural(len(r.present), 'selected snapshot')}")
+    if r.filters and r.listed:
+        return (f"nothing to copy: no snapshots match {r.filters} (the source holds "
+                f"{_plural(r.listed, 'snapshot')}; `snapkit snapshots` lists them)")
+    return "nothing to copy: the source has no snapshots"
 
 
 def _row(sid: str, snap: Snapshot | None) -> dict[str, Any]:
@@ -137,4 +152,6 @@ def result_json(r: CopyResult) -> dict[str, Any]:
         "blobs_sent": r.sent.blobs,
         "bytes_sent": r.sent.bytes_raw,
         "bytes_sent_stored": r.sent.bytes_stored,
+        "blobs_sent_unused": r.sent.unused_blobs,
+        "bytes_sent_unused": r.sent.unused_bytes,
     }

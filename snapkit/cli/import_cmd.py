@@ -11,11 +11,26 @@ from snapkit.cli.common import Settings, echo_event, repo_path, with_settings
 from snapkit.format.errors import EXIT_INCOMPLETE
 
 
+def tags_option(_ctx: click.Context, _param: click.Parameter,
+                values: tuple[str, ...]) -> tuple[str, ...]:
+    """``--tag``: each a valid tag (:func:`~snapkit.maintain.selection.check_label`)."""
+    from snapkit.maintain.selection import check_label
+
+    return tuple(check_label("tag", v) for v in values)
+
+
+def host_option(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """``--host``: a valid host name (:func:`~snapkit.maintain.selection.check_label`)."""
+    from snapkit.maintain.selection import check_label
+
+    return None if value is None else check_label("host", value)
+
+
 @click.command("import")
 @click.argument("archive", type=click.Path(dir_okay=True))
-@click.option("--tag", "tags", multiple=True, metavar="TAG",
+@click.option("--tag", "tags", multiple=True, metavar="TAG", callback=tags_option,
               help="Tag the snapshot (repeatable; `imported` is always added).")
-@click.option("--host", metavar="NAME",
+@click.option("--host", metavar="NAME", callback=host_option,
               help="Host name to record [default: the archive's (snapkit exports), else this "
                    "machine's].")
 @with_settings

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import re
 import sys
+import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -17,6 +18,8 @@ if TYPE_CHECKING:  # the command loads its modules when it runs
     from snapkit.ops.snap import SnapResult
     from snapkit.select.config.defaults import ServicePolicy, SymlinkPolicy
 
+#: A --time later than now by more than this gets a warning (clocks differ a little).
+FUTURE_SLACK = 5 * 60
 _TIME = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})?",
                    re.IGNORECASE)
 
@@ -38,13 +41,33 @@ def parse_time(_ctx: click.Context | None, _param: click.Parameter | None,
     except ValueError as exc:
         raise click.BadParameter(f"{value!r} is not a time ({exc}); {forms}") from exc
     seconds = int(when.astimezone(UTC).timestamp())  # a naive time is local time
+    if seconds > time.time() + FUTURE_SLACK:
+        click.echo(f"snapkit: warning: --time {text} is in the future: this snapshot will be "
+                   "`latest` until then, whatever is taken after it", err=True)
     return seconds * 1_000_000_000 + (int(fraction.group(1).ljust(9, "0")) if fraction else 0)
+
+
+def tags_option(_ctx: click.Context, _param: click.Parameter,
+                values: tuple[str, ...]) -> tuple[str, ...]:
+    """``--tag``: each a valid tag (:func:`~snapkit.maintain.selection.check_label`)."""
+    from snapkit.maintain.selection import check_label
+
+    return tuple(check_label("tag", v) for v in values)
+
+
+def host_option(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """``--host``: a valid host name (:func:`~snapkit.maintain.selection.check_label`)."""
+    from snapkit.maintain.selection import check_label
+
+    return None if value is None else check_label("host", value)
 
 
 @click.command("snap")
 @click.argument("paths", nargs=-1, type=click.Path())
-@click.option("--tag", "tags", multiple=True, metavar="TAG", help="Tag the snapshot (repeatable).")
-@click.option("--host", metavar="NAME", help="Host name to record [default: this machine's].")
+@click.option("--tag", "tags", multiple=True, metavar="TAG", callback=tags_option,
+              help="Tag the snapshot (repeatable).")
+@click.option("--host", metavar="NAME", callback=host_option,
+              help="Host name to record [default: this machine's].")
 @click.option("--parent", metavar="ID", help="Snapshot to compare against for unchanged files.")
 @click.option("--force", is_flag=True, help="Re-read every file, ignoring the parent.")
 @click.option("--mode", default="full", show_default=True, metavar="MODE",

@@ -11,8 +11,13 @@ snapshot keeps its id, which is how a later run knows it is there.
 
 A blob that cannot be read (damaged, its pack gone, not in the source's index) costs the
 snapshot: it is reported with the reason and its manifest is not written; a later snapshot
-reaching the same blob is skipped the same way. The rest of its data is still copied (later
-snapshots likely share it).
+reaching the same blob is skipped the same way. What can be found without reading the data is
+found before any of it is sent: a blob the index does not list, a copy recorded as damaged, a
+pack missing from the source (one listing of its packs per run). Damaged bytes inside a pack
+show only when read: the snapshot's data stops there, and what it already sent that no copied
+snapshot uses is counted (:attr:`Sent.unused_blobs`) so the summary can say that ``prune`` on
+the destination frees it. Verifying every blob before sending any would read all data twice
+(twice the requests on S3) for a rare case whose cost is bounded and reclaimable.
 
 Manifests are written in batches, each after :meth:`BlobSaver.flush` made the packs and index
 files they need durable: every :data:`COMMIT_BYTES` of new stored data (at least a pack),
@@ -28,9 +33,9 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from snapkit.format.encoding import FORMAT_VERSION, id_hex, unpack_obj
 from snapkit.format.errors import BlobUnreadable, IntegrityError, SnapkitError
 from snapkit.format.model import KIND_DATA, KIND_TREE, BlobEntry, Snapshot, content_id
+from snapkit.maintain.copy_trees import tree_children
 from snapkit.store.backend import NotFound
 from snapkit.store.repository import Repository
 
@@ -88,6 +93,9 @@ class Sent:
     blobs: int = 0
     bytes_raw: int = 0
     bytes_stored: int = 0
+    #: of those, the blobs (plain bytes) only snapshots not copied reach: ``prune`` frees them
+    unused_blobs: int = 0
+    unused_bytes: int = 0
 
 
 @dataclass
@@ -104,6 +112,9 @@ class _Work:
 
     data: list[tuple[str, BlobEntry | None]] = field(default_factory=list)
     trees: list[str] = field(default_factory=list)
+    #: the blobs it sent (id, plain bytes); those an earlier, damaged one sent that it reaches
+    saved: list[tuple[str, int]] = field(default_factory=list)
+    reused: list[str] = field(default_factory=list)
     blobs: int = 0
     bytes: int = 0
     damage: str | None = None
@@ -125,6 +136,10 @@ class Copier:
         self.failed: dict[str, str] = {}
         #: dry run: what would have been sent already
         self.planned: set[str] = set()
+        #: blobs sent for snapshots not copied that no copied one reached (id -> plain bytes)
+        self.unused: dict[str, int] = {}
+        #: the source's packs, listed once, when data is first about to be sent
+        self._packs: set[str] | None = None
         self.sent = Sent()
         self._pending: list[tuple[SnapshotCopied, bytes]] = []
         self._since = (time.monotonic(), 0)  # the last commit: when, and stored bytes then
@@ -154,8 +169,11 @@ class Copier:
         if work.damage is None:
             self._send_data(sid, work, number, count)
         if work.damage is not None:
+            self.unused.update(work.saved)
             self.hooks.on_done(SnapshotDamaged(sid, snap, work.damage))
             return
+        for blob_id in work.reused:
+            self.unused.pop(blob_id, None)
         self.done_trees.update(work.trees)
         assert isinstance(manifest, bytes)
         self._pending.append((SnapshotCopied(sid, snap, work.blobs, work.bytes), manifest))
@@ -208,6 +226,8 @@ class Copier:
                     if blob_id not in listed and not self.has(blob_id):
                         listed.add(blob_id)
                         work.data.append((blob_id, index.get(blob_id)))
+                    elif blob_id in self.unused:
+                        work.reused.append(blob_id)
             if work.damage is not None:
                 return
 
@@ -229,24 +249,28 @@ class Copier:
 
     def _save_tree(self, work: _Work, tree_id: str, raw: bytes) -> None:
         if self.has(tree_id):
+            if tree_id in self.unused:
+                work.reused.append(tree_id)
             return
         if self.saver is None:
             self._plan(work, tree_id, len(raw), self.src.index.get(tree_id))
             return
         self.saver.save(KIND_TREE, raw, tree_id)
+        work.saved.append((tree_id, len(raw)))
         work.blobs += 1
         work.bytes += len(raw)
 
     def _send_data(self, sid: str, work: _Work, number: int, count: int) -> None:
         """Read the listed data blobs in the source's pack order and save them; each that
-        cannot be read is remembered, the first one as the snapshot's damage. A dry run
+        cannot be read is remembered, the first one as the snapshot's damage, and ends the
+        snapshot's sending. Nothing is sent when :meth:`_preflight` finds damage. A dry run
         reads no data: the source's index stands for it."""
+        if not self._preflight(work):
+            return
         order = []
         for blob_id, entry in work.data:
-            if entry is None:
-                self._fail(work, blob_id, f"blob {blob_id} is not in the source's index")
-            else:
-                order.append((entry.pack, entry.offset, blob_id, entry))
+            assert entry is not None  # (checked by the pre-flight)
+            order.append((entry.pack, entry.offset, blob_id, entry))
         order.sort(key=lambda o: (o[0], o[1]))
         if self.saver is None:
             for _, _, blob_id, entry in order:
@@ -256,13 +280,39 @@ class Copier:
         total = sum(entry.raw_length for *_, entry in order)
         done_bytes = 0
         for i, plain in self._read(ids, work):
+            if work.damage is not None:  # the rest is sent by a snapshot that needs it
+                break
             self.saver.save(KIND_DATA, plain, ids[i])
+            work.saved.append((ids[i], len(plain)))
             work.blobs += 1
             work.bytes += len(plain)
             done_bytes += len(plain)
             if self.hooks.progress_due():
                 self.hooks.on_progress(CopyProgress(sid, number, count, i + 1, len(ids),
                                                     done_bytes, total))
+
+    def _preflight(self, work: _Work) -> bool:
+        """Whether every data blob ``work`` lists has a copy in the source's index, not known
+        damaged, in a pack the source holds (one in a missing pack is recorded as damaged and
+        another tried); else the first that has not is the snapshot's damage."""
+        index = self.src.index
+        if self._packs is None and work.data:
+            self._packs = set(self.src.backend.list("packs"))
+        packs = self._packs or set()
+        for i, (blob_id, entry) in enumerate(work.data):
+            while entry is not None and entry.pack not in packs and (
+                    (blob_id, entry.pack) not in index.damaged):
+                self.src.record_damage(blob_id, entry.pack,
+                                       f"pack {entry.pack} holding blob {blob_id} is missing")
+                entry = index.get(blob_id)
+            if entry is None:
+                self._fail(work, blob_id, f"blob {blob_id} is not in the source's index")
+                return False
+            if (blob_id, entry.pack) in index.damaged:
+                self._fail(work, blob_id, index.damaged[(blob_id, entry.pack)])
+                return False
+            work.data[i] = (blob_id, entry)
+        return True
 
     def _read(self, ids: list[str], work: _Work) -> Iterator[tuple[int, bytes]]:
         """``(position, plain bytes)`` of each of ``ids`` that can be read, in order; one
@@ -301,6 +351,7 @@ class Copier:
     def _plan(self, work: _Work, blob_id: str, raw: int, entry: BlobEntry | None) -> None:
         """Dry run: count a blob that would be sent (its stored size as in the source)."""
         self.planned.add(blob_id)
+        work.saved.append((blob_id, raw))
         work.blobs += 1
         work.bytes += raw
         self.sent = Sent(self.sent.blobs + 1, self.sent.bytes_raw + raw,
@@ -328,32 +379,11 @@ class Copier:
             self.hooks.on_done(copied)
 
     def _totals(self) -> Sent:
+        unused = len(self.unused), sum(self.unused.values())
         if self.saver is None:
-            return self.sent
+            return Sent(self.sent.blobs, self.sent.bytes_raw, self.sent.bytes_stored, *unused)
         return Sent(self.saver.blobs_added, self.saver.bytes_added_raw,
-                    self.saver.bytes_added_stored)
-
-
-def tree_children(raw: bytes) -> tuple[list[str], list[str]]:
-    """The subtree ids and the data blob ids a tree object names, in order: all a copy needs
-    of it, read without building its nodes. IntegrityError when it is not a tree this
-    snapkit reads (as :func:`~snapkit.format.model.decode_tree` would refuse it)."""
-    obj = unpack_obj(raw, "tree object")
-    if not isinstance(obj, dict) or not isinstance(obj.get("nodes"), list):
-        raise IntegrityError("tree object has no node list")
-    if obj.get("v") != FORMAT_VERSION:
-        raise IntegrityError(f"tree object has format version {obj.get('v')}; this snapkit "
-                             f"reads version {FORMAT_VERSION} — upgrade snapkit")
-    subtrees: list[str] = []
-    content: list[str] = []
-    try:
-        for node in obj["nodes"]:
-            if node.get("subtree"):
-                subtrees.append(id_hex(node["subtree"]))
-            content.extend(map(id_hex, node.get("content") or ()))
-    except (AttributeError, TypeError) as exc:
-        raise IntegrityError(f"malformed node in tree object: {exc}") from exc
-    return subtrees, content
+                    self.saver.bytes_added_stored, *unused)
 
 
 def copy_snapshots(src: Repository, dst: Repository, chosen: Iterable[Pair], *,

@@ -12,6 +12,7 @@ that itself holds a ``~`` is still selected by its name.
 
 from __future__ import annotations
 
+import os
 import re
 import string
 from collections.abc import Sequence
@@ -95,6 +96,11 @@ def _resolve_one(sel: str, snapshots: Sequence[Pair]) -> Pair:
     if len(low) >= MIN_PREFIX and all(c in string.hexdigits for c in low):
         matches = [p for p in snapshots if p[0].startswith(low)]
         if len(matches) == 1:
+            tagged = [p for p in snapshots if sel in p[1].tags]
+            if tagged and tagged[-1][0] != matches[0][0]:
+                raise UsageError(f"{sel!r} is both a tag and the start of snapshot id "
+                                 f"{matches[0][0][:12]}: write tag:{sel} for the tag, or more "
+                                 "of the id")
             return matches[0]
         if len(matches) > 1:
             ids = ", ".join(p[0][:12] for p in matches[:10])
@@ -109,13 +115,47 @@ def _resolve_one(sel: str, snapshots: Sequence[Pair]) -> Pair:
     raise UsageError(f"no snapshot matches {sel!r}; list them with `snapkit snapshots`")
 
 
+#: What a tag or host name must not hold: control characters (a newline breaks the
+#: ``snapshots`` table and one-line output) and line separators.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def check_label(kind: str, value: str) -> str:
+    """``value`` as a tag (``kind`` "tag") or host name (``kind`` "host"), or UsageError
+    saying what is wrong with it. Both: not empty, no control characters, no spaces at the
+    ends (a selector is read without them). A tag must also stay selectable by its name: no
+    comma (``--tag a,b`` is two tags in restic's syntax), not ``latest``, not starting with
+    ``tag:`` or ``latest:`` (those select by the tag after the colon). A tag that reads as
+    an id prefix (``2026``, ``deadbeef``) is accepted: :func:`resolve` refuses it as
+    ambiguous when it is also the start of a snapshot's id (``tag:2026`` selects the tag)."""
+    what = "a tag" if kind == "tag" else "a host name"
+    problem = ""
+    if not value:
+        problem = f"{what} cannot be empty"
+    elif _CONTROL.search(value):
+        problem = f"{what} cannot hold control characters (a newline, a tab)"
+    elif value != value.strip():
+        problem = f"{what} cannot start or end with a space"
+    elif kind == "tag" and "," in value:
+        problem = "a tag cannot hold a comma; give each tag its own option"
+    elif kind == "tag" and (value == "latest" or value.startswith(("latest:", "tag:"))):
+        problem = ("a tag cannot be `latest` or start with `latest:` or `tag:`: those are "
+                   "selectors (`latest` names the newest snapshot)")
+    if problem:
+        raise UsageError(f"invalid {kind} {value!r}: {problem}")
+    return value
+
+
 def filter_snapshots(
     snapshots: Sequence[Pair],
     host: str | None = None,
     tags: Sequence[str] = (),
     path: str | None = None,
 ) -> list[Pair]:
-    """Snapshots of ``host`` carrying all ``tags`` with a source at or above ``path``."""
+    """Snapshots of ``host`` carrying all ``tags`` with a source at or above ``path``; a
+    relative ``path`` (or ``~/...``) is taken from the current directory, as ``snap`` records
+    its sources."""
+    path = absolute(path) if path else path
     out = []
     for sid, snap in snapshots:
         if host and snap.hostname != host:
@@ -126,6 +166,21 @@ def filter_snapshots(
             continue
         out.append((sid, snap))
     return out
+
+
+def absolute(path: str) -> str:
+    """``path`` as ``snap`` records a source: ``~`` expanded, made absolute from the current
+    directory and normalized (symlinks not resolved)."""
+    return os.path.abspath(os.path.expanduser(path))
+
+
+def describe_filters(host: str | None = None, tags: Sequence[str] = (),
+                     path: str | None = None) -> str:
+    """The filters given, as options (``--host H --tag T --path /abs``), for a message saying
+    that no snapshot matches them; ``""`` when none is given."""
+    parts = [f"--host {host}" if host else "", *(f"--tag {t}" for t in tags),
+             f"--path {absolute(path)}" if path else ""]
+    return " ".join(p for p in parts if p)
 
 
 def grouped(snapshots: Sequence[Pair], group_by: Sequence[str],

@@ -20,6 +20,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
 from snapkit.format.errors import (
+    Interrupted,
     RepositoryLocked,
     RepositoryMissing,
     SnapkitError,
@@ -32,10 +33,11 @@ from snapkit.maintain.copy import (
     SnapshotDamaged,
     copy_snapshots,
 )
-from snapkit.maintain.selection import Pair, filter_snapshots, resolve
+from snapkit.maintain.selection import Pair, describe_filters, filter_snapshots, resolve
 from snapkit.ops.events import Event, OnEvent, RepositoryDamaged, Throttle, ignore
 from snapkit.ops.repo import Location, read_lock
 from snapkit.ops.repo import open_repository as open_source
+from snapkit.store.location import is_remote, parse_s3
 from snapkit.store.repository import Repository, is_vacant
 
 
@@ -75,6 +77,10 @@ class CopyResult:
     damaged: tuple[SnapshotDamaged, ...]
     sent: Sent
     dry_run: bool
+    #: the --host/--tag/--path filters given (``--tag x``), "" for none, and how many
+    #: snapshots the source holds: for "no snapshot matches ..."
+    filters: str = ""
+    listed: int = 0
 
 
 def open_destination(location: Location, on_event: OnEvent = ignore) -> Repository:
@@ -137,6 +143,8 @@ def copy(location: Location, to: Location, *, selectors: Sequence[str] = (),
          progress_interval: float = 0.2) -> CopyResult:
     """Copy the selected snapshots of the repository at ``location`` into the one at ``to``.
     A snapshot whose data cannot all be read is not copied (``CopyResult.damaged``)."""
+    if is_remote(to):
+        parse_s3(str(to))  # a malformed --to is named before the source is opened
     src = open_source(location, on_event=on_event)
     dst = open_destination(to, on_event)
     if _same(src, dst):
@@ -153,23 +161,38 @@ def copy(location: Location, to: Location, *, selectors: Sequence[str] = (),
             damaged.append(outcome)
         on_event(SnapshotDone(outcome, dry_run))
 
-    with read_lock(src, False, "copy", on_event):
-        try:
-            with _destination_lock(dst):
-                listing = src.snapshots()
-                chosen = select(listing, selectors, host, tags, path)
-                if not (selectors or host or tags or path):  # "all" includes these
-                    for sid, why in sorted(listing.damaged.items()):
-                        done(SnapshotDamaged(sid, None, why))
-                there = set(dst.snapshot_ids())
-                todo = tuple(p for p in chosen if p[0] not in there)
-                present = tuple(sid for sid, _ in chosen if sid in there)
-                on_event(CopyPlanned(dst.backend.location, todo, present, dry_run))
-                sent = copy_snapshots(
-                    src, dst, todo, dry_run=dry_run, on_done=done,
-                    on_progress=lambda p: on_event(CopyProgressed(p)),
-                    progress_due=throttle.due)
-        finally:
-            src.flush_damage()
+    try:
+        with read_lock(src, False, "copy", on_event):
+            try:
+                with _destination_lock(dst):
+                    listing = src.snapshots()
+                    chosen = select(listing, selectors, host, tags, path)
+                    if not (selectors or host or tags or path):  # "all" includes these
+                        for sid, why in sorted(listing.damaged.items()):
+                            done(SnapshotDamaged(sid, None, why))
+                    there = set(dst.snapshot_ids())
+                    todo = tuple(p for p in chosen if p[0] not in there)
+                    present = tuple(sid for sid, _ in chosen if sid in there)
+                    on_event(CopyPlanned(dst.backend.location, todo, present, dry_run))
+                    sent = copy_snapshots(
+                        src, dst, todo, dry_run=dry_run, on_done=done,
+                        on_progress=lambda p: on_event(CopyProgressed(p)),
+                        progress_due=throttle.due)
+            finally:
+                src.flush_damage()
+    except (Interrupted, KeyboardInterrupt) as exc:
+        if dry_run:
+            raise
+        raise _interrupted(exc, len(copied), dst.backend.location) from exc
     return CopyResult(src.backend.location, dst.backend.location, tuple(copied), present,
-                      tuple(damaged), sent, dry_run)
+                      tuple(damaged), sent, dry_run, describe_filters(host, tags, path),
+                      len(listing))
+
+
+def _interrupted(exc: BaseException, copied: int, destination: str) -> Interrupted:
+    """Ctrl-C or SIGTERM during a copy: how many snapshots the destination received (each
+    complete: a manifest is written after its data) and how to finish."""
+    how = "terminated (SIGTERM)" if isinstance(exc, Interrupted) else "interrupted"
+    return Interrupted(f"{how}: {copied:,} snapshot{'' if copied == 1 else 's'} copied so far "
+                       f"to {destination}; both repositories are valid: run `snapkit copy` "
+                       "again to finish")

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from snapkit.format.errors import UsageError
-from snapkit.maintain.selection import resolve
+from snapkit.maintain.selection import check_label, resolve
 from snapkit.ops.events import OnEvent, ignore
 from snapkit.ops.repo import Location, open_repository
 
@@ -40,8 +40,10 @@ def tag(location: Location, selectors: Sequence[str], *, add: Sequence[str] = ()
         raise UsageError("name the snapshots to tag (ids, prefixes, `latest` or tags)")
     if not add and not remove and set_to is None:
         raise UsageError("say what to change: --add TAG, --remove TAG or --set TAG")
-    if any(not t or "," in t for t in (*add, *remove, *(set_to or ()))):
-        raise UsageError("a tag is a non-empty word without commas")
+    for t in (*add, *(set_to or ())):  # --remove takes any tag a snapshot has
+        check_label("tag", t)
+    if any(not t for t in remove):
+        raise UsageError("invalid tag '' for --remove: name a tag the snapshots carry")
     repo = open_repository(location, on_event=on_event)
     done: list[Retagged] = []
     with repo.lock(exclusive=True, operation="tag"):

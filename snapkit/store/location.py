@@ -29,7 +29,12 @@ from urllib.parse import urlsplit
 from snapkit.format.errors import UsageError
 
 S3_SCHEME = "s3:"
-_BUCKET = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,61}[A-Za-z0-9]")
+#: S3's bucket naming rules (those S3-compatible servers such as rclone and MinIO enforce too):
+#: 3-63 lowercase letters, digits, dots and hyphens, a letter or digit at each end, no "..",
+#: not an IP address. Checked when a location is parsed, so init, copy --to and every --repo
+#: refuse a malformed name at once (exit 2) instead of the server answering later.
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_IP_LIKE = re.compile(r"\d+\.\d+\.\d+\.\d+")
 
 #: A URL-like token in a message: an ``s3:`` location or an http(s) URL, up to a space or quote.
 _URL_TOKEN = re.compile(r"(?<![\w.+-])(?:s3:|https?://)[^\s'\"<>]+")
@@ -109,9 +114,10 @@ def parse_s3(location: str, env: Mapping[str, str] | None = None) -> S3Location:
         raise UsageError(f"S3 location {shown_loc!r} names no bucket; write "
                          "s3:https://host[:port]/bucket[/prefix] or s3://bucket[/prefix]")
     bucket, prefix_parts = parts[0], parts[1:]
-    if not _BUCKET.fullmatch(bucket) or ".." in bucket:
-        raise UsageError(f"invalid S3 bucket name {bucket!r} in {shown_loc!r}: 3-63 letters, "
-                         "digits, dots and hyphens, starting and ending with a letter or digit")
+    if not _BUCKET.fullmatch(bucket) or ".." in bucket or _IP_LIKE.fullmatch(bucket):
+        raise UsageError(f"invalid S3 bucket name {bucket!r} in {shown_loc!r}: 3-63 lowercase "
+                         "letters, digits, dots and hyphens, starting and ending with a letter "
+                         "or digit, not an IP address")
     if any(p in (".", "..") for p in prefix_parts):
         raise UsageError(f"S3 location {shown_loc!r} has a '.' or '..' in its prefix")
     prefix = "/".join(prefix_parts)
