@@ -23,19 +23,24 @@ class Progress:
     bytes_read: int = 0
     current: str = ""
     started: float = field(default_factory=time.monotonic)
-    #: of the file being read, what is not read yet (``bytes_seen`` counts a file whole as
-    #: it is reached: :attr:`bytes_done` does not, so a big file's progress shows)
+    #: of the file being read, when it is big (:data:`READ_SHOWN_FROM`), what is not read
+    #: yet: ``bytes_seen`` counts a file whole as it is reached, :attr:`bytes_done` does not,
+    #: so a big file's progress shows
     unread: int = 0
 
     @property
     def bytes_done(self) -> int:
-        """The bytes seen, less what the file being read still holds."""
+        """The bytes seen, less what the big file being read still holds."""
         return self.bytes_seen - self.unread
 
-    def read(self, n: int) -> None:
-        """``n`` more bytes of the file being read were read."""
-        self.bytes_read += n
-        self.unread = max(0, self.unread - n)
+    def reading(self, size: int) -> None:
+        """A file of ``size`` bytes is about to be read."""
+        self.unread = size if size >= READ_SHOWN_FROM else 0
+
+
+#: A file of at least this many bytes has its progress shown as it is read (a smaller one:
+#: when done, with no cost per piece read).
+READ_SHOWN_FROM = 1 << 20
 
 
 @dataclass

@@ -183,7 +183,7 @@ class FileSteps:
                            since_ns=self.parent_time_ns) is Verdict.UNCHANGED)
 
     def _capture(self, e: Entry, frame: Frame, name: str, old: Node | None) -> None:
-        self.progress.unread = e.st.st_size  # (counted down as it is read: :meth:`_read`)
+        self.progress.reading(e.st.st_size)  # a big file: counted down by :meth:`_read`
         try:
             cap = self.capture(e.path, self.chunker, self.saver.save_data, self._read,
                                self.opts.sqlite, expect=e.st)
@@ -219,9 +219,12 @@ class FileSteps:
         self._tick()
 
     def _read(self, n: int) -> None:
-        """``n`` bytes of a file were read: counted, and shown (a big file's progress)."""
-        self.progress.read(n)
-        self._tick()
+        """``n`` bytes of a file were read: counted, and for a big file shown."""
+        progress = self.progress
+        progress.bytes_read += n
+        if progress.unread:
+            progress.unread = max(0, progress.unread - n)
+            self._tick()
 
     def _tick(self) -> None:
         if self.on_progress is not None:
