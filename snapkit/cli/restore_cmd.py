@@ -35,8 +35,12 @@ from snapkit.read.restore import OVERWRITE_POLICIES, Overwrite
 @click.option("--delete", is_flag=True,
               help="Make the target equal to the snapshot: after a clean restore, remove "
                    "what the target holds below the snapshot's paths (within --include/"
-                   "--exclude) that the snapshot does not; with --dry-run, list it. Never "
-                   "follows a symlink; nothing is removed if anything failed.")
+                   "--exclude) that the snapshot does not; with --dry-run, list it. Unlike "
+                   "restic's, what the snapshot left out is kept: what it skipped (symlinks "
+                   "by default, FIFOs, sockets, unreadable files) and what its rules exclude "
+                   "(node_modules, logs, caches: the config's rules; snap's own --exclude "
+                   "are not recorded, pass them here). Never follows a symlink; nothing is "
+                   "removed if anything failed.")
 @no_lock_option
 @with_settings
 def restore(settings: Settings, snapshot: str, target: str | None, in_place: bool,
@@ -48,7 +52,9 @@ def restore(settings: Settings, snapshot: str, target: str | None, in_place: boo
     Files land under their original absolute path below the target:
     `--target /tmp/r` puts ~/.openclaw/openclaw.json at /tmp/r/home/<you>/.openclaw/openclaw.json.
     On a damaged repository every intact file is restored, the others are listed (exit 1).
-    With --delete the target then holds just the snapshot below its paths, as restic's.
+    With --delete the target then holds the snapshot below its paths, plus what the
+    snapshot left out (see --delete). With --json: JSON lines, progress events (files and
+    bytes of the totals, percent, ETA), then a summary.
     """
     if in_place:
         if target:
@@ -64,12 +70,14 @@ def restore(settings: Settings, snapshot: str, target: str | None, in_place: boo
     from snapkit.cli import restore_view
     from snapkit.ops.restore import restore as run_restore
 
-    with FileProgress(settings, restore_view.unmatched_include) as progress:
+    with FileProgress(settings, restore_view.unmatched_include, json_events=True) as progress:
         done = run_restore(repo_path(settings), snapshot, target, in_place=in_place,
                            overwrite=overwrite or "never", includes=includes,
                            excludes=excludes, dry_run=dry_run, no_lock=no_lock,
                            fail_fast=fail_fast, verify=verify and not dry_run,
-                           delete=delete, on_event=progress.on_event)
+                           delete=delete, config=settings.config,
+                           on_event=progress.on_event,
+                           progress_interval=1.0 if settings.json else 0.2)
     restore_view.report(settings, done, dry_run, delete)
     if done.result.failed or any(e.failed for e in done.result.extras):
         raise SystemExit(EXIT_FATAL)

@@ -1,5 +1,6 @@
 """Rendering of ``snapkit restore``: a warning for each include that matches nothing, then
-what was (or would be) written and, with ``--delete``, removed, as text or JSON, and what
+what was (or would be) written and, with ``--delete``, removed (and kept: what the snapshot
+left out, one line; a dry run lists it), as text or JSON, and what
 could not be (a damaged repository): one stderr line per file or directory and a summary
 naming `snapkit check`."""
 
@@ -37,7 +38,8 @@ def report(settings: Settings, done: RestoreOutcome, dry_run: bool,
                            "action": a.action, "size": a.node.size})
             for e in r.extras:
                 emit_json({"event": "plan", "path": e.path, "type": e.type,
-                           "action": "keep" if e.kept else "delete", "reason": e.kept})
+                           "action": "keep" if e.kept else "delete", "reason": e.kept,
+                           "out_of_scope": e.out_of_scope})
         emit_json({"event": "summary", "snapshot_id": done.snapshot_id, "target": done.target,
                    "dry_run": dry_run, "files": r.files, "dirs": r.dirs,
                    "symlinks": r.symlinks, "bytes": r.bytes, "identical": r.identical,
@@ -45,7 +47,10 @@ def report(settings: Settings, done: RestoreOutcome, dry_run: bool,
                    "leftovers_removed": r.leftovers_removed,
                    "deleted": r.deleted, "delete_skipped": r.delete_skipped,
                    "kept": [{"path": e.path, "type": e.type, "reason": e.kept,
-                             "failed": e.failed} for e in r.extras if e.kept],
+                             "failed": e.failed} for e in r.extras
+                            if e.kept and not e.out_of_scope],
+                   "kept_out_of_scope": [{"path": e.path, "type": e.type, "reason": e.kept}
+                                         for e in r.extras if e.out_of_scope],
                    "unmatched_includes": list(done.unmatched_includes),
                    "failed": [{"path": f.path, "type": f.type, "reason": f.reason}
                               for f in r.failed]})
@@ -73,6 +78,11 @@ def report(settings: Settings, done: RestoreOutcome, dry_run: bool,
         if delete and not r.delete_skipped:
             click.echo(f"{'would delete' if dry_run else 'deleted'} "
                        f"{_count(r.deleted, 'entry', 'entries')} the snapshot does not hold")
+            out = sum(1 for e in r.extras if e.out_of_scope)
+            if out:
+                click.echo(f"{'would keep' if dry_run else 'kept'} "
+                           f"{_count(out, 'entry', 'entries')} the snapshot left out (excluded "
+                           f"or skipped); {'listed above' if dry_run else 'see --dry-run'}")
     _deletions(r, dry_run)
     failures(r.failed, "would restore" if dry_run else "restored", r.files)
 
@@ -84,7 +94,7 @@ def _deletions(r: RestoreResult, dry_run: bool) -> None:
         for e in r.extras:
             if e.failed:
                 click.echo(f"snapkit: could not delete {e.path}: {e.kept}", err=True)
-            elif e.kept:
+            elif e.kept and not e.out_of_scope:
                 click.echo(f"snapkit: warning: --delete kept {e.path}: {e.kept}", err=True)
     if r.delete_skipped:
         lost = _count(len(r.failed), "entry", "entries")

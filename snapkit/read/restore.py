@@ -43,7 +43,7 @@ from snapkit.format.paths import split_path
 from snapkit.read.readahead import ReadAhead
 from snapkit.read.restore_compare import Chunker as Chunker
 from snapkit.read.restore_compare import compare, same_content
-from snapkit.read.restore_delete import Extra, covered_dirs, remove_extras
+from snapkit.read.restore_delete import Extra, Scope, covered_dirs, remove_extras
 from snapkit.read.restore_files import ParallelFiles
 from snapkit.read.restore_target import check_target, raise_named
 from snapkit.read.restore_writer import (
@@ -79,6 +79,7 @@ class RestoreOptions:
     fail_fast: bool = False  # raise at the first damage (else: restore the rest, list it)
     verify: bool = False  # read every file written back and compare it with the snapshot
     delete: bool = False  # remove what the target holds below the sources beyond the snapshot
+    scope: Scope | None = None  # with delete: what the snapshot tried to hold (None: all)
 
 
 class Action(NamedTuple):
@@ -318,7 +319,7 @@ def _delete(snap: Snapshot, opts: RestoreOptions, actions: Sequence[Action]) -> 
     dirs = covered_dirs(((a.parts, a.node.type == NODE_DIR) for a in actions),
                         (split_path(s) for s in snap.sources))
     return remove_extras(opts.target, _follow_parts(snap, opts), dirs, select,
-                         bool(opts.includes), opts.dry_run)
+                         bool(opts.includes), opts.dry_run, opts.scope)
 
 
 def _verify(actions: Sequence[Action], tally: _Tally, chunker: Chunker) -> None:
