@@ -70,7 +70,7 @@ from snapkit.read.treewalk import (
     original_path,
     select_entries,
 )
-from snapkit.read.write_progress import counted, write_progress
+from snapkit.read.write_progress import COUNTED_FROM, HeldMembers, counted
 from snapkit.select.rules import Matcher, path_filter
 
 FORMATS = ("tar.gz", "tar.zst", "tar")
@@ -328,39 +328,41 @@ def export_snapshot(
     content_bytes = 0
     names: list[str] = []
     # the stream mode's writes without its copying (gzip: its output depends on them)
-    records = Records(stream, records=opts.format == "tar.gz")
+    # a big file's bytes counted as they are read back and as its member is written
+    track = HeldMembers(stream, on_file, any(size >= COUNTED_FROM for _, size in contents))
+    records = Records(track.sink, records=opts.format == "tar.gz")
     tar = tarfile.open(fileobj=records, mode="w", format=tarfile.PAX_FORMAT,  # noqa: SIM115
                        pax_headers={PAX_RECORD: meta.encode()}, encoding="utf-8",
                        errors="surrogateescape")
     members = Members(tar, hold_last=not opts.fail_fast)
     ahead = ReadAhead(read_blobs, contents)
-    progress = write_progress(on_file)  # a big file's bytes counted as they are read back
     try:
         for name, node in plan:
             info = tarinfo(name, node)
-            if node.type == NODE_FILE:
-                chunks = counted(ahead.next_file(), progress, node.size, name, tick=True)
             if node.type == NODE_FILE and opts.fail_fast:
-                _stream_file(tar, info, chunks, node)
+                _stream_file(tar, info, counted(ahead.next_file(), track.progress, node.size,
+                                                name, tick=True), node)
             elif node.type == NODE_FILE:
                 try:
-                    members.add(info, read_verified(chunks, node, name))
+                    spool = read_verified(track.reading(ahead.next_file(), node.size, name),
+                                          node, name)
                 except IntegrityError as exc:  # nothing of it was written
                     omitted.append(Failed(name, "file", str(exc)))
                     continue
+                track.write(members.add, info, spool)
             else:
-                members.add(info)
+                track.write(members.add, info)
             if node.type == NODE_FILE:
                 content_bytes += node.size
-                if on_file is not None:
-                    on_file(name, node.size)
+                track.done(name, node.size, held=not opts.fail_fast)
             counts[node.type if node.type in counts else NODE_SYMLINK] += 1
             names.append(info.name)
         if layout is not None:  # last, as OpenClaw writes it
-            members.add(tarinfo(layout.manifest_name, layout.manifest_node),
+            track.write(members.add, tarinfo(layout.manifest_name, layout.manifest_node),
                         Spooled.holding(layout.manifest))
             names.append(layout.manifest_name)
-        members.finish({PAX_RECORD: meta.encode(_omissions(omitted))} if omitted else None)
+        track.write(members.finish,
+                    {PAX_RECORD: meta.encode(_omissions(omitted))} if omitted else None)
     finally:
         ahead.close()
         members.discard()

@@ -12,8 +12,12 @@ ends, written or not: ``on_file`` then counts the written file whole.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Protocol, runtime_checkable
+import io
+from collections.abc import Callable, Iterator
+from typing import IO, Any, Protocol, cast, runtime_checkable
+
+#: ``on_file(path, size)``: a file was written
+OnFile = Callable[[str, int], None]
 
 #: A file of at least this many bytes has its bytes counted as they are written (a smaller
 #: one is done in a moment: counted when done, at no cost per chunk).
@@ -59,3 +63,95 @@ def _counting(chunks: Iterator[bytes], progress: WriteProgress, path: str,
                 progress.tick()
     finally:
         progress.wrote(-done, path)
+
+
+class HeldMembers:
+    """Export's progress inside a big file when each file's content is read back whole
+    before its member is written, and that member is written only when the next one is added
+    (``tar_sink.Members`` holds the last one back): half a big file's bytes are counted as
+    its content is read back (:meth:`reading`), the other half as its member passes to the
+    archive (:attr:`sink`, during :meth:`write`); the file goes to ``on_file`` once its
+    member is written. With no big file, or no :class:`WriteProgress`, nothing is counted
+    and each file goes to ``on_file`` at once (:meth:`done`)."""
+
+    def __init__(self, out: IO[bytes], on_file: OnFile | None, big: bool) -> None:
+        self.on_file = on_file
+        self.progress = write_progress(on_file) if big else None
+        self.sink = out if self.progress is None else cast("IO[bytes]", _Sink(out, self))
+        self.writing = False
+        #: the big file whose member is held back: name, size, bytes counted of it
+        self.held: list[Any] | None = None
+        self._read_half = 0  # counted of the big file read back last
+
+    def reading(self, chunks: Iterator[bytes], size: int, name: str) -> Iterator[bytes]:
+        """A file's content as it is read back; a big one's half counted."""
+        if self.progress is None or size < COUNTED_FROM:
+            return chunks
+        return self._reading(chunks, self.progress, name)
+
+    def _reading(self, chunks: Iterator[bytes], progress: WriteProgress,
+                 name: str) -> Iterator[bytes]:
+        done = 0
+        try:
+            for chunk in chunks:
+                yield chunk
+                done += len(chunk) // 2
+                progress.wrote(len(chunk) // 2, name)
+                progress.tick()
+        except BaseException:
+            progress.wrote(-done, name)
+            raise
+        self._read_half = done
+
+    def write(self, add: Callable[..., None], *args: Any) -> None:
+        """Call ``add`` (``Members.add``, ``finish``), which writes the member held back: its
+        bytes counted as they pass, then the file goes to ``on_file``."""
+        held = self.held
+        if held is None:
+            add(*args)
+            return
+        self.writing = True
+        try:
+            add(*args)
+        finally:
+            self.writing = False
+        self.held = None
+        assert self.progress is not None
+        self.progress.wrote(-held[2], held[0])
+        if self.on_file is not None:
+            self.on_file(held[0], held[1])
+
+    def done(self, name: str, size: int, held: bool) -> None:
+        """A file was added (``held``: its member held back, not written yet)."""
+        if held and self.progress is not None and size >= COUNTED_FROM:
+            self.held = [name, size, self._read_half]
+            self._read_half = 0
+        elif self.on_file is not None:
+            self.on_file(name, size)
+
+    def passed(self, n: int) -> None:
+        """``n`` bytes of the archive were written (by :attr:`sink`)."""
+        held = self.held
+        if self.writing and held is not None and self.progress is not None:
+            k = min(n // 2, held[1] - held[2])  # (half: the headers are counted too)
+            if k > 0:
+                held[2] += k
+                self.progress.wrote(k, held[0])
+                self.progress.tick()
+
+
+class _Sink(io.RawIOBase):
+    """The stream an archive is written to, telling :class:`HeldMembers` what passes."""
+
+    def __init__(self, out: IO[bytes], members: HeldMembers) -> None:
+        self._out = out
+        self._members = members
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, b: Any) -> int:
+        n = self._out.write(b)
+        if self._members.writing:
+            self._members.passed(len(b))
+        return n
