@@ -63,6 +63,7 @@ from snapkit.read.treewalk import (
     original_path,
     select_entries,
 )
+from snapkit.read.write_progress import counted, write_progress
 
 Overwrite = Literal["never", "if-changed", "always"]
 OVERWRITE_POLICIES: tuple[Overwrite, ...] = ("never", "if-changed", "always")
@@ -358,12 +359,14 @@ def _write_in_order(writer: Writer, read_blobs: BlobReader, actions: Sequence[Ac
     """``fail_fast``: each file written in turn (the next ones read ahead); the first damage
     is raised, nothing after it written. The directories created are returned."""
     dirs: list[Action] = []
+    progress = write_progress(on_file)  # a big file's bytes shown as they are written
     with ReadAhead(read_blobs, [(a.node.content, a.node.size) for a in actions
                                 if a.node.type == NODE_FILE and a.action != "identical"]) as ahead:
         for a in actions:
             try:
                 if not _write_other(writer, a, tally, dirs):
-                    tally.done(a, writer.write_file(a.parts, ahead.next_file(), a.node), on_file)
+                    chunks = counted(ahead.next_file(), progress, a.node.size, a.dest, tick=True)
+                    tally.done(a, writer.write_file(a.parts, chunks, a.node), on_file)
             except OSError as exc:
                 tally.named(exc, a.dest)
     return dirs
@@ -375,7 +378,7 @@ def _write_in_parallel(writer: Writer, read_blobs: BlobReader, actions: Sequence
     """Files written by worker threads (``restore_files``), damaged ones listed; the
     directories created are returned."""
     dirs: list[Action] = []
-    with ParallelFiles[Action](read_blobs) as files:
+    with ParallelFiles[Action](read_blobs, progress=write_progress(on_file)) as files:
         for a in actions:
             try:
                 added = not _write_other(writer, a, tally, dirs) and files.add(
