@@ -22,6 +22,8 @@ OnFile = Callable[[str, int], None]
 #: A file of at least this many bytes has its bytes counted as they are written (a smaller
 #: one is done in a moment: counted when done, at no cost per chunk).
 COUNTED_FROM = 4 * 1024 * 1024
+#: The bytes of a member written are counted in steps of this many.
+PASSED_STEP = 1024 * 1024
 
 
 @runtime_checkable
@@ -82,6 +84,7 @@ class HeldMembers:
         #: the big file whose member is held back: name, size, bytes counted of it
         self.held: list[Any] | None = None
         self._read_half = 0  # counted of the big file read back last
+        self._passed = 0  # bytes of the held member written, not counted yet
 
     def reading(self, chunks: Iterator[bytes], size: int, name: str) -> Iterator[bytes]:
         """A file's content as it is read back; a big one's half counted."""
@@ -111,6 +114,7 @@ class HeldMembers:
             add(*args)
             return
         self.writing = True
+        self._passed = 0
         try:
             add(*args)
         finally:
@@ -130,10 +134,15 @@ class HeldMembers:
             self.on_file(name, size)
 
     def passed(self, n: int) -> None:
-        """``n`` bytes of the archive were written (by :attr:`sink`)."""
+        """``n`` bytes of the archive were written (by :attr:`sink`): counted in steps of
+        :data:`PASSED_STEP` (the archive is written in records of 10 KiB)."""
         held = self.held
-        if self.writing and held is not None and self.progress is not None:
-            k = min(n // 2, held[1] - held[2])  # (half: the headers are counted too)
+        if held is None or self.progress is None:
+            return
+        self._passed += n
+        if self._passed >= PASSED_STEP:
+            k = min(self._passed // 2, held[1] - held[2])  # (half: the headers count too)
+            self._passed = 0
             if k > 0:
                 held[2] += k
                 self.progress.wrote(k, held[0])
