@@ -5,7 +5,7 @@ go back nor beyond what was written."""
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 
 from snapkit.ops.events import Event, FileCounter, FileWritten
 from snapkit.read.write_progress import COUNTED_FROM, HeldMembers, counted, write_progress
@@ -54,6 +54,7 @@ def test_a_small_file_or_a_plain_callback_is_not_counted_per_chunk() -> None:
 def test_a_file_that_fails_midway_is_taken_back() -> None:
     counter, seen = _counter()
     stream = counted(_chunks(6), counter, 6 * MiB, "/t/bad", tick=True)
+    assert isinstance(stream, Generator)
     next(stream), next(stream), next(stream)
     stream.close()  # (the writer raised: the rest is never asked for)
     counter("/t/next", MiB)
