@@ -16,6 +16,8 @@ EXIT_INCOMPLETE = 3
 EXIT_GATEWAY_DOWN = 4
 EXIT_NO_REPO = 10
 EXIT_LOCKED = 11
+#: The passphrase opens none of an encrypted repository's key files.
+EXIT_WRONG_PASSPHRASE = 12
 EXIT_INTERRUPTED = 130
 
 
@@ -53,6 +55,17 @@ class RepositoryLocked(SnapkitError):
     """Another process holds a conflicting lock on the repository."""
 
     exit_code = EXIT_LOCKED
+
+
+class WrongPassphrase(SnapkitError):
+    """The passphrase given opens no key file of the repository."""
+
+    exit_code = EXIT_WRONG_PASSPHRASE
+
+
+class PassphraseNeeded(WrongPassphrase):
+    """The repository is encrypted and no passphrase was given (the same exit code: the
+    fix is the same, give the right one)."""
 
 
 class IntegrityError(SnapkitError):

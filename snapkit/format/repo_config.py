@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from snapkit import __version__
+from snapkit.format.crypto import CIPHER
+from snapkit.format.crypto import ID_FUNCTION as KEYED_ID
 from snapkit.format.errors import ConfigDamaged, RepositoryMissing
 from snapkit.format.model import FORMAT_VERSION, ID_HASH, ChunkerParams
 
@@ -23,6 +25,12 @@ REPO_MAGIC = "snapkit-repository"
 PACK_TARGET = 16 * 1024 * 1024
 #: The zstd level new blobs are compressed with (``docs/design.md``, "Compression level").
 DEFAULT_ZSTD_LEVEL = 3
+
+
+#: The format version of an encrypted repository (a version-1 reader refuses it).
+ENCRYPTED_VERSION = 2
+#: ``encryption`` of a repository without it (the key is then left out of the file).
+NO_ENCRYPTION = "none"
 
 
 @dataclass(frozen=True)
@@ -34,10 +42,26 @@ class RepoConfig:
     chunker: ChunkerParams = ChunkerParams()
     zstd_level: int = DEFAULT_ZSTD_LEVEL
     pack_size: int = PACK_TARGET
+    #: the cipher of an encrypted repository (``crypto.CIPHER``), else :data:`NO_ENCRYPTION`
+    encryption: str = NO_ENCRYPTION
+    #: an encrypted repository's keyed MAC of the rest of this file (hex), checked once a
+    #: key is unlocked: whoever can write the store cannot alter its parameters unseen
+    mac: str = ""
+
+    @property
+    def encrypted(self) -> bool:
+        return self.encryption != NO_ENCRYPTION
 
     def to_json(self) -> bytes:
         doc: dict[str, Any] = {"format": REPO_MAGIC, **asdict(self)}
+        if not self.encrypted:  # a version-1 file, exactly as before encryption existed
+            del doc["encryption"], doc["mac"]
         return (json.dumps(doc, indent=2, sort_keys=True) + "\n").encode()
+
+    def mac_input(self) -> bytes:
+        """The bytes :attr:`mac` is computed over: the file as written without it."""
+        return json.dumps({"format": REPO_MAGIC, **asdict(self), "mac": ""},
+                          sort_keys=True).encode()
 
     @classmethod
     def from_json(cls, data: bytes, location: str) -> RepoConfig:
@@ -51,15 +75,20 @@ class RepoConfig:
             raise ConfigDamaged(f"{location} is not a snapkit repository (config has no "
                                 f"\"format\": \"{REPO_MAGIC}\")")
         version = doc.get("version")
-        if version != FORMAT_VERSION:
+        if version not in (FORMAT_VERSION, ENCRYPTED_VERSION):
             raise RepositoryMissing(
                 f"repository {location} has format version {version}, this snapkit "
-                f"{__version__} reads version {FORMAT_VERSION}; use a matching snapkit release"
+                f"{__version__} reads versions {FORMAT_VERSION} and {ENCRYPTED_VERSION}; use "
+                "a matching snapkit release"
             )
+        encrypted = version == ENCRYPTED_VERSION
         chunker = doc.get("chunker")
         algorithm = chunker.get("algorithm", "fastcdc2020") if isinstance(chunker, dict) else None
-        for key, name, ours in (("id function", doc.get("hash", ID_HASH), ID_HASH),
-                                ("chunker", algorithm or "fastcdc2020", "fastcdc2020")):
+        for key, name, ours in (
+                ("id function", doc.get("hash", ID_HASH), KEYED_ID if encrypted else ID_HASH),
+                ("cipher", doc.get("encryption", NO_ENCRYPTION),
+                 CIPHER if encrypted else NO_ENCRYPTION),
+                ("chunker", algorithm or "fastcdc2020", "fastcdc2020")):
             if name != ours:  # ids or chunks this snapkit would compute differently
                 raise RepositoryMissing(
                     f"repository {location} uses the {key} {name!r}, this snapkit "
@@ -69,10 +98,12 @@ class RepoConfig:
                 id=str(doc["id"]),
                 version=int(version),
                 created=str(doc.get("created", "")),
-                hash=ID_HASH,
+                hash=KEYED_ID if encrypted else ID_HASH,
                 chunker=ChunkerParams(**doc["chunker"]),
                 zstd_level=int(doc.get("zstd_level", DEFAULT_ZSTD_LEVEL)),
                 pack_size=int(doc.get("pack_size", PACK_TARGET)),
+                encryption=CIPHER if encrypted else NO_ENCRYPTION,
+                mac=str(doc.get("mac", "")) if encrypted else "",
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigDamaged(f"{location}/config is damaged: {exc}") from exc

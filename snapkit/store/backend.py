@@ -28,7 +28,7 @@ from typing import Protocol
 
 from snapkit.format.errors import RepositoryFull
 
-KINDS = ("config", "packs", "index", "snapshots", "locks")
+KINDS = ("config", "packs", "index", "snapshots", "locks", "keys")
 FILE_MODE = 0o600
 DIR_MODE = 0o700
 TMP_PREFIX = ".tmp-"
@@ -220,7 +220,8 @@ class LocalBackend:
     def save(self, kind: str, name: str, data: bytes) -> None:
         path = self._path(kind, name)
         try:
-            if kind == "packs" and not path.parent.is_dir():
+            if kind in ("packs", "keys") and not path.parent.is_dir():  # (keys: made by a
+                # repository created before key files existed)
                 path.parent.mkdir(mode=DIR_MODE, exist_ok=True)
                 fsync_dir(path.parent.parent)
             atomic_write(path, data, durable=kind not in _VOLATILE)
@@ -358,7 +359,7 @@ class LocalBackend:
         return self.root
 
     def _temp_dirs(self) -> Sequence[Path]:
-        dirs = [self.root, self.root / "index", self.root / "snapshots", self.root / "locks"]
+        dirs = [self.root, *(self.root / kind for kind in ("index", "snapshots", "locks", "keys"))]
         packs = self.root / "packs"
         with contextlib.suppress(OSError):
             dirs += [packs, *sorted(Path(e.path) for e in os.scandir(packs)

@@ -26,6 +26,7 @@ from snapkit.format.blob_index import LIMIT, Damage, Row, decode_index_rows, enc
 from snapkit.format.errors import IntegrityError
 from snapkit.format.model import BlobEntry, content_id
 from snapkit.store.backend import Backend, NotFound
+from snapkit.store.cipher import PLAIN, Cipher
 
 #: Bits of each of offset, length and plain length in a packed entry (``LIMIT``: an index file
 #: with larger values is refused as malformed when it is read).
@@ -169,14 +170,17 @@ class Index:
             e.pack for others in self._others.values() for e in others}
 
     @classmethod
-    def load(cls, backend: Backend) -> Index:
+    def load(cls, backend: Backend, cipher: Cipher = PLAIN) -> Index:
+        """Every index file of ``backend`` (opened with ``cipher`` in an encrypted
+        repository); one that cannot be read is kept in :attr:`broken`."""
         index = cls()
         for name in backend.list("index"):
             try:
                 data = backend.load("index", name)
                 if content_id(data) != name:
                     raise IntegrityError(f"index file {name} does not match its id (damaged)")
-                packs, damaged = decode_index_rows(data, name)
+                packs, damaged = decode_index_rows(
+                    cipher.open(data, "index", f"index file {name}"), name)
             except IntegrityError as exc:
                 index.broken[name] = exc.message
                 continue
@@ -189,10 +193,11 @@ class Index:
         return index
 
 
-def write_index(backend: Backend, entries: list[BlobEntry],
-                damaged: Iterable[Damage] = ()) -> str:
-    """Write one new index file listing ``entries`` (and ``damaged``); return its name."""
-    data = encode_index(entries, tuple(damaged))
+def write_index(backend: Backend, entries: list[BlobEntry], damaged: Iterable[Damage] = (),
+                cipher: Cipher = PLAIN) -> str:
+    """Write one new index file listing ``entries`` (and ``damaged``), sealed with ``cipher``
+    in an encrypted repository; return its name (the id of its stored bytes)."""
+    data = cipher.seal(encode_index(entries, tuple(damaged)), "index")
     name = content_id(data)
     backend.save("index", name, data)
     return name

@@ -28,6 +28,7 @@ from typing import Any
 from snapkit.format.errors import IntegrityError, RepositoryLocked, SnapkitError
 from snapkit.format.model import decode_lock, encode_lock
 from snapkit.store.backend import Backend, NotFound
+from snapkit.store.cipher import PLAIN, Cipher
 
 #: How often a held lock is rewritten with a new ``refreshed`` time.
 REFRESH_S = 300.0
@@ -83,8 +84,9 @@ def _is_stale(info: dict[str, object], now: float | None = None) -> bool:
 class _Refresher:
     """Rewrites a held lock every :data:`REFRESH_S` seconds until stopped."""
 
-    def __init__(self, backend: Backend, name: str, info: dict[str, Any]) -> None:
-        self.backend, self.name, self.info = backend, name, info
+    def __init__(self, backend: Backend, name: str, info: dict[str, Any],
+                 cipher: Cipher) -> None:
+        self.backend, self.name, self.info, self.cipher = backend, name, info, cipher
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._run, name="snapkit-lock-refresh",
                                        daemon=True)
@@ -96,7 +98,7 @@ class _Refresher:
             # A failed refresh is retried at the next tick; the lock stays valid for
             # STALE_AFTER_S since the last good one.
             with suppress(Exception):
-                self.backend.save("locks", self.name, encode_lock(self.info))
+                self.backend.save("locks", self.name, _encoded(self.cipher, self.info))
 
     def stop(self) -> None:
         self.stopped.set()
@@ -104,8 +106,10 @@ class _Refresher:
 
 
 @contextmanager
-def repository_lock(backend: Backend, exclusive: bool, operation: str) -> Iterator[None]:
-    """Hold a lock on the repository for the duration of the block."""
+def repository_lock(backend: Backend, exclusive: bool, operation: str,
+                    cipher: Cipher = PLAIN) -> Iterator[None]:
+    """Hold a lock on the repository for the duration of the block (lock files sealed with
+    ``cipher`` in an encrypted repository)."""
     name = os.urandom(16).hex()
     now = time.time()
     info: dict[str, Any] = {
@@ -117,13 +121,13 @@ def repository_lock(backend: Backend, exclusive: bool, operation: str) -> Iterat
         "exclusive": exclusive,
         "operation": operation,
     }
-    _check_conflicts(backend, exclusive, ignore=None)
-    backend.save("locks", name, encode_lock(info))
+    _check_conflicts(backend, exclusive, None, cipher)
+    backend.save("locks", name, _encoded(cipher, info))
     refresher: _Refresher | None = None
     try:
         # Re-check after writing ours: two processes racing both see each other's lock.
-        _check_conflicts(backend, exclusive, ignore=name)
-        refresher = _Refresher(backend, name, info)
+        _check_conflicts(backend, exclusive, name, cipher)
+        refresher = _Refresher(backend, name, info, cipher)
         yield
     finally:
         if refresher is not None:
@@ -131,12 +135,22 @@ def repository_lock(backend: Backend, exclusive: bool, operation: str) -> Iterat
         backend.remove("locks", name)
 
 
-def _check_conflicts(backend: Backend, exclusive: bool, ignore: str | None) -> None:
+def _encoded(cipher: Cipher, info: dict[str, Any]) -> bytes:
+    return cipher.seal(encode_lock(info), "lock")
+
+
+def _decoded(cipher: Cipher, backend: Backend, name: str) -> dict[str, Any]:
+    """A lock file's record; IntegrityError when it does not decode (or open)."""
+    return decode_lock(cipher.open(backend.load("locks", name), "lock", f"lock {name}"))
+
+
+def _check_conflicts(backend: Backend, exclusive: bool, ignore: str | None,
+                     cipher: Cipher) -> None:
     for other in list(backend.list("locks")):
         if other == ignore:
             continue
         try:
-            info = decode_lock(backend.load("locks", other))
+            info = _decoded(cipher, backend, other)
         except NotFound:
             continue
         except IntegrityError:
@@ -163,14 +177,14 @@ def _remove_quietly(backend: Backend, name: str) -> None:
         backend.remove("locks", name)
 
 
-def other_holders(backend: Backend) -> list[dict[str, Any]]:
+def other_holders(backend: Backend, cipher: Cipher = PLAIN) -> list[dict[str, Any]]:
     """The locks of the repository that this process does not hold and that are not stale:
     what may be writing (or reading) besides us right now."""
     here = (socket.gethostname(), os.getpid())
     found: list[dict[str, Any]] = []
     for name in list(backend.list("locks")):
         try:
-            info = decode_lock(backend.load("locks", name))
+            info = _decoded(cipher, backend, name)
         except (NotFound, IntegrityError):
             continue
         if (info.get("host"), info.get("pid")) == here or _is_stale(info):
@@ -192,14 +206,15 @@ class LockInfo:
     damaged: bool = False
 
 
-def unlock(backend: Backend, remove_all: bool = False) -> tuple[list[LockInfo], list[LockInfo]]:
+def unlock(backend: Backend, remove_all: bool = False,
+           cipher: Cipher = PLAIN) -> tuple[list[LockInfo], list[LockInfo]]:
     """Remove the stale locks (a holder certainly gone, or a lock file that does not decode),
     or with ``remove_all`` every lock; the locks removed and those kept (live holders)."""
     removed: list[LockInfo] = []
     kept: list[LockInfo] = []
     for name in sorted(backend.list("locks")):
         try:
-            info = decode_lock(backend.load("locks", name))
+            info = _decoded(cipher, backend, name)
         except NotFound:
             continue
         except IntegrityError:

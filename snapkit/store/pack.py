@@ -18,6 +18,7 @@ import struct
 
 from snapkit.format.errors import IntegrityError
 from snapkit.format.model import BlobEntry, content_id, decode_pack_trailer, encode_pack_trailer
+from snapkit.store.cipher import PLAIN, Cipher
 
 MAGIC = b"SNAPKPK1"
 END_MAGIC = b"SNAPKEND"
@@ -25,9 +26,11 @@ FOOTER = struct.Struct("<I8s")
 
 
 class PackBuilder:
-    """Collects stored blobs in memory until the pack is big enough to write."""
+    """Collects stored blobs in memory until the pack is big enough to write (its trailer
+    sealed with ``cipher`` in an encrypted repository)."""
 
-    def __init__(self) -> None:
+    def __init__(self, cipher: Cipher = PLAIN) -> None:
+        self._cipher = cipher
         self._parts: list[bytes | memoryview] = [MAGIC]
         self._size = len(MAGIC)
         self._entries: list[tuple[int, str, int, int, int]] = []
@@ -56,7 +59,7 @@ class PackBuilder:
     def finish(self) -> tuple[str, bytes, list[BlobEntry]]:
         """Return (pack id, pack bytes, entries with the pack id filled in)."""
         provisional = [BlobEntry(i, k, "", o, n, r) for k, i, o, n, r in self._entries]
-        trailer = encode_pack_trailer(provisional)
+        trailer = self._cipher.seal(encode_pack_trailer(provisional), "trailer")
         data = b"".join([*self._parts, trailer, FOOTER.pack(len(trailer), END_MAGIC)])
         pack_id = content_id(data)
         entries = [BlobEntry(i, k, pack_id, o, n, r) for k, i, o, n, r in self._entries]
@@ -73,7 +76,13 @@ def read_trailer(pack_id: str, tail: bytes) -> int:
     return int(length)
 
 
-def parse_pack(pack_id: str, data: bytes) -> list[BlobEntry]:
+def decode_trailer(raw: bytes, pack_id: str, cipher: Cipher = PLAIN) -> list[BlobEntry]:
+    """The entries of a pack's stored trailer ``raw`` (opened with ``cipher``)."""
+    return decode_pack_trailer(cipher.open(raw, "trailer", f"the trailer of pack {pack_id}"),
+                               pack_id)
+
+
+def parse_pack(pack_id: str, data: bytes, cipher: Cipher = PLAIN) -> list[BlobEntry]:
     """List the blobs of a whole pack held in memory, checking its framing."""
     if not data.startswith(MAGIC):
         raise IntegrityError(f"pack {pack_id} does not start with the pack magic")
@@ -81,7 +90,7 @@ def parse_pack(pack_id: str, data: bytes) -> list[BlobEntry]:
     start = len(data) - FOOTER.size - length
     if start < len(MAGIC):
         raise IntegrityError(f"pack {pack_id} has a trailer longer than the pack")
-    entries = decode_pack_trailer(data[start : start + length], pack_id)
+    entries = decode_trailer(data[start : start + length], pack_id, cipher)
     for e in entries:
         if e.offset < len(MAGIC) or e.offset + e.length > start:
             raise IntegrityError(f"pack {pack_id} lists blob {e.id} outside its data area")

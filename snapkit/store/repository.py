@@ -21,10 +21,12 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from snapkit.format.crypto import KdfParams
 from snapkit.format.errors import (
     BlobUnreadable,
     ConfigDamaged,
     IntegrityError,
+    PassphraseNeeded,
     RepositoryMissing,
     SnapkitError,
     UsageError,
@@ -44,10 +46,11 @@ from snapkit.format.repo_config import DEFAULT_ZSTD_LEVEL
 from snapkit.format.repo_config import PACK_TARGET as PACK_TARGET
 from snapkit.format.repo_config import REPO_MAGIC as REPO_MAGIC
 from snapkit.format.repo_config import RepoConfig as RepoConfig
-from snapkit.store import codec
 from snapkit.store.backend import KINDS, Backend, NotFound
+from snapkit.store.cipher import PLAIN, Cipher
 from snapkit.store.connect import backend_for
 from snapkit.store.index import Index, write_index
+from snapkit.store.keys import encrypt_new, open_sealed
 from snapkit.store.location import default_repo_path as default_repo_path
 from snapkit.store.lock import repository_lock
 
@@ -89,9 +92,13 @@ class SnapshotList(list[tuple[str, Snapshot]]):
 class Repository:
     """An opened repository."""
 
-    def __init__(self, backend: Backend, config: RepoConfig) -> None:
+    def __init__(self, backend: Backend, config: RepoConfig, cipher: Cipher = PLAIN) -> None:
         self.backend = backend
         self.config = config
+        #: how objects are stored: plainly, or sealed under the repository's key
+        self.cipher = cipher
+        #: the key file the passphrase opened (an encrypted repository), else None
+        self.key_name: str | None = None
         self._index: Index | None = None  # read when first asked for (see :attr:`index`)
         self._tree_cache: OrderedDict[str, Tree] = OrderedDict()
         #: one line per object skipped as damaged, in the order found
@@ -112,7 +119,7 @@ class Repository:
         reads it (a million blobs take a second), and one that takes a lock reads it under
         the lock. An index file that cannot be read is a warning, then."""
         if self._index is None:
-            self._index = Index.load(self.backend)
+            self._index = Index.load(self.backend, self.cipher)
             for name, reason in sorted(self._index.broken.items()):
                 self._warn(f"index file {name} is damaged ({reason}) and was skipped: the "
                            "blobs only it listed look missing until `snapkit repair index` "
@@ -154,7 +161,7 @@ class Repository:
             return
         records, self._new_damage = self._new_damage, []
         try:
-            self.index.files.add(write_index(self.backend, [], records))
+            self.index.files.add(write_index(self.backend, [], records, self.cipher))
         except (OSError, SnapkitError) as exc:
             self._warn(f"could not record {len(records)} damaged blob(s) in the repository "
                        f"({exc}); `snapkit check --read-data` will find them again")
@@ -162,8 +169,10 @@ class Repository:
     # ------------------------------------------------------------------ open / init
 
     @staticmethod
-    def init(location: str | Path, zstd_level: int = DEFAULT_ZSTD_LEVEL) -> Repository:
-        """Create a repository at a local path or an ``s3:`` location (see ``location.py``)."""
+    def init(location: str | Path, zstd_level: int = DEFAULT_ZSTD_LEVEL,
+             passphrase: bytes | None = None, kdf: KdfParams | None = None) -> Repository:
+        """Create a repository at a local path or an ``s3:`` location (see ``location.py``),
+        encrypted under a new key wrapped by ``passphrase`` when one is given."""
         backend = backend_for(location)
         where = backend.location
         if backend.exists():
@@ -181,12 +190,17 @@ class Repository:
             created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             zstd_level=zstd_level,
         )
+        cipher: Cipher = PLAIN
+        if passphrase is not None:
+            config, cipher = encrypt_new(backend, config, passphrase, kdf)
         backend.save("config", "config", config.to_json())
-        return Repository(backend, config)
+        return Repository(backend, config, cipher)
 
     @staticmethod
-    def open(location: str | Path) -> Repository:
-        """Open the repository at a local path or an ``s3:`` location."""
+    def open(location: str | Path,
+             passphrase: Callable[[], bytes] | None = None) -> Repository:
+        """Open the repository at a local path or an ``s3:`` location; an encrypted one is
+        unlocked with what ``passphrase`` gives (asked only then), PassphraseNeeded without."""
         backend = backend_for(location)
         where = backend.location
         missing = (f"no repository at {where}; create one with `snapkit init --repo {where}` "
@@ -213,10 +227,19 @@ class Repository:
             if not _has_repository_files(backend):
                 raise
             return _without_config(backend, exc.message)
-        return Repository(backend, config)
+        if not config.encrypted:
+            return Repository(backend, config)
+        if passphrase is None:
+            raise PassphraseNeeded(f"{where} is encrypted; give its passphrase with "
+                                   "SNAPKIT_PASSWORD_FILE / --password-file, "
+                                   "SNAPKIT_PASSWORD_COMMAND or SNAPKIT_PASSWORD")
+        name, sealed = open_sealed(backend, config, passphrase())
+        repo = Repository(backend, config, sealed)
+        repo.key_name = name
+        return repo
 
     def lock(self, exclusive: bool, operation: str) -> AbstractContextManager[None]:
-        return repository_lock(self.backend, exclusive, operation)
+        return repository_lock(self.backend, exclusive, operation, self.cipher)
 
     # ------------------------------------------------------------------ reading
 
@@ -229,7 +252,7 @@ class Repository:
                 stored = self.backend.load("packs", entry.pack, entry.offset, entry.length)
             except NotFound as exc:
                 raise _pack_missing(blob_id, entry.pack) from exc
-            return _verified(blob_id, entry, stored)
+            return _verified(self.cipher, blob_id, entry, stored)
         except BlobUnreadable as exc:
             self.record_damage(exc.blob, exc.pack, exc.message)
             raise
@@ -278,7 +301,7 @@ class Repository:
                 try:
                     if entry.pack in missing:
                         raise _pack_missing(blob_id, entry.pack)
-                    plain = _verified(blob_id, entry, stored.pop(i))
+                    plain = _verified(self.cipher, blob_id, entry, stored.pop(i))
                 except BlobUnreadable as exc:
                     self.record_damage(exc.blob, exc.pack, exc.message)
                     raise
@@ -307,7 +330,7 @@ class Repository:
     # ------------------------------------------------------------------ snapshots
 
     def save_snapshot(self, snap: Snapshot) -> str:
-        data = encode_snapshot(snap)
+        data = self.cipher.seal(encode_snapshot(snap), "snapshot")
         snap_id = content_id(data)
         self.backend.save("snapshots", snap_id, data)
         return snap_id
@@ -320,7 +343,7 @@ class Repository:
         if content_id(data) != snap_id:
             raise IntegrityError(f"snapshot manifest {snap_id} does not match its id "
                                  "(file damaged)")
-        return decode_snapshot(data)
+        return decode_snapshot(self.cipher.open(data, "snapshot", f"snapshot manifest {snap_id}"))
 
     def snapshot_ids(self) -> list[str]:
         return sorted(self.backend.list("snapshots"))
@@ -374,18 +397,18 @@ def _without_config(backend: Backend, reason: str) -> Repository:
     return repo
 
 
-def _verified(blob_id: str, entry: BlobEntry, stored: bytes) -> bytes:
+def _verified(cipher: Cipher, blob_id: str, entry: BlobEntry, stored: bytes) -> bytes:
     """A stored blob's plain bytes, checked against its length and its id; raises
     :class:`BlobUnreadable` naming the blob and its pack."""
     if len(stored) != entry.length:
         raise BlobUnreadable(f"pack {entry.pack} is truncated at blob {blob_id}", blob_id,
                              entry.pack)
     try:
-        plain = codec.decode(stored, entry.raw_length)
+        plain = cipher.open_blob(stored, entry.raw_length, f"blob {blob_id}")
     except IntegrityError as exc:
         raise BlobUnreadable(f"blob {blob_id} in pack {entry.pack} is damaged ({exc.message})",
                              blob_id, entry.pack) from exc
-    if content_id(plain) != blob_id:
+    if cipher.content_id(plain) != blob_id:
         raise BlobUnreadable(f"blob {blob_id} in pack {entry.pack} does not match its id "
                              "(data corrupted)", blob_id, entry.pack)
     return plain

@@ -14,9 +14,10 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Protocol
 
-from snapkit.format.model import KIND_DATA, KIND_TREE, BlobEntry, Tree, content_id, encode_tree
+from snapkit.format.model import KIND_DATA, KIND_TREE, BlobEntry, Tree, encode_tree
 from snapkit.store import codec
 from snapkit.store.backend import Backend
+from snapkit.store.cipher import Cipher
 from snapkit.store.index import Index, write_index
 from snapkit.store.pack import PackBuilder
 
@@ -54,6 +55,8 @@ class SaverTarget(Protocol):
     def index(self) -> Index: ...
     @property
     def config(self) -> SaverConfig: ...
+    @property
+    def cipher(self) -> Cipher: ...
 
 
 def encode_batch(datas: list[bytes], level: int) -> list[tuple[bytes, bytes | memoryview]]:
@@ -97,7 +100,8 @@ class BlobSaver:
         self._lock = threading.Lock()  # the open pack, the unindexed entries, the counters
         #: ids handed over and not yet in the index (the saving thread adds, workers discard)
         self._pending: set[str] = set()
-        self._pack = PackBuilder()
+        self._cipher = repo.cipher
+        self._pack = PackBuilder(self._cipher)
         self._unindexed: list[BlobEntry] = []
         self._packs_since_index = 0
         self._error: BaseException | None = None
@@ -117,7 +121,7 @@ class BlobSaver:
         if self._error is not None:
             raise self._error
         if blob_id is None:
-            blob_id = content_id(data)
+            blob_id = self._cipher.content_id(data)
         if blob_id in self._pending or blob_id in self._repo.index:
             return blob_id
         self._pending.add(blob_id)
@@ -163,17 +167,23 @@ class BlobSaver:
 
     def _compress_and_add(self, blobs: list[Blob]) -> None:
         stored = encode_batch([data for _, _, data in blobs], self._level)
+        sealed = self._cipher.encrypted
         full: list[PackBuilder] = []
         with self._lock:
             pack = self._pack
             raw = packed = 0
             for (kind, blob_id, data), (head, payload) in zip(blobs, stored, strict=True):
-                pack.add_encoded(kind, blob_id, head, payload, len(data))
+                if sealed:
+                    blob = self._cipher.seal_blob(head + payload)
+                    pack.add(kind, blob_id, blob, len(data))
+                    packed += len(blob)
+                else:
+                    pack.add_encoded(kind, blob_id, head, payload, len(data))
+                    packed += 1 + len(payload)
                 raw += len(data)
-                packed += 1 + len(payload)
                 if pack.size >= self._pack_size:
                     full.append(pack)
-                    pack = self._pack = PackBuilder()
+                    pack = self._pack = PackBuilder(self._cipher)
             self.blobs_added += len(blobs)
             self.bytes_added_raw += raw
             self.bytes_added_stored += packed
@@ -194,7 +204,7 @@ class BlobSaver:
         if not self._unindexed:
             return
         entries = self._unindexed
-        name = write_index(self._repo.backend, entries)
+        name = write_index(self._repo.backend, entries, cipher=self._cipher)
         self._repo.index.add(entries)  # before the ids leave pending (see known)
         self._repo.index.files.add(name)
         pending = self._pending
@@ -225,7 +235,7 @@ class BlobSaver:
         """Write everything pending: the open pack, then an index file for the new packs."""
         self._wait()
         with self._lock:
-            pack, self._pack = self._pack, PackBuilder()
+            pack, self._pack = self._pack, PackBuilder(self._cipher)
         if pack.count:
             self._write_pack(pack)
         with self._lock:

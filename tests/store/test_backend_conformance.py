@@ -152,7 +152,7 @@ class TestBackendConformance:
         with pytest.raises(ValueError):
             be.save("data", ID_A, b"x")
         with pytest.raises(ValueError):
-            be.load("keys", ID_A)
+            be.load("secrets", ID_A)
 
     def test_location_names_the_store(self, be: Backend) -> None:
         assert isinstance(be.location, str)

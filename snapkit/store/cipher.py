@@ -1,0 +1,105 @@
+"""How a repository turns plain objects into stored bytes and back: plainly, or sealed.
+
+Every reader and writer of the store goes through one :class:`Cipher`, so an encrypted
+repository and a plain one differ in this module only. :class:`Plain` is the format of
+version 1 (content ids are xxh3-128, objects stored as they are); :class:`Sealed` holds the
+repository's :class:`~snapkit.format.crypto.MasterKey`: content ids are keyed (HMAC-SHA256-128
+under the id key, so an id tells nothing about content to whoever lacks the key), and every
+stored object is sealed with AES-256-GCM bound to its kind (a sealed index file does not open
+as a manifest). A sealed blob is the codec byte :data:`CODEC_SEALED` (``0x10``, from the range
+``docs/format.md`` reserves) followed by the sealed bytes of the plain codec byte and payload:
+whether a blob was compressed is sealed too.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from snapkit.format.crypto import MasterKey
+from snapkit.format.errors import IntegrityError
+from snapkit.format.model import content_id
+from snapkit.store import codec
+
+CODEC_SEALED = 0x10
+_SEALED = bytes((CODEC_SEALED,))
+
+
+class Cipher(Protocol):
+    """What the store asks of a repository's encryption (none, for :class:`Plain`)."""
+
+    encrypted: bool
+
+    def content_id(self, data: bytes) -> str:
+        """The id of a blob of plain bytes ``data``."""
+        ...
+
+    def seal(self, plain: bytes, kind: str) -> bytes:
+        """Stored bytes of a whole object of ``kind`` (index, snapshot, lock, trailer)."""
+        ...
+
+    def open(self, stored: bytes, kind: str, what: str) -> bytes:
+        """Undo :meth:`seal`; IntegrityError naming ``what`` when it fails its check."""
+        ...
+
+    def seal_blob(self, encoded: bytes) -> bytes:
+        """Stored bytes of a blob whose codec byte and payload are ``encoded``."""
+        ...
+
+    def open_blob(self, stored: bytes, raw_length: int, what: str) -> bytes:
+        """The plain bytes of a stored blob (its codec undone)."""
+        ...
+
+
+class Plain:
+    """A repository without encryption (format version 1)."""
+
+    encrypted = False
+
+    def content_id(self, data: bytes) -> str:
+        return content_id(data)
+
+    def seal(self, plain: bytes, kind: str) -> bytes:
+        return plain
+
+    def open(self, stored: bytes, kind: str, what: str) -> bytes:
+        return stored
+
+    def seal_blob(self, encoded: bytes) -> bytes:
+        return encoded
+
+    def open_blob(self, stored: bytes, raw_length: int, what: str) -> bytes:
+        if stored[:1] == _SEALED:
+            raise IntegrityError(f"{what} is sealed, but this repository is not encrypted "
+                                 "(damaged, or a blob of another repository)")
+        return codec.decode(stored, raw_length)
+
+
+class Sealed:
+    """A repository encrypted under ``key``."""
+
+    encrypted = True
+
+    def __init__(self, key: MasterKey) -> None:
+        self.key = key
+
+    def content_id(self, data: bytes) -> str:
+        return self.key.content_id(data)
+
+    def seal(self, plain: bytes, kind: str) -> bytes:
+        return self.key.seal(plain, kind)
+
+    def open(self, stored: bytes, kind: str, what: str) -> bytes:
+        return self.key.open(stored, kind, what)
+
+    def seal_blob(self, encoded: bytes) -> bytes:
+        return _SEALED + self.key.seal(encoded, "blob")
+
+    def open_blob(self, stored: bytes, raw_length: int, what: str) -> bytes:
+        if stored[:1] != _SEALED:
+            raise IntegrityError(f"{what} is not sealed in an encrypted repository "
+                                 "(damaged or tampered)")
+        return codec.decode(self.key.open(stored[1:], "blob", what), raw_length)
+
+
+#: The cipher of every unencrypted repository.
+PLAIN: Cipher = Plain()
