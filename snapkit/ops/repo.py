@@ -11,7 +11,9 @@ has the lock files). A reader may go without a lock: when asked (``no_lock``), o
 from __future__ import annotations
 
 import errno
-from collections.abc import Iterator
+import os
+import sys
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
@@ -32,13 +34,25 @@ Location = Path | str
 _READ_ONLY_ERRNOS = (errno.EROFS, errno.EACCES, errno.EPERM)
 
 
-def open_repository(location: Location, *, create: bool = False,
-                    on_event: OnEvent = ignore) -> Repository:
+def ask_passphrase(new: bool = False) -> bytes:
+    """The passphrase from where :func:`snapkit.ops.passphrase.passphrase` looks (the
+    environment, then a prompt when standard input is a terminal)."""
+    import getpass
+
+    from snapkit.ops.passphrase import passphrase
+
+    prompt = (lambda text: getpass.getpass(f"{text}: ")) if sys.stdin.isatty() else None
+    return passphrase(os.environ, prompt=prompt, new=new)
+
+
+def open_repository(location: Location, *, create: bool = False, on_event: OnEvent = ignore,
+                    passphrase: Callable[[], bytes] = ask_passphrase) -> Repository:
     """Open the repository at ``location``; with ``create``, make an empty one first when
     nothing is stored there yet (reported as :class:`RepositoryCreated`). What is skipped as
-    damaged, now or later, is reported as :class:`RepositoryDamaged`."""
+    damaged, now or later, is reported as :class:`RepositoryDamaged`. An encrypted one is
+    unlocked with ``passphrase()``, asked only then."""
     try:
-        repo = Repository.open(location)  # the common case first: no listing of the store
+        repo = Repository.open(location, passphrase)  # the common case first: no listing
     except RepositoryMissing:
         if not (create and is_vacant(location)):
             raise
