@@ -7,18 +7,21 @@ compression pool) after the next chunk is produced.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
 from pyfastcdc import FastCDC
 
-from snapkit.format.model import ChunkerParams
+from snapkit.format.model import ChunkerParams, content_id
 
 
 class Chunker:
-    """Cuts byte streams into chunks with fixed FastCDC parameters."""
+    """Cuts byte streams into chunks with fixed FastCDC parameters; :meth:`blob_id` is the id
+    the repository gives a chunk (keyed in an encrypted one)."""
 
-    def __init__(self, params: ChunkerParams) -> None:
+    def __init__(self, params: ChunkerParams,
+                 blob_id: Callable[[bytes], str] = content_id) -> None:
+        self.blob_id = blob_id
         if params.algorithm != "fastcdc2020":
             raise ValueError(f"unknown chunker {params.algorithm!r}")
         self.params = params

@@ -32,7 +32,7 @@ def unlock(settings: Settings, remove_all: bool) -> None:
     from snapkit.store.lock import unlock as remove_locks
 
     repo = open_repository(repo_path(settings))
-    removed, kept = remove_locks(repo.backend, remove_all)
+    removed, kept = remove_locks(repo.backend, remove_all, repo.cipher)
     if settings.json:
         emit_json({"removed": [vars(k) for k in removed], "kept": [vars(k) for k in kept]})
         return

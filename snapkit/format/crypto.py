@@ -4,10 +4,10 @@ An encrypted repository (``docs/format.md``, "Encryption") has one random **mast
 bytes that seal every stored object with AES-256-GCM and 32 bytes that key the content ids
 (HMAC-SHA256 truncated to 128 bits: 1.9 GB/s with the CPU's SHA instructions, against 1.2
 for keyed BLAKE2b, measured here on 32 KiB chunks), so that whoever holds the bucket can
-neither read an object, alter one unnoticed, nor confirm a guess about a file's content by computing its id. The master key is stored only
-wrapped, in **key files**: each seals it with a key derived from one passphrase by scrypt (its
-parameters and salt kept beside it), so a repository can have several passphrases and changing
-one rewrites one small file.
+neither read an object, alter one unnoticed, nor confirm a guess about a file's content by
+computing its id. The master key is stored only wrapped, in **key files**: each seals it
+with a key derived from one passphrase by scrypt (its parameters and salt kept beside it), so
+a repository can have several passphrases and changing one rewrites one small file.
 
 Sealed form: a random 96-bit nonce, the ciphertext, the 16-byte tag. A random nonce per
 object is safe for ~2^32 objects under one key (the chance of a repeat stays below 2^-32);

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from snapkit.format.errors import IntegrityError, UsageError
-from snapkit.format.model import BlobEntry, content_id, decode_pack_trailer
+from snapkit.format.model import BlobEntry, content_id
 from snapkit.maintain.check_report import (
     REPAIR_INDEX,
     REPAIR_PACKS,
@@ -25,9 +25,8 @@ from snapkit.maintain.check_report import (
     kind_name,
     record_copy,
 )
-from snapkit.store import codec
 from snapkit.store.backend import NotFound
-from snapkit.store.pack import FOOTER, parse_pack, read_trailer
+from snapkit.store.pack import FOOTER, decode_trailer, parse_pack, read_trailer
 from snapkit.store.repository import Repository
 
 SUBSET_FORMS = "N% (a percentage of the packs, 0 < N <= 100, e.g. 10%) or n/m (group n of m, " \
@@ -118,7 +117,7 @@ def _read_pack(repo: Repository, found: Findings, pack: str, indexed: list[BlobE
     trailer: list[BlobEntry] | None = None
     unreadable = ""
     try:
-        trailer = parse_pack(pack, data)
+        trailer = parse_pack(pack, data, repo.cipher)
     except IntegrityError as exc:
         unreadable = exc.message
     if trailer is not None:
@@ -127,7 +126,7 @@ def _read_pack(repo: Repository, found: Findings, pack: str, indexed: list[BlobE
     at = len(found.errors)
     bad = 0
     for e in entries.values():
-        reason = _blob_problem(data, e)
+        reason = _blob_problem(repo, data, e)
         if reason is not None:
             bad += 1
             record_copy(repo, found, e.id, pack, kind_name(e.kind), reason,
@@ -141,16 +140,16 @@ def _read_pack(repo: Repository, found: Findings, pack: str, indexed: list[BlobE
                                 f"{len(entries)} blobs listed by {source} are damaged")
 
 
-def _blob_problem(data: bytes, e: BlobEntry) -> str | None:
+def _blob_problem(repo: Repository, data: bytes, e: BlobEntry) -> str | None:
     """Why the blob at ``e`` in a pack's bytes cannot be read back, or None."""
     stored = data[e.offset:e.offset + e.length]
     if e.offset < 0 or len(stored) != e.length:
         return "the pack ends inside it (pack truncated)"
     try:
-        plain = codec.decode(stored, e.raw_length)
+        plain = repo.cipher.open_blob(stored, e.raw_length, f"blob {e.id}")
     except IntegrityError as exc:
         return exc.message
-    if content_id(plain) != e.id:
+    if repo.cipher.content_id(plain) != e.id:
         return "its bytes do not match its id (data corrupted)"
     return None
 
@@ -165,7 +164,7 @@ def _load_trailer(repo: Repository, pack: str) -> tuple[int, list[BlobEntry]]:
     start = size - FOOTER.size - length
     if start < 0:
         raise IntegrityError(f"pack {pack} has a trailer longer than the pack")
-    return size, decode_pack_trailer(repo.backend.load("packs", pack, start, length), pack)
+    return size, decode_trailer(repo.backend.load("packs", pack, start, length), pack, repo.cipher)
 
 
 def _check_trailer(repo: Repository, found: Findings, pack: str,

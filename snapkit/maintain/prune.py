@@ -48,12 +48,11 @@ from snapkit.format.errors import IntegrityError
 from snapkit.format.model import (
     BlobEntry,
     Damage,
-    content_id,
 )
 from snapkit.maintain.prune_scan import read_index, used_blobs
 from snapkit.maintain.strays import StrayFile as StrayFile
 from snapkit.maintain.strays import find_strays
-from snapkit.store import codec
+from snapkit.store.cipher import Cipher
 from snapkit.store.index import Index, write_index
 from snapkit.store.lock import other_holders
 from snapkit.store.pack import PackBuilder
@@ -165,7 +164,7 @@ def plan_prune(
     backend = repo.backend
     step("index")
     index_files = tuple(sorted(backend.list("index")))
-    index, listed, relisted = read_index(backend, index_files)
+    index, listed, relisted = read_index(backend, index_files, repo.cipher)
     # Read under the caller's lock: a snapshot committed since the repository was opened must
     # have its blobs in the index we walk and keep. The walk reads through a view with this
     # index; the caller's repository is left as it was (execution reloads its index).
@@ -185,7 +184,7 @@ def plan_prune(
     keep, repack, delete = _classify_packs(listed, present, sizes, claimed, repack_all_unused)
 
     # No other lock: no writer is at work that could still index a stray pack.
-    grace = grace_s if other_holders(backend) else 0.0
+    grace = grace_s if other_holders(backend, repo.cipher) else 0.0
     unindexed, recent, temps = find_strays(backend, sorted(on_disk - set(listed)), grace)
     return PrunePlan(
         snapshots=len(snapshot_ids),
@@ -277,7 +276,7 @@ def execute_prune(repo: Repository, plan: PrunePlan, on_step: Step | None = None
         entries = [e for p in plan.keep for e in p.entries] + new_entries
         step("write-index")
         if entries:
-            new_index = write_index(backend, entries, plan.damaged)
+            new_index = write_index(backend, entries, plan.damaged, repo.cipher)
             index_written = 1
         old_index = [name for name in plan.index_files if name != new_index]
         for n, name in enumerate(old_index, 1):
@@ -302,7 +301,7 @@ def execute_prune(repo: Repository, plan: PrunePlan, on_step: Step | None = None
             temps += 1
             bytes_removed += tmp.size
 
-    repo.index = Index.load(backend)
+    repo.index = Index.load(backend, repo.cipher)
     return PruneResult(
         packs_written=len(written),
         packs_removed=len(doomed),
@@ -321,7 +320,7 @@ def _repack(repo: Repository, packs: tuple[PackInfo, ...],
     written: set[str] = set()
     entries: list[BlobEntry] = []
     size = [0]
-    builder = PackBuilder()
+    builder = PackBuilder(repo.cipher)
 
     def flush() -> None:
         nonlocal builder
@@ -332,14 +331,14 @@ def _repack(repo: Repository, packs: tuple[PackInfo, ...],
         written.add(pack_id)
         entries.extend(new)
         size[0] += len(data)
-        builder = PackBuilder()
+        builder = PackBuilder(repo.cipher)
 
     for n, pack in enumerate(packs, 1):
         step(f"repack {n}/{len(packs)}")
         data = backend.load("packs", pack.id)
         for e in pack.used:
             stored = data[e.offset: e.offset + e.length]
-            if len(stored) != e.length or content_id(codec.decode(stored, e.raw_length)) != e.id:
+            if len(stored) != e.length or not _reads_back(repo.cipher, e, stored):
                 raise IntegrityError(
                     f"blob {e.id} in pack {pack.id} is damaged; prune stopped before deleting "
                     "anything: run `snapkit repair packs`"
@@ -349,3 +348,11 @@ def _repack(repo: Repository, packs: tuple[PackInfo, ...],
                 flush()
     flush()
     return written, entries, size[0]
+
+
+def _reads_back(cipher: Cipher, e: BlobEntry, stored: bytes) -> bool:
+    """Whether a stored blob opens, decodes and hashes to its id."""
+    try:
+        return cipher.content_id(cipher.open_blob(stored, e.raw_length, f"blob {e.id}")) == e.id
+    except IntegrityError:
+        return False

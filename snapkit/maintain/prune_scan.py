@@ -15,6 +15,7 @@ from snapkit.format.errors import IntegrityError
 from snapkit.format.model import NODE_DIR, NODE_FILE, BlobEntry, content_id, decode_index_file
 from snapkit.maintain.reachability import walk_reachable
 from snapkit.store.backend import Backend
+from snapkit.store.cipher import PLAIN, Cipher
 from snapkit.store.index import Index
 from snapkit.store.repository import Repository
 
@@ -22,7 +23,7 @@ Step = Callable[[str], None]
 
 
 def read_index(
-    backend: Backend, index_files: tuple[str, ...]
+    backend: Backend, index_files: tuple[str, ...], cipher: Cipher = PLAIN
 ) -> tuple[Index, dict[str, dict[str, BlobEntry]], int]:
     """The index files read into one :class:`Index`, the blobs each pack lists (first listing
     kept), and how many listings repeated one already seen. A damaged index file stops prune:
@@ -35,7 +36,8 @@ def read_index(
         try:
             if content_id(data) != name:
                 raise IntegrityError("it does not match its id")
-            entries, damaged = decode_index_file(data, name)
+            entries, damaged = decode_index_file(
+                cipher.open(data, "index", f"index file {name}"), name)
         except IntegrityError as exc:
             raise stop(f"index file {name} is damaged ({exc.message})", "index") from exc
         index.add(entries)

@@ -33,14 +33,14 @@ from snapkit.format.model import (
     BlobEntry,
     Damage,
     content_id,
-    decode_pack_trailer,
     decode_tree,
     encode_index,
 )
 from snapkit.store import codec
 from snapkit.store.backend import Backend, NotFound
+from snapkit.store.cipher import PLAIN, Cipher
 from snapkit.store.index import Index, write_index
-from snapkit.store.pack import FOOTER, MAGIC, read_trailer
+from snapkit.store.pack import FOOTER, MAGIC, decode_trailer, read_trailer
 from snapkit.store.repository import Repository
 
 Step = Callable[[str], None]
@@ -78,14 +78,15 @@ class IndexRebuild:
     added: int  # blobs the old index did not list (a lost index file, an orphan pack)
     old_files: tuple[str, ...]  # every index file now, broken ones included
     broken_files: tuple[str, ...]
-    new_name: str  # the name the new index file will have
+    new_name: str  # the id of the new index file's plain bytes (see _index_name)
+    old_names: tuple[str, ...] = ()  # the same of each index file there now
 
     @property
     def nothing_to_do(self) -> bool:
         """The new index would be exactly the one index file already there."""
         if not self.entries:
             return not self.old_files
-        return self.old_files == (self.new_name,)
+        return self.old_names == (self.new_name,)
 
     @property
     def complete(self) -> bool:
@@ -116,7 +117,7 @@ def plan_index_rebuild(repo: Repository, on_step: Step | None = None) -> IndexRe
     for n, pack in enumerate(packs, 1):
         step(f"pack {n}/{len(packs)}")
         try:
-            found, info = _pack_entries(backend, pack, old_by_pack.get(pack, []))
+            found, info = _pack_entries(backend, pack, old_by_pack.get(pack, []), repo.cipher)
         except (NotFound, OSError) as exc:
             unreadable.append((pack, str(exc)))
             continue
@@ -143,19 +144,20 @@ def plan_index_rebuild(repo: Repository, on_step: Step | None = None) -> IndexRe
         old_files=old_files,
         broken_files=tuple(sorted(old.broken)),
         new_name=_index_name(entries, damaged),
+        old_names=_plain_names(repo, old_files),
     )
 
 
-def _pack_entries(backend: Backend, pack: str,
-                  known: list[BlobEntry]) -> tuple[list[BlobEntry], PackSalvage | None]:
+def _pack_entries(backend: Backend, pack: str, known: list[BlobEntry],
+                  cipher: Cipher) -> tuple[list[BlobEntry], PackSalvage | None]:
     """A pack's entries from its trailer; salvaged (with the salvage's report) when the trailer
     cannot be read, or when it disagrees with the old index and the pack does not match its
     id (a damaged trailer that still decodes must not replace right entries with wrong ones).
     """
     try:
-        listed = read_pack_entries(backend, pack)
+        listed = read_pack_entries(backend, pack, cipher)
     except IntegrityError as exc:
-        return salvage_pack(pack, backend.load("packs", pack), known, exc.message)
+        return salvage_pack(pack, backend.load("packs", pack), known, exc.message, cipher)
     mine = {(e.id, e.kind, e.offset, e.length, e.raw_length) for e in listed}
     if all((e.id, e.kind, e.offset, e.length, e.raw_length) in mine for e in known):
         return listed, None
@@ -163,28 +165,46 @@ def _pack_entries(backend: Backend, pack: str,
     if content_id(data) == pack:
         return listed, None  # the pack is intact: its trailer is right, the old index wrong
     return salvage_pack(pack, data, [*known, *listed],
-                        "its trailer disagrees with the index and the pack does not match its id")
+                        "its trailer disagrees with the index and the pack does not match its id",
+                        cipher)
 
 
 def _index_name(entries: list[BlobEntry], damaged: list[Damage]) -> str:
+    """The id of an index file's plain bytes (its name, in a repository without encryption)."""
     return content_id(encode_index(entries, damaged))
+
+
+def _plain_names(repo: Repository, files: tuple[str, ...]) -> tuple[str, ...]:
+    """:func:`_index_name` of each index file: its name, or (sealed) the id of its opened
+    bytes — a sealed file's name changes with every sealing, its content does not."""
+    if not repo.cipher.encrypted:
+        return files
+    out: list[str] = []
+    for name in files:
+        try:
+            out.append(content_id(repo.cipher.open(repo.backend.load("index", name), "index",
+                                                   f"index file {name}")))
+        except (IntegrityError, NotFound):
+            out.append(name)
+    return tuple(out)
 
 
 def write_rebuilt_index(repo: Repository, plan: IndexRebuild) -> IndexWritten:
     """Write the planned index as one file, then remove every other index file."""
     backend = repo.backend
-    name = write_index(backend, list(plan.entries), plan.damaged) if plan.entries else None
+    name = (write_index(backend, list(plan.entries), plan.damaged, repo.cipher)
+            if plan.entries else None)
     removed = 0
     for old in plan.old_files:
         if old != name:
             with contextlib.suppress(NotFound):
                 backend.remove("index", old)
             removed += 1
-    repo.index = Index.load(backend)
+    repo.index = Index.load(backend, repo.cipher)
     return IndexWritten(1 if name else 0, removed)
 
 
-def read_pack_entries(backend: Backend, pack: str) -> list[BlobEntry]:
+def read_pack_entries(backend: Backend, pack: str, cipher: Cipher = PLAIN) -> list[BlobEntry]:
     """The entries a pack's trailer lists, checked to lie inside its data area; raises
     IntegrityError when the trailer cannot be read."""
     size = backend.size("packs", pack)
@@ -194,7 +214,7 @@ def read_pack_entries(backend: Backend, pack: str) -> list[BlobEntry]:
     start = size - FOOTER.size - length
     if start < len(MAGIC):
         raise IntegrityError(f"pack {pack} has a trailer longer than the pack")
-    entries = decode_pack_trailer(backend.load("packs", pack, start, length), pack)
+    entries = decode_trailer(backend.load("packs", pack, start, length), pack, cipher)
     for e in entries:
         if e.offset < len(MAGIC) or e.offset + e.length > start or e.kind not in (KIND_DATA,
                                                                                  KIND_TREE):
@@ -202,22 +222,24 @@ def read_pack_entries(backend: Backend, pack: str) -> list[BlobEntry]:
     return entries
 
 
-def verified(e: BlobEntry, data: bytes) -> bool:
+def verified(e: BlobEntry, data: bytes, cipher: Cipher = PLAIN) -> bool:
     """Whether the bytes of ``data`` at ``e``'s place decode to ``e.id``."""
     stored = data[e.offset: e.offset + e.length]
     if len(stored) != e.length:
         return False
     try:
-        return content_id(codec.decode(stored, e.raw_length)) == e.id
+        return cipher.content_id(cipher.open_blob(stored, e.raw_length, f"blob {e.id}")) == e.id
     except IntegrityError:
         return False
 
 
-def salvage_pack(pack: str, data: bytes, known: Iterable[BlobEntry],
-                 reason: str) -> tuple[list[BlobEntry], PackSalvage]:
-    """The blobs recoverable from a pack whose trailer is damaged (see the module docstring)."""
+def salvage_pack(pack: str, data: bytes, known: Iterable[BlobEntry], reason: str,
+                 cipher: Cipher = PLAIN) -> tuple[list[BlobEntry], PackSalvage]:
+    """The blobs recoverable from a pack whose trailer is damaged (see the module docstring);
+    in an encrypted repository only those the index knew (sealed blobs cannot be found by
+    scanning for zstd frames)."""
     listed = list(dict.fromkeys(known))
-    good = [e for e in listed if verified(e, data)]
+    good = [e for e in listed if verified(e, data, cipher)]
     lost = len(listed) - len(good)
     starts = {e.offset: e for e in sorted(good, key=lambda e: -e.length)}
     found: dict[str, BlobEntry] = {e.id: e for e in good}
@@ -225,7 +247,7 @@ def salvage_pack(pack: str, data: bytes, known: Iterable[BlobEntry],
     pos = len(MAGIC)
     while pos < len(data):
         e = starts.get(pos)
-        if e is None and data.startswith(ZSTD_START, pos):
+        if e is None and not cipher.encrypted and data.startswith(ZSTD_START, pos):
             e = _zstd_blob(pack, data, pos)
             if e is not None and e.id not in found:
                 found[e.id] = e

@@ -31,7 +31,6 @@ from dataclasses import dataclass
 from snapkit.format.errors import IntegrityError
 from snapkit.format.model import BlobEntry, Damage, content_id
 from snapkit.maintain.repair_index import read_pack_entries, verified
-from snapkit.store import codec
 from snapkit.store.backend import NotFound
 from snapkit.store.index import Index, write_index
 from snapkit.store.repository import Repository
@@ -109,7 +108,7 @@ def plan_pack_repair(repo: Repository, on_step: Step | None = None) -> PackRepai
         entries = dict(by_pack[pack])
         if not intact:
             entries.update({e.id: e for e in _trailer(repo, pack) if e.id not in entries})
-        good = [e for e in entries.values() if verified(e, data)]
+        good = [e for e in entries.values() if verified(e, data, repo.cipher)]
         ok = {e.id for e in good}
         # a trailer-only entry that does not read back is no loss: no index lists it
         bad = [e for e in entries.values() if e.id not in ok and e.id in by_pack[pack]]
@@ -137,7 +136,7 @@ def plan_pack_repair(repo: Repository, on_step: Step | None = None) -> PackRepai
 
 def _trailer(repo: Repository, pack: str) -> list[BlobEntry]:
     try:
-        return read_pack_entries(repo.backend, pack)
+        return read_pack_entries(repo.backend, pack, repo.cipher)
     except IntegrityError:
         return []
 
@@ -166,8 +165,12 @@ def execute_pack_repair(repo: Repository, plan: PackRepairPlan,
             step(f"salvage {n}/{len(plan.damaged)}")
             data = backend.load("packs", pack.pack)
             for e in pack.readable:
-                plain = codec.decode(data[e.offset: e.offset + e.length], e.raw_length)
-                if content_id(plain) != e.id:  # changed since the plan: leave it lost
+                try:
+                    plain = repo.cipher.open_blob(data[e.offset: e.offset + e.length],
+                                                  e.raw_length, f"blob {e.id}")
+                except IntegrityError:  # changed since the plan: leave it lost
+                    continue
+                if repo.cipher.content_id(plain) != e.id:
                     continue
                 if not saver.known(e.id):
                     copied += 1
@@ -177,7 +180,7 @@ def execute_pack_repair(repo: Repository, plan: PackRepairPlan,
     written = fresh.packs() - kept_packs
     records = [Damage(b, p, r) for (b, p), r in fresh.damaged.items()]
     entries = sorted(fresh.copies(), key=lambda e: (e.pack, e.offset, e.id))
-    name = write_index(backend, entries, records) if entries else None
+    name = write_index(backend, entries, records, repo.cipher) if entries else None
     doomed = (set(plan.index_files) | fresh.files) - {name}
     for old_name in sorted(doomed):
         _remove(repo, "index", old_name)
@@ -186,7 +189,7 @@ def execute_pack_repair(repo: Repository, plan: PackRepairPlan,
         if pack.pack not in written:
             _remove(repo, "packs", pack.pack)
             removed += 1
-    repo.index = Index.load(backend)
+    repo.index = Index.load(backend, repo.cipher)
     return PackRepairDone(copied, len(written), removed, len(doomed))
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from snapkit.format.model import Snapshot, Tree, content_id, encode_snapshot, encode_tree
 from snapkit.maintain.repair_config import ConfigCheck, check_config, write_config
@@ -194,7 +194,7 @@ def _repair_all(repo: Repository, pairs: Sequence[tuple[str, Snapshot]],
     available = Available(repo)
     with repo.saver() as saver:
         def save(tree: Tree) -> str:
-            return content_id(encode_tree(tree)) if dry_run else saver.save_tree(tree)
+            return repo.cipher.content_id(encode_tree(tree)) if dry_run else saver.save_tree(tree)
 
         for sid, snap in pairs:
             new_root, lost = rewrite_tree(repo, snap.tree, save, available)
@@ -206,11 +206,14 @@ def _repair_all(repo: Repository, pairs: Sequence[tuple[str, Snapshot]],
                 continue
             manifest = repaired_manifest(sid, snap, new_root, lost)
             manifests.append(manifest)
+            # (the id a plain repository will give it; a sealed manifest's id is known once
+            # it is written, below)
             fixes.append(SnapshotFix(sid, lost, content_id(encode_snapshot(manifest)), False,
                                      forget))
     if not dry_run:
-        for manifest in manifests:
-            repo.save_snapshot(manifest)
+        saved = iter([repo.save_snapshot(manifest) for manifest in manifests])
+        fixes = [replace(f, new_id=next(saved)) if f.new_id is not None and not f.existing
+                 else f for f in fixes]
         if forget:
             for fix in fixes:
                 repo.remove_snapshot(fix.snapshot)

@@ -21,7 +21,7 @@ is judged by the config's alone (the limit the guide names).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -99,8 +99,9 @@ def restore(location: Location, snapshot: str, target: str, *, in_place: bool = 
                               scope=delete_scope(location, snap, config, bool(excludes))
                               if delete else None)
         counter = file_counter(on_event, progress_interval)
-        result = restore_snapshot(repo.load_tree, repo.read_blobs, snap, opts,
-                                  _LazyChunker(repo.config.chunker), counter, counter.planned)
+        chunker = _LazyChunker(repo.config.chunker, repo.cipher.content_id)
+        result = restore_snapshot(repo.load_tree, repo.read_blobs, snap, opts, chunker, counter,
+                                  counter.planned)
     return RestoreOutcome(snap_id, opts.target, result, unmatched)
 
 
@@ -163,13 +164,14 @@ class _LazyChunker:
     """The repository's chunker, built on first use (importing the content-defined chunking
     only for a restore that compares existing files or verifies what it wrote)."""
 
-    def __init__(self, params: ChunkerParams) -> None:
+    def __init__(self, params: ChunkerParams, blob_id: Callable[[bytes], str]) -> None:
         self._params = params
+        self.blob_id = blob_id
         self._chunker: Chunker | None = None
 
     def chunks(self, stream: BinaryIO, size_hint: int) -> Iterator[bytes]:
         if self._chunker is None:
             from snapkit.capture.chunker import Chunker as ContentChunker
 
-            self._chunker = ContentChunker(self._params)
+            self._chunker = ContentChunker(self._params, self.blob_id)
         return self._chunker.chunks(stream, size_hint)

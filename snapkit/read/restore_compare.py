@@ -11,7 +11,7 @@ import stat
 from collections.abc import Iterator
 from typing import BinaryIO, Protocol
 
-from snapkit.format.model import NODE_DIR, NODE_FILE, NODE_SYMLINK, Node, content_id, file_hasher
+from snapkit.format.model import NODE_DIR, NODE_FILE, NODE_SYMLINK, Node, file_hasher
 from snapkit.read.restore_writer import BINARY, NOFOLLOW, DirFds, SymlinkInTheWay
 from snapkit.read.treewalk import Parts
 
@@ -24,6 +24,10 @@ class Chunker(Protocol):
     whether a file already in the target is the snapshot's, and for ``verify``."""
 
     def chunks(self, stream: BinaryIO, size_hint: int) -> Iterator[bytes]: ...
+
+    def blob_id(self, data: bytes) -> str:
+        """The id the repository gives a chunk (keyed in an encrypted one)."""
+        ...
 
 
 def compare(prober: DirFds | None, parts: Parts, dest: str, node: Node, policy: str,
@@ -76,5 +80,5 @@ def same_content(dfd: int | None, name: str, node: Node, chunker: Chunker) -> bo
             while block := f.read(HASH_READ):
                 hasher.update(block)
             return hasher.hexdigest() == node.hash
-        ids = [content_id(c) for c in chunker.chunks(f, node.size)]
+        ids = [chunker.blob_id(c) for c in chunker.chunks(f, node.size)]
     return tuple(ids) == node.content

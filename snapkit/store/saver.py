@@ -116,6 +116,10 @@ class BlobSaver:
         # pending first: a worker adds an id to the index before it discards it from pending
         return blob_id in self._pending or blob_id in self._repo.index
 
+    def blob_id(self, data: bytes) -> str:
+        """The id the repository gives ``data`` (keyed in an encrypted one)."""
+        return self._cipher.content_id(data)
+
     def save(self, kind: int, data: bytes, blob_id: str | None = None) -> str:
         """Store ``data`` unless a blob with the same id exists; return the id."""
         if self._error is not None:

@@ -16,7 +16,7 @@ from typing import IO
 from snapkit.capture.chunker import Chunker
 from snapkit.capture.nodes import node_from_tar
 from snapkit.capture.sqlite import HEADER_BYTES, MIN_SIZE, PageChunker
-from snapkit.format.model import NODE_DIR, NODE_FILE, NODE_SYMLINK, Node, content_id, file_hasher
+from snapkit.format.model import NODE_DIR, NODE_FILE, NODE_SYMLINK, Node, file_hasher
 from snapkit.maintain.importer.stream import READ_ERRORS, Guarded
 from snapkit.read.openclaw_archive import MANIFEST, MANIFEST_MAX
 from snapkit.read.treewalk import Parts, UnsafeName, check_name
@@ -208,7 +208,7 @@ class Collector:
             size += len(chunk)
             self.st.bytes_read += len(chunk)
             if is_manifest:  # saved at the end unless it is an openclaw backup's manifest
-                content.append(content_id(chunk))
+                content.append(self.saver.blob_id(chunk))
                 kept.append(chunk)
             else:
                 content.append(self.saver.save_data(chunk))
