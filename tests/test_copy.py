@@ -400,7 +400,7 @@ def test_copy_local_to_s3(tmp_path: Path, s3_server: S3Server,
     loc = s3_server.location(s3_server.new_bucket(), "offsite/laptop")
     out = invoke_main(["copy", "--to", loc], env, clear_prefixes=("SNAPKIT_", "AWS_"))
     assert out.code == 10 and f"snapkit init --repo {loc}" in out.stderr, out.stderr
-    ok(env, "init", "--repo", loc)
+    ok(env, "init", "--repo", loc, "--encryption", "none")
     result = copied(env, "--to", loc)
     assert result["snapshots_copied"] == 2 and result["destination"] == loc
     assert ids(loc) == ids(tmp_path / "repo")

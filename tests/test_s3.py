@@ -107,7 +107,8 @@ def test_cli_end_to_end_on_s3(tmp_path: Path, s3_server: S3Server, src: Path) ->
     loc = s3_server.location(bucket, "backups/laptop")
     env = s3_env(tmp_path, s3_server)
 
-    out = invoke(["init", "--repo", loc], env)  # the bucket does not exist yet: created
+    # the bucket does not exist yet: created (plain: S3 is encrypted by default)
+    out = invoke(["init", "--repo", loc, "--encryption", "none"], env)
     assert out.code == 0, out.stderr
     assert f"at {loc}" in out.stdout
     out = invoke(["snap", str(src), "--tag", "first", "--repo", loc], env)
@@ -159,15 +160,20 @@ def test_cli_end_to_end_on_s3(tmp_path: Path, s3_server: S3Server, src: Path) ->
     assert not [k for k in keys if "/locks/" in k]
 
 
-def test_first_snap_creates_bucket_and_repository(
+def test_first_snap_asks_for_init_which_creates_bucket_and_repository(
     tmp_path: Path, s3_server: S3Server, src: Path
 ) -> None:
     bucket = s3_server.new_bucket()
     loc = s3_server.location(bucket)  # the bucket's root
     env = s3_env(tmp_path, s3_server, SNAPKIT_REPO=loc)
+    # S3 is encrypted by default, so the first snap does not create a repository by itself
     out = invoke(["snap", str(src)], env)
+    assert_one_line_error(out, 10, f"no repository at {loc}", f"snapkit init --repo {loc}")
+    assert bucket not in {b["Name"] for b in s3_server.client().list_buckets()["Buckets"]}
+    out = invoke(["init", "--encryption", "none"], env)
     assert out.code == 0, out.stderr
-    assert out.stderr.strip() == f"created a new repository at {loc}"
+    out = invoke(["snap", str(src)], env)
+    assert out.code == 0 and out.stderr == "", out.stderr
     out = invoke(["snap", str(src)], env)
     assert out.code == 0 and out.stderr == "", out.stderr
     assert "config" in s3_server.keys(bucket)

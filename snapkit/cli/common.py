@@ -60,6 +60,8 @@ class Settings:
     json: bool = False
     quiet: bool = False
     verbose: bool = False
+    #: ``--password-file``: where an encrypted repository's passphrase is read from
+    password_file: str | None = None
     #: The settings given on the command line before the command (``snapkit --repo R cmd``):
     #: they beat the command's own options that only came from an environment variable.
     explicit: frozenset[str] = frozenset()
@@ -67,7 +69,7 @@ class Settings:
 
 #: Settings field -> the click parameter name of its global option.
 _PARAMS = {"repo": "repo", "config": "config", "json": "json_out", "quiet": "quiet",
-           "verbose": "verbose"}
+           "verbose": "verbose", "password_file": "password_file"}
 
 
 def _from_command_line(ctx: click.Context, param: str) -> bool:
@@ -80,7 +82,8 @@ def group_settings(ctx: click.Context, **kw: Any) -> Settings:
     explicit = frozenset(f for f, p in _PARAMS.items() if _from_command_line(ctx, p))
     settings = Settings(repo=values["repo"], config=values["config"],
                         json=bool(values["json"]), quiet=bool(values["quiet"]),
-                        verbose=bool(values["verbose"]), explicit=explicit)
+                        verbose=bool(values["verbose"]), password_file=values["password_file"],
+                        explicit=explicit)
     VERBOSE["on"] = settings.verbose
     # (the command's own options are not parsed yet: a --json after it still counts)
     JSON_OUTPUT["on"] = JSON_OUTPUT["on"] or settings.json
@@ -107,20 +110,26 @@ def _merge(ctx: click.Context, **kw: Any) -> Settings:
         json=bool(picked["json"]),
         quiet=bool(picked["quiet"]),
         verbose=bool(picked["verbose"]),
+        password_file=picked["password_file"],
     )
     VERBOSE["on"] = merged.verbose
     JSON_OUTPUT["on"] = merged.json
+    if merged.password_file:
+        # where snapkit.ops.passphrase looks (an option beats the variable it replaces here)
+        os.environ["SNAPKIT_PASSWORD_FILE"] = merged.password_file
     return merged
 
 
 def global_options(f: F) -> F:
-    """Add --repo, --config, --json, -q, -v to a command (or the group)."""
+    """Add --repo, --config, --password-file, --json, -q, -v to a command (or the group)."""
     options = [
         click.option("--repo", "-r", metavar="PATH|URL", envvar="SNAPKIT_REPO",
                      help=help_page.HELP_REPO),
         # No click envvar: $SNAPKIT_CONFIG is read by snapkit.select.config.config_search_path, so
         # it is reported as "$SNAPKIT_CONFIG" (not "--config") by `config path` and errors.
         click.option("--config", "config", metavar="FILE", help=help_page.HELP_CONFIG),
+        click.option("--password-file", "password_file", metavar="FILE",
+                     envvar="SNAPKIT_PASSWORD_FILE", help=help_page.HELP_PASSWORD_FILE),
         click.option("--json", "json_out", is_flag=True, envvar="SNAPKIT_JSON",
                      help=help_page.HELP_JSON),
         click.option("-q", "--quiet", is_flag=True, envvar="SNAPKIT_QUIET",
@@ -162,6 +171,7 @@ def with_settings(f: F) -> F:
             json_out=kw.pop("json_out", False),
             quiet=kw.pop("quiet", False),
             verbose=kw.pop("verbose", False),
+            password_file=kw.pop("password_file", None),
         )
         return f(*args, settings=settings, **kw)
 

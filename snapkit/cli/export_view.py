@@ -10,14 +10,24 @@ import click
 
 from snapkit.cli.common import Settings, emit_json, human_bytes, notice
 from snapkit.ops.events import Event
-from snapkit.ops.export import ExportOutcome, PartialsRemoved
+from snapkit.ops.export import ExportOutcome, PartialsRemoved, PlainArchive
 from snapkit.read.archive_verify import VerifyResult
 from snapkit.read.treewalk import Failed
 
+#: Said when an encrypted repository is exported (the archive is a plain tar).
+PLAIN_ARCHIVE_NOTE = ("snapkit: note: the repository is encrypted, the archive is not; to "
+                      "encrypt it, pipe `-o -` to age or gpg: `snapkit export SNAPSHOT -o - | "
+                      "age -r RECIPIENT > backup.tar.gz.age` (docs/import-export.md)")
+
 
 def partials_removed(settings: Settings) -> Callable[[Event], bool]:
-    """A handler saying that partial archives of interrupted exports were removed."""
+    """A handler saying that partial archives of interrupted exports were removed, and that
+    the archive of an encrypted repository is not encrypted."""
     def handle(event: Event) -> bool:
+        if isinstance(event, PlainArchive):
+            if not settings.json:
+                notice(settings, PLAIN_ARCHIVE_NOTE)
+            return True
         if not isinstance(event, PartialsRemoved):
             return False
         n = event.count

@@ -39,6 +39,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "generate": ("generate_cmd:generate", "Write shell completion scripts and man pages."),
     "import": ("import_cmd:import_cmd", "Import ARCHIVE (tar, tar.gz or tar.zst) as a new, "
                "deduplicated snapshot."),
+    "key": ("key_cmd:key", "Manage the passphrases of an encrypted repository: add, list, "
+            "remove, passwd."),
     "init": ("init_cmd:init", "Create a new, empty repository at --repo (or the default "
              "path)."),
     "ls": ("browse_cmd:ls", "List the entries of SNAPSHOT at PATH (default: each source)."),
@@ -86,6 +88,9 @@ snapkit restore latest -t DIR    restore the newest snapshot below DIR"""
 HELP_REPO = ("Repository: a path, or s3:https://host/bucket/prefix [env SNAPKIT_REPO; default "
              "$XDG_DATA_HOME/snapkit/repo].")
 HELP_CONFIG = "Config file [env SNAPKIT_CONFIG; default $XDG_CONFIG_HOME/snapkit/config.json]."
+HELP_PASSWORD_FILE = ("An encrypted repository's passphrase is in FILE [env "
+                      "SNAPKIT_PASSWORD_FILE; or SNAPKIT_PASSWORD_COMMAND, SNAPKIT_PASSWORD; "
+                      "else asked on a terminal].")
 HELP_JSON = "Machine-readable JSON output (JSON lines for streams)."
 HELP_QUIET = "Print only errors and the essential result."
 HELP_VERBOSE = "More detail; tracebacks on internal errors."
@@ -95,6 +100,7 @@ OPTIONS = (
     ("--version", "Show the version and exit."),
     ("-r, --repo PATH|URL", HELP_REPO),
     ("--config FILE", HELP_CONFIG),
+    ("--password-file FILE", HELP_PASSWORD_FILE),
     ("--json", HELP_JSON),
     ("-q, --quiet", HELP_QUIET),
     ("-v, --verbose", HELP_VERBOSE),

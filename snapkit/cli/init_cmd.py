@@ -1,23 +1,41 @@
-"""``snapkit init``: create a repository."""
+"""``snapkit init``: create a repository, encrypted or not (:mod:`snapkit.ops.init`)."""
 
 from __future__ import annotations
 
 import click
 
-from snapkit.cli.common import Settings, emit_json, repo_path, with_settings
+from snapkit.cli.common import Settings, emit_json, notice, repo_path, with_settings
 from snapkit.store.location import redact
-from snapkit.store.repository import Repository
 
 
 @click.command("init")
+@click.option("--encryption", type=click.Choice(["repokey", "none"]), default=None,
+              help="repokey: encrypt everything stored under a key that a passphrase opens "
+                   "(asked twice, or SNAPKIT_PASSWORD_FILE / --password-file, "
+                   "SNAPKIT_PASSWORD_COMMAND, SNAPKIT_PASSWORD). [default: repokey for s3: and "
+                   "for a path on another filesystem than your home directory, else none]")
 @with_settings
-def init(settings: Settings) -> None:
-    """Create a new, empty repository at --repo (or the default path)."""
-    path = repo_path(settings)
-    repo = Repository.init(path)
-    shown = redact(str(path))
+def init(settings: Settings, encryption: str | None) -> None:
+    """Create a new, empty repository at --repo (or the default path).
+
+    \b
+    snapkit init                                # plain in ~/.local/share/snapkit/repo
+    snapkit init --repo /media/usb/snapkit      # another disk: encrypted, asks a passphrase
+    snapkit init --repo s3:https://host/bucket  # encrypted
+    snapkit init --repo /media/usb/snapkit --encryption none
+    """
+    from snapkit.ops.init import init_repository
+
+    made = init_repository(repo_path(settings), encryption)
+    shown = redact(made.location)
     if settings.json:
-        emit_json({"repository": shown, "id": repo.config.id,
-                   "version": repo.config.version})
-    elif not settings.quiet:
-        click.echo(f"created repository {repo.config.id[:8]} at {shown}")
+        emit_json({"repository": shown, "id": made.id, "version": made.version,
+                   "encrypted": made.encryption == "repokey", "encryption": made.encryption,
+                   "key": made.key})
+        return
+    if not settings.quiet:
+        how = "encrypted, repokey" if made.encryption == "repokey" else "not encrypted"
+        click.echo(f"created repository {made.id[:8]} at {shown} ({how})")
+    if made.encryption == "repokey":
+        notice(settings, "snapkit: note: keep the passphrase safe: without it nothing in this "
+                         "repository can be read, by anyone; `snapkit key add` makes a spare")

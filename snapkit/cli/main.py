@@ -79,11 +79,11 @@ class _Group(click.Group):
 @click.version_option(__version__, prog_name="snapkit")
 @global_options
 @click.pass_context
-def cli(ctx: click.Context, repo: str | None, config: str | None, json_out: bool, quiet: bool,
-        verbose: bool) -> None:
+def cli(ctx: click.Context, repo: str | None, config: str | None, password_file: str | None,
+        json_out: bool, quiet: bool, verbose: bool) -> None:
     """The ``snapkit`` group (its help: :data:`snapkit.cli.help_page.GROUP_HELP`)."""
-    ctx.obj = group_settings(ctx, repo=repo, config=config, json_out=json_out, quiet=quiet,
-                             verbose=verbose)
+    ctx.obj = group_settings(ctx, repo=repo, config=config, password_file=password_file,
+                             json_out=json_out, quiet=quiet, verbose=verbose)
 
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:

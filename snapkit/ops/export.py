@@ -60,6 +60,12 @@ class PartialsRemoved(Event):
 
 
 @dataclass(frozen=True)
+class PlainArchive(Event):
+    """The repository is encrypted, the archive is not (a standard tar, for `tar` anywhere):
+    said before it is written."""
+
+
+@dataclass(frozen=True)
 class ExportOutcome:
     snapshot_id: str
     format: str  # "tar.gz" | "tar.zst" | "tar"
@@ -91,6 +97,8 @@ def export_to(location: Location, snapshot: str, output: str | Path | BinaryIO |
         raise UsageError(f"unknown mode {mode!r}; the config defines: {known}")
     with reading(location, no_lock, "export", on_event) as repo:
         snap_id, snap = resolve(snapshot, repo.snapshots())
+        if repo.cipher.encrypted:
+            on_event(PlainArchive())
         subset = None
         if mode is not None:
             # The installation the snapshot recorded (an older snapshot: the one found now).

@@ -56,6 +56,13 @@ def _from_command(command: str) -> bytes:
     return _strip_newline(proc.stdout)
 
 
+def given(env: Mapping[str, str]) -> bool:
+    """Whether ``env`` names a passphrase source (a file, a command or the variable), so that
+    :func:`passphrase` need not prompt."""
+    return bool(env.get("SNAPKIT_PASSWORD_FILE") or env.get("SNAPKIT_PASSWORD_COMMAND")
+                or "SNAPKIT_PASSWORD" in env)
+
+
 def passphrase(env: Mapping[str, str], password_file: str | None = None,
                prompt: Prompt | None = None, new: bool = False) -> bytes:
     """The passphrase (bytes, UTF-8), from the first source that is set (module docstring).

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-from snapkit.format.errors import RepositoryMissing
+from snapkit.format.errors import PassphraseNeeded, RepositoryMissing
 from snapkit.ops.events import (
     OnEvent,
     ReadingUnlocked,
@@ -36,19 +36,50 @@ _READ_ONLY_ERRNOS = (errno.EROFS, errno.EACCES, errno.EPERM)
 
 def ask_passphrase(new: bool = False) -> bytes:
     """The passphrase from where :func:`snapkit.ops.passphrase.passphrase` looks (the
-    environment, then a prompt when standard input is a terminal)."""
+    environment, then a prompt when standard input is a terminal); PassphraseNeeded (exit 12)
+    when there is none to open a repository with."""
     import getpass
 
-    from snapkit.ops.passphrase import passphrase
+    from snapkit.ops.passphrase import HOW, given, passphrase
 
-    prompt = (lambda text: getpass.getpass(f"{text}: ")) if sys.stdin.isatty() else None
+    tty = sys.stdin.isatty()
+    if not new and not tty and not given(os.environ):  # exit 12, as a wrong one: same fix
+        raise PassphraseNeeded(f"this repository is encrypted and no passphrase was given: {HOW}")
+    prompt = (lambda text: getpass.getpass(f"{text}: ")) if tty else None
     return passphrase(os.environ, prompt=prompt, new=new)
+
+
+def _device(path: Path) -> int | None:
+    """The filesystem (``st_dev``) of ``path``, or of its nearest existing parent."""
+    for p in (path, *path.parents):
+        try:
+            return os.stat(p).st_dev
+        except OSError:
+            continue
+    return None
+
+
+def default_encryption(location: Location) -> tuple[str, str]:
+    """The encryption a new repository at ``location`` gets by default (``repokey`` or
+    ``none``), and where it is, as a phrase for messages: ``repokey`` for S3 and for a local
+    path on another filesystem than the home directory (``docs/guide.md``, "Encrypted
+    repositories")."""
+    from snapkit.store.location import is_remote
+
+    if is_remote(location):
+        return "repokey", "an S3 repository"
+    here = _device(Path(location))
+    if here is None or here != _device(Path.home()):
+        return "repokey", "on another filesystem than your home directory"
+    return "none", "on your home directory's filesystem"
 
 
 def open_repository(location: Location, *, create: bool = False, on_event: OnEvent = ignore,
                     passphrase: Callable[[], bytes] = ask_passphrase) -> Repository:
     """Open the repository at ``location``; with ``create``, make an empty one first when
-    nothing is stored there yet (reported as :class:`RepositoryCreated`). What is skipped as
+    nothing is stored there yet (reported as :class:`RepositoryCreated`) — only where the
+    default is not to encrypt (:func:`default_encryption`; elsewhere ``snapkit init`` chooses,
+    and asks for the passphrase). What is skipped as
     damaged, now or later, is reported as :class:`RepositoryDamaged`. An encrypted one is
     unlocked with ``passphrase()``, asked only then."""
     try:
@@ -56,6 +87,12 @@ def open_repository(location: Location, *, create: bool = False, on_event: OnEve
     except RepositoryMissing:
         if not (create and is_vacant(location)):
             raise
+        mode, where = default_encryption(location)
+        if mode != "none":  # encrypted by default there: chosen once, by `snapkit init`
+            raise RepositoryMissing(
+                f"no repository at {location}; it is {where}, so it is encrypted by default: "
+                f"create it first with `snapkit init --repo {location}` (asks for its "
+                "passphrase; `--encryption none` for a plain one)") from None
         repo = Repository.init(location)
         on_event(RepositoryCreated(str(repo.backend.location)))
     repo.set_on_warning(lambda message: on_event(RepositoryDamaged(message)))

@@ -1,0 +1,68 @@
+"""``snapkit init``: create a repository, encrypted or not, and the default for each place.
+
+The default (``docs/guide.md``, "Encrypted repositories"): an ``s3:`` repository, and a local
+one on another filesystem than the home directory (a USB disk, a NAS or network mount, another
+partition), are encrypted (``repokey``); a local one on the home directory's own filesystem is
+not (``none``): whoever can read that disk can read the originals it backs up (``~/.openclaw``
+holds its own secrets in plain files), while an encrypted repository costs a passphrase at every
+run and a lost passphrase loses every backup. The first ``snap`` or ``import`` creates a
+repository by itself only where the default is ``none`` (``snapkit.ops.repo.open_repository``):
+elsewhere the choice, and the passphrase, are made once with ``snapkit init``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from snapkit.format.errors import UsageError
+from snapkit.ops.passphrase import HOW, given
+from snapkit.ops.repo import Location, ask_passphrase, default_encryption
+from snapkit.store.connect import backend_for
+from snapkit.store.repository import Repository, is_vacant
+
+ENCRYPTIONS = ("repokey", "none")
+
+
+@dataclass(frozen=True)
+class Created:
+    """What ``snapkit init`` made."""
+
+    location: str
+    id: str
+    version: int
+    encryption: str  # "repokey" | "none"
+    #: why this encryption: "chosen" (--encryption), or the default's reason
+    reason: str
+    key: str | None  # the first key file's id (encrypted)
+
+
+def init_repository(location: Location, encryption: str | None = None,
+                    passphrase: Callable[[bool], bytes] = ask_passphrase) -> Created:
+    """Create the repository at ``location``: encrypted (``repokey``) or not (``none``), by
+    default as :func:`default_encryption` says. The new passphrase is asked for
+    (``passphrase(True)``) only once the place is known to be free."""
+    if encryption is not None and encryption not in ENCRYPTIONS:
+        raise UsageError(f"unknown encryption {encryption!r}; use repokey or none")
+    mode, reason = (encryption, "chosen") if encryption else default_encryption(location)
+    backend = backend_for(location)
+    if mode == "repokey" and not backend.exists() and is_vacant(backend):
+        if encryption is None and not given(os.environ) and not sys.stdin.isatty():
+            raise UsageError(f"{location} is {reason}, so it is encrypted by default and needs "
+                             f"a passphrase: {HOW}; or pass --encryption none for a plain "
+                             "repository")
+        secret: bytes | None = passphrase(True)
+    else:
+        secret = None  # (Repository.init names what is in the way)
+    repo = Repository.init(location, passphrase=secret if mode == "repokey" else None)
+    return Created(str(repo.backend.location), repo.config.id, repo.config.version, mode,
+                   reason, _first_key(repo))
+
+
+def _first_key(repo: Repository) -> str | None:
+    if not repo.cipher.encrypted:
+        return None
+    return next(iter(sorted(repo.backend.list("keys"))), None)
+

@@ -1,0 +1,266 @@
+"""Encrypted repositories through the CLI: ``snapkit init --encryption`` and its default per
+place, the passphrase from ``SNAPKIT_PASSWORD``, ``--password-file`` (``SNAPKIT_PASSWORD_FILE``)
+and ``SNAPKIT_PASSWORD_COMMAND``, one-line errors for a wrong or missing passphrase (exit 12),
+nothing readable in the store, and export's note that its archive is not encrypted.
+
+Repositories are mostly made in process with the smallest key derivation the format allows,
+so that each unlock costs milliseconds; ``snapkit init`` itself tunes scrypt (~0.5 s here).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+from helpers import CliResult, assert_trees_equal, cli_env, invoke_main, make_tree, restored
+
+from snapkit.format.crypto import MIN_SCRYPT_N, KdfParams
+from snapkit.ops.repo import default_encryption
+from snapkit.store.repository import Repository
+
+PASSWORD = "correct horse battery staple"
+MARKER = b"KnownPlainContent-of-a-secret-7d41e9"
+SECRET_NAME = "giraffe-credentials-file.json"
+
+
+def fast(path: Path, passphrase: str = PASSWORD) -> Repository:
+    """An encrypted repository whose key file unlocks in milliseconds."""
+    return Repository.init(path, passphrase=passphrase.encode(),
+                           kdf=KdfParams(MIN_SCRYPT_N, os.urandom(16)))
+
+
+def invoke(args: Sequence[str], env: dict[str, str]) -> CliResult:
+    # --password-file reaches the passphrase through SNAPKIT_PASSWORD_FILE: put it back after
+    return invoke_main(args, env, isolate=("SNAPKIT_PASSWORD_FILE",))
+
+
+def one_line_error(out: CliResult, code: int, *needles: str) -> str:
+    assert out.code == code, (out.code, out.stderr)
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("snapkit: error: "), out.stderr
+    for needle in needles:
+        assert needle in lines[0], (needle, lines[0])
+    return lines[0]
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    """HOME and the XDG folders below tmp_path, on the repository's filesystem."""
+    return {"HOME": str(tmp_path / "home"), "XDG_CONFIG_HOME": str(tmp_path / "xdg-config"),
+            "XDG_DATA_HOME": str(tmp_path / "xdg-data"),
+            "XDG_CACHE_HOME": str(tmp_path / "xdg-cache"),
+            "OPENCLAW_STATE_DIR": str(tmp_path / "no-openclaw")}
+
+
+@pytest.fixture
+def src(tmp_path: Path) -> Path:
+    return make_tree(tmp_path / "src", {
+        f"d/{SECRET_NAME}": MARKER + os.urandom(4096),  # incompressible: stored as it is
+        "d/big.bin": os.urandom(300_000),
+        "top.txt": b"hello\n",
+    })
+
+
+def other_filesystem(tmp_path: Path) -> Path:
+    """A folder on another filesystem than ``tmp_path`` (else the test is skipped)."""
+    for base in ("/dev/shm", "/run/user", "/var/tmp", "/tmp"):
+        if os.path.isdir(base) and os.access(base, os.W_OK) \
+                and os.stat(base).st_dev != os.stat(tmp_path).st_dev:
+            path = Path(base) / f"snapkit-test-{os.getpid()}-{tmp_path.name}"
+            path.mkdir()
+            return path
+    pytest.skip("no second writable filesystem here")
+
+
+@pytest.fixture
+def elsewhere(tmp_path: Path) -> Iterator[Path]:
+    path = other_filesystem(tmp_path)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- init
+
+
+def test_the_default_encryption_follows_the_place(tmp_path: Path, elsewhere: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert default_encryption("s3:https://host/bucket/p")[0] == "repokey"
+    assert default_encryption(tmp_path / "repo")[0] == "none"  # the home's filesystem
+    assert default_encryption(tmp_path / "home" / "not" / "yet")[0] == "none"
+    assert default_encryption(elsewhere / "repo") == (
+        "repokey", "on another filesystem than your home directory")
+
+
+def test_init_on_another_filesystem_is_encrypted_and_needs_a_passphrase(
+        tmp_path: Path, elsewhere: Path, env: dict[str, str]) -> None:
+    repo = elsewhere / "repo"
+    out = invoke(["init", "--repo", str(repo)], env)
+    one_line_error(out, 2, f"{repo} is on another filesystem than your home directory",
+                   "SNAPKIT_PASSWORD", "--encryption none")
+    assert not repo.exists()
+    out = invoke(["init", "--repo", str(repo)], {**env, "SNAPKIT_PASSWORD": PASSWORD})
+    assert out.code == 0, out.stderr
+    assert out.stdout.startswith("created repository ") and "(encrypted, repokey)" in out.stdout
+    assert out.stderr.count("\n") == 1 and "keep the passphrase safe" in out.stderr
+    assert "snapkit key add" in out.stderr
+    config = (repo / "config").read_text()
+    assert '"encryption": "aes-256-gcm"' in config and len(os.listdir(repo / "keys")) == 1
+    # ...and a plain one there when asked
+    out = invoke(["init", "--repo", str(elsewhere / "plain"), "--encryption", "none", "--json"],
+                 env)
+    assert out.code == 0, out.stderr
+    assert out.json()["encrypted"] is False and out.stderr == ""
+
+
+def test_init_in_the_home_filesystem_is_plain_unless_asked(tmp_path: Path,
+                                                           env: dict[str, str]) -> None:
+    out = invoke(["init", "--repo", str(tmp_path / "plain"), "--json"], env)
+    assert out.code == 0, out.stderr
+    made = out.json()
+    assert (made["encrypted"], made["encryption"], made["version"], made["key"]) == (
+        False, "none", 1, None)
+    out = invoke(["init", "--repo", str(tmp_path / "enc"), "--encryption", "repokey",
+                  "--json"], {**env, "SNAPKIT_PASSWORD": PASSWORD})
+    assert out.code == 0, out.stderr
+    made = out.json()
+    assert (made["encrypted"], made["encryption"], made["version"]) == (True, "repokey", 2)
+    assert os.listdir(tmp_path / "enc" / "keys") == [made["key"]]
+    assert out.stderr == ""  # --json: no note
+    # asked for encryption without a passphrase anywhere: one line, nothing created
+    out = invoke(["init", "--repo", str(tmp_path / "enc2"), "--encryption", "repokey"], env)
+    one_line_error(out, 2, "passphrase")
+    assert not (tmp_path / "enc2").exists()
+    # an existing repository is named before any passphrase is asked for
+    out = invoke(["init", "--repo", str(tmp_path / "enc"), "--encryption", "repokey"], env)
+    one_line_error(out, 2, "a repository already exists")
+
+
+def test_the_first_snap_creates_a_repository_only_where_it_would_be_plain(
+        tmp_path: Path, elsewhere: Path, env: dict[str, str], src: Path) -> None:
+    out = invoke(["snap", str(src), "--repo", str(elsewhere / "r")], env)
+    one_line_error(out, 10, f"no repository at {elsewhere / 'r'}",
+                   f"snapkit init --repo {elsewhere / 'r'}")
+    assert not (elsewhere / "r").exists()
+    out = invoke(["snap", str(src), "--repo", str(tmp_path / "r")], env)
+    assert out.code == 0, out.stderr
+    assert out.stderr == f"created a new repository at {tmp_path / 'r'}\n"
+    assert not Repository.open(tmp_path / "r").config.encrypted
+
+
+# --------------------------------------------------------------------------- the passphrase
+
+
+def test_round_trip_with_each_passphrase_source(tmp_path: Path, env: dict[str, str],
+                                                src: Path) -> None:
+    fast(tmp_path / "repo")
+    env = {**env, "SNAPKIT_REPO": str(tmp_path / "repo")}
+    out = invoke(["snap", str(src), "--json"], {**env, "SNAPKIT_PASSWORD": PASSWORD})
+    assert out.code == 0, out.stderr
+    pw = tmp_path / "pw"
+    pw.write_text(PASSWORD + "\n")
+    command = f"{sys.executable} -c \"print('{PASSWORD}')\""
+    for i, (args, extra) in enumerate([
+        (["--password-file", str(pw)], {}),  # before the command
+        ([], {"SNAPKIT_PASSWORD_FILE": str(pw)}),
+        ([], {"SNAPKIT_PASSWORD_COMMAND": command}),
+        ([], {"SNAPKIT_PASSWORD_FILE": str(tmp_path / "missing")}),  # replaced by the option
+    ]):
+        after = ["--password-file", str(pw)] if i == 3 else []
+        out = invoke([*args, "restore", "latest", "--target", str(tmp_path / f"t{i}"), *after],
+                     {**env, **extra})
+        assert out.code == 0, out.stderr
+        assert_trees_equal(src, restored(tmp_path / f"t{i}", src))
+    # the option beats the variable: a wrong file named by the option fails
+    bad = tmp_path / "bad"
+    bad.write_text("not it")
+    out = invoke(["snapshots", "--password-file", str(bad)],
+                 {**env, "SNAPKIT_PASSWORD_FILE": str(pw)})
+    one_line_error(out, 12, "wrong passphrase for")
+
+
+def test_a_wrong_or_missing_passphrase_is_one_line_exit_12(tmp_path: Path,
+                                                           env: dict[str, str]) -> None:
+    fast(tmp_path / "repo")
+    env = {**env, "SNAPKIT_REPO": str(tmp_path / "repo")}
+    for args in (["snapshots"], ["check"], ["key", "list"]):
+        line = one_line_error(invoke(args, {**env, "SNAPKIT_PASSWORD": "wrong"}), 12,
+                              f"wrong passphrase for {tmp_path / 'repo'}")
+        assert "wrong\n" not in line and "'wrong'" not in line
+        one_line_error(invoke(args, env), 12, "encrypted and no passphrase was given",
+                       "SNAPKIT_PASSWORD_FILE")
+    out = invoke(["snapshots"], {**env, "SNAPKIT_PASSWORD_COMMAND": "false"})
+    one_line_error(out, 2, "SNAPKIT_PASSWORD_COMMAND failed (exit 1)")
+    out = invoke(["snapshots", "--password-file", str(tmp_path / "nope")], env)
+    one_line_error(out, 2, "cannot read the password file")
+
+
+def test_real_processes_round_trip_and_refuse(tmp_path: Path, src: Path) -> None:
+    fast(tmp_path / "repo")
+    env = cli_env(tmp_path, SNAPKIT_REPO=str(tmp_path / "repo"),
+                  SNAPKIT_PASSWORD_COMMAND=f"{sys.executable} -c \"print('{PASSWORD}')\"")
+
+    def run(*args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "snapkit", *args], env={**env, **extra},
+                              stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                              timeout=120, check=False)
+
+    p = run("snap", str(src))
+    assert p.returncode == 0, p.stderr
+    p = run("restore", "latest", "--target", str(tmp_path / "t"))
+    assert p.returncode == 0, p.stderr
+    assert_trees_equal(src, restored(tmp_path / "t", src))
+    p = run("snapshots", SNAPKIT_PASSWORD_COMMAND=f"{sys.executable} -c \"print('nope')\"")
+    assert p.returncode == 12 and p.stderr.count("\n") == 1, p.stderr
+    assert p.stderr.startswith("snapkit: error: wrong passphrase") and "Traceback" not in p.stderr
+    p = run("snapshots", SNAPKIT_PASSWORD_COMMAND="")  # none at all, no terminal
+    assert p.returncode == 12 and p.stderr.count("\n") == 1, p.stderr
+    assert "no passphrase was given" in p.stderr
+
+
+# --------------------------------------------------------------------------- at rest, export
+
+
+def test_the_store_holds_no_content_and_no_names(tmp_path: Path, env: dict[str, str],
+                                                 src: Path) -> None:
+    fast(tmp_path / "enc")
+    needles = [MARKER, SECRET_NAME.encode(), str(src).encode()]
+    for repo in ("enc", "plain"):
+        out = invoke(["snap", str(src), "--repo", str(tmp_path / repo)],
+                     {**env, "SNAPKIT_PASSWORD": PASSWORD})
+        assert out.code == 0, out.stderr
+    stored = {repo: b"".join(f.read_bytes() for f in (tmp_path / repo).rglob("*")
+                             if f.is_file()) for repo in ("enc", "plain")}
+    assert MARKER in stored["plain"]  # (the search finds content where it is plain)
+    for needle in needles:
+        assert needle not in stored["enc"], needle
+
+
+def test_export_of_an_encrypted_repository_says_the_archive_is_not(
+        tmp_path: Path, env: dict[str, str], src: Path) -> None:
+    fast(tmp_path / "repo")
+    env = {**env, "SNAPKIT_REPO": str(tmp_path / "repo"), "SNAPKIT_PASSWORD": PASSWORD}
+    assert invoke(["snap", str(src)], env).code == 0
+    out = invoke(["export", "latest", "-o", str(tmp_path / "a.tar.gz")], env)
+    assert out.code == 0, out.stderr
+    notes = [line for line in out.stderr.splitlines() if "not" in line]
+    assert len(notes) == 1 and notes[0].startswith("snapkit: note: the repository is "
+                                                   "encrypted, the archive is not"), out.stderr
+    assert "age -r" in notes[0]
+    out = invoke(["export", "latest", "-o", "-"], env)  # to stdout: a plain tar.gz still
+    assert out.code == 0 and "age -r" in out.stderr
+    with tarfile.open(fileobj=io.BytesIO(out.stdout_bytes), mode="r:gz") as tar:
+        assert any(name.endswith(SECRET_NAME) for name in tar.getnames())
+    assert "age -r" not in invoke(["export", "latest", "-q", "-o", "-"], env).stderr
+    # a plain repository: no note
+    plain = {**env, "SNAPKIT_REPO": str(tmp_path / "plain")}
+    assert invoke(["snap", str(src)], plain).code == 0
+    out = invoke(["export", "latest", "-o", str(tmp_path / "b.tar.gz")], plain)
+    assert out.code == 0 and "not encrypted" not in out.stderr and "age" not in out.stderr
