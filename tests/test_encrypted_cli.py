@@ -264,3 +264,16 @@ def test_export_of_an_encrypted_repository_says_the_archive_is_not(
     assert invoke(["snap", str(src)], plain).code == 0
     out = invoke(["export", "latest", "-o", str(tmp_path / "b.tar.gz")], plain)
     assert out.code == 0 and "not encrypted" not in out.stderr and "age" not in out.stderr
+
+
+def test_a_scheduled_job_carries_where_the_passphrase_is_never_the_passphrase(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from snapkit.ops.schedule.manage import RunOptions, run_argv
+
+    monkeypatch.chdir(tmp_path)
+    argv = run_argv(RunOptions(repo="/r"), tmp_path / "status.json",
+                    {"SNAPKIT_PASSWORD_FILE": "pw", "SNAPKIT_PASSWORD_COMMAND": "pass snapkit",
+                     "SNAPKIT_PASSWORD": "secret"})
+    assert f"SNAPKIT_PASSWORD_FILE={tmp_path / 'pw'}" in argv  # made absolute
+    assert "SNAPKIT_PASSWORD_COMMAND=pass snapkit" in argv
+    assert not [a for a in argv if "secret" in a]

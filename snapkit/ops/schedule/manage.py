@@ -3,9 +3,10 @@ and dispatching to the scheduler's module.
 
 The job's command is the same on every scheduler (:func:`run_argv`): this Python running
 ``-m snapkit schedule run`` with the repository and config as absolute paths, the status
-file's path, the OpenClaw location variables set at install time (``--setenv``; never a secret:
-only the names in :data:`CARRIED_ENV`), the mode, tags and keep policy. What is installed is
-always read back from the scheduler's own files, so ``status`` shows what will really run.
+file's path, the OpenClaw location variables and the passphrase's file or command set at
+install time (``--setenv``; never a secret itself: only the names in :data:`CARRIED_ENV`),
+the mode, tags and keep policy. What is installed is always read back from the scheduler's
+own files, so ``status`` shows what will really run.
 """
 
 from __future__ import annotations
@@ -30,9 +31,12 @@ SCHEDULERS = ("systemd", "launchd", "schtasks", "cron")
 CARRIED_ENV = ("OPENCLAW_STATE_DIR", "OPENCLAW_CONFIG_PATH", "OPENCLAW_HOME",
                "OPENCLAW_PROFILE", "OPENCLAW_AGENT_DIR", "OPENCLAW_OAUTH_DIR",
                "OPENCLAW_WORKSPACE_DIR", "OPENCLAW_INCLUDE_ROOTS", "OPENCLAW_GATEWAY_PORT",
-               "OPENCLAW_SYSTEMD_UNIT", "OPENCLAW_LAUNCHD_LABEL", "OPENCLAW_SUPERVISOR_MODE")
+               "OPENCLAW_SYSTEMD_UNIT", "OPENCLAW_LAUNCHD_LABEL", "OPENCLAW_SUPERVISOR_MODE",
+               # where an encrypted repository's passphrase is found (never SNAPKIT_PASSWORD)
+               "SNAPKIT_PASSWORD_FILE", "SNAPKIT_PASSWORD_COMMAND")
 _PATH_VARS = {"OPENCLAW_STATE_DIR", "OPENCLAW_CONFIG_PATH", "OPENCLAW_HOME",
-              "OPENCLAW_AGENT_DIR", "OPENCLAW_OAUTH_DIR", "OPENCLAW_WORKSPACE_DIR"}
+              "OPENCLAW_AGENT_DIR", "OPENCLAW_OAUTH_DIR", "OPENCLAW_WORKSPACE_DIR",
+              "SNAPKIT_PASSWORD_FILE"}
 
 @dataclass(frozen=True)
 class RunOptions:
