@@ -30,6 +30,12 @@ MARKER = b"KnownPlainContent-of-a-secret-7d41e9"
 SECRET_NAME = "giraffe-credentials-file.json"
 
 
+#: For tests that make a plain repository: the encrypted test mode (``tests/encrypted_mode.py``)
+#: makes every repository encrypted.
+plain_repositories = pytest.mark.skipif(os.environ.get("SNAPKIT_TEST_ENCRYPTED") == "1",
+                                        reason="needs plain repositories")
+
+
 def fast(path: Path, passphrase: str = PASSWORD) -> Repository:
     """An encrypted repository whose key file unlocks in milliseconds."""
     return Repository.init(path, passphrase=passphrase.encode(),
@@ -120,6 +126,7 @@ def test_init_on_another_filesystem_is_encrypted_and_needs_a_passphrase(
     assert out.json()["encrypted"] is False and out.stderr == ""
 
 
+@plain_repositories
 def test_init_in_the_home_filesystem_is_plain_unless_asked(tmp_path: Path,
                                                            env: dict[str, str]) -> None:
     out = invoke(["init", "--repo", str(tmp_path / "plain"), "--json"], env)
@@ -143,6 +150,7 @@ def test_init_in_the_home_filesystem_is_plain_unless_asked(tmp_path: Path,
     one_line_error(out, 2, "a repository already exists")
 
 
+@plain_repositories
 def test_the_first_snap_creates_a_repository_only_where_it_would_be_plain(
         tmp_path: Path, elsewhere: Path, env: dict[str, str], src: Path) -> None:
     out = invoke(["snap", str(src), "--repo", str(elsewhere / "r")], env)
@@ -228,6 +236,7 @@ def test_real_processes_round_trip_and_refuse(tmp_path: Path, src: Path) -> None
 # --------------------------------------------------------------------------- at rest, export
 
 
+@plain_repositories
 def test_the_store_holds_no_content_and_no_names(tmp_path: Path, env: dict[str, str],
                                                  src: Path) -> None:
     fast(tmp_path / "enc")
@@ -243,6 +252,7 @@ def test_the_store_holds_no_content_and_no_names(tmp_path: Path, env: dict[str, 
         assert needle not in stored["enc"], needle
 
 
+@plain_repositories
 def test_export_of_an_encrypted_repository_says_the_archive_is_not(
         tmp_path: Path, env: dict[str, str], src: Path) -> None:
     fast(tmp_path / "repo")
@@ -277,3 +287,62 @@ def test_a_scheduled_job_carries_where_the_passphrase_is_never_the_passphrase(
     assert f"SNAPKIT_PASSWORD_FILE={tmp_path / 'pw'}" in argv  # made absolute
     assert "SNAPKIT_PASSWORD_COMMAND=pass snapkit" in argv
     assert not [a for a in argv if "secret" in a]
+
+
+# --------------------------------------------------------------------------- on a terminal
+
+
+def on_terminal(args: Sequence[str], env: dict[str, str], answers: Sequence[str],
+                timeout: float = 120) -> tuple[int, str]:
+    """Run ``python -m snapkit ARGS`` on a real pseudo-terminal, typing each answer when its
+    passphrase prompt appears; the exit code and everything the terminal showed."""
+    import pty
+    import re
+    import select
+    import time
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: snapkit, with the pty as its controlling terminal
+        try:
+            os.execve(sys.executable, [sys.executable, "-m", "snapkit", *args], env)
+        finally:
+            os._exit(127)
+    shown, typed, deadline = b"", 0, time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            if select.select([fd], [], [], 0.2)[0]:
+                try:
+                    chunk = os.read(fd, 4096)
+                except OSError:  # EIO: the child is gone
+                    break
+                if not chunk:
+                    break
+                shown += chunk
+            prompts = len(re.findall(rb"[Pp]assphrase: ", shown))
+            if typed < prompts <= len(answers):
+                os.write(fd, answers[typed].encode() + b"\n")
+                typed += 1
+    finally:
+        os.close(fd)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), shown.decode(errors="replace")
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="POSIX pseudo-terminals")
+def test_the_passphrase_is_asked_on_a_terminal(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    env = cli_env(tmp_path, SNAPKIT_REPO=str(repo))
+    code, shown = on_terminal(["init", "--encryption", "repokey"], env, ["one", "two"])
+    assert code == 2 and "the passphrases do not match" in shown, shown
+    assert not repo.exists()
+    code, shown = on_terminal(["init", "--encryption", "repokey"], env, [PASSWORD, PASSWORD])
+    assert code == 0 and "New passphrase: " in shown and "Repeat the passphrase: " in shown
+    assert PASSWORD not in shown  # never echoed
+    assert "(encrypted, repokey)" in shown and "keep the passphrase safe" in shown
+    code, shown = on_terminal(["snapshots"], env, [PASSWORD])
+    assert code == 0 and shown.count("assphrase: ") == 1 and "no snapshots" in shown, shown
+    code, shown = on_terminal(["snapshots"], env, ["wrong"])
+    assert code == 12 and "wrong passphrase for" in shown, shown
+    # key add: the current passphrase, then the new one twice
+    code, shown = on_terminal(["key", "add"], env, [PASSWORD, "spare", "spare"])
+    assert code == 0 and "added key" in shown and "2 keys now open" in shown, shown

@@ -120,6 +120,8 @@ def test_a_new_passphrase_needs_a_file_or_a_terminal(tmp_path: Path,
     assert len(os.listdir(tmp_path / "repo" / "keys")) == 1
 
 
+@pytest.mark.skipif(os.environ.get("SNAPKIT_TEST_ENCRYPTED") == "1",
+                    reason="needs a plain repository")
 def test_key_on_a_plain_repository_says_it_is_not_encrypted(tmp_path: Path) -> None:
     Repository.init(tmp_path / "plain")
     env = {"HOME": str(tmp_path / "home"), "SNAPKIT_REPO": str(tmp_path / "plain")}
