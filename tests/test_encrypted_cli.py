@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from helpers import CliResult, assert_trees_equal, cli_env, invoke_main, make_tree, restored
+from s3server import S3Server
 
 from snapkit.format.crypto import MIN_SCRYPT_N, KdfParams
 from snapkit.ops.repo import default_encryption
@@ -346,3 +347,33 @@ def test_the_passphrase_is_asked_on_a_terminal(tmp_path: Path) -> None:
     # key add: the current passphrase, then the new one twice
     code, shown = on_terminal(["key", "add"], env, [PASSWORD, "spare", "spare"])
     assert code == 0 and "added key" in shown and "2 keys now open" in shown, shown
+
+
+# --------------------------------------------------------------------------- on S3
+
+
+def test_an_s3_repository_is_encrypted_by_default(tmp_path: Path, s3_server: S3Server,
+                                                  src: Path) -> None:
+    bucket = s3_server.new_bucket()
+    loc = s3_server.location(bucket, "laptop")
+    env = {k: v for k, v in cli_env(tmp_path).items() if not k.startswith("AWS_")}
+    env.update(s3_server.env(), SNAPKIT_REPO=loc)
+    out = invoke(["init"], env)
+    one_line_error(out, 2, f"{loc} is an S3 repository, so it is encrypted by default",
+                   "--encryption none")
+    env["SNAPKIT_PASSWORD"] = PASSWORD
+    out = invoke(["init", "--json"], env)
+    assert out.code == 0, out.stderr
+    assert out.json()["encrypted"] is True
+    assert invoke(["snap", str(src)], env).code == 0
+    out = invoke(["restore", "latest", "--target", str(tmp_path / "t")], env)
+    assert out.code == 0, out.stderr
+    assert_trees_equal(src, restored(tmp_path / "t", src))
+    client = s3_server.client()
+    keys = s3_server.keys(bucket)
+    assert [k for k in keys if k.startswith("laptop/keys/")]
+    for key in keys:
+        body = client.get_object(Bucket=bucket, Key=key)["Body"].read()
+        assert MARKER not in body and SECRET_NAME.encode() not in body, key
+    one_line_error(invoke(["snapshots"], {**env, "SNAPKIT_PASSWORD": "wrong"}), 12,
+                   f"wrong passphrase for {loc}")
