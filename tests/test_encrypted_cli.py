@@ -377,3 +377,19 @@ def test_an_s3_repository_is_encrypted_by_default(tmp_path: Path, s3_server: S3S
         assert MARKER not in body and SECRET_NAME.encode() not in body, key
     one_line_error(invoke(["snapshots"], {**env, "SNAPKIT_PASSWORD": "wrong"}), 12,
                    f"wrong passphrase for {loc}")
+
+
+@plain_repositories
+def test_copy_refuses_encrypted_repositories_rather_than_write_a_broken_copy(
+        tmp_path: Path, env: dict[str, str], src: Path) -> None:
+    fast(tmp_path / "enc")
+    Repository.init(tmp_path / "plain")
+    env = {**env, "SNAPKIT_PASSWORD": PASSWORD}
+    assert invoke(["snap", str(src), "--repo", str(tmp_path / "enc")], env).code == 0
+    assert invoke(["snap", str(src), "--repo", str(tmp_path / "plain")], env).code == 0
+    before = sorted(p.name for p in (tmp_path / "plain").rglob("*"))
+    for source, to, which in (("enc", "plain", "source"), ("plain", "enc", "destination")):
+        out = invoke(["copy", "--repo", str(tmp_path / source), "--to", str(tmp_path / to)],
+                     env)
+        one_line_error(out, 2, f"the {which} {tmp_path / 'enc'} is encrypted", "snapkit export")
+    assert sorted(p.name for p in (tmp_path / "plain").rglob("*")) == before

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from snapkit.format.errors import (
     Interrupted,
+    PassphraseNeeded,
     RepositoryLocked,
     RepositoryMissing,
     SnapkitError,
@@ -83,10 +84,21 @@ class CopyResult:
     listed: int = 0
 
 
+#: Until copy re-keys what it copies: an encrypted repository's ids are keyed by its own key
+#: (and its manifests sealed), so its objects cannot be copied as they are stored.
+_NOT_ENCRYPTED = ("the {which} {where} is encrypted, and `snapkit copy` works between "
+                  "unencrypted repositories only for now (an encrypted repository's ids are "
+                  "keyed by its own key); move a snapshot with `snapkit export` and "
+                  "`snapkit import` instead")
+
+
 def open_destination(location: Location, on_event: OnEvent = ignore) -> Repository:
-    """The destination repository; one line saying how to create it when it is missing."""
+    """The destination repository; one line saying how to create it when it is missing, or
+    that it is encrypted (not a copy's destination yet)."""
     try:
         repo = Repository.open(location)
+    except PassphraseNeeded as exc:
+        raise UsageError(_NOT_ENCRYPTED.format(which="destination", where=location)) from exc
     except RepositoryMissing as exc:
         try:
             vacant = is_vacant(location)
@@ -146,6 +158,8 @@ def copy(location: Location, to: Location, *, selectors: Sequence[str] = (),
     if is_remote(to):
         parse_s3(str(to))  # a malformed --to is named before the source is opened
     src = open_source(location, on_event=on_event)
+    if src.config.encrypted:
+        raise UsageError(_NOT_ENCRYPTED.format(which="source", where=src.backend.location))
     dst = open_destination(to, on_event)
     if _same(src, dst):
         raise UsageError(f"--to names the source repository itself ({dst.backend.location}); "
