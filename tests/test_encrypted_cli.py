@@ -393,3 +393,34 @@ def test_copy_refuses_encrypted_repositories_rather_than_write_a_broken_copy(
                      env)
         one_line_error(out, 2, f"the {which} {tmp_path / 'enc'} is encrypted", "snapkit export")
     assert sorted(p.name for p in (tmp_path / "plain").rglob("*")) == before
+
+
+def test_a_scheduled_job_opens_an_encrypted_repository_or_is_not_installed(
+        tmp_path: Path, env: dict[str, str], src: Path) -> None:
+    import json
+
+    from helpers import REPO_ROOT
+
+    fast(tmp_path / "repo")
+    env = {**env, "SNAPKIT_REPO": str(tmp_path / "repo")}
+    install = ["schedule", "install", "--dry-run", "--scheduler", "cron", str(src)]
+    out = invoke(install, {**env, "SNAPKIT_PASSWORD": PASSWORD})  # never carried: refused
+    one_line_error(out, 2, "is encrypted and a scheduled job has no terminal",
+                   "--password-file")
+    bad = tmp_path / "bad"
+    bad.write_text("wrong\n")
+    one_line_error(invoke([*install, "--password-file", str(bad)], env), 12, "wrong passphrase")
+    pw = tmp_path / "pw"
+    pw.write_text(PASSWORD + "\n")
+    out = invoke([*install, "--password-file", str(pw), "--json"], env)
+    assert out.code == 0, out.stderr
+    command = json.loads(out.stdout)["command"]
+    assert f"SNAPKIT_PASSWORD_FILE={pw}" in command
+    # the job's command as cron runs it: a small environment, no terminal
+    job = subprocess.run(command, env={"HOME": env["HOME"], "PATH": "/usr/bin:/bin",
+                                       "PYTHONPATH": str(REPO_ROOT),
+                                       "XDG_CACHE_HOME": env["XDG_CACHE_HOME"]},
+                         stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                         timeout=120, check=False)
+    assert job.returncode == 0, job.stderr
+    assert len(Repository.open(tmp_path / "repo", lambda: PASSWORD.encode()).snapshots()) == 1

@@ -88,6 +88,7 @@ def install(settings: Settings, paths: tuple[str, ...], every_day: bool, every_h
         paths=tuple(os.path.abspath(os.path.expanduser(p)) for p in paths), mode=mode,
         tags=tags, policy=policy if forget else None)  # empty: the config's retention
     manage.check_sources(options)
+    manage.check_passphrase(options.repo)
     home, host, now = Home.from_env(), Host(), datetime.now().astimezone()
     chosen = manage.choose(scheduler, home, host, write_only or dry_run)
     job = manage.make_job(options, when, home)

@@ -331,6 +331,33 @@ def check_sources(options: RunOptions) -> None:
         config_policy(options.config, "--forget without --keep-* options")
 
 
+def check_passphrase(repo: str, env: Mapping[str, str] | None = None) -> None:
+    """Refuse a job for an encrypted repository it could not open: it runs without a terminal,
+    so it needs ``SNAPKIT_PASSWORD_FILE`` or ``SNAPKIT_PASSWORD_COMMAND`` (carried into the
+    job; ``SNAPKIT_PASSWORD`` never is), and what they give must open the repository now. A
+    repository that cannot be read now is left to the job's run to report."""
+    from snapkit.format.errors import PassphraseNeeded
+    from snapkit.ops.passphrase import passphrase
+    from snapkit.store.repository import Repository
+
+    env = os.environ if env is None else env
+    try:
+        Repository.open(repo)
+        return
+    except PassphraseNeeded:
+        pass
+    except (SnapkitError, OSError):
+        return
+    carried = {k: env[k] for k in ("SNAPKIT_PASSWORD_FILE", "SNAPKIT_PASSWORD_COMMAND")
+               if env.get(k)}
+    if not carried:
+        raise UsageError(f"the repository {repo} is encrypted and a scheduled job has no "
+                         "terminal to ask on: install it with --password-file FILE, or "
+                         "SNAPKIT_PASSWORD_FILE / SNAPKIT_PASSWORD_COMMAND set, which the job "
+                         "carries (SNAPKIT_PASSWORD is never written into a job)")
+    Repository.open(repo, lambda: passphrase(carried))  # a wrong one: exit 12 now
+
+
 def checked_repo(repo: str) -> str:
     """``repo`` for the job's command line, refused when it carries a secret (user info or a
     signed query in an ``s3:`` URL): a command line is no place for one."""
