@@ -89,7 +89,8 @@ def passphrase(env: Mapping[str, str], password_file: str | None = None,
             raise UsageError("the passphrases do not match")
         where = "the prompt"
     else:
-        raise UsageError(f"this repository is encrypted and no passphrase was given: {HOW}")
+        what = "encrypting needs a passphrase," if new else "this repository is encrypted"
+        raise UsageError(f"{what} and no passphrase was given: {HOW}")
     if not value:
         raise UsageError(f"empty passphrase from {where}")
     return value
