@@ -57,8 +57,8 @@ def init_repository(location: Location, encryption: str | None = None,
     else:
         secret = None  # (Repository.init names what is in the way)
     repo = Repository.init(location, passphrase=secret if mode == "repokey" else None)
-    return Created(str(repo.backend.location), repo.config.id, repo.config.version, mode,
-                   reason, _first_key(repo))
+    return Created(str(repo.backend.location), repo.config.id, repo.config.version,
+                   "repokey" if repo.cipher.encrypted else "none", reason, _first_key(repo))
 
 
 def _first_key(repo: Repository) -> str | None:
