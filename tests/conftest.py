@@ -15,11 +15,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # `import helpers` fro
 # environment) goes to a folder of the run's own, never the user's ~/.cache.
 os.environ.setdefault("SNAPKIT_CACHE_DIR", tempfile.mkdtemp(prefix="snapkit-test-cache-"))
 
+import encrypted_mode
 from helpers import close_sockets, init_repo
 from openclaw_real import RealInstall, onboard
 from s3server import S3Server, running
 
 from snapkit.store.repository import Repository
+
+encrypted_mode.install()
 
 
 @pytest.fixture

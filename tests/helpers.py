@@ -46,6 +46,7 @@ from snapkit.maintain.check import check_repository
 from snapkit.maintain.selection import find_parent
 from snapkit.read.restore import RestoreOptions, RestoreResult, restore_snapshot
 from snapkit.store.backend import LocalBackend
+from snapkit.store.cipher import Sealed
 from snapkit.store.local_cache import cache_root
 from snapkit.store.repository import Repository
 
@@ -350,6 +351,8 @@ def init_repo(path: Path, pack_size: int | None = None) -> Repository:
         from dataclasses import replace
 
         cfg = replace(repo.config, pack_size=pack_size)
+        if isinstance(repo.cipher, Sealed):  # (the test-wide encrypted mode) its MAC again
+            cfg = replace(cfg, mac=repo.cipher.key.mac(cfg.mac_input()))
         repo.backend.save("config", "config", cfg.to_json())
         repo = Repository.open(path)
     return repo
@@ -386,7 +389,7 @@ def restore(
     snap = repo.load_snapshot(snap_id)
     opts = RestoreOptions(target=os.path.abspath(os.fspath(target)), **kw)
     return restore_snapshot(repo.load_tree, repo.read_blobs, snap, opts,
-                            Chunker(repo.config.chunker))
+                            Chunker(repo.config.chunker, repo.cipher.content_id))
 
 
 def restored(target: str | os.PathLike[str], source: str | os.PathLike[str]) -> Path:
@@ -525,6 +528,7 @@ def invoke_main(
     and ``--verbose`` are restored afterwards."""
     overrides: dict[str, str | None] = {k: None for k in os.environ if k.startswith(clear_prefixes)}
     overrides.update(dict.fromkeys(isolate))
+    overrides.update(test_secrets())
     overrides.update(env or {})
     old_term = signal.getsignal(signal.SIGTERM)
     old_cwd = os.getcwd() if cwd is not None else None
@@ -561,8 +565,17 @@ def cli_env(tmp: Path, **extra: str) -> dict[str, str]:
         PYTHONPATH=os.pathsep.join([str(REPO_ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
         PYTHONDONTWRITEBYTECODE="1",
     )
+    env.update(test_secrets())
     env.update(extra)
     return env
+
+
+def test_secrets() -> dict[str, str]:
+    """The passphrase of the test-wide encrypted mode (``tests/encrypted_mode.py``) for a
+    CLI run whose environment is otherwise isolated; nothing in the usual mode."""
+    if os.environ.get("SNAPKIT_TEST_ENCRYPTED") != "1":
+        return {}
+    return {"SNAPKIT_PASSWORD": os.environ.get("SNAPKIT_PASSWORD", "")}
 
 
 def run_snapkit(

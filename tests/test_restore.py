@@ -98,7 +98,7 @@ def test_hostile_names_are_refused_before_anything_is_written(
     with pytest.raises(UnsafeName) as err:
         restore_snapshot(repo.load_tree, repo.read_blobs, snap,
                          RestoreOptions(target=str(target), dry_run=dry_run),
-                         Chunker(repo.config.chunker))
+                         _chunker(repo))
     assert isinstance(err.value, IntegrityError)
     assert "unsafe path name" in err.value.message
     assert listing(tmp_path) == before  # not even the target directory
@@ -110,14 +110,14 @@ def test_hostile_names_are_refused_in_place(repo: Repository, tmp_path: Path) ->
     with pytest.raises(UnsafeName):
         restore_snapshot(repo.load_tree, repo.read_blobs, snap,
                          RestoreOptions(target="/", in_place=True, overwrite="always"),
-                         Chunker(repo.config.chunker))
+                         _chunker(repo))
 
 
 def test_harmless_hand_built_tree_restores(repo: Repository, tmp_path: Path) -> None:
     """The builder itself is fine: the same shape with safe names restores."""
     snap = build_hostile(repo, {"evil": {"ok": {"f": b"content"}, "l": ("link", "ok/f")}})
     restore_snapshot(repo.load_tree, repo.read_blobs, snap,
-                     RestoreOptions(target=str(tmp_path / "t")), Chunker(repo.config.chunker))
+                     RestoreOptions(target=str(tmp_path / "t")), _chunker(repo))
     assert (tmp_path / "t" / "evil" / "ok" / "f").read_bytes() == b"content"
     assert os.readlink(tmp_path / "t" / "evil" / "l") == "ok/f"
 
@@ -580,12 +580,16 @@ def test_verify_reads_every_written_file_back(tmp_path: Path) -> None:
     repo = Repository.open(tmp_path / "repo")
     snap = repo.load_snapshot(repo.snapshot_ids()[-1])
     opts = RestoreOptions(target=str(tmp_path / "t3"))
-    actions = plan_restore(repo.load_tree, snap, opts, Chunker(repo.config.chunker))
+    actions = plan_restore(repo.load_tree, snap, opts, _chunker(repo))
     restore(repo, repo.snapshot_ids()[-1], tmp_path / "t3")
     victim = restored(tmp_path / "t3", src) / "a.txt"
     victim.write_bytes(b"b" * 1000)
     tally = _Tally()
-    _verify(actions, tally, Chunker(repo.config.chunker))
+    _verify(actions, tally, _chunker(repo))
     assert tally.verified == 2
     assert [f.path for f in tally.failed] == [str(victim)]
     assert "reading it back from the target gives other content" in tally.failed[0].reason
+
+
+def _chunker(repo: Repository) -> Chunker:
+    return Chunker(repo.config.chunker, repo.cipher.content_id)
