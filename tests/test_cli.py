@@ -351,7 +351,7 @@ def test_store_files_are_private(tmp_path: Path, src: Path) -> None:
 def _bad_config(repo: Path) -> None:
     init_repo(repo)
     doc = json.loads((repo / "config").read_text())
-    doc["version"] = 2
+    doc["version"] = 3  # (2 is an encrypted repository's)
     (repo / "config").write_text(json.dumps(doc))
 
 
@@ -371,7 +371,7 @@ ERROR_CASES: list[tuple[str, list[str], int, list[str], Any]] = [
     ("missing-repo", ["snapshots"], 10, ["{tmp}/repo", "snapkit init"], None),
     ("missing-repo-restore", ["restore", "latest", "-t", "{tmp}/t"], 10, ["{tmp}/repo"], None),
     ("not-a-repo", ["snap", "{tmp}/src"], 10, ["not a snapkit repository"], "junk"),
-    ("future-format", ["snapshots"], 10, ["format version 2"], "v2"),
+    ("future-format", ["snapshots"], 10, ["format version 3"], "v2"),
 ]
 
 

@@ -43,6 +43,8 @@ def test_disk_full_names_the_repository_and_leaves_nothing_behind(
     repo = small_disk / "repo"
     env = cli_env(tmp_path, SNAPKIT_REPO=str(repo))
     small = make_tree(tmp_path / "small", {"a.txt": b"kept safe\n" * 100})
+    # (another filesystem than HOME's: a repository there is made by `init`, plain here)
+    assert run_snapkit(["init", "--encryption", "none"], env).returncode == 0
     assert run_snapkit(["snap", "-q", str(small)], env).returncode == 0
     before = _packs(repo)
 

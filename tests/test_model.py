@@ -277,7 +277,7 @@ def test_repository_config_round_trip(tmp_path: Path) -> None:
     assert RepoConfig.from_json(repo.config.to_json(), "r") == repo.config
 
 
-@pytest.mark.parametrize("version", [0, 2, None])
+@pytest.mark.parametrize("version", [0, 3, None])
 def test_repository_of_another_format_version_is_refused(tmp_path: Path,
                                                         version: object) -> None:
     import json
