@@ -1,0 +1,84 @@
+"""What encryption costs (issue 15): a first snapshot and a restore of the same tree into an
+encrypted repository against a plain one, interleaved run by run.
+
+The target is the data path: sealing every blob, trailer, index file and manifest with
+AES-256-GCM and keying every content id (HMAC-SHA256-128) may cost at most 1.2x. The
+passphrase's key derivation is a fixed cost per command, measured apart: scrypt is tuned to
+about 0.5 s on purpose (every guess of an attacker pays it too), so the encrypted repositories
+of the timed runs are made in process with the cheapest scrypt parameters, and the default
+unlock is timed on its own (``snapkit snapshots`` of a repository made by ``snapkit init``).
+
+    python -m benchmarks.bench_encryption --runs 5 [--source DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sysconfig
+from pathlib import Path
+
+from benchmarks._common import clean_env, du, mb, median, run, snapkit_exe, table, workdir
+from snapkit.format.crypto import MIN_SCRYPT_N, KdfParams
+from snapkit.store.repository import Repository
+
+PASSPHRASE = "benchmark passphrase"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--source", type=Path, help="the tree (default: the stdlib)")
+    parser.add_argument("--keep", action="store_true")
+    args = parser.parse_args()
+    source = args.source or Path(sysconfig.get_paths()["stdlib"])
+    exe = snapkit_exe()
+    with workdir(args.keep) as work:
+        env = clean_env(work)
+        env["SNAPKIT_PASSWORD"] = PASSPHRASE
+        times: dict[str, list[float]] = {k: [] for k in
+                                         ("plain snap", "sealed snap", "plain restore",
+                                          "sealed restore")}
+        sizes: dict[str, int] = {}
+        for i in range(args.runs):
+            order = ("plain", "sealed") if i % 2 == 0 else ("sealed", "plain")
+            for kind in order:
+                repo = work / f"repo-{kind}"
+                shutil.rmtree(repo, ignore_errors=True)
+                shutil.rmtree(work / "out", ignore_errors=True)
+                if kind == "sealed":
+                    Repository.init(repo, passphrase=PASSPHRASE.encode(),
+                                    kdf=KdfParams(MIN_SCRYPT_N, os.urandom(16)))
+                else:
+                    Repository.init(repo)
+                where = ["--repo", str(repo)]
+                t, _ = run([exe, "snap", "-q", "--service-policy", "never", str(source),
+                            *where], env)
+                times[f"{kind} snap"].append(t)
+                sizes[kind] = du(repo)[0]
+                t, _ = run([exe, "restore", "latest", "-q", "--target", str(work / "out"),
+                            *where], env)
+                times[f"{kind} restore"].append(t)
+        unlock = work / "repo-default-kdf"
+        run([exe, "init", "--encryption", "repokey", "--repo", str(unlock)], env)
+        bare = [run([exe, "snapshots", "--repo", str(work / "repo-plain")], env)[0]
+                for _ in range(3)]
+        keyed = [run([exe, "snapshots", "--repo", str(unlock)], env)[0] for _ in range(3)]
+    rows = []
+    for what in ("snap", "restore"):
+        p, s = times[f"plain {what}"], times[f"sealed {what}"]
+        rows.append((f"first snapshot" if what == "snap" else "restore",
+                     f"{min(p):.3f} / {median(p):.3f} s", f"{min(s):.3f} / {median(s):.3f} s",
+                     f"{min(s) / min(p):.2f}x", "yes" if min(s) / min(p) <= 1.2 else "no"))
+    table(f"Encryption's cost on {source} ({args.runs} interleaved runs; min / median)",
+          ("", "plain", "encrypted", "ratio (min)", "<= 1.2x"), rows)
+    print(f"\nstored: plain {mb(sizes['plain'])}, encrypted {mb(sizes['sealed'])} "
+          f"({sizes['sealed'] / sizes['plain']:.3f}x)")
+    print(f"unlock with the default key derivation (scrypt tuned to ~0.5 s): `snapshots` "
+          f"{min(keyed):.3f} s against {min(bare):.3f} s plain, i.e. "
+          f"+{min(keyed) - min(bare):.3f} s per command")
+
+
+if __name__ == "__main__":
+    main()
