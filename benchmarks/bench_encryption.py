@@ -68,7 +68,7 @@ def main() -> None:
     rows = []
     for what in ("snap", "restore"):
         p, s = times[f"plain {what}"], times[f"sealed {what}"]
-        rows.append((f"first snapshot" if what == "snap" else "restore",
+        rows.append(("first snapshot" if what == "snap" else "restore",
                      f"{min(p):.3f} / {median(p):.3f} s", f"{min(s):.3f} / {median(s):.3f} s",
                      f"{min(s) / min(p):.2f}x", "yes" if min(s) / min(p) <= 1.2 else "no"))
     table(f"Encryption's cost on {source} ({args.runs} interleaved runs; min / median)",
