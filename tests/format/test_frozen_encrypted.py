@@ -1,5 +1,5 @@
-"""The frozen encrypted repository (format version 2, repos/v2-encrypted.tar.gz, written
-once by make_frozen_encrypted.py): every later snapkit must open it with either of its
+"""The frozen encrypted repository (format version 2, ``repos/v2-encrypted.tar.gz``, written
+once by ``tests/frozen_encrypted.py``): every later snapkit must open it with either of its
 passphrases, list its snapshot, verify it and restore it byte for byte; a wrong passphrase is
 exit 12."""
 
@@ -11,8 +11,8 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from helpers import CliResult, env_for, invoke_main
 from frozen_encrypted import PASSPHRASE, SPARE, tree
+from helpers import CliResult, env_for, invoke_main
 
 REPOS = Path(__file__).resolve().parent / "repos"
 ARCHIVE = REPOS / "v2-encrypted.tar.gz"
