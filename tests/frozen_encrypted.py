@@ -1,5 +1,6 @@
-"""Writes ``tests/format/repos/v2-encrypted.tar.gz``: the frozen encrypted repository later versions must
-open (``test_frozen_encrypted.py``). Run once; the archive is committed and pinned by hash.
+"""Writes ``tests/format/repos/v2-encrypted.tar.gz``: the frozen encrypted repository later
+versions must open (``tests/format/test_frozen_encrypted.py``). Run once; the archive is
+committed and pinned by hash.
 
 One snapshot of a small tree (a compressible text, random bytes of several chunks, an empty
 file, a nested file) into a repository encrypted under :data:`PASSPHRASE` with the cheapest
