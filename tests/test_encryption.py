@@ -152,3 +152,18 @@ def test_an_altered_config_or_key_file_is_refused(tmp_path: Path, src: Path) -> 
     _flip(key, len(key.read_bytes()) // 2)
     with pytest.raises((WrongPassphrase, IntegrityError)):
         reopen(path)
+
+
+def test_a_tampered_lock_is_treated_as_damaged_and_removed(tmp_path: Path, src: Path) -> None:
+    """A lock file that does not open under the key locks no one: `unlock` names it damaged
+    and removes it, as it does a lock that does not decode."""
+    from snapkit.store.lock import unlock
+
+    path = tmp_path / "repo"
+    repo = encrypted(path)
+    forged = os.urandom(200)
+    (path / "locks" / ("ab" * 16)).write_bytes(forged)
+    removed, kept = unlock(repo.backend, cipher=repo.cipher)
+    assert [(r.name, r.damaged) for r in removed] == [("ab" * 16, True)] and not kept
+    with repo.lock(exclusive=True, operation="test"):  # and it does not block anyone
+        pass
