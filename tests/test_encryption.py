@@ -167,3 +167,25 @@ def test_a_tampered_lock_is_treated_as_damaged_and_removed(tmp_path: Path, src: 
     assert [(r.name, r.damaged) for r in removed] == [("ab" * 16, True)] and not kept
     with repo.lock(exclusive=True, operation="test"):  # and it does not block anyone
         pass
+
+
+def test_a_damaged_config_of_an_encrypted_repository_is_repaired(tmp_path: Path,
+                                                                  src: Path) -> None:
+    """The config of an encrypted repository lost: it opens (its key files say it is
+    encrypted) with the passphrase, and `repair config` writes an encrypted one again."""
+    from snapkit.maintain.repair_config import check_config, write_config
+
+    path = tmp_path / "repo"
+    sid, _ = take(encrypted(path), src)
+    (path / "config").write_bytes(b"{not json")
+    with pytest.raises(PassphraseNeeded):
+        Repository.open(path)
+    repo = reopen(path)
+    assert repo.config_damaged and repo.cipher.encrypted
+    assert check_config(repo).blobs_verified > 0
+    config = write_config(repo)
+    assert config.encrypted and config.version == 2
+    again = reopen(path)
+    assert again.config_damaged is None
+    assert [s for s, _ in again.snapshots()] == [sid]
+    assert check_repository(again, read_data=True).ok

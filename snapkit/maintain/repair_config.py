@@ -16,6 +16,8 @@ import time
 from dataclasses import dataclass
 
 from snapkit.format.errors import IntegrityError
+from snapkit.store.cipher import Sealed
+from snapkit.store.keys import sealed_config
 from snapkit.store.repository import RepoConfig, Repository
 
 #: At most this many blobs are read back to verify the defaults.
@@ -65,6 +67,8 @@ def write_config(repo: Repository) -> RepoConfig:
     """Write a new config: the defaults, a new id and creation time."""
     config = RepoConfig(id=secrets.token_hex(16),
                         created=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+    if isinstance(repo.cipher, Sealed):  # an encrypted repository's, its MAC under its key
+        config = sealed_config(config, repo.cipher)
     repo.backend.save("config", "config", config.to_json())
     repo.config = config
     repo.config_damaged = None

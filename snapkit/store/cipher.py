@@ -16,8 +16,8 @@ from __future__ import annotations
 from typing import Protocol
 
 from snapkit.format.crypto import MasterKey
-from snapkit.format.errors import IntegrityError
-from snapkit.format.model import content_id
+from snapkit.format.errors import BlobUnreadable, IntegrityError
+from snapkit.format.model import BlobEntry, content_id
 from snapkit.store import codec
 
 CODEC_SEALED = 0x10
@@ -103,3 +103,20 @@ class Sealed:
 
 #: The cipher of every unencrypted repository.
 PLAIN: Cipher = Plain()
+
+
+def verified_blob(cipher: Cipher, blob_id: str, entry: BlobEntry, stored: bytes) -> bytes:
+    """A stored blob's plain bytes, checked against its length and its id; raises
+    :class:`BlobUnreadable` naming the blob and its pack."""
+    if len(stored) != entry.length:
+        raise BlobUnreadable(f"pack {entry.pack} is truncated at blob {blob_id}", blob_id,
+                             entry.pack)
+    try:
+        plain = cipher.open_blob(stored, entry.raw_length, f"blob {blob_id}")
+    except IntegrityError as exc:
+        raise BlobUnreadable(f"blob {blob_id} in pack {entry.pack} is damaged ({exc.message})",
+                             blob_id, entry.pack) from exc
+    if cipher.content_id(plain) != blob_id:
+        raise BlobUnreadable(f"blob {blob_id} in pack {entry.pack} does not match its id "
+                             "(data corrupted)", blob_id, entry.pack)
+    return plain

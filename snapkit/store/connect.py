@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from snapkit.store.backend import Backend, LocalBackend
+from snapkit.store.backend import KINDS, Backend, LocalBackend
 from snapkit.store.location import is_remote, parse_s3
 
 
@@ -26,3 +26,23 @@ def backend_for(location: str | Path) -> Backend:
 
         return S3Backend(parse_s3(str(location)), cache_dir=default_cache_dir())
     return LocalBackend(Path(location))
+
+
+def is_vacant(location: str | Path | Backend) -> bool:
+    """True when nothing is stored at ``location`` yet, so a repository may be created there:
+    a missing or empty directory, or a bucket/prefix without repository files."""
+    backend = location if not isinstance(location, (str, Path)) else backend_for(location)
+    root = backend.local_root()
+    if root is not None:
+        return not root.exists() or (root.is_dir() and not any(root.iterdir()))
+    return not any(next(iter(backend.list(kind)), None) is not None for kind in KINDS)
+
+
+def has_repository_files(backend: Backend) -> bool:
+    """Whether the rest of a repository is at the backend's location: the directories
+    ``snapkit init`` creates (a local repository), or any stored snapshot, index file or pack."""
+    root = backend.local_root()
+    if root is not None:
+        return all((root / kind).is_dir() for kind in ("packs", "index", "snapshots"))
+    return any(next(iter(backend.list(kind)), None) is not None
+               for kind in ("snapshots", "index", "packs"))

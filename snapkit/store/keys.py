@@ -117,11 +117,9 @@ def encrypt_new(backend: Backend, config: RepoConfig, passphrase: bytes,
                 kdf: KdfParams | None = None) -> tuple[RepoConfig, Sealed]:
     """A new repository's encryption: a random master key, wrapped in a first key file by
     ``passphrase``, and the config that says so (version 2, its MAC under the key)."""
-    master = MasterKey.generate()
-    config = replace(config, version=ENCRYPTED_VERSION, hash=ID_FUNCTION, encryption=CIPHER)
-    config = replace(config, mac=master.mac(config.mac_input()))
-    add_key(backend, master, passphrase, kdf)
-    return config, Sealed(master)
+    sealed = Sealed(MasterKey.generate())
+    add_key(backend, sealed.key, passphrase, kdf)
+    return sealed_config(config, sealed), sealed
 
 
 def open_sealed(backend: Backend, config: RepoConfig, passphrase: bytes) -> tuple[str, Sealed]:
@@ -133,3 +131,16 @@ def open_sealed(backend: Backend, config: RepoConfig, passphrase: bytes) -> tupl
         raise IntegrityError(f"the config of {where} was altered (its MAC under the repository "
                              "key does not match): restore it from a copy of the repository")
     return name, Sealed(master)
+
+
+def unlock_sealed(backend: Backend, passphrase: bytes) -> tuple[str, Sealed]:
+    """The key file ``passphrase`` opens and the cipher, without a config to check (a
+    repository whose config is damaged)."""
+    name, master = unlock(backend, passphrase, backend.location)
+    return name, Sealed(master)
+
+
+def sealed_config(config: RepoConfig, sealed: Sealed) -> RepoConfig:
+    """``config`` as an encrypted repository's: version 2, keyed ids, the cipher, its MAC."""
+    config = replace(config, version=ENCRYPTED_VERSION, hash=ID_FUNCTION, encryption=CIPHER)
+    return replace(config, mac=sealed.key.mac(config.mac_input()))

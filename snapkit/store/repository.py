@@ -46,11 +46,14 @@ from snapkit.format.repo_config import DEFAULT_ZSTD_LEVEL
 from snapkit.format.repo_config import PACK_TARGET as PACK_TARGET
 from snapkit.format.repo_config import REPO_MAGIC as REPO_MAGIC
 from snapkit.format.repo_config import RepoConfig as RepoConfig
-from snapkit.store.backend import KINDS, Backend, NotFound
+from snapkit.store.backend import Backend, NotFound
 from snapkit.store.cipher import PLAIN, Cipher
+from snapkit.store.cipher import verified_blob as _verified
 from snapkit.store.connect import backend_for
+from snapkit.store.connect import has_repository_files as _has_repository_files
+from snapkit.store.connect import is_vacant as is_vacant
 from snapkit.store.index import Index, write_index
-from snapkit.store.keys import encrypt_new, open_sealed
+from snapkit.store.keys import encrypt_new, open_sealed, sealed_config, unlock_sealed
 from snapkit.store.location import default_repo_path as default_repo_path
 from snapkit.store.lock import repository_lock
 
@@ -70,16 +73,6 @@ def __getattr__(name: str) -> Any:
 #: ``read_blobs`` reads at most this many blobs, or about this many stored bytes, at a time.
 READ_WINDOW_BLOBS = 256
 READ_WINDOW_BYTES = 2 * 1024 * 1024
-
-
-def is_vacant(location: str | Path | Backend) -> bool:
-    """True when nothing is stored at ``location`` yet, so a repository may be created there:
-    a missing or empty directory, or a bucket/prefix without repository files."""
-    backend = location if not isinstance(location, (str, Path)) else backend_for(location)
-    root = backend.local_root()
-    if root is not None:
-        return not root.exists() or (root.is_dir() and not any(root.iterdir()))
-    return not any(next(iter(backend.list(kind)), None) is not None for kind in KINDS)
 
 
 class SnapshotList(list[tuple[str, Snapshot]]):
@@ -212,7 +205,7 @@ class Repository:
             data = backend.load("config", "config")
         except NotFound as exc:
             if _has_repository_files(backend):
-                return _without_config(backend, "the file is missing")
+                return _without_config(backend, "the file is missing", passphrase)
             if backend.local_root() is not None:
                 raise RepositoryMissing(
                     f"{where} is not a snapkit repository (no config file); check --repo / "
@@ -226,7 +219,7 @@ class Repository:
         except ConfigDamaged as exc:
             if not _has_repository_files(backend):
                 raise
-            return _without_config(backend, exc.message)
+            return _without_config(backend, exc.message, passphrase)
         if not config.encrypted:
             return Repository(backend, config)
         if passphrase is None:
@@ -377,41 +370,24 @@ class Repository:
         return BlobSaver(self, workers=workers, zstd_level=zstd_level)
 
 
-def _has_repository_files(backend: Backend) -> bool:
-    """Whether the rest of a repository is at the backend's location: the directories
-    ``snapkit init`` creates (a local repository), or any stored snapshot, index file or pack."""
-    root = backend.local_root()
-    if root is not None:
-        return all((root / kind).is_dir() for kind in ("packs", "index", "snapshots"))
-    return any(next(iter(backend.list(kind)), None) is not None
-               for kind in ("snapshots", "index", "packs"))
-
-
-def _without_config(backend: Backend, reason: str) -> Repository:
+def _without_config(backend: Backend, reason: str,
+                    passphrase: Callable[[], bytes] | None) -> Repository:
     """The repository opened with :meth:`RepoConfig.fallback`, warning that its config is
-    damaged and how to write it again."""
-    repo = Repository(backend, RepoConfig.fallback())
+    damaged and how to write it again; an encrypted one (it has key files) unlocked first,
+    with the fallback of an encrypted repository (its MAC under the key)."""
+    if next(iter(backend.list("keys")), None) is None:
+        repo = Repository(backend, RepoConfig.fallback())
+    else:
+        if passphrase is None:
+            raise PassphraseNeeded(f"{backend.location} is encrypted (it has key files); give "
+                                   "its passphrase to open it and repair its config")
+        name, sealed = unlock_sealed(backend, passphrase())
+        repo = Repository(backend, sealed_config(RepoConfig.fallback(), sealed), sealed)
+        repo.key_name = name
     repo.config_damaged = reason
     repo._warn(f"the repository config is damaged ({reason}); reading it with the version-1 "
                "defaults — `snapkit repair config` writes the file again")
     return repo
-
-
-def _verified(cipher: Cipher, blob_id: str, entry: BlobEntry, stored: bytes) -> bytes:
-    """A stored blob's plain bytes, checked against its length and its id; raises
-    :class:`BlobUnreadable` naming the blob and its pack."""
-    if len(stored) != entry.length:
-        raise BlobUnreadable(f"pack {entry.pack} is truncated at blob {blob_id}", blob_id,
-                             entry.pack)
-    try:
-        plain = cipher.open_blob(stored, entry.raw_length, f"blob {blob_id}")
-    except IntegrityError as exc:
-        raise BlobUnreadable(f"blob {blob_id} in pack {entry.pack} is damaged ({exc.message})",
-                             blob_id, entry.pack) from exc
-    if cipher.content_id(plain) != blob_id:
-        raise BlobUnreadable(f"blob {blob_id} in pack {entry.pack} does not match its id "
-                             "(data corrupted)", blob_id, entry.pack)
-    return plain
 
 
 def _pack_missing(blob_id: str, pack: str) -> BlobUnreadable:

@@ -436,8 +436,8 @@ DAMAGED: dict[str, Damaged] = {
 
 def test_every_damaged_archive_is_described() -> None:
     assert {*DAMAGED, "v1-normal"} == set(ARCHIVES)
-    on_disk = {p.name.removesuffix(".tar.gz") for p in REPOS.glob("*.tar.gz")}
-    assert on_disk == set(ARCHIVES)
+    on_disk = {p.name.removesuffix(".tar.gz") for p in REPOS.glob("v1-*.tar.gz")}
+    assert on_disk == set(ARCHIVES)  # (v2-encrypted: test_frozen_encrypted.py)
 
 
 def _assert_errors(errors: object, want: tuple[tuple[str, ...], ...]) -> None:

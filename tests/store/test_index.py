@@ -231,7 +231,7 @@ def test_index_can_be_rebuilt_from_packs_alone(tmp_path: Path) -> None:
     rebuilt: dict[str, BlobEntry] = {}
     for pack in repo.backend.list("packs"):
         assert content_id(repo.backend.load("packs", pack)) == pack
-        for e in parse_pack(pack, repo.backend.load("packs", pack)):
+        for e in parse_pack(pack, repo.backend.load("packs", pack), repo.cipher):
             rebuilt[e.id] = e
     assert rebuilt == written
 
