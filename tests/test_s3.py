@@ -382,7 +382,7 @@ def test_check_verifies_the_bucket_not_the_local_cache(tmp_path: Path, s3_server
     bucket = s3_server.new_bucket()
     loc = s3_server.location(bucket, "laptop")
     env = s3_env(tmp_path, s3_server)
-    assert invoke(["init", "--repo", loc], env).code == 0
+    assert invoke(["init", "--encryption", "none", "--repo", loc], env).code == 0
     assert invoke(["snap", "-q", "--repo", loc, str(src)], env).code == 0
     assert invoke(["check", "--repo", loc], env).code == 0  # every object now cached
     raw = Repository.open(loc).backend.uncached()

@@ -78,7 +78,7 @@ def test_an_endpoint_down_is_eio_and_one_warning_then_the_mount_recovers(
     mountpoint = tmp_path / "mnt"
     mountpoint.mkdir()
     with _rclone(tmp_path, server) as rclone:
-        for args in (["init"], ["snap", str(source)]):
+        for args in (["init", "--encryption", "none"], ["snap", str(source)]):
             done = run_snapkit(args, env)
             assert done.returncode == 0, done.stderr
         with _running(env, mountpoint) as proc:
