@@ -135,7 +135,7 @@ class Peer:
         elif self.name == "borg":
             quiet(["borg", "init", "-e", "none", str(repo)], self.env)
         elif self.name == "snapkit":
-            quiet([snapkit_exe(), "init", "--repo", str(repo)], self.env)
+            quiet([snapkit_exe(), "init", "--encryption", "none", "--repo", str(repo)], self.env)
         else:
             repo.mkdir(parents=True)
         return Repo(repo)
