@@ -92,18 +92,20 @@ class MasterKey:
     def generate(cls) -> MasterKey:
         return cls(os.urandom(32), os.urandom(32))
 
-    def seal(self, plain: bytes, kind: str) -> bytes:
-        """``plain`` sealed: nonce + ciphertext + tag, bound to ``kind``."""
+    def seal(self, plain: bytes, kind: str, bind: bytes = b"") -> bytes:
+        """``plain`` sealed: nonce + ciphertext + tag, bound to ``kind`` and to ``bind`` (a
+        blob's id: it then opens under that id only)."""
         nonce = os.urandom(NONCE_BYTES)
-        return nonce + self._aead.encrypt(nonce, plain, _aad(kind))
+        return nonce + self._aead.encrypt(nonce, plain, _aad(kind) + bind)
 
-    def open(self, sealed: bytes, kind: str, what: str) -> bytes:
+    def open(self, sealed: bytes, kind: str, what: str, bind: bytes = b"") -> bytes:
         """The plain bytes of a sealed object; IntegrityError naming ``what`` if it was altered,
-        truncated, sealed under another key or for another kind."""
+        truncated, sealed under another key, for another kind or bound to something else."""
         if len(sealed) < OVERHEAD:
             raise IntegrityError(f"{what}: sealed object too short (damaged)")
         try:
-            return self._aead.decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], _aad(kind))
+            return self._aead.decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:],
+                                      _aad(kind) + bind)
         except InvalidTag as exc:
             raise IntegrityError(f"{what}: authentication failed (damaged or tampered)") from exc
 

@@ -146,7 +146,7 @@ def _blob_problem(repo: Repository, data: bytes, e: BlobEntry) -> str | None:
     if e.offset < 0 or len(stored) != e.length:
         return "the pack ends inside it (pack truncated)"
     try:
-        plain = repo.cipher.open_blob(stored, e.raw_length, f"blob {e.id}")
+        plain = repo.cipher.open_blob(stored, e.raw_length, e.id)
     except IntegrityError as exc:
         return exc.message
     if repo.cipher.content_id(plain) != e.id:

@@ -353,6 +353,6 @@ def _repack(repo: Repository, packs: tuple[PackInfo, ...],
 def _reads_back(cipher: Cipher, e: BlobEntry, stored: bytes) -> bool:
     """Whether a stored blob opens, decodes and hashes to its id."""
     try:
-        return cipher.content_id(cipher.open_blob(stored, e.raw_length, f"blob {e.id}")) == e.id
+        return cipher.content_id(cipher.open_blob(stored, e.raw_length, e.id)) == e.id
     except IntegrityError:
         return False

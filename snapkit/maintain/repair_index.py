@@ -228,7 +228,7 @@ def verified(e: BlobEntry, data: bytes, cipher: Cipher = PLAIN) -> bool:
     if len(stored) != e.length:
         return False
     try:
-        return cipher.content_id(cipher.open_blob(stored, e.raw_length, f"blob {e.id}")) == e.id
+        return cipher.content_id(cipher.open_blob(stored, e.raw_length, e.id)) == e.id
     except IntegrityError:
         return False
 

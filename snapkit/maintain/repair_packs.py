@@ -167,7 +167,7 @@ def execute_pack_repair(repo: Repository, plan: PackRepairPlan,
             for e in pack.readable:
                 try:
                     plain = repo.cipher.open_blob(data[e.offset: e.offset + e.length],
-                                                  e.raw_length, f"blob {e.id}")
+                                                  e.raw_length, e.id)
                 except IntegrityError:  # changed since the plan: leave it lost
                     continue
                 if repo.cipher.content_id(plain) != e.id:

@@ -178,7 +178,7 @@ class BlobSaver:
             raw = packed = 0
             for (kind, blob_id, data), (head, payload) in zip(blobs, stored, strict=True):
                 if sealed:
-                    blob = self._cipher.seal_blob(head + payload)
+                    blob = self._cipher.seal_blob(head + payload, blob_id)
                     pack.add(kind, blob_id, blob, len(data))
                     packed += len(blob)
                 else:

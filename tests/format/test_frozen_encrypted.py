@@ -16,8 +16,8 @@ from helpers import CliResult, env_for, invoke_main
 
 REPOS = Path(__file__).resolve().parent / "repos"
 ARCHIVE = REPOS / "v2-encrypted.tar.gz"
-SHA256 = "725794361d38a3db36ae2b7cdff7dd4ee187782786a33f9f5676355c49184deb"
-SNAP = "7b1d2889c8e3005b09692716b3281645"
+SHA256 = "e0e527ec9d8efdacf387d69aba8c43c63c130667778ff859d4781b17eb310671"
+SNAP = "4df41cab2a278c68bf6db1f6c58e75ec"
 
 
 @pytest.fixture

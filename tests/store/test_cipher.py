@@ -13,18 +13,20 @@ from snapkit.format.model import content_id
 from snapkit.store import codec
 from snapkit.store.cipher import CODEC_SEALED, Plain, Sealed
 
+BLOB = "ab" * 16
+
 
 @pytest.mark.parametrize("data", [b"", b"x", b"a" * 5000, os.urandom(70_000)])
 def test_blobs_round_trip_plain_and_sealed(data: bytes) -> None:
     encoded = codec.encode(data)
     plain, sealed = Plain(), Sealed(MasterKey.generate())
-    assert plain.seal_blob(encoded) == encoded
-    assert plain.open_blob(plain.seal_blob(encoded), len(data), "blob x") == data
-    stored = sealed.seal_blob(encoded)
+    assert plain.seal_blob(encoded, BLOB) == encoded
+    assert plain.open_blob(plain.seal_blob(encoded, BLOB), len(data), BLOB) == data
+    stored = sealed.seal_blob(encoded, BLOB)
     assert stored[0] == CODEC_SEALED
     assert not data or data[:16] not in stored[1:]
-    assert sealed.open_blob(stored, len(data), "blob x") == data
-    assert sealed.seal_blob(encoded) != stored  # a fresh nonce each time
+    assert sealed.open_blob(stored, len(data), BLOB) == data
+    assert sealed.seal_blob(encoded, BLOB) != stored  # a fresh nonce each time
 
 
 def test_ids_are_keyed_only_when_sealed() -> None:
@@ -50,20 +52,31 @@ def test_a_sealed_object_opens_only_as_its_kind_under_its_key() -> None:
 def test_every_altered_byte_of_a_sealed_blob_is_found() -> None:
     sealed = Sealed(MasterKey.generate())
     data = os.urandom(300)
-    stored = sealed.seal_blob(codec.encode(data))
+    stored = sealed.seal_blob(codec.encode(data), BLOB)
     for i in range(len(stored)):
         bad = bytearray(stored)
         bad[i] ^= 0x01
         with pytest.raises(IntegrityError):
-            sealed.open_blob(bytes(bad), len(data), "blob b")
+            sealed.open_blob(bytes(bad), len(data), BLOB)
     with pytest.raises(IntegrityError):
-        sealed.open_blob(stored[:-1], len(data), "blob b")
+        sealed.open_blob(stored[:-1], len(data), BLOB)
 
 
 def test_plain_and_sealed_blobs_are_not_mistaken_for_one_another() -> None:
     sealed = Sealed(MasterKey.generate())
     encoded = codec.encode(b"payload" * 20)
     with pytest.raises(IntegrityError, match="is not sealed in an encrypted repository"):
-        sealed.open_blob(encoded, 140, "blob p")
+        sealed.open_blob(encoded, 140, BLOB)
     with pytest.raises(IntegrityError, match="is sealed, but this repository is not encrypted"):
-        Plain().open_blob(sealed.seal_blob(encoded), 140, "blob p")
+        Plain().open_blob(sealed.seal_blob(encoded, BLOB), 140, BLOB)
+
+
+def test_a_sealed_blob_opens_under_its_own_id_only() -> None:
+    """The id is in the associated data: a sealed blob put in another blob's place (a pack
+    swapped for another under its name) does not open, so no hash is needed to tell."""
+    sealed = Sealed(MasterKey.generate())
+    encoded = codec.encode(b"the content of one blob" * 10)
+    stored = sealed.seal_blob(encoded, BLOB)
+    assert sealed.binds_ids and not Plain().binds_ids
+    with pytest.raises(IntegrityError, match=f"blob {'cd' * 16}: authentication failed"):
+        sealed.open_blob(stored, 230, "cd" * 16)
