@@ -52,6 +52,11 @@ class Cipher(Protocol):
         """The plain bytes of stored blob ``blob_id`` (its codec undone)."""
         ...
 
+    def seal_parts(self, head: bytes, payload: bytes | memoryview,
+                   blob_id: str) -> tuple[bytes, bytes | memoryview]:
+        """:meth:`seal_blob` of ``head + payload`` as two parts for a pack (not joined)."""
+        ...
+
 
 class Plain:
     """A repository without encryption (format version 1)."""
@@ -70,6 +75,10 @@ class Plain:
 
     def seal_blob(self, encoded: bytes, blob_id: str) -> bytes:
         return encoded
+
+    def seal_parts(self, head: bytes, payload: bytes | memoryview,
+                   blob_id: str) -> tuple[bytes, bytes | memoryview]:
+        return head, payload
 
     def open_blob(self, stored: bytes, raw_length: int, blob_id: str) -> bytes:
         if stored[:1] == _SEALED:
@@ -98,6 +107,10 @@ class Sealed:
 
     def seal_blob(self, encoded: bytes, blob_id: str) -> bytes:
         return _SEALED + self.key.seal(encoded, "blob", bytes.fromhex(blob_id))
+
+    def seal_parts(self, head: bytes, payload: bytes | memoryview,
+                   blob_id: str) -> tuple[bytes, bytes | memoryview]:
+        return _SEALED, self.key.seal(head + payload, "blob", bytes.fromhex(blob_id))
 
     def open_blob(self, stored: bytes, raw_length: int, blob_id: str) -> bytes:
         what = f"blob {blob_id}"

@@ -171,19 +171,17 @@ class BlobSaver:
 
     def _compress_and_add(self, blobs: list[Blob]) -> None:
         stored = encode_batch([data for _, _, data in blobs], self._level)
-        sealed = self._cipher.encrypted
+        if self._cipher.encrypted:  # sealed here, outside the lock: the workers seal at once
+            seal = self._cipher.seal_parts
+            stored = [seal(head, payload, blob_id)
+                      for (_, blob_id, _), (head, payload) in zip(blobs, stored, strict=True)]
         full: list[PackBuilder] = []
         with self._lock:
             pack = self._pack
             raw = packed = 0
             for (kind, blob_id, data), (head, payload) in zip(blobs, stored, strict=True):
-                if sealed:
-                    blob = self._cipher.seal_blob(head + payload, blob_id)
-                    pack.add(kind, blob_id, blob, len(data))
-                    packed += len(blob)
-                else:
-                    pack.add_encoded(kind, blob_id, head, payload, len(data))
-                    packed += 1 + len(payload)
+                pack.add_encoded(kind, blob_id, head, payload, len(data))
+                packed += len(head) + len(payload)
                 raw += len(data)
                 if pack.size >= self._pack_size:
                     full.append(pack)
