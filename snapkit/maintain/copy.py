@@ -9,15 +9,14 @@ saved. Everything goes through the destination's own :class:`~snapkit.store.save
 (its packs, compression level and index files). The manifest is copied byte for byte, so the
 snapshot keeps its id, which is how a later run knows it is there.
 
-A blob that cannot be read (damaged, its pack gone, not in the source's index) costs the
-snapshot: it is reported with the reason and its manifest is not written; a later snapshot
-reaching the same blob is skipped the same way. What can be found without reading the data is
-found before any of it is sent: a blob the index does not list, a copy recorded as damaged, a
-pack missing from the source (one listing of its packs per run). Damaged bytes inside a pack
-show only when read: the snapshot's data stops there, and what it already sent that no copied
-snapshot uses is counted (:attr:`Sent.unused_blobs`) so the summary can say that ``prune`` on
-the destination frees it. Verifying every blob before sending any would read all data twice
-(twice the requests on S3) for a rare case whose cost is bounded and reclaimable.
+A blob that cannot be read (damaged, its pack gone, not in the index) costs the snapshot: it is
+reported with the reason, its manifest not written, and a later snapshot reaching the same blob
+skipped the same way. What can be found without reading the data is found before any is sent
+(a blob no index lists, a copy recorded damaged, a pack missing: one listing of the packs per
+run); damaged bytes inside a pack show only when read: the snapshot's data stops there, and
+what it sent that no copied snapshot uses is counted (:attr:`Sent.unused_blobs`) for the
+summary's ``prune`` hint. Verifying every blob first would read all data twice for a rare case
+whose cost is bounded and reclaimable.
 
 Manifests are written in batches, each after :meth:`BlobSaver.flush` made the packs and index
 files they need durable: every :data:`COMMIT_BYTES` of new stored data (at least a pack),
@@ -156,8 +155,6 @@ class Copier:
             self._one(sid, snap, number, len(chosen))
         self._commit()
         return self._totals()
-
-    # ------------------------------------------------------------------ one snapshot
 
     def _one(self, sid: str, snap: Snapshot, number: int, count: int) -> None:
         manifest = self._manifest(sid)
@@ -356,8 +353,6 @@ class Copier:
         work.bytes += raw
         self.sent = Sent(self.sent.blobs + 1, self.sent.bytes_raw + raw,
                          self.sent.bytes_stored + (entry.length if entry else 0))
-
-    # ------------------------------------------------------------------ commits
 
     def _commit_due(self) -> bool:
         if self.saver is None:

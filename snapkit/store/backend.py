@@ -1,12 +1,10 @@
 """The storage backend interface and the local-directory backend.
 
 A backend stores named files of a few kinds (``config``, ``packs``, ``index``, ``snapshots``,
-``locks``) and knows nothing about their content: save, load, list, remove, size, modified are
-all the repository needs, so an object store implements the same interface (``s3.py``; both
-run ``tests/store/test_backend_conformance.py``). What differs is in the interface:
-:meth:`Backend.local_root` (a local repository's directory), the temp files an interrupted
-write leaves (:meth:`Backend.temp_files`: none where writes are atomic) and a local cache
-(:meth:`Backend.uncached` reads past it).
+``locks``, ``keys``) knowing nothing of their content; an object store implements the same
+interface (``s3.py``; both run ``tests/store/test_backend_conformance.py``). What differs is in
+it: :meth:`Backend.local_root`, the temp files of interrupted writes (:meth:`temp_files`: none
+where writes are atomic) and a local cache (:meth:`Backend.uncached` reads past it).
 
 The local backend writes every file atomically: a temp file in the same directory, fsync,
 rename, then fsync of the directory. Files are created ``0600`` and directories ``0700``
@@ -175,9 +173,8 @@ def atomic_write(path: Path, data: bytes, mode: int = FILE_MODE, durable: bool =
         fsync_dir(path.parent)
 
 
-#: Kinds written and removed without fsync: a lock only matters to processes running now, on
-#: this machine or through a shared filesystem (whose clients see it on close, not on fsync);
-#: after a machine crash it is gone or stale, and stale locks are removed either way.
+#: Kinds written and removed without fsync: a lock only matters to processes running now (a
+#: shared filesystem's clients see it on close); after a crash it is gone or stale, and removed.
 _VOLATILE = frozenset({"locks"})
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -85,8 +86,9 @@ def read(path: Path) -> bytes | None:
 
 def write(path: Path, data: bytes, checked: bool = True) -> None:
     """Replace cache file ``path`` with ``data`` (and its check, when ``checked``): written
-    ``0600`` to a temporary name, then renamed; OSError as the file system gives it."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    ``0600`` to a temporary name (of this process and thread), then renamed; OSError as the
+    file system gives it."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0), 0o600)
     try:
         with os.fdopen(fd, "wb") as f:

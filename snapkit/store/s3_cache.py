@@ -186,7 +186,7 @@ class ObjectCache:
         """Replace ``path`` with ``data`` (``0600``, through a temp file); errors ignored."""
         try:
             self._folder(path.parent)
-            _replace(path, data)
+            local_cache.write(path, data, checked=False)
         except OSError:
             pass
 
@@ -197,7 +197,7 @@ class ObjectCache:
         local_cache.make_private(self.root)
         tag = self.top / "CACHEDIR.TAG"
         if not tag.exists():
-            _replace(tag, local_cache.TAG)
+            local_cache.write(tag, local_cache.TAG, checked=False)
         local_cache.make_private(folder)
         self._made.add(folder)
 
@@ -205,19 +205,6 @@ class ObjectCache:
     def _unlink(path: Path) -> None:
         with contextlib.suppress(OSError):
             path.unlink()
-
-
-def _replace(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0), 0o600)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except OSError:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
 
 
 def _size(ranges: Mapping[int, bytes] | None) -> int:

@@ -29,6 +29,7 @@ from typing import Any
 from snapkit import __version__
 from snapkit.format.errors import UsageError
 from snapkit.format.model import content_id
+from snapkit.store import local_cache
 from snapkit.store.local_cache import make_private
 
 DEFAULT_REGION = "us-east-1"
@@ -140,16 +141,10 @@ def _read_entry(entry: Path, source: tuple[str, int, int]) -> Any:
 
 
 def _write_entry(entry: Path, data: bytes) -> None:
-    tmp = entry.with_name(f".{entry.name}.{os.getpid()}.tmp")
-    try:
+    """Best effort: a cache entry that cannot be written is read from the source again."""
+    with contextlib.suppress(OSError):
         make_private(entry.parent)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, entry)
-    except OSError:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
+        local_cache.write(entry, data, checked=False)  # (marshal's own check is inside)
 
 
 class _Services:
