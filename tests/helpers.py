@@ -45,7 +45,6 @@ from snapkit.format.model import encode_lock
 from snapkit.maintain.check import check_repository
 from snapkit.maintain.selection import find_parent
 from snapkit.read.restore import RestoreOptions, RestoreResult, restore_snapshot
-from snapkit.store.backend import LocalBackend
 from snapkit.store.cipher import Sealed
 from snapkit.store.local_cache import cache_root
 from snapkit.store.repository import Repository
@@ -421,7 +420,8 @@ def plant_lock(
         "exclusive": exclusive,
         "operation": operation,
     }
-    LocalBackend(repo_path).save("locks", name, encode_lock(info))
+    repo = Repository.open(repo_path)  # (sealed with its key, in the encrypted test mode)
+    repo.backend.save("locks", name, repo.cipher.seal(encode_lock(info), "lock"))
     return name
 
 

@@ -189,7 +189,7 @@ def test_a_locked_repository_names_the_lock_object(
     repo = Repository.init(loc)
     info = {"host": "elsewhere", "pid": 1, "time": time.time(), "exclusive": True,
             "operation": "prune"}
-    repo.backend.save("locks", "e" * 32, encode_lock(info))
+    repo.backend.save("locks", "e" * 32, repo.cipher.seal(encode_lock(info), "lock"))
     out = invoke(["snap", str(src), "--repo", loc], s3_env(tmp_path, s3_server))
     assert_one_line_error(out, 11, f"remove {loc}/locks/{'e' * 32}")
 
@@ -356,7 +356,7 @@ def test_prune_ages_stray_packs_by_the_object_time(
     # its own: kept, aged by the object's LastModified.
     info = {"host": "another-host", "pid": 4242, "time": time.time(),
             "refreshed": time.time(), "exclusive": False, "operation": "snap"}
-    repo.backend.save("locks", "c" * 32, encode_lock(info))
+    repo.backend.save("locks", "c" * 32, repo.cipher.seal(encode_lock(info), "lock"))
     plan = plan_prune(repo)
     assert [f.name for f in plan.unindexed_recent] == [stray]
     age = plan.unindexed_recent[0].age_s

@@ -57,8 +57,8 @@ def test_many_small_blobs_round_trip_deduplicated(tmp_path: Path) -> None:
             ids = [saver.save_data(d) for d in datas]
         tree = saver.save(KIND_TREE, b"\x90")
         assert all(saver.known(i) for i in ids)
-    unique = {content_id(d): d for d in datas}
-    assert ids == [content_id(d) for d in datas]
+    unique = {repo.cipher.content_id(d): d for d in datas}
+    assert ids == [repo.cipher.content_id(d) for d in datas]
     assert saver.blobs_added == len(unique) + 1
     assert saver.bytes_added_raw == sum(map(len, unique.values())) + 1
     reopened = Repository.open(tmp_path / "repo")
