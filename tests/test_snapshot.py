@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import json
 import os
 import random
 import stat
@@ -20,7 +21,9 @@ from helpers import (
     Socket,
     Symlink,
     assert_trees_equal,
+    env_for,
     init_repo,
+    invoke_main,
     make_tree,
     random_tree,
     restore,
@@ -596,3 +599,18 @@ def _walk_all(repo: Repository, tree: str) -> Iterator[Node]:
     for _parts, node, leaving in iter_tree(repo.load_tree, tree):
         if not leaving:
             yield node
+
+
+def test_force_reads_every_file_and_still_tells_changed_from_unmodified(tmp_path: Path) -> None:
+    """`snap --force` reads every file again; the parent (recorded) only sorts them: the one
+    edited is changed, the others unmodified, none new."""
+    src = make_tree(tmp_path / "src", {f"f{i}.txt": b"x" * (i + 1) for i in range(5)})
+    env = env_for(tmp_path)
+    first = json.loads(invoke_main(["snap", str(src), "--json"], env).lines[-1])
+    (src / "f1.txt").write_bytes(b"edited")
+    out = invoke_main(["snap", "--force", str(src), "--json"], env)
+    assert out.code == 0, out.stderr
+    doc = json.loads(out.lines[-1])
+    assert (doc["files_new"], doc["files_changed"], doc["files_unmodified"]) == (0, 1, 4)
+    assert doc["bytes_read"] == sum(p.stat().st_size for p in src.iterdir())
+    assert doc["parent"] == first["snapshot_id"]

@@ -69,7 +69,9 @@ def host_option(_ctx: click.Context, _param: click.Parameter, value: str | None)
 @click.option("--host", metavar="NAME", callback=host_option,
               help="Host name to record [default: this machine's].")
 @click.option("--parent", metavar="ID", help="Snapshot to compare against for unchanged files.")
-@click.option("--force", is_flag=True, help="Re-read every file, ignoring the parent.")
+@click.option("--force", is_flag=True,
+              help="Re-read every file (the parent only tells new, changed and unmodified "
+              "ones apart).")
 @click.option("--mode", default="full", show_default=True, metavar="MODE",
               help="What to take from an OpenClaw state dir: full, config-only, or a mode "
                    "defined in the config.")

@@ -157,11 +157,11 @@ def snap(location: Location, request: SnapRequest, *,
     with repo.lock(exclusive=False, operation="snap"):
         snapshots = repo.snapshots()
         # The snapshot of the same sources taken last (by its real start, whatever --time
-        # recorded): the parent unless named or --force, and either way the likely totals.
+        # recorded): the parent unless one is named. With --force every file is read all the
+        # same (SnapOptions.force); the parent only tells new, changed and unmodified apart.
         newest = find_parent(sorted(snapshots, key=taken_order), plan.sources, hostname,
                              request.mode)
-        parent = (resolve(request.parent, snapshots) if request.parent
-                  else None if request.force else newest)
+        parent = resolve(request.parent, snapshots) if request.parent else newest
         likely = parent[1] if parent else newest[1] if newest else None
         opts = SnapOptions(
             sources=plan.sources,
