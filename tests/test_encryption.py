@@ -19,6 +19,12 @@ from snapkit.store.index import Index
 from snapkit.store.repository import Repository
 
 PASSPHRASE = b"correct horse battery staple"
+#: The tests contrasting plain and encrypted repositories (or a missing passphrase) do not
+#: apply in the encrypted test mode, where every repository is encrypted and every open given
+#: the passphrase (tests/encrypted_mode.py).
+contrast = pytest.mark.skipif(os.environ.get("SNAPKIT_TEST_ENCRYPTED") == "1",
+                              reason="contrasts plain and encrypted repositories")
+
 MARKER = b"ThisIsTheSecretContentOfMyOpenClawApiKey-4f1c"
 SECRET_NAME = "auth-profiles-secret-name.json"
 
@@ -63,6 +69,7 @@ def test_a_snapshot_round_trips_and_nothing_readable_is_at_rest(tmp_path: Path,
             assert not [n for n in needles if n in data], f
 
 
+@contrast
 def test_the_passphrase_is_needed_and_checked(tmp_path: Path, src: Path) -> None:
     repo = encrypted(tmp_path / "repo")
     take(repo, src)
@@ -74,6 +81,7 @@ def test_the_passphrase_is_needed_and_checked(tmp_path: Path, src: Path) -> None
     assert len(reopen(tmp_path / "repo").snapshots()) == 1
 
 
+@contrast
 def test_ids_are_keyed_per_repository(tmp_path: Path, src: Path) -> None:
     one, two = encrypted(tmp_path / "one"), encrypted(tmp_path / "two")
     plain = Repository.init(tmp_path / "plain")
@@ -169,6 +177,7 @@ def test_a_tampered_lock_is_treated_as_damaged_and_removed(tmp_path: Path, src: 
         pass
 
 
+@contrast
 def test_a_damaged_config_of_an_encrypted_repository_is_repaired(tmp_path: Path,
                                                                   src: Path) -> None:
     """The config of an encrypted repository lost: it opens (its key files say it is
@@ -189,3 +198,20 @@ def test_a_damaged_config_of_an_encrypted_repository_is_repaired(tmp_path: Path,
     assert again.config_damaged is None
     assert [s for s, _ in again.snapshots()] == [sid]
     assert check_repository(again, read_data=True).ok
+
+
+def test_export_notes_a_plain_archive_only_when_it_writes_one(tmp_path: Path, src: Path) -> None:
+    """The note that the archive is not encrypted comes with the archive; an export refused
+    before writing (the output exists) is one error line, nothing else."""
+    from helpers import env_for, invoke_main
+
+    path = tmp_path / "repo"
+    take(encrypted(path), src)
+    env = {**env_for(tmp_path), "SNAPKIT_REPO": str(path),
+           "SNAPKIT_PASSWORD": PASSPHRASE.decode()}
+    out = invoke_main(["export", "latest", "-o", str(tmp_path / "a.tar.gz")], env)
+    assert out.code == 0, out.stderr
+    assert "the archive is not" in out.stderr
+    again = invoke_main(["export", "latest", "-o", str(tmp_path / "a.tar.gz")], env)
+    assert again.code == 2
+    assert again.stderr.count("\n") == 1 and "exists" in again.stderr

@@ -62,7 +62,7 @@ class PartialsRemoved(Event):
 @dataclass(frozen=True)
 class PlainArchive(Event):
     """The repository is encrypted, the archive is not (a standard tar, for `tar` anywhere):
-    said before it is written."""
+    said as it starts to be written (not before an error that writes nothing)."""
 
 
 @dataclass(frozen=True)
@@ -97,8 +97,6 @@ def export_to(location: Location, snapshot: str, output: str | Path | BinaryIO |
         raise UsageError(f"unknown mode {mode!r}; the config defines: {known}")
     with reading(location, no_lock, "export", on_event) as repo:
         snap_id, snap = resolve(snapshot, repo.snapshots())
-        if repo.cipher.encrypted:
-            on_event(PlainArchive())
         subset = None
         if mode is not None:
             # The installation the snapshot recorded (an older snapshot: the one found now).
@@ -110,6 +108,8 @@ def export_to(location: Location, snapshot: str, output: str | Path | BinaryIO |
                              zstd_level=loaded.config.zstd_level, fail_fast=fail_fast)
 
         def write(out: BinaryIO) -> ExportResult:
+            if repo.cipher.encrypted:  # (once the output is known to be writable)
+                on_event(PlainArchive())
             counter = file_counter(on_event, progress_interval)
             return export_snapshot(repo.load_tree, repo.read_blobs, snap_id, snap, out, opts,
                                    counter, counter.planned)
