@@ -8,6 +8,7 @@ real ``python -m snapkit cat > file``), and ``find`` reports which snapshots hol
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import stat
@@ -405,3 +406,20 @@ def test_find_json_and_no_match(world: World) -> None:
     assert "no snapshot holds a path matching '*.nothing'" in out.stderr
     assert invoke(["find", "*.nothing", "--json"], world.env).raw == b""
 
+
+
+def test_ls_gives_a_symlinks_size_as_its_targets_length(tmp_path: Path) -> None:
+    """As `ls -l` does: a recorded symlink's size is the length of its target in bytes."""
+    from helpers import env_for, invoke_main, make_tree
+
+    src = make_tree(tmp_path / "src", {"a.txt": b"abc"})
+    (src / "link").symlink_to("a.txt")
+    env = env_for(tmp_path)
+    assert invoke_main(["snap", "-q", "--symlinks", "record", str(src)], env).code == 0
+    out = invoke_main(["ls", "latest", str(src), "--json"], env)
+    assert out.code == 0, out.stderr
+    sizes = {json.loads(line)["path"].rsplit("/", 1)[-1]: json.loads(line)["size"]
+             for line in out.lines}
+    assert sizes["link"] == len("a.txt") and sizes["a.txt"] == 3
+    long = invoke_main(["ls", "-l", "latest", str(src)], env)
+    assert any(line.split()[2] == "5" and "-> a.txt" in line for line in long.lines)

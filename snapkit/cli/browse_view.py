@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import stat
 
 import click
@@ -80,17 +81,23 @@ def _mode_string(node: Node) -> str:
     return stat.filemode(kind | node.mode)
 
 
+def _size(n: Node) -> int:
+    """A node's size as ``ls -l`` gives it: a symlink's is its target's length in bytes (the
+    stored node holds none)."""
+    return len(os.fsencode(n.target or "")) if n.type == NODE_SYMLINK else n.size
+
+
 def entry(settings: Settings, long_form: bool, p: str, n: Node) -> None:
     """One entry of ``ls``."""
     if settings.json:
-        emit_json({"path": p, "type": n.type, "size": n.size, "mode": oct(n.mode),
+        emit_json({"path": p, "type": n.type, "size": _size(n), "mode": oct(n.mode),
                    "mtime_ns": n.mtime_ns, "user": n.user, "group": n.group,
                    "uid": n.uid, "gid": n.gid,
                    **({"target": n.target} if n.target else {})})
     elif long_form:
         owner = f"{n.user or n.uid}/{n.group or n.gid}"
         link = f" -> {printable(n.target or '')}" if n.type == NODE_SYMLINK else ""
-        click.echo(f"{_mode_string(n)} {owner:<15} {n.size:>12,} "
+        click.echo(f"{_mode_string(n)} {owner:<15} {_size(n):>12,} "
                    f"{local_time(n.mtime_ns)} {printable(p)}{'/' if n.type == NODE_DIR else ''}"
                    f"{link}")
     else:
