@@ -26,6 +26,7 @@ import random
 import signal
 import socket
 import stat
+import struct
 import subprocess
 import sys
 import time
@@ -618,3 +619,31 @@ def iter_store_files(repo_path: Path) -> Iterator[Path]:
     for dirpath, _dirs, files in os.walk(repo_path):
         for f in files:
             yield Path(dirpath) / f
+
+
+def stderr_on_a_terminal(argv: Sequence[str], env: Mapping[str, str], cwd: Path | None = None,
+                         columns: int = 160, timeout: float = 60) -> str:
+    """Run ``python -m snapkit ARGV`` with stderr on a pseudo-terminal ``columns`` wide (stdin
+    and stdout closed); what it drew there. The run must exit 0."""
+    import fcntl
+    import pty
+    import termios
+
+    main, side = pty.openpty()
+    fcntl.ioctl(side, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+    proc = subprocess.Popen([sys.executable, "-m", "snapkit", *argv], env=dict(env), cwd=cwd,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=side)
+    os.close(side)
+    got = b""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:  # EIO: the process closed its end
+            break
+        if not chunk:
+            break
+        got += chunk
+    os.close(main)
+    assert proc.wait(timeout=60) == 0, got
+    return got.decode(errors="replace")

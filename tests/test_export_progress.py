@@ -9,15 +9,11 @@ from __future__ import annotations
 import json
 import os
 import re
-import struct
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 from archives import invoke, ok
-from helpers import cli_env, make_tree
+from helpers import cli_env, make_tree, stderr_on_a_terminal
 
 #: 12 files, 5,000 bytes each but the last (0 bytes): 55,000 bytes
 TREE = {f"d{i % 3}/f{i:02}.bin": os.urandom(5_000 if i < 11 else 0) for i in range(12)}
@@ -64,31 +60,9 @@ def test_progress_events_reach_the_totals(tmp_path: Path,
 
 def _on_a_terminal(argv: list[str], env: dict[str, str], cwd: Path) -> str:
     """Run the CLI with stderr on a 160-column pseudo-terminal; what it wrote there."""
-    import fcntl
-    import pty
-    import termios
-
-    main, side = pty.openpty()
-    fcntl.ioctl(side, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 160, 0, 0))
-    proc = subprocess.Popen([sys.executable, "-m", "snapkit", *argv], env=env, cwd=cwd,
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=side)
-    os.close(side)
-    got = b""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            chunk = os.read(main, 65536)
-        except OSError:  # EIO: the process closed its end
-            break
-        if not chunk:
-            break
-        got += chunk
-    os.close(main)
-    assert proc.wait(timeout=60) == 0, got
-    return got.decode(errors="replace")
+    return stderr_on_a_terminal(argv, env, cwd, columns=160)
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="no pseudo-terminals (pty) on Windows")
 @pytest.mark.parametrize("output", ["a.tar.gz", "-"])
 def test_the_terminal_line_shows_done_of_the_totals(tmp_path: Path, output: str) -> None:
     env = {**_repo(tmp_path), "TERM": "xterm"}

@@ -8,14 +8,11 @@ from __future__ import annotations
 
 import os
 import re
-import struct
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-from helpers import cli_env
+from helpers import cli_env, stderr_on_a_terminal
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32",
                                 reason="no pseudo-terminals (pty) on Windows")
@@ -26,28 +23,8 @@ _UNITS = {"B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}
 
 def _on_a_terminal(argv: list[str], env: dict[str, str]) -> list[str]:
     """Run the CLI with stderr on a 120-column pseudo-terminal; the frames it drew there."""
-    import fcntl
-    import pty
-    import termios
-
-    main, side = pty.openpty()
-    fcntl.ioctl(side, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))
-    proc = subprocess.Popen([sys.executable, "-m", "snapkit", *argv], env=env,
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=side)
-    os.close(side)
-    got = b""
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            chunk = os.read(main, 65536)
-        except OSError:  # EIO: the process closed its end
-            break
-        if not chunk:
-            break
-        got += chunk
-    os.close(main)
-    assert proc.wait(timeout=60) == 0, got
-    return [part for part in got.decode(errors="replace").split("\r\x1b[2K") if part.strip()]
+    drawn = stderr_on_a_terminal(argv, env, columns=120, timeout=120)
+    return [part for part in drawn.split("\r\x1b[2K") if part.strip()]
 
 
 def _done(frame: str) -> int:
