@@ -18,6 +18,11 @@ command line, as a user would meet it:
 Which snapshots and files a damage costs is worked out here independently of snapkit's
 reader (``Oracle``): from the objects recorded before the damage, by reading the pack bytes,
 decoding them and hashing them directly. ``docs/reliability.md`` lists the matrix.
+
+In the encrypted test mode (``SNAPKIT_TEST_ENCRYPTED=1``) the same damage is done to sealed
+objects: the damaging and the oracle open and seal them with the repository's key (a blob
+is then checked by opening it under its id and its keyed id), and the "wrong" objects are
+sealed with it, as valid objects that are the wrong thing.
 """
 
 from __future__ import annotations
@@ -36,8 +41,11 @@ import xxhash
 import zstandard
 from helpers import CliResult, env_for, invoke_main, make_tree, plant_lock, restored
 
+from snapkit.format.crypto import OVERHEAD
+from snapkit.format.errors import IntegrityError
 from snapkit.format.model import KIND_TREE, NODE_DIR, NODE_FILE, BlobEntry
 from snapkit.read.treewalk import iter_tree
+from snapkit.store.cipher import CODEC_SEALED, Cipher, Sealed
 from snapkit.store.repository import Repository
 
 KINDS = ("data-pack", "tree-blob", "index-file", "manifest", "config", "lock")
@@ -67,6 +75,7 @@ class World:
     dirs: dict[str, dict[str, str]]  # snapshot id -> directory path -> its tree id
     entries: dict[str, BlobEntry]  # the index before any damage
     run_index: dict[str, str]  # "a1" ... -> the index file that snapshot's run wrote
+    cipher: Cipher  # the repository's (sealed in the encrypted test mode)
 
 
 def _snap(base: Path, source: Path) -> tuple[str, str]:
@@ -133,7 +142,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
     entries = {e.id: e for e in repo.index}
     sub = str(a / "sub")
     assert len({dirs[snaps[n]][sub] for n in ("a1", "a2", "a3")}) == 1  # one shared subtree
-    return World(base, snaps, files, dirs, entries, run_index)
+    return World(base, snaps, files, dirs, entries, run_index, repo.cipher)
 
 
 # --------------------------------------------------------------------------- damaging
@@ -160,16 +169,17 @@ def _truncate(path: Path, at: int) -> None:
         f.truncate(at)
 
 
-def _wrong_trailer(path: Path) -> None:
+def _wrong_trailer(path: Path, cipher: Cipher) -> None:
     """The pack's trailer replaced by valid msgpack that lists every blob one byte off."""
     data = path.read_bytes()
     length = int.from_bytes(data[-12:-8], "little")
-    trailer = msgpack.unpackb(data[-12 - length:-12])
-    wrong = msgpack.packb([[k, i, o + 1, n, r] for k, i, o, n, r in trailer])
+    trailer = msgpack.unpackb(cipher.open(data[-12 - length:-12], "trailer", "trailer"))
+    wrong = cipher.seal(msgpack.packb([[k, i, o + 1, n, r] for k, i, o, n, r in trailer]),
+                        "trailer")
     path.write_bytes(data[:-12 - length] + wrong + len(wrong).to_bytes(4, "little") + data[-8:])
 
 
-def _blob_damage(repo: Path, entry: BlobEntry, damage: str) -> None:
+def _blob_damage(repo: Path, entry: BlobEntry, damage: str, cipher: Cipher) -> None:
     """Damage one blob where it is stored (``delete``: its index entry goes instead)."""
     pack = _pack_path(repo, entry.pack)
     if damage == "flip":
@@ -180,21 +190,29 @@ def _blob_damage(repo: Path, entry: BlobEntry, damage: str) -> None:
         _truncate(pack, entry.offset + entry.length // 2)
     elif damage == "wrong-msgpack":  # same length: a raw blob holding another valid tree
         other = msgpack.packb({"v": 1, "nodes": []})
-        stored = b"\x00" + other + b"\x90" * (entry.length - 1 - len(other))
+        if isinstance(cipher, Sealed):  # sealed as the blob of another id (an empty one's)
+            pad = b"\x90" * (entry.length - 2 - OVERHEAD - len(other))
+            stored = bytes((CODEC_SEALED,)) + cipher.key.seal(
+                b"\x00" + other + pad, "blob", bytes.fromhex(cipher.content_id(b"")))
+        else:
+            stored = b"\x00" + other + b"\x90" * (entry.length - 1 - len(other))
+        assert len(stored) == entry.length
         data = pack.read_bytes()
         pack.write_bytes(data[:entry.offset] + stored + data[entry.offset + entry.length:])
     else:  # delete: the index no longer lists it (its bytes are still in the pack)
         for name in os.listdir(repo / "index"):
-            doc = msgpack.unpackb((repo / "index" / name).read_bytes())
+            doc = msgpack.unpackb(cipher.open((repo / "index" / name).read_bytes(), "index",
+                                              name))
             kept = [{"id": p["id"], "blobs": [b for b in p["blobs"] if b[1].hex() != entry.id]}
                     for p in doc["packs"]]
             if kept != doc["packs"]:
-                data = msgpack.packb({"v": 1, "packs": kept})
+                data = cipher.seal(msgpack.packb({"v": 1, "packs": kept}), "index")
                 os.remove(repo / "index" / name)
                 (repo / "index" / xxhash.xxh3_128(data).hexdigest()).write_bytes(data)
 
 
 def _file_damage(path: Path, damage: str, wrong: bytes) -> None:
+    """Damage one whole file; ``wrong`` is what ``wrong-msgpack`` writes in its place."""
     size = path.stat().st_size
     if damage == "flip":
         _flip(path, size // 2)
@@ -212,33 +230,36 @@ def damage(world: World, repo: Path, kind: str, how: str) -> tuple[str, ...]:
     """Damage one object of ``kind`` in ``repo``; return the names check may give it (one of
     them must appear)."""
     a1 = world.snaps["a1"]
+    cipher = world.cipher
     if kind == "data-pack":
         big = next(f for f in world.files[a1] if f.path.endswith("/big.bin"))
         entry = world.entries[big.chunks[0]]
         if how == "wrong-msgpack":
-            _wrong_trailer(_pack_path(repo, entry.pack))
+            _wrong_trailer(_pack_path(repo, entry.pack), cipher)
         elif how == "delete":
             _pack_path(repo, entry.pack).unlink()
         elif how == "zero-fill":
             pack = _pack_path(repo, entry.pack)
             _zero(pack, 0, pack.stat().st_size)
         else:
-            _blob_damage(repo, entry, how)
+            _blob_damage(repo, entry, how, cipher)
         return (entry.pack,)
     if kind == "tree-blob":
         tree = world.dirs[a1][str(world.base / "src-a" / "sub")]
         entry = world.entries[tree]
         assert entry.kind == KIND_TREE
-        _blob_damage(repo, entry, how)
+        _blob_damage(repo, entry, how, cipher)
         return (tree, entry.pack)
     if kind == "index-file":
         name = world.run_index["a1"]
-        doc = msgpack.unpackb((repo / "index" / name).read_bytes())
+        doc = msgpack.unpackb(cipher.open((repo / "index" / name).read_bytes(), "index", name))
         packs = tuple(p["id"].hex() for p in doc["packs"])  # what a deleted file leaves to name
-        _file_damage(repo / "index" / name, how, msgpack.packb({"v": 1, "packs": []}))
+        _file_damage(repo / "index" / name, how,
+                     cipher.seal(msgpack.packb({"v": 1, "packs": []}), "index"))
         return (name, *packs)
     if kind == "manifest":
-        _file_damage(repo / "snapshots" / a1, how, msgpack.packb({"v": 1, "tree": "x"}))
+        _file_damage(repo / "snapshots" / a1, how,
+                     cipher.seal(msgpack.packb({"v": 1, "tree": "x"}), "snapshot"))
         return (a1,)
     if kind == "config":
         wrong = json.dumps({"format": "snapkit-repository", "version": 1}).encode()
@@ -246,7 +267,7 @@ def damage(world: World, repo: Path, kind: str, how: str) -> tuple[str, ...]:
         return ("config",)
     name = plant_lock(repo, 4242, exclusive=True, started=1_000_000.0, operation="prune",
                       host="gone.example")  # a stale lock of a crashed run on another host
-    _file_damage(repo / "locks" / name, how, msgpack.packb([1, 2, 3]))
+    _file_damage(repo / "locks" / name, how, cipher.seal(msgpack.packb([1, 2, 3]), "lock"))
     return (name,)
 
 
@@ -269,11 +290,11 @@ class Oracle:
             if xxhash.xxh3_128(data).hexdigest() != name:
                 continue
             try:
-                doc = msgpack.unpackb(data)
+                doc = msgpack.unpackb(self.world.cipher.open(data, "index", name))
                 for p in doc["packs"]:
                     for _k, i, o, n, r in p["blobs"]:
                         out.setdefault(i.hex(), []).append((p["id"].hex(), o, n, r))
-            except (ValueError, KeyError, TypeError):
+            except (ValueError, KeyError, TypeError, IntegrityError):
                 continue
         return out
 
@@ -291,12 +312,22 @@ class Oracle:
             stored = f.read(length)
         if len(stored) != length or not stored:
             return False
+        cipher = self.world.cipher
+        if isinstance(cipher, Sealed):  # opens under its id only, then as a plain blob
+            if stored[0] != CODEC_SEALED:
+                return False
+            try:
+                stored = cipher.key.open(stored[1:], "blob", blob, bytes.fromhex(blob))
+            except IntegrityError:
+                return False
         try:
             plain = (stored[1:] if stored[0] == 0 else
                      zstandard.ZstdDecompressor().decompress(stored[1:], max_output_size=raw)
                      if stored[0] == 1 else b"\x00bad codec")
         except zstandard.ZstdError:
             return False
+        if isinstance(cipher, Sealed):
+            return cipher.key.content_id(plain) == blob
         return xxhash.xxh3_128(plain).hexdigest() == blob
 
     def manifest_ok(self, sid: str) -> bool:
