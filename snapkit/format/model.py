@@ -134,7 +134,11 @@ def _decode_node(d: Mapping[str, Any]) -> Node:
         subtree = d.get("subtree")
         target = d.get("target")
         digest = d.get("hash")
-        return Node(
+        content = d.get("content", ())
+        # Built as Node(...) would build it, without its frozen __init__ (an object.__setattr__
+        # per field): a restore decodes a node per entry before it writes anything.
+        node = _new_node(Node)
+        node.__dict__.update(
             name=os.fsdecode(d["name"]),
             type=ntype,
             mode=int(d["mode"]),
@@ -146,13 +150,17 @@ def _decode_node(d: Mapping[str, Any]) -> Node:
             gid=int(d.get("gid", 0)),
             user=str(d.get("user", "")),
             group=str(d.get("group", "")),
-            content=tuple(id_hex(c) for c in d.get("content", ())),
+            content=tuple([id_hex(c) for c in content]),
             hash=id_hex(digest) if digest else None,
             subtree=id_hex(subtree) if subtree else None,
             target=os.fsdecode(target) if target is not None else None,
         )
+        return node
     except (KeyError, TypeError) as exc:
         raise IntegrityError(f"malformed node in tree object: {exc}") from exc
+
+
+_new_node = object.__new__
 
 
 def sort_nodes(nodes: Sequence[Node]) -> tuple[Node, ...]:

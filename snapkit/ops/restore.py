@@ -38,11 +38,11 @@ from snapkit.read.restore import (
     RestoreResult,
     restore_snapshot,
 )
-from snapkit.read.restore_delete import Scope, SourceScope
 from snapkit.read.treewalk import or_empty
 from snapkit.store.location import is_remote
 
 if TYPE_CHECKING:
+    from snapkit.read.restore_delete import Scope
     from snapkit.select.rules import Matcher, RuleSet
 
 
@@ -111,6 +111,7 @@ def delete_scope(location: Location, snap: Snapshot, config: str | None = None,
     policy and each source's exclusion rules, rebuilt from the config (see the module
     docstring); ``stand_in``: the restore's ``--exclude`` patterns stand for rules that
     cannot be rebuilt."""
+    from snapkit.read.restore_delete import Scope, SourceScope
     from snapkit.select.config import load_config
     from snapkit.select.openclaw import Installation, discover
     from snapkit.select.sources import mode_subset

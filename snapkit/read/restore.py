@@ -28,7 +28,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, NamedTuple, NoReturn
+from typing import TYPE_CHECKING, Literal, NamedTuple, NoReturn
 
 from snapkit.format.errors import IntegrityError, UsageError
 from snapkit.format.model import (
@@ -43,7 +43,6 @@ from snapkit.format.paths import split_path
 from snapkit.read.readahead import ReadAhead
 from snapkit.read.restore_compare import Chunker as Chunker
 from snapkit.read.restore_compare import compare, same_content
-from snapkit.read.restore_delete import Extra, Scope, covered_dirs, remove_extras
 from snapkit.read.restore_files import ParallelFiles
 from snapkit.read.restore_target import check_target, raise_named
 from snapkit.read.restore_writer import (
@@ -64,6 +63,9 @@ from snapkit.read.treewalk import (
     select_entries,
 )
 from snapkit.read.write_progress import counted, write_progress
+
+if TYPE_CHECKING:  # ``restore --delete`` only: imported when it runs (see _delete)
+    from snapkit.read.restore_delete import Extra, Scope
 
 Overwrite = Literal["never", "if-changed", "always"]
 OVERWRITE_POLICIES: tuple[Overwrite, ...] = ("never", "if-changed", "always")
@@ -312,6 +314,8 @@ def restore_snapshot(
 def _delete(snap: Snapshot, opts: RestoreOptions, actions: Sequence[Action]) -> list[Extra]:
     """``delete``: the target's entries below the sources that the plan does not hold, and
     that its filters select, removed (``dry_run``: listed); see ``restore_delete``."""
+    from snapkit.read.restore_delete import covered_dirs, remove_extras
+
     select = None
     if opts.includes or opts.excludes:
         from snapkit.select.rules import path_filter

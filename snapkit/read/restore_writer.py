@@ -241,7 +241,7 @@ class Writer(DirFds):
     def set_meta(self, parts: Parts, node: Node) -> None:
         dfd, name = self._where(parts)
         # Owner before mode: chown clears the setuid/setgid bits.
-        if _is_root() and hasattr(os, "chown"):
+        if _ROOT and hasattr(os, "chown"):
             with contextlib.suppress(OSError):
                 os.chown(name, node.uid, node.gid, dir_fd=dfd, follow_symlinks=False)
         if node.type != NODE_SYMLINK:
@@ -327,12 +327,20 @@ def _write(job: FileJob, chunks: Iterator[bytes], node: Node) -> int:
     # xxh3-128 of the same bytes), no second pass over it.
     hasher = None if node.content == (node.hash,) else file_hasher()
     try:
+        pending: list[bytes] = []  # written together: one system call (and GIL release)
+        size = 0
         for chunk in chunks:
-            if (n := os.write(fd, chunk)) < len(chunk):  # a short write (rare): the rest
-                _write_rest(fd, chunk, n)
+            pending.append(chunk)
+            size += len(chunk)
             if hasher is not None:
                 hasher.update(chunk)
-            written += len(chunk)
+            if size >= WRITE_BYTES or len(pending) >= WRITE_CHUNKS:
+                _write_all(fd, pending, size)
+                written += size
+                pending, size = [], 0
+        if pending:
+            _write_all(fd, pending, size)
+            written += size
         if written != node.size or (node.hash and hasher is not None
                                     and hasher.hexdigest() != node.hash):
             raise IntegrityError(f"{original_path(job.parts)}: restored content does not match "
@@ -365,6 +373,31 @@ def _remove_at(dfd: int | None, name: str, shown: str) -> None:
 
 def _is_root() -> bool:
     return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+#: A file's chunks are written together, up to this many bytes or chunks at a time: one
+#: ``writev`` instead of a ``write`` per chunk (each a system call, and a release and retake
+#: of the GIL, which the worker may then wait for while the main thread plans).
+WRITE_BYTES = 1024 * 1024
+WRITE_CHUNKS = 256
+_WRITEV = hasattr(os, "writev")
+
+
+def _write_all(fd: int, chunks: list[bytes], size: int) -> None:
+    """Write ``chunks`` (``size`` bytes in all) one after the other."""
+    if len(chunks) == 1 or not _WRITEV:
+        for chunk in chunks:
+            if (n := os.write(fd, chunk)) < len(chunk):  # a short write (rare): the rest
+                _write_rest(fd, chunk, n)
+        return
+    n = os.writev(fd, chunks)
+    if n < size:  # a short write (rare): the rest, chunk by chunk
+        for chunk in chunks:
+            if n >= len(chunk):
+                n -= len(chunk)
+                continue
+            _write_rest(fd, chunk, n)
+            n = 0
 
 
 def _write_rest(fd: int, data: bytes, done: int) -> None:

@@ -18,6 +18,7 @@ import struct
 
 from snapkit.format.errors import IntegrityError
 from snapkit.format.model import BlobEntry, content_id, decode_pack_trailer, encode_pack_trailer
+from snapkit.store.backend import Backend
 from snapkit.store.cipher import PLAIN, Cipher
 
 MAGIC = b"SNAPKPK1"
@@ -95,3 +96,30 @@ def parse_pack(pack_id: str, data: bytes, cipher: Cipher = PLAIN) -> list[BlobEn
         if e.offset < len(MAGIC) or e.offset + e.length > start:
             raise IntegrityError(f"pack {pack_id} lists blob {e.id} outside its data area")
     return entries
+
+
+def load_runs(backend: Backend, pack: str, ranges: list[tuple[int, int]]) -> list[bytes]:
+    """Each of ``ranges`` (sorted by offset) of ``pack``; a run of adjacent ones (the blobs of a
+    file, stored one after the other) read as one range and cut: one read per run, not per
+    blob. A range past the end of the pack comes back short, as from ``load_ranges``."""
+    runs: list[tuple[int, int]] = []
+    bounds: list[tuple[int, int]] = []  # per run: its first and past-last index in ranges
+    for i, (offset, length) in enumerate(ranges):
+        if runs and runs[-1][0] + runs[-1][1] == offset:
+            runs[-1] = (runs[-1][0], runs[-1][1] + length)
+            bounds[-1] = (bounds[-1][0], i + 1)
+        else:
+            runs.append((offset, length))
+            bounds.append((i, i + 1))
+    if len(runs) == len(ranges):
+        return backend.load_ranges("packs", pack, ranges)
+    out: list[bytes] = []
+    for (start, _), (first, last), data in zip(runs, bounds,
+                                               backend.load_ranges("packs", pack, runs),
+                                               strict=True):
+        if last == first + 1:
+            out.append(data)
+            continue
+        for offset, length in ranges[first:last]:
+            out.append(data[offset - start:offset - start + length])
+    return out

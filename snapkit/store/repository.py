@@ -56,6 +56,7 @@ from snapkit.store.index import Index, write_index
 from snapkit.store.keys import encrypt_new, open_sealed, sealed_config, unlock_sealed
 from snapkit.store.location import default_repo_path as default_repo_path
 from snapkit.store.lock import repository_lock
+from snapkit.store.pack import load_runs
 
 if TYPE_CHECKING:  # the writers' side is loaded when a run writes (saver() below)
     from snapkit.store.saver import INDEX_EVERY_PACKS as INDEX_EVERY_PACKS
@@ -282,9 +283,9 @@ class Repository:
             for pack, members in by_pack.items():
                 members.sort(key=lambda i: window[i][1].offset)
                 try:
-                    loaded = self.backend.load_ranges(
-                        "packs", pack, [(window[i][1].offset, window[i][1].length)
-                                        for i in members])
+                    loaded = load_runs(self.backend, pack, [(window[i][1].offset,
+                                                            window[i][1].length)
+                                                           for i in members])
                 except NotFound:
                     loaded = [b""] * len(members)  # each blob fails below, in order
                     missing.add(pack)
