@@ -105,3 +105,19 @@ def test_readers_work_on_a_read_only_repository(world: tuple[Path, dict[str, str
             assert "reading without a lock" not in quiet.stderr
             shutil.rmtree(tmp / "r", ignore_errors=True)
         assert (tmp / "r").exists() is False
+
+
+def test_writers_on_a_read_only_repository_say_so_in_one_line(
+        world: tuple[Path, dict[str, str]]) -> None:
+    tmp, env = world
+    with read_only_mount(tmp / "repo", tmp / "ro") as ro:
+        ro_env = {**env, "SNAPKIT_REPO": str(ro)}
+        for args, operation in ((["snap", "-q", "."], "snap"),
+                                (["tag", "--add", "x", "latest"], "tag"),
+                                (["forget", "--keep-last", "1"], "forget"), (["prune"], "prune")):
+            result = run_snapkit(args, ro_env, cwd=tmp / "src")
+            assert result.returncode == 1, (args, result.stdout, result.stderr)
+            assert result.stderr.splitlines() == [
+                f"snapkit: error: cannot write to the repository {ro} (read-only file system), "
+                f"and {operation} must write to it (its lock, if nothing else): make it writable "
+                "(remount it read-write, fix its permissions) or use another repository"]

@@ -57,6 +57,17 @@ class RepositoryLocked(SnapkitError):
     exit_code = EXIT_LOCKED
 
 
+class RepositoryReadOnly(SnapkitError):
+    """The repository cannot be written here (a read-only mount, no permission), and the
+    command needs to write to it (if only its lock). ``reason`` is the system's word for it."""
+
+    exit_code = EXIT_FATAL
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
 class WrongPassphrase(SnapkitError):
     """The passphrase given opens no key file of the repository."""
 

@@ -10,14 +10,13 @@ has the lock files). A reader may go without a lock: when asked (``no_lock``), o
 
 from __future__ import annotations
 
-import errno
 import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-from snapkit.format.errors import PassphraseNeeded, RepositoryMissing
+from snapkit.format.errors import PassphraseNeeded, RepositoryMissing, RepositoryReadOnly
 from snapkit.ops.events import (
     OnEvent,
     ReadingUnlocked,
@@ -29,9 +28,6 @@ from snapkit.store.repository import Repository, is_vacant
 
 #: Where a repository is: a local directory, or an ``s3:`` URL.
 Location = Path | str
-
-#: errno values that mean "this repository cannot be written here".
-_READ_ONLY_ERRNOS = (errno.EROFS, errno.EACCES, errno.EPERM)
 
 
 def ask_passphrase(new: bool = False) -> bytes:
@@ -111,10 +107,8 @@ def read_lock(repo: Repository, no_lock: bool, operation: str,
         if not no_lock:
             try:
                 stack.enter_context(repo.lock(exclusive=False, operation=operation))
-            except OSError as exc:
-                if exc.errno not in _READ_ONLY_ERRNOS:
-                    raise
-                on_event(ReadingUnlocked(str(exc.strerror or exc)))
+            except RepositoryReadOnly as exc:
+                on_event(ReadingUnlocked(exc.reason))
         yield
 
 

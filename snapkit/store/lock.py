@@ -16,6 +16,7 @@ differs); on another host, where processes cannot be seen, a lock not refreshed 
 
 from __future__ import annotations
 
+import errno
 import os
 import socket
 import threading
@@ -25,7 +26,12 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 
-from snapkit.format.errors import IntegrityError, RepositoryLocked, SnapkitError
+from snapkit.format.errors import (
+    IntegrityError,
+    RepositoryLocked,
+    RepositoryReadOnly,
+    SnapkitError,
+)
 from snapkit.format.model import decode_lock, encode_lock
 from snapkit.store.backend import Backend, NotFound
 from snapkit.store.cipher import PLAIN, Cipher
@@ -105,6 +111,11 @@ class _Refresher:
         self.thread.join(timeout=30)
 
 
+#: What writing a lock file fails with where the repository cannot be written (a read-only
+#: mount; no permission): reading commands then go on without a lock, writing ones stop.
+READ_ONLY_ERRNOS = (errno.EROFS, errno.EACCES, errno.EPERM)
+
+
 @contextmanager
 def repository_lock(backend: Backend, exclusive: bool, operation: str,
                     cipher: Cipher = PLAIN) -> Iterator[None]:
@@ -122,7 +133,17 @@ def repository_lock(backend: Backend, exclusive: bool, operation: str,
         "operation": operation,
     }
     _check_conflicts(backend, exclusive, None, cipher)
-    backend.save("locks", name, _encoded(cipher, info))
+    try:
+        backend.save("locks", name, _encoded(cipher, info))
+    except OSError as exc:
+        if exc.errno not in READ_ONLY_ERRNOS:
+            raise
+        reason = exc.strerror or str(exc)
+        raise RepositoryReadOnly(
+            f"cannot write to the repository {backend.location} ({reason.lower()}), and "
+            f"{operation} must write to it (its lock, if nothing else): make it writable "
+            "(remount it read-write, fix its permissions) or use another repository",
+            reason) from None
     refresher: _Refresher | None = None
     try:
         # Re-check after writing ours: two processes racing both see each other's lock.
