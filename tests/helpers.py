@@ -35,18 +35,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
+from encrypted_mode import PASSPHRASE
 
 from snapkit.capture.chunker import Chunker
 from snapkit.capture.file import CaptureFile, capture_file
 from snapkit.capture.snapshot import SnapOptions, create_snapshot
 from snapkit.cli import common
 from snapkit.cli.main import main
+from snapkit.format.crypto import MIN_SCRYPT_N, KdfParams
 from snapkit.format.model import encode_lock
 from snapkit.maintain.check import check_repository
 from snapkit.maintain.selection import find_parent
 from snapkit.read.restore import RestoreOptions, RestoreResult, restore_snapshot
 from snapkit.store.cipher import Sealed
+from snapkit.store.keys import add_key, sealed_config
 from snapkit.store.local_cache import cache_root
 from snapkit.store.repository import Repository
 
@@ -356,6 +360,26 @@ def init_repo(path: Path, pack_size: int | None = None) -> Repository:
         repo.backend.save("config", "config", cfg.to_json())
         repo = Repository.open(path)
     return repo
+
+
+def init_twin(path: Path, of: Repository) -> Repository:
+    """A new, empty repository giving the same ids as ``of``: under ``of``'s key in the
+    encrypted test mode (keyed ids differ between repositories by design), for the tests
+    comparing a snapshot with one taken from scratch elsewhere."""
+    repo = Repository.init(path)
+    if isinstance(of.cipher, Sealed):
+        for name in list(repo.backend.list("keys")):
+            repo.backend.remove("keys", name)
+        add_key(repo.backend, of.cipher.key, PASSPHRASE, KdfParams(MIN_SCRYPT_N, os.urandom(16)))
+        repo.backend.save("config", "config", sealed_config(repo.config, of.cipher).to_json())
+        repo = Repository.open(path)
+    return repo
+
+
+#: A test inherently about the plain format (its bytes, its xxh3 ids) or about a passphrase
+#: not being supplied: skipped in the encrypted test mode (``tests/encrypted_mode.py``).
+plain_only = pytest.mark.skipif(os.environ.get("SNAPKIT_TEST_ENCRYPTED") == "1",
+                                reason="about the plain format or a missing passphrase")
 
 
 def take(

@@ -24,7 +24,7 @@ import pytest
 from helpers import cli_env, run_snapkit
 
 from snapkit import __version__
-from snapkit.format.model import NODE_DIR, NODE_FILE, Node, Snapshot, Tree, content_id, file_hasher
+from snapkit.format.model import NODE_DIR, NODE_FILE, Node, Snapshot, Tree, file_hasher
 from snapkit.store.repository import Repository
 
 ON_DISK = 1500
@@ -129,7 +129,7 @@ def _deep_repository(path: Path, depth: int) -> tuple[Repository, str]:
     now = time.time_ns()
     with repo.saver() as saver:
         blob = saver.save_data(data)
-        assert blob == content_id(data)
+        assert blob == repo.cipher.content_id(data)
         leaf = Node("leaf.txt", NODE_FILE, 0o644, now, size=len(data), content=(blob,),
                     hash=hasher.hexdigest())
         tree_id = saver.save_tree(Tree((leaf,)))

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import init_repo, make_tree, random_tree, take
+from helpers import init_twin, make_tree, random_tree, take
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -124,7 +124,7 @@ def test_a_change_gives_the_ids_of_a_snapshot_from_scratch(
         target.chmod(0o600)
     _, incremental = take(repo, src)
     _, forced = take(repo, src, force=True, parent=None)
-    fresh = init_repo(tmp_path / "fresh")
+    fresh = init_twin(tmp_path / "fresh", repo)
     _, scratch = take(fresh, src, parent=None)
     ids = subtree(repo, incremental, src)
     assert ids == subtree(repo, forced, src) == subtree(fresh, scratch, src)

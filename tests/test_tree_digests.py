@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import cli_env, init_repo, make_tree, random_tree, run_snapkit, take
+from helpers import cli_env, init_repo, init_twin, make_tree, random_tree, run_snapkit, take
 
 from snapkit.capture import parent as parent_mod
 from snapkit.capture.snapshot import SnapOptions, create_snapshot
@@ -135,7 +135,7 @@ def test_every_change_to_a_cached_directory_is_seen(
         for f in (src / "d1").iterdir():
             f.unlink()
     _, incremental = take(repo, src)
-    fresh = init_repo(tmp_path / "fresh")
+    fresh = init_twin(tmp_path / "fresh", repo)
     _, scratch = take(fresh, src, parent=None)
     assert tree_ids(repo, incremental) == tree_ids(fresh, scratch)
 

@@ -10,7 +10,7 @@ import socket
 from pathlib import Path
 
 import pytest
-from helpers import init_repo, make_tree
+from helpers import init_repo, init_twin, make_tree
 
 import snapkit.capture.walk as walk_mod
 from snapkit.capture.nodes import node_from_stat
@@ -96,7 +96,7 @@ def test_quick_and_slow_files_of_one_directory_give_the_snapshot_from_scratch(
     (src / "d" / "f31b").write_bytes(b"new")
     seen: list[int] = []
     _, incremental = _snap(repo, src, parent=True, progress=seen)
-    fresh = init_repo(tmp_path / "fresh")
+    fresh = init_twin(tmp_path / "fresh", repo)
     _, scratch = _snap(fresh, src, parent=False)
     node = find_node(repo.load_tree, incremental.tree, split_path(str(src)))
     again = find_node(fresh.load_tree, scratch.tree, split_path(str(src)))
