@@ -9,6 +9,7 @@ is measured by ``benchmarks/bench_startup.py``, never here.
 from __future__ import annotations
 
 import importlib
+import os
 import re
 import subprocess
 import sys
@@ -22,7 +23,14 @@ from helpers import cli_env, cli_runner, invoke_main, make_tree
 from snapkit.cli import main as cli_main
 
 #: Heavy third-party packages a start-up that does not need them must not import.
-HEAVY = frozenset({"psutil", "zstandard", "msgpack", "xxhash", "boto3", "botocore", "isal"})
+HEAVY = frozenset({"psutil", "zstandard", "msgpack", "xxhash", "boto3", "botocore", "isal",
+                   "cryptography"})
+
+#: What reading the repository's format needs (and, encrypted, its cipher: the test-wide
+#: encrypted mode, tests/encrypted_mode.py; a plain repository never imports cryptography).
+FORMAT = frozenset({"msgpack", "xxhash", "zstandard"}
+                   | ({"cryptography"} if os.environ.get("SNAPKIT_TEST_ENCRYPTED") == "1"
+                      else set()))
 
 #: Every snapkit module ``snapkit --help`` may import (no click: snapkit.cli.entry prints the
 #: page of snapkit.cli.help_page).
@@ -107,7 +115,7 @@ def test_the_click_free_help_page_is_clicks_at_every_width(
 def test_a_commands_own_help_loads_that_command_only(tmp_path: Path) -> None:
     names = imported(["snapshots", "--help"], cli_env(tmp_path))
     assert cli_modules(names, "snapshots_cmd") == set()
-    assert heavy(names) <= {"msgpack", "xxhash", "zstandard"}  # the format it lists
+    assert heavy(names) <= FORMAT  # the format it lists
 
 
 def test_snapshots_imports_only_what_listing_needs(tmp_path: Path) -> None:
@@ -115,7 +123,7 @@ def test_snapshots_imports_only_what_listing_needs(tmp_path: Path) -> None:
     assert invoke_main(["init", "-q"], env).code == 0
     names = imported(["snapshots"], env)
     assert cli_modules(names, "snapshots_cmd", "snapshots_view") == set()
-    assert heavy(names) <= {"msgpack", "xxhash", "zstandard"}  # no psutil, no boto3
+    assert heavy(names) <= FORMAT  # no psutil, no boto3
     assert {n for n in names if n.startswith(("snapkit.capture", "snapkit.read"))} == set()
     assert names.isdisjoint(OTHER_COMMANDS)
 
@@ -131,7 +139,7 @@ def test_an_unchanged_snap_imports_no_other_commands_modules(tmp_path: Path) -> 
     # source) the gateway's lifecycle and psutil.
     assert {n for n in names if n.startswith(("snapkit.store.s3", "snapkit.capture.dryrun"))} \
         == set()
-    assert heavy(names) <= {"msgpack", "xxhash", "zstandard"}
+    assert heavy(names) <= FORMAT
     assert not any(n.startswith("snapkit.capture.service") for n in names)
 
 

@@ -26,9 +26,6 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
 from snapkit.format.errors import IntegrityError, WrongPassphrase
 
 CIPHER = "aes-256-gcm"
@@ -84,9 +81,14 @@ class MasterKey:
     def __init__(self, encrypt: bytes, ids: bytes) -> None:
         if len(encrypt) != 32 or len(ids) != 32:
             raise ValueError("a master key is two 32-byte keys")
+        # imported here, not with the module: a plain repository never pays for the library
+        from cryptography.exceptions import InvalidTag
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
         self.encrypt = encrypt
         self.ids = ids
         self._aead = AESGCM(encrypt)
+        self._invalid_tag: type[Exception] = InvalidTag
 
     @classmethod
     def generate(cls) -> MasterKey:
@@ -106,7 +108,7 @@ class MasterKey:
         try:
             return self._aead.decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:],
                                       _aad(kind) + bind)
-        except InvalidTag as exc:
+        except self._invalid_tag as exc:
             raise IntegrityError(f"{what}: authentication failed (damaged or tampered)") from exc
 
     def content_id(self, data: bytes) -> str:
