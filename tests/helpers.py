@@ -549,11 +549,12 @@ def invoke_main(
     the error boundary and exit codes are exercised exactly as the console script runs them).
 
     Every variable starting with one of ``clear_prefixes`` and every one named in ``isolate``
-    is unset, then ``env`` is applied; ``cwd`` is where the command runs. The SIGTERM handler
-    and ``--verbose`` are restored afterwards."""
+    is unset (the encrypted test mode's passphrase is given unless ``isolate`` names
+    ``SNAPKIT_PASSWORD``), then ``env`` is applied; ``cwd`` is where the command runs. The
+    SIGTERM handler and ``--verbose`` are restored afterwards."""
     overrides: dict[str, str | None] = {k: None for k in os.environ if k.startswith(clear_prefixes)}
     overrides.update(dict.fromkeys(isolate))
-    overrides.update(test_secrets())
+    overrides.update({k: v for k, v in test_secrets().items() if k not in isolate})
     overrides.update(env or {})
     old_term = signal.getsignal(signal.SIGTERM)
     old_cwd = os.getcwd() if cwd is not None else None

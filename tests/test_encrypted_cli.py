@@ -44,8 +44,16 @@ def fast(path: Path, passphrase: str = PASSWORD) -> Repository:
 
 
 def invoke(args: Sequence[str], env: dict[str, str]) -> CliResult:
-    # --password-file reaches the passphrase through SNAPKIT_PASSWORD_FILE: put it back after
-    return invoke_main(args, env, isolate=("SNAPKIT_PASSWORD_FILE",))
+    # --password-file reaches the passphrase through SNAPKIT_PASSWORD_FILE: put it back after;
+    # the passphrase is this file's to give (never the encrypted test mode's)
+    return invoke_main(args, env, isolate=("SNAPKIT_PASSWORD_FILE", "SNAPKIT_PASSWORD"))
+
+
+def own_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """:func:`cli_env` for a real process, without the encrypted test mode's passphrase."""
+    env = cli_env(tmp_path, **extra)
+    env.pop("SNAPKIT_PASSWORD", None)
+    return env
 
 
 def one_line_error(out: CliResult, code: int, *needles: str) -> str:
@@ -120,7 +128,11 @@ def test_init_on_another_filesystem_is_encrypted_and_needs_a_passphrase(
     assert "snapkit key add" in out.stderr
     config = (repo / "config").read_text()
     assert '"encryption": "aes-256-gcm"' in config and len(os.listdir(repo / "keys")) == 1
-    # ...and a plain one there when asked
+
+
+@plain_repositories
+def test_init_on_another_filesystem_is_plain_when_asked(elsewhere: Path,
+                                                        env: dict[str, str]) -> None:
     out = invoke(["init", "--repo", str(elsewhere / "plain"), "--encryption", "none", "--json"],
                  env)
     assert out.code == 0, out.stderr
@@ -213,7 +225,7 @@ def test_a_wrong_or_missing_passphrase_is_one_line_exit_12(tmp_path: Path,
 
 def test_real_processes_round_trip_and_refuse(tmp_path: Path, src: Path) -> None:
     fast(tmp_path / "repo")
-    env = cli_env(tmp_path, SNAPKIT_REPO=str(tmp_path / "repo"),
+    env = own_env(tmp_path, SNAPKIT_REPO=str(tmp_path / "repo"),
                   SNAPKIT_PASSWORD_COMMAND=f"{sys.executable} -c \"print('{PASSWORD}')\"")
 
     def run(*args: str, **extra: str) -> subprocess.CompletedProcess[str]:
@@ -332,7 +344,7 @@ def on_terminal(args: Sequence[str], env: dict[str, str], answers: Sequence[str]
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="POSIX pseudo-terminals")
 def test_the_passphrase_is_asked_on_a_terminal(tmp_path: Path) -> None:
     repo = tmp_path / "repo"
-    env = cli_env(tmp_path, SNAPKIT_REPO=str(repo))
+    env = own_env(tmp_path, SNAPKIT_REPO=str(repo))
     code, shown = on_terminal(["init", "--encryption", "repokey"], env, ["one", "two"])
     assert code == 2 and "the passphrases do not match" in shown, shown
     assert not repo.exists()
@@ -356,7 +368,7 @@ def test_an_s3_repository_is_encrypted_by_default(tmp_path: Path, s3_server: S3S
                                                   src: Path) -> None:
     bucket = s3_server.new_bucket()
     loc = s3_server.location(bucket, "laptop")
-    env = {k: v for k, v in cli_env(tmp_path).items() if not k.startswith("AWS_")}
+    env = {k: v for k, v in own_env(tmp_path).items() if not k.startswith("AWS_")}
     env.update(s3_server.env(), SNAPKIT_REPO=loc)
     out = invoke(["init"], env)
     one_line_error(out, 2, f"{loc} is an S3 repository, so it is encrypted by default",
