@@ -21,7 +21,7 @@ from __future__ import annotations
 import io
 import tarfile
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import IO, Any
 
 import xxhash
@@ -216,11 +216,85 @@ class Records(io.RawIOBase):
         super().close()
 
 
+_PLAIN_TYPES = frozenset((tarfile.REGTYPE, tarfile.DIRTYPE, tarfile.SYMTYPE))
+_TAIL = tarfile.NUL * (8 + 8 + 155)  # device numbers (none) and the prefix (unused in PAX)
+_PAX_UTF8 = (tarfile.PAX_FORMAT, "utf-8", "surrogateescape")  # the export's archives
+#: PAX's string fields that go to an extended header when too long or not ASCII, and the
+#: number fields that go there when they do not fit in octal (tarfile's order: it is kept)
+_TEXT_FIELDS = (("path", 100), ("linkpath", 100), ("uname", 32), ("gname", 32))
+_NUMBER_FIELDS = (("uid", 0o10000000), ("gid", 0o10000000), ("size", 0o100000000000),
+                  ("mtime", 0o100000000000))
+_pax_records = tarfile.TarInfo._create_pax_generic_header  # type: ignore[attr-defined]
+_PAX_NAME = b"././@PaxHeader"  # tarfile's name for an extended header
+
+
+def pax_header(info: tarfile.TarInfo) -> bytes:
+    """``info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")``, the same bytes built
+    directly (``tarfile`` checks every field through a dict and builds the header a field at a
+    time: a tenth of a tar.zst export's main thread) for a file, directory or symlink with
+    whole numbers; anything else through ``tobuf``."""
+    texts = (info.name, info.linkname, info.uname, info.gname)
+    numbers: list[Any] = [info.uid, info.gid, info.size, info.mtime]  # ints: checked below
+    if (info.type not in _PLAIN_TYPES or type(info.mode) is not int
+            or any(type(t) is not str for t in texts) or any(type(n) is not int for n in numbers)
+            or (info.type == tarfile.DIRTYPE and not info.name.endswith("/"))):
+        return info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
+    pax = info.pax_headers
+    for text, (key, length) in zip(texts, _TEXT_FIELDS, strict=True):
+        if (len(text) > length or not text.isascii()) and key not in pax:
+            pax = {**pax, key: text}
+    for i, (key, limit) in enumerate(_NUMBER_FIELDS):
+        if not 0 <= numbers[i] < limit:
+            if key not in pax:
+                pax = {**pax, key: str(numbers[i])}
+            numbers[i] = 0
+    name, link, uname, gname = (t.encode("ascii", "replace") for t in texts)
+    block = _ustar(name, info.mode & 0o7777, numbers, info.type, link, uname, gname)
+    return _extended(pax) + block if pax else block
+
+
+def _ustar(name: bytes, mode: int, numbers: list[int], kind: bytes, link: bytes, uname: bytes,
+           gname: bytes) -> bytes:
+    """``tarfile.TarInfo._create_header`` of a USTAR block (``numbers``: uid, gid, size,
+    mtime, each within its field)."""
+    block = b"".join((
+        name[:100].ljust(100, tarfile.NUL),
+        b"%07o\0%07o\0%07o\0%011o\0%011o\0        " % (mode, *numbers),
+        kind,
+        link[:100].ljust(100, tarfile.NUL),
+        tarfile.POSIX_MAGIC,
+        uname[:32].ljust(32, tarfile.NUL),
+        gname[:32].ljust(32, tarfile.NUL),
+        _TAIL,
+    )).ljust(tarfile.BLOCKSIZE, tarfile.NUL)
+    return b"%s%06o\0%s" % (block[:148], calc_chksums(block)[0], block[155:])
+
+
+def _extended(pax: Mapping[str, str]) -> bytes:
+    """``tarfile.TarInfo._create_pax_generic_header(pax, XHDTYPE, "utf-8")``: the extended
+    header block, then its records padded to a block (values that are not UTF-8 through
+    ``tarfile``: they take its ``hdrcharset=BINARY`` form)."""
+    records = []
+    for key, value in pax.items():
+        try:
+            field = b"%s=%s\n" % (key.encode("utf-8"), value.encode("utf-8"))
+        except UnicodeEncodeError:
+            return _pax_records(pax, tarfile.XHDTYPE, "utf-8")  # type: ignore[no-any-return]
+        size = len(field) + 1  # with the space after the length, then the length's digits
+        total = size + len(str(size))
+        total = size + len(str(total))  # (one more digit moves the length at most once)
+        records.append(b"%d %s" % (total, field))
+    data = b"".join(records)
+    head = _ustar(_PAX_NAME, 0, [0, 0, len(data), 0], tarfile.XHDTYPE, b"", b"", b"")
+    return head + data.ljust(-(-len(data) // tarfile.BLOCKSIZE) * tarfile.BLOCKSIZE, tarfile.NUL)
+
+
 def add_member(tar: tarfile.TarFile, info: tarfile.TarInfo, content: Spooled | None) -> None:
     """``tar.addfile`` (but not listed in ``tar.members``: nothing reads them back), the
     content written in the pieces it is held in, not copied through 16 KiB reads."""
     assert tar.fileobj is not None
-    buf = info.tobuf(tar.format, tar.encoding, tar.errors)
+    buf = (pax_header(info) if (tar.format, tar.encoding, tar.errors) == _PAX_UTF8
+           else info.tobuf(tar.format, tar.encoding, tar.errors))
     tar.fileobj.write(buf)
     tar.offset += len(buf)
     if content is not None:
