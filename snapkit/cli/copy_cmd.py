@@ -29,19 +29,27 @@ def _destination(_ctx: click.Context, _param: click.Parameter, value: str) -> st
               help="Only snapshots carrying TAG (repeatable: all of them).")
 @click.option("--path", metavar="PATH",
               help="Only snapshots whose sources include PATH (relative: from here).")
+@click.option("--to-password-file", metavar="FILE",
+              help="The destination's passphrase, when it is encrypted (else "
+                   "SNAPKIT_TO_PASSWORD_FILE, SNAPKIT_TO_PASSWORD_COMMAND, "
+                   "SNAPKIT_TO_PASSWORD, then the source's passphrase, then a prompt).")
 @click.option("--dry-run", "-n", is_flag=True,
               help="Say which snapshots would be copied and how much data sent; write "
-                   "nothing (reads the trees, not the data).")
+                   "nothing (reads the trees, and the data too when ids are re-keyed).")
 @with_settings
 def copy(settings: Settings, selectors: tuple[str, ...], to: str, host: str | None,
-         tags: tuple[str, ...], path: str | None, dry_run: bool) -> None:
+         tags: tuple[str, ...], path: str | None, to_password_file: str | None,
+         dry_run: bool) -> None:
     """Copy snapshots to another repository (e.g. local to S3), sending only the data it lacks.
 
     Copies SNAPSHOTs (ids, prefixes, `latest`, tags; default: every snapshot of --repo that
     --host/--tag/--path keep) that --to does not hold yet. Blobs are copied by id and written
     in the destination's own packs and index; each manifest is written after its data, under
     the same id, so a second run copies nothing and an interrupted one leaves both
-    repositories valid (run it again to finish). A snapshot whose data cannot all be read
+    repositories valid (run it again to finish). When either is encrypted (or both, under
+    different keys), ids are re-keyed: every blob is read and given the destination's id, and
+    the manifest gets a new id and records the source's as `original`, by which a second run
+    knows it. A snapshot whose data cannot all be read
     from the source is not copied: it is named with the reason, and the exit code is 1 (as
     `snapkit check` exits on damage); a missing pack is found before its data is sent, and
     data sent before damage showed is named with the `prune` that frees it.
@@ -50,6 +58,7 @@ def copy(settings: Settings, selectors: tuple[str, ...], to: str, host: str | No
     snapkit init --repo s3:https://s3.example.com/bucket/laptop
     snapkit copy --to s3:https://s3.example.com/bucket/laptop
     snapkit copy latest --to /mnt/usb/snapkit --dry-run
+    snapkit copy --to /mnt/usb/snapkit --to-password-file ~/.usb-passphrase
     """
     from snapkit.cli import copy_view
     from snapkit.ops.copy import copy as run_copy
@@ -58,7 +67,7 @@ def copy(settings: Settings, selectors: tuple[str, ...], to: str, host: str | No
     try:
         result = run_copy(repo_path(settings), repo_path(replace(settings, repo=to)),
                           selectors=selectors, host=host, tags=tags, path=path,
-                          dry_run=dry_run,
+                          dry_run=dry_run, to_password_file=to_password_file,
                           on_event=copy_view.Watcher(settings, line).on_event)
     finally:
         line.clear()

@@ -71,8 +71,10 @@ class Watcher:
                        f"{'would not be' if dry_run else 'not'} copied: {outcome.reason}",
                        err=True)
         elif not self.settings.quiet:
+            renamed = (f" as {outcome.new_id[:8]}"
+                       if outcome.new_id != outcome.snapshot_id and not dry_run else "")
             click.echo(f"{'would copy' if dry_run else 'copied'}  "
-                       f"{_what(outcome.snapshot_id, outcome.snapshot)}  "
+                       f"{_what(outcome.snapshot_id, outcome.snapshot)}{renamed}  "
                        f"({_plural(outcome.blobs, 'new blob')}, {human_bytes(outcome.bytes)})")
 
     def _progress(self, p: CopyProgress) -> str:
@@ -144,8 +146,8 @@ def result_json(r: CopyResult) -> dict[str, Any]:
         "snapshots_copied": len(r.copied),
         "snapshots_skipped": len(r.present),
         "snapshots_damaged": len(r.damaged),
-        "copied": [{**_row(c.snapshot_id, c.snapshot), "blobs": c.blobs, "bytes": c.bytes}
-                   for c in r.copied],
+        "copied": [{**_row(c.snapshot_id, c.snapshot), "destination_id": c.new_id,
+                    "blobs": c.blobs, "bytes": c.bytes} for c in r.copied],
         "skipped": list(r.present),
         "damaged": [{**_row(d.snapshot_id, d.snapshot), "reason": d.reason}
                     for d in r.damaged],

@@ -252,6 +252,9 @@ class Snapshot:
     #: when ``time_ns`` was given (``snap --time``): the real start, which the files cache
     #: compares a ``-wal``'s mtime with; None: ``time_ns`` is the real start
     started_ns: int | None = None
+    #: for a copy re-keyed by ``snapkit copy`` (its id differs from its source's): the id of
+    #: the snapshot first copied (a copy of a copy names the first); None for an original
+    original: str | None = None
 
     @property
     def taken_ns(self) -> int:
@@ -314,6 +317,7 @@ def encode_snapshot(s: Snapshot) -> bytes:
             **({"openclaw": dict(s.openclaw)} if s.openclaw else {}),
             **({"imported": dict(s.imported)} if s.imported else {}),
             **({"started": s.started_ns} if s.started_ns is not None else {}),
+            **({"original": s.original} if s.original else {}),
         }
     )
 
@@ -350,6 +354,7 @@ def decode_snapshot(data: bytes) -> Snapshot:
             openclaw=dict(obj.get("openclaw", {})),
             imported=dict(obj.get("imported", {})),
             started_ns=None if obj.get("started") is None else int(obj["started"]),
+            original=str(obj["original"]) if obj.get("original") else None,
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise IntegrityError(f"malformed snapshot manifest: {exc}") from exc

@@ -4,8 +4,14 @@ data the destination lacks (:mod:`snapkit.maintain.copy`), as ``restic copy`` do
 The source is read under a shared lock (its damage found is recorded at the end, as every
 reader does); the destination is written under the shared lock a ``snap`` takes. The
 destination must exist (``snapkit init --repo ...`` creates it) and must not be the source.
-A snapshot already in the destination is skipped: a manifest is named by the hash of its bytes
-and copied byte for byte, so the same id means the same snapshot.
+A snapshot already in the destination is skipped: under its own id (a manifest is named by the
+hash of its bytes and copied byte for byte when both repositories compute ids alike), or as
+the ``original`` of a re-keyed copy (:func:`snapkit.maintain.copy.present`).
+
+Either may be encrypted. The source's passphrase comes from where every command takes it; the
+destination's from :func:`destination_passphrase`: ``--to-password-file``, else
+``SNAPKIT_TO_PASSWORD_FILE``, ``SNAPKIT_TO_PASSWORD_COMMAND``, ``SNAPKIT_TO_PASSWORD``, else
+the source's own settings (one passphrase for both), else a prompt on a terminal.
 
 By default every snapshot of the source (of ``host``, carrying all ``tags``, with a source at
 or above ``path``) is copied; ``selectors`` (ids, prefixes, ``latest``, tags, ``~N``) pick
@@ -15,7 +21,10 @@ snapshot was asked for.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import getpass
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
@@ -26,6 +35,7 @@ from snapkit.format.errors import (
     RepositoryMissing,
     SnapkitError,
     UsageError,
+    WrongPassphrase,
 )
 from snapkit.maintain.copy import (
     CopyProgress,
@@ -33,9 +43,11 @@ from snapkit.maintain.copy import (
     SnapshotCopied,
     SnapshotDamaged,
     copy_snapshots,
+    present,
 )
 from snapkit.maintain.selection import Pair, describe_filters, filter_snapshots, resolve
 from snapkit.ops.events import Event, OnEvent, RepositoryDamaged, Throttle, ignore
+from snapkit.ops.passphrase import given, passphrase
 from snapkit.ops.repo import Location, read_lock
 from snapkit.ops.repo import open_repository as open_source
 from snapkit.store.location import is_remote, parse_s3
@@ -84,21 +96,50 @@ class CopyResult:
     listed: int = 0
 
 
-#: Until copy re-keys what it copies: an encrypted repository's ids are keyed by its own key
-#: (and its manifests sealed), so its objects cannot be copied as they are stored.
-_NOT_ENCRYPTED = ("the {which} {where} is encrypted, and `snapkit copy` works between "
-                  "unencrypted repositories only for now (an encrypted repository's ids are "
-                  "keyed by its own key); move a snapshot with `snapkit export` and "
-                  "`snapkit import` instead")
+#: How to give the destination's passphrase.
+TO_HOW = ("pass --to-password-file FILE, or set SNAPKIT_TO_PASSWORD_FILE, "
+          "SNAPKIT_TO_PASSWORD_COMMAND or SNAPKIT_TO_PASSWORD")
+#: The destination's variables, by the name :func:`snapkit.ops.passphrase.passphrase` reads.
+_TO_ENV = {"SNAPKIT_PASSWORD_FILE": "SNAPKIT_TO_PASSWORD_FILE",
+           "SNAPKIT_PASSWORD_COMMAND": "SNAPKIT_TO_PASSWORD_COMMAND",
+           "SNAPKIT_PASSWORD": "SNAPKIT_TO_PASSWORD"}
 
 
-def open_destination(location: Location, on_event: OnEvent = ignore) -> Repository:
-    """The destination repository; one line saying how to create it when it is missing, or
-    that it is encrypted (not a copy's destination yet)."""
+def destination_passphrase(where: str, password_file: str | None = None
+                           ) -> Callable[[], bytes]:
+    """The destination's passphrase, asked only when it is encrypted (module docstring)."""
+
+    def ask() -> bytes:
+        own = {name: os.environ[var] for name, var in _TO_ENV.items() if var in os.environ}
+        if password_file or given(own):
+            try:
+                return passphrase(own, password_file)
+            except UsageError as exc:
+                raise UsageError("destination: " + exc.message.replace(
+                    "SNAPKIT_PASSWORD", "SNAPKIT_TO_PASSWORD")) from exc
+        if given(os.environ):  # the source's: one passphrase for both
+            return passphrase(os.environ)
+        if sys.stdin.isatty():
+            return passphrase({}, prompt=lambda text: getpass.getpass(
+                f"{text} of the destination {where}: "))
+        raise PassphraseNeeded(f"the destination {where} is encrypted and no passphrase was "
+                               f"given for it: {TO_HOW}")
+
+    return ask
+
+
+def open_destination(location: Location, on_event: OnEvent = ignore,
+                     password_file: str | None = None) -> Repository:
+    """The destination repository (unlocked by :func:`destination_passphrase` when it is
+    encrypted); one line saying how to create it when it is missing, or naming it when its
+    passphrase is wrong."""
     try:
-        repo = Repository.open(location)
-    except PassphraseNeeded as exc:
-        raise UsageError(_NOT_ENCRYPTED.format(which="destination", where=location)) from exc
+        repo = Repository.open(location, destination_passphrase(str(location), password_file))
+    except PassphraseNeeded:
+        raise
+    except WrongPassphrase as exc:
+        raise WrongPassphrase(f"wrong passphrase for the destination {location}: it opens "
+                              f"none of its key files; {TO_HOW}") from exc
     except RepositoryMissing as exc:
         try:
             vacant = is_vacant(location)
@@ -151,16 +192,15 @@ def select(listing: Sequence[Pair], selectors: Sequence[str], host: str | None,
 
 def copy(location: Location, to: Location, *, selectors: Sequence[str] = (),
          host: str | None = None, tags: Sequence[str] = (), path: str | None = None,
-         dry_run: bool = False, on_event: OnEvent = ignore,
-         progress_interval: float = 0.2) -> CopyResult:
-    """Copy the selected snapshots of the repository at ``location`` into the one at ``to``.
-    A snapshot whose data cannot all be read is not copied (``CopyResult.damaged``)."""
+         dry_run: bool = False, on_event: OnEvent = ignore, progress_interval: float = 0.2,
+         to_password_file: str | None = None) -> CopyResult:
+    """Copy the selected snapshots of the repository at ``location`` into the one at ``to``
+    (``to_password_file``: its passphrase, when it is encrypted). A snapshot whose data
+    cannot all be read is not copied (``CopyResult.damaged``)."""
     if is_remote(to):
         parse_s3(str(to))  # a malformed --to is named before the source is opened
     src = open_source(location, on_event=on_event)
-    if src.config.encrypted:
-        raise UsageError(_NOT_ENCRYPTED.format(which="source", where=src.backend.location))
-    dst = open_destination(to, on_event)
+    dst = open_destination(to, on_event, to_password_file)
     if _same(src, dst):
         raise UsageError(f"--to names the source repository itself ({dst.backend.location}); "
                          "give another repository")
@@ -184,21 +224,21 @@ def copy(location: Location, to: Location, *, selectors: Sequence[str] = (),
                     if not (selectors or host or tags or path):  # "all" includes these
                         for sid, why in sorted(listing.damaged.items()):
                             done(SnapshotDamaged(sid, None, why))
-                    there = set(dst.snapshot_ids())
+                    there = present(listing, dst)
                     todo = tuple(p for p in chosen if p[0] not in there)
-                    present = tuple(sid for sid, _ in chosen if sid in there)
-                    on_event(CopyPlanned(dst.backend.location, todo, present, dry_run))
+                    held = tuple(sid for sid, _ in chosen if sid in there)
+                    on_event(CopyPlanned(dst.backend.location, todo, held, dry_run))
                     sent = copy_snapshots(
                         src, dst, todo, dry_run=dry_run, on_done=done,
                         on_progress=lambda p: on_event(CopyProgressed(p)),
-                        progress_due=throttle.due)
+                        progress_due=throttle.due, known=there)
             finally:
                 src.flush_damage()
     except (Interrupted, KeyboardInterrupt) as exc:
         if dry_run:
             raise
         raise _interrupted(exc, len(copied), dst.backend.location) from exc
-    return CopyResult(src.backend.location, dst.backend.location, tuple(copied), present,
+    return CopyResult(src.backend.location, dst.backend.location, tuple(copied), held,
                       tuple(damaged), sent, dry_run, describe_filters(host, tags, path),
                       len(listing))
 

@@ -1,0 +1,147 @@
+"""The copy of snapshots between repositories whose ids differ (:class:`ReKeyer`): one of them
+is encrypted, or both under different keys, so a blob's id in the destination is not its id
+in the source (ids are keyed; ``docs/format.md``, "Encryption").
+
+Per snapshot: its trees are read from the source (a level at a time, in pack order, as
+:class:`~snapkit.maintain.copy_send.Copier` does), each data blob not met before in this run
+is read plain (verified there), its destination id computed by the destination's cipher and
+the blob saved unless the destination holds it; then the trees are re-keyed bottom-up (each
+child's id replaced by its destination id: :func:`~snapkit.maintain.copy_trees.rekey_tree`),
+saved under their new ids, and the manifest written with the new root tree and an
+``original`` naming the source snapshot, sealed for the destination. Chunk boundaries are
+kept (nothing is cut again). The map of source ids to destination ids lives for the run: a
+blob or a whole subtree met again costs nothing more; the next run starts without it, and the
+snapshots it skips are found by their ``original``.
+
+Damage, batching of manifests after a flush and kill-safety are those of the copy with equal
+ids; only the trees are saved after the data (a tree's new id depends on its children's).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from snapkit.format.errors import IntegrityError
+from snapkit.format.model import KIND_DATA, KIND_TREE, BlobEntry, Snapshot, content_id
+from snapkit.maintain.copy_records import Hooks, SnapshotCopied, Work
+from snapkit.maintain.copy_send import Copier
+from snapkit.maintain.copy_trees import rekey_manifest, rekey_tree, tree_children
+from snapkit.store.repository import Repository
+
+if TYPE_CHECKING:
+    from snapkit.store.saver import BlobSaver
+
+
+class ReKeyer(Copier):
+    """A :class:`Copier` that gives every blob and manifest the destination's id."""
+
+    reads_data = True
+
+    def __init__(self, src: Repository, dst: Repository, saver: BlobSaver | None,
+                 hooks: Hooks, known: Mapping[str, str] | None = None) -> None:
+        super().__init__(src, dst, saver, hooks, known)
+        #: source id -> destination id, of the blobs read (data) or saved (trees) in this run
+        self.ids: dict[str, str] = {}
+        #: the trees of the snapshot being copied: raw bytes and subtree ids
+        self._raw: dict[str, tuple[bytes, list[str]]] = {}
+
+    def _one(self, sid: str, snap: Snapshot, number: int, count: int) -> None:
+        work = Work()
+        plain = self._opened(sid, work)
+        self._raw = {}
+        if work.damage is None:
+            self._walk(snap.tree, work)
+        if work.damage is None:
+            self._send_data(sid, work, number, count)
+        if work.damage is None:
+            self._rekey(snap.tree, work)
+        self._raw = {}
+        if work.damage is not None or plain is None:
+            self._damaged(sid, snap, work)
+            return
+        parent = self.known.get(snap.parent) if snap.parent else None
+        manifest = self.dst.cipher.seal(
+            rekey_manifest(plain, self.ids[snap.tree], sid, parent), "snapshot")
+        self._copied(SnapshotCopied(sid, snap, work.blobs, work.bytes, content_id(manifest)),
+                     manifest, work)
+
+    def _opened(self, sid: str, work: Work) -> bytes | None:
+        """The manifest's plain bytes, or None with ``work.damage`` saying why."""
+        stored = self._manifest(sid)
+        if isinstance(stored, str):
+            work.damage = stored
+            return None
+        try:
+            return self.src.cipher.open(stored, "snapshot", f"snapshot manifest {sid}")
+        except IntegrityError as exc:
+            work.damage = exc.message
+            return None
+
+    def _walk(self, root: str, work: Work) -> None:
+        """Read the trees under ``root`` not re-keyed yet in this run (a level at a time, in
+        pack order) into :attr:`_raw`, and list the data blobs not read yet; stop at the
+        first blob that cannot be read."""
+        level, listed = [root], set()
+        failed, index = self.failed, self.src.index
+        while level:
+            todo = []
+            for tree_id in level:
+                if tree_id in self._raw or tree_id in self.ids:
+                    self._reached(work, self.ids.get(tree_id))
+                    continue
+                if tree_id in failed:
+                    work.damage = failed[tree_id]
+                    return
+                self._raw[tree_id] = (b"", [])
+                todo.append(tree_id)
+            level = []
+            for tree_id, raw in self._trees(todo, work):
+                try:
+                    subtrees, content = tree_children(raw)
+                except IntegrityError as exc:
+                    self._fail(work, tree_id, f"tree {tree_id}: {exc.message}")
+                    return
+                self._raw[tree_id] = (raw, subtrees)
+                level.extend(subtrees)
+                for blob_id in content:
+                    if blob_id in failed:
+                        work.damage = failed[blob_id]
+                        return
+                    if blob_id in self.ids:
+                        self._reached(work, self.ids[blob_id])
+                    elif blob_id not in listed:
+                        listed.add(blob_id)
+                        work.data.append((blob_id, index.get(blob_id)))
+            if work.damage is not None:
+                return
+
+    def _reached(self, work: Work, new_id: str | None) -> None:
+        """A blob already in the destination (``new_id``) that this snapshot needs."""
+        if new_id is not None and new_id in self.unused:
+            work.reused.append(new_id)
+
+    def _put_data(self, work: Work, blob_id: str, plain: bytes, entry: BlobEntry) -> None:
+        new_id = self.dst.cipher.content_id(plain)
+        self.ids[blob_id] = new_id
+        self._store(work, KIND_DATA, new_id, plain, entry)
+
+    def _rekey(self, root: str, work: Work) -> None:
+        """Save the trees read for this snapshot under their destination ids, children
+        first (a depth-first walk without recursion: trees may nest deeply)."""
+        stack = [root]
+        while stack:
+            tree_id = stack[-1]
+            if tree_id in self.ids:
+                stack.pop()
+                continue
+            raw, subtrees = self._raw[tree_id]
+            pending = [t for t in subtrees if t not in self.ids]
+            if pending:
+                stack.extend(pending)
+                continue
+            stack.pop()
+            new_raw = rekey_tree(raw, self.ids.__getitem__)
+            new_id = self.dst.cipher.content_id(new_raw)
+            self._store(work, KIND_TREE, new_id, new_raw, self.src.index.get(tree_id))
+            self.ids[tree_id] = new_id
