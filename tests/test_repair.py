@@ -184,18 +184,54 @@ def test_repair_index_salvages_a_pack_with_a_damaged_trailer(tmp_path: Path) -> 
         f.unlink()
     result = _repair(repo_dir, "index")
     assert result.code == 0, result.stderr  # the pack is rewritten by `repair packs`
-    assert f"pack {pack}" in result.stdout and "repair packs" in result.stdout
     repo = Repository.open(repo_dir)
-    assert text_blob in repo.index  # a zstd-coded blob, found by scanning
-    assert repo.index.get(text_blob).kind == KIND_DATA  # type: ignore[union-attr]
-    assert any(e.kind == KIND_TREE for e in repo.index)
+    if repo.cipher.encrypted:  # the encrypted test mode: sealed blobs are not found by scanning
+        assert f"pack {pack}" in result.stdout and "sealed blobs are" in result.stdout
+        assert "`snapkit prune` removes it" in result.stdout  # (no index lists it now)
+    else:
+        assert f"pack {pack}" in result.stdout and "repair packs" in result.stdout
+        assert text_blob in repo.index  # a zstd-coded blob, found by scanning
+        assert repo.index.get(text_blob).kind == KIND_DATA  # type: ignore[union-attr]
+        assert any(e.kind == KIND_TREE for e in repo.index)
     packs = _repair(repo_dir, "packs")
     assert packs.code == 0, packs.stderr
-    assert not _pack_path(repo_dir, pack).exists()
+    assert not _pack_path(repo_dir, pack).exists() or repo.cipher.encrypted
     fixed = _repair(repo_dir, "snapshots", "--forget")
     assert fixed.code == 0, fixed.stderr
     assert _repair(repo_dir, "index").code == 0
     _heal_and_verify(repo_dir, tmp_path, one, two, sid_two)
+    assert not _pack_path(repo_dir, pack).exists()
+
+
+def test_a_pack_nothing_is_recovered_from_is_left_to_prune(tmp_path: Path) -> None:
+    """Its blobs all raw-coded (or sealed) and no index listing them: repair index indexes
+    nothing of it and says prune removes it (repair packs, which rewrites indexed packs,
+    finds nothing to do with it)."""
+    repo_dir = tmp_path / "repo"
+    repo = init_repo(repo_dir, pack_size=PACK_SIZE)
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "random.bin").write_bytes(os.urandom(120_000))  # incompressible: raw-coded
+    take(repo, src)
+    raw: dict[str, bool] = {}  # pack -> every blob in it raw-coded data (or sealed)
+    for e in repo.index:
+        raw[e.pack] = raw.get(e.pack, True) and e.kind == KIND_DATA and (
+            repo.cipher.encrypted or e.length == e.raw_length + 1)
+    pack = next(p for p, only_raw in raw.items() if only_raw)
+    _damage_trailer(repo_dir, pack)
+    for f in (repo_dir / "index").iterdir():
+        f.unlink()
+    result = _repair(repo_dir, "index")
+    assert result.code == 0, result.stderr
+    assert f"pack {pack}" in result.stdout and "recovered 0 blob(s)" in result.stdout
+    assert "nothing in it is indexed now: `snapkit prune` removes it" in result.stdout
+    assert "run `snapkit repair packs`" not in result.stdout
+    assert _repair(repo_dir, "packs").code == 0
+    assert _repair(repo_dir, "snapshots", "--forget").code == 0
+    pruned = invoke_main(["--repo", str(repo_dir), "prune"], env_for(tmp_path))
+    assert pruned.code == 0, pruned.stderr
+    assert not _pack_path(repo_dir, pack).exists()
+    _assert_checks_clean(repo_dir)
 
 
 def test_a_damaged_trailer_with_the_old_index_loses_nothing(tmp_path: Path) -> None:
@@ -220,10 +256,14 @@ def test_a_trailer_that_still_decodes_wrongly_does_not_replace_the_index(tmp_pat
     blob = _file_blobs(repo_dir, sid_one, "random.bin")[0]
     pack = Repository.open(repo_dir).index.get(blob).pack  # type: ignore[union-attr]
     path = _pack_path(repo_dir, pack)
-    data = bytearray(path.read_bytes())
-    at = data.rindex(bytes.fromhex(blob))  # the blob's id in the trailer: still valid msgpack
-    data[at] ^= 0x01
-    path.write_bytes(bytes(data))
+    cipher = Repository.open(repo_dir).cipher
+    data = path.read_bytes()
+    length = int.from_bytes(data[-12:-8], "little")
+    trailer = bytearray(cipher.open(data[-12 - length:-12], "trailer", pack))
+    at = trailer.rindex(bytes.fromhex(blob))  # the blob's id in the trailer: still valid msgpack
+    trailer[at] ^= 0x01
+    # (sealed again in the encrypted test mode: a trailer that opens and decodes, wrongly)
+    path.write_bytes(data[:-12 - length] + cipher.seal(bytes(trailer), "trailer") + data[-12:])
     result = _repair(repo_dir, "index", "--json")
     assert result.code == 0, result.stderr
     assert [s["pack"] for s in result.json()["salvaged_packs"]] == [pack]
@@ -437,10 +477,17 @@ def _changes(repo_dir: Path, run: Any) -> int:
     scratch = repo_dir.parent / "count"
     shutil.copytree(repo_dir, scratch)
     backend = FaultyBackend(LocalBackend(scratch))
-    run(Repository(backend, Repository.open(scratch).config))
+    run(_through(backend, scratch))
     n = backend.count("save", "remove")
     shutil.rmtree(scratch)
     return n
+
+
+def _through(backend: FaultyBackend, repo_dir: Path) -> Repository:
+    """The repository at ``repo_dir`` read and written through ``backend`` (with its key in
+    the encrypted test mode)."""
+    opened = Repository.open(repo_dir)
+    return Repository(backend, opened.config, opened.cipher)
 
 
 @pytest.mark.parametrize("what", ["index", "packs"])
@@ -465,7 +512,7 @@ def test_a_repair_killed_at_any_write_loses_nothing_more(tmp_path: Path, what: s
         backend = FaultyBackend(LocalBackend(work / "repo"))
         backend.fail(("save", "remove"), nth=k, error=Crash)
         with pytest.raises(Crash):
-            run(Repository(backend, Repository.open(work / "repo").config))
+            run(_through(backend, work / "repo"))
         for args in (("index",), ("packs",), ("snapshots", "--forget")):
             out = _repair(work / "repo", *args)
             assert out.code == 0, (k, args, out.stdout, out.stderr)

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from snapkit.cli.common import Settings, human_bytes
+from snapkit.maintain.repair_index import PackSalvage
 from snapkit.ops.repair import ConfigRepair, IndexRepair, PackRepair, SnapshotRepair
 
 #: At most this many blobs or paths are printed one per line (all of them in --json).
@@ -47,14 +48,21 @@ def config_report(settings: Settings, r: ConfigRepair) -> dict[str, Any]:
             "blobs_failed": c.blobs_failed, "new_id": r.new_id}
 
 
+def _salvage_line(s: PackSalvage) -> str:
+    found = (f"recovered {s.from_index} blob(s) from the old index" if s.sealed else
+             f"recovered {s.from_index} blob(s) from the old index and {s.scanned} by scanning "
+             "its compressed blobs")
+    which = "sealed blobs are" if s.sealed else "uncompressed blobs are"
+    then = ("run `snapkit repair packs` to rewrite it" if s.recovered else
+            "nothing in it is indexed now: `snapkit prune` removes it")
+    return (f"pack {s.pack}: {s.reason}; {found}; {s.unrecognised:,} byte(s) not recognised "
+            f"({which} recoverable only where an old index lists them); {then}")
+
+
 def index_report(settings: Settings, r: IndexRepair) -> dict[str, Any]:
     p = r.plan
     for s in p.salvaged:
-        _warn(settings, f"pack {s.pack}: {s.reason}; recovered {s.from_index} blob(s) from the "
-                        f"old index and {s.scanned} by scanning its compressed blobs; "
-                        f"{s.unrecognised:,} byte(s) not recognised (uncompressed blobs are "
-                        "recoverable only where an old index lists them); run `snapkit repair "
-                        "packs` to rewrite it")
+        _warn(settings, _salvage_line(s))
     for pack, reason in p.unreadable:
         _warn(settings, f"pack {pack} could not be read ({reason}); its blobs are not indexed")
     if p.nothing_to_do:

@@ -62,6 +62,12 @@ class PackSalvage:
     scanned: int  # further blobs recovered by scanning its zstd frames
     unrecognised: int  # bytes no blob was found in (raw blobs, the trailer, damage)
     known_lost: int  # blobs an old index lists there that do not verify
+    sealed: bool = False  # an encrypted repository's: its blobs cannot be found by scanning
+
+    @property
+    def recovered(self) -> int:
+        """Blobs indexed again: none, and no index lists the pack (``prune`` removes it)."""
+        return self.from_index + self.scanned
 
 
 @dataclass(frozen=True)
@@ -263,7 +269,7 @@ def salvage_pack(pack: str, data: bytes, known: Iterable[BlobEntry], reason: str
         unrecognised += stop - pos
         pos = stop
     return (sorted(found.values(), key=lambda e: e.offset),
-            PackSalvage(pack, reason, len(good), scanned, unrecognised, lost))
+            PackSalvage(pack, reason, len(good), scanned, unrecognised, lost, cipher.encrypted))
 
 
 def _zstd_blob(pack: str, data: bytes, pos: int) -> BlobEntry | None:
