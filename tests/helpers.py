@@ -43,6 +43,7 @@ from snapkit.capture.chunker import Chunker
 from snapkit.capture.file import CaptureFile, capture_file
 from snapkit.capture.snapshot import SnapOptions, create_snapshot
 from snapkit.cli import common
+from snapkit.cli.export_view import PLAIN_ARCHIVE_NOTE
 from snapkit.cli.main import main
 from snapkit.format.crypto import MIN_SCRYPT_N, KdfParams
 from snapkit.format.model import encode_lock
@@ -602,6 +603,15 @@ def test_secrets() -> dict[str, str]:
     if os.environ.get("SNAPKIT_TEST_ENCRYPTED") != "1":
         return {}
     return {"SNAPKIT_PASSWORD": os.environ.get("SNAPKIT_PASSWORD", "")}
+
+
+def without_export_note(stderr: str) -> str:
+    """``stderr`` of an export without its note that an encrypted repository's archive is
+    plain: it is there in the encrypted test mode only (every repository is encrypted)."""
+    if os.environ.get("SNAPKIT_TEST_ENCRYPTED") != "1":
+        return stderr
+    return "".join(line for line in stderr.splitlines(keepends=True)
+                   if line.rstrip("\n") != PLAIN_ARCHIVE_NOTE)
 
 
 def run_snapkit(

@@ -27,6 +27,7 @@ from helpers import (
     make_tree,
     restored,
     take,
+    without_export_note,
 )
 
 from snapkit.format.errors import EXIT_FATAL, EXIT_USAGE
@@ -66,7 +67,7 @@ def tmpfs(mounts: list[Path], where: Path, options: str) -> Path:
 def one_line(out: CliResult, code: int) -> str:
     """The single error line of a run that exited ``code``; it names no temp file."""
     assert out.code == code, (out.code, out.stderr)
-    lines = out.stderr.strip().splitlines()
+    lines = without_export_note(out.stderr).strip().splitlines()
     assert len(lines) == 1, out.stderr
     assert ".snapkit-" not in lines[0] and "Traceback" not in lines[0]
     return lines[0]
