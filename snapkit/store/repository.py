@@ -21,7 +21,6 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from snapkit.format.crypto import KdfParams
 from snapkit.format.errors import (
     BlobUnreadable,
     ConfigDamaged,
@@ -53,12 +52,12 @@ from snapkit.store.connect import backend_for
 from snapkit.store.connect import has_repository_files as _has_repository_files
 from snapkit.store.connect import is_vacant as is_vacant
 from snapkit.store.index import Index, write_index
-from snapkit.store.keys import encrypt_new, open_sealed, sealed_config, unlock_sealed
 from snapkit.store.location import default_repo_path as default_repo_path
 from snapkit.store.lock import repository_lock
 from snapkit.store.pack import load_runs
 
-if TYPE_CHECKING:  # the writers' side is loaded when a run writes (saver() below)
+if TYPE_CHECKING:  # loaded when used: the writers' side (saver() below), the key files'
+    from snapkit.format.crypto import KdfParams
     from snapkit.store.saver import INDEX_EVERY_PACKS as INDEX_EVERY_PACKS
     from snapkit.store.saver import BlobSaver as BlobSaver
 
@@ -186,6 +185,7 @@ class Repository:
         )
         cipher: Cipher = PLAIN
         if passphrase is not None:
+            from snapkit.store.keys import encrypt_new
             config, cipher = encrypt_new(backend, config, passphrase, kdf)
         backend.save("config", "config", config.to_json())
         return Repository(backend, config, cipher)
@@ -227,6 +227,8 @@ class Repository:
             raise PassphraseNeeded(f"{where} is encrypted; give its passphrase with "
                                    "SNAPKIT_PASSWORD_FILE / --password-file, "
                                    "SNAPKIT_PASSWORD_COMMAND or SNAPKIT_PASSWORD")
+        from snapkit.store.keys import open_sealed  # (key files: encrypted ones only)
+
         name, sealed = open_sealed(backend, config, passphrase())
         repo = Repository(backend, config, sealed)
         repo.key_name = name
@@ -382,6 +384,7 @@ def _without_config(backend: Backend, reason: str,
         if passphrase is None:
             raise PassphraseNeeded(f"{backend.location} is encrypted (it has key files); give "
                                    "its passphrase to open it and repair its config")
+        from snapkit.store.keys import sealed_config, unlock_sealed
         name, sealed = unlock_sealed(backend, passphrase())
         repo = Repository(backend, sealed_config(RepoConfig.fallback(), sealed), sealed)
         repo.key_name = name
