@@ -41,6 +41,8 @@ from helpers import (
 from s3server import S3Server
 
 from snapkit.format.crypto import MIN_SCRYPT_N, KdfParams
+from snapkit.ops.copy import CopyProgressed, copy
+from snapkit.ops.events import Event
 from snapkit.store.cipher import Sealed
 from snapkit.store.repository import Repository
 
@@ -321,6 +323,33 @@ def test_copy_local_to_encrypted_s3(tmp_path: Path, s3_server: S3Server,
     for key in s3_server.keys(bucket):
         body = client.get_object(Bucket=bucket, Key=key)["Body"].read()
         assert MARKER not in body and SECRET_NAME.encode() not in body, key
+
+
+def test_an_incremental_re_keying_copy_reads_only_the_data_the_parent_lacks(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A later run pairs the ids of the parent's copy with the parent's (its trees read in
+    both repositories): of the next snapshot only the new file's data is read and hashed."""
+    src = tree(tmp_path / "src")
+    repo, dst = tmp_path / "repo", tmp_path / "dst"
+    make(repo, SRC_PW)
+    make(dst, DST_PW)
+    env = env_for(tmp_path, repo, SRC_PW, SNAPKIT_TO_PASSWORD=DST_PW)
+    ok(env, "snap", str(src), "--symlinks", "record")
+    assert copied(env, "--to", str(dst))["snapshots_copied"] == 1
+    (src / "media" / "new.bin").write_bytes(random.Random(7).randbytes(300_000))
+    ok(env, "snap", str(src), "--symlinks", "record")
+    monkeypatch.setenv("SNAPKIT_PASSWORD", SRC_PW)
+    monkeypatch.setenv("SNAPKIT_TO_PASSWORD", DST_PW)
+    events: list[Event] = []
+    result = copy(repo, dst, on_event=events.append, progress_interval=0)
+    (done,) = result.copied
+    read = [e.progress for e in events if isinstance(e, CopyProgressed)]
+    assert read and read[-1].bytes == read[-1].bytes_total == 300_000
+    assert done.bytes > 300_000  # and the trees above it
+    denv = env_for(tmp_path, dst, DST_PW)
+    ok(denv, "check", "--read-data")
+    ok(denv, "restore", "latest", "--target", str(tmp_path / "t"))
+    assert_trees_equal(src, restored(tmp_path / "t", src))
 
 
 def test_original_is_optional_in_the_manifest_and_re_keying_keeps_every_other_byte() -> None:

@@ -10,8 +10,11 @@ child's id replaced by its destination id: :func:`~snapkit.maintain.copy_trees.r
 saved under their new ids, and the manifest written with the new root tree and an
 ``original`` naming the source snapshot, sealed for the destination. Chunk boundaries are
 kept (nothing is cut again). The map of source ids to destination ids lives for the run: a
-blob or a whole subtree met again costs nothing more; the next run starts without it, and the
-snapshots it skips are found by their ``original``.
+blob or a whole subtree met again costs nothing more. A later run starts it from the
+snapshot's parent when the destination holds the parent's copy (:meth:`ReKeyer._seed`): the
+two snapshots' trees are read side by side, each destination tree checked to be its source
+tree re-keyed, and their ids paired, so only the data the parent lacks is read, as in a copy
+with equal ids. The snapshots a later run skips are found by their ``original``.
 
 Damage, batching of manifests after a flush and kill-safety are those of the copy with equal
 ids; only the trees are saved after the data (a tree's new id depends on its children's).
@@ -22,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from snapkit.format.errors import IntegrityError
+from snapkit.format.errors import IntegrityError, SnapkitError
 from snapkit.format.model import KIND_DATA, KIND_TREE, BlobEntry, Snapshot, content_id
 from snapkit.maintain.copy_records import Hooks, SnapshotCopied, Work
 from snapkit.maintain.copy_send import Copier
@@ -45,12 +48,16 @@ class ReKeyer(Copier):
         self.ids: dict[str, str] = {}
         #: the trees of the snapshot being copied: raw bytes and subtree ids
         self._raw: dict[str, tuple[bytes, list[str]]] = {}
+        #: source snapshots whose trees are in :attr:`ids` (or could not be paired)
+        self._seeded: set[str] = set()
 
     def _one(self, sid: str, snap: Snapshot, number: int, count: int) -> None:
         work = Work()
         plain = self._opened(sid, work)
         self._raw = {}
         if work.damage is None:
+            if snap.parent is not None and snap.parent in self.known:
+                self._seed(snap.parent, self.known[snap.parent])
             self._walk(snap.tree, work)
         if work.damage is None:
             self._send_data(sid, work, number, count)
@@ -60,11 +67,44 @@ class ReKeyer(Copier):
         if work.damage is not None or plain is None:
             self._damaged(sid, snap, work)
             return
+        self._seeded.add(sid)
         parent = self.known.get(snap.parent) if snap.parent else None
         manifest = self.dst.cipher.seal(
             rekey_manifest(plain, self.ids[snap.tree], sid, parent), "snapshot")
         self._copied(SnapshotCopied(sid, snap, work.blobs, work.bytes, content_id(manifest)),
                      manifest, work)
+
+    def _seed(self, sid: str, copy_id: str) -> None:
+        """Pair the ids of source snapshot ``sid``'s trees and blobs with those of its copy
+        ``copy_id`` in the destination, a level of trees at a time; each destination tree
+        must be its source tree re-keyed by the pairs it names, byte for byte. Whatever
+        cannot be read or does not match ends the pairing (the blobs are read instead): the
+        data pairs of the trees checked so far are kept, the tree pairs only when all
+        matched (a paired tree stands for everything below it)."""
+        if sid in self._seeded:
+            return
+        self._seeded.add(sid)
+        trees: dict[str, str] = {}
+        try:
+            level = [(self.src.load_snapshot(sid).tree, self.dst.load_snapshot(copy_id).tree)]
+            while level:
+                pairs = list({s: d for s, d in level
+                              if s not in self.ids and s not in trees}.items())
+                level = []
+                for (old, new), raw, copy in zip(
+                        pairs, self.src.read_blobs([s for s, _ in pairs]),
+                        self.dst.read_blobs([d for _, d in pairs]), strict=True):
+                    (subtrees, content), (subtrees2, content2) = (tree_children(raw),
+                                                                  tree_children(copy))
+                    paired = dict(zip(subtrees + content, subtrees2 + content2, strict=True))
+                    if rekey_tree(raw, paired.__getitem__) != copy:
+                        return
+                    self.ids.update(zip(content, content2, strict=True))
+                    trees[old] = new
+                    level.extend(zip(subtrees, subtrees2, strict=True))
+        except (SnapkitError, ValueError):  # (ValueError: a tree of another shape)
+            return
+        self.ids.update(trees)
 
     def _opened(self, sid: str, work: Work) -> bytes | None:
         """The manifest's plain bytes, or None with ``work.damage`` saying why."""
