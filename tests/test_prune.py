@@ -50,7 +50,7 @@ from snapkit.format.errors import IntegrityError
 from snapkit.maintain.check import check_repository
 from snapkit.maintain.prune import execute_prune, plan_prune
 from snapkit.store.backend import LocalBackend
-from snapkit.store.pack import PackBuilder
+from snapkit.store.pack import PackBuilder, parse_pack
 from snapkit.store.repository import Repository
 
 KiB = 1024
@@ -130,8 +130,32 @@ def names(repo: Path, kind: str) -> set[str]:
     return set(LocalBackend(repo).list(kind))
 
 
+def layout(repo: Path) -> tuple[object, object]:
+    """The names of the packs and index files; in an encrypted repository (the encrypted test
+    mode) the blobs of each pack and the number of index files instead: a sealed trailer or
+    index file written again has another name (a new nonce) for the same content."""
+    opened = Repository.open(repo)
+    if not opened.cipher.encrypted:
+        return names(repo, "packs"), names(repo, "index")
+    packs: dict[str, set[str]] = {p: set() for p in names(repo, "packs")}
+    for e in opened.index:
+        packs.setdefault(e.pack, set()).add(e.id)
+    return sorted(sorted(blobs) for blobs in packs.values()), len(names(repo, "index"))
+
+
 def contains(repo: Path, needle: bytes) -> bool:
-    return any(needle in p.read_bytes() for p in iter_store_files(repo))
+    """Whether the store holds ``needle``: in its files (random content is stored raw); in
+    an encrypted repository (the encrypted test mode), in the opened blobs of its packs."""
+    opened = Repository.open(repo)
+    if not opened.cipher.encrypted:
+        return any(needle in p.read_bytes() for p in iter_store_files(repo))
+    for pack in opened.backend.list("packs"):
+        data = opened.backend.load("packs", pack)
+        for e in parse_pack(pack, data, opened.cipher):
+            stored = data[e.offset:e.offset + e.length]
+            if needle in opened.cipher.open_blob(stored, e.raw_length, e.id):
+                return True
+    return False
 
 
 def assert_healthy(repo: Path, built: Built, work: Path, notes: bool = False) -> None:
@@ -352,7 +376,8 @@ def faulty_repo(path: Path, fail_at: int | None) -> tuple[Repository, FaultyBack
     backend = FaultyBackend(LocalBackend(path))
     if fail_at is not None:
         backend.fail(("save", "remove"), nth=fail_at, error=Crash)
-    return Repository(backend, Repository.open(path).config), backend
+    opened = Repository.open(path)  # (its key, in the encrypted test mode)
+    return Repository(backend, opened.config, opened.cipher), backend
 
 
 def test_a_failure_at_every_change_leaves_everything_restorable(
@@ -366,7 +391,7 @@ def test_a_failure_at_every_change_leaves_everything_restorable(
     execute_prune(repo, plan)
     changes = backend.count("save", "remove")
     assert changes >= len(plan.delete) + len(plan.repack) + len(plan.index_files) + 2
-    final = (names(reference, "packs"), names(reference, "index"))
+    final = layout(reference)
 
     for k in range(changes):
         path = Path(shutil.copytree(built.repo, tmp_path / f"crash-{k}"))
@@ -378,7 +403,7 @@ def test_a_failure_at_every_change_leaves_everything_restorable(
         # The next prune (leftovers old enough to go) reaches the uninterrupted state.
         repo = Repository.open(path)
         execute_prune(repo, plan_prune(repo, grace_s=0))
-        assert (names(path, "packs"), names(path, "index")) == final, f"crash at {k}"
+        assert layout(path) == final, f"crash at {k}"
         shutil.rmtree(path)
 
 
