@@ -113,8 +113,13 @@ def test_export_import_restore_round_trip(tmp_path: Path, src: Path, fmt: str,
         a = node_at(repo_a, original, f"{src}/{rel}")
         b = node_at(repo_b, imported, f"{src}/{rel}")
         assert a is not None and b is not None
-        assert (a.uid, a.gid, a.user, a.group, a.hash, a.content, a.mode, a.mtime_ns) == (
-            b.uid, b.gid, b.user, b.group, b.hash, b.content, b.mode, b.mtime_ns)
+        assert (a.uid, a.gid, a.user, a.group, a.hash, a.mode, a.mtime_ns) == (
+            b.uid, b.gid, b.user, b.group, b.hash, b.mode, b.mtime_ns)
+        if repo_a.cipher.encrypted:  # keyed ids differ between repositories: the same chunks
+            assert [repo_a.load_blob(c) for c in a.content] == [
+                repo_b.load_blob(c) for c in b.content]
+        else:
+            assert a.content == b.content
     # Into the repository it came from: the snapshot is there already; nothing is added (a
     # twin with the same time used to take over `latest` and the tags). Into repo-b again: the
     # earlier import is found by the exported snapshot's id.
