@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from archives import invoke, ok
-from helpers import cli_env, init_repo, restore, take
+from helpers import cli_env, init_repo, init_twin, restore, take
 from test_import import node_at
 
 from snapkit.capture.sqlite import HEADER, PAGE_BLOCK, PageChunker, page_size
@@ -128,6 +128,7 @@ def test_an_imported_database_deduplicates_with_a_snapshot_of_it(tmp_path: Path)
     archive = tmp_path / "a.tar"
     ok(invoke(["export", sid, "-o", str(archive)], env))
     other = cli_env(tmp_path, SNAPKIT_REPO=str(tmp_path / "repo2"))
+    init_twin(tmp_path / "repo2", Repository.open(tmp_path / "repo"))  # the same ids
     imported = ok(invoke(["import", str(archive), "--json"], other)).json()["snapshot_id"]
     a = db_node(Repository.open(tmp_path / "repo"), sid, src / "db.sqlite")
     b = db_node(Repository.open(tmp_path / "repo2"), imported, src / "db.sqlite")
