@@ -20,21 +20,21 @@ def locks(repo: Path) -> list[str]:
 
 def test_stale_and_damaged_locks_go_live_ones_stay(tmp_path: Path) -> None:
     repo = tmp_path / "repo"
-    init_repo(repo)
+    seal = init_repo(repo).cipher.seal  # (the encrypted test mode: locks are sealed)
     backend = LocalBackend(repo)
     host = socket.gethostname()
     sleeper = Sleeper()
     try:
         now = time.time()
-        backend.save("locks", "a" * 32, encode_lock(
+        backend.save("locks", "a" * 32, seal(encode_lock(
             {"host": host, "pid": dead_pid(), "time": now, "exclusive": True,
-             "operation": "prune"}))
-        backend.save("locks", "b" * 32, encode_lock(
+             "operation": "prune"}), "lock"))
+        backend.save("locks", "b" * 32, seal(encode_lock(
             {"host": host, "pid": sleeper.pid, "time": now, "exclusive": False,
-             "operation": "restore"}))
-        backend.save("locks", "c" * 32, encode_lock(
+             "operation": "restore"}), "lock"))
+        backend.save("locks", "c" * 32, seal(encode_lock(
             {"host": "elsewhere", "pid": 7, "time": now - 7200, "refreshed": now - 7200,
-             "exclusive": False, "operation": "snap"}))
+             "exclusive": False, "operation": "snap"}), "lock"))
         backend.save("locks", "d" * 32, b"\xc1 not msgpack")
         env = cli_env(tmp_path, SNAPKIT_REPO=str(repo))
         out = invoke_main(["unlock"], env)
