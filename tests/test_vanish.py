@@ -37,6 +37,9 @@ from helpers import (
     take,
     wait_for,
 )
+from helpers import (
+    test_secrets as mode_secrets,  # (not collected as a test)
+)
 
 import snapkit.capture.walk as walk_mod
 from fixtures.openclaw_tree import make_wal_database
@@ -655,9 +658,12 @@ def test_real_appender_process_during_snapshot(tmp_path: Path) -> None:
 
 
 def _isolate(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    secrets = mode_secrets()  # the encrypted test mode's passphrase stays
     for key in list(os.environ):
         if key.startswith(("SNAPKIT_", "OPENCLAW_")):
             monkeypatch.delenv(key)
+    for key, value in secrets.items():
+        monkeypatch.setenv(key, value)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
