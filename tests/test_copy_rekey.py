@@ -141,6 +141,7 @@ def test_copy_re_keys_round_trips_and_a_second_run_sends_nothing(
     assert result["snapshots_copied"] == 2 and not result["damaged"]
     assert (plan["blobs_sent"], plan["bytes_sent"]) == (result["blobs_sent"],
                                                         result["bytes_sent"])
+    assert [row["destination_id"] for row in plan["copied"]] == [None, None]  # not written
     s, d = opened(repo, src_pw), opened(dst, dst_pw)
     source = dict(s.snapshots())
     there = dict(d.snapshots())

@@ -138,6 +138,12 @@ def _row(sid: str, snap: Snapshot | None) -> dict[str, Any]:
             "tags": list(snap.tags)}
 
 
+def _new_id(r: CopyResult, c: SnapshotCopied) -> str | None:
+    """The copy's id in the destination; None for a re-keyed one in a dry run (not written:
+    a sealed manifest's id changes with its nonce)."""
+    return None if r.dry_run and c.new_id != c.snapshot_id else c.new_id
+
+
 def result_json(r: CopyResult) -> dict[str, Any]:
     return {
         "source": r.source,
@@ -146,7 +152,7 @@ def result_json(r: CopyResult) -> dict[str, Any]:
         "snapshots_copied": len(r.copied),
         "snapshots_skipped": len(r.present),
         "snapshots_damaged": len(r.damaged),
-        "copied": [{**_row(c.snapshot_id, c.snapshot), "destination_id": c.new_id,
+        "copied": [{**_row(c.snapshot_id, c.snapshot), "destination_id": _new_id(r, c),
                     "blobs": c.blobs, "bytes": c.bytes} for c in r.copied],
         "skipped": list(r.present),
         "damaged": [{**_row(d.snapshot_id, d.snapshot), "reason": d.reason}
