@@ -220,16 +220,19 @@ def test_verbose_shows_the_traceback(tmp_path: Path, env: dict[str, str]) -> Non
 
 
 def _colliding_prefix(repo: Repository, base: Snapshot) -> tuple[str, list[str]]:
-    """Save two manifests whose ids share their first 4 hex digits (birthday search)."""
-    seen: dict[str, Snapshot] = {}
+    """Save two manifests whose ids share their first 4 hex digits (birthday search; their
+    stored bytes, sealed in the encrypted test mode, are what the id is of)."""
+    seen: dict[str, bytes] = {}
     for i in range(1, 100_000):
-        cand = replace(base, time_ns=base.time_ns + i)
-        sid = content_id(encode_snapshot(cand))
+        data = repo.cipher.seal(encode_snapshot(replace(base, time_ns=base.time_ns + i)),
+                                "snapshot")
+        sid = content_id(data)
         if sid[:4] in seen:
-            a = repo.save_snapshot(seen[sid[:4]])
-            b = repo.save_snapshot(cand)
-            return sid[:4], sorted([a, b])
-        seen[sid[:4]] = cand
+            first = seen[sid[:4]]
+            repo.backend.save("snapshots", content_id(first), first)
+            repo.backend.save("snapshots", sid, data)
+            return sid[:4], sorted([content_id(first), sid])
+        seen[sid[:4]] = data
     raise AssertionError("no collision")  # pragma: no cover
 
 
