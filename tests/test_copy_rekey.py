@@ -353,6 +353,32 @@ def test_an_incremental_re_keying_copy_reads_only_the_data_the_parent_lacks(
     assert_trees_equal(src, restored(tmp_path / "t", src))
 
 
+def test_repositories_sharing_a_master_key_copy_by_id(tmp_path: Path) -> None:
+    """Two repositories under one master key (one's files copied, its config made anew)
+    compute ids alike: the copy keeps every id, manifests byte for byte, as between plain
+    ones."""
+    from snapkit.store.keys import add_key, sealed_config
+
+    src = make_tree(tmp_path / "src", {"f.txt": b"hello\n", "g.bin": os.urandom(50_000)})
+    repo, dst = tmp_path / "repo", tmp_path / "dst"
+    key = make(repo, SRC_PW).cipher
+    assert isinstance(key, Sealed)
+    twin = make(dst, DST_PW)
+    for name in list(twin.backend.list("keys")):
+        twin.backend.remove("keys", name)
+    add_key(twin.backend, key.key, DST_PW.encode(), KdfParams(MIN_SCRYPT_N, os.urandom(16)))
+    twin.backend.save("config", "config", sealed_config(twin.config, key).to_json())
+    env = env_for(tmp_path, repo, SRC_PW, SNAPKIT_TO_PASSWORD=DST_PW)
+    ok(env, "snap", str(src))
+    result = copied(env, "--to", str(dst))
+    (row,) = result["copied"]
+    assert row["destination_id"] == row["id"]
+    assert opened(dst, DST_PW).snapshot_ids() == opened(repo, SRC_PW).snapshot_ids()
+    assert (dst / "snapshots" / row["id"]).read_bytes() == (
+        repo / "snapshots" / row["id"]).read_bytes()
+    ok(env_for(tmp_path, dst, DST_PW), "check", "--read-data")
+
+
 def test_original_is_optional_in_the_manifest_and_re_keying_keeps_every_other_byte() -> None:
     from snapkit.format.encoding import pack_obj, unpack_obj
     from snapkit.format.model import (
