@@ -182,8 +182,10 @@ def test_json_holds_the_same(built: Built) -> None:
     doc = json.loads(out)
     assert doc["ok"] is False and doc["packs_read"] == doc["packs"]
     damage = doc["damage"]
-    assert damage["blobs"] == [{"id": chunk, "kind": "data", "pack": pack,
-                                "reason": "its bytes do not match its id (data corrupted)"}]
+    reason = "its bytes do not match its id (data corrupted)"
+    if Repository.open(built.repo_path).cipher.encrypted:  # the encrypted test mode: unopened
+        reason = f"blob {chunk}: authentication failed (damaged or tampered)"
+    assert damage["blobs"] == [{"id": chunk, "kind": "data", "pack": pack, "reason": reason}]
     assert damage["packs_damaged"] == [pack] and damage["packs_missing"] == []
     assert damage["affected"] == [{"id": sid, "files": [built.b], "dirs": []}
                                   for sid in built.sids]
