@@ -377,9 +377,12 @@ def init_twin(path: Path, of: Repository) -> Repository:
     return repo
 
 
+#: The encrypted test mode is on (``tests/encrypted_mode.py``): every repository is encrypted.
+ENCRYPTED_MODE = os.environ.get("SNAPKIT_TEST_ENCRYPTED") == "1"
+
 #: A test inherently about the plain format (its bytes, its xxh3 ids) or about a passphrase
 #: not being supplied: skipped in the encrypted test mode (``tests/encrypted_mode.py``).
-plain_only = pytest.mark.skipif(os.environ.get("SNAPKIT_TEST_ENCRYPTED") == "1",
+plain_only = pytest.mark.skipif(ENCRYPTED_MODE,
                                 reason="about the plain format or a missing passphrase")
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 from helpers import (
+    ENCRYPTED_MODE,
     CliResult,
     File,
     assert_trees_equal,
@@ -48,6 +49,8 @@ from snapkit.store.repository import Repository
 MiB = 1024 * 1024
 LAYOUT = re.compile(r"config|packs/([0-9a-f]{2})/\1[0-9a-f]{30}"
                     r"|(index|snapshots|locks)/[0-9a-f]{32}")
+#: An encrypted repository's key files (every repository in the encrypted test mode).
+KEYS = re.compile(r"keys/[0-9a-f]{32}")
 
 
 Out = CliResult
@@ -156,7 +159,9 @@ def test_cli_end_to_end_on_s3(tmp_path: Path, s3_server: S3Server, src: Path) ->
     assert keys
     for key in keys:
         assert key.startswith("backups/laptop/"), key
-        assert LAYOUT.fullmatch(key.removeprefix("backups/laptop/")), key
+        name = key.removeprefix("backups/laptop/")
+        assert LAYOUT.fullmatch(name) or (ENCRYPTED_MODE and KEYS.fullmatch(name)), key
+    assert any(k.startswith("backups/laptop/keys/") for k in keys) == ENCRYPTED_MODE
     assert not [k for k in keys if "/locks/" in k]
 
 
