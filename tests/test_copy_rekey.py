@@ -353,6 +353,35 @@ def test_an_incremental_re_keying_copy_reads_only_the_data_the_parent_lacks(
     assert_trees_equal(src, restored(tmp_path / "t", src))
 
 
+def test_without_its_parent_there_a_snapshot_pairs_with_the_newest_one_copied(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Snapshots copied selectively (the parent never was): the newest copied snapshot of the
+    same host and sources stands for it, and only what that one lacks is read."""
+    src = tree(tmp_path / "src")
+    repo, dst = tmp_path / "repo", tmp_path / "dst"
+    make(repo, SRC_PW)
+    make(dst, DST_PW)
+    env = env_for(tmp_path, repo, SRC_PW)
+    taken = []
+    for name, size in (("", 0), ("new1.bin", 300_000), ("new2.bin", 200_000)):
+        if name:
+            (src / "media" / name).write_bytes(random.Random(size).randbytes(size))
+        out = ok(env, "snap", str(src), "--symlinks", "record", "--json")
+        taken.append(out.json_lines()[-1]["snapshot_id"])
+    monkeypatch.setenv("SNAPKIT_PASSWORD", SRC_PW)
+    monkeypatch.setenv("SNAPKIT_TO_PASSWORD", DST_PW)
+    assert len(copy(repo, dst, selectors=[taken[0]]).copied) == 1
+    events: list[Event] = []
+    result = copy(repo, dst, selectors=[taken[2]], on_event=events.append, progress_interval=0)
+    assert [c.snapshot_id for c in result.copied] == [taken[2]]
+    read = [e.progress for e in events if isinstance(e, CopyProgressed)]
+    assert read[-1].bytes_total == 500_000  # the two new files, nothing the first one has
+    denv = env_for(tmp_path, dst, DST_PW)
+    ok(denv, "check", "--read-data")
+    ok(denv, "restore", "latest", "--target", str(tmp_path / "t"))
+    assert_trees_equal(src, restored(tmp_path / "t", src))
+
+
 def test_repositories_sharing_a_master_key_copy_by_id(tmp_path: Path) -> None:
     """Two repositories under one master key (one's files copied, its config made anew)
     compute ids alike: the copy keeps every id, manifests byte for byte, as between plain

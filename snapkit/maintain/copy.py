@@ -38,6 +38,7 @@ does not send again).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from snapkit.format.errors import SnapkitError
 from snapkit.maintain.copy_records import CopyProgress as CopyProgress
@@ -49,6 +50,9 @@ from snapkit.maintain.copy_rekey import ReKeyer
 from snapkit.maintain.copy_send import Copier
 from snapkit.store.cipher import Sealed
 from snapkit.store.repository import Repository
+
+if TYPE_CHECKING:
+    from snapkit.store.saver import BlobSaver
 
 
 def rekeys(src: Repository, dst: Repository) -> bool:
@@ -94,17 +98,24 @@ def copy_snapshots(src: Repository, dst: Repository, chosen: Iterable[Pair], *,
                    on_done: Callable[[SnapshotCopied | SnapshotDamaged], None],
                    on_progress: Callable[[CopyProgress], None],
                    progress_due: Callable[[], bool],
-                   known: Mapping[str, str] | None = None) -> Sent:
+                   known: Mapping[str, str] | None = None,
+                   listing: Sequence[Pair] = ()) -> Sent:
     """Copy ``chosen`` from ``src`` into ``dst`` (both locked by the caller), reporting each
     snapshot to ``on_done`` as it is committed or found damaged; returns what was sent.
     ``known``: the source's snapshots already in ``dst`` (:func:`present`), whose ids a
-    re-keyed manifest's ``parent`` takes. On an error (the destination cannot be written) the
-    blobs not yet listed by an index file are removed again and the error raised; the
-    snapshots committed before it stay."""
+    re-keyed manifest's ``parent`` takes and a re-keying run pairs with their copies' among
+    ``listing`` (the source's snapshots, oldest first). On an error (the destination cannot
+    be written) the blobs not yet listed by an index file are removed again and the error
+    raised; the snapshots committed before it stay."""
     hooks = Hooks(on_done, on_progress, progress_due)
     chosen = list(chosen)
-    kind = ReKeyer if rekeys(src, dst) else Copier
+
+    def copier(saver: BlobSaver | None) -> Copier:
+        if rekeys(src, dst):
+            return ReKeyer(src, dst, saver, hooks, known, listing)
+        return Copier(src, dst, saver, hooks, known)
+
     if dry_run:
-        return kind(src, dst, None, hooks, known).run(chosen)
+        return copier(None).run(chosen)
     with dst.saver() as saver:
-        return kind(src, dst, saver, hooks, known).run(chosen)
+        return copier(saver).run(chosen)

@@ -10,11 +10,12 @@ child's id replaced by its destination id: :func:`~snapkit.maintain.copy_trees.r
 saved under their new ids, and the manifest written with the new root tree and an
 ``original`` naming the source snapshot, sealed for the destination. Chunk boundaries are
 kept (nothing is cut again). The map of source ids to destination ids lives for the run: a
-blob or a whole subtree met again costs nothing more. A later run starts it from the
-snapshot's parent when the destination holds the parent's copy (:meth:`ReKeyer._seed`): the
-two snapshots' trees are read side by side, each destination tree checked to be its source
-tree re-keyed, and their ids paired, so only the data the parent lacks is read, as in a copy
-with equal ids. The snapshots a later run skips are found by their ``original``.
+blob or a whole subtree met again costs nothing more. A later run starts it from a snapshot
+whose copy the destination holds (:meth:`ReKeyer._seed`): the parent, else the newest of the
+same host and sources (:meth:`ReKeyer._base`). The two snapshots' trees are read side by
+side, each destination tree checked to be its source tree re-keyed, and their ids paired, so
+only the data that snapshot lacks is read, as in a copy with equal ids. The snapshots a later
+run skips are found by their ``original``.
 
 Damage, batching of manifests after a flush and kill-safety are those of the copy with equal
 ids; only the trees are saved after the data (a tree's new id depends on its children's).
@@ -22,12 +23,12 @@ ids; only the trees are saved after the data (a tree's new id depends on its chi
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from snapkit.format.errors import IntegrityError, SnapkitError
 from snapkit.format.model import KIND_DATA, KIND_TREE, BlobEntry, Snapshot, content_id
-from snapkit.maintain.copy_records import Hooks, SnapshotCopied, Work
+from snapkit.maintain.copy_records import Hooks, Pair, SnapshotCopied, Work
 from snapkit.maintain.copy_send import Copier
 from snapkit.maintain.copy_trees import rekey_manifest, rekey_tree, tree_children
 from snapkit.store.repository import Repository
@@ -42,8 +43,11 @@ class ReKeyer(Copier):
     reads_data = True
 
     def __init__(self, src: Repository, dst: Repository, saver: BlobSaver | None,
-                 hooks: Hooks, known: Mapping[str, str] | None = None) -> None:
+                 hooks: Hooks, known: Mapping[str, str] | None = None,
+                 listing: Sequence[Pair] = ()) -> None:
         super().__init__(src, dst, saver, hooks, known)
+        #: the source's snapshots, to find one whose copy is there (:meth:`_base`)
+        self.listing = listing
         #: source id -> destination id, of the blobs read (data) or saved (trees) in this run
         self.ids: dict[str, str] = {}
         #: the trees of the snapshot being copied: raw bytes and subtree ids
@@ -56,8 +60,9 @@ class ReKeyer(Copier):
         plain = self._opened(sid, work)
         self._raw = {}
         if work.damage is None:
-            if snap.parent is not None and snap.parent in self.known:
-                self._seed(snap.parent, self.known[snap.parent])
+            base = self._base(snap)
+            if base is not None:
+                self._seed(base, self.known[base])
             self._walk(snap.tree, work)
         if work.damage is None:
             self._send_data(sid, work, number, count)
@@ -73,6 +78,21 @@ class ReKeyer(Copier):
             rekey_manifest(plain, self.ids[snap.tree], sid, parent), "snapshot")
         self._copied(SnapshotCopied(sid, snap, work.blobs, work.bytes, content_id(manifest)),
                      manifest, work)
+
+    def _base(self, snap: Snapshot) -> str | None:
+        """The source snapshot whose copy in the destination to pair ids with first: the
+        parent when it is there, else the newest there of the same host and sources and
+        not newer than ``snap``; None when there is none."""
+        if snap.parent is not None and snap.parent in self.known:
+            return snap.parent
+        base = None
+        for sid, other in self.listing:  # (oldest first)
+            if other.time_ns > snap.time_ns:
+                break
+            if (sid in self.known and other.hostname == snap.hostname
+                    and other.sources == snap.sources):
+                base = sid
+        return base
 
     def _seed(self, sid: str, copy_id: str) -> None:
         """Pair the ids of source snapshot ``sid``'s trees and blobs with those of its copy

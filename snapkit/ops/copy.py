@@ -231,7 +231,7 @@ def copy(location: Location, to: Location, *, selectors: Sequence[str] = (),
                     sent = copy_snapshots(
                         src, dst, todo, dry_run=dry_run, on_done=done,
                         on_progress=lambda p: on_event(CopyProgressed(p)),
-                        progress_due=throttle.due, known=there)
+                        progress_due=throttle.due, known=there, listing=listing)
             finally:
                 src.flush_damage()
     except (Interrupted, KeyboardInterrupt) as exc:
