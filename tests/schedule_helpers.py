@@ -10,7 +10,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from helpers import cli_env, invoke_main
+from encrypted_mode import PASSPHRASE
+from helpers import ENCRYPTED_MODE, cli_env, invoke_main
 
 from snapkit.ops.schedule import systemd
 
@@ -26,10 +27,14 @@ def sched_env(tmp: Path) -> dict[str, str]:
         real = shutil.which(name)
         if real and not (tools / name).exists():
             (tools / name).symlink_to(real)
-    return cli_env(tmp, XDG_STATE_HOME=str(tmp / "xdg-state"), SNAPKIT_REPO=str(tmp / "repo"),
-                   OPENCLAW_STATE_DIR=str(tmp / "no-openclaw"),
-                   XDG_RUNTIME_DIR=str(tmp / "runtime"), PATH=str(tools),
-                   DBUS_SESSION_BUS_ADDRESS=f"unix:path={tmp / 'no-bus'}")
+    env = cli_env(tmp, XDG_STATE_HOME=str(tmp / "xdg-state"), SNAPKIT_REPO=str(tmp / "repo"),
+                  OPENCLAW_STATE_DIR=str(tmp / "no-openclaw"),
+                  XDG_RUNTIME_DIR=str(tmp / "runtime"), PATH=str(tools),
+                  DBUS_SESSION_BUS_ADDRESS=f"unix:path={tmp / 'no-bus'}")
+    if ENCRYPTED_MODE:  # a job is given the passphrase as a user gives it: in a file it carries
+        (tmp / "passphrase").write_bytes(PASSPHRASE)
+        env["SNAPKIT_PASSWORD_FILE"] = str(tmp / "passphrase")
+    return env
 
 
 def units(tmp: Path) -> tuple[Path, Path]:
