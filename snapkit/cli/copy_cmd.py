@@ -47,12 +47,12 @@ def copy(settings: Settings, selectors: tuple[str, ...], to: str, host: str | No
     in the destination's own packs and index; each manifest is written after its data, under
     the same id, so a second run copies nothing and an interrupted one leaves both
     repositories valid (run it again to finish). When either is encrypted (or both, under
-    different keys), ids are re-keyed: every blob is read and given the destination's id, and
-    the manifest gets a new id and records the source's as `original`, by which a second run
-    knows it. A snapshot whose data cannot all be read
-    from the source is not copied: it is named with the reason, and the exit code is 1 (as
-    `snapkit check` exits on damage); a missing pack is found before its data is sent, and
-    data sent before damage showed is named with the `prune` that frees it.
+    different keys), ids are re-keyed: blobs are read and given the destination's ids (only
+    those new since a snapshot it holds already), and the manifest gets a new id and records
+    the source's as `original`, by which a second run knows it. A snapshot whose data cannot
+    all be read from the source is not copied: it is named with the reason, and the exit code
+    is 1 (as `snapkit check` exits on damage); a missing pack is found before its data is
+    sent, and data sent before damage showed is named with the `prune` that frees it.
 
     \b
     snapkit init --repo s3:https://s3.example.com/bucket/laptop
