@@ -62,7 +62,7 @@ def check_repository(repo: Repository, read_data: bool = False,
         found.snapshots_damaged.append(sid)
         found.repairs.add(REPAIR_SNAPSHOTS)
         what = reason if sid in reason else f"snapshot {sid}: {reason}"
-        found.errors.append(f"{what}; `{REPAIR_SNAPSHOTS}` removes it")
+        found.errors.append(f"{what}; `{REPAIR_SNAPSHOTS} --forget` removes it")
     walk_snapshots(repo, found, [(sid, snap.tree) for sid, snap in snaps])
     _unindexed(found, unindexed)
     if found.affected and any(repo.index.is_damaged(blob) for blob, _ in found.copies):
