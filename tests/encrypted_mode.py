@@ -5,9 +5,9 @@ then encrypted under :data:`PASSPHRASE` (with a fast key derivation), every open
 passphrase a test makes gets it (one a test made under its own passphrase is then opened
 as without one; snapkit's own opens without one are left as they are), and
 ``SNAPKIT_PASSWORD`` carries it to the CLI and to subprocesses. Tests that pin the plain
-format (frozen repositories, test vectors, byte counts) are skipped there
-(``helpers.plain_only``); everything else passes unchanged or adapts to the repository's
-cipher. ``.ci/run`` runs a subset in this mode; docs/testing describes it.
+format, or that a passphrase is not given, skip there (``helpers.plain_only``); everything
+else passes unchanged or adapts to the repository's cipher. ``.ci/run`` runs a subset in
+this mode; docs/design.md ("Encryption") describes it.
 """
 
 from __future__ import annotations
