@@ -31,6 +31,8 @@ def summary_line(report: CheckReport) -> str | None:
         objects.append(f"{_n(len(report.snapshots_damaged), 'snapshot manifest')} damaged")
     if report.index_files_damaged:
         objects.append(f"{_n(len(report.index_files_damaged), 'index file')} damaged")
+    if report.key_files_damaged:
+        objects.append(f"{_n(len(report.key_files_damaged), 'key file')} damaged")
     in_packs = [d for d in report.damaged if d.pack is not None
                 and d.pack not in report.packs_missing]
     if in_packs:
@@ -94,6 +96,7 @@ def report_json(report: CheckReport) -> dict[str, Any]:
             "packs_missing": list(report.packs_missing),
             "index_files_damaged": list(report.index_files_damaged),
             "snapshots_damaged": list(report.snapshots_damaged),
+            "key_files_damaged": list(report.key_files_damaged),
             "damaged_files": report.damaged_files, "lost_dirs": report.damaged_dirs,
             "affected": [{"id": a.id, "files": list(a.files), "dirs": list(a.dirs)}
                          for a in report.affected],

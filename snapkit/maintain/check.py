@@ -2,7 +2,8 @@
 damage costs.
 
 :func:`check_repository` never stops at the first problem. In order: a config read with the
-defaults because its file is damaged; index files that cannot be read; the packs
+defaults because its file is damaged; an encrypted repository's key files that cannot be
+read (their structure and scrypt parameters); index files that cannot be read; the packs
 (:mod:`~snapkit.maintain.check_packs`: every index entry points into an existing pack whose
 trailer lists the same blob at the same place and, when the pack is read, every blob decodes
 to bytes that hash to its id — a pack that does not match its id is still verified blob by
@@ -48,6 +49,8 @@ def check_repository(repo: Repository, read_data: bool = False,
         found.repairs.add(REPAIR_CONFIG)
         found.errors.append(f"the repository config is damaged ({repo.config_damaged}); "
                             f"`{REPAIR_CONFIG}` writes it again")
+    if repo.cipher.encrypted:
+        _key_files(repo, found)
     for name, reason in sorted(repo.index.broken.items()):
         found.index_files_damaged.append(name)
         found.repairs.add(REPAIR_INDEX)
@@ -68,6 +71,20 @@ def check_repository(repo: Repository, read_data: bool = False,
     if found.affected and any(repo.index.is_damaged(blob) for blob, _ in found.copies):
         found.repairs.add(REPAIR_SNAPSHOTS)
     return found.freeze()
+
+
+def _key_files(repo: Repository, found: Findings) -> None:
+    """Every key file's structure and scrypt parameters: a damaged one no longer opens with its
+    passphrase (and unlocking names it)."""
+    from snapkit.store.keys import damaged_keys
+
+    for name, reason in sorted(damaged_keys(repo.backend).items()):
+        why = reason.removeprefix(f"key file {name}").removeprefix(":").removeprefix(" is")
+        found.key_files_damaged.append(name)
+        found.errors.append(f"key file {name} is damaged ({why.strip()}): its passphrase no "
+                            "longer opens the repository; restore the file from a copy of the "
+                            "repository, or add a new passphrase (`snapkit key add`) and then "
+                            f"`snapkit key remove {name}`")
 
 
 def _unindexed(found: Findings, unindexed: dict[str, set[str] | None]) -> None:

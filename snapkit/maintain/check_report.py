@@ -59,6 +59,7 @@ class CheckReport:
     packs_missing: tuple[str, ...] = ()  # listed by the index, gone
     index_files_damaged: tuple[str, ...] = ()
     snapshots_damaged: tuple[str, ...] = ()  # manifests that cannot be read
+    key_files_damaged: tuple[str, ...] = ()  # key files that cannot be read as key files
     affected: tuple[AffectedSnapshot, ...] = ()
     unaffected: tuple[str, ...] = ()
     repairs: tuple[str, ...] = ()
@@ -99,6 +100,7 @@ class Findings:
     packs_missing: set[str] = field(default_factory=set)
     index_files_damaged: list[str] = field(default_factory=list)
     snapshots_damaged: list[str] = field(default_factory=list)
+    key_files_damaged: list[str] = field(default_factory=list)
     affected: list[AffectedSnapshot] = field(default_factory=list)
     unaffected: list[str] = field(default_factory=list)
     repairs: set[str] = field(default_factory=set)
@@ -116,6 +118,7 @@ class Findings:
             packs_missing=tuple(sorted(self.packs_missing)),
             index_files_damaged=tuple(self.index_files_damaged),
             snapshots_damaged=tuple(self.snapshots_damaged),
+            key_files_damaged=tuple(self.key_files_damaged),
             affected=tuple(self.affected), unaffected=tuple(self.unaffected),
             repairs=tuple(r for r in _REPAIR_ORDER if r in self.repairs),
         )

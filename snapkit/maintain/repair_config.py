@@ -7,6 +7,11 @@ damaged with :meth:`RepoConfig.fallback` (only where ``packs/``, ``index/`` and
 ``snapshots/`` show it is one). Before a new config is written, the blobs of one pack are read
 back: their ids must check out (the id function is the one this config names); a new
 repository id and creation time are chosen, the rest is the defaults.
+
+An encrypted repository's config is written the same way, sealed (version 2, its MAC under
+the master key, which the key files give: ``Repository.open_to_repair`` opens the repository
+through them even when the config fails its MAC or was replaced by a plain one); its old id is
+kept when this machine saw that id under that key (``store.keys.trusted_config``).
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from dataclasses import dataclass
 
 from snapkit.format.errors import IntegrityError
 from snapkit.store.cipher import Sealed
-from snapkit.store.keys import sealed_config
+from snapkit.store.keys import remember, sealed_config
 from snapkit.store.repository import RepoConfig, Repository
 
 #: At most this many blobs are read back to verify the defaults.
@@ -64,12 +69,19 @@ def check_config(repo: Repository) -> ConfigCheck:
 
 
 def write_config(repo: Repository) -> RepoConfig:
-    """Write a new config: the defaults, a new id and creation time."""
-    config = RepoConfig(id=secrets.token_hex(16),
-                        created=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+    """Write a new config: the defaults, a new id and creation time (an encrypted repository's
+    old id and time when this machine saw that id under its key: :func:`trusted_config`)."""
+    config = repo.config
+    if config.id == RepoConfig.fallback().id:
+        config = RepoConfig(id=secrets.token_hex(16),
+                            created=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+    else:
+        config = RepoConfig(id=config.id, created=config.created)
     if isinstance(repo.cipher, Sealed):  # an encrypted repository's, its MAC under its key
         config = sealed_config(config, repo.cipher)
     repo.backend.save("config", "config", config.to_json())
+    if isinstance(repo.cipher, Sealed):
+        remember(repo.backend, config, repo.cipher)
     repo.config = config
     repo.config_damaged = None
     return config

@@ -39,8 +39,8 @@ from snapkit.maintain.repair_snapshots import (
     uses_any,
 )
 from snapkit.maintain.selection import resolve
-from snapkit.ops.events import OnEvent, ignore
-from snapkit.ops.repo import Location, open_repository
+from snapkit.ops.events import OnEvent, RepositoryDamaged, ignore
+from snapkit.ops.repo import Location, ask_passphrase, open_repository
 from snapkit.store.repository import Repository
 
 
@@ -121,8 +121,12 @@ def _lock(repo: Repository, dry_run: bool) -> AbstractContextManager[None]:
 
 def repair_config(location: Location, *, dry_run: bool = False,
                   on_event: OnEvent = ignore) -> ConfigRepair:
-    """Write a damaged or missing config again (see :mod:`snapkit.maintain.repair_config`)."""
-    repo = _uncached(open_repository(location, on_event=on_event))
+    """Write a damaged, missing or altered config again (see
+    :mod:`snapkit.maintain.repair_config`): an encrypted repository's is opened through its key
+    files even when its config fails its MAC or says it is plain."""
+    repo = Repository.open_to_repair(location, ask_passphrase)
+    repo.set_on_warning(lambda message: on_event(RepositoryDamaged(message)))
+    repo = _uncached(repo)
     with _lock(repo, dry_run):
         check = check_config(repo)
         new_id = None

@@ -10,9 +10,12 @@ backend gets snapkit's cache directory (``s3_cache.default_cache_dir``).
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
-from snapkit.store.backend import KINDS, Backend, LocalBackend
+from snapkit.format.errors import ConfigDamaged, RepositoryMissing, SnapkitError, UsageError
+from snapkit.format.repo_config import RepoConfig
+from snapkit.store.backend import KINDS, TMP_PREFIX, Backend, LocalBackend, NotFound
 from snapkit.store.location import is_remote, parse_s3
 
 
@@ -30,19 +33,92 @@ def backend_for(location: str | Path) -> Backend:
 
 def is_vacant(location: str | Path | Backend) -> bool:
     """True when nothing is stored at ``location`` yet, so a repository may be created there:
-    a missing or empty directory, or a bucket/prefix without repository files."""
+    a missing or empty directory, one holding only the empty layout an interrupted ``init``
+    leaves (no config, key file, pack, index file or snapshot), or a bucket/prefix without
+    repository files."""
     backend = location if not isinstance(location, (str, Path)) else backend_for(location)
     root = backend.local_root()
     if root is not None:
-        return not root.exists() or (root.is_dir() and not any(root.iterdir()))
+        return not root.exists() or (root.is_dir() and _empty_layout(root))
     return not any(next(iter(backend.list(kind)), None) is not None for kind in KINDS)
+
+
+def ensure_vacant(backend: Backend) -> None:
+    """Refuse (UsageError) to create a repository where something is stored already."""
+    where = backend.location
+    if backend.exists():
+        raise UsageError(f"a repository already exists at {where}; use it, or pick another "
+                         "path with --repo")
+    if not is_vacant(backend):
+        if backend.local_root() is not None:
+            raise UsageError(f"{where} exists and is not an empty directory; choose a new "
+                             "path for the repository with --repo")
+        raise UsageError(f"{where} holds repository files but no config; choose another "
+                         "bucket or prefix with --repo")
+
+
+def _empty_layout(root: Path) -> bool:
+    """``root`` holds nothing but the folders of the layout, empty (temp files aside)."""
+    for entry in root.iterdir():
+        if entry.name.startswith(TMP_PREFIX):
+            continue
+        if entry.name not in KINDS[1:] or not entry.is_dir() or entry.is_symlink():
+            return False
+        if any(not e.name.startswith(TMP_PREFIX) for e in entry.iterdir()):
+            return False
+    return True
 
 
 def has_repository_files(backend: Backend) -> bool:
     """Whether the rest of a repository is at the backend's location: the directories
-    ``snapkit init`` creates (a local repository), or any stored snapshot, index file or pack."""
+    ``snapkit init`` creates (a local repository), holding something, or any stored snapshot,
+    index file or pack."""
     root = backend.local_root()
     if root is not None:
-        return all((root / kind).is_dir() for kind in ("packs", "index", "snapshots"))
+        return (all((root / kind).is_dir() for kind in ("packs", "index", "snapshots"))
+                and not _empty_layout(root))
     return any(next(iter(backend.list(kind)), None) is not None
                for kind in ("snapshots", "index", "packs"))
+
+
+def remove_layout(backend: Backend, existed: bool, key: str | None) -> None:
+    """Remove what an interrupted ``init`` made: its key file (``key``), the empty folders of
+    the layout and, unless it ``existed``, the repository's folder; what cannot be, stays."""
+    with contextlib.suppress(OSError, SnapkitError):
+        if key is not None:
+            backend.remove("keys", key)
+        root = backend.local_root()
+        if root is not None:
+            for kind in KINDS[1:]:
+                with contextlib.suppress(OSError):
+                    (root / kind).rmdir()
+            if not existed:
+                root.rmdir()
+
+
+def read_config(backend: Backend) -> RepoConfig | str:
+    """The repository's config, or why it cannot be read (missing or damaged) where the rest
+    of a repository is there; RepositoryMissing when there is no repository."""
+    where = backend.location
+    missing = (f"no repository at {where}; create one with `snapkit init --repo {where}` "
+               "or point --repo / $SNAPKIT_REPO at an existing one")
+    root = backend.local_root()
+    if root is not None and not root.exists():
+        raise RepositoryMissing(missing)
+    try:
+        data = backend.load("config", "config")
+    except NotFound as exc:
+        if has_repository_files(backend):
+            return "the file is missing"
+        if root is not None:
+            raise RepositoryMissing(f"{where} is not a snapkit repository (no config file); "
+                                    "check --repo / $SNAPKIT_REPO") from exc
+        raise RepositoryMissing(missing) from exc
+    except OSError as exc:
+        raise RepositoryMissing(f"cannot read repository {where}: {exc.strerror}") from exc
+    try:
+        return RepoConfig.from_json(data, where)
+    except ConfigDamaged as exc:
+        if not has_repository_files(backend):
+            raise
+        return exc.message

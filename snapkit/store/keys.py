@@ -15,11 +15,37 @@ import socket
 import time
 from dataclasses import dataclass, replace
 
-from snapkit.format.crypto import CIPHER, ID_FUNCTION, KdfParams, KeyFile, MasterKey, tune_kdf, wrap
+from snapkit.format.crypto import (
+    CIPHER,
+    ID_FUNCTION,
+    OVERHEAD,
+    KdfParams,
+    KeyFile,
+    MasterKey,
+    tune_kdf,
+    wrap,
+)
 from snapkit.format.errors import IntegrityError, UsageError, WrongPassphrase
 from snapkit.format.repo_config import ENCRYPTED_VERSION, RepoConfig
+from snapkit.store import local_cache
 from snapkit.store.backend import Backend, NotFound
 from snapkit.store.cipher import Sealed
+
+#: The shortest salt a key file may have (snapkit writes 16 random bytes).
+SALT_BYTES = 16
+#: The size of a key file's wrapped master key: 64 bytes sealed.
+WRAPPED_BYTES = 64 + OVERHEAD
+
+
+class NoKeyOpens(WrongPassphrase):
+    """The passphrase opens none of the repository's key files, all of them readable (exit
+    12); ``where`` and how many ``key_files`` there are, for a line naming the passphrase's
+    source (``snapkit.ops.passphrase.name_the_source``)."""
+
+    def __init__(self, message: str, where: str, key_files: int) -> None:
+        super().__init__(message)
+        self.where = where
+        self.key_files = key_files
 
 
 @dataclass(frozen=True)
@@ -42,16 +68,27 @@ def _user() -> str:
 def add_key(backend: Backend, master: MasterKey, passphrase: bytes,
             kdf: KdfParams | None = None) -> str:
     """Write a new key file opening ``master`` with ``passphrase``; its id."""
-    key_file = wrap(master, passphrase, kdf or tune_kdf(),
-                    created=time.strftime("%Y-%m-%dT%H:%M:%S%z"), host=socket.gethostname(),
-                    user=_user())
-    name = secrets.token_hex(16)
-    backend.save("keys", name, key_file.to_json())
+    name, data = new_key_file(master, passphrase, kdf)
+    backend.save("keys", name, data)
     return name
 
 
+def new_key_file(master: MasterKey, passphrase: bytes,
+                 kdf: KdfParams | None = None) -> tuple[str, bytes]:
+    """A new key file's id and bytes, opening ``master`` with ``passphrase`` (the slow part:
+    scrypt, tuned when ``kdf`` is None); nothing written."""
+    key_file = wrap(master, passphrase, kdf or tune_kdf(),
+                    created=time.strftime("%Y-%m-%dT%H:%M:%S%z"), host=socket.gethostname(),
+                    user=_user())
+    return secrets.token_hex(16), key_file.to_json()
+
+
 def read_key(backend: Backend, name: str) -> KeyFile:
-    return KeyFile.from_json(backend.load("keys", name), name)
+    """Key file ``name``, its structure checked (IntegrityError naming it when damaged)."""
+    key_file = KeyFile.from_json(backend.load("keys", name), name)
+    if len(key_file.kdf.salt) < SALT_BYTES or len(key_file.sealed) != WRAPPED_BYTES:
+        raise IntegrityError(f"key file {name}: its salt or wrapped key has the wrong size")
+    return key_file
 
 
 def list_keys(backend: Backend) -> tuple[list[KeyInfo], dict[str, str]]:
@@ -72,20 +109,48 @@ def list_keys(backend: Backend) -> tuple[list[KeyInfo], dict[str, str]]:
 
 
 def unlock(backend: Backend, passphrase: bytes, where: str) -> tuple[str, MasterKey]:
-    """The id of the key file ``passphrase`` opens, and the master key; WrongPassphrase (exit
-    12) naming the repository when it opens none."""
+    """The id of the key file ``passphrase`` opens, and the master key. When it opens none:
+    WrongPassphrase (exit 12) naming the repository if every key file could be read, else
+    IntegrityError (exit 1) naming the damaged one (it may be the passphrase's own)."""
     names = sorted(backend.list("keys"))
     if not names:
         raise IntegrityError(f"{where} is encrypted but has no key file (keys/ is empty): "
-                             "it cannot be opened")
+                             "it cannot be opened; restore keys/ from a copy of the repository")
+    damaged: dict[str, str] = {}
     for name in names:
         try:
-            return name, read_key(backend, name).unlock(passphrase, name)
-        except (WrongPassphrase, IntegrityError, NotFound):
+            key_file = read_key(backend, name)
+        except NotFound:
             continue
-    raise WrongPassphrase(f"wrong passphrase for {where}: it opens none of its "
-                          f"{len(names)} key file(s); check SNAPKIT_PASSWORD / "
-                          "--password-file, or use another key's passphrase")
+        except IntegrityError as exc:
+            damaged[name] = exc.message
+            continue
+        try:
+            return name, key_file.unlock(passphrase, name)
+        except (WrongPassphrase, IntegrityError):
+            continue
+    if damaged:
+        name, why = next(iter(damaged.items()))
+        why = why.removeprefix(f"key file {name}").removeprefix(":").removeprefix(" is").strip()
+        more = "" if len(damaged) == 1 else f", and {len(damaged) - 1} more"
+        raise IntegrityError(
+            f"key file {name} of {where} is damaged ({why}){more}; the passphrase opens none of "
+            f"the other {len(names) - len(damaged)} key file(s): restore the damaged file from "
+            "a copy of the repository, or give another key's passphrase")
+    raise NoKeyOpens(f"wrong passphrase for {where}: it opens none of its "
+                     f"{len(names)} key file(s); check SNAPKIT_PASSWORD / "
+                     "--password-file, or use another key's passphrase", where, len(names))
+
+
+def damaged_keys(backend: Backend) -> dict[str, str]:
+    """The key files that cannot be read as key files (id -> why), for ``check``."""
+    return list_keys(backend)[1]
+
+
+def id_mac(master: MasterKey, repo_id: str) -> str:
+    """A keyed MAC of a repository id (kept in the local cache: a config whose MAC fails keeps
+    its id through ``repair config`` only when this machine saw that id under this key)."""
+    return master.mac(b"snapkit repository id " + repo_id.encode())
 
 
 def remove_key(backend: Backend, name: str, in_use: str | None = None,
@@ -113,24 +178,61 @@ def change_passphrase(backend: Backend, name: str, master: MasterKey, new: bytes
     return new_name
 
 
-def encrypt_new(backend: Backend, config: RepoConfig, passphrase: bytes,
-                kdf: KdfParams | None = None) -> tuple[RepoConfig, Sealed]:
-    """A new repository's encryption: a random master key, wrapped in a first key file by
-    ``passphrase``, and the config that says so (version 2, its MAC under the key)."""
+def encrypt_new(config: RepoConfig, passphrase: bytes, kdf: KdfParams | None = None
+                ) -> tuple[RepoConfig, Sealed, tuple[str, bytes]]:
+    """A new repository's encryption: a random master key, its first key file wrapping it by
+    ``passphrase`` (id and bytes, for the caller to write before the config) and the config
+    that says so (version 2, its MAC under the key). Nothing is written: the slow part
+    (scrypt) is done before anything is created."""
     sealed = Sealed(MasterKey.generate())
-    add_key(backend, sealed.key, passphrase, kdf)
-    return sealed_config(config, sealed), sealed
+    key_file = new_key_file(sealed.key, passphrase, kdf)
+    return sealed_config(config, sealed), sealed, key_file
 
 
-def open_sealed(backend: Backend, config: RepoConfig, passphrase: bytes) -> tuple[str, Sealed]:
-    """The key file ``passphrase`` opens and the repository's cipher; WrongPassphrase when it
-    opens none, IntegrityError when the config is not the one the key wrote (altered)."""
-    where = backend.location
-    name, master = unlock(backend, passphrase, where)
-    if master.mac(config.mac_input()) != config.mac:
-        raise IntegrityError(f"the config of {where} was altered (its MAC under the repository "
-                             "key does not match): restore it from a copy of the repository")
-    return name, Sealed(master)
+def config_altered(backend: Backend, config: RepoConfig, sealed: Sealed) -> str | None:
+    """Why ``config`` is not the one the repository's key wrote (its MAC does not match), as
+    the error to give, or None."""
+    if sealed.key.mac(config.mac_input()) == config.mac:
+        return None
+    return (f"the config of {backend.location} was altered (its MAC under the repository key "
+            "does not match): run `snapkit repair config` (writes it again from the key "
+            "files), or restore it from a copy of the repository")
+
+
+def plain_refused(backend: Backend, config: RepoConfig) -> str | None:
+    """Why a plain ``config`` cannot be the repository's: it has key files, or this machine
+    has opened it encrypted before (the local cache); None when nothing says so."""
+    if next(iter(backend.list("keys")), None) is not None:
+        return "keys/ holds key files"
+    if local_cache.seen_encrypted(config.id, backend.location) is not None:
+        return "this machine has opened it encrypted before"
+    return None
+
+
+def altered_plain(where: str, why: str) -> str:
+    """The error for a plain config that :func:`plain_refused` refuses."""
+    fix = ("restore it from a copy of the repository, or run `snapkit repair config` (writes "
+           "it again, sealed, from the key files)" if why.startswith("keys/") else
+           "its key files are gone too: restore the config and keys/ from a copy of the "
+           "repository")
+    return (f"the config of {where} was altered (tampered with): it says the repository is "
+            f"not encrypted, but {why}; {fix}")
+
+
+def remember(backend: Backend, config: RepoConfig, sealed: Sealed) -> None:
+    """Note in the local cache that this repository is encrypted (by id and location)."""
+    local_cache.remember_encrypted(config.id, backend.location, id_mac(sealed.key, config.id))
+
+
+def trusted_config(backend: Backend, sealed: Sealed, old: RepoConfig | None) -> RepoConfig:
+    """The config of an encrypted repository whose own is damaged or altered: the defaults,
+    sealed; the ``old`` one's id and creation time kept when this machine saw that id under
+    this key (the local cache), else the id of :meth:`RepoConfig.fallback`."""
+    config = RepoConfig.fallback()
+    if old is not None and local_cache.seen_encrypted(old.id, backend.location) == id_mac(
+            sealed.key, old.id):
+        config = replace(config, id=old.id, created=old.created)
+    return sealed_config(config, sealed)
 
 
 def unlock_sealed(backend: Backend, passphrase: bytes) -> tuple[str, Sealed]:

@@ -9,6 +9,11 @@ by rename without an fsync. Where it lives: ``$SNAPKIT_CACHE_DIR``, else
 id, the top folder tagged with a ``CACHEDIR.TAG`` so that snapkit (``--exclude-caches``),
 restic, borg and tar leave it out of backups. Folders are ``0700`` and files ``0600``: the
 cache names trees of private data.
+
+One fact is kept for safety, not speed: which repositories this machine has opened encrypted
+(:func:`remember_encrypted`, by id and location), so that a plain config an attacker puts in
+the place of an encrypted repository's is refused even once its key files are gone too
+(``docs/format.md``, "What whoever holds the store learns, and cannot do").
 """
 
 from __future__ import annotations
@@ -99,3 +104,77 @@ def write(path: Path, data: bytes, checked: bool = True) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+# ---------------------------------------------------------------- repositories seen encrypted
+
+#: The cache file listing the repositories this machine has opened encrypted, one line each:
+#: ``<repository id> <xxh3-128 of its location> <keyed MAC of its id>``.
+SEEN_ENCRYPTED = "encrypted-repositories"
+
+
+def _location_key(location: str) -> str:
+    return xxhash.xxh3_128_hexdigest(location.encode("utf-8", "surrogateescape"))
+
+
+def _seen(root: Path) -> list[list[str]]:
+    body = read(root / SEEN_ENCRYPTED)
+    if body is None:
+        return []
+    return [line.split() for line in body.decode("ascii", "replace").splitlines()
+            if len(line.split()) == 3]
+
+
+def seen_encrypted(repo_id: str | None, location: str) -> str | None:
+    """Whether this machine has opened the repository of id ``repo_id`` (None: unknown), or
+    the one at ``location``, encrypted: the keyed MAC of its id then recorded ("" when only
+    the location matched), else None. Nothing is known with the cache turned off."""
+    root = cache_root()
+    if root is None:
+        return None
+    where = _location_key(location)
+    found: str | None = None
+    for rid, loc, mac in _seen(root):
+        if rid == repo_id:
+            return mac
+        if loc == where:
+            found = ""
+    return found
+
+
+def remember_encrypted(repo_id: str, location: str, id_mac: str) -> None:
+    """Record that repository ``repo_id`` at ``location`` is encrypted (its id's keyed MAC
+    ``id_mac``), so that a plain config put in its place is refused later; nothing when it is
+    recorded already or the cache cannot be written."""
+    root = cache_root()
+    if root is None:
+        return
+    line = [repo_id, _location_key(location), id_mac]
+    lines = _seen(root)
+    if line in lines:
+        return
+    kept = [ln for ln in lines if ln[0] != repo_id]
+    _write_seen(root, [*kept, line])
+
+
+def forget_location(location: str) -> None:
+    """Drop what is recorded of the repositories at ``location`` (a new one is created there:
+    it may be plain)."""
+    root = cache_root()
+    if root is None:
+        return
+    where = _location_key(location)
+    lines = _seen(root)
+    kept = [ln for ln in lines if ln[1] != where]
+    if len(kept) != len(lines):
+        _write_seen(root, kept)
+
+
+def _write_seen(root: Path, lines: list[list[str]]) -> None:
+    try:
+        make_private(root)
+        if not (root / "CACHEDIR.TAG").exists():
+            write(root / "CACHEDIR.TAG", TAG, checked=False)
+        write(root / SEEN_ENCRYPTED, "".join(" ".join(ln) + "\n" for ln in lines).encode())
+    except OSError:
+        pass  # (a cache that cannot be written: nothing remembered)

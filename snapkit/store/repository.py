@@ -23,10 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 from snapkit.format.errors import (
     BlobUnreadable,
-    ConfigDamaged,
     IntegrityError,
     PassphraseNeeded,
-    RepositoryMissing,
     SnapkitError,
     UsageError,
 )
@@ -45,11 +43,11 @@ from snapkit.format.repo_config import DEFAULT_ZSTD_LEVEL
 from snapkit.format.repo_config import PACK_TARGET as PACK_TARGET
 from snapkit.format.repo_config import REPO_MAGIC as REPO_MAGIC
 from snapkit.format.repo_config import RepoConfig as RepoConfig
+from snapkit.store import local_cache
 from snapkit.store.backend import Backend, NotFound
-from snapkit.store.cipher import PLAIN, Cipher
+from snapkit.store.cipher import PLAIN, Cipher, Sealed
 from snapkit.store.cipher import verified_blob as _verified
-from snapkit.store.connect import backend_for
-from snapkit.store.connect import has_repository_files as _has_repository_files
+from snapkit.store.connect import backend_for, ensure_vacant, read_config, remove_layout
 from snapkit.store.connect import is_vacant as is_vacant
 from snapkit.store.index import Index, write_index
 from snapkit.store.location import default_repo_path as default_repo_path
@@ -165,74 +163,49 @@ class Repository:
     def init(location: str | Path, zstd_level: int = DEFAULT_ZSTD_LEVEL,
              passphrase: bytes | None = None, kdf: KdfParams | None = None) -> Repository:
         """Create a repository at a local path or an ``s3:`` location (see ``location.py``),
-        encrypted under a new key wrapped by ``passphrase`` when one is given."""
+        encrypted under a new key wrapped by ``passphrase`` when one is given. The key is
+        derived before anything is made; the key file, then the config (the commit point) are
+        written last, and what was made is removed again if that is interrupted."""
         backend = backend_for(location)
-        where = backend.location
-        if backend.exists():
-            raise UsageError(f"a repository already exists at {where}; use it, or pick another "
-                             "path with --repo")
-        if not is_vacant(backend):
-            if backend.local_root() is not None:
-                raise UsageError(f"{where} exists and is not an empty directory; choose a new "
-                                 "path for the repository with --repo")
-            raise UsageError(f"{where} holds repository files but no config; choose another "
-                             "bucket or prefix with --repo")
-        backend.create()
-        config = RepoConfig(
-            id=os.urandom(16).hex(),
-            created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            zstd_level=zstd_level,
-        )
+        ensure_vacant(backend)
+        config = RepoConfig(id=os.urandom(16).hex(), created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                            zstd_level=zstd_level)
         cipher: Cipher = PLAIN
+        key_file: tuple[str, bytes] | None = None
         if passphrase is not None:
             from snapkit.store.keys import encrypt_new
-            config, cipher = encrypt_new(backend, config, passphrase, kdf)
-        backend.save("config", "config", config.to_json())
+            config, cipher, key_file = encrypt_new(config, passphrase, kdf)
+        root = backend.local_root()
+        existed = root is None or root.exists()
+        try:
+            backend.create()
+            if key_file is not None:
+                backend.save("keys", *key_file)
+            backend.save("config", "config", config.to_json())
+        except BaseException:
+            remove_layout(backend, existed, key_file[0] if key_file else None)
+            raise
+        local_cache.forget_location(backend.location)
+        if isinstance(cipher, Sealed):
+            from snapkit.store.keys import remember
+            remember(backend, config, cipher)
         return Repository(backend, config, cipher)
 
     @staticmethod
     def open(location: str | Path,
              passphrase: Callable[[], bytes] | None = None) -> Repository:
         """Open the repository at a local path or an ``s3:`` location; an encrypted one is
-        unlocked with what ``passphrase`` gives (asked only then), PassphraseNeeded without."""
-        backend = backend_for(location)
-        where = backend.location
-        missing = (f"no repository at {where}; create one with `snapkit init --repo {where}` "
-                   "or point --repo / $SNAPKIT_REPO at an existing one")
-        root = backend.local_root()
-        if root is not None and not root.exists():
-            raise RepositoryMissing(missing)
-        try:
-            data = backend.load("config", "config")
-        except NotFound as exc:
-            if _has_repository_files(backend):
-                return _without_config(backend, "the file is missing", passphrase)
-            if backend.local_root() is not None:
-                raise RepositoryMissing(
-                    f"{where} is not a snapkit repository (no config file); check --repo / "
-                    "$SNAPKIT_REPO"
-                ) from exc
-            raise RepositoryMissing(missing) from exc
-        except OSError as exc:
-            raise RepositoryMissing(f"cannot read repository {where}: {exc.strerror}") from exc
-        try:
-            config = RepoConfig.from_json(data, where)
-        except ConfigDamaged as exc:
-            if not _has_repository_files(backend):
-                raise
-            return _without_config(backend, exc.message, passphrase)
-        if not config.encrypted:
-            return Repository(backend, config)
-        if passphrase is None:
-            raise PassphraseNeeded(f"{where} is encrypted; give its passphrase with "
-                                   "SNAPKIT_PASSWORD_FILE / --password-file, "
-                                   "SNAPKIT_PASSWORD_COMMAND or SNAPKIT_PASSWORD")
-        from snapkit.store.keys import open_sealed  # (key files: encrypted ones only)
+        unlocked with what ``passphrase`` gives (asked only then), PassphraseNeeded without.
+        A config that was altered (its MAC fails, or a plain one where key files are, or
+        where this machine saw the repository encrypted) is refused (IntegrityError)."""
+        return _open(location, passphrase, repairing=False)
 
-        name, sealed = open_sealed(backend, config, passphrase())
-        repo = Repository(backend, config, sealed)
-        repo.key_name = name
-        return repo
+    @staticmethod
+    def open_to_repair(location: str | Path,
+                       passphrase: Callable[[], bytes] | None = None) -> Repository:
+        """:meth:`open` for ``repair config``: an altered config is damaged (as a missing one:
+        :attr:`config_damaged`), the repository opened through its key files."""
+        return _open(location, passphrase, repairing=True)
 
     def lock(self, exclusive: bool, operation: str) -> AbstractContextManager[None]:
         return repository_lock(self.backend, exclusive, operation, self.cipher)
@@ -373,24 +346,70 @@ class Repository:
         return BlobSaver(self, workers=workers, zstd_level=zstd_level)
 
 
-def _without_config(backend: Backend, reason: str,
-                    passphrase: Callable[[], bytes] | None) -> Repository:
+def _open(location: str | Path, passphrase: Callable[[], bytes] | None,
+          repairing: bool) -> Repository:
+    backend = backend_for(location)
+    where = backend.location
+    config = read_config(backend)
+    if isinstance(config, str):
+        return _without_config(backend, config, passphrase)
+    if not config.encrypted:
+        from snapkit.store.keys import altered_plain, plain_refused
+        why = plain_refused(backend, config)
+        if why is None:
+            return Repository(backend, config)
+        if not repairing:
+            raise IntegrityError(altered_plain(where, why))
+        return _without_config(backend, f"it says the repository is not encrypted, but {why}",
+                               passphrase, config)
+    if passphrase is None:
+        raise PassphraseNeeded(f"{where} is encrypted; give its passphrase with "
+                               "SNAPKIT_PASSWORD_FILE / --password-file, "
+                               "SNAPKIT_PASSWORD_COMMAND or SNAPKIT_PASSWORD")
+    from snapkit.store.keys import config_altered, remember, unlock_sealed  # (encrypted only)
+
+    name, sealed = unlock_sealed(backend, passphrase())
+    altered = config_altered(backend, config, sealed)
+    if altered is not None:
+        if not repairing:
+            raise IntegrityError(altered)
+        return _without_config(backend, "its MAC under the repository key does not match "
+                               "(altered)", passphrase, config, (name, sealed))
+    repo = Repository(backend, config, sealed)
+    repo.key_name = name
+    remember(backend, config, sealed)
+    return repo
+
+
+def _without_config(backend: Backend, reason: str, passphrase: Callable[[], bytes] | None,
+                    old: RepoConfig | None = None,
+                    unlocked: tuple[str, Sealed] | None = None) -> Repository:
     """The repository opened with :meth:`RepoConfig.fallback`, warning that its config is
     damaged and how to write it again; an encrypted one (it has key files) unlocked first,
-    with the fallback of an encrypted repository (its MAC under the key)."""
-    if next(iter(backend.list("keys")), None) is None:
+    with the fallback of an encrypted repository (its MAC under the key, the ``old`` config's
+    id kept when this machine saw it under that key)."""
+    where = backend.location
+    if unlocked is None and next(iter(backend.list("keys")), None) is None:
+        if local_cache.seen_encrypted(old.id if old else None, where) is not None:
+            raise IntegrityError(f"{where} was encrypted when this machine last opened it, but "
+                                 "its key files are gone and its config is damaged or altered: "
+                                 "restore keys/ and the config from a copy of the repository")
         repo = Repository(backend, RepoConfig.fallback())
+        how = "reading it with the version-1 defaults"
     else:
-        if passphrase is None:
-            raise PassphraseNeeded(f"{backend.location} is encrypted (it has key files); give "
-                                   "its passphrase to open it and repair its config")
-        from snapkit.store.keys import sealed_config, unlock_sealed
-        name, sealed = unlock_sealed(backend, passphrase())
-        repo = Repository(backend, sealed_config(RepoConfig.fallback(), sealed), sealed)
+        from snapkit.store.keys import trusted_config, unlock_sealed
+        if unlocked is None:
+            if passphrase is None:
+                raise PassphraseNeeded(f"{where} is encrypted (it has key files); give its "
+                                       "passphrase to open it and repair its config")
+            unlocked = unlock_sealed(backend, passphrase())
+        name, sealed = unlocked
+        repo = Repository(backend, trusted_config(backend, sealed, old), sealed)
         repo.key_name = name
+        how = "the repository is encrypted: opened through its key files, with the fixed chunker"
     repo.config_damaged = reason
-    repo._warn(f"the repository config is damaged ({reason}); reading it with the version-1 "
-               "defaults — `snapkit repair config` writes the file again")
+    repo._warn(f"the repository config is damaged ({reason}); {how} — `snapkit repair config` "
+               "writes the file again")
     return repo
 
 

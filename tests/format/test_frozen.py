@@ -246,9 +246,9 @@ def test_check_read_data_passes(normal: Path) -> None:
         "ok": True, "packs": 3, "blobs": 19, "snapshots": 2, "trees": 8, "files": 13,
         "bytes_read": 23349, "errors": [], "notes": [], "packs_read": 3,
         "damage": {"summary": None, "blobs": [], "packs_damaged": [], "packs_missing": [],
-                   "index_files_damaged": [], "snapshots_damaged": [], "damaged_files": 0,
-                   "lost_dirs": 0, "affected": [], "unaffected": [SNAP_1, SNAP_2],
-                   "repairs": []}}
+                   "index_files_damaged": [], "snapshots_damaged": [], "key_files_damaged": [],
+                   "damaged_files": 0, "lost_dirs": 0, "affected": [],
+                   "unaffected": [SNAP_1, SNAP_2], "repairs": []}}
 
 
 @pytest.mark.parametrize("snap", [SNAP_1, SNAP_2], ids=["base", "next"])
