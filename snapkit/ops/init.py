@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
-from snapkit.format.errors import UsageError
+from snapkit.format.errors import Interrupted, UsageError
 from snapkit.ops.passphrase import HOW, given
 from snapkit.ops.repo import Location, ask_passphrase, default_encryption
 from snapkit.store.connect import backend_for
@@ -47,6 +48,25 @@ def init_repository(location: Location, encryption: str | None = None,
     if encryption is not None and encryption not in ENCRYPTIONS:
         raise UsageError(f"unknown encryption {encryption!r}; use repokey or none")
     mode, reason = (encryption, "chosen") if encryption else default_encryption(location)
+    with _nothing_made_if_interrupted(location):
+        return _init(location, encryption, mode, reason, passphrase)
+
+
+@contextmanager
+def _nothing_made_if_interrupted(location: Location) -> Iterator[None]:
+    """Ctrl-C or SIGTERM before the config is written: ``Repository.init`` removed what it made,
+    and the message says so (not that a repository is still valid)."""
+    try:
+        yield
+    except (KeyboardInterrupt, Interrupted) as exc:
+        if backend_for(location).exists():  # interrupted once it was made
+            raise
+        raise Interrupted(f"interrupted; no repository was created at {location} (run "
+                          "`snapkit init` again)") from exc
+
+
+def _init(location: Location, encryption: str | None, mode: str, reason: str,
+          passphrase: Callable[[bool], bytes]) -> Created:
     backend = backend_for(location)
     if mode == "repokey" and not backend.exists() and is_vacant(backend):
         if encryption is None and not given(os.environ) and not sys.stdin.isatty():
