@@ -33,6 +33,7 @@ def sched_env(tmp: Path) -> dict[str, str]:
                   DBUS_SESSION_BUS_ADDRESS=f"unix:path={tmp / 'no-bus'}")
     if ENCRYPTED_MODE:  # a job is given the passphrase as a user gives it: in a file it carries
         (tmp / "passphrase").write_bytes(PASSPHRASE)
+        (tmp / "passphrase").chmod(0o600)  # (else each use warns: keep it 0600)
         env["SNAPKIT_PASSWORD_FILE"] = str(tmp / "passphrase")
     return env
 

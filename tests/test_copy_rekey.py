@@ -203,6 +203,7 @@ def test_a_chain_of_copies_gives_back_the_same_trees_and_knows_its_snapshots(
 def _pw(tmp: Path, passphrase: str) -> Path:
     path = tmp / f"pw-{len(passphrase)}"
     path.write_text(passphrase + "\n")
+    path.chmod(0o600)  # (else each use warns: keep it 0600)
     return path
 
 

@@ -118,7 +118,7 @@ def test_init_on_another_filesystem_is_encrypted_and_needs_a_passphrase(
         tmp_path: Path, elsewhere: Path, env: dict[str, str]) -> None:
     repo = elsewhere / "repo"
     out = invoke(["init", "--repo", str(repo)], env)
-    one_line_error(out, 2, f"{repo} is on another filesystem than your home directory",
+    one_line_error(out, 12, f"{repo} is on another filesystem than your home directory",
                    "SNAPKIT_PASSWORD", "--encryption none")
     assert not repo.exists()
     out = invoke(["init", "--repo", str(repo)], {**env, "SNAPKIT_PASSWORD": PASSWORD})
@@ -156,7 +156,7 @@ def test_init_in_the_home_filesystem_is_plain_unless_asked(tmp_path: Path,
     assert out.stderr == ""  # --json: no note
     # asked for encryption without a passphrase anywhere: one line, nothing created
     out = invoke(["init", "--repo", str(tmp_path / "enc2"), "--encryption", "repokey"], env)
-    one_line_error(out, 2, "passphrase")
+    one_line_error(out, 12, "encrypting needs a passphrase")
     assert not (tmp_path / "enc2").exists()
     # an existing repository is named before any passphrase is asked for
     out = invoke(["init", "--repo", str(tmp_path / "enc"), "--encryption", "repokey"], env)
@@ -187,6 +187,7 @@ def test_round_trip_with_each_passphrase_source(tmp_path: Path, env: dict[str, s
     assert out.code == 0, out.stderr
     pw = tmp_path / "pw"
     pw.write_text(PASSWORD + "\n")
+    pw.chmod(0o600)  # (else each use warns: keep it 0600)
     command = f"{sys.executable} -c \"print('{PASSWORD}')\""
     for i, (args, extra) in enumerate([
         (["--password-file", str(pw)], {}),  # before the command
@@ -202,6 +203,7 @@ def test_round_trip_with_each_passphrase_source(tmp_path: Path, env: dict[str, s
     # the option beats the variable: a wrong file named by the option fails
     bad = tmp_path / "bad"
     bad.write_text("not it")
+    bad.chmod(0o600)
     out = invoke(["snapshots", "--password-file", str(bad)],
                  {**env, "SNAPKIT_PASSWORD_FILE": str(pw)})
     one_line_error(out, 12, "wrong passphrase for")
@@ -371,7 +373,7 @@ def test_an_s3_repository_is_encrypted_by_default(tmp_path: Path, s3_server: S3S
     env = {k: v for k, v in own_env(tmp_path).items() if not k.startswith("AWS_")}
     env.update(s3_server.env(), SNAPKIT_REPO=loc)
     out = invoke(["init"], env)
-    one_line_error(out, 2, f"{loc} is an S3 repository, so it is encrypted by default",
+    one_line_error(out, 12, f"{loc} is an S3 repository, so it is encrypted by default",
                    "--encryption none")
     env["SNAPKIT_PASSWORD"] = PASSWORD
     out = invoke(["init", "--json"], env)
@@ -422,9 +424,11 @@ def test_a_scheduled_job_opens_an_encrypted_repository_or_is_not_installed(
                    "--password-file")
     bad = tmp_path / "bad"
     bad.write_text("wrong\n")
+    bad.chmod(0o600)  # (else each use warns: keep it 0600)
     one_line_error(invoke([*install, "--password-file", str(bad)], env), 12, "wrong passphrase")
     pw = tmp_path / "pw"
     pw.write_text(PASSWORD + "\n")
+    pw.chmod(0o600)
     out = invoke([*install, "--password-file", str(pw), "--json"], env)
     assert out.code == 0, out.stderr
     command = json.loads(out.stdout)["command"]

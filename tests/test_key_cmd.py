@@ -1,12 +1,16 @@
 """``snapkit key add|list|remove|passwd`` through the CLI: a second passphrase opens the
-repository, ``passwd`` retires the old one, a removed key's passphrase stops working while
-the others keep working, the last key and the key in use (without --force) are refused, and a
-plain repository says it has no keys. Each new key tunes scrypt (~0.5 s here)."""
+repository, ``passwd`` retires the old one (and says so truly), a removed key's passphrase
+stops working while the others keep working, the last key and the key in use (without
+--force) are refused, a new passphrase that already opens a key file is refused, a key is
+named by 4+ hex digits, times are shown as ``snapshots`` shows them, and a plain repository
+says it has no keys. Each new key tunes scrypt (~0.5 s here)."""
 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -52,6 +56,7 @@ def keys(env: dict[str, str], password: str) -> dict[str, object]:
 def new_file(tmp_path: Path, text: str) -> str:
     path = tmp_path / f"new-{len(os.listdir(tmp_path))}"
     path.write_text(text + "\n")
+    path.chmod(0o600)  # (else each use warns: keep it 0600)
     return str(path)
 
 
@@ -91,6 +96,83 @@ def test_add_then_remove_one_key_the_other_still_opens(tmp_path: Path,
                    "snapkit key list")
 
 
+def test_a_key_is_named_by_at_least_4_hex_digits(tmp_path: Path, env: dict[str, str]) -> None:
+    fast_spare(tmp_path)
+    spare = keys(env, SPARE)["in_use"]
+    assert isinstance(spare, str)
+    for short in (spare[:1], spare[:3], "", "zzzzzz", f"{spare[:4]}-"):
+        one_line_error(invoke(["key", "remove", short], env, FIRST), 2,
+                       f"{short!r} is not a key id", "at least 4 hex digits", "snapkit key list")
+    assert len(os.listdir(tmp_path / "repo" / "keys")) == 2
+    out = invoke(["key", "remove", spare[:4].upper()], env, FIRST)
+    assert out.code == 0, out.stderr
+    assert os.listdir(tmp_path / "repo" / "keys") != [spare]
+
+
+def fast_spare(tmp_path: Path, passphrase: str = SPARE) -> str:
+    """A second key file, added in process with a fast key derivation; its id."""
+    repo = Repository.open(tmp_path / "repo", lambda: FIRST.encode())
+    assert isinstance(repo.cipher, Sealed)
+    return store_keys.add_key(repo.backend, repo.cipher.key, passphrase.encode(),
+                              KdfParams(MIN_SCRYPT_N, os.urandom(16)))
+
+
+def test_a_new_passphrase_that_already_opens_a_key_is_refused(tmp_path: Path,
+                                                              env: dict[str, str]) -> None:
+    spare = fast_spare(tmp_path)
+    first = keys(env, FIRST)["in_use"]
+    assert isinstance(first, str)
+    out = invoke(["key", "add", "--new-password-file", new_file(tmp_path, SPARE)], env, FIRST)
+    one_line_error(out, 2, f"the new passphrase already opens key {spare[:8]}:",
+                   "choose another passphrase")
+    out = invoke(["key", "add", "--new-password-file", new_file(tmp_path, FIRST)], env, FIRST)
+    one_line_error(out, 2, f"already opens key {first[:8]} (the one in use)")
+    out = invoke(["key", "passwd", "--new-password-file", new_file(tmp_path, FIRST)], env, FIRST)
+    one_line_error(out, 2, f"already opens key {first[:8]} (the one in use)")
+    out = invoke(["key", "passwd", "--new-password-file", new_file(tmp_path, SPARE)], env, FIRST)
+    one_line_error(out, 2, f"already opens key {spare[:8]}:")
+    assert sorted(os.listdir(tmp_path / "repo" / "keys")) == sorted([first, spare])
+
+
+def test_passwd_says_when_the_old_passphrase_still_opens_another_key(
+        tmp_path: Path, env: dict[str, str]) -> None:
+    (first,) = os.listdir(tmp_path / "repo" / "keys")
+    twin = fast_spare(tmp_path, FIRST)  # a second key file for one passphrase (made earlier)
+    in_use = keys(env, FIRST)["in_use"]  # (the first of the two in id order)
+    twin = first if in_use == twin else twin  # the one passwd leaves
+    out = invoke(["key", "passwd", "--new-password-file", new_file(tmp_path, "second one"),
+                  "--json"], env, FIRST)
+    assert out.code == 0, out.stderr
+    change = out.json()
+    assert change["old_passphrase_opens"] == twin and change["keys"] == 2
+    assert invoke(["snapshots"], env, FIRST).code == 0  # true: it still opens
+    out = invoke(["key", "list", "--json"], env, FIRST)
+    assert out.json()["in_use"] == twin
+    out = invoke(["key", "passwd", "--new-password-file", new_file(tmp_path, "third one")],
+                 env, FIRST)
+    assert out.code == 0, out.stderr
+    assert out.stdout.strip().endswith("(the old passphrase no longer opens the repository)")
+    one_line_error(invoke(["snapshots"], env, FIRST), 12, "wrong passphrase")
+
+
+def test_key_times_are_shown_as_snapshots_shows_them(tmp_path: Path,
+                                                     env: dict[str, str]) -> None:
+    (only,) = os.listdir(tmp_path / "repo" / "keys")
+    backend = Repository.open(tmp_path / "repo", lambda: FIRST.encode()).backend
+    stored = store_keys.read_key(backend, only).created
+    made = datetime.strptime(stored, "%Y-%m-%dT%H:%M:%S%z")
+    listing = keys(env, FIRST)["keys"]
+    assert isinstance(listing, list)
+    (listed,) = listing
+    assert listed["created_ns"] == int(made.timestamp()) * 10**9
+    assert listed["created"] == made.astimezone().isoformat(timespec="seconds")
+    assert datetime.fromisoformat(listed["created"]) == made
+    out = invoke(["key", "list"], env, FIRST)
+    shown = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(made.timestamp()))
+    assert out.stdout.splitlines()[1].startswith(f"*  {only[:8]}  {shown}  "), out.stdout
+
+
+
 def test_passwd_retires_the_old_passphrase(tmp_path: Path, env: dict[str, str]) -> None:
     repo = Repository.open(tmp_path / "repo", lambda: FIRST.encode())
     assert isinstance(repo.cipher, Sealed)  # (the spare added in process: a fast one)
@@ -109,10 +191,11 @@ def test_passwd_retires_the_old_passphrase(tmp_path: Path, env: dict[str, str]) 
 def test_a_new_passphrase_needs_a_file_or_a_terminal(tmp_path: Path,
                                                      env: dict[str, str]) -> None:
     for args in (["key", "add"], ["key", "passwd"]):
-        one_line_error(invoke(args, env, FIRST), 2, "a new passphrase is needed",
+        one_line_error(invoke(args, env, FIRST), 12, "a new passphrase is needed",
                        "--new-password-file")
     empty = tmp_path / "empty"
     empty.write_text("\n")
+    empty.chmod(0o600)
     one_line_error(invoke(["key", "add", "--new-password-file", str(empty)], env, FIRST), 2,
                    "empty passphrase")
     one_line_error(invoke(["key", "add", "--new-password-file", new_file(tmp_path, "x")],

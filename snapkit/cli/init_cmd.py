@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from snapkit.cli.common import Settings, emit_json, notice, repo_path, with_settings
@@ -25,6 +27,7 @@ def init(settings: Settings, encryption: str | None) -> None:
     snapkit init --repo /media/usb/snapkit --encryption none
     """
     from snapkit.ops.init import init_repository
+    from snapkit.ops.passphrase import given
 
     made = init_repository(repo_path(settings), encryption)
     shown = redact(made.location)
@@ -36,6 +39,9 @@ def init(settings: Settings, encryption: str | None) -> None:
     if not settings.quiet:
         how = "encrypted, repokey" if made.encryption == "repokey" else "not encrypted"
         click.echo(f"created repository {made.id[:8]} at {shown} ({how})")
+    if encryption is None and made.encryption == "none" and given(os.environ):
+        notice(settings, "snapkit: note: a passphrase was given, but a repository here is not "
+                         "encrypted by default: `--encryption repokey` encrypts it")
     if made.encryption == "repokey":
         notice(settings, "snapkit: note: keep the passphrase safe: without it nothing in this "
                          "repository can be read, by anyone; `snapkit key add` makes a spare")

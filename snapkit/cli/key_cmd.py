@@ -25,7 +25,7 @@ def key() -> None:
     \b
     snapkit key add                 add a passphrase (asked twice)
     snapkit key list                the key files; * marks the one in use
-    snapkit key remove ID           revoke one (never the last)
+    snapkit key remove ID           retire one (never the last; the master key stays)
     snapkit key passwd              change the passphrase in use
     """
 
@@ -44,7 +44,8 @@ def list_cmd(settings: Settings) -> None:
 @_new_password_file
 @with_settings
 def add(settings: Settings, new_password_file: str | None) -> None:
-    """Add a passphrase: a new key file opening the repository with it."""
+    """Add a passphrase: a new key file opening the repository with it (refused when it
+    already opens one)."""
     from snapkit.cli import key_view
     from snapkit.ops.keys import add_key, new_passphrase
 
@@ -57,8 +58,9 @@ def add(settings: Settings, new_password_file: str | None) -> None:
               help="Remove the key file the current passphrase opened (another must remain).")
 @with_settings
 def remove(settings: Settings, key_id: str, force: bool) -> None:
-    """Remove key file ID (or a unique prefix): its passphrase no longer opens the
-    repository. Never the last key file."""
+    """Remove key file ID (or a unique prefix of 4+ hex digits): its passphrase no longer
+    opens the repository. Never the last key file. The master key does not change: whoever
+    kept a copy of that key file and knows its passphrase can still read the repository."""
     from snapkit.cli import key_view
     from snapkit.ops.keys import remove_key
 
@@ -70,7 +72,7 @@ def remove(settings: Settings, key_id: str, force: bool) -> None:
 @with_settings
 def passwd(settings: Settings, new_password_file: str | None) -> None:
     """Change the passphrase in use: its key file is replaced by one for the new passphrase
-    (the other key files keep working)."""
+    (refused when it already opens one; the other key files keep working)."""
     from snapkit.cli import key_view
     from snapkit.ops.keys import change_passphrase, new_passphrase
 

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from snapkit.format.errors import Interrupted, UsageError
+from snapkit.format.errors import Interrupted, PassphraseNeeded, UsageError
 from snapkit.ops.passphrase import HOW, given
 from snapkit.ops.repo import Location, ask_passphrase, default_encryption
 from snapkit.store.connect import backend_for
@@ -70,9 +70,9 @@ def _init(location: Location, encryption: str | None, mode: str, reason: str,
     backend = backend_for(location)
     if mode == "repokey" and not backend.exists() and is_vacant(backend):
         if encryption is None and not given(os.environ) and not sys.stdin.isatty():
-            raise UsageError(f"{location} is {reason}, so it is encrypted by default and needs "
-                             f"a passphrase: {HOW}; or pass --encryption none for a plain "
-                             "repository")
+            raise PassphraseNeeded(f"{location} is {reason}, so it is encrypted by default and "
+                                   f"needs a passphrase: {HOW}; or pass --encryption none for "
+                                   "a plain repository")
         secret: bytes | None = passphrase(True)
     else:
         secret = None  # (Repository.init names what is in the way)
