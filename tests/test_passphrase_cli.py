@@ -1,18 +1,22 @@
 """The passphrase through the CLI, as a new user meets it (issue 15's trial): ``init`` with no
 passphrase is exit 12 as documented; a passphrase given to an ``init`` that makes a plain
 repository is said to be unused; a password command that cannot run is exit 2 naming
-SNAPKIT_PASSWORD_COMMAND."""
+SNAPKIT_PASSWORD_COMMAND; a wrong passphrase's line names where it came from; passphrases are
+compared in Unicode NFC, and a key file made from other bytes still opens."""
 
 from __future__ import annotations
 
 import os
+import secrets
+import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 from helpers import CliResult, invoke_main, plain_only
 
-from snapkit.format.crypto import MIN_SCRYPT_N, KdfParams
+from snapkit.format.crypto import MIN_SCRYPT_N, KdfParams, wrap
+from snapkit.store.cipher import Sealed
 from snapkit.store.repository import Repository
 
 PASSWORD = "correct horse battery staple"
@@ -88,3 +92,33 @@ def test_a_password_command_that_cannot_run_is_exit_2(tmp_path: Path,
                    "No such file or directory", "not by a shell")
     script.chmod(0o755)
     assert invoke(["snapshots"], {**env, "SNAPKIT_PASSWORD_COMMAND": str(script)}).code == 0
+
+
+NFC = unicodedata.normalize("NFC", "crème brûlée à la passphrase")
+NFD = unicodedata.normalize("NFD", NFC)
+
+
+def in_use(env: dict[str, str], password: str) -> object:
+    out = invoke(["key", "list", "--json"], {**env, "SNAPKIT_PASSWORD": password})
+    assert out.code == 0, out.stderr
+    return out.json()["in_use"]
+
+
+def test_passphrases_are_compared_in_nfc(tmp_path: Path, env: dict[str, str]) -> None:
+    assert NFC != NFD
+    repo = fast(tmp_path / "repo", NFD.encode())  # typed decomposed: stored as NFC
+    assert isinstance(repo.cipher, Sealed)
+    (first,) = os.listdir(tmp_path / "repo" / "keys")
+    assert in_use(env, NFC) == first and in_use(env, NFD) == first
+    # a key file made before the normalisation, from the decomposed bytes: still opens
+    old = secrets.token_hex(16)
+    made = wrap(repo.cipher.key, ("old " + NFD).encode(), KdfParams(MIN_SCRYPT_N, os.urandom(16)),
+                created="2026-01-01T00:00:00+0000", host="h", user="u")
+    repo.backend.save("keys", old, made.to_json())
+    assert in_use(env, "old " + NFD) == old
+    # a new passphrase typed decomposed is refused when its NFC form opens a key already
+    pw = tmp_path / "new"
+    pw.write_text(NFD + "\n")
+    pw.chmod(0o600)
+    out = invoke(["key", "add", "--new-password-file", str(pw)], {**env, "SNAPKIT_PASSWORD": NFC})
+    one_line_error(out, 2, f"the new passphrase already opens key {first[:8]} (the one in use)")

@@ -5,6 +5,10 @@ A repository may have several key files (several people, a spare passphrase in a
 unlocking tries each until one opens. Changing a passphrase writes the new key file before it
 removes the old one, so an interruption leaves both, never neither; the last key file is never
 removed (the repository would be lost).
+
+A passphrase is normalised to Unicode NFC before it wraps a key (``é`` typed as one code point
+or as ``e`` and a combining accent is one passphrase); unlocking tries the NFC form, then the
+bytes as given, so a key file made before the normalisation still opens.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import getpass
 import secrets
 import socket
 import time
+import unicodedata
 from dataclasses import dataclass, replace
 
 from snapkit.format.crypto import (
@@ -48,6 +53,14 @@ class NoKeyOpens(WrongPassphrase):
         self.key_files = key_files
 
 
+def nfc(passphrase: bytes) -> bytes:
+    """``passphrase`` normalised to Unicode NFC (bytes that are not UTF-8: as they are)."""
+    try:
+        return unicodedata.normalize("NFC", passphrase.decode()).encode()
+    except UnicodeDecodeError:
+        return passphrase
+
+
 @dataclass(frozen=True)
 class KeyInfo:
     """One key file, as ``snapkit key list`` shows it."""
@@ -77,7 +90,7 @@ def new_key_file(master: MasterKey, passphrase: bytes,
                  kdf: KdfParams | None = None) -> tuple[str, bytes]:
     """A new key file's id and bytes, opening ``master`` with ``passphrase`` (the slow part:
     scrypt, tuned when ``kdf`` is None); nothing written."""
-    key_file = wrap(master, passphrase, kdf or tune_kdf(),
+    key_file = wrap(master, nfc(passphrase), kdf or tune_kdf(),
                     created=time.strftime("%Y-%m-%dT%H:%M:%S%z"), host=socket.gethostname(),
                     user=_user())
     return secrets.token_hex(16), key_file.to_json()
@@ -125,10 +138,11 @@ def unlock(backend: Backend, passphrase: bytes, where: str) -> tuple[str, Master
         except IntegrityError as exc:
             damaged[name] = exc.message
             continue
-        try:
-            return name, key_file.unlock(passphrase, name)
-        except (WrongPassphrase, IntegrityError):
-            continue
+        for secret in dict.fromkeys((nfc(passphrase), passphrase)):  # (as given: made earlier)
+            try:
+                return name, key_file.unlock(secret, name)
+            except (WrongPassphrase, IntegrityError):
+                continue
     if damaged:
         name, why = next(iter(damaged.items()))
         why = why.removeprefix(f"key file {name}").removeprefix(":").removeprefix(" is").strip()
