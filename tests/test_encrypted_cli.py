@@ -425,7 +425,8 @@ def test_a_scheduled_job_opens_an_encrypted_repository_or_is_not_installed(
     bad = tmp_path / "bad"
     bad.write_text("wrong\n")
     bad.chmod(0o600)  # (else each use warns: keep it 0600)
-    one_line_error(invoke([*install, "--password-file", str(bad)], env), 12, "wrong passphrase")
+    one_line_error(invoke([*install, "--password-file", str(bad)], env), 12, "wrong passphrase",
+                   f"the passphrase from the password file {bad} opens none")
     pw = tmp_path / "pw"
     pw.write_text(PASSWORD + "\n")
     pw.chmod(0o600)

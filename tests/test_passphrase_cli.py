@@ -122,3 +122,23 @@ def test_passphrases_are_compared_in_nfc(tmp_path: Path, env: dict[str, str]) ->
     pw.chmod(0o600)
     out = invoke(["key", "add", "--new-password-file", str(pw)], {**env, "SNAPKIT_PASSWORD": NFC})
     one_line_error(out, 2, f"the new passphrase already opens key {first[:8]} (the one in use)")
+
+
+def test_a_wrong_passphrase_names_its_source(tmp_path: Path, env: dict[str, str]) -> None:
+    fast(tmp_path / "repo")
+    pw = tmp_path / "pw"
+    pw.write_text("not it\n")
+    pw.chmod(0o600)
+    where = f"wrong passphrase for {tmp_path / 'repo'}: the passphrase"
+    cases = [({"SNAPKIT_PASSWORD_COMMAND": "echo not it"}, "from SNAPKIT_PASSWORD_COMMAND opens "
+              "none of its 1 key file; check what it prints, or give another key's passphrase"),
+             ({"SNAPKIT_PASSWORD_FILE": str(pw)}, f"from the password file {pw} opens none of "
+              f"its 1 key file; check the password file {pw}"),
+             ({"SNAPKIT_PASSWORD": "not it"}, "from SNAPKIT_PASSWORD opens none of its 1 key "
+              "file; check SNAPKIT_PASSWORD")]
+    for given, says in cases:
+        for args in (["snapshots"], ["key", "list"], ["check"]):
+            line = one_line_error(invoke(args, {**env, **given}), 12, f"{where} {says}")
+            assert "not it" not in line
+    one_line_error(invoke(["snapshots", "--password-file", str(pw)], env), 12,
+                   f"{where} from the password file {pw} opens none")

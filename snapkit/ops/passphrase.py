@@ -16,7 +16,7 @@ None of them is PassphraseNeeded (exit 12, as a wrong one: the fix is to give th
 one that is set but gives nothing (an empty passphrase, a file that cannot be read, a command
 that fails) is a usage error (exit 2) naming it and the fix. A new passphrase shorter than
 :data:`SHORT` characters is taken with a warning. A passphrase that opens no key file is named
-by its source (:func:`opens_none`).
+by its source (:func:`name_the_source`).
 """
 
 from __future__ import annotations
@@ -27,8 +27,9 @@ import stat
 import subprocess
 import sys
 from collections.abc import Callable, Mapping
+from typing import NoReturn
 
-from snapkit.format.errors import PassphraseNeeded, UsageError
+from snapkit.format.errors import PassphraseNeeded, UsageError, WrongPassphrase
 
 COMMAND_TIMEOUT_S = 60.0
 HOW = ("set SNAPKIT_PASSWORD, SNAPKIT_PASSWORD_FILE (or --password-file) or "
@@ -172,3 +173,15 @@ def opens_none(where: str, key_files: int, what: str | None) -> str:
     return (f"wrong passphrase for {where}: the passphrase from {what} opens none of its "
             f"{files}; check {check}, or give another key's passphrase")
 
+
+
+
+def name_the_source(exc: WrongPassphrase, env: Mapping[str, str]) -> NoReturn:
+    """Raise ``exc``, raised when a repository was opened with a passphrase from ``env`` or
+    the prompt; when that passphrase opens no key file, as a line naming where it came from
+    (:func:`opens_none`)."""
+    from snapkit.store.keys import NoKeyOpens
+
+    if not isinstance(exc, NoKeyOpens):
+        raise exc
+    raise WrongPassphrase(opens_none(exc.where, exc.key_files, source(env))) from exc

@@ -16,7 +16,12 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-from snapkit.format.errors import PassphraseNeeded, RepositoryMissing, RepositoryReadOnly
+from snapkit.format.errors import (
+    PassphraseNeeded,
+    RepositoryMissing,
+    RepositoryReadOnly,
+    WrongPassphrase,
+)
 from snapkit.ops.events import (
     OnEvent,
     ReadingUnlocked,
@@ -77,9 +82,14 @@ def open_repository(location: Location, *, create: bool = False, on_event: OnEve
     default is not to encrypt (:func:`default_encryption`; elsewhere ``snapkit init`` chooses,
     and asks for the passphrase). What is skipped as
     damaged, now or later, is reported as :class:`RepositoryDamaged`. An encrypted one is
-    unlocked with ``passphrase()``, asked only then."""
+    unlocked with ``passphrase()``, asked only then (from the environment or the prompt: a
+    wrong one's line names which)."""
     try:
         repo = Repository.open(location, passphrase)  # the common case first: no listing
+    except WrongPassphrase as exc:
+        from snapkit.ops.passphrase import name_the_source
+
+        name_the_source(exc, os.environ)  # (a wrong one: named by where it came from)
     except RepositoryMissing:
         if not (create and is_vacant(location)):
             raise

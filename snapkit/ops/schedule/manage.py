@@ -336,8 +336,8 @@ def check_passphrase(repo: str, env: Mapping[str, str] | None = None) -> None:
     so it needs ``SNAPKIT_PASSWORD_FILE`` or ``SNAPKIT_PASSWORD_COMMAND`` (carried into the
     job; ``SNAPKIT_PASSWORD`` never is), and what they give must open the repository now. A
     repository that cannot be read now is left to the job's run to report."""
-    from snapkit.format.errors import PassphraseNeeded
-    from snapkit.ops.passphrase import passphrase
+    from snapkit.format.errors import PassphraseNeeded, WrongPassphrase
+    from snapkit.ops.passphrase import name_the_source, passphrase
     from snapkit.store.repository import Repository
 
     env = os.environ if env is None else env
@@ -355,7 +355,10 @@ def check_passphrase(repo: str, env: Mapping[str, str] | None = None) -> None:
                          "terminal to ask on: install it with --password-file FILE, or "
                          "SNAPKIT_PASSWORD_FILE / SNAPKIT_PASSWORD_COMMAND set, which the job "
                          "carries (SNAPKIT_PASSWORD is never written into a job)")
-    Repository.open(repo, lambda: passphrase(carried))  # a wrong one: exit 12 now
+    try:
+        Repository.open(repo, lambda: passphrase(carried))  # a wrong one: exit 12 now
+    except WrongPassphrase as exc:
+        name_the_source(exc, carried)  # (a wrong one: named by where it came from)
 
 
 def checked_repo(repo: str) -> str:
