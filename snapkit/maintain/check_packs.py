@@ -147,8 +147,8 @@ def _blob_problem(repo: Repository, data: bytes, e: BlobEntry) -> str | None:
         return "the pack ends inside it (pack truncated)"
     try:
         plain = repo.cipher.open_blob(stored, e.raw_length, e.id)
-    except IntegrityError as exc:
-        return exc.message
+    except IntegrityError as exc:  # (the cipher names the blob: its line names it already)
+        return exc.message.replace(f"blob {e.id}: ", "").replace(f"blob {e.id} ", "it ")
     if repo.cipher.content_id(plain) != e.id:
         return "its bytes do not match its id (data corrupted)"
     return None
