@@ -153,6 +153,7 @@ def _warm_up(work: Path, env: dict[str, str]) -> None:
     exe = snapkit_exe()
     repo = ["--repo", str(warm / "repo")]
     run([exe, "--version"], env)
+    run([exe, "init", "--encryption", "none", *repo], env)  # plain, as the benchmarks' are
     run([exe, "snap", "--dry-run", "--list", "--json", "--service-policy", "never", str(src)],
         env)
     run([exe, "snap", "--json", "--service-policy", "never", str(src), *repo], env)

@@ -500,9 +500,11 @@ def cli_runner() -> CliRunner:
 
 
 def env_for(base: Path, state: Path | None = None) -> dict[str, str]:
-    """HOME, XDG_*, SNAPKIT_REPO (and OPENCLAW_STATE_DIR) all below ``base``."""
+    """HOME, XDG_*, SNAPKIT_REPO (and OPENCLAW_STATE_DIR) all below ``base``; HOME is
+    ``base`` itself, so the repository is in the home directory, where a new one is not
+    encrypted by default (as the default repository is)."""
     return {
-        "HOME": str(base / "home"),
+        "HOME": str(base),
         "XDG_CONFIG_HOME": str(base / "xdg-config"),
         "XDG_DATA_HOME": str(base / "xdg-data"),
         "XDG_CACHE_HOME": str(base / "xdg-cache"),
@@ -585,10 +587,11 @@ def invoke_main(
 
 
 def cli_env(tmp: Path, **extra: str) -> dict[str, str]:
-    """An environment for ``python -m snapkit`` isolated below ``tmp``."""
+    """An environment for ``python -m snapkit`` isolated below ``tmp``, which is HOME (a
+    repository below it is in the home directory, as the default one is: see :func:`env_for`)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SNAPKIT_", "OPENCLAW_"))}
     env.update(
-        HOME=str(tmp / "home"),
+        HOME=str(tmp),
         XDG_DATA_HOME=str(tmp / "xdg-data"),
         XDG_CONFIG_HOME=str(tmp / "xdg-config"),
         XDG_CACHE_HOME=str(tmp / "xdg-cache"),

@@ -105,7 +105,8 @@ def test_click_runner_invoke(tmp_path: Path, src: Path) -> None:
     """The click group itself, the way CliRunner is usually used."""
     runner = cli_runner()
     repo = str(tmp_path / "repo")
-    result = runner.invoke(cli, ["--repo", repo, "snap", str(src), "--json"])
+    result = runner.invoke(cli, ["--repo", repo, "snap", str(src), "--json"],
+                           env={"HOME": str(tmp_path)})  # a new repository in the home: plain
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout.splitlines()[-1])
     assert summary["event"] == "summary"
@@ -339,7 +340,7 @@ def test_default_repository_location(tmp_path: Path, src: Path) -> None:
     env.pop("XDG_DATA_HOME")
     out = run(["snap", "-q", str(src)], env)
     assert out.code == 0, out.stderr
-    assert (tmp_path / "home" / ".local" / "share" / "snapkit" / "repo" / "config").is_file()
+    assert (tmp_path / ".local" / "share" / "snapkit" / "repo" / "config").is_file()
 
 
 def test_store_files_are_private(tmp_path: Path, src: Path) -> None:

@@ -108,7 +108,7 @@ def umask_000() -> Iterator[None]:
 def test_config_init_creates_missing_parents_0700(tmp_path: Path, umask_000: None) -> None:
     home = tmp_path / "home"
     home.mkdir(mode=0o755)
-    env = {k: v for k, v in cli_env(tmp_path).items() if k != "XDG_CONFIG_HOME"}
+    env = {k: v for k, v in cli_env(tmp_path, HOME=str(home)).items() if k != "XDG_CONFIG_HOME"}
     out = invoke_main(["config", "init"], env, isolate=("XDG_CONFIG_HOME",))
     assert out.code == 0, out.stderr
     path = home / ".config" / "snapkit" / "config.json"

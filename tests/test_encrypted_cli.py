@@ -67,8 +67,9 @@ def one_line_error(out: CliResult, code: int, *needles: str) -> str:
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    """HOME and the XDG folders below tmp_path, on the repository's filesystem."""
-    return {"HOME": str(tmp_path / "home"), "XDG_CONFIG_HOME": str(tmp_path / "xdg-config"),
+    """HOME is tmp_path (the repositories below it are in the home directory, on its
+    filesystem), the XDG folders below it."""
+    return {"HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / "xdg-config"),
             "XDG_DATA_HOME": str(tmp_path / "xdg-data"),
             "XDG_CACHE_HOME": str(tmp_path / "xdg-cache"),
             "OPENCLAW_STATE_DIR": str(tmp_path / "no-openclaw")}
@@ -106,19 +107,31 @@ def elsewhere(tmp_path: Path) -> Iterator[Path]:
 
 def test_the_default_encryption_follows_the_place(tmp_path: Path, elsewhere: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    home = tmp_path / "home"
+    (home / "sub").mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
     assert default_encryption("s3:https://host/bucket/p")[0] == "repokey"
-    assert default_encryption(tmp_path / "repo")[0] == "none"  # the home's filesystem
-    assert default_encryption(tmp_path / "home" / "not" / "yet")[0] == "none"
-    assert default_encryption(elsewhere / "repo") == (
-        "repokey", "on another filesystem than your home directory")
+    assert default_encryption(home / "repo") == ("none", "in your home directory")
+    assert default_encryption(home / "not" / "yet")[0] == "none"
+    assert default_encryption(home / "sub" / ".." / "repo")[0] == "none"
+    # outside the home directory, on its filesystem too: /srv/backups, /tmp
+    assert default_encryption(tmp_path / "repo") == ("repokey", "outside your home directory")
+    assert default_encryption(home / ".." / "repo")[0] == "repokey"
+    (home / "out").symlink_to(tmp_path)  # a link in the home to a place outside it
+    assert default_encryption(home / "out" / "repo")[0] == "repokey"
+    assert default_encryption(elsewhere / "repo") == ("repokey", "outside your home directory")
+    # in the home directory, but another filesystem mounted there (a USB disk below ~)
+    monkeypatch.setenv("HOME", "/")
+    if os.stat("/").st_dev != os.stat(elsewhere).st_dev:
+        assert default_encryption(elsewhere / "repo") == (
+            "repokey", "on another filesystem than your home directory")
 
 
-def test_init_on_another_filesystem_is_encrypted_and_needs_a_passphrase(
+def test_init_outside_the_home_is_encrypted_and_needs_a_passphrase(
         tmp_path: Path, elsewhere: Path, env: dict[str, str]) -> None:
     repo = elsewhere / "repo"
     out = invoke(["init", "--repo", str(repo)], env)
-    one_line_error(out, 12, f"{repo} is on another filesystem than your home directory",
+    one_line_error(out, 12, f"{repo} is outside your home directory",
                    "SNAPKIT_PASSWORD", "--encryption none")
     assert not repo.exists()
     out = invoke(["init", "--repo", str(repo)], {**env, "SNAPKIT_PASSWORD": PASSWORD})
@@ -128,6 +141,11 @@ def test_init_on_another_filesystem_is_encrypted_and_needs_a_passphrase(
     assert "snapkit key add" in out.stderr
     config = (repo / "config").read_text()
     assert '"encryption": "aes-256-gcm"' in config and len(os.listdir(repo / "keys")) == 1
+    # outside the home directory on its own filesystem too (`/srv/backups`)
+    beside = tmp_path.parent / f"{tmp_path.name}-beside"
+    out = invoke(["init", "--repo", str(beside)], env)
+    one_line_error(out, 12, f"{beside} is outside your home directory", "--encryption none")
+    assert not beside.exists()
 
 
 @plain_repositories

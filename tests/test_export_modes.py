@@ -11,7 +11,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from helpers import cli_env, make_tree, run_snapkit
+from helpers import cli_env, init_repo, make_tree, run_snapkit
 
 MODES = ("full", "config-only", "lite")
 
@@ -56,8 +56,9 @@ def install(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     conf = {"modes": {"lite": {"include": ["/openclaw.json", "/workspace/**",
                                            "/agents/*/agent/models.json"]}}}
     (tmp_path / "snapkit.json").write_text(json.dumps(conf))
-    env = cli_env(tmp_path, SNAPKIT_REPO=str(tmp_path / "repo"),
+    env = cli_env(tmp_path, HOME=str(home), SNAPKIT_REPO=str(tmp_path / "repo"),
                   SNAPKIT_CONFIG=str(tmp_path / "snapkit.json"))
+    init_repo(tmp_path / "repo")  # outside the home: made by `init`, as a user would
     return tmp_path, env
 
 

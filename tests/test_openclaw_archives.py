@@ -31,7 +31,7 @@ from typing import Any
 
 import pytest
 from archives import TarBuilder, bsdtar, gnu_tar, invoke, run_tool, write
-from helpers import REPO_ROOT, assert_trees_equal, restored, verify_repository
+from helpers import REPO_ROOT, assert_trees_equal, init_repo, restored, verify_repository
 from openclaw_real import API_KEY, RealInstall, onboard
 
 PAYLOAD = "/payload/posix/"
@@ -48,6 +48,10 @@ def install(tmp_path_factory: pytest.TempPathFactory) -> RealInstall:
 
 
 def snapkit_env(install: RealInstall, tmp: Path) -> dict[str, str]:
+    """The install's environment and a repository of this test's own (outside the install's
+    home: made as by `snapkit init`)."""
+    if not (tmp / "repo").exists():
+        init_repo(tmp / "repo")
     return install.env(SNAPKIT_REPO=str(tmp / "repo"), XDG_CONFIG_HOME=str(tmp / "xdg-config"),
                        XDG_DATA_HOME=str(tmp / "xdg-data"), PYTHONPATH=str(REPO_ROOT),
                        PYTHONDONTWRITEBYTECODE="1")
@@ -322,7 +326,7 @@ def test_openclaw_layout_is_reproducible_and_plain_tar_reads_it(
 
 def test_openclaw_layout_export_imports_back_exactly(full: dict[str, Any],
                                                      tmp_path: Path) -> None:
-    env = {**full["env"], "SNAPKIT_REPO": str(tmp_path / "repo2")}
+    env = {**full["env"], "SNAPKIT_REPO": str(init_repo(tmp_path / "repo2").backend.location)}
     info = last_json(snapkit(["import", str(full["archive"]), "--json"], env))
     assert info["layout"] == "openclaw" and info["complete"]
     (warning,) = info["warnings"]  # the import's usual note on an absolute link, nothing else
@@ -370,7 +374,7 @@ def test_config_only_subset_of_a_full_snapshot(install: RealInstall, full: dict[
     assert manifest["snapkit"] == {**manifest["snapkit"], "snapshotMode": "full",
                                    "mode": "config-only"}
     assert "Backup archive OK" in install.run("backup", "verify", str(subset)).stdout
-    back = {**full["env"], "SNAPKIT_REPO": str(tmp_path / "repo2")}
+    back = {**full["env"], "SNAPKIT_REPO": str(init_repo(tmp_path / "repo2").backend.location)}
     assert last_json(snapkit(["import", str(subset), "--json"], back))["mode"] == "config-only"
 
 
@@ -454,7 +458,7 @@ def test_names_openclaw_refuses_are_refused_at_export(tmp_path: Path) -> None:
     (src / "notes.md").write_text("b")
     (tmp_path / "other").mkdir()
     (src / "out").symlink_to(tmp_path / "other")
-    env = {"SNAPKIT_REPO": str(tmp_path / "repo"), "HOME": str(tmp_path / "home"),
+    env = {"SNAPKIT_REPO": str(tmp_path / "repo"), "HOME": str(tmp_path),
            "XDG_CONFIG_HOME": str(tmp_path / "xdg")}
     assert invoke(["snap", str(src), "--symlinks", "record"], env).code == 0
     out = invoke(["export", "latest", "--layout", "openclaw", "-o", str(tmp_path / "a.tgz")],

@@ -18,14 +18,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import REPO_ROOT, restored, verify_repository, wait_for
+from helpers import REPO_ROOT, init_repo, restored, verify_repository, wait_for
 from openclaw_real import API_KEY, RealInstall, gateway, onboard
 
 from snapkit.store.repository import Repository
 
 
 def snapkit_env(install: RealInstall, tmp: Path, **extra: str) -> dict[str, str]:
-    """The install's user environment plus a repository and config of this test's own."""
+    """The install's user environment plus a repository (outside the install's home: made
+    as by `snapkit init`) and config of this test's own."""
+    if not (tmp / "repo").exists():
+        init_repo(tmp / "repo")
     return install.env(
         SNAPKIT_REPO=str(tmp / "repo"),
         XDG_CONFIG_HOME=str(tmp / "xdg-config"),

@@ -152,7 +152,7 @@ def test_a_scheduler_that_cannot_run_the_job_is_refused(tmp_path: Path) -> None:
     find it (no next run claimed)."""
     env = sched_env(tmp_path)
     src = str(make_tree(tmp_path / "src", {"a.txt": b"a\n"}))
-    plist = tmp_path / "home" / "Library" / "LaunchAgents" / "org.snapkit.snap.plist"
+    plist = tmp_path / "Library" / "LaunchAgents" / "org.snapkit.snap.plist"
     auto = invoke_main(["schedule", "install", src], env)
     assert auto.code == 2 and len(auto.stderr.strip().splitlines()) == 1
     assert "no scheduler can run the job here (systemd: no user systemd answers" in auto.stderr

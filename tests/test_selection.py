@@ -26,6 +26,7 @@ from typing import Any
 import click
 import pytest
 from click.testing import CliRunner
+from helpers import init_repo
 
 from fixtures.openclaw_tree import generate, make_wal_database, mutate
 from snapkit.capture.file import Captured, capture_file
@@ -67,6 +68,13 @@ def make_env(home: Path, repo: Path, state: Path | None = None,
         env["OPENCLAW_STATE_DIR"] = str(state)
     env.update(extra)
     return env
+
+
+def made(repo: Path) -> Path:
+    """``repo``, made as by ``snapkit init``: a repository outside the home directory is not
+    made by the first ``snap`` (it would be encrypted by default)."""
+    init_repo(repo)
+    return repo
 
 
 class _EntryPoint(click.Command):
@@ -226,7 +234,7 @@ class Taken:
 @pytest.fixture(scope="module")
 def taken(world: World) -> dict[str, Taken]:
     """Dry run + snapshot of the discovered installation in each mode, into one repository."""
-    repo = world.base / "repo"
+    repo = world.home / "repo"
     env = world.env(repo)
     out: dict[str, Taken] = {}
     for mode in ("full", "config-only"):
@@ -299,7 +307,7 @@ def test_full_snapshot_holds_what_users_need(world: World, taken: dict[str, Take
 def test_full_snapshot_leaves_out_rebuildable_volatile_and_linked(
     world: World, taken: dict[str, Taken]
 ) -> None:
-    repo = world.base / "repo"
+    repo = world.home / "repo"
     nodes = snapshot_nodes(repo, taken["full"].summary["snapshot_id"])
     stored = relative(nodes, world.state)
     bad = {rel: why for rel in stored if (why := forbidden_in_full(rel, world.state))}
@@ -381,7 +389,7 @@ def test_config_only_follows_include_and_skips_outside_workspaces(tmp_path: Path
         "agents/main/sessions/s.jsonl": "{}\n",
     })
     make_tree(ws, {"SOUL.md": "soul", "node_modules/x/i.js": "x", "logs/today.md": "kept"})
-    repo = tmp_path / "repo"
+    repo = made(tmp_path / "repo")
     env = make_env(home, repo, state, OPENCLAW_WORKSPACE_DIR=str(ws))
     ids = {mode: snap_json(["--mode", mode], env)["snapshot_id"]
            for mode in ("config-only", "full")}
@@ -409,7 +417,7 @@ def test_dry_run_selects_exactly_what_the_snapshot_stores(
     assert t.dry["included"]["bytes"] == sum(os.lstat(p).st_size for p in t.files)
     # The stored bytes are the same except for SQLite databases, stored as online-backup
     # copies (with the transactions of their live -wal) rather than as the file on disk.
-    nodes = snapshot_nodes(world.base / "repo", t.summary["snapshot_id"])
+    nodes = snapshot_nodes(world.home / "repo", t.summary["snapshot_id"])
     sqlite = [p for p in t.files if p.endswith(".sqlite")]
     assert t.summary["total_bytes"] - sum(nodes[p].size for p in sqlite) == (
         t.dry["included"]["bytes"] - sum(os.lstat(p).st_size for p in sqlite))
@@ -419,7 +427,7 @@ def test_dry_run_selects_exactly_what_the_snapshot_stores(
 def test_dry_run_matches_the_snapshot_when_symlinks_are_recorded(
     world: World, tmp_path: Path
 ) -> None:
-    repo = tmp_path / "repo"
+    repo = made(tmp_path / "repo")
     env = world.env(repo)
     dry = dry_json(["--symlinks", "record"], env)
     summary = snap_json(["--symlinks", "record"], env)
@@ -459,7 +467,7 @@ def test_dry_run_matches_the_snapshot_for_a_plain_dir_with_rules(tmp_path: Path)
     _plain_tree(proj)
     cfg = tmp_path / "cfg.json"
     cfg.write_text(json.dumps({"excluded_folders": ["node_modules"]}))
-    repo = tmp_path / "repo"
+    repo = tmp_path / "home" / "repo"  # in the home: the first snap makes it
     env = make_env(tmp_path / "home", repo)
     args = ["--config", str(cfg), "--exclude", "/tmp/", "--exclude", "draft.md", str(proj)]
     dry = dry_json(args, env)
@@ -574,7 +582,7 @@ def test_any_other_directory_gets_no_default_exclusions(tmp_path: Path) -> None:
     proj = tmp_path / "projects"
     _plain_tree(proj)
     (proj / "src" / ".snapkitignore").unlink()
-    repo = tmp_path / "repo"
+    repo = made(tmp_path / "repo")
     summary = snap_json([str(proj)], make_env(tmp_path / "home", repo))
     assert relative(snapshot_files(repo, summary["snapshot_id"]), proj) == disk_files(proj)
     assert summary["excluded_entries"] == 0
@@ -590,7 +598,7 @@ def test_config_keys_snapkitignore_and_exclude_apply_to_other_dirs(tmp_path: Pat
         "excluded_folders": ["logs"], "excluded_extensions": ["pyc"],
         "excluded_files": [".DS_Store"], "exclude": ["/docs/draft.md"],
     }))
-    repo = tmp_path / "repo"
+    repo = made(tmp_path / "repo")
     summary = snap_json(["--exclude", "tmp/", str(proj)], make_env(home, repo))
     stored = relative(snapshot_files(repo, summary["snapshot_id"]), proj)
     assert stored == disk_files(proj) - {
@@ -607,7 +615,7 @@ def test_a_directory_with_openclaw_json_gets_the_openclaw_defaults(tmp_path: Pat
     proj = tmp_path / "some-copy"
     _plain_tree(proj)
     (proj / "openclaw.json").write_text("{}")
-    repo = tmp_path / "repo"
+    repo = made(tmp_path / "repo")
     env = make_env(tmp_path / "home", repo, tmp_path / "no-state-dir")
     summary = snap_json([str(proj)], env)
     stored = relative(snapshot_files(repo, summary["snapshot_id"]), proj)
@@ -837,7 +845,7 @@ def test_incremental_run_reads_only_the_changed_files(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     w = _world(tmp_path)
-    repo = tmp_path / "repo"
+    repo = made(tmp_path / "repo")
     env = w.env(repo)
     first = snap_json([], env)
     assert first["files_new"] == first["total_files"]
@@ -897,7 +905,7 @@ def test_incremental_run_reads_only_the_changed_files(
 
 
 def test_mode_is_recorded_and_listed(world: World, taken: dict[str, Taken]) -> None:
-    repo = world.base / "repo"
+    repo = world.home / "repo"
     ids = {mode: t.summary["snapshot_id"] for mode, t in taken.items()}
     r = Repository.open(repo)
     for mode, sid in ids.items():
@@ -913,7 +921,7 @@ def test_mode_is_recorded_and_listed(world: World, taken: dict[str, Taken]) -> N
 
 
 def test_a_real_process_agrees(world: World, taken: dict[str, Taken]) -> None:
-    repo = world.base / "repo"
+    repo = world.home / "repo"
     r = run_subprocess(["snap", "--dry-run", "--list", "--json", "--mode", "config-only"],
                        world.env(repo))
     assert r.code == 0, r.stderr
@@ -935,7 +943,7 @@ def test_dry_run_matches_the_snapshot_for_a_live_database_in_a_plain_dir(
     make_tree(proj, {"README.md": "app"})
     make_wal_database(proj / "data.db", 40, wal_rows=10, seed=3)
     assert (proj / "data.db-wal").exists()
-    repo = tmp_path / "repo"
+    repo = made(tmp_path / "repo")
     env = make_env(tmp_path / "home", repo)
     dry = dry_json([str(proj)], env)
     summary = snap_json([str(proj)], env)

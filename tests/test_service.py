@@ -42,7 +42,7 @@ from typing import Any
 
 import psutil
 import pytest
-from helpers import cli_env, popen_snapkit, run_snapkit, wait_for
+from helpers import cli_env, init_repo, popen_snapkit, run_snapkit, wait_for
 
 from snapkit.capture.service import (
     PROMPT,
@@ -697,6 +697,8 @@ def _cli_env(tmp_path: Path, fake: Fake, **service: Any) -> dict[str, str]:
                   SNAPKIT_REPO=str(tmp_path / "repo"))
     env["HOME"] = str(fake.home)
     env["PATH"] = f"{fake.bin_dir}{os.pathsep}{env.get('PATH', '')}"
+    if not (tmp_path / "repo").exists():  # outside the fake's home: made by `init`
+        init_repo(tmp_path / "repo")
     config = tmp_path / "xdg-config" / "snapkit" / "config.json"
     config.parent.mkdir(parents=True, exist_ok=True)
     config.write_text(json.dumps({"service": {

@@ -145,11 +145,11 @@ def test_an_unchanged_snap_imports_no_other_commands_modules(tmp_path: Path) -> 
 
 def test_an_openclaw_snap_of_a_plain_json_config_does_not_import_json5(tmp_path: Path) -> None:
     # OpenClaw writes openclaw.json as plain JSON: the slow JSON5 parser is for hand-edited ones.
-    state = tmp_path / "home" / ".openclaw"
+    state = tmp_path / ".openclaw"  # HOME is tmp_path (helpers.cli_env)
     state.mkdir(parents=True)
     (state / "openclaw.json").write_text('{"agents": {"defaults": {"workspace": "~/ws"}}}\n')
-    (tmp_path / "home" / "ws").mkdir()
-    (tmp_path / "home" / "ws" / "AGENTS.md").write_text("# agents\n")
+    (tmp_path / "ws").mkdir()
+    (tmp_path / "ws" / "AGENTS.md").write_text("# agents\n")
     env = cli_env(tmp_path, SNAPKIT_REPO=str(tmp_path / "repo"))
     args = ["snap", "-q", "--service-policy", "never"]
     assert invoke_main(args, env).code == 0

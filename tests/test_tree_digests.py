@@ -239,6 +239,7 @@ def test_snap_keeps_its_cache_where_the_environment_says(tmp_path: Path) -> None
     summary = json.loads(runs[1].stdout.splitlines()[-1])
     assert (summary["files_new"], summary["files_changed"]) == (0, 0)
     assert summary["files_unmodified"] == summary["total_files"] == 40
-    off = cli_env(tmp_path / "off", SNAPKIT_REPO=str(tmp_path / "repo2"), SNAPKIT_NO_CACHE="1")
+    off = cli_env(tmp_path / "off", SNAPKIT_REPO=str(tmp_path / "off" / "repo2"),
+                  SNAPKIT_NO_CACHE="1")
     assert run_snapkit(["snap", "--service-policy", "never", str(src)], off).returncode == 0
     assert not (tmp_path / "off" / "xdg-cache").exists()

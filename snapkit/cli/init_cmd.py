@@ -15,7 +15,8 @@ from snapkit.store.location import redact
               help="repokey: encrypt everything stored under a key that a passphrase opens "
                    "(asked twice, or SNAPKIT_PASSWORD_FILE / --password-file, "
                    "SNAPKIT_PASSWORD_COMMAND, SNAPKIT_PASSWORD). [default: repokey for s3: and "
-                   "for a path on another filesystem than your home directory, else none]")
+                   "for a path outside your home directory or on another filesystem, else "
+                   "none]")
 @with_settings
 def init(settings: Settings, encryption: str | None) -> None:
     """Create a new, empty repository at --repo (or the default path).

@@ -1,13 +1,14 @@
 """``snapkit init``: create a repository, encrypted or not, and the default for each place.
 
-The default (``docs/guide.md``, "Encrypted repositories"): an ``s3:`` repository, and a local
-one on another filesystem than the home directory (a USB disk, a NAS or network mount, another
-partition), are encrypted (``repokey``); a local one on the home directory's own filesystem is
-not (``none``): whoever can read that disk can read the originals it backs up (``~/.openclaw``
-holds its own secrets in plain files), while an encrypted repository costs a passphrase at every
-run and a lost passphrase loses every backup. The first ``snap`` or ``import`` creates a
-repository by itself only where the default is ``none`` (``snapkit.ops.repo.open_repository``):
-elsewhere the choice, and the passphrase, are made once with ``snapkit init``.
+The default (``docs/guide.md``, "Encrypted repositories"): an ``s3:`` repository, a local one
+outside the home directory, and one inside it on another filesystem (a USB disk, a NAS or
+network mount) are encrypted (``repokey``); a local one inside the home directory on its own
+filesystem is not (``none``): whoever can read that disk can read the originals it backs up
+(``~/.openclaw`` holds its own secrets in plain files), while an encrypted repository costs a
+passphrase at every run and a lost passphrase loses every backup. The first ``snap`` or
+``import`` creates a repository by itself only where the default is ``none``
+(``snapkit.ops.repo.open_repository``): elsewhere the choice, and the passphrase, are made once
+with ``snapkit init``.
 """
 
 from __future__ import annotations

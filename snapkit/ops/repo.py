@@ -62,17 +62,22 @@ def _device(path: Path) -> int | None:
 
 def default_encryption(location: Location) -> tuple[str, str]:
     """The encryption a new repository at ``location`` gets by default (``repokey`` or
-    ``none``), and where it is, as a phrase for messages: ``repokey`` for S3 and for a local
-    path on another filesystem than the home directory (``docs/guide.md``, "Encrypted
-    repositories")."""
+    ``none``), and where it is, as a phrase for messages: ``repokey`` for S3, for a local path
+    outside the home directory, and for one in it but on another filesystem (a disk mounted
+    there); ``none`` only inside the home directory on its own filesystem (``docs/guide.md``,
+    "Encrypted repositories")."""
     from snapkit.store.location import is_remote
 
     if is_remote(location):
         return "repokey", "an S3 repository"
-    here = _device(Path(location))
-    if here is None or here != _device(Path.home()):
+    home = Path.home().resolve()
+    path = Path(os.path.abspath(Path(location).expanduser()))
+    if not path.resolve().is_relative_to(home):
+        return "repokey", "outside your home directory"
+    here = _device(path)
+    if here is None or here != _device(home):
         return "repokey", "on another filesystem than your home directory"
-    return "none", "on your home directory's filesystem"
+    return "none", "in your home directory"
 
 
 def open_repository(location: Location, *, create: bool = False, on_event: OnEvent = ignore,
