@@ -7,6 +7,7 @@ import os
 import click
 
 from snapkit.cli.common import Settings, emit_json, notice, repo_path, with_settings
+from snapkit.format.errors import Interrupted
 from snapkit.store.location import redact
 
 
@@ -27,10 +28,16 @@ def init(settings: Settings, encryption: str | None) -> None:
     snapkit init --repo s3:https://host/bucket  # encrypted
     snapkit init --repo /media/usb/snapkit --encryption none
     """
-    from snapkit.ops.init import init_repository
+    try:  # (from the first import on: a signal there made nothing either)
+        from snapkit.ops.init import init_repository
+
+        made = init_repository(repo_path(settings), encryption)
+    except (KeyboardInterrupt, Interrupted) as exc:
+        from snapkit.ops.init import interrupted
+
+        raise interrupted(repo_path(settings)) from exc
     from snapkit.ops.passphrase import given
 
-    made = init_repository(repo_path(settings), encryption)
     shown = redact(made.location)
     if settings.json:
         emit_json({"repository": shown, "id": made.id, "version": made.version,

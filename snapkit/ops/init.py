@@ -60,10 +60,16 @@ def _nothing_made_if_interrupted(location: Location) -> Iterator[None]:
     try:
         yield
     except (KeyboardInterrupt, Interrupted) as exc:
-        if backend_for(location).exists():  # interrupted once it was made
-            raise
-        raise Interrupted(f"interrupted; no repository was created at {location} (run "
-                          "`snapkit init` again)") from exc
+        raise interrupted(location) from exc
+
+
+def interrupted(location: Location) -> Interrupted:
+    """The error for ``init`` interrupted: no repository was created, unless its config was
+    written already (then the usual one: the repository is valid)."""
+    if backend_for(location).exists():
+        return Interrupted("interrupted; the repository was created and is valid")
+    return Interrupted(f"interrupted; no repository was created at {location} (run "
+                       "`snapkit init` again)")
 
 
 def _init(location: Location, encryption: str | None, mode: str, reason: str,
