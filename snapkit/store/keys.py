@@ -13,9 +13,6 @@ bytes as given, so a key file made before the normalisation still opens.
 
 from __future__ import annotations
 
-import getpass
-import secrets
-import socket
 import time
 import unicodedata
 from dataclasses import dataclass, replace
@@ -72,6 +69,8 @@ class KeyInfo:
 
 
 def _user() -> str:
+    import getpass  # (here: a plain repository's open imports this module, never adds a key)
+
     try:
         return getpass.getuser()
     except (KeyError, OSError):
@@ -90,6 +89,9 @@ def new_key_file(master: MasterKey, passphrase: bytes,
                  kdf: KdfParams | None = None) -> tuple[str, bytes]:
     """A new key file's id and bytes, opening ``master`` with ``passphrase`` (the slow part:
     scrypt, tuned when ``kdf`` is None); nothing written."""
+    import secrets
+    import socket
+
     key_file = wrap(master, nfc(passphrase), kdf or tune_kdf(),
                     created=time.strftime("%Y-%m-%dT%H:%M:%S%z"), host=socket.gethostname(),
                     user=_user())
