@@ -12,7 +12,6 @@ import click
 from snapkit.cli.common import (
     ProgressLine,
     Settings,
-    clock,
     echo_event,
     emit_json,
     human_bytes,
@@ -20,6 +19,7 @@ from snapkit.cli.common import (
     local_time,
     shown,
 )
+from snapkit.cli.progress_line import pace, progress_line
 from snapkit.format.model import Snapshot
 from snapkit.maintain.copy import CopyProgress, SnapshotCopied, SnapshotDamaged
 from snapkit.ops.copy import CopyPlanned, CopyProgressed, CopyResult, SnapshotDone
@@ -50,7 +50,7 @@ class Watcher:
         s = self.settings
         if isinstance(event, CopyProgressed):
             if self.line.enabled:
-                self.line.update(self._progress(event.progress))
+                self.line.update(self._progress(event.progress, self.line.width))
         elif isinstance(event, CopyPlanned):
             if not s.json and not s.quiet and event.to_copy:
                 there = f" ({_plural(len(event.present), 'snapshot')} already there)"
@@ -77,18 +77,17 @@ class Watcher:
                        f"{_what(outcome.snapshot_id, outcome.snapshot)}{renamed}  "
                        f"({_plural(outcome.blobs, 'new blob')}, {human_bytes(outcome.bytes)})")
 
-    def _progress(self, p: CopyProgress) -> str:
-        """Snapshot n of m, blobs and bytes done of its total, percent, rate, elapsed, ETA."""
+    def _progress(self, p: CopyProgress, width: int) -> str:
+        """Snapshot n of m, then the line every command shows (blobs and bytes done of the
+        snapshot's totals, percent, rate, elapsed, ETA: cli/progress_line), within ``width``."""
         if p.number != self._number:  # rate and ETA are per snapshot
             self._number, self.started = p.number, time.monotonic()
-        elapsed = max(time.monotonic() - self.started, 1e-6)
-        done = p.bytes / p.bytes_total if p.bytes_total else 1.0
-        text = (f"copy {p.number}/{p.count} {p.snapshot_id[:8]}  {p.blobs:,}/{p.blobs_total:,} "
-                f"blobs  {human_bytes(p.bytes)}/{human_bytes(p.bytes_total)}  "
-                f"{100 * done:.0f}%  {human_bytes(int(p.bytes / elapsed))}/s  {clock(elapsed)}")
-        if 0 < done < 1 and elapsed >= 1:
-            text += f"  ETA {clock(elapsed * (1 - done) / done)}"
-        return text
+        head = f"copy {p.number}/{p.count} {p.snapshot_id[:8]}"
+        done = pace(p.blobs, p.bytes, time.monotonic() - self.started, p.blobs_total,
+                    p.bytes_total)
+        rest = progress_line(done, "", max(width - len(head) - 2, 1), size=human_bytes,
+                             unit="blobs")
+        return f"{head}  {rest}"
 
 
 def render(settings: Settings, r: CopyResult) -> None:

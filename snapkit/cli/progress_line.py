@@ -81,17 +81,18 @@ _PATH_MIN = 12
 
 
 def progress_line(p: Pace, path: str, width: int,
-                  size: Callable[[float], str] | None = None) -> str:
+                  size: Callable[[float], str] | None = None, unit: str = "files") -> str:
     """The live line of a :class:`Pace`: ``files  bytes  percent  rate  elapsed  ETA  path``
-    within ``width`` columns. A field is left out whole rather than cut (:data:`_DROP`), and
-    the path is shortened from the left (``…/dir/file``): its end says the most."""
+    within ``width`` columns (``unit`` names what ``files`` counts: ``copy`` counts blobs). A
+    field is left out whole rather than cut (:data:`_DROP`), and the path is shortened from
+    the left (``…/dir/file``): its end says the most."""
     if size is None:
         from snapkit.select.sizes import format_size
 
         size = format_size
     fields = {
-        "files": (f"{p.files:,}/{p.total_files:,} files" if p.total_files is not None
-                  else f"{p.files:,} files"),
+        "files": (f"{p.files:,}/{p.total_files:,} {unit}" if p.total_files is not None
+                  else f"{p.files:,} {unit}"),
         "bytes": (f"{size(p.done)}/{size(p.total_bytes)}" if p.total_bytes is not None
                   else size(p.done)),
         "percent": "" if p.fraction is None else f"{100 * p.fraction:.0f}%",

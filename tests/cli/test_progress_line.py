@@ -141,3 +141,21 @@ def test_file_progress_json_of_outgrown_totals(tmp_path: Path) -> None:
         None, None, None, 3 * MiB)
     doc = progress.progress_json(FileWritten("/t/b", 10, 2, MiB, 4, 2 * MiB))
     assert doc["percent"] == 50.0 and doc["eta_s"] == 2.0 and doc["current"] == "/t/b"
+
+
+def test_copy_shows_the_same_line_in_blobs() -> None:
+    """``copy``'s line is every command's (fitted, percent, rate, ETA), after which snapshot
+    of how many, counting blobs."""
+    from snapkit.cli.common import ProgressLine, Settings
+    from snapkit.cli.copy_view import Watcher
+    from snapkit.maintain.copy import CopyProgress
+
+    watcher = Watcher(Settings(), ProgressLine(Settings()))
+    progress = CopyProgress("0123456789abcdef", 2, 3, 40, 100, 100 * MiB, 250 * MiB)
+    watcher._progress(progress, 200)  # the snapshot's clock starts
+    watcher.started -= 4.0
+    assert watcher._progress(progress, 200) == (
+        "copy 2/3 01234567  40/100 blobs  100.0 MiB/250.0 MiB  40%  25.0 MiB/s  0:04  ETA 0:06")
+    narrow = watcher._progress(progress, 60)
+    assert len(narrow) <= 60 and narrow.startswith("copy 2/3 01234567  ")
+    assert "100.0 MiB/250.0 MiB" in narrow and "ETA 0:06" in narrow
