@@ -61,21 +61,23 @@ def test_a_passphrase_given_to_a_plain_init_is_said_unused(tmp_path: Path,
                                                            env: dict[str, str]) -> None:
     note = ("snapkit: note: a passphrase was given, but a repository here is not encrypted by "
             "default: `--encryption repokey` encrypts it\n")
+    home = Path(env["HOME"])  # (plain by default: inside the home, on its filesystem)
+    home.mkdir()
     pw = tmp_path / "pw"
     pw.write_text(PASSWORD)
     pw.chmod(0o600)
     for i, given in enumerate(({"SNAPKIT_PASSWORD": PASSWORD},
                                {"SNAPKIT_PASSWORD_FILE": str(pw)},
                                {"SNAPKIT_PASSWORD_COMMAND": f"cat {pw}"})):
-        out = invoke(["init", "--repo", str(tmp_path / f"r{i}")], {**env, **given})
+        out = invoke(["init", "--repo", str(home / f"r{i}")], {**env, **given})
         assert out.code == 0 and "(not encrypted)" in out.stdout, out.stderr
         assert out.stderr == note
-    out = invoke(["init", "--repo", str(tmp_path / "r3"), "--password-file", str(pw)], env)
+    out = invoke(["init", "--repo", str(home / "r3"), "--password-file", str(pw)], env)
     assert out.stderr == note
-    out = invoke(["init", "--repo", str(tmp_path / "r4"), "--encryption", "none"],
+    out = invoke(["init", "--repo", str(home / "r4"), "--encryption", "none"],
                  {**env, "SNAPKIT_PASSWORD": PASSWORD})
     assert out.code == 0 and out.stderr == ""  # chosen: no note
-    out = invoke(["init", "--repo", str(tmp_path / "r5")], env)
+    out = invoke(["init", "--repo", str(home / "r5")], env)
     assert out.code == 0 and out.stderr == ""  # no passphrase: no note
 
 
