@@ -14,7 +14,6 @@ bytes as given, so a key file made before the normalisation still opens.
 from __future__ import annotations
 
 import time
-import unicodedata
 from dataclasses import dataclass, replace
 
 from snapkit.format.crypto import (
@@ -52,6 +51,8 @@ class NoKeyOpens(WrongPassphrase):
 
 def nfc(passphrase: bytes) -> bytes:
     """``passphrase`` normalised to Unicode NFC (bytes that are not UTF-8: as they are)."""
+    import unicodedata  # (only when a passphrase is used: a plain repository's open skips it)
+
     try:
         return unicodedata.normalize("NFC", passphrase.decode()).encode()
     except UnicodeDecodeError:
