@@ -4,6 +4,7 @@ rest, the passphrase is needed and checked, and a tampered byte in any object ki
 
 from __future__ import annotations
 
+import io
 import os
 import socket
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 from helpers import make_tree, restore, take
 
+from snapkit.capture.chunker import Chunker
 from snapkit.format.crypto import MIN_SCRYPT_N, KdfParams
 from snapkit.format.errors import IntegrityError, PassphraseNeeded, WrongPassphrase
 from snapkit.format.model import KIND_DATA, KIND_TREE, content_id
@@ -67,6 +69,32 @@ def test_a_snapshot_round_trips_and_nothing_readable_is_at_rest(tmp_path: Path,
         if f.is_file():
             data = f.read_bytes()
             assert not [n for n in needles if n in data], f
+
+
+def test_chunk_ids_computed_off_the_saving_thread_are_the_keyed_ids(tmp_path: Path) -> None:
+    """An encrypted snapshot hands each chunk to the saver without its id (keyed ids are
+    computed on a thread of their own, settled at the end of a directory's files): the
+    stored blobs are the keyed ids of the chunks, a file repeated is stored once, the counts
+    are right, and the files restore."""
+    big = os.urandom(300_000)
+    src = make_tree(tmp_path / "src", {"a/one.bin": big, "a/two.bin": big, "a/small.txt": b"x",
+                                       "b/c.txt": b"hello", "top.txt": b"top"})
+    repo = encrypted(tmp_path / "repo")
+    sid, snap = take(repo, src)
+    assert snap.summary.files_new == 5
+    chunker = Chunker(repo.config.chunker)
+    chunks = [c for data in (big, b"x", b"hello", b"top")
+              for c in chunker.chunks(io.BytesIO(data), len(data))]
+    assert len(chunks) > 4  # the big file is several chunks
+    data_ids = {e.id for e in repo.index if e.kind == KIND_DATA}
+    assert data_ids == {repo.cipher.content_id(c) for c in chunks}
+    (src / "b" / "c.txt").write_bytes(b"hello, changed")
+    _, again = take(repo, src, force=True)  # every file read again
+    assert (again.summary.files_new, again.summary.files_changed,
+            again.summary.files_unmodified) == (0, 1, 4)
+    out = tmp_path / "out"
+    restore(reopen(tmp_path / "repo"), sid, out)
+    assert (out / str(src).lstrip("/") / "a" / "two.bin").read_bytes() == big
 
 
 @contrast

@@ -7,6 +7,11 @@ builds the trees around them. A batch of a directory's regular files the walk gi
 (:func:`~snapkit.capture.parent.all_kept`) and appended as the parent's very nodes, with no
 object made per file; any other goes file by file through :meth:`FileSteps._file`, which
 reads what changed (:func:`~snapkit.capture.file.capture_file`).
+
+In an encrypted repository the chunks read are handed to the saver without their ids
+(:meth:`~snapkit.store.saver.BlobSaver.save_later`: keyed ids are computed on a thread of
+their own while the next files are read); the nodes of the files read are made once the ids
+are settled, at the end of each batch (before the walk can leave the directory).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from typing import Any
 from snapkit.capture.chunker import Chunker
 from snapkit.capture.counts import Counts, Progress
 from snapkit.capture.file import (
+    Captured,
     CaptureFile,
     SkippedByPolicy,
     Unreadable,
@@ -88,6 +94,10 @@ class FileSteps:
         self.parent_sqlite: frozenset[str] = frozenset()  # databases the parent copied
         self.parents = ParentTrees(repo, self.warnings)
         self.digests = TreeDigests()
+        #: files read whose chunk ids are tickets of ``saver.save_later`` (see :meth:`_settle`)
+        self._unsettled: list[tuple[Frame, str, Captured, Node | None]] = []
+        self._later = repo.cipher.encrypted
+        self._save: Callable[[bytes], str] = self._save_later if self._later else saver.save_data
 
     def _files(self, batch: Files, frame: Frame) -> None:
         """Files of one directory: each one the files cache keeps as it is (no ``-wal``
@@ -128,11 +138,12 @@ class FileSteps:
                     continue
             self._count_kept(frame, files, size)
             files = size = 0
-            self._file(batch.entry(name, st), frame, None)
+            self._one_file(batch.entry(name, st), frame, None)
         if files:
             self.progress.current = batch.base + batch.items[-1][0]
             self._count_kept(frame, files, size)
             self._tick()
+        self._settle()
 
     def _count_kept(self, frame: Frame, files: int, size: int) -> None:
         """Count ``files`` (``size`` bytes) :meth:`_files` appended as the parent's nodes."""
@@ -144,6 +155,11 @@ class FileSteps:
         frame.same += files
 
     def _file(self, e: Entry, frame: Frame, root_name: str | None) -> None:
+        """One file the walk gives alone (its node made before this returns)."""
+        self._one_file(e, frame, root_name)
+        self._settle()
+
+    def _one_file(self, e: Entry, frame: Frame, root_name: str | None) -> None:
         name = root_name if root_name is not None else e.name
         if name in frame.skip:
             return
@@ -185,7 +201,7 @@ class FileSteps:
     def _capture(self, e: Entry, frame: Frame, name: str, old: Node | None) -> None:
         self.progress.reading(e.st.st_size)  # a big file: counted down by :meth:`_read`
         try:
-            cap = self.capture(e.path, self.chunker, self.saver.save_data, self._read,
+            cap = self.capture(e.path, self.chunker, self._save, self._read,
                                self.opts.sqlite, expect=e.st)
         except Vanished:
             self.skipped.append(Skipped(e.path, "vanished", ""))
@@ -206,6 +222,14 @@ class FileSteps:
         if cap.method in ("sqlite-backup", "sqlite-at-rest"):
             self.sqlite_captured.append(e.path)
             frame.skip.update(sidecar_names(name))
+        if self._later:
+            self._unsettled.append((frame, name, cap, old))
+        else:
+            self._add(frame, name, cap, old)
+        self._tick()
+
+    def _add(self, frame: Frame, name: str, cap: Captured, old: Node | None) -> None:
+        """The node of a file read, in its directory, counted."""
         node = file_map(name, cap)  # the stored map, built directly
         frame.nodes.append(node)
         if old is None or old.type != NODE_FILE:
@@ -216,7 +240,21 @@ class FileSteps:
             self.counts.changed += 1
         self.counts.total_bytes += cap.size
         self.counts.bytes_read += cap.bytes_read
-        self._tick()
+
+    def _save_later(self, data: bytes) -> str:
+        """The saver's ``save_later``: a ticket (``#<n>``, never an id) in place of the id."""
+        return f"#{self.saver.save_later(data)}"
+
+    def _settle(self) -> None:
+        """Make the nodes of the files read since the last call, their tickets replaced by
+        the ids (the saver computed them off this thread)."""
+        if not self._unsettled:
+            return
+        ids = self.saver.settle()
+        unsettled, self._unsettled = self._unsettled, []
+        for frame, name, cap, old in unsettled:
+            content = tuple(ids[int(t[1:])] for t in cap.content)
+            self._add(frame, name, cap._replace(content=content), old)
 
     def _read(self, n: int) -> None:
         """``n`` bytes of a file were read: counted, and for a big file shown."""

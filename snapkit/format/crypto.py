@@ -97,17 +97,23 @@ class MasterKey:
     def seal(self, plain: bytes, kind: str, bind: bytes = b"") -> bytes:
         """``plain`` sealed: nonce + ciphertext + tag, bound to ``kind`` and to ``bind`` (a
         blob's id: it then opens under that id only)."""
-        nonce = os.urandom(NONCE_BYTES)
-        return nonce + self._aead.encrypt(nonce, plain, _aad(kind) + bind)
+        nonce, sealed = self.seal_split(plain, kind, bind)
+        return nonce + sealed
 
-    def open(self, sealed: bytes, kind: str, what: str, bind: bytes = b"") -> bytes:
+    def seal_split(self, plain: bytes, kind: str, bind: bytes = b"") -> tuple[bytes, bytes]:
+        """:meth:`seal`'s two parts, the nonce and the ciphertext + tag, not joined (a copy
+        fewer for a blob, whose parts are written one after the other)."""
+        nonce = os.urandom(NONCE_BYTES)
+        return nonce, self._aead.encrypt(nonce, plain, _aad(kind) + bind)
+
+    def open(self, sealed: bytes | memoryview, kind: str, what: str, bind: bytes = b"") -> bytes:
         """The plain bytes of a sealed object; IntegrityError naming ``what`` if it was altered,
         truncated, sealed under another key, for another kind or bound to something else."""
         if len(sealed) < OVERHEAD:
             raise IntegrityError(f"{what}: sealed object too short (damaged)")
+        view = memoryview(sealed)  # (slices of a view copy nothing)
         try:
-            return self._aead.decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:],
-                                      _aad(kind) + bind)
+            return self._aead.decrypt(view[:NONCE_BYTES], view[NONCE_BYTES:], _aad(kind) + bind)
         except self._invalid_tag as exc:
             raise IntegrityError(f"{what}: authentication failed (damaged or tampered)") from exc
 

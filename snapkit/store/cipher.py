@@ -110,15 +110,17 @@ class Sealed:
 
     def seal_parts(self, head: bytes, payload: bytes | memoryview,
                    blob_id: str) -> tuple[bytes, bytes | memoryview]:
-        return _SEALED, self.key.seal(head + payload, "blob", bytes.fromhex(blob_id))
+        # the same bytes as seal_blob, as (codec byte + nonce, ciphertext + tag)
+        nonce, sealed = self.key.seal_split(head + payload, "blob", bytes.fromhex(blob_id))
+        return _SEALED + nonce, sealed
 
     def open_blob(self, stored: bytes, raw_length: int, blob_id: str) -> bytes:
         what = f"blob {blob_id}"
         if stored[:1] != _SEALED:
             raise IntegrityError(f"{what} is not sealed in an encrypted repository "
                                  "(damaged or tampered)")
-        return codec.decode(self.key.open(stored[1:], "blob", what, bytes.fromhex(blob_id)),
-                            raw_length)
+        return codec.decode(self.key.open(memoryview(stored)[1:], "blob", what,
+                                          bytes.fromhex(blob_id)), raw_length)
 
 
 #: The cipher of every unencrypted repository.

@@ -5,12 +5,19 @@ The thread that saves only hashes, deduplicates and queues: small blobs go to th
 batches, each compressed by one call that releases the GIL once for the whole batch
 (``multi_compress_to_buffer``: the same frames as one ``compress`` per blob), and a full pack is
 written (temp file, fsync, rename) outside the lock, so that saving never waits for the disk.
+
+In an encrypted repository a blob's id is a keyed hash (HMAC-SHA256, about 2 GB/s: a tenth of a
+first snapshot's time when computed on the saving thread). :meth:`BlobSaver.save_later` takes
+a data blob without its id: a thread of its own hashes such blobs in batches while the saving
+thread reads on, and :meth:`BlobSaver.settle` hands back the ids (and saves the blobs) once the
+caller needs them, at the end of a directory's files.
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Protocol
 
@@ -29,6 +36,10 @@ INDEX_EVERY_PACKS = 8
 SMALL_MAX = 16 * 1024
 BATCH_BYTES = 1024 * 1024
 BATCH_BLOBS = 1024
+#: Blobs of :meth:`BlobSaver.save_later` go to the id thread in hand-overs of this many bytes,
+#: and are saved (deduplicated, queued for compression) at the latest once this many are held.
+LATER_BATCH_BYTES = 128 * 1024
+LATER_HOLD_BYTES = 8 * 1024 * 1024
 #: What :func:`codec.encode` never compresses (shorter blobs are stored raw).
 _MIN_COMPRESS = 64
 _RAW = bytes((codec.CODEC_RAW,))
@@ -108,6 +119,7 @@ class BlobSaver:
         self._futures: list[Future[None]] = []  # the saving thread's hand-overs
         self._batch: list[Blob] = []  # small blobs not yet handed over
         self._batch_bytes = 0
+        self._later = _Later(self._cipher.content_id)  # save_later's blobs, ids not yet known
         self.blobs_added = 0
         self.bytes_added_raw = 0
         self.bytes_added_stored = 0
@@ -137,6 +149,27 @@ class BlobSaver:
             return blob_id
         self._submit([(kind, blob_id, data)])
         return blob_id
+
+    def save_later(self, data: bytes) -> int:
+        """Take data blob ``data`` whose id is not needed yet: its ticket, a number counted
+        from 0 since the last :meth:`settle`, which returns the ids by ticket."""
+        if self._error is not None:
+            raise self._error
+        later = self._later
+        ticket = later.add(data)
+        if later.held_bytes >= LATER_HOLD_BYTES:
+            self._save_held()
+        return ticket
+
+    def settle(self) -> list[str]:
+        """The ids of the blobs :meth:`save_later` took since the last call, by ticket (each
+        blob saved as :meth:`save` would)."""
+        self._save_held()
+        return self._later.take_ids()
+
+    def _save_held(self) -> None:
+        for data, blob_id in self._later.hashed():
+            self.save(KIND_DATA, data, blob_id)
 
     def _submit_batch(self) -> None:
         if self._batch:
@@ -227,6 +260,7 @@ class BlobSaver:
         return running
 
     def _wait(self) -> None:
+        self._save_held()
         self._submit_batch()
         futures, self._futures = self._futures, []
         self._reap(futures, wait=True)
@@ -247,9 +281,11 @@ class BlobSaver:
         try:
             self.flush()
         except BaseException:
+            self._later.close()
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._discard_unindexed()
             raise
+        self._later.close()
         self._pool.shutdown(wait=True)
 
     def abort(self) -> None:
@@ -257,6 +293,7 @@ class BlobSaver:
         not yet listed by an index file are removed: nothing could ever use them, and on a
         full disk they are the space the next run needs. Indexed packs stay (unreferenced
         until ``prune``)."""
+        self._later.close()
         self._pool.shutdown(wait=True, cancel_futures=True)
         self._discard_unindexed()
 
@@ -276,3 +313,70 @@ class BlobSaver:
             self.close()
         else:
             self.abort()
+
+
+class _Later:
+    """:meth:`BlobSaver.save_later`'s blobs: handed to one id thread in batches of about
+    :data:`LATER_BATCH_BYTES` (a hand-over per blob would cost more than hashing a small one),
+    held until their ids are known and they are saved."""
+
+    def __init__(self, blob_id: Callable[[bytes], str]) -> None:
+        self._blob_id = blob_id
+        self._pool: ThreadPoolExecutor | None = None  # started with the first blob
+        self._held: list[bytes] = []  # handed over (or about to be), not yet saved
+        self._hashing: list[Future[list[str]]] = []  # the ids of _held, batch by batch
+        self._open: list[bytes] = []  # the batch being filled
+        self._open_bytes = 0
+        self.held_bytes = 0
+        self._ids: list[str] = []  # by ticket, since the last take_ids
+        self._tickets = 0
+
+    def add(self, data: bytes) -> int:
+        self._open.append(data)
+        self._open_bytes += len(data)
+        self.held_bytes += len(data)
+        if self._open_bytes >= LATER_BATCH_BYTES:
+            self._hand_over()
+        self._tickets += 1
+        return self._tickets - 1
+
+    def _hand_over(self) -> None:
+        if not self._open:
+            return
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="snapkit-ids")
+        batch, self._open, self._open_bytes = self._open, [], 0
+        self._held.extend(batch)
+        self._hashing.append(self._pool.submit(_ids_of, self._blob_id, batch))
+
+    def hashed(self) -> Iterator[tuple[bytes, str]]:
+        """Every held blob with its id, in ticket order; none is held here any more. The
+        batch not handed over yet is hashed here (the caller would only wait for it), then
+        the id thread's batches are waited for."""
+        held, hashing, last = self._held, self._hashing, self._open
+        self._held, self._hashing, self.held_bytes = [], [], 0
+        self._open, self._open_bytes = [], 0
+        last_ids = _ids_of(self._blob_id, last)
+        ids = self._ids
+        start = 0
+        for fut in hashing:
+            batch_ids = fut.result()
+            ids.extend(batch_ids)
+            for i, blob_id in enumerate(batch_ids, start):
+                yield held[i], blob_id
+            start += len(batch_ids)
+        ids.extend(last_ids)
+        yield from zip(last, last_ids, strict=True)
+
+    def take_ids(self) -> list[str]:
+        ids, self._ids, self._tickets = self._ids, [], 0
+        return ids
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+def _ids_of(blob_id: Callable[[bytes], str], batch: list[bytes]) -> list[str]:
+    return [blob_id(data) for data in batch]

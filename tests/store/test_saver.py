@@ -12,6 +12,7 @@ from helpers import init_repo
 
 from snapkit.format.model import KIND_DATA, KIND_TREE, content_id
 from snapkit.store import codec
+from snapkit.store import saver as saver_module
 from snapkit.store.pack import PackBuilder, parse_pack
 from snapkit.store.repository import Repository
 from snapkit.store.saver import BATCH_BLOBS, SMALL_MAX, encode_batch
@@ -63,11 +64,50 @@ def test_many_small_blobs_round_trip_deduplicated(tmp_path: Path) -> None:
     assert saver.bytes_added_raw == sum(map(len, unique.values())) + 1
     reopened = Repository.open(tmp_path / "repo")
     listed = [e for p in reopened.backend.list("packs")
-              for e in parse_pack(p, reopened.backend.load("packs", p))]
+              for e in parse_pack(p, reopened.backend.load("packs", p), reopened.cipher)]
     assert sorted(e.id for e in listed) == sorted([*unique, tree])  # each blob once
     assert sum(e.length for e in listed) == saver.bytes_added_stored
     for blob_id, d in unique.items():
         assert reopened.load_blob(blob_id) == d
+
+
+@pytest.mark.parametrize("hold", [saver_module.LATER_HOLD_BYTES, 20_000],
+                         ids=["held-to-settle", "saved-while-held"])
+def test_save_later_gives_the_ids_save_gives_and_stores_each_blob_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, hold: int) -> None:
+    """Blobs whose ids are computed on the id thread (an encrypted repository's keyed ids):
+    settle() gives each ticket its id, in order, and every blob is stored once, whether it
+    was saved at once or held until settled, and however often it came."""
+    monkeypatch.setattr(saver_module, "LATER_BATCH_BYTES", 5000)
+    monkeypatch.setattr(saver_module, "LATER_HOLD_BYTES", hold)
+    repo = init_repo(tmp_path / "repo", pack_size=64 * 1024)
+    datas = [*[d for d in _samples(3) if d][:60], os.urandom(SMALL_MAX * 2)]
+    with repo.saver() as saver:
+        first = saver.save_data(datas[0])  # known already: save_later dedups against it
+        tickets = [saver.save_later(d) for d in [*datas, *datas[:10]]]
+        assert tickets == list(range(len(datas) + 10))
+        ids = saver.settle()
+        assert saver.settle() == []
+        assert saver.save_later(datas[1]) == 0  # tickets count again from 0
+        assert saver.settle() == [repo.cipher.content_id(datas[1])]
+    assert ids == [repo.cipher.content_id(d) for d in [*datas, *datas[:10]]]
+    assert ids[0] == first
+    unique = {repo.cipher.content_id(d): d for d in datas}
+    assert saver.blobs_added == len(unique)
+    reopened = Repository.open(tmp_path / "repo")
+    for blob_id, d in unique.items():
+        assert reopened.load_blob(blob_id) == d
+
+
+def test_blobs_held_for_their_ids_are_stored_on_close(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo")
+    datas = [os.urandom(100), os.urandom(40_000)]
+    with repo.saver() as saver:
+        for d in datas:
+            saver.save_later(d)
+    reopened = Repository.open(tmp_path / "repo")
+    for d in datas:
+        assert reopened.load_blob(repo.cipher.content_id(d)) == d
 
 
 def test_more_blobs_than_a_batch_holds(tmp_path: Path) -> None:
