@@ -12,6 +12,7 @@ from helpers import Sleeper, dead_pid, plant_lock, wait_for
 
 from snapkit.format.errors import EXIT_LOCKED, RepositoryLocked
 from snapkit.format.model import decode_lock, encode_lock
+from snapkit.format.repo_config import RepoConfig
 from snapkit.store import lock as lock_module
 from snapkit.store.backend import LocalBackend
 from snapkit.store.lock import STALE_AFTER_S, repository_lock
@@ -19,8 +20,11 @@ from snapkit.store.lock import STALE_AFTER_S, repository_lock
 
 @pytest.fixture
 def backend(tmp_path: Path) -> LocalBackend:
+    """A plain repository (its locks are plain: ``repository_lock`` is given no cipher); the
+    empty layout alone is no repository (``connect.is_vacant``)."""
     b = LocalBackend(tmp_path / "repo")
     b.create()
+    b.save("config", "config", RepoConfig(id=os.urandom(16).hex()).to_json())
     return b
 
 
