@@ -50,11 +50,10 @@ def exec_start(tmp: Path) -> list[str]:
 
 def run_job(argv: list[str], tmp: Path) -> subprocess.CompletedProcess[str]:
     """The job's command, run as a systemd user manager would: its own small environment
-    (no SNAPKIT_* or OPENCLAW_* variables, no PYTHONPATH), from the home directory."""
-    env = {"HOME": str(tmp / "home"), "PATH": "/usr/local/bin:/usr/bin:/bin",
-           "LANG": "C.UTF-8"}
-    (tmp / "home").mkdir(exist_ok=True)
-    return subprocess.run(argv, env=env, cwd=tmp / "home", capture_output=True, text=True,
+    (no SNAPKIT_* or OPENCLAW_* variables, no PYTHONPATH), from the home directory — the
+    test user's, ``tmp`` (as :func:`sched_env`'s)."""
+    env = {"HOME": str(tmp), "PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"}
+    return subprocess.run(argv, env=env, cwd=tmp, capture_output=True, text=True,
                           timeout=120, check=False)
 
 

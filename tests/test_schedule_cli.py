@@ -322,9 +322,8 @@ def test_cron_with_the_real_crontab(tmp_path: Path) -> None:
         assert (found["next_run"] is None) is (not found["enabled"])
         # The line's command, as cron runs it: /bin/sh, a small environment, from HOME.
         [line] = [x for x in now.stdout.splitlines() if x.endswith(f"# {MARKER}")]
-        (tmp_path / "home").mkdir(exist_ok=True)
-        ran = subprocess.run(["/bin/sh", "-c", line.split(None, 5)[5]], cwd=tmp_path / "home",
-                             env={"HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin",
+        ran = subprocess.run(["/bin/sh", "-c", line.split(None, 5)[5]], cwd=tmp_path,
+                             env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin",
                                   "SHELL": "/bin/sh"}, timeout=120, check=False)
         assert ran.returncode == 0
         last = status_json(env)["last_run"]
