@@ -88,6 +88,9 @@ class Repository:
         self.config = config
         #: how objects are stored: plainly, or sealed under the repository's key
         self.cipher = cipher
+        use_cipher = getattr(backend, "use_cipher", None)  # S3: its cache reads pack trailers
+        if cipher.encrypted and use_cipher is not None:
+            use_cipher(cipher)
         #: the key file the passphrase opened (an encrypted repository), else None
         self.key_name: str | None = None
         self._index: Index | None = None  # read when first asked for (see :attr:`index`)

@@ -37,6 +37,7 @@ from typing import Any
 
 from snapkit.format.errors import RepositoryMissing, SnapkitError
 from snapkit.store.backend import KINDS, NotFound, TempFile, check_name, check_temp_name
+from snapkit.store.cipher import PLAIN, Cipher
 from snapkit.store.location import S3Location, redact
 from snapkit.store.pack import FOOTER
 from snapkit.store.s3_cache import ObjectCache, fetch_trees, pack_trees
@@ -83,12 +84,19 @@ class S3Backend:
                                                cache_dir)
         self._cache = ObjectCache(cache_dir, self.location) if cache_dir is not None else None
         self._uncached: set[str] = set()  # packs whose trees could not be cached
+        self._cipher: Cipher = PLAIN  # what opens the trailers of packs (see use_cipher)
         # Sizes of packs seen in a listing: packs are content-addressed and never change,
         # so prune and check need not HEAD each one.
         self._pack_sizes: dict[str, tuple[int, float]] = {}
         self._uploads = Uploads(self._put_pack)
         self._reader = PackReader(lambda pack, offset, length: self._get("packs", pack, offset,
                                                                          length))
+
+    def use_cipher(self, cipher: Cipher) -> None:
+        """Open pack trailers with the repository's cipher, so that the local cache keeps
+        the trees of an encrypted repository's packs too (their trailers are sealed)."""
+        self._cipher = cipher
+        self._uncached.clear()
 
     def uncached(self) -> S3Backend:
         """This backend without its local cache: every read asks S3, so ``check`` verifies
@@ -205,7 +213,7 @@ class S3Backend:
     def _put_pack(self, name: str, data: bytes) -> None:
         """Upload a pack (in an upload thread); then cache its trees."""
         self._put(self._key("packs", name), data)
-        trees = pack_trees(name, data) if self._cache is not None else None
+        trees = pack_trees(name, data, self._cipher) if self._cache is not None else None
         if self._cache is not None and trees is not None:
             self._cache.put_trees(name, trees)
 
@@ -245,7 +253,7 @@ class S3Backend:
             try:
                 found = fetch_trees(
                     pack, lambda offset, length: self._get("packs", pack, offset, length),
-                    lambda spans: self._reader.read_alone(pack, spans))
+                    lambda spans: self._reader.read_alone(pack, spans), self._cipher)
             except (NotFound, SnapkitError):  # the read below fails (or not) as it would
                 found = None
             if found is None:

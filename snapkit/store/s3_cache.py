@@ -11,7 +11,10 @@ only names S3 listed are looked up here.
 * ``trees/<xx>/<pack-id>``: the tree blobs of a pack (a pack never changes: its id is the hash
   of its bytes), as ``(offset, stored bytes)`` ranges, written when the pack is uploaded or
   when a tree of it is first read; the file carries the xxh3-128 of its body, checked when
-  read.
+  read. Which blobs are trees the pack's trailer says, opened with the repository's cipher
+  (an encrypted repository's trailers are sealed); the ranges are kept as stored, sealed
+  ones sealed, and every tree read from the cache is verified on use as one read from S3 is
+  (opened under its id, or checked against it).
 
 Entries live below :func:`default_cache_dir` (``$SNAPKIT_CACHE_DIR``, else
 ``$XDG_CACHE_HOME/snapkit``, else the platform's cache folder, ``~/.cache/snapkit`` on Linux;
@@ -36,9 +39,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 from snapkit.format.errors import IntegrityError
-from snapkit.format.model import KIND_TREE, content_id, decode_pack_trailer
+from snapkit.format.model import KIND_TREE, content_id
 from snapkit.store import local_cache
-from snapkit.store.pack import FOOTER, parse_pack, read_trailer
+from snapkit.store.cipher import PLAIN, Cipher
+from snapkit.store.pack import FOOTER, decode_trailer, parse_pack, read_trailer
 
 #: Tree ranges of packs kept in memory (a pack's trees are read together).
 MEMORY_BYTES = 32 * 1024 * 1024
@@ -211,22 +215,25 @@ def _size(ranges: Mapping[int, bytes] | None) -> int:
     return sum(map(len, ranges.values())) if ranges else 0
 
 
-def pack_trees(pack: str, data: bytes) -> Ranges | None:
-    """The tree ranges of a whole pack in memory (None: not a pack snapkit wrote)."""
+def pack_trees(pack: str, data: bytes, cipher: Cipher = PLAIN) -> Ranges | None:
+    """The tree ranges of a whole pack in memory, its trailer opened with ``cipher`` (None:
+    not a pack snapkit wrote with it)."""
     try:
-        entries = parse_pack(pack, data)
+        entries = parse_pack(pack, data, cipher)
     except IntegrityError:
         return None
     return {e.offset: data[e.offset:e.offset + e.length] for e in entries if e.kind == KIND_TREE}
 
 
 def fetch_trees(pack: str, get: Callable[[int, int | None], tuple[bytes, int | None]],
-                read_spans: Callable[[list[tuple[int, int]]], list[bytes]]) -> Ranges | None:
-    """The tree ranges of ``pack``, from its trailer: ``get(offset, length)`` reads a range
-    and says the pack's size (a negative offset: the last bytes, or nothing when the pack is
-    shorter, as some servers answer), ``read_spans`` reads ``(start, end)`` spans in parallel
-    (runs of trees :data:`TREE_GAP` apart; trees in the end read for the trailer are not
-    read again). None when a tree came back short; IntegrityError for a damaged trailer."""
+                read_spans: Callable[[list[tuple[int, int]]], list[bytes]],
+                cipher: Cipher = PLAIN) -> Ranges | None:
+    """The tree ranges of ``pack``, from its trailer (opened with ``cipher``): ``get(offset,
+    length)`` reads a range and says the pack's size (a negative offset: the last bytes, or
+    nothing when the pack is shorter, as some servers answer), ``read_spans`` reads ``(start,
+    end)`` spans in parallel (runs of trees :data:`TREE_GAP` apart; trees in the end read for
+    the trailer are not read again). None when a tree came back short; IntegrityError for a
+    damaged trailer (or one sealed under another key)."""
     tail, size = get(-TAIL, None)
     if not tail:
         tail, size = get(0, None)
@@ -239,7 +246,8 @@ def fetch_trees(pack: str, get: Callable[[int, int | None], tuple[bytes, int | N
         base = size - FOOTER.size - length
         tail, start = get(base, length)[0], 0
     trees = sorted((e.offset, e.length) for e in
-                   decode_pack_trailer(tail[start:start + length], pack) if e.kind == KIND_TREE)
+                   decode_trailer(tail[start:start + length], pack, cipher)
+                   if e.kind == KIND_TREE)
     found: Ranges = {}
     if base is not None:
         found = {o: tail[o - base:o - base + n] for o, n in trees

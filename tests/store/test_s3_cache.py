@@ -16,14 +16,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import make_tree, take
 from s3server import S3Server
 from store.test_backend_conformance import TestBackendConformance as Conformance
 
+from snapkit.capture.snapshot import SnapOptions, create_snapshot
+from snapkit.format.crypto import MIN_SCRYPT_N, KdfParams, MasterKey
+from snapkit.format.errors import BlobUnreadable
 from snapkit.format.model import KIND_DATA, KIND_TREE, content_id
 from snapkit.store import s3_cache
 from snapkit.store.backend import Backend
+from snapkit.store.cipher import Sealed
 from snapkit.store.location import S3Location
 from snapkit.store.pack import PackBuilder
+from snapkit.store.repository import Repository
 from snapkit.store.s3 import S3Backend
 from snapkit.store.s3_cache import (
     ObjectCache,
@@ -250,6 +256,108 @@ def test_a_removed_pack_leaves_the_cache(tmp_path: Path, s3_server: S3Server) ->
     assert sorted(p.name for p in trees.glob("*/*")) == [kept[0]]
     assert list(backend.list("packs")) == []
     assert list(trees.glob("*/*")) == []
+
+
+def _sealed_pack(cipher: Sealed, trees: int = 3, size: int = 5000) -> tuple[str, bytes,
+                                                                          list[Any]]:
+    """:func:`_pack` as an encrypted repository writes it: blobs and trailer sealed."""
+    builder = PackBuilder(cipher)
+    for i in range(trees):
+        blob = os.urandom(size)
+        blob_id = cipher.content_id(blob)
+        builder.add(KIND_DATA, blob_id, cipher.seal_blob(b"\0" + blob, blob_id), size)
+        tree = f"tree {i} ".encode() * 40
+        tree_id = cipher.content_id(tree)
+        builder.add(KIND_TREE, tree_id, cipher.seal_blob(b"\0" + tree, tree_id), len(tree))
+    return builder.finish()
+
+
+@pytest.mark.parametrize("written", ["here", "elsewhere"])
+def test_the_trees_of_a_sealed_pack_are_cached_with_the_cipher(
+        tmp_path: Path, s3_server: S3Server, written: str) -> None:
+    """An encrypted repository's trailers are sealed: with its cipher the cache keeps its
+    trees (as stored: sealed), uploaded here or read from the trailer on first use."""
+    cipher = Sealed(MasterKey.generate())
+    bucket = s3_server.new_bucket()
+    pack_id, data, entries = _sealed_pack(cipher)
+    if written == "here":
+        writer = _backend(s3_server, bucket, tmp_path / "cache")
+        writer.use_cipher(cipher)
+        writer.save("packs", pack_id, data)
+        writer._uploads.wait_all()
+    else:
+        _written_elsewhere(s3_server, bucket, pack_id, data)
+        first = _backend(s3_server, bucket, tmp_path / "cache")
+        first.use_cipher(cipher)
+        tree = next(e for e in entries if e.kind == KIND_TREE)
+        with _requests(first) as sent:
+            first.load("packs", pack_id, tree.offset, tree.length)
+        assert sent[0].endswith(f"bytes=-{s3_cache.TAIL}")  # its trailer, then its trees
+    reader = _backend(s3_server, bucket, tmp_path / "cache")  # a later run, same machine
+    reader.use_cipher(cipher)
+    with _requests(reader) as sent:
+        for e in entries:
+            if e.kind == KIND_TREE:
+                stored = reader.load("packs", pack_id, e.offset, e.length)
+                assert stored == data[e.offset:e.offset + e.length]
+                assert cipher.open_blob(stored, e.raw_length, e.id).startswith(b"tree ")
+    assert sent == []
+
+
+def test_without_the_cipher_a_sealed_pack_is_read_from_s3(tmp_path: Path,
+                                                          s3_server: S3Server) -> None:
+    cipher = Sealed(MasterKey.generate())
+    pack_id, data, entries = _sealed_pack(cipher)
+    backend = _backend(s3_server, s3_server.new_bucket(), tmp_path / "cache")
+    backend.save("packs", pack_id, data)
+    backend._uploads.wait_all()
+    other = Sealed(MasterKey.generate())  # a key that does not open the trailer
+    for attempt, use in enumerate((None, other)):
+        reader = _backend(s3_server, backend.bucket, tmp_path / "cache")
+        if use is not None:
+            reader.use_cipher(use)
+        tree = [e for e in entries if e.kind == KIND_TREE][attempt]
+        with _requests(reader) as sent:
+            assert reader.load("packs", pack_id, tree.offset, tree.length) == \
+                data[tree.offset:tree.offset + tree.length]
+        assert len(sent) >= 1 and sent[-1].endswith(f"bytes={tree.offset}-"
+                                                    f"{tree.offset + tree.length - 1}")
+    assert not list((backend._cache.root / "trees").glob("*/*"))  # type: ignore[union-attr]
+
+
+def test_an_encrypted_repository_on_s3_reads_its_trees_from_the_cache_verified(
+        tmp_path: Path, s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A re-snapshot of an unchanged tree into an encrypted repository on S3 reads no pack;
+    a cached tree altered on disk (its entry's checksum made right) is refused on use, as a
+    tree altered in the bucket is: the cache is never trusted unverified."""
+    for k, v in s3_server.env().items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.setenv("SNAPKIT_CACHE_DIR", str(tmp_path / "cache"))
+    loc = s3_server.location(s3_server.new_bucket(), "sealed")
+    src = make_tree(tmp_path / "src", {"a/b/c.txt": b"c" * 100, "a/d.txt": b"d" * 5000,
+                                       "e.txt": b"e"})
+    repo = Repository.init(loc, passphrase=b"pw", kdf=KdfParams(MIN_SCRYPT_N, os.urandom(16)))
+    take(repo, src)
+    again = Repository.open(loc, lambda: b"pw")
+    backend = again.backend
+    assert isinstance(backend, S3Backend) and backend._cache is not None
+    parent = again.snapshots()[-1]
+    opts = SnapOptions(sources=(str(src),), cache=None)  # no tree digests: every tree read
+    with _requests(backend) as sent:
+        _, snap = create_snapshot(again, opts, parent)
+    assert snap.summary.files_unmodified == 3
+    assert not [s for s in sent if s.startswith("GET") and "/packs/" in s], sent
+    cached = list((backend._cache.root / "trees").glob("*/*"))
+    assert cached
+    for path in cached:
+        ranges = decode_ranges(path.read_bytes())
+        assert ranges is not None
+        path.write_bytes(encode_ranges({o: r[:-1] + bytes([r[-1] ^ 1])
+                                        for o, r in ranges.items()}))
+    damaged = Repository.open(loc, lambda: b"pw")
+    root = damaged.snapshots()[-1][1].tree
+    with pytest.raises(BlobUnreadable, match="damaged"):
+        damaged.load_blob(root)
 
 
 class TestCachedS3Conformance(Conformance):
