@@ -163,12 +163,17 @@ def _dir_names(load_tree: Callable[[str], Tree], root: str, parts: Parts) -> set
     return {n.name for n in load_tree(node.subtree).nodes}
 
 
+def _absolute_name(parts: Parts) -> str:
+    """The stored path as an entry name (a drive letter's colon dropped: ``C:`` is ``C``)."""
+    if parts and parts[0].endswith(":"):
+        return "/".join((parts[0][:-1], *parts[1:]))
+    return "/".join(parts)
+
+
 def _namer(snap: Snapshot, paths: str) -> Callable[[Parts], str | None]:
     """Entry name for a stored path, or None to leave the entry out (relative mode)."""
     if paths == "absolute":
-        return lambda parts: "/".join(
-            (p[:-1] if i == 0 and p.endswith(":") else p) for i, p in enumerate(parts)
-        )
+        return _absolute_name
     if paths != "relative":
         raise UsageError("--paths must be absolute or relative")
     roots = sorted((split_path(s) for s in snap.sources), key=len)
