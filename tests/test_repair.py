@@ -9,6 +9,7 @@ restores every file.
 from __future__ import annotations
 
 import os
+import random
 import shutil
 from pathlib import Path
 from typing import Any
@@ -211,7 +212,8 @@ def test_a_pack_nothing_is_recovered_from_is_left_to_prune(tmp_path: Path) -> No
     repo = init_repo(repo_dir, pack_size=PACK_SIZE)
     src = tmp_path / "src"
     src.mkdir()
-    (src / "random.bin").write_bytes(os.urandom(120_000))  # incompressible: raw-coded
+    # incompressible, so raw-coded; big enough to fill packs with its chunks alone
+    (src / "random.bin").write_bytes(random.Random(7).randbytes(400_000))
     take(repo, src)
     raw: dict[str, bool] = {}  # pack -> every blob in it raw-coded data (or sealed)
     for e in repo.index:
