@@ -318,13 +318,15 @@ class BlobSaver:
 class _Later:
     """:meth:`BlobSaver.save_later`'s blobs: handed to one id thread in batches of about
     :data:`LATER_BATCH_BYTES` (a hand-over per blob would cost more than hashing a small one),
-    held until their ids are known and they are saved."""
+    held until their ids are known and they are saved. The thread that asks for the ids
+    hashes every batch the id thread has not started yet itself (it would only wait for it):
+    it waits at most for the batch being hashed, however busy the machine."""
 
     def __init__(self, blob_id: Callable[[bytes], str]) -> None:
         self._blob_id = blob_id
         self._pool: ThreadPoolExecutor | None = None  # started with the first blob
-        self._held: list[bytes] = []  # handed over (or about to be), not yet saved
-        self._hashing: list[Future[list[str]]] = []  # the ids of _held, batch by batch
+        #: batches handed over, not yet saved, with their ids to come
+        self._handed: list[tuple[list[bytes], Future[list[str]]]] = []
         self._open: list[bytes] = []  # the batch being filled
         self._open_bytes = 0
         self.held_bytes = 0
@@ -336,35 +338,24 @@ class _Later:
         self._open_bytes += len(data)
         self.held_bytes += len(data)
         if self._open_bytes >= LATER_BATCH_BYTES:
-            self._hand_over()
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="snapkit-ids")
+            batch, self._open, self._open_bytes = self._open, [], 0
+            self._handed.append((batch, self._pool.submit(_ids_of, self._blob_id, batch)))
         self._tickets += 1
         return self._tickets - 1
 
-    def _hand_over(self) -> None:
-        if not self._open:
-            return
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="snapkit-ids")
-        batch, self._open, self._open_bytes = self._open, [], 0
-        self._held.extend(batch)
-        self._hashing.append(self._pool.submit(_ids_of, self._blob_id, batch))
-
     def hashed(self) -> Iterator[tuple[bytes, str]]:
-        """Every held blob with its id, in ticket order; none is held here any more. The
-        batch not handed over yet is hashed here (the caller would only wait for it), then
-        the id thread's batches are waited for."""
-        held, hashing, last = self._held, self._hashing, self._open
-        self._held, self._hashing, self.held_bytes = [], [], 0
+        """Every held blob with its id, in ticket order; none is held here any more."""
+        handed, last = self._handed, self._open
+        self._handed, self.held_bytes = [], 0
         self._open, self._open_bytes = [], 0
-        last_ids = _ids_of(self._blob_id, last)
         ids = self._ids
-        start = 0
-        for fut in hashing:
-            batch_ids = fut.result()
+        for batch, fut in handed:
+            batch_ids = _ids_of(self._blob_id, batch) if fut.cancel() else fut.result()
             ids.extend(batch_ids)
-            for i, blob_id in enumerate(batch_ids, start):
-                yield held[i], blob_id
-            start += len(batch_ids)
+            yield from zip(batch, batch_ids, strict=True)
+        last_ids = _ids_of(self._blob_id, last)
         ids.extend(last_ids)
         yield from zip(last, last_ids, strict=True)
 
