@@ -141,6 +141,24 @@ def test_the_local_cache_refuses_a_plain_config_once_the_key_files_are_gone_too(
     assert store_files(repo) == {k: v for k, v in before.items() if k != "config"}
 
 
+def test_a_fresh_client_refuses_a_plain_config_whose_index_files_are_sealed(
+        env: dict[str, str], src: Path, tmp_path: Path) -> None:
+    """No key files and no memory of the repository (another machine): the sealed index files
+    give it away when a command reads the index (a snap does, before it writes)."""
+    repo = encrypted_with_a_snapshot(env, src)
+    assert invoke(["snap", str(make_tree(tmp_path / "more", {"b": b"b\n"}))],
+                  with_password(env)).code == 0  # (two index files)
+    (repo / "config").write_bytes(downgraded((repo / "config").read_bytes()))
+    shutil.rmtree(repo / "keys")
+    before = store_files(repo)
+    fresh = {**env, "SNAPKIT_CACHE_DIR": str(tmp_path / "fresh-cache")}
+    out = invoke(["snap", str(src)], fresh)
+    assert out.code == 1, out.stderr
+    assert "its index files are sealed (encrypted): the config was altered" in out.stderr
+    assert store_files(repo) == before
+    assert not any(MARKER in data for data in store_files(repo).values())
+
+
 def test_a_new_repository_where_an_encrypted_one_was_is_not_refused(
         env: dict[str, str], src: Path) -> None:
     """``init`` forgets what was remembered of its place: a plain repository made there

@@ -81,19 +81,29 @@ def has_repository_files(backend: Backend) -> bool:
                for kind in ("snapshots", "index", "packs"))
 
 
-def remove_layout(backend: Backend, existed: bool, key: str | None) -> None:
-    """Remove what an interrupted ``init`` made: its key file (``key``), the empty folders of
-    the layout and, unless it ``existed``, the repository's folder; what cannot be, stays."""
-    with contextlib.suppress(OSError, SnapkitError):
-        if key is not None:
-            backend.remove("keys", key)
-        root = backend.local_root()
-        if root is not None:
-            for kind in KINDS[1:]:
-                with contextlib.suppress(OSError):
-                    (root / kind).rmdir()
-            if not existed:
-                root.rmdir()
+def write_new(backend: Backend, config: RepoConfig, key_file: tuple[str, bytes] | None) -> None:
+    """Create a new repository's layout, then write its key file (id and bytes) and its config
+    (the commit point); interrupted or failing before the config is written, remove what was
+    made (the key file, the empty folders of the layout, and the repository's folder unless
+    it existed before) and raise again."""
+    root = backend.local_root()
+    existed = root is None or root.exists()
+    try:
+        backend.create()
+        if key_file is not None:
+            backend.save("keys", *key_file)
+        backend.save("config", "config", config.to_json())
+    except BaseException:
+        with contextlib.suppress(OSError, SnapkitError):
+            if key_file is not None:
+                backend.remove("keys", key_file[0])
+            if root is not None:
+                for kind in KINDS[1:]:
+                    with contextlib.suppress(OSError):
+                        (root / kind).rmdir()
+                if not existed:
+                    root.rmdir()
+        raise
 
 
 def read_config(backend: Backend) -> RepoConfig | str:

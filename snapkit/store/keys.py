@@ -226,6 +226,42 @@ def plain_refused(backend: Backend, config: RepoConfig) -> str | None:
     return None
 
 
+def looks_sealed(backend: Backend, kind: str, names: list[str]) -> bool:
+    """Whether the stored objects ``names`` (up to three read) all look sealed rather than
+    plain: as varied as random bytes (a nonce and ciphertext), and not led as a plain one is
+    (a msgpack map whose first key is a short lowercase string: ``{"v": 1, ...}``), which a
+    damaged plain object keeps unless its first bytes are hit (flipped, truncated) or it is
+    zero-filled (not varied)."""
+    for name in sorted(names)[:3]:
+        try:
+            sample = backend.load(kind, name)[:256]
+        except NotFound:
+            return False
+        if len(sample) < WRAPPED_BYTES or len(set(sample)) < len(sample) // 2:
+            return False
+        if (0x80 <= sample[0] <= 0x8F or sample[0] in (0xDE, 0xDF)) \
+                and 0xA0 <= sample[1] <= 0xBF and 0x61 <= sample[2] <= 0x7A:
+            return False
+    return bool(names)
+
+
+def refuse_if_sealed(backend: Backend, index_files: list[str]) -> None:
+    """Refuse a plain config whose index files (none of which reads) look sealed: the config
+    was replaced and keys/ removed (``docs/format.md``, "A config turned plain")."""
+    if looks_sealed(backend, "index", index_files):
+        raise IntegrityError(f"the config of {backend.location} says it is not encrypted, but "
+                             "its index files are sealed (encrypted): the config was altered "
+                             "and keys/ removed; restore both from a copy of the repository")
+
+
+def keys_gone(where: str) -> str:
+    """The error for a repository this machine saw encrypted, now without key files and
+    without a config that reads."""
+    return (f"{where} was encrypted when this machine last opened it, but its key files are "
+            "gone and its config is damaged or altered: restore keys/ and the config from a "
+            "copy of the repository")
+
+
 def altered_plain(where: str, why: str) -> str:
     """The error for a plain config that :func:`plain_refused` refuses."""
     fix = ("restore it from a copy of the repository, or run `snapkit repair config` (writes "

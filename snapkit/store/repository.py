@@ -47,7 +47,7 @@ from snapkit.store import local_cache
 from snapkit.store.backend import Backend, NotFound
 from snapkit.store.cipher import PLAIN, Cipher, Sealed
 from snapkit.store.cipher import verified_blob as _verified
-from snapkit.store.connect import backend_for, ensure_vacant, read_config, remove_layout
+from snapkit.store.connect import backend_for, ensure_vacant, read_config, write_new
 from snapkit.store.connect import is_vacant as is_vacant
 from snapkit.store.index import Index, write_index
 from snapkit.store.location import default_repo_path as default_repo_path
@@ -114,6 +114,9 @@ class Repository:
         the lock. An index file that cannot be read is a warning, then."""
         if self._index is None:
             self._index = Index.load(self.backend, self.cipher)
+            if self._index.broken and not self._index.files and not self.cipher.encrypted:
+                from snapkit.store.keys import refuse_if_sealed
+                refuse_if_sealed(self.backend, list(self._index.broken))
             for name, reason in sorted(self._index.broken.items()):
                 self._warn(f"index file {name} is damaged ({reason}) and was skipped: the "
                            "blobs only it listed look missing until `snapkit repair index` "
@@ -178,16 +181,7 @@ class Repository:
         if passphrase is not None:
             from snapkit.store.keys import encrypt_new
             config, cipher, key_file = encrypt_new(config, passphrase, kdf)
-        root = backend.local_root()
-        existed = root is None or root.exists()
-        try:
-            backend.create()
-            if key_file is not None:
-                backend.save("keys", *key_file)
-            backend.save("config", "config", config.to_json())
-        except BaseException:
-            remove_layout(backend, existed, key_file[0] if key_file else None)
-            raise
+        write_new(backend, config, key_file)
         local_cache.forget_location(backend.location)
         if isinstance(cipher, Sealed):
             from snapkit.store.keys import remember
@@ -394,9 +388,8 @@ def _without_config(backend: Backend, reason: str, passphrase: Callable[[], byte
     where = backend.location
     if unlocked is None and next(iter(backend.list("keys")), None) is None:
         if local_cache.seen_encrypted(old.id if old else None, where) is not None:
-            raise IntegrityError(f"{where} was encrypted when this machine last opened it, but "
-                                 "its key files are gone and its config is damaged or altered: "
-                                 "restore keys/ and the config from a copy of the repository")
+            from snapkit.store.keys import keys_gone
+            raise IntegrityError(keys_gone(where))
         repo = Repository(backend, RepoConfig.fallback())
         how = "reading it with the version-1 defaults"
     else:
