@@ -216,6 +216,7 @@ def test_without_the_cache_repair_config_gives_an_altered_config_a_new_id(
 def test_a_missing_config_of_an_encrypted_repository_is_worded_truthfully(
         env: dict[str, str], src: Path) -> None:
     repo = encrypted_with_a_snapshot(env, src)
+    original_id = json.loads((repo / "config").read_bytes())["id"]
     (repo / "config").unlink()
     out = invoke(["snapshots"], with_password(env))
     assert out.code == 0, out.stderr
@@ -223,6 +224,11 @@ def test_a_missing_config_of_an_encrypted_repository_is_worded_truthfully(
     assert "the repository is encrypted: opened through its key files" in out.stderr
     assert "`snapkit repair config`" in out.stderr
     one_line_error(invoke(["snapshots"], env), 12, "encrypted")
+    out = invoke(["repair", "config"], with_password(env))
+    assert out.code == 0, out.stderr
+    config = json.loads((repo / "config").read_bytes())
+    assert config["id"] == original_id and config["version"] == 2  # the id seen here, sealed
+    assert invoke(["check"], with_password(env)).code == 0
 
 
 @plain_only

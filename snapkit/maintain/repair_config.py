@@ -76,7 +76,8 @@ def write_config(repo: Repository) -> RepoConfig:
         config = RepoConfig(id=secrets.token_hex(16),
                             created=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
     else:
-        config = RepoConfig(id=config.id, created=config.created)
+        config = RepoConfig(id=config.id,
+                            created=config.created or time.strftime("%Y-%m-%dT%H:%M:%S%z"))
     if isinstance(repo.cipher, Sealed):  # an encrypted repository's, its MAC under its key
         config = sealed_config(config, repo.cipher)
     repo.backend.save("config", "config", config.to_json())

@@ -280,11 +280,17 @@ def remember(backend: Backend, config: RepoConfig, sealed: Sealed) -> None:
 def trusted_config(backend: Backend, sealed: Sealed, old: RepoConfig | None) -> RepoConfig:
     """The config of an encrypted repository whose own is damaged or altered: the defaults,
     sealed; the ``old`` one's id and creation time kept when this machine saw that id under
-    this key (the local cache), else the id of :meth:`RepoConfig.fallback`."""
+    this key (the local cache; without an ``old`` one, the id it saw at this location under
+    this key), else the id of :meth:`RepoConfig.fallback`."""
     config = RepoConfig.fallback()
     if old is not None and local_cache.seen_encrypted(old.id, backend.location) == id_mac(
             sealed.key, old.id):
         config = replace(config, id=old.id, created=old.created)
+    elif old is None:  # no config to go by: the id this machine saw here under this key
+        seen = [rid for rid, mac in local_cache.seen_at(backend.location)
+                if mac == id_mac(sealed.key, rid)]
+        if len(seen) == 1:
+            config = replace(config, id=seen[0])
     return sealed_config(config, sealed)
 
 

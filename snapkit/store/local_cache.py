@@ -142,6 +142,13 @@ def seen_encrypted(repo_id: str | None, location: str) -> str | None:
     return found
 
 
+def seen_at(location: str) -> list[tuple[str, str]]:
+    """The repositories this machine opened encrypted at ``location``: (id, keyed MAC of it)."""
+    root = cache_root()
+    where = _location_key(location)
+    return [] if root is None else [(rid, mac) for rid, loc, mac in _seen(root) if loc == where]
+
+
 def remember_encrypted(repo_id: str, location: str, id_mac: str) -> None:
     """Record that repository ``repo_id`` at ``location`` is encrypted (its id's keyed MAC
     ``id_mac``), so that a plain config put in its place is refused later; nothing when it is
