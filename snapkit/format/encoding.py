@@ -31,8 +31,11 @@ def pack_obj(obj: Any) -> bytes:
 
 
 def unpack_obj(data: bytes, what: str) -> Any:
+    """``data`` decoded; IntegrityError naming ``what`` when it is not valid msgpack, or is a
+    map whose key is a map or a list (msgpack raises TypeError: bytes that are not what they
+    should be, a damaged or sealed record, decode so now and then)."""
     try:
         return msgpack.unpackb(data, raw=False, strict_map_key=False)
-    except (ValueError, msgpack.UnpackException) as exc:
+    except (ValueError, TypeError, msgpack.UnpackException) as exc:
         detail = str(exc) or type(exc).__name__  # some msgpack errors carry no message
         raise IntegrityError(f"{what} is not valid msgpack: {detail}") from exc

@@ -1,0 +1,103 @@
+"""``snapkit copy``: what a new-user trial found (issue 15).
+
+* An internal error ``TypeError: unhashable type: 'dict'`` from a re-keying copy involving S3:
+  the S3 backend's cache reads a pack's trailer to learn which of its blobs are trees; when
+  those bytes are not a trailer (a sealed trailer read without the key, as the cache did
+  before it was given the repository's cipher, or a damaged one) msgpack may decode them as a
+  map whose key is a map and raise TypeError, which no reader expects. Random bytes decode so
+  about once in a hundred packs, hence "seen once". Every decoder now reports that as
+  damage (IntegrityError), so the cache passes over the pack and the read goes on.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from helpers import assert_trees_equal, cli_env, invoke_main, make_tree, plain_only, restored
+from s3server import S3Server
+
+from snapkit.format.encoding import unpack_obj
+from snapkit.format.errors import IntegrityError
+from snapkit.store.pack import FOOTER, read_trailer
+
+DST_PW = "passphrase of the destination"
+
+
+def _pw(tmp: Path, passphrase: str) -> Path:
+    path = tmp / "pw-dst"
+    path.write_text(passphrase + "\n")
+    path.chmod(0o600)
+    return path
+
+
+@pytest.mark.parametrize("data", [b"\x81\x80\x01rest", b"\x91\x81\x90\x01", b"\x81\x91\x00\x00"])
+def test_msgpack_with_a_map_or_list_as_a_key_is_damage(data: bytes) -> None:
+    with pytest.raises(IntegrityError, match="tree object is not valid msgpack"):
+        unpack_obj(data, "tree object")
+
+
+def test_a_pack_uploaded_to_s3_whose_trailer_decodes_to_an_unhashable_key(
+        tmp_path: Path) -> None:
+    """The trial's exact path: each pack uploaded to S3 has its trailer decoded for the cache
+    (``pack_trees``); a sealed trailer decoded without the key (before the cache was given
+    the cipher) is random bytes, which decode to a map with an unhashable key about twice in
+    a thousand packs: the cache now passes over such a pack instead of failing the upload."""
+    from snapkit.format.model import KIND_DATA
+    from snapkit.store.repository import Repository
+    from snapkit.store.s3_cache import pack_trees
+
+    repo = Repository.init(tmp_path / "r")
+    with repo.saver() as saver:
+        saver.save(KIND_DATA, b"data", repo.cipher.content_id(b"data"))
+    (path,) = [p for p in (tmp_path / "r" / "packs").rglob("*") if p.is_file()]
+    data = path.read_bytes()
+    start = len(data) - FOOTER.size - read_trailer(path.name, data[-FOOTER.size:])
+    assert pack_trees(path.name, data, repo.cipher) == {}
+    assert pack_trees(path.name, data[:start] + b"\x81\x80\x01" + data[start + 3:]) is None
+
+
+@plain_only  # (a plain S3 repository's trailers)
+def test_copy_from_s3_whose_pack_trailer_decodes_to_an_unhashable_key(
+        tmp_path: Path, s3_server: S3Server) -> None:
+    """The trial's path: a re-keying copy reading trees through the S3 cache, which reads
+    the trailer of each pack it has not cached; that trailer decodes to ``{{}: 1}``."""
+    env = {k: v for k, v in cli_env(tmp_path).items() if not k.startswith("AWS_")}
+    env.update(s3_server.env())
+    env.pop("SNAPKIT_PASSWORD", None)  # (the source is plain, in either test mode)
+    bucket = s3_server.new_bucket()
+    src_loc = s3_server.location(bucket, "laptop")
+    src = make_tree(tmp_path / "src", {"a.txt": b"hello\n", "d/b.bin": os.urandom(70_000)})
+    assert invoke_main(["init", "--repo", src_loc, "--encryption", "none"], env).code == 0
+    dst = tmp_path / "dst"
+    pw = _pw(tmp_path, DST_PW)
+    out = invoke_main(["init", "--repo", str(dst), "--password-file", str(pw)], env)
+    assert out.code == 0, out.stderr
+    assert invoke_main(["snap", str(src), "--repo", src_loc], env).code == 0
+
+    client = s3_server.client()
+    packs = [k for k in s3_server.keys(bucket) if "/packs/" in k]
+    assert packs
+    for key in packs:  # each pack's trailer: a map whose key is a map
+        data = client.get_object(Bucket=bucket, Key=key)["Body"].read()
+        start = len(data) - FOOTER.size - read_trailer(key, data[-FOOTER.size:])
+        data = data[:start] + b"\x81\x80\x01" + data[start + 3:]
+        client.put_object(Bucket=bucket, Key=key, Body=data)
+    for cached in (tmp_path / "xdg-cache").rglob("*"):  # cold: the trailers are read
+        if cached.is_file() and "trees" in cached.parts:
+            cached.unlink()
+
+    out = invoke_main(["restore", "latest", "--repo", src_loc, "--target",
+                       str(tmp_path / "s")], env)  # trees read through the cache
+    assert out.code == 0 and "internal error" not in out.stderr, out.stderr
+    assert_trees_equal(src, restored(tmp_path / "s", src))
+    out = invoke_main(["copy", "--repo", src_loc, "--to", str(dst), "--to-password-file",
+                       str(pw), "--json"], env)
+    assert out.code == 0, (out.stdout, out.stderr)
+    assert "internal error" not in out.stderr
+    assert out.json()["snapshots_copied"] == 1
+    denv = {**env, "SNAPKIT_PASSWORD_FILE": str(pw)}
+    assert invoke_main(["restore", "latest", "--repo", str(dst), "--target",
+                        str(tmp_path / "t")], denv).code == 0
+    assert_trees_equal(src, restored(tmp_path / "t", src))
