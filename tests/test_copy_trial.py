@@ -15,7 +15,16 @@ import os
 from pathlib import Path
 
 import pytest
-from helpers import assert_trees_equal, cli_env, invoke_main, make_tree, plain_only, restored
+from helpers import (
+    assert_trees_equal,
+    cli_env,
+    init_repo,
+    invoke_main,
+    make_tree,
+    plain_only,
+    plant_lock,
+    restored,
+)
 from s3server import S3Server
 
 from snapkit.format.encoding import unpack_obj
@@ -101,3 +110,27 @@ def test_copy_from_s3_whose_pack_trailer_decodes_to_an_unhashable_key(
     assert invoke_main(["restore", "latest", "--repo", str(dst), "--target",
                         str(tmp_path / "t")], denv).code == 0
     assert_trees_equal(src, restored(tmp_path / "t", src))
+
+
+def test_an_unreachable_destination_names_to_not_repo(tmp_path: Path) -> None:
+    from s3server import free_port
+
+    env = cli_env(tmp_path, AWS_ACCESS_KEY_ID="k", AWS_SECRET_ACCESS_KEY="s")
+    repo = tmp_path / "repo"
+    init_repo(repo)
+    to = f"s3:http://127.0.0.1:{free_port()}/bucket/x"
+    out = invoke_main(["copy", "--repo", str(repo), "--to", to], env)
+    assert out.code != 0
+    (line,) = out.stderr.strip().splitlines()
+    assert "cannot reach S3 endpoint" in line and "check the URL in --to " in line, line
+    assert "--repo" not in line
+
+
+def test_a_locked_repository_given_by_repo_names_it_in_the_unlock_command(
+        tmp_path: Path) -> None:
+    repo = tmp_path / "elsewhere" / "repo"
+    init_repo(repo)
+    plant_lock(repo, 7, exclusive=True, host="other-host")
+    out = invoke_main(["forget", "--keep-last", "1", "--repo", str(repo)], cli_env(tmp_path))
+    assert out.code == 11
+    assert f"run `snapkit unlock --all --repo {repo}` or remove {repo}/locks/" in out.stderr

@@ -24,14 +24,12 @@ from __future__ import annotations
 import getpass
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from snapkit.format.errors import (
     Interrupted,
     PassphraseNeeded,
-    RepositoryLocked,
     RepositoryMissing,
     SnapkitError,
     UsageError,
@@ -149,7 +147,8 @@ def open_destination(location: Location, on_event: OnEvent = ignore,
         if vacant:
             raise RepositoryMissing(f"no repository at the destination {where}; create it "
                                     f"with `snapkit init --repo {where}`") from exc
-        why = exc.message.replace("--repo / $SNAPKIT_REPO", "--to")
+        why = exc.message.replace("--repo / $SNAPKIT_REPO", "--to").replace(
+            "in --repo ", "in --to ")
         raise RepositoryMissing(f"destination: {why}") from exc
     repo.set_on_warning(lambda message: on_event(RepositoryDamaged(f"destination: {message}")))
     return repo
@@ -163,20 +162,6 @@ def _same(src: Repository, dst: Repository) -> bool:
         return root.samefile(other)
     return (src.config_damaged is None and dst.config_damaged is None
             and src.config.id == dst.config.id)
-
-
-@contextmanager
-def _destination_lock(dst: Repository) -> Iterator[None]:
-    """The shared lock a ``snap`` takes, on the destination; when it is locked, the error's
-    ``snapkit unlock`` names the destination (not --repo)."""
-    with ExitStack() as stack:
-        try:
-            stack.enter_context(dst.lock(exclusive=False, operation="copy"))
-        except RepositoryLocked as exc:
-            raise RepositoryLocked(exc.message.replace(
-                "`snapkit unlock --all`",
-                f"`snapkit unlock --all --repo {dst.backend.location}`")) from exc
-        yield
 
 
 def select(listing: Sequence[Pair], selectors: Sequence[str], host: str | None,
@@ -218,7 +203,7 @@ def copy(location: Location, to: Location, *, selectors: Sequence[str] = (),
     try:
         with read_lock(src, False, "copy", on_event):
             try:
-                with _destination_lock(dst):
+                with dst.lock(exclusive=False, operation="copy"):
                     listing = src.snapshots()
                     chosen = select(listing, selectors, host, tags, path)
                     if not (selectors or host or tags or path):  # "all" includes these

@@ -188,8 +188,8 @@ def _check_conflicts(backend: Backend, exclusive: bool, ignore: str | None,
             raise RepositoryLocked(
                 f"repository {backend.location} is locked by {info.get('operation', '?')} "
                 f"(pid {info.get('pid')} on {info.get('host')}); wait for it to finish, or, "
-                "if that process is gone, run `snapkit unlock --all` or remove "
-                f"{backend.location}/locks/{other}"
+                f"if that process is gone, run `snapkit unlock --all --repo {backend.location}` "
+                f"or remove {backend.location}/locks/{other}"
             )
 
 
