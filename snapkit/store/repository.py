@@ -43,7 +43,7 @@ from snapkit.format.repo_config import DEFAULT_ZSTD_LEVEL
 from snapkit.format.repo_config import PACK_TARGET as PACK_TARGET
 from snapkit.format.repo_config import REPO_MAGIC as REPO_MAGIC
 from snapkit.format.repo_config import RepoConfig as RepoConfig
-from snapkit.store import local_cache
+from snapkit.store import keys, local_cache
 from snapkit.store.backend import Backend, NotFound
 from snapkit.store.cipher import PLAIN, Cipher, Sealed
 from snapkit.store.cipher import verified_blob as _verified
@@ -54,7 +54,7 @@ from snapkit.store.location import default_repo_path as default_repo_path
 from snapkit.store.lock import repository_lock
 from snapkit.store.pack import load_runs
 
-if TYPE_CHECKING:  # loaded when used: the writers' side (saver() below), the key files'
+if TYPE_CHECKING:  # loaded when used: the writers' side (saver() below)
     from snapkit.format.crypto import KdfParams
     from snapkit.store.saver import INDEX_EVERY_PACKS as INDEX_EVERY_PACKS
     from snapkit.store.saver import BlobSaver as BlobSaver
@@ -115,8 +115,7 @@ class Repository:
         if self._index is None:
             self._index = Index.load(self.backend, self.cipher)
             if self._index.broken and not self._index.files and not self.cipher.encrypted:
-                from snapkit.store.keys import refuse_if_sealed
-                refuse_if_sealed(self.backend, list(self._index.broken))
+                keys.refuse_if_sealed(self.backend, list(self._index.broken))
             for name, reason in sorted(self._index.broken.items()):
                 self._warn(f"index file {name} is damaged ({reason}) and was skipped: the "
                            "blobs only it listed look missing until `snapkit repair index` "
@@ -179,13 +178,11 @@ class Repository:
         cipher: Cipher = PLAIN
         key_file: tuple[str, bytes] | None = None
         if passphrase is not None:
-            from snapkit.store.keys import encrypt_new
-            config, cipher, key_file = encrypt_new(config, passphrase, kdf)
+            config, cipher, key_file = keys.encrypt_new(config, passphrase, kdf)
         write_new(backend, config, key_file)
         local_cache.forget_location(backend.location)
         if isinstance(cipher, Sealed):
-            from snapkit.store.keys import remember
-            remember(backend, config, cipher)
+            keys.remember(backend, config, cipher)
         return Repository(backend, config, cipher)
 
     @staticmethod
@@ -351,22 +348,19 @@ def _open(location: str | Path, passphrase: Callable[[], bytes] | None,
     if isinstance(config, str):
         return _without_config(backend, config, passphrase)
     if not config.encrypted:
-        from snapkit.store.keys import altered_plain, plain_refused
-        why = plain_refused(backend, config)
+        why = keys.plain_refused(backend, config)
         if why is None:
             return Repository(backend, config)
         if not repairing:
-            raise IntegrityError(altered_plain(where, why))
+            raise IntegrityError(keys.altered_plain(where, why))
         return _without_config(backend, f"it says the repository is not encrypted, but {why}",
                                passphrase, config)
     if passphrase is None:
         raise PassphraseNeeded(f"{where} is encrypted; give its passphrase with "
                                "SNAPKIT_PASSWORD_FILE / --password-file, "
                                "SNAPKIT_PASSWORD_COMMAND or SNAPKIT_PASSWORD")
-    from snapkit.store.keys import config_altered, remember, unlock_sealed  # (encrypted only)
-
-    name, sealed = unlock_sealed(backend, passphrase())
-    altered = config_altered(backend, config, sealed)
+    name, sealed = keys.unlock_sealed(backend, passphrase())
+    altered = keys.config_altered(backend, config, sealed)
     if altered is not None:
         if not repairing:
             raise IntegrityError(altered)
@@ -374,7 +368,7 @@ def _open(location: str | Path, passphrase: Callable[[], bytes] | None,
                                "(altered)", passphrase, config, (name, sealed))
     repo = Repository(backend, config, sealed)
     repo.key_name = name
-    remember(backend, config, sealed)
+    keys.remember(backend, config, sealed)
     return repo
 
 
@@ -388,19 +382,17 @@ def _without_config(backend: Backend, reason: str, passphrase: Callable[[], byte
     where = backend.location
     if unlocked is None and next(iter(backend.list("keys")), None) is None:
         if local_cache.seen_encrypted(old.id if old else None, where) is not None:
-            from snapkit.store.keys import keys_gone
-            raise IntegrityError(keys_gone(where))
+            raise IntegrityError(keys.keys_gone(where))
         repo = Repository(backend, RepoConfig.fallback())
         how = "reading it with the version-1 defaults"
     else:
-        from snapkit.store.keys import trusted_config, unlock_sealed
         if unlocked is None:
             if passphrase is None:
                 raise PassphraseNeeded(f"{where} is encrypted (it has key files); give its "
                                        "passphrase to open it and repair its config")
-            unlocked = unlock_sealed(backend, passphrase())
+            unlocked = keys.unlock_sealed(backend, passphrase())
         name, sealed = unlocked
-        repo = Repository(backend, trusted_config(backend, sealed, old), sealed)
+        repo = Repository(backend, keys.trusted_config(backend, sealed, old), sealed)
         repo.key_name = name
         how = "the repository is encrypted: opened through its key files, with the fixed chunker"
     repo.config_damaged = reason
