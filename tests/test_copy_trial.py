@@ -134,3 +134,45 @@ def test_a_locked_repository_given_by_repo_names_it_in_the_unlock_command(
     out = invoke_main(["forget", "--keep-last", "1", "--repo", str(repo)], cli_env(tmp_path))
     assert out.code == 11
     assert f"run `snapkit unlock --all --repo {repo}` or remove {repo}/locks/" in out.stderr
+
+
+def _pw_file(tmp: Path, name: str, passphrase: str) -> Path:
+    path = tmp / name
+    path.write_text(passphrase + "\n")
+    path.chmod(0o600)
+    return path
+
+
+def test_a_wrong_destination_passphrase_names_where_it_came_from(tmp_path: Path) -> None:
+    from snapkit.format.crypto import MIN_SCRYPT_N, KdfParams
+    from snapkit.store.repository import Repository
+
+    src = make_tree(tmp_path / "src", {"f.txt": b"hello\n"})
+    repo, dst = tmp_path / "repo", tmp_path / "dst"
+    for where, pw in ((repo, "source passphrase"), (dst, DST_PW)):
+        Repository.init(where, passphrase=pw.encode(),
+                        kdf=KdfParams(MIN_SCRYPT_N, os.urandom(16)))
+    src_pw = _pw_file(tmp_path, "src-pw", "source passphrase")
+    env = cli_env(tmp_path, SNAPKIT_REPO=str(repo), SNAPKIT_PASSWORD_FILE=str(src_pw))
+    env.pop("SNAPKIT_PASSWORD", None)
+    assert invoke_main(["snap", str(src)], env).code == 0
+    wrong = _pw_file(tmp_path, "wrong", "not it")
+
+    def line(*args: str, **extra: str) -> str:
+        out = invoke_main(["copy", "--to", str(dst), *args], {**env, **extra})
+        assert out.code == 12, (out.stdout, out.stderr)
+        (only,) = out.stderr.strip().splitlines()
+        assert only.startswith(f"snapkit: error: wrong passphrase for the destination {dst}: ")
+        return str(only)
+
+    by_option = line("--to-password-file", str(wrong))
+    assert (f"the passphrase from the password file {wrong} (--to-password-file) opens none "
+            "of its 1 key file" in by_option), by_option
+    by_var = line(SNAPKIT_TO_PASSWORD_FILE=str(wrong))
+    assert f"the password file {wrong} (SNAPKIT_TO_PASSWORD_FILE)" in by_var, by_var
+    assert "from SNAPKIT_TO_PASSWORD opens none" in line(SNAPKIT_TO_PASSWORD="not it")
+    fallback = line()  # none given for the destination: the source's was tried
+    assert (f"no passphrase was given for it, and the source repository's (from the password "
+            f"file {src_pw}) opens none of its 1 key file; pass --to-password-file FILE, or "
+            "set SNAPKIT_TO_PASSWORD_FILE" in fallback), fallback
+    assert "source passphrase" not in by_option + by_var + fallback

@@ -9,7 +9,7 @@ hash of its bytes and copied byte for byte when both repositories compute ids al
 the ``original`` of a re-keyed copy (:func:`snapkit.maintain.copy.present`).
 
 Either may be encrypted. The source's passphrase comes from where every command takes it; the
-destination's from :func:`destination_passphrase`: ``--to-password-file``, else
+destination's from :class:`DestinationPassphrase`: ``--to-password-file``, else
 ``SNAPKIT_TO_PASSWORD_FILE``, ``SNAPKIT_TO_PASSWORD_COMMAND``, ``SNAPKIT_TO_PASSWORD``, else
 the source's own settings (one passphrase for both), else a prompt on a terminal.
 
@@ -24,7 +24,7 @@ from __future__ import annotations
 import getpass
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from snapkit.format.errors import (
@@ -45,7 +45,7 @@ from snapkit.maintain.copy import (
 )
 from snapkit.maintain.selection import Pair, describe_filters, filter_snapshots, resolve
 from snapkit.ops.events import Event, OnEvent, RepositoryDamaged, Throttle, ignore
-from snapkit.ops.passphrase import given, passphrase
+from snapkit.ops.passphrase import given, opens_none, passphrase, source
 from snapkit.ops.repo import Location, read_lock
 from snapkit.ops.repo import open_repository as open_source
 from snapkit.store.location import is_remote, parse_s3
@@ -103,41 +103,80 @@ _TO_ENV = {"SNAPKIT_PASSWORD_FILE": "SNAPKIT_TO_PASSWORD_FILE",
            "SNAPKIT_PASSWORD": "SNAPKIT_TO_PASSWORD"}
 
 
-def destination_passphrase(where: str, password_file: str | None = None
-                           ) -> Callable[[], bytes]:
-    """The destination's passphrase, asked only when it is encrypted (module docstring)."""
+class DestinationPassphrase:
+    """The destination's passphrase, asked only when it is encrypted (module docstring);
+    :attr:`tried` says where the one asked came from, for the line when it is wrong."""
 
-    def ask() -> bytes:
-        own = {name: os.environ[var] for name, var in _TO_ENV.items() if var in os.environ}
-        if password_file or given(own):
+    def __init__(self, where: str, password_file: str | None = None) -> None:
+        self.where = where
+        self.password_file = password_file
+        #: ``(source, own)``: :func:`snapkit.ops.passphrase.source`'s name of where it came
+        #: from (None: the prompt), and whether it was the destination's own (else the
+        #: source repository's, tried on the destination); None until asked
+        self.tried: tuple[str | None, bool] | None = None
+
+    def own(self) -> dict[str, str]:
+        """The destination's variables set, by the names the source's would have."""
+        return {name: os.environ[var] for name, var in _TO_ENV.items() if var in os.environ}
+
+    def __call__(self) -> bytes:
+        own = self.own()
+        if self.password_file or given(own):
+            what = _to_names(source(own, self.password_file))
+            if what and what.startswith("the password file "):
+                what += (" (--to-password-file)" if self.password_file
+                         else " (SNAPKIT_TO_PASSWORD_FILE)")
+            self.tried = (what, True)
             try:
-                return passphrase(own, password_file)
+                return passphrase(own, self.password_file)
             except UsageError as exc:
-                raise UsageError("destination: " + exc.message.replace(
-                    "SNAPKIT_PASSWORD", "SNAPKIT_TO_PASSWORD")) from exc
+                raise UsageError(f"destination: {_to_names(exc.message)}") from exc
         if given(os.environ):  # the source's: one passphrase for both
+            self.tried = (source(os.environ), False)
             return passphrase(os.environ)
         if sys.stdin.isatty():
+            self.tried = (None, True)
             return passphrase({}, prompt=lambda text: getpass.getpass(
-                f"{text} of the destination {where}: "))
-        raise PassphraseNeeded(f"the destination {where} is encrypted and no passphrase was "
-                               f"given for it: {TO_HOW}")
+                f"{text} of the destination {self.where}: "))
+        raise PassphraseNeeded(f"the destination {self.where} is encrypted and no passphrase "
+                               f"was given for it: {TO_HOW}")
 
-    return ask
+    def wrong(self, exc: WrongPassphrase) -> WrongPassphrase:
+        """The line for a passphrase that opens no key file of the destination: where it came
+        from, and when it was the source repository's (none given for the destination), so."""
+        from snapkit.store.keys import NoKeyOpens  # (encrypted only)
+
+        if not isinstance(exc, NoKeyOpens) or self.tried is None:
+            return WrongPassphrase(f"wrong passphrase for the destination {self.where}: "
+                                   f"{exc.message}; {TO_HOW}")
+        what, own = self.tried
+        line = opens_none(f"the destination {self.where}", exc.key_files, what)
+        if own:
+            return WrongPassphrase(line)
+        files = f"{exc.key_files} key file{'' if exc.key_files == 1 else 's'}"
+        return WrongPassphrase(
+            f"wrong passphrase for the destination {self.where}: no passphrase was given for "
+            f"it, and the source repository's (from {what}) opens none of its {files}; "
+            f"{TO_HOW}")
+
+
+def _to_names(text: str | None) -> str | None:
+    """``text`` with the source's variables named as the destination's."""
+    return None if text is None else text.replace("SNAPKIT_PASSWORD", "SNAPKIT_TO_PASSWORD")
 
 
 def open_destination(location: Location, on_event: OnEvent = ignore,
                      password_file: str | None = None) -> Repository:
-    """The destination repository (unlocked by :func:`destination_passphrase` when it is
-    encrypted); one line saying how to create it when it is missing, or naming it when its
-    passphrase is wrong."""
+    """The destination repository (unlocked by :class:`DestinationPassphrase` when it is
+    encrypted); one line saying how to create it when it is missing, or naming it and the
+    passphrase tried when that is wrong."""
+    asked = DestinationPassphrase(str(location), password_file)
     try:
-        repo = Repository.open(location, destination_passphrase(str(location), password_file))
+        repo = Repository.open(location, asked)
     except PassphraseNeeded:
         raise
     except WrongPassphrase as exc:
-        raise WrongPassphrase(f"wrong passphrase for the destination {location}: it opens "
-                              f"none of its key files; {TO_HOW}") from exc
+        raise asked.wrong(exc) from exc
     except RepositoryMissing as exc:
         try:
             vacant = is_vacant(location)
