@@ -278,3 +278,27 @@ def test_on_s3_a_plain_config_uploaded_over_an_encrypted_one_is_refused_and_repa
     for key in s3_server.keys(bucket):
         if not key.startswith("p/locks/"):
             assert MARKER not in client.get_object(Bucket=bucket, Key=key)["Body"].read(), key
+
+
+def test_on_s3_a_key_file_without_a_config_opens_encrypted_and_repairs(
+        tmp_path: Path, env: dict[str, str], s3_server: S3Server,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """What an ``init`` killed between its key file and its config leaves on S3."""
+    for k, v in s3_server.env().items():
+        monkeypatch.setenv(k, v)
+    bucket = s3_server.new_bucket()
+    loc = s3_server.location(bucket, "p")
+    env = {**env, **s3_server.env(), "SNAPKIT_REPO": loc}
+    Repository.init(loc, passphrase=PASSWORD.encode(),
+                    kdf=KdfParams(MIN_SCRYPT_N, os.urandom(16)))
+    client = s3_server.client()
+    original = json.loads(client.get_object(Bucket=bucket, Key="p/config")["Body"].read())
+    client.delete_object(Bucket=bucket, Key="p/config")
+    one_line_error(invoke(["init"], with_password(env)), 2, "holds repository files")
+    out = invoke(["snapshots"], with_password(env))
+    assert out.code == 0 and "opened through its key files" in out.stderr, out.stderr
+    out = invoke(["repair", "config"], with_password(env))
+    assert out.code == 0, out.stderr
+    config = json.loads(client.get_object(Bucket=bucket, Key="p/config")["Body"].read())
+    assert config["id"] == original["id"] and config["version"] == 2
+    assert invoke(["check"], with_password(env)).code == 0

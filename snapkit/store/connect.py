@@ -72,13 +72,14 @@ def _empty_layout(root: Path) -> bool:
 def has_repository_files(backend: Backend) -> bool:
     """Whether the rest of a repository is at the backend's location: the directories
     ``snapkit init`` creates (a local repository), holding something, or any stored snapshot,
-    index file or pack."""
+    index file, pack or key file (an ``init`` killed between its key file and its config: the
+    repository opens through the key file)."""
     root = backend.local_root()
     if root is not None:
         return (all((root / kind).is_dir() for kind in ("packs", "index", "snapshots"))
                 and not _empty_layout(root))
     return any(next(iter(backend.list(kind)), None) is not None
-               for kind in ("snapshots", "index", "packs"))
+               for kind in ("snapshots", "index", "packs", "keys"))
 
 
 def write_new(backend: Backend, config: RepoConfig, key_file: tuple[str, bytes] | None) -> None:
