@@ -111,6 +111,8 @@ def write(path: Path, data: bytes, checked: bool = True) -> None:
 #: The cache file listing the repositories this machine has opened encrypted, one line each:
 #: ``<repository id> <xxh3-128 of its location> <keyed MAC of its id>``.
 SEEN_ENCRYPTED = "encrypted-repositories"
+#: It keeps the repositories added last, at most this many.
+SEEN_MAX = 512
 
 
 def _location_key(location: str) -> str:
@@ -161,7 +163,7 @@ def remember_encrypted(repo_id: str, location: str, id_mac: str) -> None:
     if line in lines:
         return
     kept = [ln for ln in lines if ln[0] != repo_id]
-    _write_seen(root, [*kept, line])
+    _write_seen(root, [*kept, line][-SEEN_MAX:])
 
 
 def forget_location(location: str) -> None:
