@@ -176,3 +176,70 @@ def test_a_wrong_destination_passphrase_names_where_it_came_from(tmp_path: Path)
             f"file {src_pw}) opens none of its 1 key file; pass --to-password-file FILE, or "
             "set SNAPKIT_TO_PASSWORD_FILE" in fallback), fallback
     assert "source passphrase" not in by_option + by_var + fallback
+
+
+@plain_only  # (a plain destination)
+def test_copying_into_a_plain_repository_says_it_once(tmp_path: Path) -> None:
+    from snapkit.format.crypto import MIN_SCRYPT_N, KdfParams
+    from snapkit.store.repository import Repository
+
+    src = make_tree(tmp_path / "src", {"f.txt": b"hello\n"})
+    repo, dst, other = tmp_path / "repo", tmp_path / "dst", tmp_path / "other"
+    Repository.init(repo, passphrase=b"source passphrase",
+                    kdf=KdfParams(MIN_SCRYPT_N, os.urandom(16)))
+    init_repo(dst)
+    init_repo(other)
+    env = cli_env(tmp_path, SNAPKIT_REPO=str(repo), SNAPKIT_PASSWORD="source passphrase")
+    assert invoke_main(["snap", str(src)], env).code == 0
+    out = invoke_main(["copy", "--to", str(dst)], env)
+    assert out.code == 0, out.stderr
+    assert out.stderr.splitlines() == [
+        f"snapkit: note: the source is encrypted, the destination {dst} is not: the snapshots "
+        "copied there are stored in plain (to keep them encrypted, copy to one made by "
+        "`snapkit init --repo DEST --encryption repokey`)"]
+    pw = _pw_file(tmp_path, "pw", "unused")
+    js = invoke_main(["copy", "--to", str(other), "--json", "--to-password-file", str(pw)],
+                     {**env, "SNAPKIT_TO_PASSWORD": "x"})
+    assert js.code == 0 and js.stderr == "", js.stderr
+    assert (js.json()["source_encrypted"], js.json()["destination_encrypted"]) == (True, False)
+    plain = cli_env(tmp_path, SNAPKIT_REPO=str(dst))
+    quiet = invoke_main(["copy", "--to", str(other)], plain)  # plain to plain: nothing said
+    assert quiet.code == 0 and quiet.stderr == "", quiet.stderr
+    unused = invoke_main(["copy", "--to", str(other), "--to-password-file", str(pw)],
+                         {**plain, "SNAPKIT_TO_PASSWORD_FILE": str(pw)})
+    assert unused.stderr.splitlines() == [
+        f"snapkit: note: the destination {other} is not encrypted; --to-password-file and "
+        "SNAPKIT_TO_PASSWORD_FILE unused: it has no passphrase"]
+
+
+def test_a_copied_snapshot_shows_its_original(tmp_path: Path) -> None:
+    from snapkit.format.crypto import MIN_SCRYPT_N, KdfParams
+    from snapkit.store.repository import Repository
+
+    src = make_tree(tmp_path / "src", {"f.txt": b"hello\n"})
+    repo, dst = tmp_path / "repo", tmp_path / "dst"
+    for where, pw in ((repo, "source passphrase"), (dst, DST_PW)):
+        Repository.init(where, passphrase=pw.encode(),
+                        kdf=KdfParams(MIN_SCRYPT_N, os.urandom(16)))
+    env = cli_env(tmp_path, SNAPKIT_REPO=str(repo), SNAPKIT_PASSWORD="source passphrase")
+    assert invoke_main(["snap", str(src)], env).code == 0
+    (row,) = invoke_main(["copy", "--to", str(dst), "--json"],
+                         {**env, "SNAPKIT_TO_PASSWORD": DST_PW}).json()["copied"]
+    sid, new = row["id"], row["destination_id"]
+    denv = cli_env(tmp_path, SNAPKIT_REPO=str(dst), SNAPKIT_PASSWORD=DST_PW)
+
+    (mine,) = invoke_main(["snapshots", "--json"], env).json()
+    assert "original" in mine and mine["original"] is None
+    (copy,) = invoke_main(["snapshots", "--json"], denv).json()
+    assert (copy["id"], copy["original"]) == (new, sid)
+    table = invoke_main(["snapshots"], denv).stdout.splitlines()
+    assert table[1].startswith(f"{new[:8]}c ")
+    assert table[-1] == ("c = copied from another repository (`snapkit show ID` names its "
+                         "original)")
+    assert "c = copied" not in invoke_main(["snapshots"], env).stdout
+    text = invoke_main(["show", new[:8]], denv).stdout
+    assert (f"  copied:   from snapshot {sid} of another repository (`snapkit copy`)"
+            in text.splitlines()), text
+    assert "copied:" not in invoke_main(["show", sid[:8]], env).stdout
+    assert invoke_main(["show", new[:8], "--json"], denv).json()["original"] == sid
+    assert invoke_main(["show", sid[:8], "--json"], env).json()["original"] is None

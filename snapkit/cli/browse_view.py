@@ -20,8 +20,9 @@ def show(settings: Settings, shown: ShowResult) -> None:
     doc = {
         "id": sid, "time": json_time(s.time_ns), "time_ns": s.time_ns, "host": s.hostname,
         "username": s.username, "sources": list(s.sources), "mode": s.mode,
-        "tags": list(s.tags), "parent": s.parent, "program_version": s.program_version,
-        "tree": s.tree, "summary": s.summary.__dict__, "rules": list(s.rules),
+        "tags": list(s.tags), "parent": s.parent, "original": s.original,
+        "program_version": s.program_version, "tree": s.tree, "summary": s.summary.__dict__,
+        "rules": list(s.rules),
         "sqlite": list(s.sqlite), "service": dict(s.service), "warnings": list(s.warnings),
         "openclaw": dict(s.openclaw),
         "skipped": [{"path": k.path, "reason": k.reason, "detail": k.detail}
@@ -37,6 +38,8 @@ def show(settings: Settings, shown: ShowResult) -> None:
     out(f"  mode:     {s.mode}")
     out(f"  tags:     {', '.join(s.tags) or '-'}")
     out(f"  parent:   {s.parent or '-'}")
+    if s.original:
+        out(f"  copied:   from snapshot {s.original} of another repository (`snapkit copy`)")
     out(f"  snapkit:  {s.program_version}")
     for src in s.sources:
         out(f"  source:   {src}")

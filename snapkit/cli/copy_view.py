@@ -17,12 +17,19 @@ from snapkit.cli.common import (
     human_bytes,
     json_time,
     local_time,
+    notice,
     shown,
 )
 from snapkit.cli.progress_line import pace, progress_line
 from snapkit.format.model import Snapshot
 from snapkit.maintain.copy import CopyProgress, SnapshotCopied, SnapshotDamaged
-from snapkit.ops.copy import CopyPlanned, CopyProgressed, CopyResult, SnapshotDone
+from snapkit.ops.copy import (
+    CopyPlanned,
+    CopyProgressed,
+    CopyResult,
+    PlainDestination,
+    SnapshotDone,
+)
 from snapkit.ops.events import Event
 
 
@@ -60,6 +67,9 @@ class Watcher:
         elif isinstance(event, SnapshotDone):
             self.line.clear()
             self._done(event.outcome, event.dry_run)
+        elif isinstance(event, PlainDestination):
+            if not s.json:
+                notice(s, plain_note(event))
         else:
             echo_event(s, event)
 
@@ -88,6 +98,20 @@ class Watcher:
         rest = progress_line(done, "", max(width - len(head) - 2, 1), size=human_bytes,
                              unit="blobs")
         return f"{head}  {rest}"
+
+
+def plain_note(e: PlainDestination) -> str:
+    """The note for a destination that is not encrypted (as ``export`` notes that its archive
+    of an encrypted repository is plain)."""
+    if e.source_encrypted:
+        what = (f"snapkit: note: the source is encrypted, the destination {e.destination} is "
+                "not: the snapshots copied there are stored in plain (to keep them encrypted, "
+                "copy to one made by `snapkit init --repo DEST --encryption repokey`)")
+    else:
+        what = f"snapkit: note: the destination {e.destination} is not encrypted"
+    if e.unused:
+        what += f"; {' and '.join(e.unused)} unused: it has no passphrase"
+    return what
 
 
 def render(settings: Settings, r: CopyResult) -> None:
@@ -148,6 +172,8 @@ def result_json(r: CopyResult) -> dict[str, Any]:
         "source": r.source,
         "destination": r.destination,
         "dry_run": r.dry_run,
+        "source_encrypted": r.source_encrypted,
+        "destination_encrypted": r.destination_encrypted,
         "snapshots_copied": len(r.copied),
         "snapshots_skipped": len(r.present),
         "snapshots_damaged": len(r.damaged),

@@ -1,5 +1,6 @@
 """Rendering of ``snapkit snapshots``: a table (or one per group), ``--compact`` columns, or
-JSON (a list of snapshots; with ``--group-by``, a list of groups each holding its own)."""
+JSON (a list of snapshots; with ``--group-by``, a list of groups each holding its own). A
+snapshot copied by ``snapkit copy`` under a new id is marked ``c``, its ``original`` in JSON."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ def _row_json(sid: str, s: Snapshot) -> dict[str, Any]:
         "tags": list(s.tags), "mode": s.mode, "parent": s.parent,
         "files": s.summary.total_files, "size": s.summary.total_bytes,
         "bytes_added": s.summary.bytes_added_stored, "skipped": len(s.skipped),
-        "imported": s.is_import, "complete": not s.incomplete,
+        "imported": s.is_import, "complete": not s.incomplete, "original": s.original,
     }
 
 
@@ -50,6 +51,8 @@ def render(settings: Settings, groups: Sequence[tuple[Group, list[Pair]]], group
         click.echo(f"{len(pairs)} snapshot{'' if len(pairs) == 1 else 's'}")
         legend = [text for flag, text in (
             (any(s.is_import for _, s in pairs), "i = imported from an archive"),
+            (any(s.original for _, s in pairs), "c = copied from another repository "
+                                                "(`snapkit show ID` names its original)"),
             (any(s.incomplete for _, s in pairs), "! = incomplete (files unreadable, or the "
                                                    "archive was truncated)"),
         ) if flag]
@@ -62,7 +65,8 @@ def _table(pairs: Sequence[Pair], compact: bool) -> None:
               ("ID", "Time", "Host", "Mode", "Tags", "Files", "Size", "Added", "Sources"))
     table = [header]
     for sid, s in pairs:
-        marks = ("i" if s.is_import else "") + ("!" if s.incomplete else "")
+        marks = (("i" if s.is_import else "") + ("c" if s.original else "")
+                 + ("!" if s.incomplete else ""))
         row = (f"{sid[:8]}{marks:<2}", local_time(s.time_ns), s.hostname)
         if compact:
             table.append((*row, ",".join(s.tags)))

@@ -79,6 +79,17 @@ class SnapshotDone(Event):
 
 
 @dataclass(frozen=True)
+class PlainDestination(Event):
+    """The destination is not encrypted: the source is (``source_encrypted``: its data is
+    stored there in plain), or a passphrase was given for it (``unused``: where, as options
+    and variables name them)."""
+
+    destination: str
+    source_encrypted: bool
+    unused: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class CopyResult:
     source: str
     destination: str
@@ -92,6 +103,8 @@ class CopyResult:
     #: snapshots the source holds: for "no snapshot matches ..."
     filters: str = ""
     listed: int = 0
+    source_encrypted: bool = False
+    destination_encrypted: bool = False
 
 
 #: How to give the destination's passphrase.
@@ -225,6 +238,11 @@ def copy(location: Location, to: Location, *, selectors: Sequence[str] = (),
         parse_s3(str(to))  # a malformed --to is named before the source is opened
     src = open_source(location, on_event=on_event)
     dst = open_destination(to, on_event, to_password_file)
+    if not dst.cipher.encrypted:
+        unused = ((("--to-password-file",) if to_password_file else ())
+                  + tuple(v for v in _TO_ENV.values() if v in os.environ))
+        if src.cipher.encrypted or unused:
+            on_event(PlainDestination(dst.backend.location, src.cipher.encrypted, unused))
     if _same(src, dst):
         raise UsageError(f"--to names the source repository itself ({dst.backend.location}); "
                          "give another repository")
@@ -264,7 +282,7 @@ def copy(location: Location, to: Location, *, selectors: Sequence[str] = (),
         raise _interrupted(exc, len(copied), dst.backend.location) from exc
     return CopyResult(src.backend.location, dst.backend.location, tuple(copied), held,
                       tuple(damaged), sent, dry_run, describe_filters(host, tags, path),
-                      len(listing))
+                      len(listing), src.cipher.encrypted, dst.cipher.encrypted)
 
 
 def _interrupted(exc: BaseException, copied: int, destination: str) -> Interrupted:
