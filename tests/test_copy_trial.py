@@ -243,3 +243,15 @@ def test_a_copied_snapshot_shows_its_original(tmp_path: Path) -> None:
     assert "copied:" not in invoke_main(["show", sid[:8]], env).stdout
     assert invoke_main(["show", new[:8], "--json"], denv).json()["original"] == sid
     assert invoke_main(["show", sid[:8], "--json"], env).json()["original"] is None
+
+
+def test_check_counts_in_the_singular_when_there_is_one(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    init_repo(repo)
+    env = cli_env(tmp_path, SNAPKIT_REPO=str(repo))
+    src = make_tree(tmp_path / "src", {"f.txt": b"hello\n"})
+    assert invoke_main(["snap", str(src)], env).code == 0
+    out = invoke_main(["check"], env)
+    assert out.code == 0, out.stderr
+    last = out.stdout.splitlines()[-1]
+    assert last.startswith("checked 1 pack, ") and ", 1 snapshot, " in last, last

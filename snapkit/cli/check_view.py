@@ -72,14 +72,19 @@ def render_text(report: CheckReport, read_data: bool, quiet: bool) -> None:
         return
     for n in report.notes:
         click.echo(f"note: {n}")
-    verdict = "no errors found" if report.ok else f"{len(report.errors)} error(s) found"
+
+    def many(count: int, word: str) -> str:
+        return f"{count:,} {word}{'' if count == 1 else 's'}"
+
+    verdict = "no errors found" if report.ok else f"{many(len(report.errors), 'error')} found"
     read = ""
     if read_data:
         read = f", read {human_bytes(report.bytes_read)}"
         if report.packs_read != report.packs:
             read += f" ({report.packs_read:,} of the packs)"
-    click.echo(f"checked {report.packs:,} packs, {report.blobs:,} blobs, "
-               f"{report.snapshots:,} snapshots, {report.trees:,} trees{read}: {verdict}")
+    click.echo(f"checked {many(report.packs, 'pack')}, {many(report.blobs, 'blob')}, "
+               f"{many(report.snapshots, 'snapshot')}, {many(report.trees, 'tree')}{read}: "
+               f"{verdict}")
 
 
 def report_json(report: CheckReport) -> dict[str, Any]:
