@@ -299,12 +299,13 @@ def test_damaged_or_foreign_config(tmp_path: Path, text: str) -> None:
     """In a repository (its packs/, index/ and snapshots/ are there) a config that is not one
     is damage: the repository opens with the version-1 defaults and a warning naming the
     repair. In any other folder it is refused: that is no snapkit repository."""
-    Repository.init(tmp_path / "r")
+    made = Repository.init(tmp_path / "r")
     (tmp_path / "r" / "config").write_text(text)
     repo = Repository.open(tmp_path / "r")
     want = RepoConfig.fallback()
-    if isinstance(repo.cipher, Sealed):  # the encrypted test mode: an encrypted one's defaults
-        want = sealed_config(want, repo.cipher)
+    if isinstance(repo.cipher, Sealed):  # the encrypted test mode: an encrypted one's defaults,
+        # with the id this machine saw there under its key (the local cache)
+        want = sealed_config(replace(want, id=made.config.id), repo.cipher)
     assert repo.config == want and repo.config_damaged
     assert len(repo.warnings) == 1 and "snapkit repair config" in repo.warnings[0]
     (tmp_path / "other").mkdir()
