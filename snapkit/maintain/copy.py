@@ -27,12 +27,16 @@ only when read: the snapshot's data stops there, and what it sent that no copied
 is counted (:attr:`Sent.unused_blobs`) for the summary's ``prune`` hint. Verifying every blob
 first would read all data twice for a rare case whose cost is bounded and reclaimable.
 
-Manifests are written in batches, each after :meth:`BlobSaver.flush` made the packs and index
-files they need durable: every :data:`~snapkit.maintain.copy_send.COMMIT_BYTES` of new stored
-data (at least a pack), every :data:`~snapkit.maintain.copy_send.COMMIT_SECONDS`, and at the
-end. A run killed at any moment leaves the destination valid (at worst packs no snapshot uses
-yet, which ``prune`` reclaims, and index files listing them, which a second run finds and
-does not send again).
+Manifests are written after :meth:`BlobSaver.flush` made the packs and index files they need
+durable: a snapshot's as soon as its data is complete when a pack's worth of new stored data
+(the destination's pack size) arrived since the last commit or
+:data:`~snapkit.maintain.copy_send.COMMIT_SECONDS` passed, and every one pending at the end.
+Stopped at a safe point (``stopping``: the caller's deferred Ctrl-C or SIGTERM), a run
+commits the snapshots whose data is complete, and flushes what the next one sent, before it
+raises :class:`CopyStopped`. A run killed at any moment leaves the destination valid (at
+worst packs no snapshot uses yet, which ``prune`` reclaims, and index files listing them,
+which a second run finds and does not send again): a second run sends again at most the
+data stored since the last commit that no index file lists yet.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from typing import TYPE_CHECKING
 
 from snapkit.format.errors import SnapkitError
 from snapkit.maintain.copy_records import CopyProgress as CopyProgress
+from snapkit.maintain.copy_records import CopyStopped as CopyStopped
 from snapkit.maintain.copy_records import Hooks, Pair
 from snapkit.maintain.copy_records import Sent as Sent
 from snapkit.maintain.copy_records import SnapshotCopied as SnapshotCopied
@@ -99,15 +104,19 @@ def copy_snapshots(src: Repository, dst: Repository, chosen: Iterable[Pair], *,
                    on_progress: Callable[[CopyProgress], None],
                    progress_due: Callable[[], bool],
                    known: Mapping[str, str] | None = None,
-                   listing: Sequence[Pair] = ()) -> Sent:
+                   listing: Sequence[Pair] = (),
+                   stopping: Callable[[], bool] | None = None) -> Sent:
     """Copy ``chosen`` from ``src`` into ``dst`` (both locked by the caller), reporting each
     snapshot to ``on_done`` as it is committed or found damaged; returns what was sent.
     ``known``: the source's snapshots already in ``dst`` (:func:`present`), whose ids a
     re-keyed manifest's ``parent`` takes and a re-keying run pairs with their copies' among
     ``listing`` (the source's snapshots, oldest first). On an error (the destination cannot
     be written) the blobs not yet listed by an index file are removed again and the error
-    raised; the snapshots committed before it stay."""
+    raised; the snapshots committed before it stay. ``stopping``: asked at safe points; True
+    stops the run there (:class:`CopyStopped`, after the complete snapshots are committed)."""
     hooks = Hooks(on_done, on_progress, progress_due)
+    if stopping is not None:
+        hooks.stopping = stopping
     chosen = list(chosen)
 
     def copier(saver: BlobSaver | None) -> Copier:

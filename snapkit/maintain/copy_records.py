@@ -66,13 +66,24 @@ class Sent:
     unused_bytes: int = 0
 
 
+class CopyStopped(Exception):
+    """The run stopped at a safe point because :attr:`Hooks.stopping` said so (Ctrl-C or
+    SIGTERM, deferred by the caller): the snapshots whose data was complete are committed."""
+
+
+def _never() -> bool:
+    return False
+
+
 @dataclass
 class Hooks:
-    """Where a run reports: each snapshot done, and paced progress."""
+    """Where a run reports: each snapshot done, and paced progress; ``stopping``: asked at
+    safe points (between blobs and tree levels), True to stop there (:class:`CopyStopped`)."""
 
     on_done: Callable[[SnapshotCopied | SnapshotDamaged], None]
     on_progress: Callable[[CopyProgress], None]
     progress_due: Callable[[], bool]
+    stopping: Callable[[], bool] = _never
 
 
 @dataclass

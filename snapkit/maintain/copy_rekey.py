@@ -108,6 +108,7 @@ class ReKeyer(Copier):
         try:
             level = [(self.src.load_snapshot(sid).tree, self.dst.load_snapshot(copy_id).tree)]
             while level:
+                self._stop_point()
                 pairs = list({s: d for s, d in level
                               if s not in self.ids and s not in trees}.items())
                 level = []
@@ -145,6 +146,7 @@ class ReKeyer(Copier):
         level, listed = [root], set()
         failed, index = self.failed, self.src.index
         while level:
+            self._stop_point()
             todo = []
             for tree_id in level:
                 if tree_id in self._raw or tree_id in self.ids:

@@ -13,6 +13,7 @@ from snapkit.format.errors import BlobUnreadable, IntegrityError, SnapkitError
 from snapkit.format.model import KIND_DATA, KIND_TREE, BlobEntry, Snapshot, content_id
 from snapkit.maintain.copy_records import (
     CopyProgress,
+    CopyStopped,
     Hooks,
     Pair,
     Sent,
@@ -27,9 +28,9 @@ from snapkit.store.repository import Repository
 if TYPE_CHECKING:
     from snapkit.store.saver import BlobSaver
 
-#: Manifests are committed after about this much new stored data (or a pack, if larger) ...
-COMMIT_BYTES = 64 * 1024 * 1024
-#: ... or after this many seconds, whichever comes first.
+#: Manifests are committed as soon as a snapshot's data is complete when a pack's worth of
+#: new stored data (the destination's pack size) arrived since the last commit, or after this
+#: many seconds, whichever comes first; and at the end, and when the run is stopped.
 COMMIT_SECONDS = 60.0
 
 
@@ -69,11 +70,23 @@ class Copier:
         return blob_id in self.planned or blob_id in self.dst.index
 
     def run(self, chosen: Sequence[Pair]) -> Sent:
-        """Copy ``chosen`` (oldest first); returns what was sent."""
-        for number, (sid, snap) in enumerate(chosen, 1):
-            self._one(sid, snap, number, len(chosen))
+        """Copy ``chosen`` (oldest first); returns what was sent. Stopped by
+        :attr:`Hooks.stopping`, it commits the snapshots whose data is complete (and makes
+        what the next one sent durable and indexed) before :class:`CopyStopped` is raised."""
+        try:
+            for number, (sid, snap) in enumerate(chosen, 1):
+                self._stop_point()
+                self._one(sid, snap, number, len(chosen))
+        except CopyStopped:
+            self._commit()
+            raise
         self._commit()
         return self._totals()
+
+    def _stop_point(self) -> None:
+        """A safe point to stop at: nothing half-saved (:attr:`Hooks.stopping`)."""
+        if self.hooks.stopping():
+            raise CopyStopped
 
     def _one(self, sid: str, snap: Snapshot, number: int, count: int) -> None:
         manifest = self._manifest(sid)
@@ -125,6 +138,7 @@ class Copier:
         level, seen, listed = [root], set(), set()
         index, failed = self.src.index, self.failed
         while level:
+            self._stop_point()
             todo = []
             for tree_id in level:
                 if tree_id in seen or tree_id in self.done_trees:
@@ -219,6 +233,7 @@ class Copier:
             if self.hooks.progress_due():
                 self.hooks.on_progress(CopyProgress(sid, number, count, i + 1, len(ids),
                                                     done_bytes, total))
+            self._stop_point()
 
     def _preflight(self, work: Work) -> bool:
         """Whether every data blob ``work`` lists has a copy in the source's index, not known
@@ -291,7 +306,7 @@ class Copier:
             return False
         when, stored = self._since
         grown = self.saver.bytes_added_stored - stored
-        return (grown >= max(COMMIT_BYTES, self.dst.config.pack_size)
+        return (grown >= self.dst.config.pack_size
                 or time.monotonic() - when >= COMMIT_SECONDS)
 
     def _commit(self) -> None:

@@ -23,9 +23,14 @@ from __future__ import annotations
 
 import getpass
 import os
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from types import FrameType
+from typing import Any
 
 from snapkit.format.errors import (
     Interrupted,
@@ -37,6 +42,7 @@ from snapkit.format.errors import (
 )
 from snapkit.maintain.copy import (
     CopyProgress,
+    CopyStopped,
     Sent,
     SnapshotCopied,
     SnapshotDamaged,
@@ -257,8 +263,9 @@ def copy(location: Location, to: Location, *, selectors: Sequence[str] = (),
             damaged.append(outcome)
         on_event(SnapshotDone(outcome, dry_run))
 
+    received: list[int] = []  # Ctrl-C, SIGTERM: the copy stops at a safe point
     try:
-        with read_lock(src, False, "copy", on_event):
+        with read_lock(src, False, "copy", on_event), _signals_deferred(received):
             try:
                 with dst.lock(exclusive=False, operation="copy"):
                     listing = src.snapshots()
@@ -273,16 +280,58 @@ def copy(location: Location, to: Location, *, selectors: Sequence[str] = (),
                     sent = copy_snapshots(
                         src, dst, todo, dry_run=dry_run, on_done=done,
                         on_progress=lambda p: on_event(CopyProgressed(p)),
-                        progress_due=throttle.due, known=there, listing=listing)
+                        progress_due=throttle.due, known=there, listing=listing,
+                        stopping=lambda: bool(received))
             finally:
                 src.flush_damage()
-    except (Interrupted, KeyboardInterrupt) as exc:
+    except (Interrupted, KeyboardInterrupt, CopyStopped) as exc:
+        stop = _stopped(received) if isinstance(exc, CopyStopped) else exc
         if dry_run:
-            raise
-        raise _interrupted(exc, len(copied), dst.backend.location) from exc
+            raise stop from None
+        raise _interrupted(stop, len(copied), dst.backend.location) from exc
+    if received:  # (after the last safe point: all is copied, but the user asked to stop)
+        raise (_stopped(received) if dry_run else
+               _interrupted(_stopped(received), len(copied), dst.backend.location))
     return CopyResult(src.backend.location, dst.backend.location, tuple(copied), held,
                       tuple(damaged), sent, dry_run, describe_filters(host, tags, path),
                       len(listing), src.cipher.encrypted, dst.cipher.encrypted)
+
+
+@contextmanager
+def _signals_deferred(received: list[int]) -> Iterator[None]:
+    """Ctrl-C and SIGTERM noted (in ``received``) instead of raised, so the copy stops at a
+    safe point and commits what is complete; a second one acts at once, as it would without
+    this (main thread only: signals are delivered there)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous: dict[int, Any] = {}
+
+    def note(signum: int, frame: FrameType | None) -> None:
+        received.append(signum)
+        if len(received) > 1:  # asked again: stop now
+            for number, handler in previous.items():
+                signal.signal(number, handler)
+            handler = previous.get(signum)
+            if callable(handler):
+                handler(signum, frame)
+            raise KeyboardInterrupt
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with suppress(ValueError, OSError):
+            previous[signum] = signal.signal(signum, note)
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def _stopped(received: list[int]) -> BaseException:
+    """What the first signal deferred by :func:`_signals_deferred` would have raised."""
+    if received[0] == signal.SIGTERM:
+        return Interrupted("terminated (SIGTERM); nothing was written (--dry-run)")
+    return KeyboardInterrupt()
 
 
 def _interrupted(exc: BaseException, copied: int, destination: str) -> Interrupted:
