@@ -222,6 +222,18 @@ def _same(src: Repository, dst: Repository) -> bool:
             and src.config.id == dst.config.id)
 
 
+def _note_plain(src: Repository, dst: Repository, to_password_file: str | None,
+                on_event: OnEvent) -> None:
+    """:class:`PlainDestination` when the destination is not encrypted and the source is, or
+    a passphrase was given for it."""
+    if dst.cipher.encrypted:
+        return
+    unused = ((("--to-password-file",) if to_password_file else ())
+              + tuple(v for v in _TO_ENV.values() if v in os.environ))
+    if src.cipher.encrypted or unused:
+        on_event(PlainDestination(dst.backend.location, src.cipher.encrypted, unused))
+
+
 def select(listing: Sequence[Pair], selectors: Sequence[str], host: str | None,
            tags: Sequence[str], path: str | None) -> list[Pair]:
     """The snapshots to consider, oldest first: those the filters keep or, with
@@ -244,11 +256,7 @@ def copy(location: Location, to: Location, *, selectors: Sequence[str] = (),
         parse_s3(str(to))  # a malformed --to is named before the source is opened
     src = open_source(location, on_event=on_event)
     dst = open_destination(to, on_event, to_password_file)
-    if not dst.cipher.encrypted:
-        unused = ((("--to-password-file",) if to_password_file else ())
-                  + tuple(v for v in _TO_ENV.values() if v in os.environ))
-        if src.cipher.encrypted or unused:
-            on_event(PlainDestination(dst.backend.location, src.cipher.encrypted, unused))
+    _note_plain(src, dst, to_password_file, on_event)
     if _same(src, dst):
         raise UsageError(f"--to names the source repository itself ({dst.backend.location}); "
                          "give another repository")
@@ -265,7 +273,7 @@ def copy(location: Location, to: Location, *, selectors: Sequence[str] = (),
 
     received: list[int] = []  # Ctrl-C, SIGTERM: the copy stops at a safe point
     try:
-        with read_lock(src, False, "copy", on_event), _signals_deferred(received):
+        with read_lock(src, False, "copy", on_event):
             try:
                 with dst.lock(exclusive=False, operation="copy"):
                     listing = src.snapshots()
@@ -277,11 +285,12 @@ def copy(location: Location, to: Location, *, selectors: Sequence[str] = (),
                     todo = tuple(p for p in chosen if p[0] not in there)
                     held = tuple(sid for sid, _ in chosen if sid in there)
                     on_event(CopyPlanned(dst.backend.location, todo, held, dry_run))
-                    sent = copy_snapshots(
-                        src, dst, todo, dry_run=dry_run, on_done=done,
-                        on_progress=lambda p: on_event(CopyProgressed(p)),
-                        progress_due=throttle.due, known=there, listing=listing,
-                        stopping=lambda: bool(received))
+                    with _signals_deferred(received):
+                        sent = copy_snapshots(
+                            src, dst, todo, dry_run=dry_run, on_done=done,
+                            on_progress=lambda p: on_event(CopyProgressed(p)),
+                            progress_due=throttle.due, known=there, listing=listing,
+                            stopping=lambda: bool(received))
             finally:
                 src.flush_damage()
     except (Interrupted, KeyboardInterrupt, CopyStopped) as exc:
