@@ -255,3 +255,46 @@ def test_check_counts_in_the_singular_when_there_is_one(tmp_path: Path) -> None:
     assert out.code == 0, out.stderr
     last = out.stdout.splitlines()[-1]
     assert last.startswith("checked 1 pack, ") and ", 1 snapshot, " in last, last
+
+
+def test_a_re_keyed_copy_of_an_openclaw_snapshot_paired_with_its_parent(
+        tmp_path: Path) -> None:
+    """Nothing in a copy hashes a snapshot (a frozen record with mapping fields): a
+    snapshot with ``service`` and ``openclaw`` maps, paired with its parent's copy, arrives
+    with them, after a ``forget --prune`` in the source."""
+    from dataclasses import replace
+
+    from snapkit.format.crypto import MIN_SCRYPT_N, KdfParams
+    from snapkit.format.model import content_id, encode_snapshot
+    from snapkit.store.repository import Repository
+
+    src = make_tree(tmp_path / "src", {"f.txt": b"hello\n", "g.bin": os.urandom(50_000)})
+    repo, dst = tmp_path / "repo", tmp_path / "dst"
+    Repository.init(dst, passphrase=DST_PW.encode(), kdf=KdfParams(MIN_SCRYPT_N, os.urandom(16)))
+    init_repo(repo)
+    env = cli_env(tmp_path, SNAPKIT_REPO=str(repo), SNAPKIT_TO_PASSWORD=DST_PW)
+    for n in range(3):
+        (src / "g.bin").write_bytes(os.urandom(50_000 + n))
+        assert invoke_main(["snap", str(src)], env).code == 0
+    assert invoke_main(["copy", "--to", str(dst)], env).code == 0
+    assert invoke_main(["forget", "--keep-last", "2", "--prune"], env).code == 0
+    (src / "h.bin").write_bytes(os.urandom(30_000))
+    assert invoke_main(["snap", str(src)], env).code == 0
+    source = Repository.open(repo, (lambda: os.environ["SNAPKIT_PASSWORD"].encode())
+                             if os.environ.get("SNAPKIT_TEST_ENCRYPTED") == "1" else None)
+    sid, snap = source.snapshots()[-1]
+    service = {"policy": "stop", "decision": "stopped", "start_command": ["openclaw", "up"]}
+    openclaw = {"state_dir": str(src), "profile": None, "agents": {"main": {"id": [1, 2]}}}
+    stored = source.cipher.seal(encode_snapshot(replace(snap, service=service,
+                                                        openclaw=openclaw)), "snapshot")
+    source.backend.save("snapshots", content_id(stored), stored)
+    source.remove_snapshot(sid)
+
+    out = invoke_main(["copy", "--to", str(dst), "--json"], env)
+    assert out.code == 0, (out.stdout, out.stderr)
+    result = out.json()
+    assert (result["snapshots_copied"], result["snapshots_skipped"]) == (1, 2)
+    (row,) = result["copied"]
+    copy = Repository.open(dst, DST_PW.encode).load_snapshot(row["destination_id"])
+    assert (dict(copy.service), dict(copy.openclaw)) == (service, openclaw)
+    assert copy.original == row["id"] and copy.parent is not None
