@@ -31,7 +31,14 @@ from typing import Any
 
 import pytest
 from archives import TarBuilder, bsdtar, gnu_tar, invoke, run_tool, write
-from helpers import REPO_ROOT, assert_trees_equal, init_repo, restored, verify_repository
+from helpers import (
+    REPO_ROOT,
+    assert_trees_equal,
+    init_repo,
+    restored,
+    test_secrets,
+    verify_repository,
+)
 from openclaw_real import API_KEY, RealInstall, onboard
 
 PAYLOAD = "/payload/posix/"
@@ -54,7 +61,7 @@ def snapkit_env(install: RealInstall, tmp: Path) -> dict[str, str]:
         init_repo(tmp / "repo")
     return install.env(SNAPKIT_REPO=str(tmp / "repo"), XDG_CONFIG_HOME=str(tmp / "xdg-config"),
                        XDG_DATA_HOME=str(tmp / "xdg-data"), PYTHONPATH=str(REPO_ROOT),
-                       PYTHONDONTWRITEBYTECODE="1")
+                       PYTHONDONTWRITEBYTECODE="1", **test_secrets())
 
 
 def snapkit(args: list[str], env: dict[str, str], ok: tuple[int, ...] = (0,)
