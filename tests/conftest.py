@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # `import helpers` fro
 os.environ.setdefault("SNAPKIT_CACHE_DIR", tempfile.mkdtemp(prefix="snapkit-test-cache-"))
 
 import encrypted_mode
-from helpers import close_sockets, init_repo
+from helpers import close_sockets, init_repo, other_filesystem
 from openclaw_real import RealInstall, onboard
 from s3server import S3Server, running
 
@@ -30,6 +31,15 @@ def repo(tmp_path: Path) -> Iterator[Repository]:
     """A new, empty repository at ``tmp_path / "repo"``."""
     yield init_repo(tmp_path / "repo")
     close_sockets()
+
+
+@pytest.fixture
+def elsewhere(tmp_path: Path) -> Iterator[Path]:
+    """A new folder on another filesystem than ``tmp_path`` (helpers.other_filesystem),
+    removed afterwards; the test is skipped where there is none."""
+    path = other_filesystem(tmp_path)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

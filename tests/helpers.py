@@ -603,6 +603,35 @@ def cli_env(tmp: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+def invoke_own_passphrase(args: Sequence[str], env: Mapping[str, str]) -> CliResult:
+    """:func:`invoke_main` without the encrypted test mode's passphrase in the environment:
+    the test gives its own (``env``), or none."""
+    return invoke_main(args, env, isolate=("SNAPKIT_PASSWORD_FILE", "SNAPKIT_PASSWORD"))
+
+
+def one_line_error(out: CliResult, code: int, *needles: str) -> str:
+    """The one ``snapkit: error:`` line of a run that exited ``code``, holding ``needles``."""
+    assert out.code == code, (out.code, out.stderr)
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("snapkit: error: "), out.stderr
+    for needle in needles:
+        assert needle in lines[0], (needle, lines[0])
+    return lines[0]
+
+
+def other_filesystem(tmp_path: Path) -> Path:
+    """A new folder on another filesystem than ``tmp_path`` (outside the tests' home
+    directories, where ``init`` encrypts by default), else the test is skipped; the
+    ``elsewhere`` fixture (conftest.py) removes it afterwards."""
+    for base in ("/dev/shm", "/run/user", "/var/tmp", "/tmp"):
+        if os.path.isdir(base) and os.access(base, os.W_OK) \
+                and os.stat(base).st_dev != os.stat(tmp_path).st_dev:
+            path = Path(base) / f"snapkit-test-{os.getpid()}-{tmp_path.name}"
+            path.mkdir()
+            return path
+    pytest.skip("no second writable filesystem here")
+
+
 def test_secrets() -> dict[str, str]:
     """The passphrase of the test-wide encrypted mode (``tests/encrypted_mode.py``) for a
     CLI run whose environment is otherwise isolated; nothing in the usual mode."""

@@ -11,15 +11,21 @@ from __future__ import annotations
 
 import io
 import os
-import shutil
 import subprocess
 import sys
 import tarfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from helpers import CliResult, assert_trees_equal, cli_env, invoke_main, make_tree, restored
+from helpers import (
+    assert_trees_equal,
+    cli_env,
+    make_tree,
+    one_line_error,
+    restored,
+)
+from helpers import invoke_own_passphrase as invoke
 from s3server import S3Server
 
 from snapkit.format.crypto import MIN_SCRYPT_N, KdfParams
@@ -43,10 +49,6 @@ def fast(path: Path, passphrase: str = PASSWORD) -> Repository:
                            kdf=KdfParams(MIN_SCRYPT_N, os.urandom(16)))
 
 
-def invoke(args: Sequence[str], env: dict[str, str]) -> CliResult:
-    # --password-file reaches the passphrase through SNAPKIT_PASSWORD_FILE: put it back after;
-    # the passphrase is this file's to give (never the encrypted test mode's)
-    return invoke_main(args, env, isolate=("SNAPKIT_PASSWORD_FILE", "SNAPKIT_PASSWORD"))
 
 
 def own_env(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -56,13 +58,6 @@ def own_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def one_line_error(out: CliResult, code: int, *needles: str) -> str:
-    assert out.code == code, (out.code, out.stderr)
-    lines = out.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("snapkit: error: "), out.stderr
-    for needle in needles:
-        assert needle in lines[0], (needle, lines[0])
-    return lines[0]
 
 
 @pytest.fixture
@@ -84,22 +79,8 @@ def src(tmp_path: Path) -> Path:
     })
 
 
-def other_filesystem(tmp_path: Path) -> Path:
-    """A folder on another filesystem than ``tmp_path`` (else the test is skipped)."""
-    for base in ("/dev/shm", "/run/user", "/var/tmp", "/tmp"):
-        if os.path.isdir(base) and os.access(base, os.W_OK) \
-                and os.stat(base).st_dev != os.stat(tmp_path).st_dev:
-            path = Path(base) / f"snapkit-test-{os.getpid()}-{tmp_path.name}"
-            path.mkdir()
-            return path
-    pytest.skip("no second writable filesystem here")
 
 
-@pytest.fixture
-def elsewhere(tmp_path: Path) -> Iterator[Path]:
-    path = other_filesystem(tmp_path)
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
 
 
 # --------------------------------------------------------------------------- init

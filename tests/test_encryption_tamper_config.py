@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from helpers import CliResult, invoke_main, make_tree, plain_only
+from helpers import invoke_own_passphrase as invoke
+from helpers import make_tree, one_line_error, plain_only
 from s3server import S3Server
 
 from snapkit.format.crypto import MIN_SCRYPT_N, KdfParams
@@ -24,18 +24,8 @@ PASSWORD = "tamper-test passphrase"
 MARKER = b"SecretMarker-of-the-tamper-test-51c3"
 
 
-def invoke(args: Sequence[str], env: dict[str, str]) -> CliResult:
-    # the passphrase is this file's to give (never the encrypted test mode's)
-    return invoke_main(args, env, isolate=("SNAPKIT_PASSWORD_FILE", "SNAPKIT_PASSWORD"))
 
 
-def one_line_error(out: CliResult, code: int, *needles: str) -> str:
-    assert out.code == code, (out.code, out.stderr)
-    lines = out.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("snapkit: error: "), out.stderr
-    for needle in needles:
-        assert needle in lines[0], (needle, lines[0])
-    return lines[0]
 
 
 @pytest.fixture

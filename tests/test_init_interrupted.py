@@ -8,13 +8,10 @@ Real ``python -m snapkit`` processes, killed at several moments of a real key de
 
 from __future__ import annotations
 
-import os
-import shutil
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,23 +23,8 @@ PASSWORD = "interrupted-init passphrase"
 LAYOUT = ("index", "keys", "locks", "packs", "snapshots")
 
 
-def other_filesystem(tmp_path: Path) -> Path:
-    """A folder on another filesystem than ``tmp_path`` (where ``init`` encrypts by default),
-    else the test is skipped."""
-    for base in ("/dev/shm", "/run/user", "/var/tmp", "/tmp"):
-        if os.path.isdir(base) and os.access(base, os.W_OK) \
-                and os.stat(base).st_dev != os.stat(tmp_path).st_dev:
-            path = Path(base) / f"snapkit-test-{os.getpid()}-{tmp_path.name}"
-            path.mkdir()
-            return path
-    pytest.skip("no second writable filesystem here")
 
 
-@pytest.fixture
-def elsewhere(tmp_path: Path) -> Iterator[Path]:
-    path = other_filesystem(tmp_path)
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture

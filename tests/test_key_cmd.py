@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from helpers import CliResult, invoke_main
+from helpers import CliResult, invoke_main, one_line_error
 
 from snapkit.format.crypto import MIN_SCRYPT_N, KdfParams
 from snapkit.store import keys as store_keys
@@ -30,12 +30,6 @@ def invoke(args: Sequence[str], env: dict[str, str], password: str | None = None
     return invoke_main(args, {**env, **extra}, isolate=("SNAPKIT_PASSWORD_FILE",))
 
 
-def one_line_error(out: CliResult, code: int, *needles: str) -> None:
-    assert out.code == code, (out.code, out.stderr)
-    lines = out.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("snapkit: error: "), out.stderr
-    for needle in needles:
-        assert needle in lines[0], (needle, lines[0])
 
 
 @pytest.fixture

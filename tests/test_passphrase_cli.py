@@ -9,11 +9,11 @@ from __future__ import annotations
 import os
 import secrets
 import unicodedata
-from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from helpers import CliResult, invoke_main, plain_only
+from helpers import invoke_own_passphrase as invoke
+from helpers import one_line_error, plain_only
 
 from snapkit.format.crypto import MIN_SCRYPT_N, KdfParams, wrap
 from snapkit.store.cipher import Sealed
@@ -22,18 +22,8 @@ from snapkit.store.repository import Repository
 PASSWORD = "correct horse battery staple"
 
 
-def invoke(args: Sequence[str], env: dict[str, str]) -> CliResult:
-    """The CLI without the encrypted test mode's passphrase: each test gives its own."""
-    return invoke_main(args, env, isolate=("SNAPKIT_PASSWORD_FILE", "SNAPKIT_PASSWORD"))
 
 
-def one_line_error(out: CliResult, code: int, *needles: str) -> str:
-    assert out.code == code, (out.code, out.stderr)
-    lines = out.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("snapkit: error: "), out.stderr
-    for needle in needles:
-        assert needle in lines[0], (needle, lines[0])
-    return lines[0]
 
 
 @pytest.fixture
