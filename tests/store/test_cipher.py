@@ -24,7 +24,9 @@ def test_blobs_round_trip_plain_and_sealed(data: bytes) -> None:
     assert plain.open_blob(plain.seal_blob(encoded, BLOB), len(data), BLOB) == data
     stored = sealed.seal_blob(encoded, BLOB)
     assert stored[0] == CODEC_SEALED
-    assert not data or data[:16] not in stored[1:]
+    # (a plain text too short to tell apart from chance in random bytes is not looked for: one
+    # byte turns up in ~30 random ones about one time in nine)
+    assert len(data) < 8 or data[:16] not in stored[1:]
     assert sealed.open_blob(stored, len(data), BLOB) == data
     assert sealed.seal_blob(encoded, BLOB) != stored  # a fresh nonce each time
 
