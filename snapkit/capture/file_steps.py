@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from snapkit.capture.chunker import Chunker
 from snapkit.capture.counts import Counts, Progress
@@ -41,7 +41,10 @@ from snapkit.capture.walk import Entry, Files, Matcher
 from snapkit.format.model import NODE_FILE, Node, Skipped, decode_node
 from snapkit.format.raw_tree import RawNode
 from snapkit.select.config.defaults import SqlitePolicy, SymlinkPolicy
-from snapkit.store.repository import BlobSaver, Repository
+from snapkit.store.repository import Repository
+
+if TYPE_CHECKING:
+    from snapkit.store.saver import BlobSaver
 
 
 @dataclass(frozen=True)

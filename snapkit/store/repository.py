@@ -19,7 +19,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from snapkit.format.errors import (
     BlobUnreadable,
@@ -54,19 +54,10 @@ from snapkit.store.location import default_repo_path as default_repo_path
 from snapkit.store.lock import repository_lock
 from snapkit.store.pack import load_runs
 
-if TYPE_CHECKING:  # loaded when used: the writers' side (saver() below)
+if TYPE_CHECKING:  # loaded when used: the writers' side (saver() below; commands that only
+    # read never import the saver, its threads and pool)
     from snapkit.format.crypto import KdfParams
-    from snapkit.store.saver import INDEX_EVERY_PACKS as INDEX_EVERY_PACKS
-    from snapkit.store.saver import BlobSaver as BlobSaver
-
-
-def __getattr__(name: str) -> Any:
-    # ``BlobSaver`` and ``INDEX_EVERY_PACKS``, re-exported from snapkit.store.saver, on first use:
-    # commands that only read never import the saver (threads, its pool).
-    if name in ("BlobSaver", "INDEX_EVERY_PACKS"):
-        from snapkit.store import saver
-        return getattr(saver, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from snapkit.store.saver import BlobSaver
 
 #: ``read_blobs`` reads at most this many blobs, or about this many stored bytes, at a time.
 READ_WINDOW_BLOBS = 256

@@ -29,7 +29,6 @@ from __future__ import annotations
 import base64
 import copy
 import hashlib
-import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -41,37 +40,21 @@ from snapkit.store.cipher import PLAIN, Cipher
 from snapkit.store.location import S3Location, redact
 from snapkit.store.pack import FOOTER
 from snapkit.store.s3_cache import ObjectCache, fetch_trees, pack_trees
-from snapkit.store.s3_client import DEFAULT_REGION, client_for
+from snapkit.store.s3_client import (
+    DEFAULT_REGION,
+    DENIED_CODES,
+    client_for,
+    error_code,
+    failure_reason,
+    http_status,
+    is_missing,
+)
 from snapkit.store.s3_read import PackReader
 from snapkit.store.s3_write import Uploads
 
 #: ``load_ranges``: ranges this close together are fetched in one request, up to this size.
 RANGE_GAP = 256 * 1024
 RANGE_SPAN = 32 * 1024 * 1024
-_DENIED = {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "403",
-           "InvalidToken", "ExpiredToken", "AllAccessDisabled", "AccountProblem"}
-_MISSING = {"NoSuchKey", "NoSuchBucket", "404", "NotFound"}
-
-
-def _code(exc: Any) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
-
-
-def _status(exc: Any) -> int:
-    return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
-
-
-def _reason(exc: Exception) -> str:
-    """The short cause of a connection failure ("[Errno 111] Connection refused")."""
-    text = str(getattr(exc, "kwargs", {}).get("error") or exc)
-    found = re.search(r"\[Errno -?\d+\][^'\")]*", text)
-    return (found.group(0) if found else text).strip()
-
-
-def _is_missing(exc: Any) -> bool:
-    return _code(exc) in _MISSING or _status(exc) == 404
-
-
 class S3Backend:
     """A repository under a key prefix of an S3 bucket."""
 
@@ -138,8 +121,8 @@ class S3Backend:
         try:
             yield
         except ClientError as exc:
-            code, status = _code(exc), _status(exc)
-            if code in _DENIED or status == 403:
+            code, status = error_code(exc), http_status(exc)
+            if code in DENIED_CODES or status == 403:
                 raise RepositoryMissing(
                     f"S3 access denied for bucket {self.bucket}: check AWS_ACCESS_KEY_ID/"
                     f"AWS_SECRET_ACCESS_KEY ({code or status} {doing})"
@@ -155,8 +138,8 @@ class S3Backend:
         except (BotoConnectionError, HTTPClientError) as exc:
             endpoint = self.where.endpoint or self._client.meta.endpoint_url
             raise RepositoryMissing(redact(
-                f"cannot reach S3 endpoint {endpoint}: {_reason(exc)}; check the URL in --repo "
-                "and that the server is up")) from exc
+                f"cannot reach S3 endpoint {endpoint}: {failure_reason(exc)}; check the URL in "
+                "--repo and that the server is up")) from exc
         except BotoCoreError as exc:
             raise SnapkitError(redact(f"S3 {doing} failed on {self.location}: {exc}")) from exc
 
@@ -178,7 +161,7 @@ class S3Backend:
                 self._client.head_bucket(Bucket=self.bucket)
                 return
             except ClientError as exc:
-                if not _is_missing(exc):
+                if not is_missing(exc):
                     raise
             kw: dict[str, Any] = {}
             if self.where.endpoint is None and self.region != DEFAULT_REGION:
@@ -186,9 +169,9 @@ class S3Backend:
             try:
                 self._client.create_bucket(Bucket=self.bucket, **kw)
             except ClientError as exc:
-                if _code(exc) == "BucketAlreadyOwnedByYou":
+                if error_code(exc) == "BucketAlreadyOwnedByYou":
                     return
-                if _code(exc) != "BucketAlreadyExists":
+                if error_code(exc) != "BucketAlreadyExists":
                     raise
                 # Created meanwhile by someone: fine if it is ours to use.
                 self._client.head_bucket(Bucket=self.bucket)
@@ -279,9 +262,9 @@ class S3Backend:
             try:
                 response = self._client.get_object(Bucket=self.bucket, Key=key, **kw)
             except ClientError as exc:
-                if _is_missing(exc):
+                if is_missing(exc):
                     raise NotFound(f"{kind}/{name}") from exc
-                if _code(exc) == "InvalidRange" or _status(exc) == 416:
+                if error_code(exc) == "InvalidRange" or http_status(exc) == 416:
                     return b"", None  # the range starts at or past the end of the object
                 raise
             data: bytes = response["Body"].read()
@@ -325,7 +308,7 @@ class S3Backend:
             try:
                 head = self._client.head_object(Bucket=self.bucket, Key=key)
             except ClientError as exc:
-                if _is_missing(exc):
+                if is_missing(exc):
                     raise NotFound(f"{kind}/{name}") from exc
                 raise
         return int(head["ContentLength"]), float(head["LastModified"].timestamp())
@@ -373,7 +356,7 @@ class S3Backend:
                         listed.append(name)
                         yield name
             except ClientError as exc:
-                if _code(exc) != "NoSuchBucket":
+                if error_code(exc) != "NoSuchBucket":
                     raise
         if self._cache is not None and kind in ("index", "snapshots", "packs"):
             self._cache.keep_only(kind, listed)  # the whole listing was read
@@ -392,7 +375,7 @@ class S3Backend:
             try:
                 self._client.delete_object(Bucket=self.bucket, Key=key)
             except ClientError as exc:
-                if not _is_missing(exc):
+                if not is_missing(exc):
                     raise
 
     def local_root(self) -> Path | None:

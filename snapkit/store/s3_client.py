@@ -21,6 +21,7 @@ import contextlib
 import gc
 import marshal
 import os
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -209,3 +210,32 @@ def client_for(endpoint: str | None, access_key: str | None, secret_key: str | N
         if len(_CLIENTS) == 1:  # botocore's models stay for good: no collection walks them
             gc.freeze()
     return _CLIENTS[key]
+
+
+# ---------------------------------------------------------------- what botocore errors mean
+
+DENIED_CODES = {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "403",
+           "InvalidToken", "ExpiredToken", "AllAccessDisabled", "AccountProblem"}
+MISSING_CODES = {"NoSuchKey", "NoSuchBucket", "404", "NotFound"}
+
+
+def error_code(exc: Any) -> str:
+    """The S3 error code of a botocore ClientError (``NoSuchKey``, ``AccessDenied``…)."""
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def http_status(exc: Any) -> int:
+    """The HTTP status of a botocore ClientError (0 when it has none)."""
+    return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+
+
+def failure_reason(exc: Exception) -> str:
+    """The short cause of a connection failure ("[Errno 111] Connection refused")."""
+    text = str(getattr(exc, "kwargs", {}).get("error") or exc)
+    found = re.search(r"\[Errno -?\d+\][^'\")]*", text)
+    return (found.group(0) if found else text).strip()
+
+
+def is_missing(exc: Any) -> bool:
+    """Whether a botocore ClientError says the object or bucket does not exist."""
+    return error_code(exc) in MISSING_CODES or http_status(exc) == 404

@@ -53,7 +53,8 @@ from snapkit.format.model import (
     sort_nodes,
 )
 from snapkit.store.backend import LocalBackend
-from snapkit.store.repository import BlobSaver, RepoConfig, Repository
+from snapkit.store.repository import RepoConfig, Repository
+from snapkit.store.saver import BlobSaver
 
 SOURCE = "/srv/frozen"
 HOST = "frozen-host"

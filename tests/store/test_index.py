@@ -237,7 +237,7 @@ def test_index_can_be_rebuilt_from_packs_alone(tmp_path: Path) -> None:
 
 
 def test_saver_writes_an_index_every_few_packs(tmp_path: Path) -> None:
-    from snapkit.store.repository import INDEX_EVERY_PACKS
+    from snapkit.store.saver import INDEX_EVERY_PACKS
 
     repo = init_repo(tmp_path / "repo", pack_size=64 * 1024)
     with repo.saver() as saver:

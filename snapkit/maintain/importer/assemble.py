@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from snapkit.format.model import NODE_DIR, NODE_FILE, Node, Tree, sort_nodes
 from snapkit.format.paths import join_path
@@ -13,7 +14,9 @@ from snapkit.maintain.importer.collect import Dir, Item, lookup
 from snapkit.maintain.importer.layout import Layout
 from snapkit.read.openclaw_archive import source_parts
 from snapkit.read.treewalk import Parts
-from snapkit.store.repository import BlobSaver
+
+if TYPE_CHECKING:
+    from snapkit.store.saver import BlobSaver
 
 
 class Assembler:

@@ -11,7 +11,7 @@ import os
 import tarfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from snapkit.capture.chunker import Chunker
 from snapkit.capture.nodes import node_from_tar
@@ -20,7 +20,9 @@ from snapkit.format.model import NODE_DIR, NODE_FILE, NODE_SYMLINK, Node, file_h
 from snapkit.maintain.importer.stream import READ_ERRORS, Guarded
 from snapkit.read.openclaw_archive import MANIFEST, MANIFEST_MAX
 from snapkit.read.treewalk import Parts, UnsafeName, check_name
-from snapkit.store.repository import BlobSaver
+
+if TYPE_CHECKING:
+    from snapkit.store.saver import BlobSaver
 
 #: The longest file name component (in bytes) file systems hold (Linux, macOS, NTFS: 255).
 NAME_MAX = 255

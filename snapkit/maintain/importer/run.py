@@ -7,7 +7,7 @@ from __future__ import annotations
 import tarfile
 import time
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from snapkit.capture.chunker import Chunker
 from snapkit.format import archive_meta
@@ -27,7 +27,10 @@ from snapkit.maintain.importer.stream import (
 )
 from snapkit.read.archive_verify import read_metadata
 from snapkit.read.treewalk import Parts
-from snapkit.store.repository import BlobSaver, Repository
+from snapkit.store.repository import Repository
+
+if TYPE_CHECKING:
+    from snapkit.store.saver import BlobSaver
 
 LAYOUTS = ("snapkit", "openclaw", "tar")
 FOREIGN_ROOT = "imported"  # foreign tars go under /imported/<archive stem>
