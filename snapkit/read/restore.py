@@ -40,18 +40,14 @@ from snapkit.format.model import (
     Tree,
 )
 from snapkit.format.paths import split_path
+from snapkit.read.dirfds import DIRFD, DirFds, dest_path
 from snapkit.read.readahead import ReadAhead
 from snapkit.read.restore_compare import Chunker as Chunker
 from snapkit.read.restore_compare import compare, same_content
 from snapkit.read.restore_files import ParallelFiles
 from snapkit.read.restore_target import check_target, raise_named
-from snapkit.read.restore_writer import (
-    DIRFD,
-    DirFds,
-    Writer,
-    dest_path,
-)
 from snapkit.read.restore_writer import TEMP_PREFIX as TEMP_PREFIX
+from snapkit.read.restore_writer import Writer
 from snapkit.read.treewalk import (
     BlobReader,
     Entry,

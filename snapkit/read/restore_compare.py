@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import BinaryIO, Protocol
 
 from snapkit.format.model import NODE_DIR, NODE_FILE, NODE_SYMLINK, Node, file_hasher
-from snapkit.read.restore_writer import BINARY, NOFOLLOW, DirFds, SymlinkInTheWay
+from snapkit.read.dirfds import BINARY, NOFOLLOW, DirFds, SymlinkInTheWay
 from snapkit.read.treewalk import Parts
 
 #: How much of an existing file is hashed at a time, to tell whether it is the snapshot's.

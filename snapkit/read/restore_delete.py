@@ -30,8 +30,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from snapkit.read.dirfds import NOFOLLOW, DirFds, SymlinkInTheWay, dest_path
 from snapkit.read.partials import is_orphan
-from snapkit.read.restore_writer import NOFOLLOW, TEMP_PREFIX, DirFds, SymlinkInTheWay, dest_path
+from snapkit.read.restore_writer import TEMP_PREFIX
 from snapkit.read.treewalk import Parts, original_path
 
 if TYPE_CHECKING:  # (the rules are imported by the caller that builds a Scope)

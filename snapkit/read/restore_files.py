@@ -26,8 +26,9 @@ from itertools import islice
 from typing import Generic, TypeVar
 
 from snapkit.format.model import Node
+from snapkit.read.dirfds import dest_path
 from snapkit.read.readahead import ReadAhead, default_workers
-from snapkit.read.restore_writer import FileJob, dest_path, write_job
+from snapkit.read.restore_writer import FileJob, write_job
 from snapkit.read.treewalk import BlobReader
 from snapkit.read.write_progress import WriteProgress, counted
 
