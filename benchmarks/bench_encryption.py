@@ -84,13 +84,18 @@ def main() -> None:
             times.update(unchanged_on_s3(work, env, exe, source, args.runs))
     rows = []
     names = {"snap": "first snapshot", "restore": "restore", "s3": "unchanged snapshot, S3"}
+    # the unlock the timed encrypted runs pay (their cheapest scrypt), measured in this run:
+    # taken off for the data path's ratio, the target's
+    unlock_cost = max(min(fast) - min(bare), 0.0)
     for what in [w for w in names if f"plain {w}" in times]:
         p, s = times[f"plain {what}"], times[f"sealed {what}"]
+        path = (min(s) - unlock_cost) / min(p)
         rows.append((names[what],
                      f"{min(p):.3f} / {median(p):.3f} s", f"{min(s):.3f} / {median(s):.3f} s",
-                     f"{min(s) / min(p):.2f}x", "yes" if min(s) / min(p) <= 1.2 else "no"))
+                     f"{min(s) / min(p):.2f}x", f"{path:.2f}x", "yes" if path <= 1.2 else "no"))
     table(f"Encryption's cost on {source} ({args.runs} interleaved runs; min / median)",
-          ("", "plain", "encrypted", "ratio (min)", "<= 1.2x"), rows)
+          ("", "plain", "encrypted", "ratio (min)", "data path (min, unlock off)", "<= 1.2x"),
+          rows)
     print(f"\nstored: plain {mb(sizes['plain'])}, encrypted {mb(sizes['sealed'])} "
           f"({sizes['sealed'] / sizes['plain']:.3f}x)")
     print(f"unlock with the default key derivation (scrypt tuned to ~0.5 s): `snapshots` "
