@@ -233,10 +233,10 @@ def test_a_copied_snapshot_shows_its_original(tmp_path: Path) -> None:
     (copy,) = invoke_main(["snapshots", "--json"], denv).json()
     assert (copy["id"], copy["original"]) == (new, sid)
     table = invoke_main(["snapshots"], denv).stdout.splitlines()
-    assert table[1].startswith(f"{new[:8]}c ")
-    assert table[-1] == ("c = copied from another repository (`snapkit show ID` names its "
+    assert table[1].startswith(f"{new[:8]}o ")  # (not a hex digit: no longer id)
+    assert table[-1] == ("o = copied from another repository (`snapkit show ID` names its "
                          "original)")
-    assert "c = copied" not in invoke_main(["snapshots"], env).stdout
+    assert "o = copied" not in invoke_main(["snapshots"], env).stdout
     text = invoke_main(["show", new[:8]], denv).stdout
     assert (f"  copied:   from snapshot {sid} of another repository (`snapkit copy`)"
             in text.splitlines()), text

@@ -1,6 +1,7 @@
 """Rendering of ``snapkit snapshots``: a table (or one per group), ``--compact`` columns, or
 JSON (a list of snapshots; with ``--group-by``, a list of groups each holding its own). A
-snapshot copied by ``snapkit copy`` under a new id is marked ``c``, its ``original`` in JSON."""
+snapshot copied by ``snapkit copy`` under a new id is marked ``o`` (a hex digit would read as
+part of the id), its ``original`` in JSON."""
 
 from __future__ import annotations
 
@@ -51,7 +52,7 @@ def render(settings: Settings, groups: Sequence[tuple[Group, list[Pair]]], group
         click.echo(f"{len(pairs)} snapshot{'' if len(pairs) == 1 else 's'}")
         legend = [text for flag, text in (
             (any(s.is_import for _, s in pairs), "i = imported from an archive"),
-            (any(s.original for _, s in pairs), "c = copied from another repository "
+            (any(s.original for _, s in pairs), "o = copied from another repository "
                                                 "(`snapkit show ID` names its original)"),
             (any(s.incomplete for _, s in pairs), "! = incomplete (files unreadable, or the "
                                                    "archive was truncated)"),
@@ -65,7 +66,7 @@ def _table(pairs: Sequence[Pair], compact: bool) -> None:
               ("ID", "Time", "Host", "Mode", "Tags", "Files", "Size", "Added", "Sources"))
     table = [header]
     for sid, s in pairs:
-        marks = (("i" if s.is_import else "") + ("c" if s.original else "")
+        marks = (("i" if s.is_import else "") + ("o" if s.original else "")
                  + ("!" if s.incomplete else ""))
         row = (f"{sid[:8]}{marks:<2}", local_time(s.time_ns), s.hostname)
         if compact:
