@@ -225,6 +225,26 @@ def test_a_repository_url_with_credentials_is_refused(tmp_path: Path) -> None:
     assert not any(p.exists() for p in units(tmp_path))
 
 
+def test_an_s3_job_with_the_shells_keys_only_is_warned_about(tmp_path: Path) -> None:
+    """The job does not get this shell's AWS_* keys: without ~/.aws/credentials every run
+    would stop with exit 10, so install says so (and installs: an instance role may serve)."""
+    src = str(make_tree(tmp_path / "src", {"a.txt": b"a\n"}))
+    env = {**sched_env(tmp_path), "AWS_ACCESS_KEY_ID": "AKIAEXAMPLE",
+           "AWS_SECRET_ACCESS_KEY": "not-a-real-secret"}
+    args = ["schedule", "install", "--scheduler", "systemd", "--write-only", "--repo",
+            "s3:http://127.0.0.1:9/bucket/snapkit", src]
+    result = invoke_main(args, env)
+    assert result.code == 0, result.stderr
+    shared = tmp_path / ".aws" / "credentials"
+    assert (f"snapkit: warning: the S3 keys of this shell (AWS_ACCESS_KEY_ID) are not carried "
+            f"into the job, and there is no {shared}") in result.stderr
+    assert "not-a-real-secret" not in units(tmp_path)[0].read_text()
+    shared.parent.mkdir()
+    shared.write_text("[default]\naws_access_key_id = AKIAEXAMPLE\n")
+    again = invoke_main(args, env)
+    assert again.code == 0 and "S3 keys" not in again.stderr
+
+
 def test_install_refuses_a_job_whose_snapshot_would_fail(tmp_path: Path) -> None:
     env = sched_env(tmp_path)  # OPENCLAW_STATE_DIR names a directory that is not there
     result = invoke_main(["schedule", "install"], env)

@@ -89,6 +89,9 @@ def install(settings: Settings, paths: tuple[str, ...], every_day: bool, every_h
         tags=tags, policy=policy if forget else None)  # empty: the config's retention
     manage.check_sources(options)
     manage.check_passphrase(options.repo)
+    note = manage.s3_credentials_note(options.repo)
+    if note is not None:
+        schedule_view.warn(settings, note)
     home, host, now = Home.from_env(), Host(), datetime.now().astimezone()
     chosen = manage.choose(scheduler, home, host, write_only or dry_run)
     job = manage.make_job(options, when, home)

@@ -361,6 +361,21 @@ def check_passphrase(repo: str, env: Mapping[str, str] | None = None) -> None:
         name_the_source(exc, carried)  # (a wrong one: named by where it came from)
 
 
+def s3_credentials_note(repo: str, env: Mapping[str, str] | None = None) -> str | None:
+    """The warning for an ``s3:`` job whose keys are this shell's ``AWS_*`` (never carried
+    into a job) with no shared credentials file to read them from: every run would stop."""
+    env = os.environ if env is None else env
+    if not repo.startswith("s3:") or not env.get("AWS_ACCESS_KEY_ID"):
+        return None
+    shared = env.get("AWS_SHARED_CREDENTIALS_FILE") or os.path.join(
+        os.path.expanduser("~"), ".aws", "credentials")
+    if os.path.isfile(os.path.expanduser(shared)):
+        return None
+    return (f"the S3 keys of this shell (AWS_ACCESS_KEY_ID) are not carried into the job, and "
+            f"there is no {shared}: every run would stop with exit 10 (no S3 credentials); "
+            "put the keys in that file (docs/s3.md, \"Credentials and region\")")
+
+
 def checked_repo(repo: str) -> str:
     """``repo`` for the job's command line, refused when it carries a secret (user info or a
     signed query in an ``s3:`` URL): a command line is no place for one."""
