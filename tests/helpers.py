@@ -640,6 +640,15 @@ def test_secrets() -> dict[str, str]:
     return {"SNAPKIT_PASSWORD": os.environ.get("SNAPKIT_PASSWORD", "")}
 
 
+def created_line(location: Path | str, in_process: bool = True) -> str:
+    """The note of a repository a ``snap`` or ``import`` made by itself (in the encrypted test
+    mode every repository made in this process is encrypted; one a subprocess makes is not)."""
+    what = ("(encrypted)" if in_process and os.environ.get("SNAPKIT_TEST_ENCRYPTED") == "1" else
+            "(not encrypted: it is in your home directory; `snapkit init --encryption "
+            "repokey` makes an encrypted one)")
+    return f"created a new repository at {location} {what}"
+
+
 def without_export_note(stderr: str) -> str:
     """``stderr`` of an export without its note that an encrypted repository's archive is
     plain: it is there in the encrypted test mode only (every repository is encrypted)."""

@@ -20,6 +20,7 @@ from helpers import (
     assert_trees_equal,
     cli_env,
     cli_runner,
+    created_line,
     init_repo,
     invoke_main,
     iter_store_files,
@@ -319,7 +320,7 @@ def test_repository_from_env_and_auto_created_with_one_notice(
     out = run(["snap", str(src), "--json"], env)
     assert out.code == 0, out.stderr
     assert out.stderr.strip().splitlines() == [
-        f"created a new repository at {tmp_path / 'from-env'}"
+        created_line(tmp_path / "from-env", in_process=False)
     ]
     assert out.json_lines()[-1]["event"] == "summary"  # stdout stays pure JSON
     assert (tmp_path / "from-env" / "config").is_file()
@@ -335,7 +336,7 @@ def test_default_repository_location(tmp_path: Path, src: Path) -> None:
     out = run(["snap", "--json", str(src)], env)
     assert out.code == 0, out.stderr
     default = tmp_path / "xdg-data" / "snapkit" / "repo"
-    assert out.stderr == f"created a new repository at {default}\n"
+    assert out.stderr == created_line(default, in_process=False) + "\n"
     assert Repository.open(default).snapshot_ids() == [out.json_lines()[-1]["snapshot_id"]]
     env.pop("XDG_DATA_HOME")
     out = run(["snap", "-q", str(src)], env)

@@ -171,7 +171,9 @@ def test_the_first_snap_creates_a_repository_only_where_it_would_be_plain(
     assert not (elsewhere / "r").exists()
     out = invoke(["snap", str(src), "--repo", str(tmp_path / "r")], env)
     assert out.code == 0, out.stderr
-    assert out.stderr == f"created a new repository at {tmp_path / 'r'}\n"
+    assert out.stderr == (f"created a new repository at {tmp_path / 'r'} (not encrypted: it is in "
+                          "your home directory; `snapkit init --encryption repokey` makes an "
+                          "encrypted one)\n")
     assert not Repository.open(tmp_path / "r").config.encrypted
 
 

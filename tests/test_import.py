@@ -23,6 +23,7 @@ from helpers import (
     Symlink,
     assert_trees_equal,
     cli_env,
+    created_line,
     init_repo,
     listing,
     make_tree,
@@ -92,7 +93,7 @@ def test_export_import_restore_round_trip(tmp_path: Path, src: Path, fmt: str,
     out = ok(invoke(["import", str(archive), "--json", "--tag", "moved"], env_b))
     res = out.json()
     assert out.stderr.strip().splitlines() == [
-        f"created a new repository at {tmp_path / 'repo-b'}"]
+        created_line(tmp_path / "repo-b")]
     assert res["layout"] == "snapkit" and res["origin_snapshot"] == sid
     assert res["compression"] == ("gzip" if fmt == "tar.gz" else "zstd")
     assert res["warnings"] == [] and res["complete"] is True

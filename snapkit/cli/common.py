@@ -366,7 +366,10 @@ def echo_event(settings: Settings, event: Event) -> None:
     from snapkit.ops.events import ReadingUnlocked, RepositoryCreated, RepositoryDamaged
 
     if isinstance(event, RepositoryCreated):
-        notice(settings, f"created a new repository at {event.location}")
+        notice(settings, f"created a new repository at {event.location} "
+                         + ("(encrypted)" if event.encrypted else
+                            "(not encrypted: it is in your home directory; `snapkit init "
+                            "--encryption repokey` makes an encrypted one)"))
     elif isinstance(event, ReadingUnlocked):
         click.echo(f"snapkit: warning: cannot lock the repository ({event.reason}); "
                    "reading without a lock — pass --no-lock to skip trying", err=True)

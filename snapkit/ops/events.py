@@ -31,9 +31,11 @@ def ignore(_event: Event) -> None:
 
 @dataclass(frozen=True)
 class RepositoryCreated(Event):
-    """No repository was at the location, so an empty one was created there."""
+    """No repository was at the location, so an empty one was created there (plain, as the
+    default is where one is made by itself: ``encrypted`` says what it is)."""
 
     location: str
+    encrypted: bool = False
 
 
 @dataclass(frozen=True)

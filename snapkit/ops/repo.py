@@ -105,7 +105,7 @@ def open_repository(location: Location, *, create: bool = False, on_event: OnEve
                 f"create it first with `snapkit init --repo {location}` (asks for its "
                 "passphrase; `--encryption none` for a plain one)") from None
         repo = Repository.init(location)
-        on_event(RepositoryCreated(str(repo.backend.location)))
+        on_event(RepositoryCreated(str(repo.backend.location), repo.config.encrypted))
     repo.set_on_warning(lambda message: on_event(RepositoryDamaged(message)))
     return repo
 
