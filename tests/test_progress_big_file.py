@@ -1,8 +1,11 @@
 """The live line while one big file is read or written (issue 16, a new-user trial: "no line
 at all for the whole 6.9 s run" of a 3 GB file, restore "frozen until the end"): on a real
 pseudo-terminal, ``snap``, ``restore`` and ``export`` of a single file of 640 MiB (random
-data, 40 MiB of it repeated: stored once, so that it takes a few seconds in all) show at least
-two frames with growing bytes before they end."""
+data, 40 MiB of it repeated: stored once, so that it takes a few seconds in all) draw frames
+inside the file — bytes done of it, more than none and less than all, growing from frame to
+frame. (How many frames depends on the machine's speed: a restore writes the 640 MiB at
+2 GiB/s in a third of a second, one frame's interval and a half, so one mid-file frame is what
+a fast run is sure to draw.)"""
 
 from __future__ import annotations
 
@@ -38,8 +41,8 @@ def _done(frame: str) -> int:
 def _growing(frames: list[str]) -> None:
     progress = [f for f in frames if " files  " in f and "\n" not in f]
     done = [_done(f) for f in progress]
-    assert len(done) >= 2, frames
-    assert done == sorted(done) and done[0] < done[-1], frames  # (the first: inside the file)
+    assert any(0 < d < SIZE for d in done), frames  # drawn inside the file, not at its end
+    assert done == sorted(done) and (len(done) == 1 or done[0] < done[-1]), frames
     assert all(f.endswith("big.bin") for f in progress), frames  # the file under way
 
 
