@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -49,15 +50,11 @@ def fast(path: Path, passphrase: str = PASSWORD) -> Repository:
                            kdf=KdfParams(MIN_SCRYPT_N, os.urandom(16)))
 
 
-
-
 def own_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     """:func:`cli_env` for a real process, without the encrypted test mode's passphrase."""
     env = cli_env(tmp_path, **extra)
     env.pop("SNAPKIT_PASSWORD", None)
     return env
-
-
 
 
 @pytest.fixture
@@ -77,10 +74,6 @@ def src(tmp_path: Path) -> Path:
         "d/big.bin": os.urandom(300_000),
         "top.txt": b"hello\n",
     })
-
-
-
-
 
 
 # --------------------------------------------------------------------------- init
@@ -355,6 +348,14 @@ def test_the_passphrase_is_asked_on_a_terminal(tmp_path: Path) -> None:
     assert code == 0 and "New passphrase: " in shown and "Repeat the passphrase: " in shown
     assert PASSWORD not in shown  # never echoed
     assert "(encrypted, repokey)" in shown and "keep the passphrase safe" in shown
+    assert "encrypted by default" not in shown  # (chosen: no note why)
+    usb = tmp_path.parent / f"{tmp_path.name}-usb"  # outside the home: encrypted by default
+    code, shown = on_terminal(["init", "--repo", str(usb)], env, [PASSWORD, PASSWORD])
+    assert code == 0, shown
+    assert (f"snapkit: note: {usb} is outside your home directory, so it is encrypted by "
+            "default (--encryption none for a plain one); choose its passphrase") in shown
+    assert shown.index("choose its passphrase") < shown.index("New passphrase: ")
+    shutil.rmtree(usb)
     code, shown = on_terminal(["snapshots"], env, [PASSWORD])
     assert code == 0 and shown.count("assphrase: ") == 1 and "no snapshots" in shown, shown
     code, shown = on_terminal(["snapshots"], env, ["wrong"])

@@ -24,10 +24,6 @@ PASSWORD = "tamper-test passphrase"
 MARKER = b"SecretMarker-of-the-tamper-test-51c3"
 
 
-
-
-
-
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """The CLI's environment; its cache (and this process's) below tmp_path."""

@@ -23,10 +23,6 @@ PASSWORD = "interrupted-init passphrase"
 LAYOUT = ("index", "keys", "locks", "packs", "snapshots")
 
 
-
-
-
-
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
     env = cli_env(tmp_path)

@@ -30,8 +30,6 @@ def invoke(args: Sequence[str], env: dict[str, str], password: str | None = None
     return invoke_main(args, {**env, **extra}, isolate=("SNAPKIT_PASSWORD_FILE",))
 
 
-
-
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
     Repository.init(tmp_path / "repo", passphrase=FIRST.encode(),
@@ -164,7 +162,6 @@ def test_key_times_are_shown_as_snapshots_shows_them(tmp_path: Path,
     out = invoke(["key", "list"], env, FIRST)
     shown = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(made.timestamp()))
     assert out.stdout.splitlines()[1].startswith(f"*  {only[:8]}  {shown}  "), out.stdout
-
 
 
 def test_passwd_retires_the_old_passphrase(tmp_path: Path, env: dict[str, str]) -> None:

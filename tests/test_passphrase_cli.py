@@ -22,10 +22,6 @@ from snapkit.store.repository import Repository
 PASSWORD = "correct horse battery staple"
 
 
-
-
-
-
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
     return {"HOME": str(tmp_path / "home"), "XDG_CACHE_HOME": str(tmp_path / "cache"),

@@ -76,10 +76,15 @@ def _init(location: Location, encryption: str | None, mode: str, reason: str,
           passphrase: Callable[[bool], bytes]) -> Created:
     backend = backend_for(location)
     if mode == "repokey" and not backend.exists() and is_vacant(backend):
-        if encryption is None and not given(os.environ) and not sys.stdin.isatty():
-            raise PassphraseNeeded(f"{location} is {reason}, so it is encrypted by default and "
-                                   f"needs a passphrase: {HOW}; or pass --encryption none for "
-                                   "a plain repository")
+        if encryption is None and not given(os.environ):
+            if not sys.stdin.isatty():
+                raise PassphraseNeeded(f"{location} is {reason}, so it is encrypted by default "
+                                       f"and needs a passphrase: {HOW}; or pass --encryption "
+                                       "none for a plain repository")
+            # (before the prompt: why a passphrase is asked for at all)
+            print(f"snapkit: note: {location} is {reason}, so it is encrypted by default "
+                  "(--encryption none for a plain one); choose its passphrase",
+                  file=sys.stderr, flush=True)
         secret: bytes | None = passphrase(True)
     else:
         secret = None  # (Repository.init names what is in the way)
