@@ -214,7 +214,8 @@ def test_a_wrong_or_missing_passphrase_is_one_line_exit_12(tmp_path: Path,
         one_line_error(invoke(args, env), 12, "encrypted and no passphrase was given",
                        "SNAPKIT_PASSWORD_FILE")
     out = invoke(["snapshots"], {**env, "SNAPKIT_PASSWORD_COMMAND": "false"})
-    one_line_error(out, 2, "SNAPKIT_PASSWORD_COMMAND failed (exit 1)")
+    one_line_error(out, 2, "SNAPKIT_PASSWORD_COMMAND failed (exit 1); it must print the "
+                   "passphrase and exit 0: run it yourself to see what fails")
     out = invoke(["snapshots", "--password-file", str(tmp_path / "nope")], env)
     one_line_error(out, 2, "cannot read the password file")
 

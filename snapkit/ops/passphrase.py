@@ -85,7 +85,8 @@ def _from_command(command: str) -> bytes:
                          f"executable program){_not_a_shell(command)}") from exc
     if proc.returncode != 0:  # its output may hold the secret: never shown; its stderr is
         raise UsageError(f"{name} failed (exit {proc.returncode}){_last_line(proc.stderr)}"
-                         f"{_not_a_shell(command)}")
+                         f"{_not_a_shell(command)}; it must print the passphrase and exit 0: "
+                         "run it yourself to see what fails")
     return _strip_newline(proc.stdout)
 
 
