@@ -49,6 +49,7 @@ from snapkit.format.crypto import MIN_SCRYPT_N, KdfParams
 from snapkit.format.model import encode_lock
 from snapkit.maintain.check import check_repository
 from snapkit.maintain.selection import find_parent
+from snapkit.ops import passphrase as passphrase_module
 from snapkit.read.restore import RestoreOptions, RestoreResult, restore_snapshot
 from snapkit.store.cipher import Sealed
 from snapkit.store.keys import add_key, sealed_config
@@ -580,6 +581,7 @@ def invoke_main(
             os.chdir(old_cwd)
         signal.signal(signal.SIGTERM, old_term)
         common.VERBOSE["on"] = False
+        passphrase_module.JSON_WARNINGS["on"] = False
     return CliResult(code, stdout, stderr)
 
 

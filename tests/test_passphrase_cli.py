@@ -6,6 +6,7 @@ compared in Unicode NFC, and a key file made from other bytes still opens."""
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import unicodedata
@@ -130,3 +131,20 @@ def test_a_wrong_passphrase_names_its_source(tmp_path: Path, env: dict[str, str]
             assert "not it" not in line
     one_line_error(invoke(["snapshots", "--password-file", str(pw)], env), 12,
                    f"{where} from the password file {pw} opens none")
+
+
+def test_the_password_file_warning_is_json_under_json(tmp_path: Path,
+                                                     env: dict[str, str]) -> None:
+    """A password file other users can read is warned about: one JSON event under --json,
+    like every warning there (the trial saw plain text in a JSON stream)."""
+    fast(tmp_path / "repo")
+    pw = tmp_path / "pw"
+    pw.write_text(PASSWORD + "\n")
+    pw.chmod(0o644)
+    out = invoke(["snapshots", "--json", "--password-file", str(pw)], env)
+    assert out.code == 0, out.stderr
+    (line,) = out.stderr.splitlines()
+    event = json.loads(line)
+    assert event["event"] == "warning" and "is open to other users" in event["message"]
+    out = invoke(["snapshots", "--password-file", str(pw)], env)  # and text without it
+    assert out.stderr.startswith("snapkit: warning: the password file ")

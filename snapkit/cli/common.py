@@ -114,6 +114,11 @@ def _merge(ctx: click.Context, **kw: Any) -> Settings:
     )
     VERBOSE["on"] = merged.verbose
     JSON_OUTPUT["on"] = merged.json
+    if merged.json or "snapkit.ops.passphrase" in sys.modules:
+        # the passphrase's warnings (a password file others can read) as JSON too
+        from snapkit.ops.passphrase import JSON_WARNINGS
+
+        JSON_WARNINGS["on"] = merged.json
     if merged.password_file:
         # where snapkit.ops.passphrase looks (an option beats the variable it replaces here)
         os.environ["SNAPKIT_PASSWORD_FILE"] = merged.password_file

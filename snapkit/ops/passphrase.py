@@ -43,8 +43,18 @@ Prompt = Callable[[str], str]
 Warn = Callable[[str], None]
 
 
+#: Warnings as JSON events (``{"event": "warning", "message": ...}``), as the CLI's are under
+#: ``--json`` (it sets this).
+JSON_WARNINGS = {"on": False}
+
+
 def warn_on_stderr(message: str) -> None:
-    print(f"snapkit: warning: {message}", file=sys.stderr, flush=True)
+    if JSON_WARNINGS["on"]:
+        import json
+
+        print(json.dumps({"event": "warning", "message": message}), file=sys.stderr, flush=True)
+    else:
+        print(f"snapkit: warning: {message}", file=sys.stderr, flush=True)
 
 
 def _strip_newline(text: bytes) -> bytes:
