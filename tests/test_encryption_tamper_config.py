@@ -280,7 +280,8 @@ def test_on_s3_a_key_file_without_a_config_opens_encrypted_and_repairs(
     client = s3_server.client()
     original = json.loads(client.get_object(Bucket=bucket, Key="p/config")["Body"].read())
     client.delete_object(Bucket=bucket, Key="p/config")
-    one_line_error(invoke(["init"], with_password(env)), 2, "holds repository files")
+    one_line_error(invoke(["init"], with_password(env)), 2,
+                   "holds a repository whose config is missing", "snapkit repair config")
     out = invoke(["snapshots"], with_password(env))
     assert out.code == 0 and "opened through its key files" in out.stderr, out.stderr
     out = invoke(["repair", "config"], with_password(env))

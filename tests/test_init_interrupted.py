@@ -117,6 +117,9 @@ def test_the_empty_layout_is_vacant_and_key_files_without_a_config_are_encrypted
     assert Repository.open(repo, lambda: PASSWORD.encode()).cipher.encrypted
     # a key file and no config (killed between the two): encrypted, opened through the key
     (repo / "config").unlink()
+    code, err = invoke(["init", "--repo", str(repo)], {**env, "SNAPKIT_PASSWORD": PASSWORD})
+    assert code == 2 and err.count("\n") == 1, err  # its own leftover: repair, not remove
+    assert "holds a repository whose config is missing" in err and "repair config" in err, err
     code, err = invoke(["snap", "--repo", str(repo), str(src)], env)
     assert code == 12 and "encrypted" in err, err
     code, err = invoke(["snap", "--repo", str(repo), str(src)],

@@ -50,11 +50,22 @@ def ensure_vacant(backend: Backend) -> None:
         raise UsageError(f"a repository already exists at {where}; use it, or pick another "
                          "path with --repo")
     if not is_vacant(backend):
+        if _has_key_files(backend):  # a repository whose config was lost
+            raise UsageError(f"{where} holds a repository whose config is missing (its key "
+                             "files are there): `snapkit repair config` writes it again; or "
+                             "choose another path with --repo")
         if backend.local_root() is not None:
             raise UsageError(f"{where} exists and is not an empty directory; choose a new "
                              "path for the repository with --repo")
         raise UsageError(f"{where} holds repository files but no config; choose another "
                          "bucket or prefix with --repo")
+
+
+def _has_key_files(backend: Backend) -> bool:
+    try:
+        return next(iter(backend.list("keys")), None) is not None
+    except (OSError, SnapkitError):  # (a file in the way, an unreadable folder: said below)
+        return False
 
 
 def _empty_layout(root: Path) -> bool:
