@@ -158,12 +158,7 @@ class ReKeyer(Copier):
                 self._raw[tree_id] = (b"", [])
                 todo.append(tree_id)
             level = []
-            for tree_id, raw in self._trees(todo, work):
-                try:
-                    subtrees, content = tree_children(raw)
-                except IntegrityError as exc:
-                    self._fail(work, tree_id, f"tree {tree_id}: {exc.message}")
-                    return
+            for tree_id, raw, subtrees, content in self._decoded(todo, work):
                 self._raw[tree_id] = (raw, subtrees)
                 level.extend(subtrees)
                 for blob_id in content:

@@ -150,12 +150,7 @@ class Copier:
                 todo.append(tree_id)
             work.trees.extend(todo)
             level = []
-            for tree_id, raw in self._trees(todo, work):
-                try:
-                    subtrees, content = tree_children(raw)
-                except IntegrityError as exc:
-                    self._fail(work, tree_id, f"tree {tree_id}: {exc.message}")
-                    return
+            for tree_id, raw, subtrees, content in self._decoded(todo, work):
                 self._store(work, KIND_TREE, tree_id, raw, index.get(tree_id))
                 level.extend(subtrees)
                 for blob_id in content:
@@ -169,6 +164,18 @@ class Copier:
                         work.reused.append(blob_id)
             if work.damage is not None:
                 return
+
+    def _decoded(self, tree_ids: list[str], work: Work
+                 ) -> Iterator[tuple[str, bytes, list[str], list[str]]]:
+        """The trees ``tree_ids`` as :meth:`_trees` reads them, each with its subtree and data
+        blob ids, until the first that cannot be read or decoded (``work.damage`` is set)."""
+        for tree_id, raw in self._trees(tree_ids, work):
+            try:
+                subtrees, content = tree_children(raw)
+            except IntegrityError as exc:
+                self._fail(work, tree_id, f"tree {tree_id}: {exc.message}")
+                return
+            yield tree_id, raw, subtrees, content
 
     def _trees(self, tree_ids: list[str], work: Work) -> Iterator[tuple[str, bytes]]:
         """``(id, bytes)`` of the trees ``tree_ids``, read in pack order, until the first
