@@ -30,7 +30,7 @@ import struct
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -685,6 +685,24 @@ def popen_snapkit(
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def signal_when(args: Sequence[str], env: Mapping[str, str],
+                ready: Callable[[subprocess.Popen[str]], bool],
+                sig: int = signal.SIGKILL, timeout: float = 60.0) -> tuple[int, str]:
+    """Run ``snapkit ARGS``, send it ``sig`` once ``ready(process)`` holds (asserted to come
+    within ``timeout``) and wait for it to end: its exit status and stderr. The process is
+    never left running."""
+    proc = popen_snapkit(args, env)
+    try:
+        assert wait_for(lambda: ready(proc), timeout=timeout)
+        proc.send_signal(sig)
+        _, stderr = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return proc.returncode, stderr
 
 
 def wait_for(predicate: Any, timeout: float = 10.0, interval: float = 0.002) -> bool:

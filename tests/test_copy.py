@@ -27,11 +27,10 @@ from helpers import (
     invoke_main,
     make_tree,
     plant_lock,
-    popen_snapkit,
     restored,
     run_snapkit,
+    signal_when,
     verify_repository,
-    wait_for,
 )
 from s3server import S3Server
 
@@ -375,20 +374,13 @@ def test_killed_copy_leaves_both_repositories_valid_and_a_rerun_finishes(
         f"f{i}.bin": random.Random(i).randbytes(3 * MiB) for i in range(8)})
     snap(env, str(src))
     init_repo(tmp_path / "dst", pack_size=64 * 1024)  # many packs: a slow, fsynced copy
-    proc = popen_snapkit(["copy", "--to", str(tmp_path / "dst")], env)
     packs = tmp_path / "dst" / "packs"
-    try:
-        assert wait_for(lambda: sum(1 for _ in packs.rglob("*")) > 40, timeout=60)
-        proc.send_signal(sig)
-        _, stderr = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    code, stderr = signal_when(["copy", "--to", str(tmp_path / "dst")], env,
+                               lambda _: sum(1 for _ in packs.rglob("*")) > 40, sig)
     if sig == signal.SIGKILL:
-        assert proc.returncode == -signal.SIGKILL
+        assert code == -signal.SIGKILL
     else:  # interrupted: one line, exit 130, the packs no index lists removed again
-        assert proc.returncode == 130, stderr
+        assert code == 130, stderr
         how = "terminated (SIGTERM)" if sig == signal.SIGTERM else "interrupted"
         assert stderr.strip().splitlines()[-1] == (
             f"snapkit: error: {how}: 0 snapshots copied so far to {tmp_path / 'dst'}; both "

@@ -10,6 +10,7 @@ import json
 import os
 import random
 import signal
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +21,10 @@ from helpers import (
     init_repo,
     invoke_main,
     make_tree,
-    popen_snapkit,
     restored,
     run_snapkit,
+    signal_when,
     verify_repository,
-    wait_for,
 )
 
 from snapkit.format.errors import Interrupted
@@ -56,19 +56,12 @@ def test_a_killed_copy_keeps_the_snapshots_it_finished(tmp_path: Path) -> None:
     env, src = five_snapshots(tmp_path, 3 * MiB)
     dst = tmp_path / "dst"
     init_repo(dst, pack_size=64 * 1024)  # a pack's worth arrives with every snapshot
-    proc = popen_snapkit(["copy", "--to", str(dst)], env)
-    try:
-        def some_committed() -> bool:
-            names = [p.name for p in (dst / "snapshots").iterdir()]
-            done = sum(1 for n in names if len(n) == 32 and not n.startswith("."))
-            return 2 <= done < 5 and proc.poll() is None
-        assert wait_for(some_committed, timeout=120)
-        proc.send_signal(signal.SIGKILL)
-        proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    def some_committed(proc: subprocess.Popen[str]) -> bool:
+        names = [p.name for p in (dst / "snapshots").iterdir()]
+        done = sum(1 for n in names if len(n) == 32 and not n.startswith("."))
+        return 2 <= done < 5 and proc.poll() is None
+
+    signal_when(["copy", "--to", str(dst)], env, some_committed, timeout=120)
     kept = len(ids(dst))
     assert 2 <= kept < 5
     out = run_snapkit(["check", "--repo", str(dst)], env)

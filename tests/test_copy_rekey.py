@@ -33,10 +33,9 @@ from helpers import (
     invoke_main,
     iter_store_files,
     make_tree,
-    popen_snapkit,
     restored,
     run_snapkit,
-    wait_for,
+    signal_when,
 )
 from s3server import S3Server
 
@@ -269,17 +268,10 @@ def test_a_killed_re_keying_copy_leaves_both_valid_and_a_rerun_finishes(
     make(dst, DST_PW, pack_size=64 * 1024)
     env = env_for(tmp_path, repo, SRC_PW, SNAPKIT_TO_PASSWORD=DST_PW)
     ok(env, "snap", str(src))
-    proc = popen_snapkit(["copy", "--to", str(dst)], env)
     packs = dst / "packs"
-    try:
-        assert wait_for(lambda: sum(1 for _ in packs.rglob("*")) > 40, timeout=60)
-        proc.send_signal(signal.SIGKILL)
-        proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert proc.returncode == -signal.SIGKILL
+    code, _ = signal_when(["copy", "--to", str(dst)], env,
+                          lambda _: sum(1 for _ in packs.rglob("*")) > 40)
+    assert code == -signal.SIGKILL
     assert opened(dst, DST_PW).snapshot_ids() == []  # the manifest comes last
     for where, pw in ((repo, SRC_PW), (dst, DST_PW)):
         out = run_snapkit(["check", "--repo", str(where)], {**env, "SNAPKIT_PASSWORD": pw})
