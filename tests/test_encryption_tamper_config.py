@@ -231,16 +231,23 @@ def test_a_plain_repository_with_a_missing_config_still_reads_with_the_defaults(
 # --------------------------------------------------------------------------- on S3
 
 
-def test_on_s3_a_plain_config_uploaded_over_an_encrypted_one_is_refused_and_repaired(
-        tmp_path: Path, env: dict[str, str], s3_server: S3Server, src: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+def encrypted_on_s3(env: dict[str, str], s3_server: S3Server,
+                    monkeypatch: pytest.MonkeyPatch) -> tuple[str, dict[str, str]]:
+    """A new encrypted repository at ``p`` in a new bucket (this process reaches the server
+    too): the bucket and the CLI's environment naming the repository."""
     for k, v in s3_server.env().items():
         monkeypatch.setenv(k, v)
     bucket = s3_server.new_bucket()
     loc = s3_server.location(bucket, "p")
-    env = {**env, **s3_server.env(), "SNAPKIT_REPO": loc}
     Repository.init(loc, passphrase=PASSWORD.encode(),
                     kdf=KdfParams(MIN_SCRYPT_N, os.urandom(16)))
+    return bucket, {**env, **s3_server.env(), "SNAPKIT_REPO": loc}
+
+
+def test_on_s3_a_plain_config_uploaded_over_an_encrypted_one_is_refused_and_repaired(
+        tmp_path: Path, env: dict[str, str], s3_server: S3Server, src: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    bucket, env = encrypted_on_s3(env, s3_server, monkeypatch)
     assert invoke(["snap", str(src)], with_password(env)).code == 0
     client = s3_server.client()
     original = client.get_object(Bucket=bucket, Key="p/config")["Body"].read()
@@ -270,13 +277,7 @@ def test_on_s3_a_key_file_without_a_config_opens_encrypted_and_repairs(
         tmp_path: Path, env: dict[str, str], s3_server: S3Server,
         monkeypatch: pytest.MonkeyPatch) -> None:
     """What an ``init`` killed between its key file and its config leaves on S3."""
-    for k, v in s3_server.env().items():
-        monkeypatch.setenv(k, v)
-    bucket = s3_server.new_bucket()
-    loc = s3_server.location(bucket, "p")
-    env = {**env, **s3_server.env(), "SNAPKIT_REPO": loc}
-    Repository.init(loc, passphrase=PASSWORD.encode(),
-                    kdf=KdfParams(MIN_SCRYPT_N, os.urandom(16)))
+    bucket, env = encrypted_on_s3(env, s3_server, monkeypatch)
     client = s3_server.client()
     original = json.loads(client.get_object(Bucket=bucket, Key="p/config")["Body"].read())
     client.delete_object(Bucket=bucket, Key="p/config")
