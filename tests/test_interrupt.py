@@ -210,26 +210,61 @@ def _kill_once(args: list[str], env: dict[str, str], seen: Any) -> None:
 def test_killed_restore_leaves_partial_files_the_next_restore_removes(
     tmp_path: Path, big: Path
 ) -> None:
-    """A restore killed mid-file leaves ``.snapkit-restore-<pid>-<hex>`` partial files; the
-    next restore into the same target removes them (their process is gone) and says so."""
+    """A restore killed mid-file over an existing tree (``--overwrite always``: files are
+    written to temp names there) leaves ``.snapkit-restore-<pid>-<hex>`` partial files and no
+    half-overwritten file; the next restore into the same target removes them (their process
+    is gone) and says so."""
     env = cli_env(tmp_path, SNAPKIT_REPO=str(tmp_path / "repo"))
     assert run_snapkit(["snap", "-q", str(big)], env).returncode == 0
     target = tmp_path / "target"
+    assert run_snapkit(["restore", "-q", "latest", "--target", str(target)], env).returncode == 0
     blobs = restored(target, big / "blobs")
 
     def partial() -> list[Path]:
         return list(blobs.glob(".snapkit-restore-*")) if blobs.is_dir() else []
 
-    _kill_once(["restore", "latest", "--target", str(target)], env, partial)
+    _kill_once(["restore", "latest", "--target", str(target), "--overwrite", "always"], env,
+               partial)
     left = partial()
     if not left:
         pytest.skip("the restore finished before it could be killed mid-file")
     assert all(name.name.split("-")[2].isdigit() for name in left)  # prefix-<pid>-<hex>
+    for f in (big / "blobs").iterdir():  # every file whole: none half overwritten
+        assert (blobs / f.name).read_bytes() == f.read_bytes(), f.name
     result = run_snapkit(["restore", "latest", "--target", str(target), "--overwrite",
                           "if-changed"], env)
     assert result.returncode == 0, result.stderr
     assert "an interrupted restore had left in the target" in result.stderr
     assert partial() == []
+    assert_trees_equal(describe(big), restored(target, big))
+
+
+def test_killed_fresh_restore_is_reported_then_completed(tmp_path: Path, big: Path) -> None:
+    """A restore killed mid-file into a new target (files written under their own names in
+    the directories it made, as tar does) may leave the file it was writing partial; the next
+    restore does not take it for restored: without ``--overwrite`` it stops naming what
+    differs, with ``--overwrite if-changed`` it completes the tree."""
+    env = cli_env(tmp_path, SNAPKIT_REPO=str(tmp_path / "repo"))
+    assert run_snapkit(["snap", "-q", str(big)], env).returncode == 0
+    target = tmp_path / "target"
+    blobs = restored(target, big / "blobs")
+    whole = {p.name: p.stat().st_size for p in (big / "blobs").iterdir()}
+
+    def partial() -> list[Path]:
+        return [p for p in blobs.iterdir() if p.stat().st_size < whole[p.name]] \
+            if blobs.is_dir() else []
+
+    _kill_once(["restore", "latest", "--target", str(target)], env, partial)
+    left = partial()
+    if not left:
+        pytest.skip("the restore finished before it could be killed mid-file")
+    assert not list(target.rglob(".snapkit-restore-*"))
+    again = run_snapkit(["restore", "latest", "--target", str(target)], env)
+    assert again.returncode == 2, again.stderr
+    assert "restore would overwrite" in again.stderr and "nothing was written" in again.stderr
+    result = run_snapkit(["restore", "latest", "--target", str(target), "--overwrite",
+                          "if-changed"], env)
+    assert result.returncode == 0, result.stderr
     assert_trees_equal(describe(big), restored(target, big))
 
 
