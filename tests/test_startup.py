@@ -32,6 +32,11 @@ FORMAT = frozenset({"msgpack", "xxhash", "zstandard"}
                    | ({"cryptography"} if os.environ.get("SNAPKIT_TEST_ENCRYPTED") == "1"
                       else set()))
 
+#: Standard modules a plain repository's commands do without: the host name comes from
+#: ``os.uname`` (snapkit.format.host), hashlib's OpenSSL only with a key (encrypted mode).
+LIGHT_SPARED = frozenset({"socket"} | (set() if os.environ.get("SNAPKIT_TEST_ENCRYPTED") == "1"
+                                       else {"hashlib", "_hashlib", "hmac"}))
+
 #: Every snapkit module ``snapkit --help`` may import (no click: snapkit.cli.entry prints the
 #: page of snapkit.cli.help_page).
 HELP_MODULES = frozenset({"snapkit", "snapkit.__main__", "snapkit.cli", "snapkit.cli.entry",
@@ -126,6 +131,7 @@ def test_snapshots_imports_only_what_listing_needs(tmp_path: Path) -> None:
     assert heavy(names) <= FORMAT  # no psutil, no boto3
     assert {n for n in names if n.startswith(("snapkit.capture", "snapkit.read"))} == set()
     assert names.isdisjoint(OTHER_COMMANDS)
+    assert not names & LIGHT_SPARED
 
 
 def test_an_unchanged_snap_imports_no_other_commands_modules(tmp_path: Path) -> None:
@@ -141,6 +147,7 @@ def test_an_unchanged_snap_imports_no_other_commands_modules(tmp_path: Path) -> 
         == set()
     assert heavy(names) <= FORMAT
     assert not any(n.startswith("snapkit.capture.service") for n in names)
+    assert not names & LIGHT_SPARED
 
 
 def test_an_openclaw_snap_of_a_plain_json_config_does_not_import_json5(tmp_path: Path) -> None:

@@ -17,7 +17,6 @@ parent's; otherwise the tree is read then and the files go through the usual ste
 from __future__ import annotations
 
 import os
-import socket
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -48,6 +47,7 @@ from snapkit.capture.walk import (
     walk_batched,
 )
 from snapkit.format.errors import UsageError
+from snapkit.format.host import host_name
 from snapkit.format.model import (
     KIND_TREE,
     NODE_DIR,
@@ -253,7 +253,7 @@ def _manifest(opts: SnapOptions, parent: tuple[str, Snapshot] | None, started: i
               summary: Summary, builder: _Builder) -> Snapshot:
     return Snapshot(
         time_ns=started,
-        hostname=opts.hostname or socket.gethostname(),
+        hostname=opts.hostname or host_name(),
         username=current_user(),
         sources=tuple(sorted(opts.sources)),
         tree=root,

@@ -18,8 +18,6 @@ manifest). Nothing here does I/O: ``snapkit.store`` reads and writes the files.
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import json
 import os
 import time
@@ -58,6 +56,8 @@ class KdfParams:
 
     def derive(self, passphrase: bytes) -> bytes:
         """The 32-byte key that wraps the master key."""
+        import hashlib  # (here: a plain repository never loads OpenSSL's hashes)
+
         return hashlib.scrypt(passphrase, salt=self.salt, n=self.n, r=self.r, p=self.p,
                               maxmem=256 * self.r * self.n + (1 << 20), dklen=32)
 
@@ -82,11 +82,17 @@ class MasterKey:
         if len(encrypt) != 32 or len(ids) != 32:
             raise ValueError("a master key is two 32-byte keys")
         # imported here, not with the module: a plain repository never pays for the library
+        # (nor for hashlib's OpenSSL, 2.4 ms of every command's start)
+        import hashlib
+        import hmac
+
         from cryptography.exceptions import InvalidTag
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
         self.encrypt = encrypt
         self.ids = ids
+        self._hmac_digest = hmac.digest
+        self._blake2b = hashlib.blake2b
         self._aead = AESGCM(encrypt)
         self._invalid_tag: type[Exception] = InvalidTag
 
@@ -120,12 +126,12 @@ class MasterKey:
     def content_id(self, data: bytes) -> str:
         """The keyed id of plain bytes (32 hex): HMAC-SHA256 under the id key, truncated to
         128 bits."""
-        return hmac.digest(self.ids, data, "sha256")[:16].hex()
+        return self._hmac_digest(self.ids, data, "sha256")[:16].hex()
 
     def mac(self, data: bytes) -> str:
         """A keyed MAC (hex) of ``data`` for a record kept outside any sealed object (the
         repository config), separate from the ids by its personalisation."""
-        return hashlib.blake2b(data, key=self.ids, digest_size=32,
+        return self._blake2b(data, key=self.ids, digest_size=32,
                                person=b"snapkit-config").hexdigest()
 
     def to_bytes(self) -> bytes:

@@ -13,7 +13,6 @@ point — only after the gateway is running again, so it records how the restart
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
@@ -22,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from snapkit.capture.file import CaptureFile, capture_file
 from snapkit.capture.snapshot import Progress, SnapOptions, create_snapshot
+from snapkit.format.host import host_name
 from snapkit.format.model import Snapshot
 from snapkit.maintain.selection import find_parent, resolve
 from snapkit.ops.events import Event, OnEvent, Throttle, ignore
@@ -153,7 +153,7 @@ def snap(location: Location, request: SnapRequest, *,
     """
     loaded, plan = _plan(location, request)
     repo = open_repository(location, create=True, on_event=on_event)
-    hostname = request.host or socket.gethostname()
+    hostname = request.host or host_name()
     with repo.lock(exclusive=False, operation="snap"):
         snapshots = repo.snapshots()
         # The snapshot of the same sources taken last (by its real start, whatever --time

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import errno
 import os
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -32,6 +31,7 @@ from snapkit.format.errors import (
     RepositoryReadOnly,
     SnapkitError,
 )
+from snapkit.format.host import host_name
 from snapkit.format.model import decode_lock, encode_lock
 from snapkit.store.backend import Backend, NotFound
 from snapkit.store.cipher import PLAIN, Cipher
@@ -71,7 +71,7 @@ def _linux_start_time(pid: int) -> float | None:
 
 def _is_stale(info: dict[str, object], now: float | None = None) -> bool:
     now = time.time() if now is None else now
-    if info.get("host") == socket.gethostname():
+    if info.get("host") == host_name():
         pid = info.get("pid")
         if isinstance(pid, int):
             import psutil
@@ -124,7 +124,7 @@ def repository_lock(backend: Backend, exclusive: bool, operation: str,
     name = os.urandom(16).hex()
     now = time.time()
     info: dict[str, Any] = {
-        "host": socket.gethostname(),
+        "host": host_name(),
         "pid": os.getpid(),
         "pid_start": _start_time(os.getpid()),
         "time": now,
@@ -201,7 +201,7 @@ def _remove_quietly(backend: Backend, name: str) -> None:
 def other_holders(backend: Backend, cipher: Cipher = PLAIN) -> list[dict[str, Any]]:
     """The locks of the repository that this process does not hold and that are not stale:
     what may be writing (or reading) besides us right now."""
-    here = (socket.gethostname(), os.getpid())
+    here = (host_name(), os.getpid())
     found: list[dict[str, Any]] = []
     for name in list(backend.list("locks")):
         try:

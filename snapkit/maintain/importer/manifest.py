@@ -6,13 +6,13 @@ the snapshot an archive was exported from.
 from __future__ import annotations
 
 import os
-import socket
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from snapkit import __version__
 from snapkit.capture.nodes import current_user
 from snapkit.format.archive_meta import ArchiveMeta
+from snapkit.format.host import host_name
 from snapkit.format.model import Skipped, Snapshot, Summary
 from snapkit.maintain.importer.layout import Layout
 from snapkit.read.openclaw_archive import iso_ns, snapshot_mode
@@ -55,7 +55,7 @@ def manifest(
     time_ns = meta.time_ns
     if time_ns is None:
         time_ns = iso_ns(doc.get("createdAt")) or started
-    hostname = hostname or meta.hostname or socket.gethostname()
+    hostname = hostname or meta.hostname or host_name()
     username = meta.username or current_user()
     mode = meta.mode or (snapshot_mode(doc) if layout.name == "openclaw" else "full")
     return Snapshot(

@@ -14,7 +14,6 @@ removed by the schedule.
 from __future__ import annotations
 
 import os
-import socket
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -26,6 +25,7 @@ from snapkit.format.errors import (
     EXIT_INTERRUPTED,
     SnapkitError,
 )
+from snapkit.format.host import host_name
 from snapkit.maintain.retention import KeepPolicy
 from snapkit.ops.events import OnEvent, ignore
 from snapkit.ops.forget import ForgetResult, forget
@@ -72,7 +72,7 @@ def run_scheduled(location: Location, request: SnapRequest, policy: KeepPolicy |
     """Snapshot, then forget and prune by ``policy`` (None: no forget; empty: the config's
     ``retention``, which must be there before the snapshot is taken); the outcome is in
     ``status_file`` before this returns or raises."""
-    started = RunRecord("running", time.time_ns(), os.getpid(), socket.gethostname())
+    started = RunRecord("running", time.time_ns(), os.getpid(), host_name())
     write_record(status_file, started)
     if SCHEDULED_TAG not in request.tags:
         request = replace(request, tags=(*request.tags, SCHEDULED_TAG))
