@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import click
 
-from snapkit.cli.common import Settings, emit_json, human_bytes, notice
+from snapkit.cli.common import Settings, emit_json, human_bytes, notice, shown
 from snapkit.ops.events import Event
 from snapkit.ops.restore import RestoreOutcome, UnmatchedInclude
 from snapkit.read.restore import RestoreResult
@@ -43,7 +43,7 @@ def report(settings: Settings, done: RestoreOutcome, dry_run: bool,
         emit_json({"event": "summary", "snapshot_id": done.snapshot_id, "target": done.target,
                    "dry_run": dry_run, "files": r.files, "dirs": r.dirs,
                    "symlinks": r.symlinks, "bytes": r.bytes, "identical": r.identical,
-                   "verified": r.verified,
+                   "metadata": r.metadata, "verified": r.verified,
                    "leftovers_removed": r.leftovers_removed,
                    "deleted": r.deleted, "delete_skipped": r.delete_skipped,
                    "kept": [{"path": e.path, "type": e.type, "reason": e.kept,
@@ -62,16 +62,19 @@ def report(settings: Settings, done: RestoreOutcome, dry_run: bool,
     if dry_run and not settings.quiet:
         for a in r.actions:
             if a.node.type != "dir":
-                click.echo(f"{a.action:<9} {a.dest}")
+                click.echo(f"{a.action:<9} {shown(a.dest)}")
         for e in r.extras:
-            click.echo(f"keep      {e.path} ({e.kept})" if e.kept else f"delete    {e.path}")
+            click.echo(f"keep      {shown(e.path)} ({e.kept})" if e.kept
+                       else f"delete    {shown(e.path)}")
     if not settings.quiet:
         verb = "would restore" if dry_run else "restored"
         click.echo(f"{verb} {_count(r.files, 'file')} ({human_bytes(r.bytes)}), "
                    f"{_count(r.dirs, 'dir')}, {_count(r.symlinks, 'symlink')} from snapshot "
                    f"{done.snapshot_id[:8]} to "
                    f"{done.target}" + (f"; {r.identical:,} already identical"
-                                        if r.identical else ""))
+                                        if r.identical else "")
+                   + (f" ({r.metadata:,} with {'its' if r.metadata == 1 else 'their'} mode, "
+                      "time or owner set again)" if r.metadata else ""))
         if r.verified:
             click.echo(f"verified {_count(r.verified, 'file')}: read back, equal to the "
                        "snapshot")
@@ -93,9 +96,9 @@ def _deletions(r: RestoreResult, dry_run: bool) -> None:
     if not dry_run:
         for e in r.extras:
             if e.failed:
-                click.echo(f"snapkit: could not delete {e.path}: {e.kept}", err=True)
+                click.echo(f"snapkit: could not delete {shown(e.path)}: {e.kept}", err=True)
             elif e.kept and not e.out_of_scope:
-                click.echo(f"snapkit: warning: --delete kept {e.path}: {e.kept}", err=True)
+                click.echo(f"snapkit: warning: --delete kept {shown(e.path)}: {e.kept}", err=True)
     if r.delete_skipped:
         lost = _count(len(r.failed), "entry", "entries")
         click.echo(f"snapkit: --delete removed nothing: {lost} could not be restored, and "
@@ -108,7 +111,7 @@ def failures(failed: Sequence[Failed], did: str, done: int) -> None:
     if not failed:
         return
     for f in failed:
-        click.echo(f"snapkit: could not restore {f.path}: {f.reason}", err=True)
+        click.echo(f"snapkit: could not restore {shown(f.path)}: {f.reason}", err=True)
     files = sum(1 for f in failed if f.type != "dir")
     dirs = len(failed) - files
     lost = " and ".join(part for part in (

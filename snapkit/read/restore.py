@@ -1,26 +1,26 @@
 """Restore a snapshot into a directory: plan first, then write, never outside the target.
 
 The plan pass walks the stored tree (names checked by ``treewalk``), applies the path filter
-and compares each entry with what the target already holds, so a conflict under
-``--overwrite never`` is reported before a single byte is written. The write pass creates
-directories and files relative to open directory descriptors with ``O_NOFOLLOW``, so a
-symlink planted in the target is never followed; files are written to a temp name, checked
-chunk by chunk against their ids, then renamed into place — by worker threads, several
-files at once, their outcomes taken back in plan order (``restore_files``); with
-``fail_fast`` one at a time in plan order, the next ones read ahead (``readahead``). Memory
-does not grow with file size: content streams a few read windows at a time.
+and compares each entry with what the target already holds (``restore_compare``), so a
+conflict under ``--overwrite never`` is reported before a single byte is written. The write
+pass creates directories and files relative to open directory descriptors with
+``O_NOFOLLOW``, so a symlink planted in the target is never followed; each file is checked
+chunk by chunk against its ids as it is written — where something may be in the way, to a
+temp name renamed into place (``restore_writer``) — by worker threads, several files at once,
+their outcomes taken back in plan order (``restore_files``); with ``fail_fast`` one at a time
+in plan order, the next ones read ahead (``readahead``). Memory does not grow with file size.
 
 Damage does not stop a restore (restic's behaviour): a file whose content cannot be read back
 (:class:`~snapkit.format.errors.IntegrityError`, a ``BlobUnreadable`` among them) leaves
-nothing in the target — its temp file is removed, nothing is renamed into place, and a file
-that was there stays as it was — and a directory whose tree cannot be loaded is not created,
-nothing below it being known; each goes to ``RestoreResult.failed`` and the restore goes on
-with the rest. ``fail_fast`` raises at the first damage instead.
+nothing in the target — what it wrote is removed, and a file that was there stays as it was —
+and a directory whose tree cannot be loaded is not created, nothing below it being known; each
+goes to ``RestoreResult.failed`` and the restore goes on with the rest. ``fail_fast`` raises
+at the first damage instead.
 
 With ``delete``, once every file is written and nothing failed, what the target holds below
 the snapshot's sources beyond the plan (and within its filters) is removed, before the
 directories get their times back (``restore_delete``); a restore that failed anywhere removes
-nothing. What is already there is compared through ``restore_compare``.
+nothing.
 """
 
 from __future__ import annotations
@@ -65,6 +65,7 @@ if TYPE_CHECKING:  # ``restore --delete`` only: imported when it runs (see _dele
 
 Overwrite = Literal["never", "if-changed", "always"]
 OVERWRITE_POLICIES: tuple[Overwrite, ...] = ("never", "if-changed", "always")
+KEPT = ("identical", "metadata")  # actions that leave a file's content as it is
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,7 @@ class Action(NamedTuple):
 
     parts: Parts
     node: Node
-    action: str  # "create" | "overwrite" | "identical"
+    action: str  # "create" | "overwrite" | "identical" | "metadata" (see restore_compare)
     dest: str
 
 
@@ -99,7 +100,8 @@ class RestoreResult:
     dirs: int = 0
     symlinks: int = 0
     bytes: int = 0
-    identical: int = 0
+    identical: int = 0  # already there with the snapshot's content
+    metadata: int = 0  # of those, the ones whose mode, time or owner were set again
     #: partial files that an interrupted earlier restore had left in the target, removed
     leftovers_removed: int = 0
     actions: tuple[Action, ...] = ()
@@ -126,6 +128,7 @@ class _Tally:
     symlinks: int = 0
     bytes: int = 0
     identical: int = 0
+    metadata: int = 0
     verified: int = 0
     failed: list[Failed] = field(default_factory=list)
     opts: RestoreOptions = RestoreOptions("")  # the target an error names (``named``)
@@ -133,8 +136,9 @@ class _Tally:
     def count(self, a: Action, size: int) -> None:
         if a.node.type == NODE_DIR:
             self.dirs += 1
-        elif a.action == "identical":
+        elif a.action in KEPT:
             self.identical += 1
+            self.metadata += a.action == "metadata"
         elif a.node.type == NODE_SYMLINK:
             self.symlinks += 1
         else:
@@ -163,7 +167,7 @@ class _Tally:
     def result(self, actions: Sequence[Action], leftovers_removed: int = 0,
                extras: Sequence[Extra] = (), delete_skipped: bool = False) -> RestoreResult:
         return RestoreResult(self.files, self.dirs, self.symlinks, self.bytes, self.identical,
-                             leftovers_removed, tuple(actions),
+                             self.metadata, leftovers_removed, tuple(actions),
                              tuple(sorted(self.failed, key=lambda f: f.path)), self.verified,
                              tuple(extras), delete_skipped)
 
@@ -277,7 +281,7 @@ def restore_snapshot(
     actions = plan_restore(load_tree, snap, opts, chunker, tally.failed)
     if on_plan is not None:
         todo = [a.node.size for a in actions
-                if a.node.type == NODE_FILE and a.action != "identical"]
+                if a.node.type == NODE_FILE and a.action not in KEPT]
         on_plan(len(todo), sum(todo))
     if opts.dry_run:
         for a in actions:
@@ -286,7 +290,8 @@ def restore_snapshot(
         return tally.result(actions, extras=extras, delete_skipped=opts.delete and bool(
             tally.failed))
     try:
-        writer = Writer(opts.target, _follow_parts(snap, opts))
+        writer = Writer(opts.target, _follow_parts(snap, opts), {
+            a.parts for a in actions if a.parts[-1].startswith(TEMP_PREFIX)})
     except OSError as exc:
         raise_named(exc, opts.target, opts.target, opts.in_place)
     extras = []
@@ -328,7 +333,7 @@ def _verify(actions: Sequence[Action], tally: _Tally, chunker: Chunker) -> None:
     and compared with the snapshot's content; one that differs is listed as failed."""
     failed = {f.path for f in tally.failed}
     for a in actions:
-        if a.node.type != NODE_FILE or a.action == "identical" or a.dest in failed:
+        if a.node.type != NODE_FILE or a.action in KEPT or a.dest in failed:
             continue
         if same_content(None, a.dest, a.node, chunker):
             tally.verified += 1
@@ -343,8 +348,9 @@ def _write_other(writer: Writer, a: Action, tally: _Tally, dirs: list[Action]) -
     if node.type == NODE_DIR:
         writer.mkdir(a.parts)
         dirs.append(a)
-    elif a.action == "identical":
-        pass
+    elif a.action in KEPT:
+        if a.action == "metadata":
+            writer.set_meta(a.parts, node)
     elif node.type == NODE_SYMLINK:
         writer.symlink(a.parts, node.target or "")
         writer.set_meta(a.parts, node)
@@ -361,7 +367,7 @@ def _write_in_order(writer: Writer, read_blobs: BlobReader, actions: Sequence[Ac
     dirs: list[Action] = []
     progress = write_progress(on_file)  # a big file's bytes shown as they are written
     with ReadAhead(read_blobs, [(a.node.content, a.node.size) for a in actions
-                                if a.node.type == NODE_FILE and a.action != "identical"]) as ahead:
+                                if a.node.type == NODE_FILE and a.action not in KEPT]) as ahead:
         for a in actions:
             try:
                 if not _write_other(writer, a, tally, dirs):

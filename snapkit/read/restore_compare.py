@@ -33,7 +33,12 @@ class Chunker(Protocol):
 def compare(prober: DirFds | None, parts: Parts, dest: str, node: Node, policy: str,
              chunker: Chunker) -> tuple[str, str]:
     """(action, conflict or "") for one destination, looked at through directory
-    descriptors (no path length limit, no symlink followed) where the platform has them."""
+    descriptors (no path length limit, no symlink followed) where the platform has them.
+
+    A file or symlink already there with the snapshot's content is ``identical`` — or, when
+    its mode, modification time or (for root) owner differ, ``metadata``: those are set again,
+    the content left as it is (whatever the policy: they are part of what a restore restores;
+    a restore killed after a file's content and before its metadata leaves such a file)."""
     try:
         if prober is not None:
             dfd, name = prober.parent_of(parts), parts[-1]
@@ -53,19 +58,36 @@ def compare(prober: DirFds | None, parts: Parts, dest: str, node: Node, policy: 
         and (os.readlink(name, dir_fd=dfd) if dfd is not None else os.readlink(name))
         == node.target
     ):
-        return "identical", ""
+        return ("metadata" if meta_differs(st, node) else "identical"), ""
     if (
         stat.S_ISREG(st.st_mode)
         and node.type == NODE_FILE
         and st.st_size == node.size
         and same_content(dfd, name, node, chunker)
     ):
-        return ("overwrite" if policy == "always" else "identical"), ""
+        if policy == "always":
+            return "overwrite", ""
+        return ("metadata" if meta_differs(st, node) else "identical"), ""
     if policy == "never":
         return "overwrite", "exists and differs"
     if stat.S_ISDIR(st.st_mode) and node.type != NODE_DIR and policy != "always":
         return "overwrite", "a directory is in the way"
     return "overwrite", ""
+
+
+def meta_differs(st: os.stat_result, node: Node) -> bool:
+    """Whether an entry with the snapshot's content lacks the node's mode, modification time
+    or (root only: only root restores owners) owner — those a restore sets."""
+    if node.type == NODE_SYMLINK:
+        if _LINK_TIMES and st.st_mtime_ns != node.mtime_ns:
+            return True
+    elif stat.S_IMODE(st.st_mode) != node.mode or st.st_mtime_ns != node.mtime_ns:
+        return True
+    return _ROOT and (st.st_uid, st.st_gid) != (node.uid, node.gid)
+
+
+_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
+_LINK_TIMES = os.utime in os.supports_follow_symlinks  # a symlink's own time can be set
 
 
 def same_content(dfd: int | None, name: str, node: Node, chunker: Chunker) -> bool:

@@ -9,18 +9,20 @@ left half overwritten. In a directory the restore created (empty, ``0700`` until
 ends) it is created under its own name with ``O_EXCL`` — no temp name, no rename, as tar,
 borg and restic do — and with its final mode when the umask leaves it whole (no ``fchmod``;
 for root, no ``fchown`` when it is already ours): four system calls a file instead of seven.
-A file that fails, or whose restore is stopped by Ctrl-C or SIGTERM, is removed either way;
-only a SIGKILL or a crash can leave one partial there, which the next restore reports as
-differing (``docs/guide.md``, "Restore").
+Not under a default ACL, which cuts the mode instead of the umask. A file that fails, or
+whose restore is stopped by Ctrl-C or SIGTERM, is removed either way; only a SIGKILL or a
+crash can leave one cut short (the next restore names it as differing) or without its
+metadata (set again by the next restore: ``restore_compare``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import stat
 import threading
-from collections.abc import Iterator
+from collections.abc import Container, Iterator
 from typing import NamedTuple
 
 from snapkit.format.errors import IntegrityError, SnapkitError
@@ -45,8 +47,11 @@ class Writer(DirFds):
     """Creates entries below a base directory without ever following a symlink in it, and
     removes the partial files an interrupted restore left in the directories it writes to."""
 
-    def __init__(self, base: str, follow_parts: int) -> None:
+    def __init__(self, base: str, follow_parts: int, planned: Container[Parts] = ()) -> None:
+        """``planned``: entries of the restore named like partial files (a snapshot may hold
+        one): never swept away."""
         self.leftovers = 0  # partial files of interrupted restores removed
+        self._planned = planned
         self._temp_stem = partial_name(TEMP_PREFIX)[:-6]  # + 6 hex digits of a counter
         self._made = 0
         self._swept: set[Parts] = set()
@@ -64,13 +69,14 @@ class Writer(DirFds):
         fd = self.dirfd(parts)
         if parts not in self._swept:
             self._swept.add(parts)
-            self._sweep(fd)
+            self._sweep(fd, parts)
         return fd
 
-    def _sweep(self, fd: int) -> None:
+    def _sweep(self, fd: int, parts: Parts) -> None:
         """Remove partial files that an interrupted restore left in this directory."""
         try:
-            names = [n for n in os.listdir(fd) if is_orphan(n, TEMP_PREFIX)]
+            names = [n for n in os.listdir(fd) if is_orphan(n, TEMP_PREFIX)
+                     and (*parts, n) not in self._planned]
         except OSError:
             return
         for name in names:
@@ -178,7 +184,7 @@ class SharedFd:
         self.fd = os.dup(fd)
         self._holders = 1
         self._lock = threading.Lock()
-        self.keep = keep
+        self.keep = keep if keep and _modes_as_asked(self.fd) else 0
         self.gid: int | None = None
         if _ROOT:  # a new file's group is the directory's (set-group-ID) or ours: both agree
             gid = os.fstat(self.fd).st_gid
@@ -357,6 +363,20 @@ def _set_meta_fd(fd: int, node: Node, owned: bool = False, moded: bool = False) 
     if _FCHMOD and not moded:
         os.fchmod(fd, node.mode)
     os.utime(fd, ns=(node.mtime_ns, node.mtime_ns))
+
+
+def _modes_as_asked(fd: int) -> bool:
+    """Whether a file created in the directory open at ``fd`` gets the mode it is created
+    with less the umask: not where a default ACL gives it (POSIX ACLs cut the mode instead of
+    the umask), nor where the file system cannot say (``getxattr`` failing otherwise than
+    "no such attribute": no POSIX ACLs, perhaps other ones); never off Linux."""
+    if not hasattr(os, "getxattr"):
+        return False
+    try:
+        os.getxattr(fd, "system.posix_acl_default")
+    except OSError as exc:
+        return exc.errno == errno.ENODATA
+    return False
 
 
 def current_umask() -> int | None:
