@@ -142,7 +142,9 @@ def test_fail_fast_stops_at_the_first_damage(tmp_path: Path) -> None:
     target = tmp_path / "t"
     code, _, stderr = sk(tmp_path, "restore", sid, "--target", str(target), "--fail-fast")
     assert code == 1
-    assert "snapkit: error:" in stderr and "could not restore" not in stderr
+    victim = target / str(src).lstrip("/") / "dir1/victim.bin"  # one line, naming the file
+    assert stderr.startswith(f"snapkit: error: could not restore {victim}: ") , stderr
+    assert stderr.count("\n") == 1, stderr
     got = restored_files(target, src)
     assert "dir1/victim.bin" not in got and "dir1/z.txt" not in got  # stopped there
     assert no_temp_files(target)

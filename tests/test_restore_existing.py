@@ -7,7 +7,11 @@ from __future__ import annotations
 
 import json
 import os
+import random
+import signal
 import struct
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -103,3 +107,29 @@ def test_a_dry_run_shows_control_characters_escaped(tmp_path: Path) -> None:
     assert dry.returncode == 0, dry.stderr
     assert any(line.endswith("new\\nline") for line in dry.stdout.splitlines()), dry.stdout
     assert not any(line == "line" for line in dry.stdout.splitlines())
+
+
+def test_an_interrupted_restore_says_the_target_is_incomplete(tmp_path: Path) -> None:
+    """Ctrl-C and SIGTERM: exit 130, one line saying the target is incomplete and how to
+    finish it; doing so gives the whole tree."""
+    rng = random.Random(5)
+    env, src = _snap(tmp_path, {f"d{i}/f{j}.bin": rng.randbytes(64 * 1024) for i in range(20)
+                                for j in range(40)})
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        target = tmp_path / f"t-{sig.name}"
+        proc = subprocess.Popen([sys.executable, "-m", "snapkit", "restore", "latest",
+                                 "--target", str(target)], env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        while not list(target.rglob("f*.bin")) and proc.poll() is None:
+            pass
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=60)
+        if proc.returncode == 0:
+            pytest.skip("the restore ended before the signal")
+        assert proc.returncode == 130, err
+        assert err.count("\n") == 1 and "is incomplete" in err, err
+        assert f"into {target}" in err and "--overwrite if-changed" in err, err
+        again = run_snapkit(["restore", "-q", "latest", "--target", str(target),
+                             "--overwrite", "if-changed"], env)
+        assert again.returncode == 0, again.stderr
+        assert_trees_equal(describe(src), restored(target, src))

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, BinaryIO
 
-from snapkit.format.errors import UsageError
+from snapkit.format.errors import Interrupted, UsageError
 from snapkit.format.model import ChunkerParams, Snapshot
 from snapkit.format.paths import split_path
 from snapkit.maintain.selection import resolve
@@ -100,9 +100,22 @@ def restore(location: Location, snapshot: str, target: str, *, in_place: bool = 
                               if delete else None)
         counter = file_counter(on_event, progress_interval)
         chunker = _LazyChunker(repo.config.chunker, repo.cipher.content_id)
-        result = restore_snapshot(repo.load_tree, repo.read_blobs, snap, opts, chunker, counter,
-                                  counter.planned)
+        try:
+            result = restore_snapshot(repo.load_tree, repo.read_blobs, snap, opts, chunker,
+                                      counter, counter.planned)
+        except (KeyboardInterrupt, Interrupted) as exc:
+            if dry_run:
+                raise
+            raise Interrupted(_stopped(exc, opts)) from exc
     return RestoreOutcome(snap_id, opts.target, result, unmatched)
+
+
+def _stopped(exc: BaseException, opts: RestoreOptions) -> str:
+    """The line for a restore stopped by Ctrl-C or SIGTERM: what the target holds, the fix."""
+    how = "terminated (SIGTERM)" if isinstance(exc, Interrupted) else "interrupted"
+    where = "in place" if opts.in_place else f"into {opts.target}"
+    return (f"{how}; the restore {where} is incomplete (each file it wrote is whole): run it "
+            "again with --overwrite if-changed to finish it; the repository is unchanged")
 
 
 def delete_scope(location: Location, snap: Snapshot, config: str | None = None,

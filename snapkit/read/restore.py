@@ -83,8 +83,7 @@ class RestoreOptions:
 
 
 class Action(NamedTuple):
-    """One entry of the plan: what happens to it, where. One per entry restored, so an
-    immutable ``NamedTuple`` rather than a frozen dataclass (three times cheaper to build)."""
+    """One entry of the plan: what happens to it, where (a ``NamedTuple``: cheap to build)."""
 
     parts: Parts
     node: Node
@@ -375,6 +374,8 @@ def _write_in_order(writer: Writer, read_blobs: BlobReader, actions: Sequence[Ac
                     tally.done(a, writer.write_file(a.parts, chunks, a.node), on_file)
             except OSError as exc:
                 tally.named(exc, a.dest)
+            except IntegrityError as exc:  # the first damage, named by the file it costs
+                raise IntegrityError(f"could not restore {a.dest}: {exc}") from exc
     return dirs
 
 
