@@ -22,12 +22,11 @@ import click
 from click.core import ParameterSource
 
 from snapkit.cli import help_page
-from snapkit.cli.progress_line import Pace, pace, pace_json, progress_line
-from snapkit.cli.progress_line import clock as clock  # (the views import it from here)
 
 if TYPE_CHECKING:  # the functions that need more of snapkit import it when called
     from pathlib import Path
 
+    from snapkit.cli.progress_line import Pace
     from snapkit.format.model import Skipped
     from snapkit.ops.events import Event, FileWritten
     from snapkit.store.repository import Repository
@@ -335,15 +334,21 @@ class FileProgress:
             echo_event(self.settings, event)
 
     def _pace(self, event: FileWritten) -> Pace:
+        from snapkit.cli.progress_line import pace  # (only once a line or event is shown)
+
         return pace(event.files, event.bytes, time.monotonic() - self.started,
                     event.total_files, event.total_bytes)
 
     def progress_json(self, event: FileWritten) -> dict[str, Any]:
         """A JSON progress event: the fields of ``snap``'s (no ``dirs``, ``bytes_read``)."""
+        from snapkit.cli.progress_line import pace_json
+
         return {"event": "progress", **pace_json(self._pace(event)), "current": event.path}
 
     def _text(self, event: FileWritten, width: int | None = None) -> str:
         """Done (of the planned totals, when known), rate, elapsed, ETA, the current path."""
+        from snapkit.cli.progress_line import progress_line
+
         return progress_line(self._pace(event), event.path,
                              self.line.width if width is None else width)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -19,11 +19,13 @@ from snapkit.cli.common import (
     reasons_text,
 )
 from snapkit.cli.common import human_bytes as hb
-from snapkit.cli.progress_line import Pace, pace, pace_json, progress_line
 from snapkit.format.errors import EXIT_GATEWAY_DOWN, EXIT_INCOMPLETE, GatewayDown
 from snapkit.format.model import Snapshot
 from snapkit.ops.events import Event
 from snapkit.ops.snap import ServiceAlert, ServiceWarning, SnapProgress, SnapResult
+
+if TYPE_CHECKING:
+    from snapkit.cli.progress_line import Pace
 
 
 def on_event(settings: Settings, line: ProgressLine, event: Event) -> None:
@@ -31,6 +33,8 @@ def on_event(settings: Settings, line: ProgressLine, event: Event) -> None:
     the gateway lifecycle's warnings and alert (on stderr, and as JSON events)."""
     if isinstance(event, SnapProgress):
         if settings.json:
+            from snapkit.cli.progress_line import pace_json
+
             emit_json({"event": "progress", "dirs": event.dirs, **pace_json(snap_pace(event)),
                        "bytes_read": event.bytes_read, "current": event.current})
         elif line.enabled:  # nothing formatted when no line is shown (-q, not a terminal)
@@ -167,7 +171,10 @@ def finish(settings: Settings, result: SnapResult) -> None:
 
 def snap_pace(event: SnapProgress) -> Pace:
     """Where the snapshot stands: bytes seen (of the parent's total, the likely one), the
-    rate of those read."""
+    rate of those read. (The progress line's module is imported once one is shown: a quiet
+    run does without it.)"""
+    from snapkit.cli.progress_line import pace
+
     return pace(event.files, event.bytes_seen, event.elapsed_s, event.total_files,
                 event.total_bytes, rated=event.bytes_read)
 
@@ -175,4 +182,6 @@ def snap_pace(event: SnapProgress) -> Pace:
 def progress_text(event: SnapProgress, width: int = 79) -> str:
     """The live line: done of the likely totals (the parent snapshot's), percent, rate,
     elapsed and ETA; without a parent, or once past its totals, what was done so far."""
+    from snapkit.cli.progress_line import progress_line
+
     return progress_line(snap_pace(event), event.current, width)

@@ -16,11 +16,14 @@ import os
 import re
 import string
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from snapkit.format.errors import IntegrityError, UsageError
 from snapkit.format.model import Snapshot
-from snapkit.maintain.retention import DEFAULT_GROUP_BY, Group, group_of
 from snapkit.store.repository import SnapshotList
+
+if TYPE_CHECKING:
+    from snapkit.maintain.retention import Group
 
 Pair = tuple[str, Snapshot]
 MIN_PREFIX = 4
@@ -71,6 +74,8 @@ def _resolve(selector: str, snapshots: Sequence[Pair]) -> Pair:
 
 def nth_before(base: Pair, n: int, snapshots: Sequence[Pair], shown: str = "") -> Pair:
     """The ``n``-th snapshot before ``base`` among those of its group (``n`` = 0: ``base``)."""
+    from snapkit.maintain.retention import DEFAULT_GROUP_BY, group_of  # (with ~N only)
+
     group = group_of(base[1], DEFAULT_GROUP_BY)
     same = [p for p in snapshots if group_of(p[1], DEFAULT_GROUP_BY) == group]
     index = next(i for i, p in enumerate(same) if p[0] == base[0])
@@ -187,6 +192,8 @@ def grouped(snapshots: Sequence[Pair], group_by: Sequence[str],
             latest: int | None = None) -> list[tuple[Group, list[Pair]]]:
     """``snapshots`` (oldest first) by group of the ``group_by`` fields, groups in order of
     their first snapshot; with ``latest``, only the newest ``latest`` of each group."""
+    from snapkit.maintain.retention import group_of  # (the keep policies: forget's own)
+
     groups: dict[Group, list[Pair]] = {}
     for pair in snapshots:
         groups.setdefault(group_of(pair[1], group_by), []).append(pair)
