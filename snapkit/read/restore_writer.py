@@ -18,15 +18,14 @@ metadata (set again by the next restore: ``restore_compare``).
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 import stat
-import threading
 from collections.abc import Container, Iterator
 from typing import NamedTuple
 
 from snapkit.format.errors import IntegrityError, SnapkitError
 from snapkit.format.model import NODE_SYMLINK, Node, file_hasher
+from snapkit.read.created import EUID, ROOT, SharedFd, Traits, current_umask, probe
 from snapkit.read.dirfds import (
     BINARY,
     CLOEXEC,
@@ -60,6 +59,8 @@ class Writer(DirFds):
         self._shared: tuple[Parts, SharedFd] | None = None
         umask = current_umask()
         self._keep = 0 if umask is None else 0o777 & ~umask  # mode bits a new file keeps
+        #: what a file created in a directory this writer made gets (see snapkit.read.created)
+        self._traits: dict[Parts, Traits] = {}
         if DIRFD:
             super().__init__(base, follow_parts, create=True)
         else:
@@ -106,6 +107,12 @@ class Writer(DirFds):
             os.mkdir(name, 0o700, dir_fd=dfd) if dfd is not None else os.mkdir(name, 0o700)
             self._swept.add(parts)  # new and empty: nothing to clean up in it
             self._made_dirs.add(parts)
+            if dfd is not None:  # the traits of the directory it was made in, inherited
+                parent = parts[:-1]
+                traits = self._traits.get(parent)
+                if traits is None:
+                    traits = self._traits[parent] = probe(dfd, self._keep)
+                self._traits[parts] = traits
         except FileExistsError:
             st = os.lstat(name, dir_fd=dfd) if dfd is not None else os.lstat(name)
             if not stat.S_ISDIR(st.st_mode):
@@ -143,8 +150,8 @@ class Writer(DirFds):
         if self._shared is not None:
             self._shared[1].release()  # the writer's own hold: it has moved on
         # A directory this restore made stays 0700 until the end: its files may be created
-        # with their own mode (no fchmod), which the umask may not cut.
-        shared = SharedFd(dfd, 0 if clear else self._keep)
+        # with their own mode (no fchmod), where the umask (or an ACL) does not cut it.
+        shared = SharedFd(dfd, None if clear else self._traits.get(parent))
         self._shared = (parent, shared)
         shared.hold()
         return FileJob(parts, shared.fd, name, tmp, clear, self.base, shared)
@@ -161,45 +168,13 @@ class Writer(DirFds):
     def set_meta(self, parts: Parts, node: Node) -> None:
         dfd, name = self._where(parts)
         # Owner before mode: chown clears the setuid/setgid bits.
-        if _ROOT and hasattr(os, "chown"):
+        if ROOT and hasattr(os, "chown"):
             with contextlib.suppress(OSError):
                 os.chown(name, node.uid, node.gid, dir_fd=dfd, follow_symlinks=False)
         if node.type != NODE_SYMLINK:
             os.chmod(name, node.mode, dir_fd=dfd)
         if node.type != NODE_SYMLINK or os.utime in os.supports_follow_symlinks:
             os.utime(name, ns=(node.mtime_ns, node.mtime_ns), dir_fd=dfd, follow_symlinks=False)
-
-
-class SharedFd:
-    """One copy (``dup``) of a directory's descriptor for the worker threads writing files in
-    it, held by each of their jobs and by the writer while it prepares jobs there; closed when
-    the last holder releases it (a ``dup`` per file cost a tenth of a restore's time).
-
-    It also says what a file created there gets without being asked: the mode bits ``keep``
-    (those of a file created with its final mode, when the writer allows it: 0 otherwise)
-    and, for root, the group ``gid`` (None when unsure), so that a file already right is not
-    chmod-ed or chown-ed (two system calls per file)."""
-
-    def __init__(self, fd: int, keep: int = 0) -> None:
-        self.fd = os.dup(fd)
-        self._holders = 1
-        self._lock = threading.Lock()
-        self.keep = keep if keep and _modes_as_asked(self.fd) else 0
-        self.gid: int | None = None
-        if _ROOT:  # a new file's group is the directory's (set-group-ID) or ours: both agree
-            gid = os.fstat(self.fd).st_gid
-            self.gid = gid if gid == _EGID else None
-
-    def hold(self) -> None:
-        with self._lock:
-            self._holders += 1
-
-    def release(self) -> None:
-        with self._lock:
-            self._holders -= 1
-            last = self._holders == 0
-        if last:
-            os.close(self.fd)
 
 
 class FileJob(NamedTuple):
@@ -260,9 +235,10 @@ def _open_temp(job: FileJob, mode: int = 0o600) -> tuple[str, int]:
 def _write(job: FileJob, chunks: Iterator[bytes], node: Node) -> int:
     dfd, name, shared = job.dfd, job.name, job.shared
     # created with its own mode (in a directory made by this restore, if the umask allows)
-    moded = shared is not None and not node.mode & ~shared.keep
-    owned = (shared is not None and shared.gid is not None and node.gid == shared.gid
-             and node.uid == _EUID)
+    traits = shared.traits if shared is not None else None
+    moded = traits is not None and not node.mode & ~traits.keep
+    owned = (traits is not None and traits.gid is not None and node.gid == traits.gid
+             and node.uid == EUID)
     tmp, fd = _open_temp(job, node.mode if moded else 0o600)
     written = 0
     # One chunk whose id is the file's checksum: checked as it was read (ids are the same
@@ -315,10 +291,6 @@ def _remove_at(dfd: int | None, name: str, shown: str) -> None:
     os.unlink(name, dir_fd=dfd) if dfd is not None else os.unlink(name)
 
 
-def _is_root() -> bool:
-    return hasattr(os, "geteuid") and os.geteuid() == 0
-
-
 #: A file's chunks are written together, up to this many bytes or chunks at a time: one
 #: ``writev`` instead of a ``write`` per chunk (each a system call, and a release and retake
 #: of the GIL, which the worker may then wait for while the main thread plans).
@@ -355,7 +327,7 @@ def _set_meta_fd(fd: int, node: Node, owned: bool = False, moded: bool = False) 
     """Owner (root only), mode and mtime of the file open at ``fd``; ``owned``: it already
     has the node's owner, ``moded``: its mode (created so)."""
     # Owner before mode: chown clears the setuid/setgid bits (``moded`` never has them).
-    if _ROOT and not owned:
+    if ROOT and not owned:
         try:  # noqa: SIM105 (once per file: a try costs less than contextlib.suppress)
             os.fchown(fd, node.uid, node.gid)
         except OSError:
@@ -365,34 +337,4 @@ def _set_meta_fd(fd: int, node: Node, owned: bool = False, moded: bool = False) 
     os.utime(fd, ns=(node.mtime_ns, node.mtime_ns))
 
 
-def _modes_as_asked(fd: int) -> bool:
-    """Whether a file created in the directory open at ``fd`` gets the mode it is created
-    with less the umask: not where a default ACL gives it (POSIX ACLs cut the mode instead of
-    the umask), nor where the file system cannot say (``getxattr`` failing otherwise than
-    "no such attribute": no POSIX ACLs, perhaps other ones); never off Linux."""
-    if not hasattr(os, "getxattr"):
-        return False
-    try:
-        os.getxattr(fd, "system.posix_acl_default")
-    except OSError as exc:
-        return exc.errno == errno.ENODATA
-    return False
-
-
-def current_umask() -> int | None:
-    """The process's umask, read without setting it (which would race with other threads):
-    from ``/proc/self/status`` (Linux 4.7+); None where it cannot be read."""
-    try:
-        with open("/proc/self/status", "rb") as f:
-            for line in f:
-                if line.startswith(b"Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
-
-
-_ROOT = _is_root()
-_EUID = os.geteuid() if hasattr(os, "geteuid") else -1
-_EGID = os.getegid() if hasattr(os, "getegid") else -1
 _FCHMOD = hasattr(os, "fchmod")

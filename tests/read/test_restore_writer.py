@@ -15,9 +15,10 @@ import pytest
 from helpers import dead_pid
 
 from snapkit.format.model import NODE_FILE, Node, content_id
+from snapkit.read.created import current_umask
 from snapkit.read.dirfds import DIRFD
 from snapkit.read.restore_files import ParallelFiles
-from snapkit.read.restore_writer import TEMP_PREFIX, Writer, current_umask
+from snapkit.read.restore_writer import TEMP_PREFIX, Writer
 
 pytestmark = pytest.mark.skipif(not DIRFD, reason="needs directory descriptors")
 
@@ -168,3 +169,22 @@ def test_existing_directory_swept_even_when_nothing_is_written_in_it(tmp_path: P
     writer.mkdir(("d",))
     writer.close()
     assert not dead.exists() and writer.leftovers == 1
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root")
+def test_a_set_group_id_directory_passes_its_group_down_and_root_chowns(
+        tmp_path: Path) -> None:
+    """Below a set-group-ID directory of another group, the directories a restore makes and
+    their files get that group: root's files are chown-ed back to the snapshot's group."""
+    top = tmp_path / "t"
+    top.mkdir()
+    os.chown(top, 0, 5678)
+    top.chmod(0o2775)
+    writer = Writer(str(top), 0)
+    writer.mkdir(("made",))
+    writer.mkdir(("made", "deeper"))
+    write(writer, [(("made", "deeper", "f"), node("f", 0o644, 0, os.getegid()))])
+    writer.close()
+    assert (top / "made" / "deeper").stat().st_gid == 5678  # what the kernel does
+    st = (top / "made" / "deeper" / "f").stat()
+    assert (st.st_uid, st.st_gid, oct(st.st_mode & 0o7777)) == (0, os.getegid(), oct(0o644))
