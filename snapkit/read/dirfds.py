@@ -48,8 +48,9 @@ class DirFds:
     def __init__(self, base: str, follow_parts: int, create: bool = False) -> None:
         self.base = base
         self.follow_parts = follow_parts  # leading components that may be symlinks (in-place)
-        # (parts, fd or -1 when closed to save descriptors, (st_dev, st_ino))
-        self.stack: list[tuple[Parts, int, tuple[int, int]]] = []
+        # (parts, fd or -1 when closed to save descriptors, (st_dev, st_ino) once closed:
+        # taken from the descriptor before it closes, the directory it was opened on)
+        self.stack: list[tuple[Parts, int, tuple[int, int] | None]] = []
         self.exists = True
         if create:
             os.makedirs(base, mode=0o700, exist_ok=True)
@@ -109,8 +110,7 @@ class DirFds:
         fd = self._reopen(len(self.stack) - 1)
         for i in range(len(self.stack) - 1, len(parts)):
             fd = self._open_child(fd, parts, i)
-            st = os.fstat(fd)
-            self.stack.append((parts[: i + 1], fd, (st.st_dev, st.st_ino)))
+            self.stack.append((parts[: i + 1], fd, None))
             self._trim()
         return fd
 
@@ -121,7 +121,8 @@ class DirFds:
         """Close a descriptor that fell out of the window of kept ones."""
         level = len(self.stack) - 1 - _FD_KEEP
         if level > 0 and level % _FD_EVERY:
-            parts, fd, ident = self.stack[level]
+            parts, fd, _ = self.stack[level]
             if fd >= 0:
+                st = os.fstat(fd)  # (only now: most directories are never closed early)
                 os.close(fd)
-                self.stack[level] = (parts, -1, ident)
+                self.stack[level] = (parts, -1, (st.st_dev, st.st_ino))
