@@ -36,8 +36,10 @@ from helpers import (
     assert_trees_equal,
     init_repo,
     restored,
-    test_secrets,
     verify_repository,
+)
+from helpers import (
+    test_secrets as mode_secrets,  # (not collected as a test)
 )
 from openclaw_real import API_KEY, RealInstall, onboard
 
@@ -61,7 +63,7 @@ def snapkit_env(install: RealInstall, tmp: Path) -> dict[str, str]:
         init_repo(tmp / "repo")
     return install.env(SNAPKIT_REPO=str(tmp / "repo"), XDG_CONFIG_HOME=str(tmp / "xdg-config"),
                        XDG_DATA_HOME=str(tmp / "xdg-data"), PYTHONPATH=str(REPO_ROOT),
-                       PYTHONDONTWRITEBYTECODE="1", **test_secrets())
+                       PYTHONDONTWRITEBYTECODE="1", **mode_secrets())
 
 
 def snapkit(args: list[str], env: dict[str, str], ok: tuple[int, ...] = (0,)

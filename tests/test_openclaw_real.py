@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import REPO_ROOT, init_repo, restored, test_secrets, verify_repository, wait_for
+from helpers import REPO_ROOT, init_repo, restored, verify_repository, wait_for
+from helpers import test_secrets as mode_secrets  # (not collected as a test)
 from openclaw_real import API_KEY, RealInstall, gateway, onboard
 
 from snapkit.store.repository import Repository
@@ -35,7 +36,7 @@ def snapkit_env(install: RealInstall, tmp: Path, **extra: str) -> dict[str, str]
         XDG_DATA_HOME=str(tmp / "xdg-data"),
         PYTHONPATH=str(REPO_ROOT),
         PYTHONDONTWRITEBYTECODE="1",
-        **test_secrets(),  # (the encrypted test mode's passphrase)
+        **mode_secrets(),  # (the encrypted test mode's passphrase)
         **extra,
     )
 
