@@ -61,6 +61,12 @@ AHEAD_FILES = _ahead_files()
 #: helper threads (:class:`~snapkit.read.readahead.ReadAhead`) while its worker writes: a
 #: database of 20 MiB is no longer read, decoded and written by one thread alone.
 BIG_FILE = 4 * 1024 * 1024
+#: Helper threads reading a big file ahead: one per two cores. More only add hand-overs of
+#: the GIL: with two (the reading pool's default) a restore of the fixture's 20 MiB databases
+#: (2,500 blobs each) took 0.220 s, with one 0.200 s, and one big file alone 0.155 vs 0.138 s
+#: (benchmarks/README.md, session 22); with none, the file's worker reads it itself, slower
+#: for a single big file (0.206 s).
+BIG_FILE_HELPERS = max(1, default_workers() // 2)
 #: While the restore waits for a file being written, it offers a progress report this often.
 TICK_S = 0.1
 #: The interpreter's switch interval while the workers write (Python's default is 5 ms).
@@ -86,7 +92,8 @@ def _run(read_blobs: BlobReader, batch: list[tuple[FileJob, Node]],
     for i, (job, node) in enumerate(batch):
         try:
             if _is_big(node):
-                with ReadAhead(read_blobs, [(node.content, node.size)]) as ahead:
+                with ReadAhead(read_blobs, [(node.content, node.size)],
+                               workers=BIG_FILE_HELPERS) as ahead:
                     out.append(write_job(job, counted(ahead.next_file(), progress, node.size,
                                                       dest_path(job.base, job.parts)), node))
             else:
