@@ -32,10 +32,12 @@ FORMAT = frozenset({"msgpack", "xxhash", "zstandard"}
                    | ({"cryptography"} if os.environ.get("SNAPKIT_TEST_ENCRYPTED") == "1"
                       else set()))
 
-#: Standard modules a plain repository's commands do without: the host name comes from
-#: ``os.uname`` (snapkit.format.host), hashlib's OpenSSL only with a key (encrypted mode).
-LIGHT_SPARED = frozenset({"socket"} | (set() if os.environ.get("SNAPKIT_TEST_ENCRYPTED") == "1"
-                                       else {"hashlib", "_hashlib", "hmac"}))
+#: Modules a plain repository's commands do without: the host name comes from ``os.uname``
+#: (snapkit.format.host), shutil (with bz2 and lzma) only on a full disk, the crypto module
+#: and hashlib's OpenSSL only with a key (encrypted mode).
+LIGHT_SPARED = frozenset({"socket", "shutil"} | (
+    set() if os.environ.get("SNAPKIT_TEST_ENCRYPTED") == "1"
+    else {"hashlib", "_hashlib", "hmac", "snapkit.format.crypto"}))
 
 #: Every snapkit module ``snapkit --help`` may import (no click: snapkit.cli.entry prints the
 #: page of snapkit.cli.help_page).

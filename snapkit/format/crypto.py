@@ -24,15 +24,14 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from snapkit.format.encoding import CIPHER as CIPHER
+from snapkit.format.encoding import ID_FUNCTION as ID_FUNCTION
+from snapkit.format.encoding import NONCE_BYTES as NONCE_BYTES
+from snapkit.format.encoding import OVERHEAD as OVERHEAD
+from snapkit.format.encoding import TAG_BYTES as TAG_BYTES
 from snapkit.format.errors import IntegrityError, WrongPassphrase
 
-CIPHER = "aes-256-gcm"
-ID_FUNCTION = "hmac-sha256-128"
 KDF = "scrypt"
-NONCE_BYTES = 12
-TAG_BYTES = 16
-#: Bytes a sealed object adds to its plain form.
-OVERHEAD = NONCE_BYTES + TAG_BYTES
 #: What each kind of object is bound to (AES-GCM associated data).
 KINDS = ("blob", "trailer", "index", "snapshot", "lock", "config", "key")
 #: scrypt's r and p (fixed); n is tuned per key file (:func:`tune_kdf`).

@@ -13,6 +13,15 @@ from snapkit.format.errors import IntegrityError
 
 FORMAT_VERSION = 1
 
+# What an encrypted repository's config names and a sealed object adds (``format.crypto``
+# seals; these are here so that a plain repository's commands never load it).
+CIPHER = "aes-256-gcm"
+ID_FUNCTION = "hmac-sha256-128"
+NONCE_BYTES = 12
+TAG_BYTES = 16
+#: Bytes a sealed object adds to its plain form.
+OVERHEAD = NONCE_BYTES + TAG_BYTES
+
 
 def id_bytes(hex_id: str) -> bytes:
     """An id as the 16 raw bytes stored inside msgpack."""

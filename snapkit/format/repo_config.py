@@ -15,8 +15,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from snapkit import __version__
-from snapkit.format.crypto import CIPHER
-from snapkit.format.crypto import ID_FUNCTION as KEYED_ID
+from snapkit.format.encoding import CIPHER
+from snapkit.format.encoding import ID_FUNCTION as KEYED_ID
 from snapkit.format.errors import ConfigDamaged, RepositoryMissing
 from snapkit.format.model import FORMAT_VERSION, ID_HASH, ChunkerParams
 

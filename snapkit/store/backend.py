@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import shutil
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
@@ -224,6 +223,8 @@ class LocalBackend:
             atomic_write(path, data, durable=kind not in _VOLATILE)
         except OSError as exc:
             if exc.errno in _FULL:
+                import shutil  # (only on a full disk: with bz2 and lzma, 2 ms of a start-up)
+
                 free = None
                 with contextlib.suppress(OSError):
                     free = shutil.disk_usage(self.root).free

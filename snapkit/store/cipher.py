@@ -13,12 +13,14 @@ whether a blob was compressed is sealed too.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from snapkit.format.crypto import MasterKey
 from snapkit.format.errors import BlobUnreadable, IntegrityError
 from snapkit.format.model import BlobEntry, content_id
 from snapkit.store import codec
+
+if TYPE_CHECKING:  # (a plain repository never loads the crypto module)
+    from snapkit.format.crypto import MasterKey
 
 CODEC_SEALED = 0x10
 _SEALED = bytes((CODEC_SEALED,))

@@ -15,22 +15,18 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-from snapkit.format.crypto import (
-    CIPHER,
-    ID_FUNCTION,
-    OVERHEAD,
-    KdfParams,
-    KeyFile,
-    MasterKey,
-    tune_kdf,
-    wrap,
-)
+from snapkit.format.encoding import CIPHER, ID_FUNCTION, OVERHEAD
 from snapkit.format.errors import IntegrityError, UsageError, WrongPassphrase
 from snapkit.format.repo_config import ENCRYPTED_VERSION, RepoConfig
 from snapkit.store import local_cache
 from snapkit.store.backend import Backend, NotFound
 from snapkit.store.cipher import Sealed
+
+if TYPE_CHECKING:  # (the crypto module is loaded where a key is made or read: a plain
+    # repository's commands, which look only whether keys exist, never load it)
+    from snapkit.format.crypto import KdfParams, KeyFile, MasterKey
 
 #: The shortest salt a key file may have (snapkit writes 16 random bytes).
 SALT_BYTES = 16
@@ -93,6 +89,8 @@ def new_key_file(master: MasterKey, passphrase: bytes,
     import secrets
     import socket
 
+    from snapkit.format.crypto import tune_kdf, wrap
+
     key_file = wrap(master, nfc(passphrase), kdf or tune_kdf(),
                     created=time.strftime("%Y-%m-%dT%H:%M:%S%z"), host=socket.gethostname(),
                     user=_user())
@@ -101,6 +99,8 @@ def new_key_file(master: MasterKey, passphrase: bytes,
 
 def read_key(backend: Backend, name: str) -> KeyFile:
     """Key file ``name``, its structure checked (IntegrityError naming it when damaged)."""
+    from snapkit.format.crypto import KeyFile
+
     key_file = KeyFile.from_json(backend.load("keys", name), name)
     if len(key_file.kdf.salt) < SALT_BYTES or len(key_file.sealed) != WRAPPED_BYTES:
         raise IntegrityError(f"key file {name}: its salt or wrapped key has the wrong size")
@@ -201,6 +201,8 @@ def encrypt_new(config: RepoConfig, passphrase: bytes, kdf: KdfParams | None = N
     ``passphrase`` (id and bytes, for the caller to write before the config) and the config
     that says so (version 2, its MAC under the key). Nothing is written: the slow part
     (scrypt) is done before anything is created."""
+    from snapkit.format.crypto import MasterKey
+
     sealed = Sealed(MasterKey.generate())
     key_file = new_key_file(sealed.key, passphrase, kdf)
     return sealed_config(config, sealed), sealed, key_file
