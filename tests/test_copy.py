@@ -383,7 +383,7 @@ def test_killed_copy_leaves_both_repositories_valid_and_a_rerun_finishes(
         assert code == 130, stderr
         how = "terminated (SIGTERM)" if sig == signal.SIGTERM else "interrupted"
         assert stderr.strip().splitlines()[-1] == (
-            f"snapkit: error: {how}: 0 snapshots copied so far to {tmp_path / 'dst'}; both "
+            f"snapkit: {how}: 0 snapshots copied so far to {tmp_path / 'dst'}; both "
             "repositories are valid: run `snapkit copy` again to finish"), stderr
         assert "Traceback" not in stderr
         listed = Repository.open(tmp_path / "dst").index.packs()

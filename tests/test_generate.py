@@ -54,6 +54,14 @@ def test_generate_without_a_choice_says_what_it_can_write(tmp_path: Path) -> Non
     assert out.code == 2 and "--bash-completion" in out.stderr
 
 
+def test_man_pages_to_stdout_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                         ) -> None:
+    monkeypatch.chdir(tmp_path)
+    out = invoke_main(["generate", "--man", "-"], cli_env(tmp_path))
+    assert out.code == 2 and "give it a directory" in out.stderr
+    assert not (tmp_path / "-").exists()
+
+
 @pytest.mark.parametrize("args", [["--help"], []])
 def test_a_shell_asking_for_completions_is_not_given_the_help_page(
     tmp_path: Path, args: list[str]

@@ -133,3 +133,23 @@ def test_an_interrupted_restore_says_the_target_is_incomplete(tmp_path: Path) ->
                              "--overwrite", "if-changed"], env)
         assert again.returncode == 0, again.stderr
         assert_trees_equal(describe(src), restored(target, src))
+
+
+def test_a_hard_linked_file_is_replaced_not_changed_in_place(tmp_path: Path) -> None:
+    """Setting a file's metadata again would change every hard link to it, maybe outside the
+    target: such a file is replaced instead (``--overwrite if-changed``), a conflict without."""
+    env, src = _snap(tmp_path, {"a.txt": b"same\n"})
+    target = tmp_path / "t"
+    assert run_snapkit(["restore", "-q", "latest", "--target", str(target)], env).returncode == 0
+    inside = restored(target, src) / "a.txt"
+    outside = tmp_path / "elsewhere.txt"
+    os.link(inside, outside)
+    os.chmod(outside, 0o666)  # (the same inode: the file in the target too)
+    refused = run_snapkit(["restore", "latest", "--target", str(target)], env)
+    assert refused.returncode == 2 and "other hard links" in refused.stderr, refused.stderr
+    result = run_snapkit(["restore", "latest", "--target", str(target), "--overwrite",
+                          "if-changed"], env)
+    assert result.returncode == 0, result.stderr
+    assert oct(outside.stat().st_mode & 0o777) == oct(0o666)  # left as it was
+    assert outside.stat().st_nlink == 1 and outside.read_bytes() == b"same\n"
+    assert_trees_equal(describe(src), restored(target, src))

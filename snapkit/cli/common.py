@@ -177,7 +177,16 @@ def with_settings(f: F) -> F:
             verbose=kw.pop("verbose", False),
             password_file=kw.pop("password_file", None),
         )
-        return f(*args, settings=settings, **kw)
+        try:
+            return f(*args, settings=settings, **kw)
+        except KeyboardInterrupt:
+            # Said here, not by click, which first prints a blank line (to close a terminal's
+            # ``^C``: junk in a log, and a second line under --json).
+            from snapkit.format.errors import Interrupted
+
+            if sys.stderr is not None and sys.stderr.isatty():
+                sys.stderr.write("\n")
+            raise Interrupted("interrupted; the repository is still valid") from None
 
     return wrapper  # type: ignore[return-value]
 

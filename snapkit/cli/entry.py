@@ -32,13 +32,22 @@ def main() -> None:
         except BrokenPipeError:  # `snapkit --help | head -1`: as the full CLI, no traceback
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             sys.exit(1)
+        except (OSError, AttributeError) as exc:  # a full disk; no stdout at all (`>&-`)
+            if sys.stderr is not None:
+                sys.stderr.write(f"snapkit: error: cannot write the help: "
+                                 f"{getattr(exc, 'strerror', None) or 'no standard output'}\n")
+            os._exit(1)
         sys.exit(0)
-    from snapkit.cli.main import main as run
-
     try:
+        from snapkit.cli.main import main as run
+
         run()
     except SystemExit as exc:
         code = exc.code
+    except KeyboardInterrupt:  # Ctrl-C while the modules load, before the CLI handles it
+        if sys.stderr is not None:
+            sys.stderr.write("snapkit: interrupted; nothing was done\n")
+        code = 130
     else:
         code = 0
     _exit(code)
@@ -54,11 +63,14 @@ def _exit(code: str | int | None) -> None:
     if code is None:
         code = 0
     elif not isinstance(code, int):  # sys.exit("message"): printed, exit 1
-        sys.stderr.write(f"{code}\n")
+        if sys.stderr is not None:
+            sys.stderr.write(f"{code}\n")
         code = 1
     shutdown()  # the other threads joined, as at a normal exit
     run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
+        if stream is None:  # started with that descriptor closed (`2>&-`)
+            continue
         try:
             stream.flush()
         except (OSError, ValueError):  # a closed pipe (`snapkit snapshots | head -1`)

@@ -110,6 +110,9 @@ def generate(settings: Settings, bash_completion: str | None, zsh_completion: st
     if not any(chosen.values()) and not man_dir:
         raise click.UsageError("say what to write: --bash-completion, --zsh-completion, "
                                "--fish-completion or --man")
+    if man_dir == "-":  # (not a directory named "-": the completions' '-' is stdout)
+        raise click.UsageError("--man writes one page per command: give it a directory, "
+                               "not '-'")
     for option, target in chosen.items():
         if target is None:
             continue

@@ -162,7 +162,9 @@ def main(argv: list[str] | None = None) -> Any:
     except SnapkitError as exc:
         if VERBOSE["on"]:
             _traceback()
-        _error(f"snapkit: error: {exc.message}", exc.exit_code)
+        # (an interruption is not an error of the command: "snapkit: interrupted; ...")
+        _error(f"snapkit: {'' if isinstance(exc, Interrupted) else 'error: '}{exc.message}",
+               exc.exit_code)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         _error("snapkit: interrupted; the repository is still valid", EXIT_INTERRUPTED)

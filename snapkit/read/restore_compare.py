@@ -58,21 +58,31 @@ def compare(prober: DirFds | None, parts: Parts, dest: str, node: Node, policy: 
         and (os.readlink(name, dir_fd=dfd) if dfd is not None else os.readlink(name))
         == node.target
     ):
-        return ("metadata" if meta_differs(st, node) else "identical"), ""
+        return _kept(st, node, policy)
     if (
         stat.S_ISREG(st.st_mode)
         and node.type == NODE_FILE
         and st.st_size == node.size
         and same_content(dfd, name, node, chunker)
     ):
-        if policy == "always":
-            return "overwrite", ""
-        return ("metadata" if meta_differs(st, node) else "identical"), ""
+        return ("overwrite", "") if policy == "always" else _kept(st, node, policy)
     if policy == "never":
         return "overwrite", "exists and differs"
     if stat.S_ISDIR(st.st_mode) and node.type != NODE_DIR and policy != "always":
         return "overwrite", "a directory is in the way"
     return "overwrite", ""
+
+
+def _kept(st: os.stat_result, node: Node, policy: str) -> tuple[str, str]:
+    """An entry with the snapshot's content: ``identical``, or ``metadata`` to set again —
+    unless it has other hard links, which may lie outside the target and would change with it:
+    then it is replaced (a new file, the links left as they were), which ``never`` forbids."""
+    if not meta_differs(st, node):
+        return "identical", ""
+    if st.st_nlink > 1:
+        return "overwrite", ("" if policy != "never" else "its mode, time or owner differ, and "
+                             "it has other hard links, which setting them would change too")
+    return "metadata", ""
 
 
 def meta_differs(st: os.stat_result, node: Node) -> bool:

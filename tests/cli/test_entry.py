@@ -5,9 +5,12 @@ handlers run, and quietly when the reader of its output went away."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 from helpers import cli_env, make_tree, run_snapkit
@@ -65,3 +68,45 @@ def test_atexit_handlers_and_other_threads_finish_before_the_exit(tmp_path: Path
     assert proc.stdout == "buffered" * 10000
     assert (tmp_path / "thread").read_text() == "joined"
     assert (tmp_path / "atexit").read_text() == "ran"
+
+
+def test_closed_standard_streams_keep_the_exit_code(tmp_path: Path) -> None:
+    """Started with stdout or stderr closed (``>&-``, ``2>&-``): no traceback, the command's
+    own exit code."""
+    env = cli_env(tmp_path, SNAPKIT_REPO=str(tmp_path / "repo"))
+    assert run_snapkit(["init", "-q"], env).returncode == 0
+
+    def run(args: list[str], close: int) -> subprocess.CompletedProcess[bytes]:
+        keep = {1: subprocess.DEVNULL, 2: subprocess.PIPE}
+        return subprocess.run([sys.executable, "-m", "snapkit", *args], env=env,
+                              stdout=keep[1] if close != 1 else None,
+                              stderr=keep[2] if close != 2 else subprocess.DEVNULL,
+                              pass_fds=(), close_fds=True, timeout=60,
+                              preexec_fn=lambda: os.close(close))
+
+    assert run(["snapshots"], 2).returncode == 0
+    assert run(["nosuch"], 2).returncode == 2
+    assert run(["snapshots", "--repo", str(tmp_path / "none")], 2).returncode == 10
+    closed_out = run(["snapshots"], 1)
+    assert closed_out.returncode == 0 and b"Traceback" not in (closed_out.stderr or b"")
+    helped = run(["--help"], 1)
+    assert helped.returncode == 1 and b"cannot write the help" in (helped.stderr or b"")
+
+
+def test_an_interrupt_under_json_is_one_json_line(tmp_path: Path) -> None:
+    """Ctrl-C while a command writes into a pipe nobody reads: exit 130 and, under --json, one
+    JSON line on stderr (no blank line before it)."""
+    src = make_tree(tmp_path / "src", {f"f{j:05d}.txt": b"x" for j in range(20000)})
+    env = cli_env(tmp_path, SNAPKIT_REPO=str(tmp_path / "repo"))
+    assert run_snapkit(["snap", "-q", str(src)], env).returncode == 0
+    proc = subprocess.Popen([sys.executable, "-m", "snapkit", "ls", "-R", "--json", "latest"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.read(1)  # it runs, and blocks once the pipe is full
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 130, err
+    assert err.count("\n") == 1 and not err.startswith("\n"), repr(err)
+    assert json.loads(err)["exit_code"] == 130
+    proc.stdout.close()
