@@ -31,9 +31,7 @@ import io
 import tarfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
-from typing import IO, BinaryIO
-
-import zstandard
+from typing import BinaryIO
 
 from snapkit import __version__
 from snapkit.format.archive_meta import PAX_RECORD, ArchiveMeta, Omitted
@@ -48,6 +46,7 @@ from snapkit.format.model import (
 )
 from snapkit.format.paths import split_path
 from snapkit.read import openclaw_archive
+from snapkit.read.compressors import compressor
 from snapkit.read.openclaw_format import PAYLOAD, payload_parts
 from snapkit.read.readahead import ReadAhead
 from snapkit.read.tar_sink import (
@@ -75,7 +74,6 @@ from snapkit.select.rules import Matcher, path_filter
 
 FORMATS = ("tar.gz", "tar.zst", "tar")
 LAYOUTS = ("snapkit", "openclaw")
-_ZSTD_BUFFER = 1024 * 1024
 _ALIASES = {"tgz": "tar.gz", "tar.gz": "tar.gz", "tar.zst": "tar.zst", "tzst": "tar.zst",
             "tar": "tar"}
 
@@ -93,13 +91,6 @@ def format_from_filename(filename: str) -> str | None:
         if low.endswith(suffix):
             return _ALIASES[suffix[1:]]
     return None
-
-
-def isal_level(gzip_level: int) -> int:
-    """Map the familiar gzip scale 0–9 onto ISA-L's levels 0–3."""
-    if gzip_level <= 0:
-        return 0
-    return 1 if gzip_level <= 3 else 2 if gzip_level <= 6 else 3
 
 
 @dataclass(frozen=True)
@@ -273,25 +264,6 @@ def plan_openclaw(load_tree: Callable[[str], Tree], snap_id: str, snap: Snapshot
     return layout
 
 
-def _compressor(out: BinaryIO, opts: ExportOptions) -> tuple[IO[bytes], Callable[[], None]]:
-    if opts.format == "tar.gz":
-        from isal import igzip_threaded
-
-        gz = igzip_threaded.open(  # type: ignore[no-untyped-call]
-            out, "wb", compresslevel=isal_level(opts.gzip_level),
-            threads=max(1, opts.threads))
-        return gz, gz.close
-    if opts.format == "tar.zst":
-        # zstd's own threads compress, off the GIL (the bytes are the same for any number of
-        # them from 1 up); the tar stream's 10 KiB records reach it in 1 MiB writes.
-        cctx = zstandard.ZstdCompressor(level=opts.zstd_level, write_checksum=True,
-                                        threads=max(1, opts.threads))
-        zw = cctx.stream_writer(out, closefd=False, write_return_read=True)
-        buffered = io.BufferedWriter(zw, _ZSTD_BUFFER)  # type: ignore[type-var]
-        return buffered, buffered.close
-    return out, lambda: None
-
-
 def _plan(load_tree: Callable[[str], Tree], snap_id: str, snap: Snapshot, opts: ExportOptions,
           lost: list[tuple[str, str]] | None,
           ) -> tuple[openclaw_archive.Layout | None, list[tuple[str, Node]], ArchiveMeta]:
@@ -328,7 +300,8 @@ def export_snapshot(
         on_plan(len(contents), sum(size for _, size in contents))
     omitted = [Failed(name, "dir", f"directory left out, its listing cannot be read: {why}")
                for name, why in lost or ()]
-    stream, finish = _compressor(out, opts)
+    stream, finish, abandon = compressor(out, opts.format, opts.gzip_level, opts.zstd_level,
+                                         opts.threads)
     counts = {NODE_FILE: 0, NODE_DIR: 0, NODE_SYMLINK: 0}
     content_bytes = 0
     names: list[str] = []
@@ -341,6 +314,7 @@ def export_snapshot(
                        errors="surrogateescape")
     members = Members(tar, hold_last=not opts.fail_fast)
     ahead = ReadAhead(read_blobs, contents)
+    complete = False
     try:
         for name, node in plan:
             info = tarinfo(name, node)
@@ -368,12 +342,20 @@ def export_snapshot(
             names.append(layout.manifest_name)
         track.write(members.finish,
                     {PAX_RECORD: meta.encode(_omissions(omitted))} if omitted else None)
+        complete = True
     finally:
         ahead.close()
         members.discard()
-        tar.close()
-        records.close()
-        finish()
+        if complete:  # the end of the archive only after all of it
+            try:
+                tar.close()
+                records.close()
+                finish()
+            except BaseException:  # (an interrupt while the last blocks are flushed)
+                abandon()
+                raise
+        else:
+            abandon()
     return ExportResult(counts[NODE_FILE], counts[NODE_DIR], counts[NODE_SYMLINK], content_bytes,
                         tuple(names), tuple(sorted(omitted, key=lambda f: f.path)))
 
