@@ -223,10 +223,9 @@ class LocalBackend:
             atomic_write(path, data, durable=kind not in _VOLATILE)
         except OSError as exc:
             if exc.errno in _FULL:
-                import shutil  # (only on a full disk: with bz2 and lzma, 2 ms of a start-up)
-
                 free = None
                 with contextlib.suppress(OSError):
+                    import shutil  # (only on a full disk: with bz2 and lzma, 2 ms of start-up)
                     free = shutil.disk_usage(self.root).free
                 raise RepositoryFull(self.location, f"{kind}/{name}", len(data), free) from exc
             raise
