@@ -143,15 +143,22 @@ def _pw_file(tmp: Path, name: str, passphrase: str) -> Path:
     return path
 
 
-def test_a_wrong_destination_passphrase_names_where_it_came_from(tmp_path: Path) -> None:
+def _two_encrypted(tmp: Path) -> tuple[Path, Path, Path]:
+    """A one-file source tree, and two empty encrypted repositories: ``repo`` (passphrase
+    "source passphrase") and ``dst`` (:data:`DST_PW`)."""
     from snapkit.format.crypto import MIN_SCRYPT_N, KdfParams
     from snapkit.store.repository import Repository
 
-    src = make_tree(tmp_path / "src", {"f.txt": b"hello\n"})
-    repo, dst = tmp_path / "repo", tmp_path / "dst"
+    src = make_tree(tmp / "src", {"f.txt": b"hello\n"})
+    repo, dst = tmp / "repo", tmp / "dst"
     for where, pw in ((repo, "source passphrase"), (dst, DST_PW)):
         Repository.init(where, passphrase=pw.encode(),
                         kdf=KdfParams(MIN_SCRYPT_N, os.urandom(16)))
+    return src, repo, dst
+
+
+def test_a_wrong_destination_passphrase_names_where_it_came_from(tmp_path: Path) -> None:
+    src, repo, dst = _two_encrypted(tmp_path)
     src_pw = _pw_file(tmp_path, "src-pw", "source passphrase")
     env = cli_env(tmp_path, SNAPKIT_REPO=str(repo), SNAPKIT_PASSWORD_FILE=str(src_pw))
     env.pop("SNAPKIT_PASSWORD", None)
@@ -213,14 +220,7 @@ def test_copying_into_a_plain_repository_says_it_once(tmp_path: Path) -> None:
 
 
 def test_a_copied_snapshot_shows_its_original(tmp_path: Path) -> None:
-    from snapkit.format.crypto import MIN_SCRYPT_N, KdfParams
-    from snapkit.store.repository import Repository
-
-    src = make_tree(tmp_path / "src", {"f.txt": b"hello\n"})
-    repo, dst = tmp_path / "repo", tmp_path / "dst"
-    for where, pw in ((repo, "source passphrase"), (dst, DST_PW)):
-        Repository.init(where, passphrase=pw.encode(),
-                        kdf=KdfParams(MIN_SCRYPT_N, os.urandom(16)))
+    src, repo, dst = _two_encrypted(tmp_path)
     env = cli_env(tmp_path, SNAPKIT_REPO=str(repo), SNAPKIT_PASSWORD="source passphrase")
     assert invoke_main(["snap", str(src)], env).code == 0
     (row,) = invoke_main(["copy", "--to", str(dst), "--json"],

@@ -24,6 +24,8 @@ from typing import NamedTuple
 ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 EUID = os.geteuid() if hasattr(os, "geteuid") else -1
 EGID = os.getegid() if hasattr(os, "getegid") else -1
+#: A symlink's own time can be set (and so is restored, and compared).
+LINK_TIMES = os.utime in os.supports_follow_symlinks
 
 
 class Traits(NamedTuple):

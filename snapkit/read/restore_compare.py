@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import BinaryIO, Protocol
 
 from snapkit.format.model import NODE_DIR, NODE_FILE, NODE_SYMLINK, Node, file_hasher
+from snapkit.read.created import LINK_TIMES, ROOT
 from snapkit.read.dirfds import BINARY, NOFOLLOW, DirFds, SymlinkInTheWay
 from snapkit.read.treewalk import Parts
 
@@ -89,15 +90,11 @@ def meta_differs(st: os.stat_result, node: Node) -> bool:
     """Whether an entry with the snapshot's content lacks the node's mode, modification time
     or (root only: only root restores owners) owner — those a restore sets."""
     if node.type == NODE_SYMLINK:
-        if _LINK_TIMES and st.st_mtime_ns != node.mtime_ns:
+        if LINK_TIMES and st.st_mtime_ns != node.mtime_ns:
             return True
     elif stat.S_IMODE(st.st_mode) != node.mode or st.st_mtime_ns != node.mtime_ns:
         return True
-    return _ROOT and (st.st_uid, st.st_gid) != (node.uid, node.gid)
-
-
-_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
-_LINK_TIMES = os.utime in os.supports_follow_symlinks  # a symlink's own time can be set
+    return ROOT and (st.st_uid, st.st_gid) != (node.uid, node.gid)
 
 
 def same_content(dfd: int | None, name: str, node: Node, chunker: Chunker) -> bool:

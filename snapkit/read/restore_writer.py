@@ -25,7 +25,15 @@ from typing import NamedTuple
 
 from snapkit.format.errors import IntegrityError, SnapkitError
 from snapkit.format.model import NODE_SYMLINK, Node, file_hasher
-from snapkit.read.created import EUID, ROOT, SharedFd, Traits, current_umask, probe
+from snapkit.read.created import (
+    EUID,
+    LINK_TIMES,
+    ROOT,
+    SharedFd,
+    Traits,
+    current_umask,
+    probe,
+)
 from snapkit.read.dirfds import (
     BINARY,
     CLOEXEC,
@@ -173,7 +181,7 @@ class Writer(DirFds):
                 os.chown(name, node.uid, node.gid, dir_fd=dfd, follow_symlinks=False)
         if node.type != NODE_SYMLINK:
             os.chmod(name, node.mode, dir_fd=dfd)
-        if node.type != NODE_SYMLINK or os.utime in os.supports_follow_symlinks:
+        if node.type != NODE_SYMLINK or LINK_TIMES:
             os.utime(name, ns=(node.mtime_ns, node.mtime_ns), dir_fd=dfd, follow_symlinks=False)
 
 
